@@ -1,0 +1,326 @@
+/**
+ * The SQLite adapter of the Storage port (DESIGN "Storage"): the default store, one file, no server to run.
+ * better-sqlite3 is synchronous; the methods are async only to fit the port, and each does its work in one go, so
+ * no other call interleaves with it inside this process.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { KnockError } from '../../../engine/errors.ts';
+import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
+import type {
+  Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
+} from '../../../engine/ports/storage.ts';
+import { applyMigrations } from './migrate.ts';
+import {
+  sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
+  type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
+} from './queries.ts';
+
+type Db = Database.Database;
+
+/** Every statement, prepared once per connection: parsing SQL on each call would dominate the cost of small queries. */
+function prepareStatements(db: Db) {
+  return {
+    insertAccount: db.prepare<[string, string, string, string, number]>(sql.insertAccount),
+    accountByHandle: db.prepare<[string], AccountRow>(sql.accountByHandle),
+    accountById: db.prepare<[string], AccountRow>(sql.accountById),
+    allAccounts: db.prepare<[], AccountRow>(sql.allAccounts),
+    deleteAccount: db.prepare<[string]>(sql.deleteAccount),
+    setPasswordHash: db.prepare<[string, string]>(sql.setPasswordHash),
+    insertSession: db.prepare<[string, string, number, number]>(sql.insertSession),
+    liveSession: db.prepare<[string, number], SessionRow>(sql.liveSession),
+    deleteSession: db.prepare<[string]>(sql.deleteSession),
+    deleteSessionsOf: db.prepare<[string]>(sql.deleteSessionsOf),
+    insertConversation: db.prepare<[string, string, string, number, number]>(sql.insertConversation),
+    conversationById: db.prepare<[string], ConversationRow>(sql.conversationById),
+    conversationByTokenHash: db.prepare<[string], ConversationRow>(sql.conversationByTokenHash),
+    conversationExists: db.prepare<[string], { found: number }>(sql.conversationExists),
+    inbox: db.prepare<[string, number], SummaryRow>(sql.inbox),
+    summaryById: db.prepare<[string], SummaryRow>(sql.summaryById),
+    insertParticipant: db.prepare<[string, string, string, string | null, string]>(sql.insertParticipant),
+    participantById: db.prepare<[string], ParticipantRow>(sql.participantById),
+    participantsOf: db.prepare<[string], ParticipantRow>(sql.participantsOf),
+    renameParticipant: db.prepare<[string, string]>(sql.renameParticipant),
+    raiseDelivered: db.prepare<{ seq: number; id: string }>(sql.raiseDelivered),
+    raiseRead: db.prepare<{ seq: number; id: string }>(sql.raiseRead),
+    messageByClientId: db.prepare<[string, string], MessageRow>(sql.messageByClientId),
+    nextSeq: db.prepare<[number, string], { last_seq: number }>(sql.nextSeq),
+    insertMessage: db.prepare<[string, number, string, string, string, number]>(sql.insertMessage),
+    messagesAfter: db.prepare<[string, number, number], MessageRow>(sql.messagesAfter),
+    messagesBefore: db.prepare<[string, number, number], MessageRow>(sql.messagesBefore),
+  };
+}
+
+export class SqliteStorage implements Storage {
+  private readonly q: ReturnType<typeof prepareStatements>;
+  private closed = false;
+
+  private constructor(private readonly db: Db) {
+    this.q = prepareStatements(db);
+  }
+
+  /**
+   * Opens (creating if needed) the database at `file` and brings its schema up to date.
+   *
+   * @example
+   *   const storage = SqliteStorage.open({ file: join(config.dataDir, 'knock.db') });
+   *   const test = SqliteStorage.open({ file: ':memory:' });
+   */
+  static open(opts: { file: string }): SqliteStorage {
+    const inMemory = opts.file === ':memory:';
+    if (!inMemory) mkdirSync(dirname(resolve(opts.file)), { recursive: true });
+    const db = new Database(opts.file);
+    try {
+      configure(db, inMemory);
+      applyMigrations(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new SqliteStorage(db);
+  }
+
+  // -- accounts ---------------------------------------------------------------------------------------------------
+
+  async createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account> {
+    assertWellFormed(input.displayName, 'The name');
+    const account: Account = {
+      id: newId(), handle: input.handle, displayName: input.displayName, passwordHash: input.passwordHash, createdAt: input.at,
+    };
+    try {
+      this.q.insertAccount.run(account.id, account.handle, account.displayName, account.passwordHash, account.createdAt);
+    } catch (err) {
+      if (isConstraint(err, 'UNIQUE', 'accounts.handle')) {
+        throw new KnockError('conflict', `The handle "${input.handle}" is taken.`);
+      }
+      throw err;
+    }
+    return account;
+  }
+
+  async getAccountByHandle(handle: string): Promise<Account | null> {
+    const row = this.q.accountByHandle.get(handle);
+    return row ? toAccount(row) : null;
+  }
+
+  async getAccountById(id: string): Promise<Account | null> {
+    const row = this.q.accountById.get(id);
+    return row ? toAccount(row) : null;
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    return this.q.allAccounts.all().map(toAccount);
+  }
+
+  /** Sessions, conversations, participants and messages go with it through ON DELETE CASCADE (001_init.sql). */
+  async removeAccount(handle: string): Promise<boolean> {
+    return this.q.deleteAccount.run(handle).changes > 0;
+  }
+
+  async setPasswordHash(handle: string, passwordHash: string): Promise<boolean> {
+    return this.q.setPasswordHash.run(passwordHash, handle).changes > 0;
+  }
+
+  // -- sessions ---------------------------------------------------------------------------------------------------
+
+  async createSession(session: Session): Promise<void> {
+    try {
+      this.q.insertSession.run(session.tokenHash, session.accountId, session.createdAt, session.expiresAt);
+    } catch (err) {
+      if (isConstraint(err, 'FOREIGNKEY')) throw new KnockError('not_found', 'There is no such account.');
+      if (isConstraint(err, 'PRIMARYKEY') || isConstraint(err, 'UNIQUE')) {
+        throw new KnockError('conflict', 'This session token is already in use.');
+      }
+      throw err;
+    }
+  }
+
+  async getSession(tokenHash: string, now: number): Promise<Session | null> {
+    const row = this.q.liveSession.get(tokenHash, now);
+    return row ? toSession(row) : null;
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    this.q.deleteSession.run(tokenHash);
+  }
+
+  async deleteSessionsOf(accountId: string): Promise<void> {
+    this.q.deleteSessionsOf.run(accountId);
+  }
+
+  // -- conversations ----------------------------------------------------------------------------------------------
+
+  async createConversation(input: {
+    ownerAccountId: string;
+    tokenHash: string;
+    visitorName: string;
+    at: number;
+  }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }> {
+    assertWellFormed(input.visitorName, 'The name');
+    const create = this.db.transaction(() => {
+      const account = this.q.accountById.get(input.ownerAccountId);
+      if (!account) throw new KnockError('not_found', 'There is no such account.');
+      const id = newId();
+      try {
+        this.q.insertConversation.run(id, account.id, input.tokenHash, input.at, input.at);
+      } catch (err) {
+        if (isConstraint(err, 'UNIQUE', 'conversations.token_hash')) {
+          throw new KnockError('conflict', 'This conversation token is already in use.');
+        }
+        throw err;
+      }
+      const base = { conversationId: id, deliveredSeq: 0, readSeq: 0 };
+      const owner: Participant = { ...base, id: newId(), role: 'owner', accountId: account.id, name: account.display_name };
+      // An empty visitor name means "Visitor"; the reader decides how to show it, so it is stored as given.
+      const visitor: Participant = { ...base, id: newId(), role: 'visitor', accountId: null, name: input.visitorName };
+      for (const p of [owner, visitor]) this.q.insertParticipant.run(p.id, id, p.role, p.accountId, p.name);
+      const conversation: Conversation = {
+        id, ownerAccountId: account.id, ownerHandle: account.handle, ownerName: account.display_name,
+        lastSeq: 0, createdAt: input.at, updatedAt: input.at,
+      };
+      return { conversation, owner, visitor };
+    });
+    return create.immediate();
+  }
+
+  async getConversation(id: string): Promise<Conversation | null> {
+    const row = this.q.conversationById.get(id);
+    return row ? toConversation(row) : null;
+  }
+
+  async getConversationByTokenHash(tokenHash: string): Promise<Conversation | null> {
+    const row = this.q.conversationByTokenHash.get(tokenHash);
+    return row ? toConversation(row) : null;
+  }
+
+  async listConversations(ownerAccountId: string, opts: { limit: number }): Promise<ConversationSummary[]> {
+    return this.q.inbox.all(ownerAccountId, rowLimit(opts.limit)).map(toSummary);
+  }
+
+  async getConversationSummary(id: string): Promise<ConversationSummary | null> {
+    const row = this.q.summaryById.get(id);
+    return row ? toSummary(row) : null;
+  }
+
+  // -- participants -----------------------------------------------------------------------------------------------
+
+  async getParticipants(conversationId: string): Promise<Participant[]> {
+    return this.q.participantsOf.all(conversationId).map(toParticipant);
+  }
+
+  async raiseReceipt(participantId: string, kind: 'delivered' | 'read', seq: number): Promise<Participant | null> {
+    const raise = this.db.transaction(() => {
+      const statement = kind === 'read' ? this.q.raiseRead : this.q.raiseDelivered;
+      statement.run({ seq, id: participantId });
+      return this.q.participantById.get(participantId);
+    });
+    const row = raise.immediate();
+    return row ? toParticipant(row) : null;
+  }
+
+  async renameParticipant(participantId: string, name: string): Promise<Participant | null> {
+    assertWellFormed(name, 'The name');
+    const rename = this.db.transaction(() => {
+      this.q.renameParticipant.run(name, participantId);
+      return this.q.participantById.get(participantId);
+    });
+    const row = rename.immediate();
+    return row ? toParticipant(row) : null;
+  }
+
+  // -- messages ---------------------------------------------------------------------------------------------------
+
+  async appendMessage(input: NewMessage): Promise<AppendResult> {
+    assertWellFormed(input.body, 'The message');
+    // IMMEDIATE takes the write lock before the duplicate check, so another process cannot slip the same
+    // clientMsgId or the same seq in between the check and the insert.
+    const append = this.db.transaction((): AppendResult => {
+      const sender = this.q.participantById.get(input.senderId);
+      if (!sender || sender.conversation_id !== input.conversationId) this.refuseSender(input.conversationId);
+      const existing = this.q.messageByClientId.get(input.senderId, input.clientMsgId);
+      if (existing) return { message: toMessage(existing), duplicate: true };
+      const next = this.q.nextSeq.get(input.at, input.conversationId);
+      if (!next) throw new KnockError('not_found', 'There is no such conversation.');
+      this.q.insertMessage.run(input.conversationId, next.last_seq, input.senderId, input.clientMsgId, input.body, input.at);
+      const message: MessageRecord = {
+        seq: next.last_seq,
+        senderId: input.senderId,
+        senderRole: toParticipant(sender).role,
+        senderName: sender.name,
+        body: input.body,
+        at: input.at,
+        clientMsgId: input.clientMsgId,
+      };
+      return { message, duplicate: false };
+    });
+    return append.immediate();
+  }
+
+  async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
+    return this.q.messagesAfter.all(conversationId, afterSeq, rowLimit(limit)).map(toMessage);
+  }
+
+  async messagesBefore(conversationId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {
+    return this.q.messagesBefore.all(conversationId, beforeSeq, rowLimit(limit)).map(toMessage);
+  }
+
+  // -- lifecycle --------------------------------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private refuseSender(conversationId: string): never {
+    if (!this.q.conversationExists.get(conversationId)) {
+      throw new KnockError('not_found', 'There is no such conversation.');
+    }
+    throw new KnockError('forbidden', 'This sender is not a participant of the conversation.');
+  }
+}
+
+/**
+ * Durability: a message the server has acknowledged must survive a crash. WAL lets readers (inbox, history) run
+ * while a message is written. synchronous=FULL fsyncs the WAL at every commit: NORMAL would already survive a
+ * killed process, but a power cut or kernel panic could lose the last commits, i.e. messages the sender saw
+ * acknowledged. One fsync per message is cheap next to a network round trip.
+ */
+function configure(db: Db, inMemory: boolean): void {
+  if (!inMemory) db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  // Account removal relies on cascades; a build without foreign keys would silently keep orphans.
+  if (db.pragma('foreign_keys', { simple: true }) !== 1) throw new Error('SQLite foreign keys could not be enabled.');
+}
+
+/** 22 characters of [A-Za-z0-9_-]: safe in URLs and Colyseus filters, 128 random bits so ids cannot be guessed. */
+function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** SQLite reads a negative LIMIT as "no limit"; a caller's slip must not turn into a full table read. */
+function rowLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : 0;
+}
+
+/** True for a constraint failure of this kind (e.g. UNIQUE), on `column` ("table.column") when given. */
+function isConstraint(err: unknown, kind: string, column?: string): boolean {
+  if (!(err instanceof Database.SqliteError) || err.code !== `SQLITE_CONSTRAINT_${kind}`) return false;
+  return column === undefined || err.message.includes(column);
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text goes to SQLite as UTF-8, where a lone UTF-16 surrogate cannot exist: it would be replaced silently and the
+ * stored text would differ from what was acknowledged. Refuse it instead.
+ */
+function assertWellFormed(text: string, what: string): void {
+  if (LONE_SURROGATE.test(text)) {
+    throw new KnockError('bad_request', `${what} contains an invalid character (a lone UTF-16 surrogate).`);
+  }
+}

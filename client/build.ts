@@ -1,0 +1,178 @@
+/**
+ * Builds the browser app: one content-hashed ES module and one stylesheet in `client/dist/`, plus `index.html`,
+ * the single HTML shell the server sends for every page route. The shell holds no inline script or style, so it
+ * works under the strict CSP (`script-src 'self'; style-src 'self'`).
+ *
+ * Run it as a script: `node --import tsx client/build.ts` (add `--dev` for an unminified build).
+ *
+ * @example
+ *   const { files, gzipBytes } = await buildClient({ minify: true });
+ *   files['app.js'];            // 'app-3KX2Q7ZL.js' (inside client/dist/, served as /_/assets/app-3KX2Q7ZL.js)
+ *   gzipBytes['app-3KX2Q7ZL.js']; // 38_412
+ */
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const clientDir = path.dirname(fileURLToPath(import.meta.url));
+/** Where the build goes unless told otherwise; resolved from this file, not from the working directory. */
+export const defaultOutdir = path.join(clientDir, 'dist');
+/** The URL prefix under which the server serves the files of `outdir`. */
+export const assetsPrefix = '/_/assets/';
+
+export interface BuildOptions {
+  minify: boolean;
+  /** Defaults to `client/dist/`. A relative path is taken from the working directory. */
+  outdir?: string;
+}
+
+export interface BuildResult {
+  /**
+   * Logical name -> file name inside `outdir`: `app.js`, `app.css`, `index.html`, and `chunk-N.js` for split chunks.
+   * Every file except `index.html` is served under `/_/assets/`.
+   */
+  files: Record<string, string>;
+  /** File name inside `outdir` -> its size gzipped (level 9), for the JS, CSS and HTML files. */
+  gzipBytes: Record<string, number>;
+}
+
+/** Hashed outputs of earlier builds; removed once the new ones are in place so `dist/` does not grow forever. */
+const HASHED_OUTPUT = /^(app|chunk)-[A-Z0-9]+\.(js|css)(\.map)?$/;
+
+/**
+ * `import { z } from 'zod'` (engine/protocol.ts) keeps the whole `z` namespace, and with it `z.locales`: error
+ * messages in ~50 languages, 255 KiB minified (about 38 KiB gzipped), of which the browser uses only English (zod's
+ * default, imported by zod directly from `locales/en.js`, not through this index). The bundle gets an index that
+ * holds English alone. Nothing in Knock reads `z.locales` / `core.locales`.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)) return undefined;
+      return { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' };
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
+  const outdir = opts.outdir === undefined ? defaultOutdir : path.resolve(opts.outdir);
+  await mkdir(outdir, { recursive: true });
+
+  const result = await build({
+    absWorkingDir: clientDir,
+    entryPoints: { app: path.join(clientDir, 'src', 'main.tsx') },
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    splitting: false,
+    entryNames: '[name]-[hash]',
+    chunkNames: 'chunk-[hash]',
+    assetNames: '[name]-[hash]',
+    sourcemap: 'external',
+    minify: opts.minify,
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    define: { 'process.env.NODE_ENV': JSON.stringify(opts.minify ? 'production' : 'development') },
+    metafile: true,
+    write: true,
+    plugins: [zodEnglishOnly],
+    logLevel: 'warning',
+  });
+
+  const { js, css, chunks } = entryOutputs(result.metafile);
+  const files: Record<string, string> = { 'app.js': js };
+  if (css !== undefined) files['app.css'] = css;
+  chunks.forEach((chunk, i) => {
+    files[`chunk-${i}.js`] = chunk;
+  });
+
+  const html = indexHtml({ script: js, stylesheet: css });
+  // Written then renamed, so a server reading the shell mid-build never sees half a file.
+  const htmlPath = path.join(outdir, 'index.html');
+  await writeFile(`${htmlPath}.tmp`, html);
+  await rename(`${htmlPath}.tmp`, htmlPath);
+  files['index.html'] = 'index.html';
+
+  await removeStaleOutputs(outdir, new Set(Object.keys(result.metafile.outputs).map((p) => path.basename(p))));
+
+  const gzipBytes: Record<string, number> = {};
+  for (const name of Object.values(files)) {
+    const content = await readFile(path.join(outdir, name));
+    gzipBytes[name] = gzipSync(content, { level: 9 }).length;
+  }
+  return { files, gzipBytes };
+}
+
+function entryOutputs(metafile: Metafile): { js: string; css: string | undefined; chunks: string[] } {
+  let js: string | undefined;
+  let css: string | undefined;
+  const chunks: string[] = [];
+  for (const [outPath, output] of Object.entries(metafile.outputs)) {
+    const base = path.basename(outPath);
+    if (!base.endsWith('.js')) continue;
+    if (output.entryPoint !== undefined) {
+      js = base;
+      if (output.cssBundle !== undefined) css = path.basename(output.cssBundle);
+    } else {
+      chunks.push(base);
+    }
+  }
+  if (js === undefined) throw new Error('The client build produced no entry script.');
+  return { js, css, chunks: chunks.sort() };
+}
+
+function indexHtml(assets: { script: string; stylesheet: string | undefined }): string {
+  const stylesheet =
+    assets.stylesheet === undefined ? '' : `\n<link rel="stylesheet" href="${assetsPrefix}${assets.stylesheet}">`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Knock</title>${stylesheet}
+<script type="module" src="${assetsPrefix}${assets.script}"></script>
+</head>
+<body>
+<div id="app"></div>
+<noscript>Knock needs JavaScript to show this page. Please turn JavaScript on and reload.</noscript>
+</body>
+</html>
+`;
+}
+
+async function removeStaleOutputs(outdir: string, keep: ReadonlySet<string>): Promise<void> {
+  for (const name of await readdir(outdir)) {
+    if (!HASHED_OUTPUT.test(name) || keep.has(name)) continue;
+    await rm(path.join(outdir, name), { force: true });
+  }
+}
+
+function formatKiB(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+const invokedAsScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedAsScript) {
+  const minify = !process.argv.includes('--dev');
+  const started = Date.now();
+  const { files, gzipBytes } = await buildClient({ minify });
+  const lines = Object.entries(files).map(([logical, name]) => {
+    const gz = gzipBytes[name];
+    return `  ${logical.padEnd(12)} ${name.padEnd(24)} ${gz === undefined ? '' : `${formatKiB(gz)} gzipped`}`;
+  });
+  process.stdout.write(
+    `Built the client into ${path.relative(process.cwd(), defaultOutdir) || '.'} in ${Date.now() - started} ms` +
+      `${minify ? '' : ' (unminified)'}:\n${lines.join('\n')}\n`,
+  );
+}

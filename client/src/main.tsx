@@ -1,0 +1,9 @@
+/** Entry point of the browser app: mounts <App> into the shell's #app element. */
+import { render } from 'preact';
+import { App } from './views/App.tsx';
+import { BrowserRouter } from './router.ts';
+import './styles.css';
+
+const root = document.getElementById('app');
+if (root === null) throw new Error('The page has no #app element.');
+render(<App router={new BrowserRouter(window)} />, root);

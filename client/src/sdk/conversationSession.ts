@@ -1,0 +1,414 @@
+/**
+ * One conversation as a device sees it, kept exactly in step with the server (DESIGN "Delivery"):
+ * - stored messages by seq; `heldUpTo` is the highest seq with nothing missing below it down to the loaded start;
+ *   a seq beyond heldUpTo+1 is a gap and triggers a sync, never silence;
+ * - every (re)join says `since: heldUpTo`, and the server sends what follows;
+ * - what this device writes goes to the Outbox first (survives reloads) and is sent one at a time, in order,
+ *   until acked; a repeated clientMsgId is answered with the original ack, so resending is always safe.
+ *
+ * @example
+ *   const session = ConversationSession.open({ endpoint: location.origin, conversationId, token, store: browserStore });
+ *   session.subscribe(() => render(session.snapshot()));
+ *   session.send('Hello!');
+ */
+import {
+  conversationServerMessages,
+  type ConversationServerMessages,
+  type ErrorPayload,
+  type MessageRecord,
+  type ParticipantRecord,
+  type Role,
+} from '../../../engine/protocol.ts';
+import { newClientMsgId } from './ids.ts';
+import { Outbox } from './outbox.ts';
+import { RoomLink } from './roomLink.ts';
+import type { ConnectionState, ConversationSnapshot, DeliveryStatus, KeyValueStore, Listener, MessageView } from './types.ts';
+
+export interface ConversationSessionOptions {
+  endpoint: string;
+  conversationId: string;
+  /** The visitor's token; owners are recognised by their session cookie. */
+  token?: string;
+  store: KeyValueStore;
+  /** Node only: headers for the connection (e.g. `cookie` with an owner's session). */
+  headers?: Record<string, string>;
+}
+
+const TYPING_SEND_EVERY_MS = 2500;
+const TYPING_IDLE_MS = 4000;
+const TYPING_SHOWN_MS = 6000;
+const RECEIPT_DELAY_MS = 100;
+const PERMANENT_ERRORS = new Set(['bad_request', 'too_large', 'forbidden', 'not_found', 'unknown_type']);
+
+type Phase = 'away' | 'catchingUp' | 'live';
+
+export class ConversationSession {
+  private readonly link: RoomLink<typeof conversationServerMessages>;
+  private readonly outbox: Outbox;
+  private readonly listeners = new Set<Listener>();
+  private readonly stored = new Map<number, MessageRecord>();
+  private readonly failed = new Map<string, { body: string; at: number; error: string }>();
+  private readonly participants = new Map<string, ParticipantRecord>();
+  private readonly typingUntil = new Map<string, { name: string; until: number }>();
+  private me: { participantId: string; role: Role } | null = null;
+  private ownerName = '';
+  private ownerHandle = '';
+  private ownerOnline = false;
+  private connection: ConnectionState = 'connecting';
+  private phase: Phase = 'away';
+  /** Lowest seq loaded minus one: 0 when the whole history is here. */
+  private base = 0;
+  private heldUpTo = 0;
+  private joinedOnce = false;
+  private syncing = false;
+  private inflight: string | null = null;
+  private pausedUntil = 0;
+  private pauseTimer: ReturnType<typeof setTimeout> | null = null;
+  private loadingOlder: { resolve: () => void } | null = null;
+  private lastError: ErrorPayload | null = null;
+  private typingSentAt = 0;
+  private typingIdleTimer: ReturnType<typeof setTimeout> | null = null;
+  private typingExpiryTimer: ReturnType<typeof setTimeout> | null = null;
+  private receiptTimer: ReturnType<typeof setTimeout> | null = null;
+  private cached: ConversationSnapshot | null = null;
+  private notifyQueued = false;
+
+  private constructor(private readonly options: ConversationSessionOptions) {
+    this.outbox = new Outbox(options.store, `knock:outbox:${options.conversationId}`);
+    this.link = new RoomLink({
+      endpoint: options.endpoint,
+      roomName: 'conversation',
+      schemas: conversationServerMessages,
+      ...(options.headers ? { headers: options.headers } : {}),
+      options: () => {
+        const join: Record<string, unknown> = { conversationId: options.conversationId };
+        if (options.token) join.token = options.token;
+        if (this.joinedOnce) join.since = this.heldUpTo;
+        return join;
+      },
+      onMessage: (type, payload) => this.onMessage(type, payload as never),
+      onJoined: () => {
+        this.phase = 'catchingUp';
+      },
+      onDisconnected: () => {
+        this.phase = 'away';
+        this.inflight = null;
+        this.syncing = false;
+        this.setConnection('reconnecting');
+      },
+      onEnded: (reason) => {
+        this.phase = 'away';
+        this.lastError = { code: String(reason.code), message: reason.message };
+        this.setConnection('closed');
+      },
+    });
+  }
+
+  static open(options: ConversationSessionOptions): ConversationSession {
+    const session = new ConversationSession(options);
+    session.link.start();
+    return session;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshot(): ConversationSnapshot {
+    this.cached ??= this.buildSnapshot();
+    return this.cached;
+  }
+
+  /** Writes a message: shown at once as pending, stored in the outbox, sent when its turn comes. */
+  send(body: string): string {
+    const clientMsgId = newClientMsgId();
+    this.outbox.add({ clientMsgId, body, at: Date.now() });
+    this.stopTyping();
+    this.changed();
+    this.pump();
+    return clientMsgId;
+  }
+
+  /** Call on every keystroke; the session sends at most one signal every 2.5 s and stops after 4 s idle. */
+  setTyping(active: boolean): void {
+    if (!active) return this.stopTyping();
+    const now = Date.now();
+    if (now - this.typingSentAt > TYPING_SEND_EVERY_MS) {
+      this.typingSentAt = now;
+      this.link.send('typing', { active: true });
+    }
+    if (this.typingIdleTimer) clearTimeout(this.typingIdleTimer);
+    this.typingIdleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  /** Marks everything held as read (call while the conversation is visible). */
+  markRead(): void {
+    const mine = this.me && this.participants.get(this.me.participantId);
+    if (!mine || this.heldUpTo <= mine.readSeq || this.phase !== 'live') return;
+    this.link.send('receipt', { kind: 'read', seq: this.heldUpTo });
+  }
+
+  loadOlder(): Promise<void> {
+    if (this.base <= 0 || this.loadingOlder || this.phase !== 'live') return Promise.resolve();
+    return new Promise((resolve) => {
+      this.loadingOlder = { resolve };
+      this.link.send('history', { beforeSeq: this.base + 1 });
+      this.changed();
+    });
+  }
+
+  rename(name: string): void {
+    this.link.send('rename', { name });
+  }
+
+  clearError(): void {
+    this.lastError = null;
+    this.changed();
+  }
+
+  async close(): Promise<void> {
+    for (const timer of [this.pauseTimer, this.typingIdleTimer, this.typingExpiryTimer, this.receiptTimer]) {
+      if (timer) clearTimeout(timer);
+    }
+    this.loadingOlder?.resolve();
+    this.connection = 'closed';
+    await this.link.close();
+  }
+
+  // --- incoming -------------------------------------------------------------------------------------------------------
+  private onMessage<K extends keyof ConversationServerMessages>(type: K, payload: ConversationServerMessages[K]): void {
+    switch (type) {
+      case 'welcome':
+        this.onWelcome(payload as ConversationServerMessages['welcome']);
+        break;
+      case 'messages':
+        this.onMessages(payload as ConversationServerMessages['messages']);
+        break;
+      case 'history':
+        this.onHistory(payload as ConversationServerMessages['history']);
+        break;
+      case 'message':
+        this.addStored([payload as MessageRecord]);
+        break;
+      case 'ack':
+        this.onAck(payload as ConversationServerMessages['ack']);
+        break;
+      case 'typing':
+        this.onTyping(payload as ConversationServerMessages['typing']);
+        break;
+      case 'receipt': {
+        const r = payload as ConversationServerMessages['receipt'];
+        const p = this.participants.get(r.participantId);
+        if (p) this.participants.set(p.id, r.kind === 'read' ? { ...p, readSeq: Math.max(p.readSeq, r.seq) } : { ...p, deliveredSeq: Math.max(p.deliveredSeq, r.seq) });
+        break;
+      }
+      case 'participant': {
+        const p = payload as ParticipantRecord;
+        this.participants.set(p.id, p);
+        break;
+      }
+      case 'presence':
+        this.ownerOnline = (payload as ConversationServerMessages['presence']).online;
+        break;
+      case 'error':
+        this.onError(payload as ErrorPayload);
+        break;
+    }
+    this.changed();
+  }
+
+  private onWelcome(w: ConversationServerMessages['welcome']): void {
+    this.me = w.me;
+    this.ownerName = w.conversation.ownerName;
+    this.ownerHandle = w.conversation.ownerHandle;
+    this.ownerOnline = w.ownerOnline;
+    this.participants.clear();
+    for (const p of w.participants) this.participants.set(p.id, p);
+  }
+
+  private onMessages(m: ConversationServerMessages['messages']): void {
+    if (!this.joinedOnce) {
+      // First join: the server sent the newest page; everything below it loads on demand.
+      this.joinedOnce = true;
+      this.base = m.afterSeq;
+      this.heldUpTo = m.afterSeq;
+    }
+    this.syncing = false;
+    this.addStored(m.items);
+    if (m.more) this.requestSync();
+    if (this.phase === 'catchingUp' && !m.more) {
+      this.phase = 'live';
+      this.setConnection('live');
+      this.pump();
+    }
+  }
+
+  private onHistory(h: ConversationServerMessages['history']): void {
+    for (const item of h.items) this.stored.set(item.seq, item);
+    this.base = h.more ? Math.min(this.base, (h.items[0]?.seq ?? this.base + 1) - 1) : 0;
+    this.loadingOlder?.resolve();
+    this.loadingOlder = null;
+  }
+
+  private onAck(a: ConversationServerMessages['ack']): void {
+    const pending = this.outbox.take(a.clientMsgId);
+    if (pending && this.me) {
+      const me = this.participants.get(this.me.participantId);
+      this.addStored([
+        { seq: a.seq, at: a.at, body: pending.body, clientMsgId: a.clientMsgId, senderId: this.me.participantId, senderRole: this.me.role, senderName: me?.name ?? '' },
+      ]);
+    }
+    if (this.inflight === a.clientMsgId) this.inflight = null;
+    this.pump();
+  }
+
+  private onError(e: ErrorPayload): void {
+    if (e.ref !== undefined && e.ref === this.inflight) {
+      this.inflight = null;
+      if (PERMANENT_ERRORS.has(e.code)) {
+        const pending = this.outbox.take(e.ref);
+        if (pending) this.failed.set(e.ref, { body: pending.body, at: pending.at, error: e.message });
+      } else {
+        const retryAfterMs = typeof e.data?.retryAfterMs === 'number' ? e.data.retryAfterMs : 1000;
+        this.pause(retryAfterMs);
+      }
+    }
+    if (e.ref === 'history') {
+      this.loadingOlder?.resolve();
+      this.loadingOlder = null;
+    }
+    this.lastError = e;
+  }
+
+  private onTyping(t: ConversationServerMessages['typing']): void {
+    if (t.participantId === this.me?.participantId) return;
+    if (t.active) this.typingUntil.set(t.participantId, { name: t.name, until: Date.now() + TYPING_SHOWN_MS });
+    else this.typingUntil.delete(t.participantId);
+    if (this.typingExpiryTimer) clearTimeout(this.typingExpiryTimer);
+    if (this.typingUntil.size > 0) {
+      this.typingExpiryTimer = setTimeout(() => {
+        const now = Date.now();
+        for (const [id, t2] of this.typingUntil) if (t2.until <= now) this.typingUntil.delete(id);
+        this.changed();
+      }, TYPING_SHOWN_MS + 50);
+    }
+  }
+
+  /** Merges stored messages; settles pending ones that turn out stored (ack lost in a crash); detects gaps. */
+  private addStored(items: MessageRecord[]): void {
+    let fromOthers = false;
+    for (const item of items) {
+      if (item.seq <= this.base && this.joinedOnce) continue;
+      this.stored.set(item.seq, item);
+      if (item.senderId === this.me?.participantId && this.outbox.take(item.clientMsgId)) {
+        if (this.inflight === item.clientMsgId) this.inflight = null;
+      }
+      if (item.senderId !== this.me?.participantId) {
+        fromOthers = true;
+        this.typingUntil.delete(item.senderId);
+      }
+    }
+    while (this.stored.has(this.heldUpTo + 1)) this.heldUpTo++;
+    const highest = items.reduce((max, m) => Math.max(max, m.seq), 0);
+    if (highest > this.heldUpTo + 1 || (highest > this.heldUpTo && !this.stored.has(this.heldUpTo + 1))) this.requestSync();
+    if (fromOthers) this.scheduleDeliveredReceipt();
+    this.pump();
+  }
+
+  // --- outgoing -------------------------------------------------------------------------------------------------------
+  /** Sends the oldest pending message when nothing is in flight (one at a time keeps the written order). */
+  private pump(): void {
+    if (this.phase !== 'live' || this.inflight !== null || Date.now() < this.pausedUntil) return;
+    const next = this.outbox.all()[0];
+    if (!next) return;
+    if (this.link.send('send', { clientMsgId: next.clientMsgId, body: next.body })) this.inflight = next.clientMsgId;
+  }
+
+  private pause(ms: number): void {
+    this.pausedUntil = Date.now() + ms;
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = null;
+      this.pump();
+    }, ms);
+  }
+
+  private requestSync(): void {
+    if (this.syncing || this.phase === 'away') return;
+    this.syncing = this.link.send('sync', { afterSeq: this.heldUpTo });
+  }
+
+  private scheduleDeliveredReceipt(): void {
+    if (this.receiptTimer) return;
+    this.receiptTimer = setTimeout(() => {
+      this.receiptTimer = null;
+      const mine = this.me && this.participants.get(this.me.participantId);
+      if (mine && this.heldUpTo > mine.deliveredSeq) this.link.send('receipt', { kind: 'delivered', seq: this.heldUpTo });
+    }, RECEIPT_DELAY_MS);
+  }
+
+  private stopTyping(): void {
+    if (this.typingIdleTimer) clearTimeout(this.typingIdleTimer);
+    this.typingIdleTimer = null;
+    if (this.typingSentAt > 0) {
+      this.typingSentAt = 0;
+      this.link.send('typing', { active: false });
+    }
+  }
+
+  // --- snapshot -------------------------------------------------------------------------------------------------------
+  private setConnection(state: ConnectionState): void {
+    this.connection = state;
+    this.changed();
+  }
+
+  private changed(): void {
+    this.cached = null;
+    if (this.notifyQueued) return;
+    this.notifyQueued = true;
+    queueMicrotask(() => {
+      this.notifyQueued = false;
+      for (const listener of this.listeners) listener();
+    });
+  }
+
+  private buildSnapshot(): ConversationSnapshot {
+    const myId = this.me?.participantId;
+    const others = [...this.participants.values()].filter((p) => p.id !== myId);
+    const statusOf = (seq: number): DeliveryStatus => {
+      if (others.some((p) => p.readSeq >= seq)) return 'read';
+      if (others.some((p) => p.deliveredSeq >= seq)) return 'delivered';
+      return 'sent';
+    };
+    const messages: MessageView[] = [...this.stored.values()]
+      .sort((a, b) => a.seq - b.seq)
+      .map((m) => {
+        const mine = m.senderId === myId;
+        const name = this.participants.get(m.senderId)?.name || m.senderName;
+        return { key: m.clientMsgId, seq: m.seq, body: m.body, at: m.at, senderRole: m.senderRole, senderName: name, mine, status: mine ? statusOf(m.seq) : 'read' };
+      });
+    const myRole = this.me?.role ?? (this.options.token ? 'visitor' : 'owner');
+    const myName = (myId && this.participants.get(myId)?.name) || '';
+    for (const p of this.outbox.all()) {
+      messages.push({ key: p.clientMsgId, seq: null, body: p.body, at: p.at, senderRole: myRole, senderName: myName, mine: true, status: 'pending' });
+    }
+    for (const [key, f] of this.failed) {
+      messages.push({ key, seq: null, body: f.body, at: f.at, senderRole: myRole, senderName: myName, mine: true, status: 'failed', error: f.error });
+    }
+    return {
+      conversationId: this.options.conversationId,
+      connection: this.connection,
+      me: this.me,
+      ownerName: this.ownerName,
+      ownerHandle: this.ownerHandle,
+      ownerOnline: this.ownerOnline,
+      participants: [...this.participants.values()],
+      messages,
+      typing: [...this.typingUntil.values()].map((t) => t.name),
+      hasOlder: this.base > 0,
+      loadingOlder: this.loadingOlder !== null,
+      lastError: this.lastError,
+    };
+  }
+}

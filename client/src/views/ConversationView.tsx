@@ -1,0 +1,96 @@
+/**
+ * A conversation, the same for the visitor and the owner: messages, typing, errors, the composer. Marks what
+ * arrives as read while it is on screen.
+ */
+import type { ComponentChildren } from 'preact';
+import { useEffect } from 'preact/hooks';
+import type { Signal } from '@preact/signals';
+import type { ConversationSession } from '../sdk/conversationSession.ts';
+import type { ConversationSnapshot } from '../sdk/types.ts';
+import { Composer } from './Composer.tsx';
+import { MessageList } from './MessageList.tsx';
+import { TypingIndicator } from './TypingIndicator.tsx';
+
+export interface ConversationViewProps {
+  session: ConversationSession;
+  snapshot: ConversationSnapshot;
+  draft: Signal<string>;
+  emptyHint?: ComponentChildren;
+  /** Below the last message (the visitor's resume link). */
+  listFooter?: ComponentChildren;
+  /** Above the message box (the visitor's name). */
+  composerExtras?: ComponentChildren;
+  /** Called before each send (the visitor page renames first when the name changed). */
+  beforeSend?: () => void;
+}
+
+export function ConversationView(props: ConversationViewProps) {
+  const { session, snapshot, draft } = props;
+  useMarkRead(session, snapshot);
+  return (
+    <>
+      <div class="banner-slot" aria-live="polite">
+        {snapshot.connection === 'reconnecting' && <p class="banner">Connection lost. Reconnecting…</p>}
+      </div>
+      <MessageList
+        messages={snapshot.messages}
+        hasOlder={snapshot.hasOlder}
+        loadingOlder={snapshot.loadingOlder}
+        onLoadOlder={() => session.loadOlder()}
+        emptyHint={props.emptyHint}
+        footer={props.listFooter}
+      />
+      <TypingIndicator names={snapshot.typing} />
+      {snapshot.lastError !== null && (
+        <p role="alert" class="error error--inline">
+          {snapshot.lastError.message}
+        </p>
+      )}
+      <Composer
+        draft={draft}
+        onSend={(body) => {
+          props.beforeSend?.();
+          session.send(body);
+        }}
+        onTyping={(active) => session.setTyping(active)}
+      >
+        {props.composerExtras}
+      </Composer>
+    </>
+  );
+}
+
+/**
+ * Sends a read receipt when a message from someone else arrives while the page is visible, and when the page becomes
+ * visible again with unread messages. Visibility, not focus: a person reading in a window beside another one has
+ * read the message.
+ */
+function useMarkRead(session: ConversationSession, snapshot: ConversationSnapshot): void {
+  const latestTheirs = latestSeqFromOthers(snapshot);
+  const live = snapshot.connection === 'live';
+  useEffect(() => {
+    if (latestTheirs === null || !live) return undefined;
+    // Once per (newest seq, connection): after a reconnect the receipt goes again, in case it was lost.
+    let sent = false;
+    const mark = () => {
+      if (sent || document.visibilityState !== 'visible') return;
+      sent = true;
+      session.markRead();
+    };
+    mark();
+    document.addEventListener('visibilitychange', mark);
+    window.addEventListener('focus', mark);
+    return () => {
+      document.removeEventListener('visibilitychange', mark);
+      window.removeEventListener('focus', mark);
+    };
+  }, [session, latestTheirs, live]);
+}
+
+function latestSeqFromOthers(snapshot: ConversationSnapshot): number | null {
+  for (let i = snapshot.messages.length - 1; i >= 0; i--) {
+    const m = snapshot.messages[i];
+    if (m !== undefined && !m.mine && m.seq !== null) return m.seq;
+  }
+  return null;
+}

@@ -1,0 +1,153 @@
+/**
+ * What the owner sees at their own URL: their presence, their conversations and the open one. On a phone
+ * (<= 640 px) the list and the conversation take turns, with a Back button.
+ */
+import { useEffect } from 'preact/hooks';
+import { useSignal } from '@preact/signals';
+import type { ConversationSummary, ProfileAnswer } from '../../../engine/protocol.ts';
+import { api } from '../sdk/api.ts';
+import { browserStore } from '../sdk/browserStore.ts';
+import { ConversationSession } from '../sdk/conversationSession.ts';
+import { OwnerSession } from '../sdk/userSession.ts';
+import { errorText } from '../errorText.ts';
+import { useNow, useOpenSession, useSnapshot } from '../useSession.ts';
+import { ConversationList, visitorLabel } from './ConversationList.tsx';
+import { ConversationView } from './ConversationView.tsx';
+import { CopyButton } from './CopyButton.tsx';
+import { Link } from './Link.tsx';
+
+export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer; onLoggedOut: () => Promise<void> }) {
+  const session = useOpenSession(() => OwnerSession.open({ endpoint: location.origin, handle: profile.handle }));
+  const snapshot = useSnapshot(session).value;
+  const selectedId = useSignal<string | null>(null);
+  const error = useSignal<string | null>(null);
+  const now = useNow(30_000);
+
+  const conversations = snapshot?.conversations ?? [];
+  const online = snapshot?.online ?? false;
+  const unread = conversations.reduce((sum, c) => sum + c.unread, 0);
+  useEffect(() => {
+    document.title = `${unread > 0 ? `(${unread}) ` : ''}${profile.displayName} — Knock`;
+  }, [unread, profile.displayName]);
+
+  const logOut = async () => {
+    error.value = null;
+    try {
+      await api.logout();
+      await onLoggedOut();
+    } catch (err) {
+      error.value = errorText(err);
+    }
+  };
+
+  const selected = conversations.find((c) => c.id === selectedId.value) ?? null;
+  return (
+    <div class="console">
+      <header class="console-bar">
+        <Link href="/" class="brand">
+          Knock
+        </Link>
+        <div class="console-me">
+          <h1 class="console-name">{profile.displayName}</h1>
+          <span class="profile-handle">/{profile.handle}</span>
+        </div>
+        <p role="status" class={online ? 'presence presence--online' : 'presence'}>
+          <span class="presence-dot" aria-hidden="true" />
+          You are {online ? 'online' : 'offline'}
+        </p>
+        <button type="button" class="button button--quiet" onClick={() => void logOut()}>
+          Log out
+        </button>
+      </header>
+      {error.value !== null && (
+        <p role="alert" class="error error--inline">
+          {error.value}
+        </p>
+      )}
+      {snapshot?.connection === 'reconnecting' && (
+        <p class="banner" aria-live="polite">
+          Connection lost. Reconnecting…
+        </p>
+      )}
+      <div class={selectedId.value === null ? 'console-body' : 'console-body console-body--open'}>
+        <aside class="console-list">
+          <h2 class="console-list-title">Conversations</h2>
+          {snapshot === null || (snapshot.connection === 'connecting' && conversations.length === 0) ? (
+            <p class="muted padded">Loading…</p>
+          ) : conversations.length === 0 ? (
+            <NoConversations handle={profile.handle} />
+          ) : null}
+          <ConversationList
+            conversations={conversations}
+            selectedId={selectedId.value}
+            now={now}
+            onSelect={(id) => (selectedId.value = id)}
+          />
+        </aside>
+        <section class="console-pane" aria-label="Conversation">
+          {selectedId.value === null ? (
+            <p class="muted centered pane-placeholder">Choose a conversation on the left.</p>
+          ) : (
+            <OwnerConversationPane
+              key={selectedId.value}
+              conversationId={selectedId.value}
+              summary={selected}
+              onBack={() => (selectedId.value = null)}
+            />
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}
+
+function NoConversations({ handle }: { handle: string }) {
+  const url = new URL(`/${handle}`, location.origin).href;
+  return (
+    <div class="padded no-conversations">
+      <p>No conversations yet. Share your URL and people can reach you here:</p>
+      <p class="share-url">
+        <a href={`/${handle}`}>{url}</a> <CopyButton text={url} />
+      </p>
+    </div>
+  );
+}
+
+function OwnerConversationPane({
+  conversationId,
+  summary,
+  onBack,
+}: {
+  conversationId: string;
+  summary: ConversationSummary | null;
+  onBack: () => void;
+}) {
+  const session = useOpenSession(() =>
+    ConversationSession.open({ endpoint: location.origin, conversationId, store: browserStore }),
+  );
+  const snapshot = useSnapshot(session).value;
+  const draft = useSignal('');
+  const title = summary === null ? 'Visitor' : visitorLabel(summary);
+  return (
+    <>
+      <header class="pane-header">
+        <button type="button" class="button button--quiet back" onClick={onBack}>
+          <span aria-hidden="true">‹ </span>Back
+        </button>
+        <h2 class="pane-title">{title}</h2>
+      </header>
+      {session !== null && snapshot !== null ? (
+        <ConversationView
+          session={session}
+          snapshot={snapshot}
+          draft={draft}
+          emptyHint={<p>No messages yet.</p>}
+        />
+      ) : (
+        <div class="message-scroller">
+          <p class="muted centered">Connecting…</p>
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,260 @@
+/**
+ * What anyone sees at someone's URL: their card and live presence, and a conversation with them. Before the first
+ * message there is no conversation, only presence; the first Send knocks (creating the conversation), then the
+ * page switches to the conversation and sends the message through it.
+ */
+import { useEffect, useId, useRef } from 'preact/hooks';
+import { useSignal, type Signal } from '@preact/signals';
+import type { ProfileAnswer } from '../../../engine/protocol.ts';
+import { api } from '../sdk/api.ts';
+import { browserStore } from '../sdk/browserStore.ts';
+import { ConversationSession } from '../sdk/conversationSession.ts';
+import type { MessageView } from '../sdk/types.ts';
+import { VisitorPresence } from '../sdk/userSession.ts';
+import { errorText } from '../errorText.ts';
+import { useOpenSession, useSnapshot } from '../useSession.ts';
+import { Composer } from './Composer.tsx';
+import { ConversationView } from './ConversationView.tsx';
+import { Link } from './Link.tsx';
+import { MessageList } from './MessageList.tsx';
+import { OwnerLogin } from './OwnerLogin.tsx';
+import { ProfileHeader } from './ProfileHeader.tsx';
+import { ResumeLink } from './ResumeLink.tsx';
+import { TypingIndicator } from './TypingIndicator.tsx';
+
+interface ConversationRef {
+  conversationId: string;
+  token: string;
+  resumePath: string;
+}
+
+type Stage = { kind: 'presence' } | { kind: 'conversation'; conversation: ConversationRef; initialBody: string | null };
+
+/** State the two stages share, so switching from one to the other loses nothing. */
+interface SharedState {
+  profile: ProfileAnswer;
+  draft: Signal<string>;
+  visitorName: Signal<string>;
+  /** The owner's presence as last seen by either stage; shown while the next session connects. */
+  knownOnline: Signal<boolean>;
+}
+
+export function VisitorPage({ profile, onLoggedIn }: { profile: ProfileAnswer; onLoggedIn: () => Promise<void> }) {
+  const existing = profile.conversation;
+  const stage = useSignal<Stage>(
+    existing === null
+      ? { kind: 'presence' }
+      : {
+          kind: 'conversation',
+          conversation: { conversationId: existing.id, token: existing.token, resumePath: existing.resumePath },
+          initialBody: null,
+        },
+  );
+  const shared: SharedState = {
+    profile,
+    draft: useSignal(''),
+    visitorName: useSignal(existing?.visitorName ?? ''),
+    knownOnline: useSignal(profile.online),
+  };
+
+  const current = stage.value;
+  return (
+    <div class="visitor-page">
+      <div class="topbar">
+        <Link href="/" class="brand">
+          Knock
+        </Link>
+        <OwnerLogin handle={profile.handle} onLoggedIn={onLoggedIn} />
+      </div>
+      <main class="chat-card">
+        {current.kind === 'presence' ? (
+          <PresenceStage
+            shared={shared}
+            onKnocked={(conversation, initialBody) => (stage.value = { kind: 'conversation', conversation, initialBody })}
+          />
+        ) : (
+          <ConversationStage
+            key={current.conversation.conversationId}
+            shared={shared}
+            conversation={current.conversation}
+            initialBody={current.initialBody}
+            onInitialSent={() => (stage.value = { ...current, initialBody: null })}
+          />
+        )}
+      </main>
+    </div>
+  );
+}
+
+function PresenceStage({
+  shared,
+  onKnocked,
+}: {
+  shared: SharedState;
+  onKnocked: (conversation: ConversationRef, initialBody: string) => void;
+}) {
+  const { profile, draft, visitorName, knownOnline } = shared;
+  const presence = useOpenSession(() => VisitorPresence.open({ endpoint: location.origin, handle: profile.handle }));
+  const snapshot = useSnapshot(presence).value;
+  const live = snapshot !== null && snapshot.connection === 'live';
+  useEffect(() => {
+    if (snapshot !== null && live) knownOnline.value = snapshot.online;
+  }, [snapshot, live, knownOnline]);
+  const online = snapshot !== null && live ? snapshot.online : knownOnline.value;
+  const ownerName = snapshot?.ownerName || profile.displayName;
+
+  /** The first message, shown as sending while the knock is under way. */
+  const knocking = useSignal<{ body: string; at: number } | null>(null);
+  const knockError = useSignal<string | null>(null);
+
+  const knock = async (body: string) => {
+    knocking.value = { body, at: Date.now() };
+    knockError.value = null;
+    const name = visitorName.value.trim();
+    try {
+      const answer = await api.knock(profile.handle, name === '' ? undefined : name);
+      onKnocked(answer, body);
+    } catch (err) {
+      knockError.value = errorText(err);
+      knocking.value = null;
+      // Give the text back so nothing typed is lost.
+      if (draft.value === '') draft.value = body;
+    }
+  };
+
+  const pending = knocking.value;
+  const messages: MessageView[] =
+    pending === null
+      ? []
+      : [
+          {
+            key: 'knock',
+            seq: null,
+            body: pending.body,
+            at: pending.at,
+            senderRole: 'visitor',
+            senderName: name(visitorName.value),
+            mine: true,
+            status: 'pending',
+          },
+        ];
+
+  return (
+    <>
+      <ProfileHeader name={ownerName} handle={profile.handle} online={online} />
+      <MessageList
+        messages={messages}
+        hasOlder={false}
+        loadingOlder={false}
+        onLoadOlder={() => Promise.resolve()}
+        emptyHint={<EmptyHint ownerName={ownerName} online={online} />}
+      />
+      <TypingIndicator names={[]} />
+      {knockError.value !== null && (
+        <p role="alert" class="error error--inline">
+          {knockError.value}
+        </p>
+      )}
+      <Composer draft={draft} onSend={(body) => void knock(body)} onTyping={() => {}} disabled={pending !== null}>
+        <NameField name={visitorName} />
+      </Composer>
+    </>
+  );
+}
+
+function ConversationStage({
+  shared,
+  conversation,
+  initialBody,
+  onInitialSent,
+}: {
+  shared: SharedState;
+  conversation: ConversationRef;
+  initialBody: string | null;
+  onInitialSent: () => void;
+}) {
+  const { profile, draft, visitorName, knownOnline } = shared;
+  const session = useOpenSession(() => {
+    const opened = ConversationSession.open({
+      endpoint: location.origin,
+      conversationId: conversation.conversationId,
+      token: conversation.token,
+      store: browserStore,
+    });
+    if (initialBody !== null) {
+      opened.send(initialBody);
+      onInitialSent();
+    }
+    return opened;
+  });
+  const snapshot = useSnapshot(session).value;
+  const live = snapshot !== null && snapshot.connection === 'live';
+  useEffect(() => {
+    if (snapshot !== null && live) knownOnline.value = snapshot.ownerOnline;
+  }, [snapshot, live, knownOnline]);
+  const online = snapshot !== null && live ? snapshot.ownerOnline : knownOnline.value;
+  const ownerName = snapshot?.ownerName || profile.displayName;
+
+  // The name the server knows; a rename goes out only when the field differs from it.
+  const knownName = useRef(visitorName.value.trim());
+  const renameIfChanged = () => {
+    const wanted = visitorName.value.trim();
+    if (session === null || wanted === '' || wanted === knownName.current) return;
+    knownName.current = wanted;
+    session.rename(wanted);
+  };
+
+  return (
+    <>
+      <ProfileHeader name={ownerName} handle={profile.handle} online={online} />
+      {session !== null && snapshot !== null ? (
+        <ConversationView
+          session={session}
+          snapshot={snapshot}
+          draft={draft}
+          emptyHint={<EmptyHint ownerName={ownerName} online={online} />}
+          listFooter={<ResumeLink resumePath={conversation.resumePath} />}
+          composerExtras={<NameField name={visitorName} onCommit={renameIfChanged} />}
+          beforeSend={renameIfChanged}
+        />
+      ) : (
+        <div class="message-scroller">
+          <p class="muted centered">Connecting…</p>
+        </div>
+      )}
+    </>
+  );
+}
+
+function NameField({ name: value, onCommit }: { name: Signal<string>; onCommit?: () => void }) {
+  const id = useId();
+  return (
+    <div class="name-field">
+      <label for={id}>Your name</label>
+      <input
+        id={id}
+        type="text"
+        name="name"
+        autocomplete="name"
+        placeholder="Optional"
+        maxLength={64}
+        value={value.value}
+        onInput={(e) => (value.value = e.currentTarget.value)}
+        onChange={() => onCommit?.()}
+      />
+    </div>
+  );
+}
+
+function EmptyHint({ ownerName, online }: { ownerName: string; online: boolean }) {
+  return online ? (
+    <p>Say hello: {ownerName} is here right now and will see your message at once.</p>
+  ) : (
+    <p>{ownerName} is away right now. Leave a message; it will be waiting for them.</p>
+  );
+}
+
+function name(typed: string): string {
+  const trimmed = typed.trim();
+  return trimmed === '' ? 'You' : trimmed;
+}

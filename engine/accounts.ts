@@ -1,0 +1,47 @@
+/**
+ * Account management shared by sign-up and the operators' CLI: validation, hashing, and what a change implies
+ * (a new password ends every session; removing an account removes everything it owns).
+ */
+import { z } from 'zod';
+import { hashPassword } from './auth.ts';
+import { KnockError } from './errors.ts';
+import type { Account, Storage } from './ports/storage.ts';
+import type { Clock } from './ports/clock.ts';
+import { describeIssues, displayNameSchema, handleSchema, passwordSchema } from './protocol.ts';
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
+  return parsed.data;
+}
+
+export class Accounts {
+  constructor(
+    private readonly storage: Storage,
+    private readonly clock: Clock,
+  ) {}
+
+  async add(handle: string, displayName: string, password: string): Promise<Account> {
+    const h = parse(handleSchema, handle);
+    const name = parse(displayNameSchema, displayName);
+    const pw = parse(passwordSchema, password);
+    if (await this.storage.getAccountByHandle(h)) throw new KnockError('conflict', `The handle "${h}" is taken.`);
+    return this.storage.createAccount({ handle: h, displayName: name, passwordHash: await hashPassword(pw), at: this.clock.now() });
+  }
+
+  async setPassword(handle: string, password: string): Promise<void> {
+    const pw = parse(passwordSchema, password);
+    const account = await this.storage.getAccountByHandle(handle);
+    if (!account) throw new KnockError('not_found', `There is no account "${handle}".`);
+    await this.storage.setPasswordHash(handle, await hashPassword(pw));
+    await this.storage.deleteSessionsOf(account.id);
+  }
+
+  async remove(handle: string): Promise<void> {
+    if (!(await this.storage.removeAccount(handle))) throw new KnockError('not_found', `There is no account "${handle}".`);
+  }
+
+  list(): Promise<Account[]> {
+    return this.storage.listAccounts();
+  }
+}

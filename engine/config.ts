@@ -1,0 +1,119 @@
+/**
+ * Knock's one configuration (CONVENTIONS 10): a zod schema with defaults, read from the environment in one place
+ * (`configFromEnv`, called by the entry points only). Durations are in milliseconds, sizes in bytes.
+ * The README's "Configuration" section documents every variable below; keep them in step.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { KnockError } from './errors.ts';
+import { describeIssues } from './protocol.ts';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const rate = z.object({ perWindow: z.number().int().positive(), windowMs: z.number().int().positive() });
+export type RateLimitConfig = z.infer<typeof rate>;
+
+export const configSchema = z.object({
+  port: int(0, 65535).default(8080),
+  host: z.string().default('0.0.0.0'),
+  dataDir: z.string().default('./data'),
+  /** The address people use, e.g. https://chat.example.com. Used for WebSocket Origin checks and links. */
+  publicUrl: z.url().optional(),
+  /** Self sign-up at /_/signup. */
+  signupOpen: z.boolean().default(true),
+  /** Trust X-Forwarded-For / X-Real-IP from a reverse proxy for client addresses (rate limits). */
+  trustProxy: z.boolean().default(false),
+  /** Cookies get `Secure` (HTTPS deployments). Defaults to true when publicUrl is https. */
+  secureCookies: z.boolean().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  sessionTtlMs: z.number().int().positive().default(30 * 24 * 3600_000),
+  /** Largest WebSocket frame accepted at all; bigger frames close the socket (1009). */
+  maxFrameBytes: z.number().int().min(4096).default(4 * 1024 * 1024),
+  /** Largest room message handled; bigger ones (up to maxFrameBytes) get a `too_large` error, the socket stays. */
+  maxMessageBytes: z.number().int().min(1024).default(64 * 1024),
+  /** Largest HTTP JSON body. */
+  maxBodyBytes: z.number().int().min(1024).default(64 * 1024),
+  /** Server pings every socket this often; one missed pong closes it (owner presence turns offline). */
+  pingIntervalMs: z.number().int().min(0).default(800),
+  rateLimits: z
+    .object({
+      /** Messages one connection may send (token bucket: perWindow tokens refilled over windowMs). */
+      socketMessages: rate.default({ perWindow: 30, windowMs: 10_000 }),
+      /** Typing and receipt signals per connection. */
+      socketSignals: rate.default({ perWindow: 60, windowMs: 10_000 }),
+      /** Conversations a single IP may start. */
+      knocksPerIp: rate.default({ perWindow: 10, windowMs: 60_000 }),
+      /** Conversations anyone may start with one owner. */
+      knocksPerTarget: rate.default({ perWindow: 120, windowMs: 60_000 }),
+      /** Login attempts per IP and per handle. */
+      loginsPerIp: rate.default({ perWindow: 20, windowMs: 60_000 }),
+      loginsPerHandle: rate.default({ perWindow: 10, windowMs: 60_000 }),
+      signupsPerIp: rate.default({ perWindow: 5, windowMs: 3600_000 }),
+    })
+    .default({
+      socketMessages: { perWindow: 30, windowMs: 10_000 },
+      socketSignals: { perWindow: 60, windowMs: 10_000 },
+      knocksPerIp: { perWindow: 10, windowMs: 60_000 },
+      knocksPerTarget: { perWindow: 120, windowMs: 60_000 },
+      loginsPerIp: { perWindow: 20, windowMs: 60_000 },
+      loginsPerHandle: { perWindow: 10, windowMs: 60_000 },
+      signupsPerIp: { perWindow: 5, windowMs: 3600_000 },
+    }),
+  /** Directory with the built browser app (client/dist). Built by `npm start` / the test setup. */
+  assetsDir: z.string().optional(),
+});
+export type KnockConfig = z.infer<typeof configSchema>;
+export type KnockConfigInput = z.input<typeof configSchema>;
+
+export function parseConfig(input: KnockConfigInput): KnockConfig {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) throw new KnockError('bad_request', `Invalid configuration: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Every environment variable Knock reads, with its config key. */
+const envKeys = {
+  PORT: 'port',
+  HOST: 'host',
+  KNOCK_DATA_DIR: 'dataDir',
+  KNOCK_PUBLIC_URL: 'publicUrl',
+  KNOCK_SIGNUP: 'signupOpen',
+  KNOCK_TRUST_PROXY: 'trustProxy',
+  KNOCK_SECURE_COOKIES: 'secureCookies',
+  KNOCK_LOG_LEVEL: 'logLevel',
+  KNOCK_SESSION_TTL_MS: 'sessionTtlMs',
+  KNOCK_MAX_FRAME_BYTES: 'maxFrameBytes',
+  KNOCK_MAX_MESSAGE_BYTES: 'maxMessageBytes',
+  KNOCK_PING_INTERVAL_MS: 'pingIntervalMs',
+} as const;
+
+const envSchema = z.object({
+  PORT: int(0, 65535).optional(),
+  HOST: z.string().min(1).optional(),
+  KNOCK_DATA_DIR: z.string().min(1).optional(),
+  KNOCK_PUBLIC_URL: z.url().optional(),
+  KNOCK_SIGNUP: z.enum(['open', 'closed']).transform((v) => v === 'open').optional(),
+  KNOCK_TRUST_PROXY: bool.optional(),
+  KNOCK_SECURE_COOKIES: bool.optional(),
+  KNOCK_LOG_LEVEL: z.string().optional(),
+  KNOCK_SESSION_TTL_MS: z.coerce.number().int().positive().optional(),
+  KNOCK_MAX_FRAME_BYTES: z.coerce.number().int().optional(),
+  KNOCK_MAX_MESSAGE_BYTES: z.coerce.number().int().optional(),
+  KNOCK_PING_INTERVAL_MS: z.coerce.number().int().optional(),
+});
+
+/** Reads the environment; the only place in Knock that looks at process.env (its caller passes it in). */
+export function configFromEnv(env: Record<string, string | undefined>): KnockConfig {
+  const parsedEnv = envSchema.safeParse(env);
+  if (!parsedEnv.success) throw new KnockError('bad_request', `Invalid environment: ${describeIssues(parsedEnv.error)}`);
+  const input: Record<string, unknown> = {};
+  for (const [envName, key] of Object.entries(envKeys)) {
+    const value = parsedEnv.data[envName as keyof typeof envKeys];
+    if (value !== undefined) input[key] = value;
+  }
+  const config = parseConfig(input as KnockConfigInput);
+  return { ...config, dataDir: path.resolve(config.dataDir) };
+}

@@ -1,0 +1,194 @@
+/**
+ * The JSON API under /_/api/: profile of an IM URL, knocking (starting a conversation), sign-up, log in, log out.
+ * Each handler checks (input, origin, rate limits, rights) before it does anything (CONVENTIONS 7).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Accounts } from '../accounts.ts';
+import { newSecret, secretHash, type Auth } from '../auth.ts';
+import type { KnockConfig } from '../config.ts';
+import { SESSION_COOKIE, parseCookies, serializeCookie, visitorCookieName } from '../cookies.ts';
+import { KnockError } from '../errors.ts';
+import type { Hub } from '../hub.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Account, Storage } from '../ports/storage.ts';
+import { KeyedRateLimiter } from '../rateLimit.ts';
+import { handleSchema, knockBody, loginBody, signupBody, type KnockAnswer, type ProfileAnswer } from '../protocol.ts';
+import { readJson, sendJson } from './io.ts';
+
+const YEAR_S = 365 * 24 * 3600;
+
+export interface ApiDeps {
+  storage: Storage;
+  auth: Auth;
+  accounts: Accounts;
+  hub: Hub;
+  clock: Clock;
+  config: KnockConfig;
+  secureCookies: boolean;
+}
+
+export interface RequestInfo {
+  req: IncomingMessage;
+  res: ServerResponse;
+  ip: string;
+  url: URL;
+}
+
+export class Api {
+  private readonly knocksPerIp: KeyedRateLimiter;
+  private readonly knocksPerTarget: KeyedRateLimiter;
+  private readonly loginsPerIp: KeyedRateLimiter;
+  private readonly loginsPerHandle: KeyedRateLimiter;
+  private readonly signupsPerIp: KeyedRateLimiter;
+
+  constructor(private readonly deps: ApiDeps) {
+    const { rateLimits } = deps.config;
+    this.knocksPerIp = new KeyedRateLimiter(rateLimits.knocksPerIp, deps.clock);
+    this.knocksPerTarget = new KeyedRateLimiter(rateLimits.knocksPerTarget, deps.clock);
+    this.loginsPerIp = new KeyedRateLimiter(rateLimits.loginsPerIp, deps.clock);
+    this.loginsPerHandle = new KeyedRateLimiter(rateLimits.loginsPerHandle, deps.clock);
+    this.signupsPerIp = new KeyedRateLimiter(rateLimits.signupsPerIp, deps.clock);
+  }
+
+  /** Routes /_/api/*; returns false when no route matches. Errors propagate to the server, which answers them. */
+  async route(r: RequestInfo, path: string): Promise<boolean> {
+    const handler = this.match(r.req.method ?? 'GET', path, r);
+    if (!handler) return false;
+    await handler();
+    return true;
+  }
+
+  private match(method: string, path: string, r: RequestInfo): (() => Promise<void> | void) | null {
+    let m: RegExpMatchArray | null;
+    if (method === 'GET' && (m = path.match(/^\/_\/api\/profile\/([^/]+)$/))) return () => this.profile(r, safeDecode(m![1]!));
+    if (method === 'POST' && (m = path.match(/^\/_\/api\/u\/([^/]+)\/knock$/))) return () => this.knock(r, safeDecode(m![1]!));
+    if (method === 'POST' && path === '/_/api/login') return () => this.login(r);
+    if (method === 'POST' && path === '/_/api/logout') return () => this.logout(r);
+    if (method === 'GET' && path === '/_/api/signup') return () => sendJson(r.res, 200, { open: this.deps.config.signupOpen });
+    if (method === 'POST' && path === '/_/api/signup') return () => this.signup(r);
+    if (method === 'GET' && path === '/_/api/me') return () => this.me(r);
+    return null;
+  }
+
+  private async profile(r: RequestInfo, handle: string): Promise<void> {
+    const account = await this.accountAt(handle);
+    const viewer = await this.viewer(r.req);
+    const resume = r.url.searchParams.get('resume');
+    const cookieToken = parseCookies(r.req.headers.cookie).get(visitorCookieName(account.handle));
+    const headers: Record<string, string[]> = { 'Set-Cookie': [] };
+    let conversation: ProfileAnswer['conversation'] = null;
+    for (const token of [resume, cookieToken]) {
+      if (!token || conversation) continue;
+      conversation = await this.visitorConversation(account, token);
+      if (conversation && token === resume && resume !== cookieToken) headers['Set-Cookie']!.push(this.visitorCookie(account.handle, token));
+    }
+    if (!conversation && cookieToken) headers['Set-Cookie']!.push(this.visitorCookie(account.handle, '', 0));
+    const answer: ProfileAnswer = {
+      handle: account.handle,
+      displayName: account.displayName,
+      online: await this.deps.hub.isOnline(account.handle),
+      viewer: viewer ? { handle: viewer.handle, displayName: viewer.displayName } : null,
+      isOwner: viewer?.id === account.id,
+      conversation,
+    };
+    sendJson(r.res, 200, answer, headers);
+  }
+
+  private async knock(r: RequestInfo, handle: string): Promise<void> {
+    const body = await readJson(r.req, knockBody, this.deps.config.maxBodyBytes);
+    const account = await this.accountAt(handle);
+    const viewer = await this.viewer(r.req);
+    if (viewer?.id === account.id) throw new KnockError('bad_request', 'This is your own URL: your visitors knock here.');
+    const cookieToken = parseCookies(r.req.headers.cookie).get(visitorCookieName(account.handle));
+    const existing = cookieToken ? await this.visitorConversation(account, cookieToken) : null;
+    if (existing) {
+      // Knocking twice (two tabs, a double click) continues the same conversation.
+      return sendJson(r.res, 200, { conversationId: existing.id, token: existing.token, resumePath: existing.resumePath } satisfies KnockAnswer);
+    }
+    this.knocksPerIp.takeOrThrow(r.ip, 'New conversations from your address');
+    this.knocksPerTarget.takeOrThrow(account.handle, `New conversations with /${account.handle}`);
+    const token = newSecret();
+    const { conversation } = await this.deps.storage.createConversation({
+      ownerAccountId: account.id,
+      tokenHash: secretHash(token),
+      visitorName: body.name ?? '',
+      at: this.deps.clock.now(),
+    });
+    const summary = await this.deps.storage.getConversationSummary(conversation.id);
+    if (summary) this.deps.hub.publishOwner(account.handle, { type: 'conversation', summary });
+    const answer: KnockAnswer = { conversationId: conversation.id, token, resumePath: resumePath(account.handle, token) };
+    sendJson(r.res, 201, answer, { 'Set-Cookie': [this.visitorCookie(account.handle, token)] });
+  }
+
+  private async login(r: RequestInfo): Promise<void> {
+    const body = await readJson(r.req, loginBody, this.deps.config.maxBodyBytes);
+    this.loginsPerIp.takeOrThrow(r.ip, 'Login attempts from your address');
+    this.loginsPerHandle.takeOrThrow(body.handle, 'Login attempts for this account');
+    const { token, account } = await this.deps.auth.login(body.handle, body.password);
+    sendJson(r.res, 200, { handle: account.handle, displayName: account.displayName }, { 'Set-Cookie': [this.sessionCookie(token)] });
+  }
+
+  private async logout(r: RequestInfo): Promise<void> {
+    const token = parseCookies(r.req.headers.cookie).get(SESSION_COOKIE);
+    if (token) {
+      const account = await this.deps.auth.accountOf(token);
+      await this.deps.auth.logout(token);
+      if (account) this.deps.hub.publishPresence(account.handle, { type: 'sessionEnded', sessionHash: secretHash(token) });
+    }
+    sendJson(r.res, 200, { ok: true }, { 'Set-Cookie': [this.sessionCookie('', 0)] });
+  }
+
+  private async signup(r: RequestInfo): Promise<void> {
+    if (!this.deps.config.signupOpen) throw new KnockError('signup_closed', 'Sign-up is closed on this server. Ask its operator for an account.');
+    const body = await readJson(r.req, signupBody, this.deps.config.maxBodyBytes);
+    this.signupsPerIp.takeOrThrow(r.ip, 'Sign-ups from your address');
+    const account = await this.deps.accounts.add(body.handle, body.displayName, body.password);
+    const token = await this.deps.auth.openSession(account.id);
+    sendJson(r.res, 201, { handle: account.handle, displayName: account.displayName }, { 'Set-Cookie': [this.sessionCookie(token)] });
+  }
+
+  private async me(r: RequestInfo): Promise<void> {
+    const viewer = await this.viewer(r.req);
+    sendJson(r.res, 200, { account: viewer ? { handle: viewer.handle, displayName: viewer.displayName } : null });
+  }
+
+  // --- helpers of this API ------------------------------------------------------------------------------------------
+  private async accountAt(handle: string): Promise<Account> {
+    const valid = handleSchema.safeParse(handle);
+    const account = valid.success ? await this.deps.storage.getAccountByHandle(valid.data) : null;
+    if (!account) throw new KnockError('not_found', `There is nobody at /${handle.slice(0, 64)}.`);
+    return account;
+  }
+
+  private viewer(req: IncomingMessage): Promise<Account | null> {
+    return this.deps.auth.accountOf(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+  }
+
+  private async visitorConversation(account: Account, token: string): Promise<ProfileAnswer['conversation']> {
+    if (token.length < 16 || token.length > 128) return null;
+    const conversation = await this.deps.storage.getConversationByTokenHash(secretHash(token));
+    if (!conversation || conversation.ownerAccountId !== account.id) return null;
+    const visitor = (await this.deps.storage.getParticipants(conversation.id)).find((p) => p.role === 'visitor');
+    return { id: conversation.id, token, resumePath: resumePath(account.handle, token), visitorName: visitor?.name ?? '' };
+  }
+
+  private sessionCookie(token: string, maxAgeSeconds = Math.floor(this.deps.config.sessionTtlMs / 1000)): string {
+    return serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds, secure: this.deps.secureCookies });
+  }
+
+  private visitorCookie(handle: string, token: string, maxAgeSeconds = YEAR_S): string {
+    return serializeCookie(visitorCookieName(handle), token, { maxAgeSeconds, secure: this.deps.secureCookies });
+  }
+}
+
+export function resumePath(handle: string, token: string): string {
+  return `/${handle}/c/${token}`;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The HTTP face of Knock on the same server and port as the WebSockets: pages (one HTML shell for every IM URL),
+ * the browser app's assets, the JSON API and health. Security headers are set here for every answer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { KnockError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Storage } from '../ports/storage.ts';
+import { HANDLE_PATTERN, RESERVED_HANDLES } from '../protocol.ts';
+import type { Api } from './api.ts';
+import { sendError, sendJson } from './io.ts';
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "media-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
+
+export interface HttpDeps {
+  api: Api;
+  storage: Storage;
+  logger: Logger;
+  assetsDir: string;
+  trustProxy: boolean;
+  hsts: boolean;
+  isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean;
+  isReady(): boolean;
+}
+
+export class HttpHandler {
+  private shell: Promise<string | null> | null = null;
+
+  constructor(private readonly deps: HttpDeps) {}
+
+  /** The `request` listener; never throws (errors are answered and logged). */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    this.handle(req, res).catch((err: unknown) => sendError(res, err, this.deps.logger, { url: req.url }));
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Resume links carry a secret in the path: never leak it through Referer.
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    if (this.deps.hsts) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    const url = new URL(req.url ?? '/', 'http://knock.invalid');
+    const pathname = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (pathname === '/_/health') {
+      const ready = this.deps.isReady();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ok' : 'starting' });
+    }
+    if (pathname.startsWith('/_/api/')) {
+      if (method !== 'GET' && method !== 'HEAD' && !this.deps.isAllowedOrigin(req.headers.origin, req.headers.host)) {
+        throw new KnockError('forbidden', 'Requests from other sites are not allowed.');
+      }
+      const info = { req, res, url, ip: this.clientIp(req) };
+      if (await this.deps.api.route(info, pathname)) return;
+      throw new KnockError('not_found', 'No such API.');
+    }
+    if (pathname.startsWith('/_/assets/')) return this.asset(res, pathname.slice('/_/assets/'.length), method);
+    if (method !== 'GET' && method !== 'HEAD') throw new KnockError('not_found', 'Not found.');
+    return this.page(res, pathname);
+  }
+
+  private async page(res: ServerResponse, pathname: string): Promise<void> {
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204, { 'Cache-Control': 'public, max-age=86400' });
+      return void res.end();
+    }
+    let status = 404;
+    if (pathname === '/' || pathname === '/_/signup') status = 200;
+    const m = pathname.match(/^\/([^/]+)(?:\/c\/[A-Za-z0-9_-]{16,128})?\/?$/);
+    if (m && HANDLE_PATTERN.test(m[1]!) && !RESERVED_HANDLES.has(m[1]!)) {
+      status = (await this.deps.storage.getAccountByHandle(m[1]!)) ? 200 : 404;
+    }
+    const html = await this.loadShell();
+    if (html === null) {
+      return sendJson(res, 503, { error: { code: 'internal', message: 'The browser app is not built yet: run `npm run build`.' } });
+    }
+    res.writeHead(status, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': CSP,
+      'Cache-Control': 'no-cache',
+      'Content-Length': Buffer.byteLength(html),
+    });
+    res.end(html);
+  }
+
+  private async asset(res: ServerResponse, name: string, method: string): Promise<void> {
+    const ext = path.extname(name);
+    const type = CONTENT_TYPES[ext];
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.') || !type) throw new KnockError('not_found', 'No such asset.');
+    let body: Buffer;
+    try {
+      body = await readFile(path.join(this.deps.assetsDir, name));
+    } catch {
+      throw new KnockError('not_found', 'No such asset.');
+    }
+    // Built files carry a content hash in their name, so they never change: cache them for a year.
+    const hashed = /-[A-Za-z0-9]{8,}\.[a-z0-9]+$/.test(name);
+    res.writeHead(200, {
+      'Content-Type': type,
+      'Content-Length': body.length,
+      'Cache-Control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
+    });
+    res.end(method === 'HEAD' ? undefined : body);
+  }
+
+  private loadShell(): Promise<string | null> {
+    this.shell ??= readFile(path.join(this.deps.assetsDir, 'index.html'), 'utf8').catch(() => {
+      this.shell = null; // try again on the next request (the build may still be running)
+      return null;
+    });
+    return this.shell;
+  }
+
+  private clientIp(req: IncomingMessage): string {
+    if (this.deps.trustProxy) {
+      const forwarded = req.headers['x-forwarded-for'];
+      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The Storage port (DESIGN "Storage"). Adapters: SQLite (adapters/storage/sqlite, the default) and, later,
+ * PostgreSQL. One contract suite (test/contract/storage.contract.ts) runs against every adapter.
+ *
+ * Every method is async so that a networked database fits the same port. Times are milliseconds since the epoch.
+ * Secrets (session tokens, conversation tokens) are stored only as hashes: the caller hashes, the adapter stores.
+ */
+import type { ConversationSummary, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
+
+export interface Account {
+  id: string;
+  handle: string;
+  displayName: string;
+  passwordHash: string;
+  createdAt: number;
+}
+
+export interface Session {
+  tokenHash: string;
+  accountId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface Conversation {
+  id: string;
+  ownerAccountId: string;
+  ownerHandle: string;
+  ownerName: string;
+  lastSeq: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Participant extends ParticipantRecord {
+  conversationId: string;
+  role: Role;
+  accountId: string | null;
+}
+
+export interface NewMessage {
+  conversationId: string;
+  senderId: string;
+  clientMsgId: string;
+  body: string;
+  at: number;
+}
+
+export interface AppendResult {
+  message: MessageRecord;
+  /** True when (sender, clientMsgId) was stored before: the original is returned, nothing new is written. */
+  duplicate: boolean;
+}
+
+export interface Storage {
+  // accounts
+  createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
+  getAccountByHandle(handle: string): Promise<Account | null>;
+  getAccountById(id: string): Promise<Account | null>;
+  listAccounts(): Promise<Account[]>;
+  /** Removes the account and everything it owns (sessions, conversations, messages). False if there was none. */
+  removeAccount(handle: string): Promise<boolean>;
+  setPasswordHash(handle: string, passwordHash: string): Promise<boolean>;
+
+  // sessions
+  createSession(session: Session): Promise<void>;
+  /** The session, if it exists and has not expired at `now`. */
+  getSession(tokenHash: string, now: number): Promise<Session | null>;
+  deleteSession(tokenHash: string): Promise<void>;
+  deleteSessionsOf(accountId: string): Promise<void>;
+
+  // conversations
+  /** Creates a conversation with its two participants: the owner (the account) and the visitor. */
+  createConversation(input: {
+    ownerAccountId: string;
+    tokenHash: string;
+    visitorName: string;
+    at: number;
+  }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }>;
+  getConversation(id: string): Promise<Conversation | null>;
+  getConversationByTokenHash(tokenHash: string): Promise<Conversation | null>;
+  /** Newest activity first. */
+  listConversations(ownerAccountId: string, opts: { limit: number }): Promise<ConversationSummary[]>;
+  getConversationSummary(id: string): Promise<ConversationSummary | null>;
+
+  // participants
+  getParticipants(conversationId: string): Promise<Participant[]>;
+  /** Raises the delivered or read watermark; never lowers it. Returns the participant as stored. */
+  raiseReceipt(participantId: string, kind: 'delivered' | 'read', seq: number): Promise<Participant | null>;
+  renameParticipant(participantId: string, name: string): Promise<Participant | null>;
+
+  // messages
+  /**
+   * Stores a message with the conversation's next seq, in one transaction; idempotent on (senderId, clientMsgId).
+   */
+  appendMessage(input: NewMessage): Promise<AppendResult>;
+  /** Messages with seq > afterSeq, ascending, at most `limit`. */
+  messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<MessageRecord[]>;
+  /** Messages with seq < beforeSeq, ascending, the newest `limit` of them. */
+  messagesBefore(conversationId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]>;
+
+  close(): Promise<void>;
+}

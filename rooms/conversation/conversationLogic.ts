@@ -1,0 +1,278 @@
+/**
+ * The logic of one conversation (DESIGN "Delivery"), free of Colyseus: members, messages, receipts, typing and the
+ * owner's presence. The ConversationRoom shell wires sockets to it; unit tests drive it directly.
+ *
+ * Delivery: a message is validated, rate-limited, stored with the next seq (idempotent on sender + clientMsgId),
+ * and only then acked to its sender and broadcast. Writes go through one queue per conversation, so broadcasts
+ * leave in seq order. A joining peer gets its catch-up before any live event (live events wait in its buffer).
+ */
+import type { Logger } from '../../engine/logger.ts';
+import type { Clock } from '../../engine/ports/clock.ts';
+import type { Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
+import {
+  limits,
+  type ConversationClientMessages,
+  type ConversationServerMessages,
+  type MessageRecord,
+  type ParticipantRecord,
+} from '../../engine/protocol.ts';
+import { KnockError, asKnockError, CloseCode } from '../../engine/errors.ts';
+import { rateLimited } from '../../engine/rateLimit.ts';
+import { assertNever, type Peer } from '../peer.ts';
+
+export type ConversationPeer = Peer<ConversationServerMessages>;
+type ServerType = keyof ConversationServerMessages & string;
+
+export interface ConversationDeps {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  /** Called (coalesced) after activity that changes the owner's conversation list: new messages, reads, names. */
+  onSummaryChanged: (conversationId: string) => void;
+}
+
+export class ConversationLogic {
+  private readonly peers = new Map<string, ConversationPeer>();
+  private readonly participants = new Map<string, Participant>();
+  private lastSeq: number;
+  private ownerOnline: boolean;
+  /** Appends run one after another: seqs are assigned, acked and broadcast in order. */
+  private writeQueue: Promise<void> = Promise.resolve();
+  private disposed = false;
+
+  constructor(
+    private readonly deps: ConversationDeps,
+    readonly conversation: Conversation,
+    participants: Participant[],
+    ownerOnline: boolean,
+  ) {
+    for (const p of participants) this.participants.set(p.id, p);
+    this.lastSeq = conversation.lastSeq;
+    this.ownerOnline = ownerOnline;
+  }
+
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  /** Sends the welcome and everything after `since` (or the newest page), then goes live for this peer. */
+  async join(peer: ConversationPeer, since: number | undefined): Promise<void> {
+    peer.state = { kind: 'joining', buffered: [] };
+    this.peers.set(peer.id, peer);
+    const me = this.participantOf(peer);
+    peer.transport.send('welcome', {
+      conversation: {
+        id: this.conversation.id,
+        ownerHandle: this.conversation.ownerHandle,
+        ownerName: this.conversation.ownerName,
+      },
+      me: { participantId: me.id, role: me.role },
+      participants: [...this.participants.values()].map(toRecord),
+      ownerOnline: this.ownerOnline,
+      lastSeq: this.lastSeq,
+    });
+    const heldUpTo = await this.sendCatchUp(peer, since);
+    this.goLive(peer, heldUpTo);
+  }
+
+  leave(peerId: string): void {
+    const peer = this.peers.get(peerId);
+    if (!peer) return;
+    peer.state = { kind: 'draining' };
+    this.peers.delete(peerId);
+    const me = this.participants.get(peer.identity.participantId ?? '');
+    if (me) this.broadcast('typing', { participantId: me.id, name: me.name, active: false }, peer.id);
+  }
+
+  /** Validated messages arrive here; every failure goes back to the peer as an `error` with `ref`. */
+  async dispatch<T extends keyof ConversationClientMessages>(
+    peer: ConversationPeer,
+    type: T,
+    message: ConversationClientMessages[T],
+  ): Promise<void> {
+    const ref = type === 'send' ? (message as ConversationClientMessages['send']).clientMsgId : type;
+    try {
+      await this.handle(peer, type, message);
+    } catch (err) {
+      const error = asKnockError(err);
+      if (error.code === 'internal') this.deps.logger.error({ err, type, conversationId: this.conversation.id }, 'handler failed');
+      peer.transport.send('error', { ...error.toJSON(), ref });
+    }
+  }
+
+  setOwnerOnline(online: boolean): void {
+    if (online === this.ownerOnline) return;
+    this.ownerOnline = online;
+    this.broadcast('presence', { online });
+  }
+
+  /** Closes the sockets of a logged-out session. */
+  endSession(sessionHash: string): void {
+    for (const peer of this.peers.values()) {
+      if (peer.identity.sessionHash === sessionHash) peer.transport.close(CloseCode.loggedOut, 'You logged out.');
+    }
+  }
+
+  /** Resolves once every accepted write is stored. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.writeQueue;
+  }
+
+  private async handle<T extends keyof ConversationClientMessages>(
+    peer: ConversationPeer,
+    type: T,
+    message: ConversationClientMessages[T],
+  ): Promise<void> {
+    const m = message as ConversationClientMessages[keyof ConversationClientMessages];
+    switch (type) {
+      case 'send':
+        return this.send(peer, m as ConversationClientMessages['send']);
+      case 'sync':
+        return this.sync(peer, m as ConversationClientMessages['sync']);
+      case 'history':
+        return this.history(peer, m as ConversationClientMessages['history']);
+      case 'typing':
+        return this.typing(peer, m as ConversationClientMessages['typing']);
+      case 'receipt':
+        return this.receipt(peer, m as ConversationClientMessages['receipt']);
+      case 'rename':
+        return this.rename(peer, m as ConversationClientMessages['rename']);
+      default:
+        throw new KnockError('unknown_type', `Unknown message type "${String(type)}".`);
+    }
+  }
+
+  // --- send -----------------------------------------------------------------------------------------------------
+  private send(peer: ConversationPeer, msg: ConversationClientMessages['send']): Promise<void> {
+    this.checkRate(peer, 'messageBucket', 'Messages');
+    const sender = this.participantOf(peer);
+    const task = this.writeQueue.then(async () => {
+      if (this.disposed) throw new KnockError('internal', 'The conversation is closing; your message will be resent.');
+      const { message, duplicate } = await this.deps.storage.appendMessage({
+        conversationId: this.conversation.id,
+        senderId: sender.id,
+        clientMsgId: msg.clientMsgId,
+        body: msg.body,
+        at: this.deps.clock.now(),
+      });
+      peer.transport.send('ack', { clientMsgId: message.clientMsgId, seq: message.seq, at: message.at });
+      if (duplicate) return;
+      this.lastSeq = Math.max(this.lastSeq, message.seq);
+      this.broadcast('message', message, peer.id);
+      this.deps.onSummaryChanged(this.conversation.id);
+    });
+    // The queue continues whatever this write's outcome; the caller sees the outcome.
+    this.writeQueue = task.catch(() => undefined);
+    return task;
+  }
+
+  // --- catch-up, sync and history --------------------------------------------------------------------------------
+  private async sendCatchUp(peer: ConversationPeer, since: number | undefined): Promise<number> {
+    const id = this.conversation.id;
+    if (since === undefined || since > this.lastSeq) {
+      // Nothing held (or a client from before a restore): the newest page; older ones load as the person scrolls.
+      const items = await this.deps.storage.messagesBefore(id, Number.MAX_SAFE_INTEGER, limits.pageSize);
+      const afterSeq = items.length > 0 ? items[0]!.seq - 1 : this.lastSeq;
+      peer.transport.send('messages', { afterSeq, items, more: false });
+      return items.at(-1)?.seq ?? afterSeq;
+    }
+    const items = await this.deps.storage.messagesAfter(id, since, limits.pageSize);
+    const heldUpTo = items.at(-1)?.seq ?? since;
+    peer.transport.send('messages', { afterSeq: since, items, more: heldUpTo < this.lastSeq });
+    return heldUpTo;
+  }
+
+  private goLive(peer: ConversationPeer, heldUpTo: number): void {
+    if (peer.state.kind !== 'joining') return; // left while joining
+    const { buffered } = peer.state;
+    peer.state = { kind: 'active' };
+    for (const event of buffered) {
+      if (event.type === 'message' && (event.payload as MessageRecord).seq <= heldUpTo) continue;
+      peer.transport.send(event.type, event.payload);
+    }
+  }
+
+  private async sync(peer: ConversationPeer, msg: ConversationClientMessages['sync']): Promise<void> {
+    const limit = msg.limit ?? limits.pageSize;
+    const items = await this.deps.storage.messagesAfter(this.conversation.id, msg.afterSeq, limit);
+    const last = items.at(-1)?.seq ?? msg.afterSeq;
+    peer.transport.send('messages', { afterSeq: msg.afterSeq, items, more: last < this.lastSeq });
+  }
+
+  private async history(peer: ConversationPeer, msg: ConversationClientMessages['history']): Promise<void> {
+    const limit = msg.limit ?? limits.pageSize;
+    const items = await this.deps.storage.messagesBefore(this.conversation.id, msg.beforeSeq, limit);
+    peer.transport.send('history', { beforeSeq: msg.beforeSeq, items, more: (items[0]?.seq ?? 1) > 1 });
+  }
+
+  // --- typing, receipts, names -------------------------------------------------------------------------------------
+  private typing(peer: ConversationPeer, msg: ConversationClientMessages['typing']): void {
+    this.checkRate(peer, 'signalBucket', 'Typing signals');
+    const me = this.participantOf(peer);
+    this.broadcast('typing', { participantId: me.id, name: me.name, active: msg.active }, peer.id);
+  }
+
+  private async receipt(peer: ConversationPeer, msg: ConversationClientMessages['receipt']): Promise<void> {
+    this.checkRate(peer, 'signalBucket', 'Receipts');
+    const me = this.participantOf(peer);
+    const seq = Math.min(msg.seq, this.lastSeq);
+    const current = msg.kind === 'read' ? me.readSeq : me.deliveredSeq;
+    if (seq <= current) return;
+    const stored = await this.deps.storage.raiseReceipt(me.id, msg.kind, seq);
+    if (!stored) return;
+    this.participants.set(stored.id, stored);
+    this.broadcast('receipt', { participantId: stored.id, kind: 'delivered', seq: stored.deliveredSeq });
+    if (msg.kind === 'read') {
+      this.broadcast('receipt', { participantId: stored.id, kind: 'read', seq: stored.readSeq });
+      if (stored.role === 'owner') this.deps.onSummaryChanged(this.conversation.id);
+    }
+  }
+
+  private async rename(peer: ConversationPeer, msg: ConversationClientMessages['rename']): Promise<void> {
+    this.checkRate(peer, 'signalBucket', 'Name changes');
+    const me = this.participantOf(peer);
+    if (me.role !== 'visitor') throw new KnockError('forbidden', 'The owner changes their name in the settings.');
+    const stored = await this.deps.storage.renameParticipant(me.id, msg.name);
+    if (!stored) throw new KnockError('not_found', 'You are no longer in this conversation.');
+    this.participants.set(stored.id, stored);
+    this.broadcast('participant', toRecord(stored));
+    this.deps.onSummaryChanged(this.conversation.id);
+  }
+
+  // --- plumbing -----------------------------------------------------------------------------------------------------
+  private participantOf(peer: ConversationPeer): Participant {
+    const participant = this.participants.get(peer.identity.participantId ?? '');
+    if (!participant) throw new KnockError('forbidden', 'You are not a member of this conversation.');
+    return participant;
+  }
+
+  private checkRate(peer: ConversationPeer, bucket: 'messageBucket' | 'signalBucket', what: string): void {
+    const verdict = peer[bucket].take();
+    if (!verdict.ok) throw rateLimited(what, verdict.retryAfterMs);
+  }
+
+  /** Sends to every peer (but `exceptPeerId`); joining peers get it after their catch-up. */
+  private broadcast<T extends ServerType>(type: T, payload: ConversationServerMessages[T], exceptPeerId?: string): void {
+    for (const peer of this.peers.values()) {
+      if (peer.id === exceptPeerId) continue;
+      const state = peer.state;
+      switch (state.kind) {
+        case 'joining':
+          state.buffered.push({ type, payload });
+          break;
+        case 'active':
+          peer.transport.send(type, payload);
+          break;
+        case 'draining':
+          break;
+        default:
+          assertNever(state);
+      }
+    }
+  }
+}
+
+function toRecord(p: Participant): ParticipantRecord {
+  return { id: p.id, role: p.role, name: p.name, deliveredSeq: p.deliveredSeq, readSeq: p.readSeq };
+}

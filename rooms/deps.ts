@@ -1,0 +1,43 @@
+/** What the composition root hands to every room class (rooms reach storage and the hub only through these). */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Auth } from '../engine/auth.ts';
+import type { KnockConfig } from '../engine/config.ts';
+import type { Hub } from '../engine/hub.ts';
+import type { Logger } from '../engine/logger.ts';
+import type { Clock } from '../engine/ports/clock.ts';
+import type { Storage } from '../engine/ports/storage.ts';
+import { SESSION_COOKIE, parseCookies } from '../engine/cookies.ts';
+import { secretHash } from '../engine/auth.ts';
+import { KnockError } from '../engine/errors.ts';
+import type { Account } from '../engine/ports/storage.ts';
+
+export interface RoomDeps {
+  storage: Storage;
+  hub: Hub;
+  auth: Auth;
+  clock: Clock;
+  logger: Logger;
+  config: Pick<KnockConfig, 'rateLimits' | 'maxMessageBytes'>;
+  /** The same Origin rule as the WebSocket handshake and the HTTP API. */
+  isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean;
+}
+
+export interface Viewer {
+  account: Account;
+  sessionHash: string;
+}
+
+/** The signed-in account of a join request: the session cookie (browsers) or a bearer token (other clients). */
+export async function viewerOf(deps: RoomDeps, headers: IncomingHttpHeaders, bearer: string | undefined): Promise<Viewer | null> {
+  const token = bearer || parseCookies(headers.cookie).get(SESSION_COOKIE);
+  if (!token) return null;
+  const account = await deps.auth.accountOf(token);
+  return account ? { account, sessionHash: secretHash(token) } : null;
+}
+
+export function checkOrigin(deps: RoomDeps, headers: IncomingHttpHeaders): void {
+  const origin = headers.origin;
+  if (!deps.isAllowedOrigin(origin, headers.host)) {
+    throw new KnockError('forbidden', `Connections from ${origin ?? 'this page'} are not allowed.`);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * UserRoom: one per IM URL (filterBy handle, never locked). A thin Colyseus shell over UserLogic.
+ * Owners' devices join to be online and to receive their conversation list; visitors without a conversation yet
+ * join to see the owner's presence (once they knock, they move to the ConversationRoom, which carries presence too).
+ */
+import type { AuthContext } from '@colyseus/core';
+import { KnockError } from '../../engine/errors.ts';
+import { describeIssues, userJoinOptions } from '../../engine/protocol.ts';
+import { TokenBucket } from '../../engine/rateLimit.ts';
+import { KnockRoom, type KnockClient } from '../knockRoom.ts';
+import { checkOrigin, viewerOf, type RoomDeps } from '../deps.ts';
+import type { Identity } from '../peer.ts';
+import { UserLogic, type UserPeer } from './userLogic.ts';
+
+async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
+  checkOrigin(deps, context.headers);
+  const parsed = userJoinOptions.safeParse(raw);
+  if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
+  const account = await deps.storage.getAccountByHandle(parsed.data.handle);
+  if (!account) throw new KnockError('not_found', `There is nobody at /${parsed.data.handle}.`);
+  const viewer = await viewerOf(deps, context.headers, bearer);
+  if (viewer && viewer.account.id === account.id) {
+    return { role: 'owner', participantId: null, accountId: account.id, sessionHash: viewer.sessionHash, name: account.displayName };
+  }
+  return { role: 'visitor', participantId: null, accountId: viewer?.account.id ?? null, sessionHash: null, name: '' };
+}
+
+export function userRoomClass(deps: RoomDeps) {
+  return class UserRoom extends KnockRoom {
+    protected readonly log = deps.logger.child({ room: 'user' });
+    protected readonly maxMessageBytes = deps.config.maxMessageBytes;
+    private logic: UserLogic | null = null;
+    private readonly unsubscribes: Array<() => void> = [];
+
+    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Identity> {
+      return authorize(deps, token, options, context);
+    }
+
+    override async onCreate(options: { handle: string }): Promise<void> {
+      const account = await deps.storage.getAccountByHandle(options.handle);
+      if (!account) throw new KnockError('not_found', `There is nobody at /${options.handle}.`);
+      const logic = new UserLogic({ storage: deps.storage, hub: deps.hub, logger: this.log }, account);
+      this.logic = logic;
+      this.unsubscribes.push(await deps.hub.onPresence(account.handle, (e) => logic.onPresenceEvent(e)));
+      this.unsubscribes.push(await deps.hub.onOwner(account.handle, (e) => logic.onOwnerEvent(e)));
+    }
+
+    override async onJoin(client: KnockClient): Promise<void> {
+      const identity = client.auth;
+      if (!identity) throw new KnockError('unauthorized', 'The join was not authorized.');
+      const peer: UserPeer = {
+        id: client.sessionId,
+        identity,
+        state: { kind: 'joining', buffered: [] },
+        messageBucket: new TokenBucket(deps.config.rateLimits.socketMessages, deps.clock),
+        signalBucket: new TokenBucket(deps.config.rateLimits.socketSignals, deps.clock),
+        transport: {
+          send: (type, payload) => client.send(type, payload),
+          close: (code, reason) => client.leave(code, reason),
+        },
+      };
+      await this.logic!.join(peer);
+    }
+
+    override onLeave(client: KnockClient): void {
+      this.logic?.leave(client.sessionId);
+    }
+
+    override async onDispose(): Promise<void> {
+      for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+      await this.logic?.dispose();
+    }
+  };
+}

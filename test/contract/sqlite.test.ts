@@ -1,0 +1,207 @@
+/**
+ * The SQLite adapter: the Storage contract on an in-memory and on a file database, then what only SQLite has
+ * (migration files, the database file, query plans).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Storage } from '../../engine/ports/storage.ts';
+import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
+import { applyMigrations, defaultMigrationsDir, loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
+import { sql } from '../../adapters/storage/sqlite/queries.ts';
+import { storageContract } from './storage.contract.ts';
+import { T0, appendSequence, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
+
+/** Each file-backed store lives in its own temp directory, removed with it. */
+function fileStores(): { open: () => Promise<Storage>; cleanup: (s: Storage) => Promise<void> } {
+  const dirs = new Map<Storage, string>();
+  return {
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'knock-storage-'));
+      const storage = SqliteStorage.open({ file: join(dir, 'knock.db') });
+      dirs.set(storage, dir);
+      return storage;
+    },
+    async cleanup(storage) {
+      await storage.close();
+      const dir = dirs.get(storage);
+      dirs.delete(storage);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+storageContract('SQLite :memory:', async () => SqliteStorage.open({ file: ':memory:' }));
+const files = fileStores();
+storageContract('SQLite file', files.open, files.cleanup);
+
+describe('SQLite adapter', () => {
+  let dir: string;
+  const opened: SqliteStorage[] = [];
+  const open = (file = join(dir, 'knock.db')): SqliteStorage => {
+    const storage = SqliteStorage.open({ file });
+    opened.push(storage);
+    return storage;
+  };
+  /** A second, raw connection: what is on disk, not what the adapter says. */
+  const inspect = <T>(file: string, read: (db: Database.Database) => T): T => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return read(db);
+    } finally {
+      db.close();
+    }
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'knock-sqlite-'));
+  });
+
+  afterEach(async () => {
+    for (const storage of opened.splice(0)) await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('applies each migration once and records it in schema_migrations', async () => {
+    const file = join(dir, 'knock.db');
+    const known = loadMigrations(defaultMigrationsDir).map((m) => m.version);
+    expect(known[0]).toBe(1);
+    await open(file).close();
+    const first = inspect(file, (db) => db.prepare('SELECT version, applied_at FROM schema_migrations ORDER BY version').all());
+    expect(first.map((r) => (r as { version: number }).version)).toEqual(known);
+    await open(file).close();
+    const second = inspect(file, (db) => db.prepare('SELECT version, applied_at FROM schema_migrations ORDER BY version').all());
+    expect(second).toEqual(first);
+  });
+
+  it('keeps data when a file database is reopened, and continues its seqs', async () => {
+    const file = join(dir, 'nested', 'dir', 'knock.db'); // the parent directory does not exist yet
+    const first = open(file);
+    const ann = await seedAccount(first);
+    const conv = await seedConversation(first, ann, { visitorName: 'Vic 😀' });
+    const before = await appendSequence(first, conv, conv.visitor, 3);
+    await first.close();
+
+    const again = open(file);
+    expect(await again.getAccountByHandle('ann')).toEqual(ann);
+    expect(await again.getConversationByTokenHash(conv.tokenHash)).toEqual({ ...conv.conversation, lastSeq: 3, updatedAt: T0 + 1002 });
+    expect(await again.messagesAfter(conv.conversation.id, 0, 10)).toEqual(before);
+    const { message } = await again.appendMessage({
+      conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: 'after-reopen', body: 'x', at: T0 + 5000,
+    });
+    expect(message.seq).toBe(4);
+  });
+
+  it('writes a WAL-mode file database', async () => {
+    const file = join(dir, 'knock.db');
+    await open(file).close();
+    expect(inspect(file, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
+  });
+
+  it('finds its migration files from any working directory', async () => {
+    const cwd = process.cwd();
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    process.chdir(elsewhere);
+    try {
+      const storage = open(':memory:');
+      expect(await seedAccount(storage)).toMatchObject({ handle: 'ann' });
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('keeps seqs contiguous when two connections append to the same file', async () => {
+    const file = join(dir, 'knock.db');
+    const a = open(file);
+    const conv = await seedConversation(a, await seedAccount(a));
+    const b = open(file);
+    await Promise.all(range(1, 40).map((i) => (i % 2 ? a : b).appendMessage({
+      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: `two-conn-${i}`, body: `${i}`, at: T0 + i,
+    })));
+    expect(seqsOf(await a.messagesAfter(conv.conversation.id, 0, 100))).toEqual(range(1, 40));
+  });
+
+  it('closes idempotently', async () => {
+    const storage = open(':memory:');
+    await storage.close();
+    await expect(storage.close()).resolves.toBeUndefined();
+  });
+
+  it('serves the inbox and history from indexes, without scanning or sorting conversations', () => {
+    const db = new Database(':memory:');
+    try {
+      applyMigrations(db);
+      const plan = (query: string, ...params: unknown[]): string[] =>
+        db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query}`).all(...params).map((r) => r.detail);
+      const inbox = plan(sql.inbox, 'account', 50);
+      expect(inbox).toContain('SEARCH c USING INDEX conversations_inbox (owner_account_id=?)');
+      expect(inbox.filter((d) => d.startsWith('SCAN') || d.includes('TEMP B-TREE'))).toEqual([]);
+      const others = [
+        plan(sql.summaryById, 'conversation'),
+        plan(sql.messagesAfter, 'conversation', 0, 50),
+        plan(sql.messagesBefore, 'conversation', 100, 50),
+        plan(sql.messageByClientId, 'sender', 'client-msg-id'),
+        plan(sql.liveSession, 'token-hash', T0),
+      ];
+      // messagesBefore scans and sorts only its own page (the subquery's `limit` rows), hence "SCAN (subquery".
+      for (const steps of others) expect(steps.filter((d) => d.startsWith('SCAN') && !d.startsWith('SCAN (subquery'))).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('SQLite migrations', () => {
+  let dir: string;
+  let db: Database.Database;
+  const write = (name: string, text: string): void => writeFileSync(join(dir, name), text);
+  const tables = (): string[] =>
+    db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'knock-migrations-'));
+    db = new Database(':memory:');
+  });
+
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('applies files in numeric version order and skips the versions already recorded', () => {
+    write('10_c.sql', 'CREATE TABLE c (x); INSERT INTO b VALUES (10);');
+    write('2_b.sql', 'CREATE TABLE b (x); INSERT INTO b VALUES (2);');
+    write('1_a.sql', 'CREATE TABLE a (x);');
+    write('README.md', 'not a migration');
+    expect(applyMigrations(db, dir, () => T0)).toEqual([1, 2, 10]);
+    expect(db.prepare('SELECT x FROM b ORDER BY rowid').pluck().all()).toEqual([2, 10]);
+    expect(applyMigrations(db, dir)).toEqual([]);
+    write('11_d.sql', 'CREATE TABLE d (x);');
+    expect(applyMigrations(db, dir)).toEqual([11]);
+    expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([1, 2, 10, 11]);
+  });
+
+  it('rolls a failing migration back entirely and keeps the ones before it', () => {
+    write('001_good.sql', 'CREATE TABLE good (x);');
+    write('002_bad.sql', 'CREATE TABLE half (x); THIS IS NOT SQL;');
+    expect(() => applyMigrations(db, dir)).toThrow(/Migration 002_bad\.sql failed/);
+    expect(tables()).toEqual(['good', 'schema_migrations']);
+    expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual([1]);
+  });
+
+  it('refuses two files with the same version', () => {
+    write('001_a.sql', 'CREATE TABLE a (x);');
+    write('1_b.sql', 'CREATE TABLE b (x);');
+    expect(() => applyMigrations(db, dir)).toThrow(/share version 1/);
+  });
+
+  it('refuses a database migrated by a newer Knock', () => {
+    write('001_a.sql', 'CREATE TABLE a (x);');
+    applyMigrations(db, dir);
+    db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (7, 0)').run();
+    expect(() => applyMigrations(db, dir)).toThrow(/schema version 7, newer than this Knock knows \(1\)/);
+  });
+});

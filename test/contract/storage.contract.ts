@@ -1,0 +1,50 @@
+/**
+ * The one contract suite of the Storage port (CONVENTIONS 5): every adapter (SQLite now, PostgreSQL later) runs it
+ * unchanged, so the rules the engine relies on hold whatever database is behind the port. Nothing in here may
+ * depend on one database: rules are stated and checked only through the port.
+ *
+ * @example
+ *   storageContract('sqlite :memory:', async () => SqliteStorage.open({ file: ':memory:' }));
+ */
+import { afterEach, beforeEach, describe } from 'vitest';
+import type { Storage } from '../../engine/ports/storage.ts';
+import { accountRules } from './storage/accounts.contract.ts';
+import { conversationRules } from './storage/conversations.contract.ts';
+import type { StorageContext } from './storage/fixtures.ts';
+import { messageRules } from './storage/messages.contract.ts';
+
+/**
+ * Registers the suite. `open` must return an empty store each time (every test starts from nothing); `cleanup`
+ * releases it (close, drop the database or delete the file) and defaults to `storage.close()`.
+ */
+export function storageContract(
+  name: string,
+  open: () => Promise<Storage>,
+  cleanup?: (storage: Storage) => Promise<void>,
+): void {
+  describe(`Storage contract: ${name}`, () => {
+    let current: Storage | undefined;
+
+    beforeEach(async () => {
+      current = await open();
+    });
+
+    afterEach(async () => {
+      const storage = current;
+      current = undefined;
+      if (!storage) return;
+      await (cleanup ? cleanup(storage) : storage.close());
+    });
+
+    const ctx: StorageContext = {
+      storage() {
+        if (!current) throw new Error('The storage is used outside a test: call ctx.storage() inside it().');
+        return current;
+      },
+    };
+
+    accountRules(ctx);
+    conversationRules(ctx);
+    messageRules(ctx);
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * The one way tests start Knock (CONVENTIONS 13): a real server on 127.0.0.1 and a free port, its own temporary
+ * data directory, and a `close()` that stops it and removes what it made.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createKnock, type Knock } from '../../engine/app.ts';
+import { parseConfig, type KnockConfigInput } from '../../engine/config.ts';
+import { createLogger } from '../../engine/logger.ts';
+
+export interface TestKnock extends Knock {
+  dataDir: string;
+  /** Adds an account through the same code path as the CLI. */
+  addUser(handle: string, displayName: string, password?: string): Promise<void>;
+}
+
+export const TEST_PASSWORD = 'correct horse battery';
+
+export async function startKnock(overrides: Partial<KnockConfigInput> = {}): Promise<TestKnock> {
+  const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'knock-test-')));
+  const config = parseConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides, dataDir });
+  const knock = await createKnock(config, { logger: createLogger(process.env.KNOCK_TEST_LOG ?? 'silent') });
+  await knock.listen();
+  return {
+    dataDir,
+    url: knock.url,
+    storage: knock.storage,
+    accounts: knock.accounts,
+    listen: () => knock.listen(),
+    async addUser(handle: string, displayName: string, password = TEST_PASSWORD) {
+      await knock.accounts.add(handle, displayName, password);
+    },
+    async close() {
+      await knock.close();
+      if (!overrides.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
