@@ -96,14 +96,18 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     files[`chunk-${i}.js`] = chunk;
   });
 
+  const htmlPath = path.join(outdir, 'index.html');
+  // A running server may still hand out the previous shell: its assets survive one more build.
+  const previous = await readFile(htmlPath, 'utf8').then(referencedAssets, () => []);
   const html = indexHtml({ script: js, stylesheet: css });
   // Written then renamed, so a server reading the shell mid-build never sees half a file.
-  const htmlPath = path.join(outdir, 'index.html');
   await writeFile(`${htmlPath}.tmp`, html);
   await rename(`${htmlPath}.tmp`, htmlPath);
   files['index.html'] = 'index.html';
 
-  await removeStaleOutputs(outdir, new Set(Object.keys(result.metafile.outputs).map((p) => path.basename(p))));
+  const current = Object.keys(result.metafile.outputs).map((p) => path.basename(p));
+  const keep = new Set([...current, ...previous, ...previous.map((name) => `${name}.map`)]);
+  await removeStaleOutputs(outdir, keep);
 
   const gzipBytes: Record<string, number> = {};
   for (const name of Object.values(files)) {
@@ -149,6 +153,12 @@ function indexHtml(assets: { script: string; stylesheet: string | undefined }): 
 </body>
 </html>
 `;
+}
+
+/** The asset file names an index.html refers to. */
+function referencedAssets(html: string): string[] {
+  const prefix = assetsPrefix.replace(/[/.]/g, '\\$&');
+  return [...html.matchAll(new RegExp(`${prefix}([A-Za-z0-9._-]+)`, 'g'))].map((m) => m[1] ?? '');
 }
 
 async function removeStaleOutputs(outdir: string, keep: ReadonlySet<string>): Promise<void> {

@@ -88,6 +88,7 @@ const envKeys = {
   KNOCK_MAX_FRAME_BYTES: 'maxFrameBytes',
   KNOCK_MAX_MESSAGE_BYTES: 'maxMessageBytes',
   KNOCK_PING_INTERVAL_MS: 'pingIntervalMs',
+  KNOCK_RATE_LIMITS: 'rateLimits',
 } as const;
 
 const envSchema = z.object({
@@ -103,6 +104,18 @@ const envSchema = z.object({
   KNOCK_MAX_FRAME_BYTES: z.coerce.number().int().optional(),
   KNOCK_MAX_MESSAGE_BYTES: z.coerce.number().int().optional(),
   KNOCK_PING_INTERVAL_MS: z.coerce.number().int().optional(),
+  /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
+  KNOCK_RATE_LIMITS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'KNOCK_RATE_LIMITS must be JSON.' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
 });
 
 /** Reads the environment; the only place in Knock that looks at process.env (its caller passes it in). */
@@ -113,6 +126,10 @@ export function configFromEnv(env: Record<string, string | undefined>): KnockCon
   for (const [envName, key] of Object.entries(envKeys)) {
     const value = parsedEnv.data[envName as keyof typeof envKeys];
     if (value !== undefined) input[key] = value;
+  }
+  if (input.rateLimits !== undefined) {
+    const defaults = configSchema.shape.rateLimits.parse(undefined);
+    input.rateLimits = { ...defaults, ...(input.rateLimits as object) };
   }
   const config = parseConfig(input as KnockConfigInput);
   return { ...config, dataDir: path.resolve(config.dataDir) };
