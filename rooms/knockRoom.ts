@@ -9,7 +9,7 @@ import { decode } from '@colyseus/schema';
 import { unpack } from '@colyseus/msgpackr';
 import type { z } from 'zod';
 import { KnockError, asKnockError, CloseCode } from '../engine/errors.ts';
-import { describeIssues, type ErrorPayload } from '../engine/protocol.ts';
+import { clientMsgIdSchema, describeIssues, type ErrorPayload } from '../engine/protocol.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { Identity } from './peer.ts';
 
@@ -30,7 +30,7 @@ export abstract class KnockRoom extends Room {
     this.handlers.set(type, (client, raw) => {
       const parsed = schema.safeParse(raw);
       if (!parsed.success) {
-        this.sendError(client, new KnockError('bad_request', `Invalid "${type}": ${describeIssues(parsed.error)}`), type);
+        this.sendError(client, new KnockError('bad_request', describeIssues(parsed.error)), refOf(type, raw));
         return;
       }
       Promise.resolve()
@@ -85,4 +85,10 @@ export abstract class KnockRoom extends Room {
     }
     handler(client, message);
   }
+}
+
+/** What an error answers: the message's clientMsgId when it has a usable one (so the sender knows which), else its type. */
+function refOf(type: string, raw: unknown): string {
+  const id = typeof raw === 'object' && raw !== null ? (raw as { clientMsgId?: unknown }).clientMsgId : undefined;
+  return typeof id === 'string' && clientMsgIdSchema.safeParse(id).success ? id : type;
 }

@@ -57,9 +57,9 @@ export class ConversationLogic {
 
   /** Sends the welcome and everything after `since` (or the newest page), then goes live for this peer. */
   async join(peer: ConversationPeer, since: number | undefined): Promise<void> {
+    const me = this.participantOf(peer);
     peer.state = { kind: 'joining', buffered: [] };
     this.peers.set(peer.id, peer);
-    const me = this.participantOf(peer);
     peer.transport.send('welcome', {
       conversation: {
         id: this.conversation.id,

@@ -2,6 +2,10 @@
 import type { ComponentChildren, TargetedInputEvent, TargetedKeyboardEvent } from 'preact';
 import { useId, useRef } from 'preact/hooks';
 import type { Signal } from '@preact/signals';
+import { limits } from '../../../engine/protocol.ts';
+
+/** Show the length once a message gets this close to the limit. */
+const COUNTER_FROM = 0.9;
 
 export interface ComposerProps {
   draft: Signal<string>;
@@ -16,11 +20,14 @@ export interface ComposerProps {
 export function Composer({ draft, onSend, onTyping, disabled = false, placeholder, children }: ComposerProps) {
   const id = useId();
   const textarea = useRef<HTMLTextAreaElement>(null);
-  const canSend = !disabled && draft.value.trim() !== '';
+  const length = draft.value.length;
+  const tooLong = length > limits.bodyChars;
+  const canSend = !disabled && !tooLong && draft.value.trim() !== '';
 
   const send = () => {
     const body = draft.value;
-    if (disabled || body.trim() === '') return;
+    // The server refuses these too; refusing here keeps the text in the box, where it can be shortened.
+    if (!canSend) return;
     onSend(body);
     draft.value = '';
     onTyping(false);
@@ -69,6 +76,13 @@ export function Composer({ draft, onSend, onTyping, disabled = false, placeholde
           Send
         </button>
       </div>
+      {length >= limits.bodyChars * COUNTER_FROM && (
+        <p class={tooLong ? 'composer-limit composer-limit--over' : 'composer-limit'} aria-live="polite">
+          {tooLong
+            ? `Too long to send: ${length.toLocaleString()} of at most ${limits.bodyChars.toLocaleString()} characters.`
+            : `${length.toLocaleString()} of ${limits.bodyChars.toLocaleString()} characters.`}
+        </p>
+      )}
     </form>
   );
 }

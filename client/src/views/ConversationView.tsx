@@ -42,13 +42,18 @@ export function ConversationView(props: ConversationViewProps) {
       />
       <TypingIndicator names={snapshot.typing} />
       {snapshot.lastError !== null && (
-        <p role="alert" class="error error--inline">
-          {snapshot.lastError.message}
-        </p>
+        <div class="error error--inline error--dismissable">
+          <p role="alert">{snapshot.lastError.message}</p>
+          <button type="button" class="dismiss" aria-label="Dismiss" onClick={() => session.clearError()}>
+            ×
+          </button>
+        </div>
       )}
       <Composer
         draft={draft}
         onSend={(body) => {
+          // An error is about something done before; a new message starts afresh.
+          if (snapshot.lastError !== null) session.clearError();
           props.beforeSend?.();
           session.send(body);
         }}

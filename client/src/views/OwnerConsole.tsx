@@ -45,7 +45,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
     <div class="console">
       <header class="console-bar">
         <Link href="/" class="brand">
-          Knock
+          <span class="brand-name">Knock</span>
         </Link>
         <div class="console-me">
           <h1 class="console-name">{profile.displayName}</h1>
@@ -86,7 +86,9 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
         </aside>
         <section class="console-pane" aria-label="Conversation">
           {selectedId.value === null ? (
-            <p class="muted centered pane-placeholder">Choose a conversation on the left.</p>
+            <p class="muted centered pane-placeholder">
+              {conversations.length === 0 ? 'Conversations will appear here.' : 'Choose a conversation.'}
+            </p>
           ) : (
             <OwnerConversationPane
               key={selectedId.value}

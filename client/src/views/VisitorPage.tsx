@@ -62,7 +62,7 @@ export function VisitorPage({ profile, onLoggedIn }: { profile: ProfileAnswer; o
     <div class="visitor-page">
       <div class="topbar">
         <Link href="/" class="brand">
-          Knock
+          <span class="brand-name">Knock</span>
         </Link>
         <OwnerLogin handle={profile.handle} onLoggedIn={onLoggedIn} />
       </div>

@@ -1,0 +1,204 @@
+/**
+ * The owner's presence and typing as a visitor sees them, with real sockets: devices coming and going, closing
+ * cleanly, dying without a close handshake, going silent (half-open), and logging out.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bodies, waitFor, type Person } from '../support/clients.ts';
+import { Cast, testRateLimits } from '../support/cast.ts';
+import { startKnock, type TestKnock } from '../support/knockServer.ts';
+import { startProxy, type NetProxy } from '../support/netProxy.ts';
+import { recordChanges } from '../support/observe.ts';
+import type { ConversationSnapshot, VisitorPresenceSnapshot } from '../../client/src/sdk/types.ts';
+
+const PING_INTERVAL_MS = 300;
+
+let knock: TestKnock;
+let cast: Cast;
+const proxies: NetProxy[] = [];
+
+beforeAll(async () => {
+  // A short ping interval so a silent socket is noticed within a test (one missed pong closes it).
+  knock = await startKnock({ pingIntervalMs: PING_INTERVAL_MS, rateLimits: testRateLimits() });
+  cast = new Cast(knock);
+});
+afterEach(async () => {
+  await cast.closeAll();
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+});
+afterAll(() => knock.close());
+
+/** What the visitor's page shows about the owner: null until connected, then online or not. */
+const shownPresence = (s: VisitorPresenceSnapshot) => (s.connection === 'live' ? s.online : null);
+const shownInConversation = (s: ConversationSnapshot) => (s.connection === 'live' ? s.ownerOnline : null);
+
+/** A visitor waiting on the owner's page (before knocking) and one in a conversation, both watching presence. */
+async function watchers(handle: string) {
+  const page = cast.visitor().visitorPresence(handle);
+  await waitFor(page, (s) => s.connection === 'live', 'visitor page live');
+  const { session: chat, conversationId } = await cast.visitor().knock(handle, 'Bob');
+  await waitFor(chat, (s) => s.connection === 'live', 'visitor conversation live');
+  return { page, chat, conversationId };
+}
+
+async function throughProxy(): Promise<NetProxy> {
+  const proxy = await startProxy(knock.url);
+  proxies.push(proxy);
+  return proxy;
+}
+
+describe('owner presence', () => {
+  it('shows the owner offline, online while a device is connected, and offline again when it closes', async () => {
+    const { handle, person: alice } = await cast.owner('Alice');
+    const { page, chat } = await watchers(handle);
+    const pageSaw = recordChanges(page, shownPresence);
+    const chatSaw = recordChanges(chat, shownInConversation);
+    expect(page.snapshot()).toMatchObject({ online: false, ownerName: 'Alice' });
+    expect(chat.snapshot()).toMatchObject({ ownerOnline: false, ownerName: 'Alice' });
+
+    const device = alice.ownerSession(handle);
+    await waitFor(page, (s) => s.online, 'page: online');
+    await waitFor(chat, (s) => s.ownerOnline, 'conversation: online');
+    await device.close();
+    await waitFor(page, (s) => !s.online, 'page: offline');
+    await waitFor(chat, (s) => !s.ownerOnline, 'conversation: offline');
+
+    expect(pageSaw.values).toEqual([false, true, false]);
+    expect(chatSaw.values).toEqual([false, true, false]);
+  });
+
+  it('stays online while one of two owner devices is still connected', async () => {
+    const { handle, person: laptop } = await cast.owner('Alice');
+    const phone = await cast.device(handle);
+    const { page, chat } = await watchers(handle);
+    const onLaptop = laptop.ownerSession(handle);
+    const onPhone = phone.ownerSession(handle);
+    await waitFor(onLaptop, (s) => s.online, 'laptop online');
+    await waitFor(onPhone, (s) => s.online, 'phone online');
+    await waitFor(page, (s) => s.online, 'page: online');
+    await waitFor(chat, (s) => s.ownerOnline, 'conversation: online');
+    const pageSaw = recordChanges(page, shownPresence);
+    const chatSaw = recordChanges(chat, shownInConversation);
+
+    await onLaptop.close();
+    // A visitor arriving after the laptop left is told what the server believes now.
+    const late = cast.visitor().visitorPresence(handle);
+    expect((await waitFor(late, (s) => s.connection === 'live', 'late visitor live')).online).toBe(true);
+    expect((await cast.visitor().api.profile(handle)).online).toBe(true);
+    expect(pageSaw.values).toEqual([true]);
+    expect(chatSaw.values).toEqual([true]);
+
+    await onPhone.close();
+    await waitFor(page, (s) => !s.online, 'page: offline');
+    await waitFor(chat, (s) => !s.ownerOnline, 'conversation: offline');
+    await waitFor(late, (s) => !s.online, 'late visitor: offline');
+    expect(pageSaw.values).toEqual([true, false]);
+  });
+
+  it("turns the owner offline when the device's connection dies without a close handshake, and online when it reconnects", async () => {
+    const proxy = await throughProxy();
+    const { handle } = await cast.owner('Alice');
+    const alice = await cast.device(handle, proxy.url);
+    const { page, chat } = await watchers(handle);
+    const device = alice.ownerSession(handle);
+    await waitFor(chat, (s) => s.ownerOnline, 'conversation: online');
+    const pageSaw = recordChanges(page, shownPresence);
+    const chatSaw = recordChanges(chat, shownInConversation);
+
+    proxy.drop();
+    await waitFor(chat, () => chatSaw.values.includes(false), 'conversation: offline after the drop');
+    await waitFor(page, () => pageSaw.values.includes(false), 'page: offline after the drop');
+    // The owner's SDK reconnects by itself.
+    await waitFor(device, (s) => s.online, 'owner device back');
+    await waitFor(chat, (s) => s.ownerOnline, 'conversation: online again');
+    await waitFor(page, (s) => s.online, 'page: online again');
+    expect(chatSaw.values).toEqual([true, false, true]);
+    expect(pageSaw.values).toEqual([true, false, true]);
+  });
+
+  it('turns the owner offline when the device goes silent and stops answering pings', async () => {
+    const proxy = await throughProxy();
+    const { handle } = await cast.owner('Alice');
+    const alice = await cast.device(handle, proxy.url);
+    const { page, chat } = await watchers(handle);
+    const device = alice.ownerSession(handle);
+    await waitFor(chat, (s) => s.ownerOnline, 'conversation: online');
+
+    const frozenAt = Date.now();
+    proxy.freeze();
+    await waitFor(chat, (s) => !s.ownerOnline, 'conversation: offline', 5000);
+    await waitFor(page, (s) => !s.online, 'page: offline', 5000);
+    // One missed pong: noticed after at most two ping intervals (plus scheduling slack on a busy machine).
+    expect(Date.now() - frozenAt).toBeLessThan(PING_INTERVAL_MS * 2 + 1500);
+    // The silent device has no idea: its socket never closed.
+    expect(device.snapshot().online).toBe(true);
+  });
+
+  it('closes the sockets of a session that logs out, and the visitor sees the owner offline', async () => {
+    const { handle, person: alice } = await cast.owner('Alice');
+    const { page, chat, conversationId } = await watchers(handle);
+    const device = alice.ownerSession(handle);
+    const ownerChat = alice.conversation(conversationId);
+    await waitFor(ownerChat, (s) => s.connection === 'live', 'owner conversation live');
+    await waitFor(page, (s) => s.online, 'page: online');
+
+    await alice.api.logout();
+
+    const ended = await waitFor(device, (s) => s.connection === 'closed', 'owner session ended');
+    expect(ended.online).toBe(false);
+    expect(device.endReason).toMatchObject({ code: 4001 });
+    await waitFor(ownerChat, (s) => s.connection === 'closed', 'owner conversation ended');
+    await waitFor(page, (s) => !s.online, 'page: offline');
+    await waitFor(chat, (s) => !s.ownerOnline, 'conversation: offline');
+    expect(alice.sessionToken).toBeUndefined();
+  });
+
+  it("logging out one device leaves the owner's other devices connected", async () => {
+    const { handle, person: laptop } = await cast.owner('Alice');
+    const phone = await cast.device(handle);
+    const { page } = await watchers(handle);
+    const onLaptop = laptop.ownerSession(handle);
+    const onPhone = phone.ownerSession(handle);
+    await waitFor(onLaptop, (s) => s.online, 'laptop online');
+    await waitFor(onPhone, (s) => s.online, 'phone online');
+
+    await laptop.api.logout();
+    await waitFor(onLaptop, (s) => s.connection === 'closed', 'laptop session ended');
+    // The phone's session is another login: it stays, and so does "online".
+    const late = cast.visitor().visitorPresence(handle);
+    expect((await waitFor(late, (s) => s.connection === 'live', 'late visitor live')).online).toBe(true);
+    expect(onPhone.snapshot()).toMatchObject({ connection: 'live', online: true });
+    expect(page.snapshot().online).toBe(true);
+  });
+});
+
+describe('typing', () => {
+  type Chat = ReturnType<Person['conversation']>;
+  async function chatting(): Promise<{ ownerChat: Chat; bobChat: Chat }> {
+    const { handle, person: alice } = await cast.owner('Alice');
+    const { session: bobChat, conversationId } = await cast.visitor().knock(handle, 'Bob');
+    const ownerChat = alice.conversation(conversationId);
+    await waitFor(ownerChat, (s) => s.connection === 'live', 'owner live');
+    await waitFor(bobChat, (s) => s.connection === 'live', 'visitor live');
+    return { ownerChat, bobChat };
+  }
+
+  it("shows the owner's name while the owner types, and clears it when the message is sent", async () => {
+    const { ownerChat, bobChat } = await chatting();
+    ownerChat.setTyping(true);
+    const typing = await waitFor(bobChat, (s) => s.typing.length > 0, 'visitor sees typing');
+    expect(typing.typing).toEqual(['Alice']);
+    expect(ownerChat.snapshot().typing).toEqual([]);
+
+    ownerChat.send('done typing');
+    const after = await waitFor(bobChat, (s) => bodies(s).includes('done typing'), 'message arrives');
+    expect(after.typing).toEqual([]);
+  });
+
+  it("shows the visitor's name to the owner while the visitor types, and clears it when they stop", async () => {
+    const { ownerChat, bobChat } = await chatting();
+    bobChat.setTyping(true);
+    expect((await waitFor(ownerChat, (s) => s.typing.length > 0, 'owner sees typing')).typing).toEqual(['Bob']);
+    bobChat.setTyping(false);
+    await waitFor(ownerChat, (s) => s.typing.length === 0, 'typing cleared');
+  });
+});

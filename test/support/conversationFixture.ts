@@ -1,0 +1,103 @@
+/**
+ * One conversation (alice and her visitor Vic) in a real in-memory SQLite store, with a ConversationLogic driven
+ * directly, peers with recording transports and a manual clock. Unit tests of rooms/conversation start here.
+ */
+import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
+import { createLogger } from '../../engine/logger.ts';
+import type { RateLimitConfig } from '../../engine/config.ts';
+import type { Account, Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
+import type { ConversationClientMessages, ConversationServerMessages, MessageRecord } from '../../engine/protocol.ts';
+import { ConversationLogic } from '../../rooms/conversation/conversationLogic.ts';
+import { ManualClock, T0, gatedStorage, makePeer, type GatedStorage, type TestPeer } from './roomHarness.ts';
+
+export type ConvPeer = TestPeer<ConversationServerMessages>;
+
+export interface ConversationFixture {
+  storage: SqliteStorage;
+  gated: GatedStorage;
+  clock: ManualClock;
+  account: Account;
+  conversation: Conversation;
+  owner: Participant;
+  visitor: Participant;
+  logic: ConversationLogic;
+  /** Conversation ids passed to onSummaryChanged, in order. */
+  summaries: string[];
+  ownerPeer(id?: string, opts?: { sessionHash?: string; rates?: PeerRates }): ConvPeer;
+  visitorPeer(id?: string, opts?: { rates?: PeerRates }): ConvPeer;
+  /** Joins and waits for the catch-up to be sent. */
+  join(peer: ConvPeer, since?: number): Promise<ConvPeer>;
+  send(peer: ConvPeer, n: number | string, body?: string): Promise<void>;
+  stored(): Promise<MessageRecord[]>;
+  participant(id: string): Promise<Participant>;
+  close(): Promise<void>;
+}
+
+export interface PeerRates {
+  messages?: RateLimitConfig;
+  signals?: RateLimitConfig;
+}
+
+/** A valid clientMsgId (8 to 64 of [A-Za-z0-9_-]) derived from a number, so a test can repeat one on purpose. */
+export function cmid(n: number | string): string {
+  return `cmid-${String(n).padStart(4, '0')}`;
+}
+
+export async function conversationFixture(
+  opts: { seedMessages?: number; ownerOnline?: boolean; storage?: (real: Storage) => Storage } = {},
+): Promise<ConversationFixture> {
+  const storage = SqliteStorage.open({ file: ':memory:' });
+  const clock = new ManualClock();
+  const account = await storage.createAccount({ handle: 'alice', displayName: 'Alice', passwordHash: 'not-a-hash', at: T0 });
+  const created = await storage.createConversation({ ownerAccountId: account.id, tokenHash: 'token-hash-1', visitorName: 'Vic', at: T0 });
+  const { owner, visitor } = created;
+  for (let i = 1; i <= (opts.seedMessages ?? 0); i++) {
+    await storage.appendMessage({ conversationId: created.conversation.id, senderId: visitor.id, clientMsgId: cmid(`seed${i}`), body: `seed ${i}`, at: T0 + i });
+  }
+  const conversation = (await storage.getConversation(created.conversation.id))!;
+  const gated = gatedStorage(opts.storage ? opts.storage(storage) : storage);
+  const summaries: string[] = [];
+  const logic = new ConversationLogic(
+    { storage: gated.storage, clock, logger: createLogger('silent'), onSummaryChanged: (id) => summaries.push(id) },
+    conversation,
+    [owner, visitor],
+    opts.ownerOnline ?? false,
+  );
+
+  const fixture: ConversationFixture = {
+    storage,
+    gated,
+    clock,
+    account,
+    conversation,
+    owner,
+    visitor,
+    logic,
+    summaries,
+    ownerPeer: (id = 'owner-1', o = {}) =>
+      makePeer(
+        id,
+        { role: 'owner', participantId: owner.id, accountId: account.id, sessionHash: o.sessionHash ?? 'session-1', name: owner.name },
+        clock,
+        o.rates,
+      ),
+    visitorPeer: (id = 'visitor-1', o = {}) =>
+      makePeer(id, { role: 'visitor', participantId: visitor.id, accountId: null, sessionHash: null, name: visitor.name }, clock, o.rates),
+    async join(peer, since) {
+      await logic.join(peer, since);
+      return peer;
+    },
+    send(peer, n, body = `message ${n}`) {
+      const message: ConversationClientMessages['send'] = { clientMsgId: cmid(n), body };
+      return logic.dispatch(peer, 'send', message);
+    },
+    stored: () => storage.messagesAfter(conversation.id, 0, 1000),
+    async participant(id) {
+      const found = (await storage.getParticipants(conversation.id)).find((p) => p.id === id);
+      if (!found) throw new Error(`no participant ${id}`);
+      return found;
+    },
+    close: () => storage.close(),
+  };
+  return fixture;
+}

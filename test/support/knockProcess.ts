@@ -1,0 +1,228 @@
+/**
+ * Knock as a separate process, for fault tests (CONVENTIONS 13): `node --import tsx engine/main.ts` on a free port
+ * picked once (so a restart comes back at the same address clients know), its own temporary data directory, and
+ * the operations a fault test needs: start, SIGKILL, graceful stop, and the operators' CLI against the same data.
+ * `dispose()` kills whatever is still running and removes the data directory; call it in a `finally`/`afterEach`.
+ * The browser bundle (client/dist) must exist: the vitest globalSetup builds it.
+ *
+ * @example
+ *   const knock = await KnockProcess.create();
+ *   try {
+ *     await knock.addUser('alice', 'Alice');
+ *     await knock.start();
+ *     await knock.kill();   // SIGKILL: no shutdown code runs
+ *     await knock.start();  // same port, same data
+ *   } finally {
+ *     await knock.dispose();
+ *   }
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TEST_PASSWORD } from './knockServer.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const HEALTH_POLL_MS = 50;
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+const KEEP_OUTPUT_CHARS = 64 * 1024;
+
+/** Limits for machines, not humans: a test types far faster than a person (the default is 30 messages per 10 s). */
+export const FAST_RATE_LIMITS = {
+  socketMessages: { perWindow: 10_000, windowMs: 1000 },
+  socketSignals: { perWindow: 10_000, windowMs: 1000 },
+  knocksPerIp: { perWindow: 1000, windowMs: 60_000 },
+} as const;
+
+export interface KnockProcessOptions {
+  /** Overrides of the rate limits (KNOCK_RATE_LIMITS); defaults to FAST_RATE_LIMITS. */
+  rateLimits?: Record<string, { perWindow: number; windowMs: number }>;
+  /** More environment for the server (e.g. KNOCK_PING_INTERVAL_MS). */
+  env?: Record<string, string>;
+  logLevel?: string;
+}
+
+/** Every child started by this module, so none outlives the test process even if a test forgets `dispose()`. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export class KnockProcess {
+  private child: ChildProcess | null = null;
+  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
+  private output = '';
+  private disposed = false;
+  /** How many times the server has been started (1 after the first start). */
+  starts = 0;
+
+  private constructor(
+    readonly port: number,
+    readonly dataDir: string,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async create(options: KnockProcessOptions = {}): Promise<KnockProcess> {
+    const port = await freePort();
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'knock-fault-'));
+    const env: Record<string, string> = {
+      ...baseEnv(),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      KNOCK_DATA_DIR: dataDir,
+      KNOCK_LOG_LEVEL: options.logLevel ?? 'warn',
+      KNOCK_RATE_LIMITS: JSON.stringify(options.rateLimits ?? FAST_RATE_LIMITS),
+      ...options.env,
+    };
+    return new KnockProcess(port, dataDir, env);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The SQLite file the server writes. */
+  get dbFile(): string {
+    return path.join(this.dataDir, 'knock.db');
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** What the server printed (stdout and stderr, the last 64 KiB), for failure messages. */
+  get log(): string {
+    return this.output;
+  }
+
+  /** Starts the server and resolves once GET /_/health answers 200; rejects (with its output) if it exits first. */
+  async start(): Promise<void> {
+    if (this.disposed) throw new Error('This KnockProcess was disposed.');
+    if (this.child) throw new Error(`Knock is already running (pid ${this.child.pid}).`);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'engine/main.ts'], {
+      cwd: repoRoot,
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    live.add(child);
+    this.starts++;
+    const run = this.starts;
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString('utf8')).slice(-KEEP_OUTPUT_CHARS);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.output += `--- start #${run} (pid ${child.pid ?? '?'}) ---\n`;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        if (this.child === child) this.child = null;
+        this.output += `--- exit #${run}: code ${code ?? '-'} signal ${signal ?? '-'} ---\n`;
+        resolve({ code, signal });
+      });
+    });
+    child.once('error', (err) => {
+      this.output += `--- spawn error: ${err.message} ---\n`;
+    });
+
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (this.child !== child) throw new Error(`Knock exited while starting.\n${this.output}`);
+      if (await healthy(this.url)) return;
+      await delay(HEALTH_POLL_MS);
+    }
+    await this.kill();
+    throw new Error(`Knock did not answer /_/health with 200 within ${START_TIMEOUT_MS} ms.\n${this.output}`);
+  }
+
+  /** SIGKILL: the process gets no chance to flush, close or say goodbye. Resolves once it has exited. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM, the graceful path (main.ts closes rooms and the database); resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    const child = this.child;
+    if (!child) return null;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    try {
+      return (await this.exited)?.code ?? null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** `knock user add` through the real CLI, against this data directory (works whether or not the server runs). */
+  async addUser(handle: string, displayName: string, password = TEST_PASSWORD): Promise<void> {
+    const cli = spawn(process.execPath, ['engine/bin/knock.mjs', 'user', 'add', handle, '--name', displayName, '--password-stdin'], {
+      cwd: repoRoot,
+      env: this.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    cli.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    cli.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    cli.stdin.end(`${password}\n`);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      cli.once('error', reject);
+      cli.once('exit', (c) => resolve(c));
+    });
+    if (code !== 0) throw new Error(`knock user add ${handle} exited with ${code}: ${out}`);
+  }
+
+  /** Kills the server if it runs and removes the data directory. Safe to call more than once. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.kill();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** A port nothing listens on right now (the OS picks it); the caller keeps it for every restart. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('No free port.'))));
+    });
+  });
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/_/health`, { signal: AbortSignal.timeout(1000) });
+    await res.body?.cancel();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Only what a Node process needs to run: the test runner's own variables (NODE_OPTIONS, VITEST_*) stay out. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'SystemRoot']) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
