@@ -89,6 +89,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   });
   // Colyseus keeps its matchmaker in module state, one per process; this is its documented hook for CORS.
   // Credentialed matchmaking is allowed only for our own pages.
+  delete (matchMaker.controller.DEFAULT_CORS_HEADERS as Record<string, string>)['Access-Control-Allow-Origin'];
   matchMaker.controller.getCorsHeaders = (req: http.IncomingMessage): Record<string, string> => {
     const origin = req.headers.origin;
     return origin && isAllowedOrigin(origin, req.headers.host) ? { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } : {};

@@ -131,6 +131,13 @@ export function configFromEnv(env: Record<string, string | undefined>): KnockCon
     const defaults = configSchema.shape.rateLimits.parse(undefined);
     input.rateLimits = { ...defaults, ...(input.rateLimits as object) };
   }
-  const config = parseConfig(input as KnockConfigInput);
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    // Name the variable the operator set, not only the config key it feeds.
+    const key = parsed.error.issues[0]?.path[0];
+    const envName = Object.entries(envKeys).find(([, k]) => k === key)?.[0];
+    throw new KnockError('bad_request', `Invalid environment: ${envName ? `${envName}: ` : ''}${describeIssues(parsed.error)}`);
+  }
+  const config = parsed.data;
   return { ...config, dataDir: path.resolve(config.dataDir) };
 }

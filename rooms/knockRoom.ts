@@ -73,6 +73,8 @@ export abstract class KnockRoom extends Room {
     try {
       const it = { offset: 1 };
       type = decode.stringCheck(buffer, it) ? decode.string(buffer, it) : decode.number(buffer, it);
+      // decode.number returns undefined (it does not throw) when the bytes start no number: the frame has no type.
+      if (typeof type !== 'string' && !Number.isFinite(type)) throw new Error('no message type');
       message = buffer.byteLength > it.offset ? unpack(buffer.subarray(it.offset)) : undefined;
     } catch {
       this.sendError(client, new KnockError('bad_request', 'The message could not be decoded.'));

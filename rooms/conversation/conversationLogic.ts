@@ -39,6 +39,8 @@ export class ConversationLogic {
   /** Appends run one after another: seqs are assigned, acked and broadcast in order. */
   private writeQueue: Promise<void> = Promise.resolve();
   private disposed = false;
+  /** Per peer, the highest seq its catch-up carried: a live `message` at or below it was sent already. */
+  private readonly caughtUpTo = new Map<string, number>();
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -71,7 +73,14 @@ export class ConversationLogic {
       ownerOnline: this.ownerOnline,
       lastSeq: this.lastSeq,
     });
-    const heldUpTo = await this.sendCatchUp(peer, since);
+    let heldUpTo: number;
+    try {
+      heldUpTo = await this.sendCatchUp(peer, since);
+    } catch (err) {
+      peer.state = { kind: 'draining' };
+      this.peers.delete(peer.id);
+      throw err;
+    }
     this.goLive(peer, heldUpTo);
   }
 
@@ -80,6 +89,7 @@ export class ConversationLogic {
     if (!peer) return;
     peer.state = { kind: 'draining' };
     this.peers.delete(peerId);
+    this.caughtUpTo.delete(peerId);
     const me = this.participants.get(peer.identity.participantId ?? '');
     if (me) this.broadcast('typing', { participantId: me.id, name: me.name, active: false }, peer.id);
   }
@@ -187,6 +197,7 @@ export class ConversationLogic {
     if (peer.state.kind !== 'joining') return; // left while joining
     const { buffered } = peer.state;
     peer.state = { kind: 'active' };
+    this.caughtUpTo.set(peer.id, heldUpTo);
     for (const event of buffered) {
       if (event.type === 'message' && (event.payload as MessageRecord).seq <= heldUpTo) continue;
       peer.transport.send(event.type, event.payload);
@@ -262,6 +273,7 @@ export class ConversationLogic {
           state.buffered.push({ type, payload });
           break;
         case 'active':
+          if (type === 'message' && (payload as MessageRecord).seq <= (this.caughtUpTo.get(peer.id) ?? 0)) break;
           peer.transport.send(type, payload);
           break;
         case 'draining':

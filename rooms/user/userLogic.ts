@@ -7,7 +7,7 @@ import type { Hub, OwnerEvent, PresenceEvent } from '../../engine/hub.ts';
 import type { Account, Storage } from '../../engine/ports/storage.ts';
 import type { UserServerMessages } from '../../engine/protocol.ts';
 import { CloseCode } from '../../engine/errors.ts';
-import type { Peer } from '../peer.ts';
+import { assertNever, type Peer } from '../peer.ts';
 
 export type UserPeer = Peer<UserServerMessages>;
 
@@ -37,6 +37,7 @@ export class UserLogic {
   }
 
   async join(peer: UserPeer): Promise<void> {
+    peer.state = { kind: 'joining', buffered: [] };
     if (peer.identity.role === 'owner') {
       this.owners.set(peer.id, peer);
       const conversations = await this.deps.storage.listConversations(this.account.id, { limit: LIST_LIMIT });
@@ -55,7 +56,31 @@ export class UserLogic {
         online: this.online || (await this.deps.hub.isOnline(this.account.handle)),
       });
     }
+    this.goLive(peer);
+  }
+
+  /** Events that came while the welcome was on its way follow it, so the welcome never overwrites newer news. */
+  private goLive(peer: UserPeer): void {
+    if (peer.state.kind !== 'joining') return;
+    const { buffered } = peer.state;
     peer.state = { kind: 'active' };
+    for (const event of buffered) peer.transport.send(event.type, event.payload);
+  }
+
+  private deliver<T extends keyof UserServerMessages & string>(peer: UserPeer, type: T, payload: UserServerMessages[T]): void {
+    const state = peer.state;
+    switch (state.kind) {
+      case 'joining':
+        state.buffered.push({ type, payload });
+        break;
+      case 'active':
+        peer.transport.send(type, payload);
+        break;
+      case 'draining':
+        break;
+      default:
+        assertNever(state);
+    }
   }
 
   leave(peerId: string): void {
@@ -67,7 +92,7 @@ export class UserLogic {
   /** Events about this owner from anywhere (other processes included). */
   onPresenceEvent(event: PresenceEvent): void {
     if (event.type === 'online') {
-      for (const peer of this.visitors.values()) peer.transport.send('presence', { online: event.online });
+      for (const peer of this.visitors.values()) this.deliver(peer, 'presence', { online: event.online });
       return;
     }
     for (const peer of this.owners.values()) {
@@ -76,7 +101,7 @@ export class UserLogic {
   }
 
   onOwnerEvent(event: OwnerEvent): void {
-    for (const peer of this.owners.values()) peer.transport.send('conversation', event.summary);
+    for (const peer of this.owners.values()) this.deliver(peer, 'conversation', event.summary);
   }
 
   /** Marks the owner offline if devices were still here; resolves when presence is written. */

@@ -14,24 +14,41 @@ import type { ConversationSession } from '../../client/src/sdk/conversationSessi
 import type { ConversationSnapshot, OwnerSnapshot } from '../../client/src/sdk/types.ts';
 import type { ConversationSummary } from '../../engine/protocol.ts';
 import { Person, waitFor } from '../support/clients.ts';
+import { TEST_PASSWORD } from '../support/knockServer.ts';
 import { KnockProcess } from '../support/knockProcess.ts';
 import { seededRandom, testSeed, type SeededRandom } from '../support/seeded.ts';
 
 const SEED = testSeed('fault/crash');
 const OWNER = 'alice';
 /** Long enough for a restart plus the SDK's reconnect backoff (up to 5 s between attempts). */
-const RECOVERY_MS = 25_000;
+const RECOVERY_MS = 20_000;
+
+/**
+ * Where a kill lands relative to the newest message:
+ * - `between`: every typed message is acknowledged; nothing is on the wire;
+ * - `sent`: the newest message was just sent and is not acknowledged (on the wire, or being read by the server);
+ * - `storing`: as `sent`, then 1-3 ms more, so the server is often inside store-then-ack (stored, ack not received).
+ */
+type KillKind = 'between' | 'sent' | 'storing';
+const KILL_KINDS: readonly KillKind[] = ['between', 'sent', 'storing'];
 
 /** One kill of the server while someone types. */
 interface Kill {
-  /** The kill comes once this many messages are typed... */
+  /** The kill comes once this many messages are typed. */
   afterTyped: number;
-  /** ...and all but this many of them are acknowledged (the rest are in flight or queued). */
-  inFlight: number;
-  /** Extra delay before the kill, to land inside the server's store-then-ack step as well as between messages. */
-  jitterMs: number;
+  kind: KillKind;
+  /** For `storing`: how long after the send. */
+  delayMs: number;
   /** Messages typed while the server is down, before it is started again (the rest are typed while it starts). */
   typedWhileDown: number;
+}
+
+/** What was on disk the moment the server died, against what the typist had seen acknowledged. */
+interface CrashRecord {
+  kill: Kill;
+  acked: number;
+  onDisk: number;
+  restartMs: number;
 }
 
 let knock: KnockProcess | null = null;
@@ -43,14 +60,20 @@ afterEach(async () => {
   knock = null;
 });
 
-/** A Knock process with the owner account made through the CLI, running; torn down by afterEach. */
-async function startKnock(onTestFailed: (fn: () => void) => void): Promise<KnockProcess> {
+/**
+ * A running Knock process and its owner, signed in; the account is made through the sign-up API or, before the
+ * server starts, through the operators' CLI. afterEach tears everything down.
+ */
+async function startKnock(onTestFailed: (fn: () => void) => void, accountVia: 'signup' | 'cli' = 'signup'): Promise<{ k: KnockProcess; owner: Person }> {
   const k = await KnockProcess.create();
   knock = k;
   onTestFailed(() => console.error(`[fault/crash] failed with seed ${SEED} (KNOCK_TEST_SEED=${SEED}); Knock printed:\n${k.log}`));
-  await k.addUser(OWNER, 'Alice');
+  if (accountVia === 'cli') await k.addUser(OWNER, 'Alice');
   await k.start();
-  return k;
+  const owner = person(k.url);
+  if (accountVia === 'cli') await owner.login(OWNER);
+  else await owner.api.signup({ handle: OWNER, displayName: 'Alice', password: TEST_PASSWORD });
+  return { k, owner };
 }
 
 function person(url: string): Person {
@@ -64,16 +87,27 @@ function randomFor(testNumber: number): SeededRandom {
   return seededRandom((SEED + Math.imul(testNumber, 0x9e3779b1)) >>> 0);
 }
 
-/** `count` kills spread over `total` typed messages, one in each equal stretch away from both ends. */
+/**
+ * `count` kills spread over `total` typed messages, one in each equal stretch away from both ends. The kinds are
+ * dealt from a shuffled deck, so three kills cover all three kinds every run; positions and amounts are random.
+ */
 function planKills(rand: SeededRandom, total: number, count: number): Kill[] {
   const margin = Math.min(15, Math.floor(total / 6));
   const span = (total - 2 * margin) / count;
-  return Array.from({ length: count }, (_, k) => ({
-    afterTyped: rand.int(Math.ceil(margin + k * span), Math.floor(margin + (k + 1) * span) - 1),
-    inFlight: rand.int(0, 3),
-    jitterMs: rand.int(0, 2),
-    typedWhileDown: rand.int(0, 20),
-  }));
+  const deck = [...KILL_KINDS];
+  for (let i = deck.length - 1; i > 0; i--) {
+    const j = rand.int(0, i);
+    [deck[i], deck[j]] = [deck[j]!, deck[i]!];
+  }
+  return Array.from({ length: count }, (_, k) => {
+    const kind = deck[k % deck.length]!;
+    return {
+      afterTyped: rand.int(Math.ceil(margin + k * span), Math.floor(margin + (k + 1) * span) - 1),
+      kind,
+      delayMs: kind === 'storing' ? rand.int(1, 3) : 0,
+      typedWhileDown: rand.int(0, 20),
+    };
+  });
 }
 
 /** Pacing of the typist (a few ms between messages), not a wait for anything: waits are on conditions. */
@@ -88,28 +122,43 @@ function range(from: number, to: number): number[] {
 const ownStored = (s: ConversationSnapshot): number => s.messages.filter((m) => m.mine && m.seq !== null).length;
 const stored = (s: ConversationSnapshot): number => s.messages.filter((m) => m.seq !== null).length;
 const unsettled = (s: ConversationSnapshot): number => s.messages.filter((m) => m.seq === null).length;
-const live = (s: { connection: string }): boolean => s.connection === 'live';
+
+/** Waits until the device is joined and caught up; fails at once, with the reason, if it was refused for good. */
+async function waitLive(session: ConversationSession, who: string): Promise<ConversationSnapshot> {
+  const s = await waitFor(session, (x) => x.connection === 'live' || x.connection === 'closed', `${who} joined`, RECOVERY_MS);
+  expect(s.connection, `${who} could not join: ${JSON.stringify(s.lastError)}`).toBe('live');
+  return s;
+}
 
 /**
  * Types `total` messages `<prefix>-000`... through `session`, a few ms apart, killing the server as `kills` say and
- * starting it again while typing goes on. Resolves with what was typed once the server is up again.
+ * starting it again while typing goes on. At each crash it reads the database file: everything acknowledged must
+ * already be there, as a gap-free prefix of what was written (`before` = the conversation's earlier messages).
+ * Resolves with what was typed, once the server is up again.
  */
 async function typeThroughKills(
   k: KnockProcess,
   session: ConversationSession,
+  conversationId: string,
+  before: string[],
   prefix: string,
   total: number,
   kills: Kill[],
   rand: SeededRandom,
-): Promise<string[]> {
+): Promise<{ typed: string[]; crashes: CrashRecord[] }> {
   const typed: string[] = [];
+  const crashes: CrashRecord[] = [];
   const server: { restartAt: number | null; restarting: Promise<void> | null } = { restartAt: null, restarting: null };
-  const restart = (): void => {
-    const pendingNow = session.snapshot().messages.filter((m) => m.status === 'pending').length;
+  const restart = (record: CrashRecord): void => {
     // Nothing can be acknowledged while the server is down: everything typed since the kill waits in the outbox.
-    expect(pendingNow, 'messages typed while the server is down are pending').toBeGreaterThanOrEqual(typed.length - ownStored(session.snapshot()));
+    const s = session.snapshot();
+    expect(s.messages.filter((m) => m.status === 'pending').length, 'messages typed while the server is down are pending')
+      .toBeGreaterThanOrEqual(typed.length - ownStored(s));
     server.restartAt = null;
-    server.restarting = k.start();
+    const began = Date.now();
+    server.restarting = k.start().then(() => {
+      record.restartMs = Date.now() - began;
+    });
     server.restarting.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   };
   for (let n = 1; n <= total; n++) {
@@ -118,28 +167,43 @@ async function typeThroughKills(
     typed.push(body);
     const kill = kills.find((x) => x.afterTyped === n);
     if (kill) {
-      if (server.restartAt !== null) restart();
+      if (server.restartAt !== null) restart(crashes.at(-1)!);
       if (server.restarting) await server.restarting;
       server.restarting = null;
-      const acked = n - kill.inFlight;
-      await waitFor(session, (s) => ownStored(s) >= acked, `${acked} of ${prefix}'s messages acknowledged (kill ${JSON.stringify(kill)})`, RECOVERY_MS);
-      if (kill.jitterMs > 0) await pause(kill.jitterMs);
+      const mustBeAcked = kill.kind === 'between' ? n : n - 1;
+      await waitFor(session, (s) => ownStored(s) >= mustBeAcked, `${mustBeAcked} of ${prefix}'s messages acknowledged before kill ${JSON.stringify(kill)}`, RECOVERY_MS);
+      if (kill.delayMs > 0) await pause(kill.delayMs);
+      const acked = ownStored(session.snapshot());
       await k.kill();
+      const disk = readDatabase(k.dbFile, conversationId);
+      const record: CrashRecord = { kill, acked, onDisk: disk.bodies.length - before.length, restartMs: -1 };
+      crashes.push(record);
+      const written = [...before, ...typed];
+      expect(disk.bodies, `on disk at the crash: a prefix of what was written, every acknowledged message included (seed ${SEED})`)
+        .toEqual(written.slice(0, Math.max(disk.bodies.length, before.length + acked)));
+      expect(disk.seqs).toEqual(range(1, disk.bodies.length));
       server.restartAt = Math.min(total, n + kill.typedWhileDown);
     }
-    if (server.restartAt === n) restart();
+    if (server.restartAt === n) restart(crashes.at(-1)!);
     await pause(rand.int(0, 3));
   }
-  if (server.restartAt !== null) restart();
+  if (server.restartAt !== null) restart(crashes.at(-1)!);
   if (server.restarting) await server.restarting;
-  return typed;
+  for (const c of crashes) {
+    console.info(
+      `[fault/crash] ${c.kill.kind} kill after ${prefix}-${String(c.kill.afterTyped - 1).padStart(3, '0')}: ` +
+        `${c.acked} acknowledged, ${c.onDisk} on disk (${c.onDisk - c.acked} stored but unacknowledged), ` +
+        `${c.kill.typedWhileDown} typed while down, restart took ${c.restartMs} ms`,
+    );
+  }
+  return { typed, crashes };
 }
 
 /** Opens `session`'s older pages until the whole history is loaded (the first join brings the newest 100). */
-async function loadAll(session: ConversationSession): Promise<ConversationSnapshot> {
-  await waitFor(session, live, 'the device is live', RECOVERY_MS);
+async function loadAll(session: ConversationSession, who: string): Promise<ConversationSnapshot> {
+  await waitLive(session, who);
   for (let page = 0; page < 20 && session.snapshot().hasOlder; page++) await session.loadOlder();
-  expect(session.snapshot().hasOlder, 'the whole history loaded').toBe(false);
+  expect(session.snapshot().hasOlder, `${who}: the whole history loaded`).toBe(false);
   return session.snapshot();
 }
 
@@ -151,7 +215,7 @@ function expectExactly(snapshot: ConversationSnapshot, expected: string[], who: 
   expect(snapshot.messages.map((m) => m.seq), `${who}: seqs contiguous from 1 (seed ${SEED})`).toEqual(range(1, expected.length));
 }
 
-/** What is in the database file: read after the server stopped, through a read-only connection of our own. */
+/** What is in the database file, through a read-only connection of our own (the server may be dead or stopped). */
 function readDatabase(file: string, conversationId: string): { bodies: string[]; seqs: number[]; lastSeq: number | undefined; integrity: unknown } {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
@@ -184,20 +248,17 @@ async function expectDatabaseHolds(k: KnockProcess, conversationId: string, expe
 describe('a server killed with SIGKILL and restarted', () => {
   it('shows every message a visitor typed exactly once, in order, to visitor and owner', async ({ onTestFailed }) => {
     const rand = randomFor(1);
-    const kills = planKills(rand, 200, 2);
+    const kills = planKills(rand, 200, 3);
     console.info(`[fault/crash] visitor kills: ${JSON.stringify(kills)}`);
-    const k = await startKnock(onTestFailed);
-
-    const owner = person(k.url);
-    await owner.login(OWNER);
+    const { k, owner } = await startKnock(onTestFailed);
     const visitor = person(k.url);
     const { session, conversationId } = await visitor.knock(OWNER, 'Vera');
-    // The owner's open conversation stays connected through both crashes and catches up after each.
+    // The owner's open conversation stays connected through every crash and catches up after each.
     const ownerThroughout = owner.conversation(conversationId);
-    await waitFor(session, live, 'the visitor is live');
-    await waitFor(ownerThroughout, live, "the owner's device is live");
+    await waitLive(session, 'the visitor');
+    await waitLive(ownerThroughout, "the owner's device");
 
-    const typed = await typeThroughKills(k, session, 'm', 200, kills, rand);
+    const { typed } = await typeThroughKills(k, session, conversationId, [], 'm', 200, kills, rand);
     expect(k.starts, 'the server was killed and restarted as planned').toBe(1 + kills.length);
 
     const visitorView = await waitFor(session, (s) => unsettled(s) === 0 && stored(s) >= 200, "all 200 of the visitor's messages stored", RECOVERY_MS);
@@ -205,62 +266,57 @@ describe('a server killed with SIGKILL and restarted', () => {
     const ownerView = await waitFor(ownerThroughout, (s) => stored(s) >= 200, "the owner's device holds 200 messages", RECOVERY_MS);
     expectExactly(ownerView, typed, 'owner (connected throughout)');
 
-    // A device opened afterwards reads the same history from storage.
-    const fresh = await loadAll(owner.conversation(conversationId, undefined, memoryStore()));
+    // A device opened afterwards reads the same history from storage, the newest page first, then the older one.
+    const fresh = await loadAll(owner.conversation(conversationId, undefined, memoryStore()), 'owner (new device)');
     expectExactly(fresh, typed, 'owner (new device)');
     expect(fresh.messages.every((m) => m.senderRole === 'visitor' && !m.mine)).toBe(true);
 
     await expectDatabaseHolds(k, conversationId, typed);
-  }, 50_000);
+  }, 55_000);
 
   it('keeps a message acknowledged just before the kill, and a new device reads it once', async ({ onTestFailed }) => {
-    const k = await startKnock(onTestFailed);
-    const owner = person(k.url);
-    await owner.login(OWNER);
+    const text = 'acknowledged, then the server died';
+    const { k, owner } = await startKnock(onTestFailed, 'cli');
     const visitor = person(k.url);
     const { session, conversationId, token } = await visitor.knock(OWNER, 'Vera');
-    await waitFor(session, live, 'the visitor is live');
+    await waitLive(session, 'the visitor');
 
-    session.send('acknowledged, then the server died');
+    session.send(text);
     await waitFor(session, (s) => s.messages[0]?.status === 'sent', 'the message is acknowledged');
     await k.kill(); // the very next thing after the ack: no later write could have made it durable
     await k.start();
 
-    const ownerDevice = await loadAll(owner.conversation(conversationId, undefined, memoryStore()));
-    expectExactly(ownerDevice, ['acknowledged, then the server died'], 'owner (new device)');
-    const visitorDevice = await loadAll(visitor.conversation(conversationId, token, memoryStore()));
-    expectExactly(visitorDevice, ['acknowledged, then the server died'], 'visitor (new device)');
+    expectExactly(await loadAll(owner.conversation(conversationId, undefined, memoryStore()), 'owner (new device)'), [text], 'owner (new device)');
+    expectExactly(await loadAll(visitor.conversation(conversationId, token, memoryStore()), 'visitor (new device)'), [text], 'visitor (new device)');
     // The device that sent it reconnects and neither resends nor doubles it.
-    const sender = await waitFor(session, live, 'the sending device is live again', RECOVERY_MS);
-    expectExactly(sender, ['acknowledged, then the server died'], 'visitor (sending device)');
+    expectExactly(await waitLive(session, 'the sending device'), [text], 'visitor (sending device)');
 
-    await expectDatabaseHolds(k, conversationId, ['acknowledged, then the server died']);
-  }, 30_000);
+    await expectDatabaseHolds(k, conversationId, [text]);
+  }, 45_000);
 
   it("keeps the owner's messages in order and the console's unread count right when the server dies while the owner writes", async ({ onTestFailed }) => {
     const rand = randomFor(3);
     const kills = planKills(rand, 60, 1);
     console.info(`[fault/crash] owner kills: ${JSON.stringify(kills)}`);
-    const k = await startKnock(onTestFailed);
+    const { k, owner: laptop } = await startKnock(onTestFailed); // the owner writes on this device
 
     const visitor = person(k.url);
     const { session: visitorSession, conversationId } = await visitor.knock(OWNER, 'Vera');
-    await waitFor(visitorSession, live, 'the visitor is live');
+    await waitLive(visitorSession, 'the visitor');
     const fromVisitor = ['v-000', 'v-001', 'v-002'];
     for (const body of fromVisitor) visitorSession.send(body);
     await waitFor(visitorSession, (s) => ownStored(s) === 3, "the visitor's three messages are stored");
 
-    const laptop = person(k.url); // the owner writes here
-    await laptop.login(OWNER);
     const writing = laptop.conversation(conversationId);
-    await waitFor(writing, (s) => live(s) && stored(s) === 3, "the owner's laptop holds the visitor's messages");
+    await waitLive(writing, "the owner's laptop");
+    await waitFor(writing, (s) => stored(s) === 3, "the owner's laptop holds the visitor's messages");
     const phone = person(k.url); // a second device with the console open throughout
     await phone.login(OWNER);
     const consoleView = phone.ownerSession(OWNER);
     const summary = (s: OwnerSnapshot): ConversationSummary | undefined => s.conversations.find((c) => c.id === conversationId);
     await waitFor(consoleView, (s) => summary(s)?.unread === 3, 'the console shows 3 unread');
 
-    const typed = await typeThroughKills(k, writing, 'o', 60, kills, rand);
+    const { typed } = await typeThroughKills(k, writing, conversationId, fromVisitor, 'o', 60, kills, rand);
     const all = [...fromVisitor, ...typed];
 
     expectExactly(await waitFor(writing, (s) => unsettled(s) === 0 && stored(s) >= all.length, "all the owner's messages stored", RECOVERY_MS), all, 'owner (writing device)');
@@ -268,7 +324,7 @@ describe('a server killed with SIGKILL and restarted', () => {
     // The console reconnected after the crash; its list says what the owner has not read: the visitor's three.
     const listed = await waitFor(
       consoleView,
-      (s) => live(s) && summary(s)?.lastSeq === all.length,
+      (s) => s.connection === 'live' && summary(s)?.lastSeq === all.length,
       `the console lists the conversation at seq ${all.length}`,
       RECOVERY_MS,
     );
@@ -276,10 +332,76 @@ describe('a server killed with SIGKILL and restarted', () => {
 
     // Reading it on the phone clears the count, on the restarted server.
     const onPhone = phone.conversation(conversationId);
-    expectExactly(await loadAll(onPhone), all, 'owner (phone)');
+    expectExactly(await loadAll(onPhone, 'owner (phone)'), all, 'owner (phone)');
     onPhone.markRead();
     await waitFor(consoleView, (s) => summary(s)?.unread === 0, 'the console shows nothing unread after reading', RECOVERY_MS);
 
     await expectDatabaseHolds(k, conversationId, all);
-  }, 40_000);
+  }, 45_000);
+
+  it('resends what was typed before a reload while the server was down, once and in order', async ({ onTestFailed }) => {
+    const rand = randomFor(4);
+    const { k, owner } = await startKnock(onTestFailed);
+    const visitor = person(k.url);
+    const { session, conversationId, token } = await visitor.knock(OWNER, 'Vera');
+    await waitLive(session, 'the visitor');
+    const typed: string[] = [];
+    const type = async (on: ConversationSession, body: string): Promise<void> => {
+      on.send(body);
+      typed.push(body);
+      await pause(rand.int(0, 2));
+    };
+
+    const beforeKill = rand.int(5, 30);
+    for (let i = 0; i < beforeKill; i++) await type(session, `a-${String(i).padStart(3, '0')}`);
+    await waitFor(session, (s) => ownStored(s) >= beforeKill - 1, 'all but the newest message acknowledged');
+    await k.kill(); // the newest message may be in flight, stored or not
+    const whileDown = rand.int(1, 15);
+    for (let i = 0; i < whileDown; i++) await type(session, `b-${String(i).padStart(3, '0')}`);
+
+    // The visitor reloads the page while the server is down: a new session over the same browser storage.
+    const unacked = session.snapshot().messages.filter((m) => m.status === 'pending').map((m) => m.body);
+    await session.close();
+    const reloaded = visitor.conversation(conversationId, token);
+    expect(reloaded.snapshot().messages.map((m) => m.body), 'the reloaded page shows the unacknowledged messages at once').toEqual(unacked);
+
+    const restarting = k.start();
+    restarting.catch(() => undefined); // awaited below
+    const afterReload = rand.int(1, 15);
+    for (let i = 0; i < afterReload; i++) await type(reloaded, `c-${String(i).padStart(3, '0')}`);
+    await restarting;
+    console.info(`[fault/crash] reload: ${beforeKill} typed before the kill, ${whileDown} while down, ${afterReload} after the reload`);
+
+    expectExactly(await waitFor(reloaded, (s) => unsettled(s) === 0 && stored(s) >= typed.length, 'every message stored', RECOVERY_MS), typed, 'visitor (reloaded page)');
+    expectExactly(await loadAll(owner.conversation(conversationId), 'owner'), typed, 'owner');
+    await expectDatabaseHolds(k, conversationId, typed);
+  }, 45_000);
+
+  it('loads older messages after the server died while an older page was being fetched', async ({ onTestFailed }) => {
+    const { k, owner } = await startKnock(onTestFailed);
+    const visitor = person(k.url);
+    const { session, conversationId } = await visitor.knock(OWNER, 'Vera');
+    await waitLive(session, 'the visitor');
+    const typed = range(0, 149).map((i) => `h-${String(i).padStart(3, '0')}`);
+    for (const body of typed) session.send(body);
+    await waitFor(session, (s) => unsettled(s) === 0 && stored(s) === typed.length, '150 messages stored', RECOVERY_MS);
+
+    const device = owner.conversation(conversationId);
+    await waitLive(device, "the owner's device");
+    expect(device.snapshot().hasOlder).toBe(true);
+    expect(stored(device.snapshot()), 'the first join brings the newest page only').toBe(100);
+
+    k.freeze(); // the server will not answer the page request...
+    const interrupted = device.loadOlder().then(() => 'settled' as const);
+    await k.kill(); // ...and dies with it unanswered
+    await waitFor(device, (s) => s.connection === 'reconnecting', 'the device notices the crash');
+    // The interrupted load must not hang for ever: the person can scroll up again once back online.
+    const gaveUp = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), RECOVERY_MS).unref());
+    await k.start();
+    expect(await Promise.race([interrupted, gaveUp]), 'the interrupted loadOlder() settles').toBe('settled');
+
+    const view = await loadAll(device, "the owner's device (after the crash)");
+    expect(view.loadingOlder, 'not stuck "loading older"').toBe(false);
+    expectExactly(view, typed, "the owner's device (after the crash)");
+  }, 45_000);
 });

@@ -10,20 +10,24 @@ import { startProxy, type NetProxy } from '../support/netProxy.ts';
 import { recordChanges } from '../support/observe.ts';
 import type { ConversationSnapshot, VisitorPresenceSnapshot } from '../../client/src/sdk/types.ts';
 
-const PING_INTERVAL_MS = 300;
+/**
+ * Short, so a silent socket is noticed within a test (one missed pong closes it), with some room for a healthy
+ * client whose pong waits behind a busy event loop (client and server share this process on a 2-core machine).
+ */
+const PING_INTERVAL_MS = 500;
 
 let knock: TestKnock;
 let cast: Cast;
 const proxies: NetProxy[] = [];
 
 beforeAll(async () => {
-  // A short ping interval so a silent socket is noticed within a test (one missed pong closes it).
   knock = await startKnock({ pingIntervalMs: PING_INTERVAL_MS, rateLimits: testRateLimits() });
   cast = new Cast(knock);
 });
 afterEach(async () => {
-  await cast.closeAll();
+  // Proxies first: a session behind a frozen link would wait forever for its leave to be answered.
   await Promise.all(proxies.splice(0).map((p) => p.close()));
+  await cast.closeAll();
 });
 afterAll(() => knock.close());
 
@@ -66,6 +70,15 @@ describe('owner presence', () => {
     expect(chatSaw.values).toEqual([false, true, false]);
   });
 
+  it('tells a visitor who knocks while the owner is online that the owner is online', async () => {
+    const { handle, person: alice } = await cast.owner('Alice');
+    await waitFor(alice.ownerSession(handle), (s) => s.online, 'owner online');
+    const page = cast.visitor().visitorPresence(handle);
+    expect((await waitFor(page, (s) => s.connection === 'live', 'page live')).online).toBe(true);
+    const { session } = await cast.visitor().knock(handle, 'Bob');
+    expect((await waitFor(session, (s) => s.connection === 'live', 'conversation live')).ownerOnline).toBe(true);
+  });
+
   it('stays online while one of two owner devices is still connected', async () => {
     const { handle, person: laptop } = await cast.owner('Alice');
     const phone = await cast.device(handle);
@@ -100,6 +113,7 @@ describe('owner presence', () => {
     const alice = await cast.device(handle, proxy.url);
     const { page, chat } = await watchers(handle);
     const device = alice.ownerSession(handle);
+    await waitFor(device, (s) => s.online, 'owner device online');
     await waitFor(chat, (s) => s.ownerOnline, 'conversation: online');
     const pageSaw = recordChanges(page, shownPresence);
     const chatSaw = recordChanges(chat, shownInConversation);
@@ -121,6 +135,7 @@ describe('owner presence', () => {
     const alice = await cast.device(handle, proxy.url);
     const { page, chat } = await watchers(handle);
     const device = alice.ownerSession(handle);
+    await waitFor(device, (s) => s.online, 'owner device online');
     await waitFor(chat, (s) => s.ownerOnline, 'conversation: online');
 
     const frozenAt = Date.now();
@@ -200,5 +215,13 @@ describe('typing', () => {
     expect((await waitFor(ownerChat, (s) => s.typing.length > 0, 'owner sees typing')).typing).toEqual(['Bob']);
     bobChat.setTyping(false);
     await waitFor(ownerChat, (s) => s.typing.length === 0, 'typing cleared');
+  });
+
+  it('clears the typing indicator when the person typing leaves', async () => {
+    const { ownerChat, bobChat } = await chatting();
+    bobChat.setTyping(true);
+    await waitFor(ownerChat, (s) => s.typing.length > 0, 'owner sees typing');
+    await bobChat.close();
+    await waitFor(ownerChat, (s) => s.typing.length === 0, 'typing cleared when the visitor left');
   });
 });

@@ -8,6 +8,7 @@
  *   const proxy = await startProxy(knock.url);
  *   const phone = new Person(proxy.url); // everything this person does goes through the proxy
  *   proxy.drop();
+ *   proxy.setReachable(false); // and nothing gets through until setReachable(true)
  */
 import net from 'node:net';
 
@@ -20,13 +21,20 @@ export interface NetProxy {
   drop(): void;
   /** Stops carrying bytes on every current connection but keeps them open (new ones are accepted and carried). */
   freeze(): void;
+  /** Unreachable: drops every connection and refuses new ones until set reachable again (a device offline). */
+  setReachable(reachable: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(target: string): Promise<NetProxy> {
   const { hostname, port } = new URL(target);
   const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  let reachable = true;
   const server = net.createServer((client) => {
+    if (!reachable) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(Number(port), hostname);
     const pair = { client, upstream };
     pairs.add(pair);
@@ -45,7 +53,7 @@ export async function startProxy(target: string): Promise<NetProxy> {
   const address = server.address() as net.AddressInfo;
   const frozen = new Set<net.Socket>();
 
-  return {
+  const proxy: NetProxy = {
     url: `http://127.0.0.1:${address.port}`,
     get openConnections() {
       return pairs.size;
@@ -73,6 +81,10 @@ export async function startProxy(target: string): Promise<NetProxy> {
         frozen.add(client).add(upstream);
       }
     },
+    setReachable(value: boolean) {
+      reachable = value;
+      if (!value) proxy.drop();
+    },
     async close() {
       for (const socket of frozen) socket.destroy();
       frozen.clear();
@@ -84,4 +96,5 @@ export async function startProxy(target: string): Promise<NetProxy> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return proxy;
 }

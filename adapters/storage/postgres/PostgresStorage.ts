@@ -1,0 +1,379 @@
+/**
+ * The PostgreSQL adapter of the Storage port (DESIGN "Storage"): used when `DATABASE_URL` is set, so that several
+ * Knock processes can share one database. Every method is one or two statements on a `pg.Pool`; where the port
+ * asks for one transaction, a single statement is that transaction (see `appendMessage`).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { KnockError } from '../../../engine/errors.ts';
+import type { Logger } from '../../../engine/logger.ts';
+import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
+import type {
+  Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
+} from '../../../engine/ports/storage.ts';
+import { SqlState, asStorageError, isViolation, withCause } from './databaseErrors.ts';
+import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
+import {
+  asRole, encodeText, decodeText, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
+  type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SenderRow, type SessionRow,
+  type SummaryRow,
+} from './queries.ts';
+
+export interface PostgresStorageOptions {
+  /** `postgres://user:password@host:5432/database`, e.g. from `DATABASE_URL`. */
+  connectionString: string;
+  /** The PostgreSQL schema holding Knock's tables, created if missing. Default `public`. */
+  schema?: string;
+  /** The most connections this process opens. Default 10. */
+  poolSize?: number;
+  /**
+   * Told when an idle pooled connection fails (e.g. the server restarted). The pool has already discarded the
+   * connection and opens a new one when needed; without a listener, such an error would end the process.
+   */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/** The oldest server Knock supports (adapters/storage/README.md); older ones are refused at open, not half-used. */
+const MIN_SERVER_VERSION = 130000;
+
+/**
+ * BIGINT (times, seqs, COUNT) as JS numbers instead of pg's default strings. Set per pool, not with the global
+ * `pg.types.setTypeParser`, so other users of `pg` in the process are unaffected. Values beyond 2^53 cannot come
+ * from Knock (times in ms, seqs); if one does, failing the query beats a silently rounded number.
+ */
+const bigintAsNumber: pg.CustomTypesConfig = {
+  getTypeParser: (id, format) =>
+    id === pg.types.builtins.INT8 && format !== 'binary' ? parseBigint : pg.types.getTypeParser(id, format),
+};
+
+function parseBigint(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new Error(`A BIGINT from the database is beyond 2^53: ${text}`);
+  return value;
+}
+
+export class PostgresStorage implements Storage {
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Connects, creates the schema if missing and brings it up to date (migrations/), then returns the adapter.
+   * Safe to call from several processes at once: migrations are serialised by an advisory lock.
+   *
+   * @example
+   *   const storage = await PostgresStorage.open({ connectionString: config.databaseUrl });
+   *   const test = await PostgresStorage.open({ connectionString: url, schema: 'knock_test_1f3a' });
+   */
+  static async open(opts: PostgresStorageOptions): Promise<PostgresStorage> {
+    const schema = opts.schema ?? 'public';
+    assertSchemaName(schema);
+    const poolSize = opts.poolSize ?? 10;
+    if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw new Error(`Invalid PostgreSQL pool size: ${poolSize}.`);
+    const pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: poolSize,
+      // Set at connection start-up, so no pooled connection can run a query before its search_path is right.
+      options: `-c search_path=${quoteIdentifier(schema)}`,
+      types: bigintAsNumber,
+      application_name: 'knock',
+    });
+    pool.on('error', (err) => opts.logger?.warn({ err }, 'an idle PostgreSQL connection failed; the pool dropped it'));
+    try {
+      await checkServer(pool);
+      await applyMigrations(pool, schema);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresStorage(pool);
+  }
+
+  // -- accounts ---------------------------------------------------------------------------------------------------
+
+  async createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account> {
+    assertWellFormed(input.displayName, 'The name');
+    const account: Account = {
+      id: newId(), handle: input.handle, displayName: input.displayName, passwordHash: input.passwordHash, createdAt: input.at,
+    };
+    await this.run(
+      sql.insertAccount,
+      [account.id, account.handle, encodeText(account.displayName), account.passwordHash, account.createdAt],
+      (err) => isViolation(err, SqlState.uniqueViolation, 'accounts_handle_key')
+        ? new KnockError('conflict', `The handle "${input.handle}" is taken.`)
+        : undefined,
+    );
+    return account;
+  }
+
+  async getAccountByHandle(handle: string): Promise<Account | null> {
+    return mapFirst(await this.run<AccountRow>(sql.accountByHandle, [handle]), toAccount);
+  }
+
+  async getAccountById(id: string): Promise<Account | null> {
+    return mapFirst(await this.run<AccountRow>(sql.accountById, [id]), toAccount);
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    return (await this.run<AccountRow>(sql.allAccounts, [])).rows.map(toAccount);
+  }
+
+  /** Sessions, conversations, participants and messages go with it through ON DELETE CASCADE (001_init.sql). */
+  async removeAccount(handle: string): Promise<boolean> {
+    return ((await this.run(sql.deleteAccount, [handle])).rowCount ?? 0) > 0;
+  }
+
+  async setPasswordHash(handle: string, passwordHash: string): Promise<boolean> {
+    return ((await this.run(sql.setPasswordHash, [handle, passwordHash])).rowCount ?? 0) > 0;
+  }
+
+  // -- sessions ---------------------------------------------------------------------------------------------------
+
+  async createSession(session: Session): Promise<void> {
+    await this.run(sql.insertSession, [session.tokenHash, session.accountId, session.createdAt, session.expiresAt], (err) => {
+      if (isViolation(err, SqlState.foreignKeyViolation)) return new KnockError('not_found', 'There is no such account.');
+      if (isViolation(err, SqlState.uniqueViolation)) return new KnockError('conflict', 'This session token is already in use.');
+      return undefined;
+    });
+  }
+
+  async getSession(tokenHash: string, now: number): Promise<Session | null> {
+    return mapFirst(await this.run<SessionRow>(sql.liveSession, [tokenHash, now]), toSession);
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    await this.run(sql.deleteSession, [tokenHash]);
+  }
+
+  async deleteSessionsOf(accountId: string): Promise<void> {
+    await this.run(sql.deleteSessionsOf, [accountId]);
+  }
+
+  // -- conversations ----------------------------------------------------------------------------------------------
+
+  async createConversation(input: {
+    ownerAccountId: string;
+    tokenHash: string;
+    visitorName: string;
+    at: number;
+  }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }> {
+    assertWellFormed(input.visitorName, 'The name');
+    const id = newId();
+    const ownerId = newId();
+    const visitorId = newId();
+    const created = await this.run<{ handle: string; display_name: Buffer }>(
+      sql.createConversation,
+      [input.ownerAccountId, id, input.tokenHash, input.at, ownerId, visitorId, encodeText(input.visitorName)],
+      (err) => {
+        if (isViolation(err, SqlState.uniqueViolation, 'conversations_token_hash_key')) {
+          return new KnockError('conflict', 'This conversation token is already in use.');
+        }
+        // The account was removed between the statement's read and its insert.
+        if (isViolation(err, SqlState.foreignKeyViolation)) return new KnockError('not_found', 'There is no such account.');
+        return undefined;
+      },
+    );
+    const account = created.rows[0];
+    if (!account) throw new KnockError('not_found', 'There is no such account.');
+    const ownerName = decodeText(account.display_name);
+    const base = { conversationId: id, deliveredSeq: 0, readSeq: 0 };
+    const owner: Participant = { ...base, id: ownerId, role: 'owner', accountId: input.ownerAccountId, name: ownerName };
+    // An empty visitor name means "Visitor"; the reader decides how to show it, so it is stored as given.
+    const visitor: Participant = { ...base, id: visitorId, role: 'visitor', accountId: null, name: input.visitorName };
+    const conversation: Conversation = {
+      id, ownerAccountId: input.ownerAccountId, ownerHandle: account.handle, ownerName,
+      lastSeq: 0, createdAt: input.at, updatedAt: input.at,
+    };
+    return { conversation, owner, visitor };
+  }
+
+  async getConversation(id: string): Promise<Conversation | null> {
+    return mapFirst(await this.run<ConversationRow>(sql.conversationById, [id]), toConversation);
+  }
+
+  async getConversationByTokenHash(tokenHash: string): Promise<Conversation | null> {
+    return mapFirst(await this.run<ConversationRow>(sql.conversationByTokenHash, [tokenHash]), toConversation);
+  }
+
+  async listConversations(ownerAccountId: string, opts: { limit: number }): Promise<ConversationSummary[]> {
+    return (await this.run<SummaryRow>(sql.inbox, [ownerAccountId, rowLimit(opts.limit)])).rows.map(toSummary);
+  }
+
+  async getConversationSummary(id: string): Promise<ConversationSummary | null> {
+    return mapFirst(await this.run<SummaryRow>(sql.summaryById, [id]), toSummary);
+  }
+
+  // -- participants -----------------------------------------------------------------------------------------------
+
+  async getParticipants(conversationId: string): Promise<Participant[]> {
+    return (await this.run<ParticipantRow>(sql.participantsOf, [conversationId])).rows.map(toParticipant);
+  }
+
+  async raiseReceipt(participantId: string, kind: 'delivered' | 'read', seq: number): Promise<Participant | null> {
+    const statement = kind === 'read' ? sql.raiseRead : sql.raiseDelivered;
+    return mapFirst(await this.run<ParticipantRow>(statement, [participantId, receiptSeq(seq)]), toParticipant);
+  }
+
+  async renameParticipant(participantId: string, name: string): Promise<Participant | null> {
+    assertWellFormed(name, 'The name');
+    return mapFirst(await this.run<ParticipantRow>(sql.renameParticipant, [participantId, encodeText(name)]), toParticipant);
+  }
+
+  // -- messages ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Two statements. The first authorises the sender and finds a retry (the common duplicate costs one read). The
+   * second increments the conversation's last_seq and inserts the message as ONE statement, hence one
+   * transaction, with the row lock held only while that statement runs (not across BEGIN/COMMIT round trips), so
+   * concurrent appends to one conversation queue for the shortest time. If a concurrent append of the same
+   * (sender, clientMsgId) committed first, the insert fails on the unique key, the whole statement (increment
+   * included) is rolled back, and the committed original is returned as the duplicate: seqs stay contiguous.
+   * Checking outside the write transaction is safe: a participant never changes conversation, and the unique key,
+   * not the check, is what guarantees one message per clientMsgId.
+   */
+  async appendMessage(input: NewMessage): Promise<AppendResult> {
+    assertWellFormed(input.body, 'The message');
+    const sender = (await this.run<SenderRow>(sql.senderAndDuplicate, [input.senderId, input.clientMsgId])).rows[0];
+    if (!sender || sender.conversation_id !== input.conversationId) return this.refuseSender(input.conversationId);
+    const role = asRole(sender.role);
+    const senderName = decodeText(sender.name);
+    if (sender.seq !== null && sender.body !== null && sender.at !== null) {
+      const message: MessageRecord = {
+        seq: sender.seq, senderId: input.senderId, senderRole: role, senderName, body: decodeText(sender.body),
+        at: sender.at, clientMsgId: input.clientMsgId,
+      };
+      return { message, duplicate: true };
+    }
+
+    let written: pg.QueryResult<{ seq: number }>;
+    try {
+      written = await this.pool.query<{ seq: number }>(
+        sql.appendMessage,
+        [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body)],
+      );
+    } catch (err) {
+      if (isViolation(err, SqlState.uniqueViolation, 'messages_sender_client_msg_id_key')) return this.original(input, err);
+      // The conversation (and so the sender) was removed between the two statements.
+      if (isViolation(err, SqlState.foreignKeyViolation)) {
+        throw withCause(new KnockError('not_found', 'There is no such conversation.'), err);
+      }
+      throw asStorageError(err);
+    }
+    const seq = written.rows[0]?.seq;
+    if (seq === undefined) throw new KnockError('not_found', 'There is no such conversation.');
+    const message: MessageRecord = {
+      seq, senderId: input.senderId, senderRole: role, senderName, body: input.body, at: input.at,
+      clientMsgId: input.clientMsgId,
+    };
+    return { message, duplicate: false };
+  }
+
+  async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
+    const after = seqBound(afterSeq, Math.floor); // seq > 2.5 is seq > 2
+    if (after === null) return [];
+    return (await this.run<MessageRow>(sql.messagesAfter, [conversationId, after, rowLimit(limit)])).rows.map(toMessage);
+  }
+
+  async messagesBefore(conversationId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {
+    const before = seqBound(beforeSeq, Math.ceil); // seq < 2.5 is seq < 3
+    if (before === null) return [];
+    return (await this.run<MessageRow>(sql.messagesBefore, [conversationId, before, rowLimit(limit)])).rows.map(toMessage);
+  }
+
+  // -- lifecycle --------------------------------------------------------------------------------------------------
+
+  /** Ends the pool once; later and concurrent calls wait for the same end. */
+  async close(): Promise<void> {
+    this.closing ??= this.pool.end();
+    return this.closing;
+  }
+
+  // -- internals --------------------------------------------------------------------------------------------------
+
+  /**
+   * One statement on the pool. `refine` maps the errors the call site expects (with its own message); every other
+   * error goes through asStorageError. The original error stays reachable as `cause`.
+   */
+  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+    refine?: (err: unknown) => KnockError | undefined,
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (err) {
+      const refined = refine?.(err);
+      throw refined ? withCause(refined, err) : asStorageError(err);
+    }
+  }
+
+  /** The message a concurrent append of the same (sender, clientMsgId) committed first. */
+  private async original(input: NewMessage, conflict: unknown): Promise<AppendResult> {
+    const row = (await this.run<MessageRow>(sql.messageByClientId, [input.senderId, input.clientMsgId])).rows[0];
+    // Only if the conversation was removed in between; there is nothing left to return.
+    if (!row) throw withCause(new KnockError('not_found', 'There is no such conversation.'), conflict);
+    return { message: toMessage(row), duplicate: true };
+  }
+
+  private async refuseSender(conversationId: string): Promise<never> {
+    const exists = await this.run(sql.conversationExists, [conversationId]);
+    if (exists.rowCount === 0) throw new KnockError('not_found', 'There is no such conversation.');
+    throw new KnockError('forbidden', 'This sender is not a participant of the conversation.');
+  }
+}
+
+/** Refuses a server too old or whose encoding could alter text, with a message an operator can act on. */
+async function checkServer(pool: pg.Pool): Promise<void> {
+  const result = await pool.query<{ version: string; encoding: string }>(
+    "SELECT current_setting('server_version_num') AS version, current_setting('server_encoding') AS encoding",
+  );
+  const row = result.rows[0];
+  const version = Number(row?.version ?? 0);
+  if (version < MIN_SERVER_VERSION) {
+    throw new Error(`Knock needs PostgreSQL 13 or newer; this server is version ${row?.version ?? 'unknown'}.`);
+  }
+  if (row?.encoding !== 'UTF8') {
+    throw new Error(`Knock needs a UTF8 database; this one is ${row?.encoding ?? 'unknown'}. Create it with ENCODING 'UTF8'.`);
+  }
+}
+
+function mapFirst<R extends pg.QueryResultRow, T>(result: pg.QueryResult<R>, map: (row: R) => T): T | null {
+  const row = result.rows[0];
+  return row ? map(row) : null;
+}
+
+/** 22 characters of [A-Za-z0-9_-]: safe in URLs and Colyseus filters, 128 random bits so ids cannot be guessed. */
+function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** As in SQLite: a negative or non-finite limit reads nothing (PostgreSQL would refuse a negative LIMIT). */
+function rowLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : 0;
+}
+
+/**
+ * A history bound as a BIGINT the query can take: rounded so the comparison means the same as with the number
+ * given, and clamped (Infinity is "past the end"). NaN matches nothing.
+ */
+function seqBound(seq: number, round: (x: number) => number): number | null {
+  if (Number.isNaN(seq)) return null;
+  return Math.min(Math.max(round(seq), -Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+}
+
+/** A watermark is a whole seq; anything that is not a number raises nothing (receipts never go down anyway). */
+function receiptSeq(seq: number): number {
+  return Number.isNaN(seq) ? 0 : Math.min(Math.max(Math.floor(seq), 0), Number.MAX_SAFE_INTEGER);
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text goes to PostgreSQL as UTF-8, where a lone UTF-16 surrogate cannot exist: it would be replaced silently and
+ * the stored text would differ from what was acknowledged. Refuse it instead, as the SQLite adapter does.
+ */
+function assertWellFormed(text: string, what: string): void {
+  if (LONE_SURROGATE.test(text)) {
+    throw new KnockError('bad_request', `${what} contains an invalid character (a lone UTF-16 surrogate).`);
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The PostgreSQL adapter: the Storage contract, each test in a fresh schema of the machine's PostgreSQL
+ * (`KNOCK_TEST_DATABASE_URL` to use another), then what only PostgreSQL has: several processes (pools) on one
+ * database, schemas, the migration lock, BYTEA text, query plans.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KnockError } from '../../engine/errors.ts';
+import { PostgresStorage } from '../../adapters/storage/postgres/PostgresStorage.ts';
+import { applyMigrations, defaultMigrationsDir } from '../../adapters/storage/postgres/migrate.ts';
+import { sql } from '../../adapters/storage/postgres/queries.ts';
+import { loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
+import { TestSchemas, newSchemaName, testDatabaseUrl } from '../support/postgresSchemas.ts';
+import { storageContract } from './storage.contract.ts';
+import { T0, appendSequence, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
+
+const schemas = new TestSchemas();
+afterAll(() => schemas.end());
+
+storageContract('PostgreSQL', () => schemas.openStorage(), (storage) => schemas.release(storage));
+
+const knownVersions = loadMigrations(defaultMigrationsDir).map((m) => m.version);
+
+describe('PostgreSQL adapter', () => {
+  const opened: PostgresStorage[] = [];
+  /** Stores opened by one test; several may share a schema, as several Knock processes share a database. */
+  const open = async (opts: { schema?: string; poolSize?: number } = {}): Promise<PostgresStorage> => {
+    const storage = await schemas.openStorage(opts);
+    opened.push(storage);
+    return storage;
+  };
+
+  afterEach(async () => {
+    for (const storage of opened.splice(0)) await schemas.release(storage);
+  });
+
+  it('applies each migration once when several processes open the same new schema at once', async () => {
+    const schema = newSchemaName();
+    const stores = await Promise.all(range(1, 4).map(() => open({ schema, poolSize: 2 })));
+    const recorded = await schemas.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+    expect(recorded.map((r) => r.version)).toEqual(knownVersions);
+    // All of them work on the one schema: what one writes, the others read.
+    const ann = await seedAccount(stores[0] as PostgresStorage);
+    for (const store of stores) expect(await store.getAccountByHandle('ann')).toEqual(ann);
+  });
+
+  it('applies no migration again when a schema is reopened', async () => {
+    const schema = newSchemaName();
+    await (await open({ schema })).close();
+    const read = (): Promise<unknown[]> =>
+      schemas.query(`SELECT version, applied_at FROM "${schema}".schema_migrations ORDER BY version`);
+    const first = await read();
+    expect(first).toHaveLength(knownVersions.length);
+    await open({ schema });
+    expect(await read()).toEqual(first);
+  });
+
+  it('keeps data when a schema is reopened, and continues its seqs', async () => {
+    const schema = newSchemaName();
+    const first = await open({ schema });
+    const ann = await seedAccount(first, 'ann', 'Ann \u0000 😀');
+    const conv = await seedConversation(first, ann, { visitorName: 'Vic 😀' });
+    const before = await appendSequence(first, conv, conv.visitor, 3);
+    await first.close();
+
+    const again = await open({ schema });
+    expect(await again.getAccountByHandle('ann')).toEqual(ann);
+    expect(await again.getConversationByTokenHash(conv.tokenHash)).toEqual({ ...conv.conversation, lastSeq: 3, updatedAt: T0 + 1002 });
+    expect(await again.messagesAfter(conv.conversation.id, 0, 10)).toEqual(before);
+    const { message } = await again.appendMessage({
+      conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: 'after-reopen', body: 'x', at: T0 + 5000,
+    });
+    expect(message.seq).toBe(4);
+  });
+
+  it('keeps seqs contiguous and sends idempotent when two processes append to one conversation at once', async () => {
+    const schema = newSchemaName();
+    const a = await open({ schema, poolSize: 4 });
+    const b = await open({ schema, poolSize: 4 });
+    const conv = await seedConversation(a, await seedAccount(a));
+    const n = 60;
+    // Every clientMsgId is sent through both pools at once, as a client resending to another server would.
+    const sends = range(1, n).flatMap((i) => [a, b].map((store) => store.appendMessage({
+      conversationId: conv.conversation.id,
+      senderId: (i % 2 ? conv.visitor : conv.owner).id,
+      clientMsgId: `two-pools-${i}`,
+      body: `message ${i}`,
+      at: T0 + i,
+    })));
+    const results = await Promise.all(sends);
+
+    const stored = await b.messagesAfter(conv.conversation.id, 0, 1000);
+    expect(seqsOf(stored)).toEqual(range(1, n));
+    expect(new Set(stored.map((m) => m.clientMsgId)).size).toBe(n);
+    expect((await a.getConversation(conv.conversation.id))?.lastSeq).toBe(n);
+    for (let i = 0; i < n; i++) {
+      const pair = [results[2 * i], results[2 * i + 1]];
+      expect(pair.filter((r) => r?.duplicate === false)).toHaveLength(1);
+      expect(pair[0]?.message).toEqual(pair[1]?.message);
+      expect(stored).toContainEqual(pair[0]?.message);
+    }
+  });
+
+  it('keeps each schema apart: a store sees only the tables of its own schema', async () => {
+    const one = await open();
+    const other = await open();
+    await seedAccount(one, 'ann');
+    expect(await other.getAccountByHandle('ann')).toBeNull();
+    expect(await other.listAccounts()).toEqual([]);
+  });
+
+  it('stores names and bodies as their UTF-8 bytes, NUL included', async () => {
+    const schema = newSchemaName();
+    const s = await open({ schema });
+    const body = 'NUL \u0000 😀 \uFEFF end\u0000';
+    const conv = await seedConversation(s, await seedAccount(s, 'ann', 'A\u0000nn'));
+    await s.appendMessage({ conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'raw-bytes', body, at: T0 });
+    const [row] = await schemas.query<{ body: Buffer; name: Buffer }>(
+      `SELECT m.body, a.display_name AS name FROM "${schema}".messages m, "${schema}".accounts a`,
+    );
+    expect(row?.body.equals(Buffer.from(body, 'utf8'))).toBe(true);
+    expect(row?.name.equals(Buffer.from('A\u0000nn', 'utf8'))).toBe(true);
+  });
+
+  it('refuses a NUL in a handle, token or clientMsgId (TEXT cannot hold it) with bad_request, storing nothing', async () => {
+    const s = await open();
+    const nulHandle = s.createAccount({ handle: 'a\u0000b', displayName: 'A', passwordHash: 'h', at: T0 });
+    await expect(nulHandle).rejects.toBeInstanceOf(KnockError);
+    await expect(nulHandle).rejects.toMatchObject({ code: 'bad_request' });
+    expect(await s.listAccounts()).toEqual([]);
+    const conv = await seedConversation(s, await seedAccount(s));
+    const nulId = s.appendMessage({
+      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'x\u0000', body: 'b', at: T0,
+    });
+    await expect(nulId).rejects.toMatchObject({ code: 'bad_request' });
+    expect((await s.getConversation(conv.conversation.id))?.lastSeq).toBe(0);
+  });
+
+  it('turns an unexpected database failure into KnockError internal that keeps the cause', async () => {
+    const schema = newSchemaName();
+    const s = await open({ schema });
+    await schemas.query(`DROP TABLE "${schema}".sessions`);
+    const failed = s.getSession('th', T0);
+    await expect(failed).rejects.toMatchObject({ code: 'internal' });
+    await expect(failed).rejects.toHaveProperty('cause.code', '42P01'); // undefined_table
+  });
+
+  it('refuses a schema migrated by a newer Knock', async () => {
+    const schema = newSchemaName();
+    await (await open({ schema })).close();
+    await schemas.query(`INSERT INTO "${schema}".schema_migrations (version, applied_at) VALUES (999, 0)`);
+    const newest = knownVersions.at(-1);
+    await expect(PostgresStorage.open({ connectionString: testDatabaseUrl, schema }))
+      .rejects.toThrow(`schema version 999, newer than this Knock knows (${newest})`);
+  });
+
+  it('refuses a schema name that is not a plain identifier, before connecting', async () => {
+    for (const schema of ['bad-name', 'x"; DROP SCHEMA public; --', '', '1abc']) {
+      await expect(PostgresStorage.open({ connectionString: testDatabaseUrl, schema })).rejects.toThrow(/Invalid PostgreSQL schema name/);
+    }
+  });
+
+  it('refuses to open when the connection string replaces the search_path, instead of writing to another schema', async () => {
+    const schema = newSchemaName();
+    const url = `${testDatabaseUrl}${testDatabaseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c search_path=pg_catalog')}`;
+    await expect(PostgresStorage.open({ connectionString: url, schema })).rejects.toThrow(/search_path resolves to schema pg_catalog/);
+    expect(await schemas.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).toEqual([]);
+  });
+
+  it('fails to open, rather than hang, when the server cannot be reached', async () => {
+    await expect(PostgresStorage.open({ connectionString: 'postgres://postgres@127.0.0.1:1/test' })).rejects.toThrow();
+  });
+
+  it('closes idempotently, also when close is called twice at once', async () => {
+    const s = await open();
+    await Promise.all([s.close(), s.close()]);
+    await expect(s.close()).resolves.toBeUndefined();
+  });
+
+  it('serves the inbox and history from indexes, without scanning or sorting a table', async () => {
+    const schema = newSchemaName();
+    await open({ schema });
+    const client = new pg.Client({ connectionString: testDatabaseUrl, options: `-c search_path=${schema}` });
+    await client.connect();
+    try {
+      // With these off, a plan still shows a Seq Scan or Sort only if no index can do the job.
+      await client.query('SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off');
+      const plan = async (query: string, ...params: unknown[]): Promise<string> =>
+        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+
+      const inbox = await plan(sql.inbox, 'account', 50);
+      expect(inbox).toContain('Index Scan using conversations_inbox on conversations');
+      expect(inbox).not.toMatch(/Seq Scan|Sort/);
+      for (const steps of [
+        await plan(sql.summaryById, 'conversation'),
+        await plan(sql.messagesAfter, 'conversation', 0, 50),
+        await plan(sql.messageByClientId, 'sender', 'client-msg-id'),
+        await plan(sql.senderAndDuplicate, 'sender', 'client-msg-id'),
+        await plan(sql.liveSession, 'token-hash', T0),
+        await plan(sql.participantsOf, 'conversation'),
+      ]) {
+        expect(steps).not.toMatch(/Seq Scan|Sort/);
+      }
+      // messagesBefore reads its page backwards from the key, then sorts only that page to return it ascending.
+      const before = await plan(sql.messagesBefore, 'conversation', 100, 50);
+      expect(before).toContain('Index Scan Backward using messages_pkey on messages');
+      expect(before).not.toContain('Seq Scan');
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('PostgreSQL migrations', () => {
+  let dir: string;
+  let schema: string;
+  let pool: pg.Pool;
+  const write = (name: string, text: string): void => writeFileSync(join(dir, name), text);
+  const tables = async (): Promise<string[]> => (await schemas.query<{ tablename: string }>(
+    'SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema],
+  )).map((r) => r.tablename);
+  const versions = async (): Promise<number[]> => (await pool.query<{ version: number }>(
+    'SELECT version FROM schema_migrations ORDER BY version',
+  )).rows.map((r) => r.version);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'knock-pg-migrations-'));
+    schema = newSchemaName();
+    pool = new pg.Pool({ connectionString: testDatabaseUrl, max: 2, options: `-c search_path=${schema}` });
+  });
+
+  afterEach(async () => {
+    await pool.end();
+    await schemas.drop(schema);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('applies files in numeric version order and skips the versions already recorded', async () => {
+    write('10_c.sql', 'CREATE TABLE c (x int); INSERT INTO b VALUES (10);');
+    write('2_b.sql', 'CREATE TABLE b (x int); INSERT INTO b VALUES (2);');
+    write('1_a.sql', 'CREATE TABLE a (x int);');
+    write('README.md', 'not a migration');
+    expect(await applyMigrations(pool, schema, dir, () => T0)).toEqual([1, 2, 10]);
+    expect((await pool.query<{ x: number }>('SELECT x FROM b ORDER BY x')).rows.map((r) => r.x)).toEqual([2, 10]);
+    expect(await applyMigrations(pool, schema, dir)).toEqual([]);
+    write('11_d.sql', 'CREATE TABLE d (x int);');
+    expect(await applyMigrations(pool, schema, dir)).toEqual([11]);
+    expect(await versions()).toEqual([1, 2, 10, 11]);
+  });
+
+  it('rolls a failing migration back entirely and keeps the ones before it', async () => {
+    write('001_good.sql', 'CREATE TABLE good (x int);');
+    write('002_bad.sql', 'CREATE TABLE half (x int); THIS IS NOT SQL;');
+    await expect(applyMigrations(pool, schema, dir)).rejects.toThrow(/Migration 002_bad\.sql failed/);
+    expect(await tables()).toEqual(['good', 'schema_migrations']);
+    expect(await versions()).toEqual([1]);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The operators' CLI (engine/bin/knock.mjs -> engine/cli.ts), run as a real child process on a temporary
+ * KNOCK_DATA_DIR, and checked against a real server opened on the same directory.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
+import { startKnock } from '../support/knockServer.ts';
+import { post } from '../support/httpClient.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = path.join(root, 'engine/bin/knock.mjs');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let dataDir: string;
+
+/** Runs `knock ...args` with only the environment it needs, `stdin` written to its standard input. */
+function knockCli(args: string[], stdin = ''): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: os.tmpdir(), KNOCK_DATA_DIR: dataDir },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'knock-cli-'));
+});
+afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+// The steps share one data directory and build on each other: add, list, refuse a duplicate, change the password,
+// remove. Vitest runs the tests of a file in order.
+describe('knock user', () => {
+  const OLD = 'first long password';
+  const NEW = 'second long password';
+
+  it('adds an account with its name and the password read from stdin', async () => {
+    const run = await knockCli(['user', 'add', 'bob', '--name', 'Bob B', '--password-stdin'], `${OLD}\n`);
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toBe('Added bob (Bob B).\n');
+  });
+
+  it('lists the account', async () => {
+    const run = await knockCli(['user', 'list']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n').filter(Boolean).map((line) => line.split('\t').slice(0, 2))).toEqual([['bob', 'Bob B']]);
+  });
+
+  it('refuses to add the same handle again with a readable message and exit code 1', async () => {
+    const run = await knockCli(['user', 'add', 'bob', '--name', 'Other Bob', '--password-stdin'], `${OLD}\n`);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('knock: The handle "bob" is taken.\n');
+  });
+
+  it('changes the password: the server accepts the new one and refuses the old one', async () => {
+    const run = await knockCli(['user', 'passwd', 'bob', '--password-stdin'], `${NEW}\n`);
+    expect(run.code).toBe(0);
+
+    const knock = await startKnock({ dataDir });
+    try {
+      expect((await post(knock.url, '/_/api/login', { handle: 'bob', password: NEW })).status).toBe(200);
+      expect((await post(knock.url, '/_/api/login', { handle: 'bob', password: OLD })).status).toBe(401);
+    } finally {
+      await knock.close();
+    }
+  });
+
+  it('removes the account', async () => {
+    const run = await knockCli(['user', 'remove', 'bob']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Removed bob/);
+
+    const storage = SqliteStorage.open({ file: path.join(dataDir, 'knock.db') });
+    try {
+      expect(await storage.listAccounts()).toEqual([]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('refuses a bad handle with a message that says what a handle is', async () => {
+    const run = await knockCli(['user', 'add', 'Bad Handle!', '--name', 'X', '--password-stdin'], `${OLD}\n`);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^knock: A handle is 2 to 32 characters/);
+  });
+
+  it('refuses a short password read from stdin', async () => {
+    const run = await knockCli(['user', 'add', 'carol', '--name', 'Carol', '--password-stdin'], 'short\n');
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('knock: The password needs at least 8 characters.\n');
+  });
+
+  it('prints the usage and exits with code 2 when given no arguments', async () => {
+    const run = await knockCli([]);
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/^Usage:\n\s+knock user add/);
+  });
+});

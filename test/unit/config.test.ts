@@ -1,0 +1,85 @@
+/** Knock's one configuration, read from the environment (engine/config.ts configFromEnv). */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configFromEnv, configSchema } from '../../engine/config.ts';
+import { KnockError } from '../../engine/errors.ts';
+
+/** The error configFromEnv throws for `env`, or a failure if it accepts it. */
+function refusal(env: Record<string, string>): KnockError {
+  try {
+    configFromEnv(env);
+  } catch (err) {
+    if (err instanceof KnockError) return err;
+    throw err;
+  }
+  throw new Error(`configFromEnv accepted ${JSON.stringify(env)}`);
+}
+
+describe('configFromEnv', () => {
+  it('runs with no environment at all, on the documented defaults', () => {
+    const config = configFromEnv({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      signupOpen: true,
+      trustProxy: false,
+      logLevel: 'info',
+      maxBodyBytes: 64 * 1024,
+      rateLimits: configSchema.shape.rateLimits.parse(undefined),
+    });
+    expect(config.publicUrl).toBeUndefined();
+    expect(config.dataDir).toBe(path.resolve('./data'));
+  });
+
+  it('ignores environment variables that are not Knock\u2019s', () => {
+    expect(configFromEnv({ HOME: '/root', NODE_ENV: 'production' }).port).toBe(8080);
+  });
+
+  it('reads PORT, HOST and KNOCK_DATA_DIR, making the data directory absolute', () => {
+    const config = configFromEnv({ PORT: '3000', HOST: '127.0.0.1', KNOCK_DATA_DIR: 'var/knock' });
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: path.resolve('var/knock') });
+  });
+
+  it('closes sign-up with KNOCK_SIGNUP=closed and keeps it open with KNOCK_SIGNUP=open', () => {
+    expect(configFromEnv({ KNOCK_SIGNUP: 'closed' }).signupOpen).toBe(false);
+    expect(configFromEnv({ KNOCK_SIGNUP: 'open' }).signupOpen).toBe(true);
+  });
+
+  it('reads yes/no style booleans', () => {
+    expect(configFromEnv({ KNOCK_TRUST_PROXY: 'yes' }).trustProxy).toBe(true);
+    expect(configFromEnv({ KNOCK_TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(configFromEnv({ KNOCK_SECURE_COOKIES: '1' }).secureCookies).toBe(true);
+  });
+
+  it('merges KNOCK_RATE_LIMITS into the default limits, keeping the ones it does not name', () => {
+    const defaults = configSchema.shape.rateLimits.parse(undefined);
+    const config = configFromEnv({ KNOCK_RATE_LIMITS: '{"socketMessages":{"perWindow":100,"windowMs":10000}}' });
+    expect(config.rateLimits).toEqual({ ...defaults, socketMessages: { perWindow: 100, windowMs: 10_000 } });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['KNOCK_SIGNUP', 'maybe'],
+    ['KNOCK_TRUST_PROXY', 'perhaps'],
+    ['KNOCK_PUBLIC_URL', 'not a url'],
+    ['KNOCK_SESSION_TTL_MS', '-5'],
+    ['KNOCK_RATE_LIMITS', '{socketMessages: 100}'],
+  ])('refuses %s=%s with a readable error naming the variable', (name, value) => {
+    const error = refusal({ [name]: value });
+    expect(error.code).toBe('bad_request');
+    expect(error.message).toContain(name);
+  });
+
+  it.each([
+    ['KNOCK_MAX_FRAME_BYTES', '100'],
+    ['KNOCK_MAX_MESSAGE_BYTES', '10'],
+    ['KNOCK_LOG_LEVEL', 'verbose'],
+    ['KNOCK_RATE_LIMITS', '{"socketMessages":{"perWindow":0,"windowMs":1000}}'],
+  ])('names the variable, not only the config key, when %s=%s is out of range', (name, value) => {
+    // These pass the environment's own checks and fail in the config schema, whose error names `maxFrameBytes`,
+    // `logLevel` or `rateLimits.socketMessages.perWindow`: an operator looks for the variable they set.
+    const error = refusal({ [name]: value });
+    expect(error.message).toContain(name);
+  });
+});

@@ -1,0 +1,33 @@
+/** The Origin rule shared by the HTTP API, matchmaking and the WebSocket handshake (engine/http/origin.ts). */
+import { describe, expect, it } from 'vitest';
+import { originChecker } from '../../engine/http/origin.ts';
+
+describe('originChecker', () => {
+  const sameHost = originChecker(undefined);
+
+  it('allows requests without an Origin (non-browser clients)', () => {
+    expect(sameHost(undefined, 'chat.example.com')).toBe(true);
+    expect(sameHost(undefined, undefined)).toBe(true);
+  });
+
+  it('allows pages of the server\u2019s own host, over http or https', () => {
+    expect(sameHost('http://chat.example.com', 'chat.example.com')).toBe(true);
+    expect(sameHost('https://chat.example.com', 'chat.example.com')).toBe(true);
+    expect(sameHost('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true);
+  });
+
+  it('refuses other sites, other ports, the opaque "null" origin, and any origin without a Host', () => {
+    expect(sameHost('http://evil.example', 'chat.example.com')).toBe(false);
+    expect(sameHost('http://chat.example.com.evil.example', 'chat.example.com')).toBe(false);
+    expect(sameHost('http://127.0.0.1:9999', '127.0.0.1:8080')).toBe(false);
+    expect(sameHost('null', 'chat.example.com')).toBe(false);
+    expect(sameHost('http://chat.example.com', undefined)).toBe(false);
+  });
+
+  it('allows the configured public URL behind a proxy that rewrites the Host', () => {
+    const behindProxy = originChecker('https://chat.example.com/some/path');
+    expect(behindProxy('https://chat.example.com', '127.0.0.1:8080')).toBe(true);
+    expect(behindProxy('http://chat.example.com', '127.0.0.1:8080')).toBe(false);
+    expect(behindProxy('https://evil.example', '127.0.0.1:8080')).toBe(false);
+  });
+});
