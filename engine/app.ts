@@ -11,8 +11,10 @@
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, LocalPresence, matchMaker } from '@colyseus/core';
+import { Server, matchMaker } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
+import { openCoordination, redactUrl } from '../adapters/presence/coordination.ts';
+import { PostgresStorage } from '../adapters/storage/postgres/PostgresStorage.ts';
 import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
 import { conversationRoomClass } from '../rooms/conversation/ConversationRoom.ts';
 import { userRoomClass } from '../rooms/user/UserRoom.ts';
@@ -39,16 +41,35 @@ export interface Knock {
   close(): Promise<void>;
 }
 
-export function openStorage(config: KnockConfig): Storage {
-  return SqliteStorage.open({ file: path.join(config.dataDir, 'knock.db') });
+/**
+ * The database of this config: PostgreSQL when `databaseUrl` is set (shared by every process), else SQLite in
+ * `dataDir`. Migrations are applied before it resolves.
+ *
+ * @example
+ *   const storage = await openStorage(configFromEnv(process.env), logger);
+ */
+export async function openStorage(config: KnockConfig, logger?: Logger): Promise<Storage> {
+  if (config.databaseUrl === undefined) return SqliteStorage.open({ file: path.join(config.dataDir, 'knock.db') });
+  const log = logger?.child({ module: 'postgres' });
+  return PostgresStorage.open({ connectionString: config.databaseUrl, schema: config.databaseSchema, ...(log ? { logger: log } : {}) });
 }
 
 export async function createKnock(config: KnockConfig, opts: { logger: Logger; clock?: Clock }): Promise<Knock> {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
-  const storage = openStorage(config);
-  const presence = new LocalPresence();
-  const hub = new Hub(presence);
+  if (config.redisUrl !== undefined && config.databaseUrl === undefined) {
+    logger.warn('REDIS_URL is set without DATABASE_URL: every process must then use this same SQLite file, on this one machine');
+  }
+  const storage = await openStorage(config, logger);
+  let coordination: Awaited<ReturnType<typeof openCoordination>>;
+  try {
+    coordination = await openCoordination(config.redisUrl, logger.child({ module: 'redis' }));
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  const { presence, driver } = coordination;
+  const hub = new Hub(presence, { presenceTtlMs: config.presenceTtlMs, logger: logger.child({ module: 'hub' }) });
   const auth = new Auth(storage, clock, config.sessionTtlMs);
   const accounts = new Accounts(storage, clock);
   const isAllowedOrigin = originChecker(config.publicUrl);
@@ -78,6 +99,13 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const gameServer = new Server({
     transport,
     presence,
+    driver,
+    // Room sockets go to `ws(s)://<publicAddress>/<processId>/<roomId>`: the one process holding the room.
+    ...(config.publicAddress !== undefined ? { publicAddress: config.publicAddress } : {}),
+    // A new room is made by the process that matched its first client, not by the one Colyseus's room counts
+    // (persisted once a second at best) say is emptiest: no extra hop between processes at creation, load follows
+    // the load balancer's spread, and after a crash no creation is first sent to the dead process (2 s lost).
+    selectProcessIdToCreateRoom: async () => matchMaker.processId,
     gracefullyShutdown: false,
     greet: false,
     logger: {
@@ -114,11 +142,22 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       url = `http://${host}:${port}`;
       ready = true;
-      logger.info({ url, dataDir: config.dataDir }, 'Knock is listening');
+      logger.info(
+        {
+          url,
+          storage: config.databaseUrl === undefined ? { sqlite: config.dataDir } : { postgresql: redactUrl(config.databaseUrl), schema: config.databaseSchema },
+          coordination: coordination.kind,
+          publicAddress: config.publicAddress,
+          processId: matchMaker.processId,
+        },
+        'Knock is listening',
+      );
     },
     close() {
       closed ??= (async () => {
         ready = false;
+        // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
+        // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
         await gameServer.gracefullyShutdown(false);
         httpServer.closeAllConnections();
         await storage.close();

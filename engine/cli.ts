@@ -1,6 +1,6 @@
 /**
  * The operators' CLI: `knock user add|list|remove|passwd`. It opens the same database as the server
- * (KNOCK_DATA_DIR), so it works beside a running server.
+ * (DATABASE_URL, else KNOCK_DATA_DIR), so it works beside running servers.
  *
  * @example
  *   printf 'a long password\n' | npx knock user add alice --name "Alice Liddell" --password-stdin
@@ -18,7 +18,8 @@ const USAGE = `Usage:
   knock user remove <handle>
   knock user passwd <handle> --password-stdin
 
-The password is read from standard input (one line). Data lives in KNOCK_DATA_DIR (default ./data).`;
+The password is read from standard input (one line). Data lives in PostgreSQL when DATABASE_URL is set
+(schema KNOCK_DATABASE_SCHEMA), otherwise in KNOCK_DATA_DIR (default ./data).`;
 
 async function readStdinLine(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('Password: ');
@@ -39,8 +40,10 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const config = configFromEnv(process.env);
-  const storage = openStorage(config);
+  // The CLI works on the database alone: Redis and this process's public address are the servers' business, so a
+  // shared environment file that sets REDIS_URL (and each server its own KNOCK_PUBLIC_ADDRESS) serves it as well.
+  const config = configFromEnv({ ...process.env, REDIS_URL: undefined, KNOCK_PUBLIC_ADDRESS: undefined });
+  const storage = await openStorage(config);
   const accounts = new Accounts(storage, systemClock);
   try {
     switch (command) {

@@ -13,6 +13,22 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `postgres://` or `postgresql://` URLs; the value is never echoed in errors (it may hold a password). */
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' });
+const redisUrl = z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' });
+/** What PostgresStorage accepts as a schema name (adapters/storage/postgres/migrate.ts). */
+const schemaName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'use letters, digits and underscores (at most 63), not starting with a digit');
+/**
+ * host[:port][/path] as clients reach this process, no scheme: Colyseus builds room sockets as
+ * `ws(s)://<publicAddress>/<processId>/<roomId>` (the scheme follows the page's).
+ */
+const publicAddress = z
+  .string()
+  .regex(
+    /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(\/[A-Za-z0-9._~-]+)*$/,
+    'must be host[:port][/path] without a scheme or a trailing slash, e.g. chat.example.com/p1 or 10.0.0.5:8080',
+  );
+
 const rate = z.object({ perWindow: z.number().int().positive(), windowMs: z.number().int().positive() });
 export type RateLimitConfig = z.infer<typeof rate>;
 
@@ -62,8 +78,31 @@ export const configSchema = z.object({
       loginsPerHandle: { perWindow: 10, windowMs: 60_000 },
       signupsPerIp: { perWindow: 5, windowMs: 3600_000 },
     }),
+  /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
+  databaseUrl: postgresUrl.optional(),
+  /** The PostgreSQL schema holding Knock's tables (created if missing), so one database can hold several Knocks. */
+  databaseSchema: schemaName.default('public'),
+  /** Redis for Colyseus presence and matchmaking across processes; absent: in-process (one process only). */
+  redisUrl: redisUrl.optional(),
+  /** This process's address as clients reach it for room sockets (required with redisUrl). */
+  publicAddress: publicAddress.optional(),
+  /**
+   * How long the owner's "online" survives without its process renewing it (renewed every third of it). A process
+   * that dies without a word (SIGKILL, power cut) leaves visitors seeing "online" for at most this plus a third.
+   */
+  presenceTtlMs: z.number().int().min(3000).max(600_000).default(6000),
   /** Directory with the built browser app (client/dist). Built by `npm start` / the test setup. */
   assetsDir: z.string().optional(),
+}).superRefine((config, ctx) => {
+  // Colyseus routes a room's sockets to the one process holding it by this address; without it, a client matched
+  // by another process gets "seat reservation expired".
+  if (config.redisUrl !== undefined && config.publicAddress === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['publicAddress'],
+      message: 'is required when REDIS_URL is set (several processes): the address clients reach this process at, e.g. chat.example.com/p1 or 10.0.0.5:8080',
+    });
+  }
 });
 export type KnockConfig = z.infer<typeof configSchema>;
 export type KnockConfigInput = z.input<typeof configSchema>;
@@ -89,6 +128,11 @@ const envKeys = {
   KNOCK_MAX_MESSAGE_BYTES: 'maxMessageBytes',
   KNOCK_PING_INTERVAL_MS: 'pingIntervalMs',
   KNOCK_RATE_LIMITS: 'rateLimits',
+  DATABASE_URL: 'databaseUrl',
+  KNOCK_DATABASE_SCHEMA: 'databaseSchema',
+  REDIS_URL: 'redisUrl',
+  KNOCK_PUBLIC_ADDRESS: 'publicAddress',
+  KNOCK_PRESENCE_TTL_MS: 'presenceTtlMs',
 } as const;
 
 const envSchema = z.object({
@@ -104,6 +148,11 @@ const envSchema = z.object({
   KNOCK_MAX_FRAME_BYTES: z.coerce.number().int().optional(),
   KNOCK_MAX_MESSAGE_BYTES: z.coerce.number().int().optional(),
   KNOCK_PING_INTERVAL_MS: z.coerce.number().int().optional(),
+  DATABASE_URL: z.string().min(1).optional(),
+  KNOCK_DATABASE_SCHEMA: z.string().min(1).optional(),
+  REDIS_URL: z.string().min(1).optional(),
+  KNOCK_PUBLIC_ADDRESS: z.string().min(1).optional(),
+  KNOCK_PRESENCE_TTL_MS: z.coerce.number().int().optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

@@ -12,6 +12,7 @@ import { KnockError, asKnockError, CloseCode } from '../engine/errors.ts';
 import { clientMsgIdSchema, describeIssues, type ErrorPayload } from '../engine/protocol.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { Identity } from './peer.ts';
+import { containsReplacementChar, hasMalformedText } from './malformedText.ts';
 
 export type KnockClient = Client<unknown, Identity>;
 type Handler = (client: KnockClient, message: unknown) => void;
@@ -76,6 +77,10 @@ export abstract class KnockRoom extends Room {
       // decode.number returns undefined (it does not throw) when the bytes start no number: the frame has no type.
       if (typeof type !== 'string' && !Number.isFinite(type)) throw new Error('no message type');
       message = buffer.byteLength > it.offset ? unpack(buffer.subarray(it.offset)) : undefined;
+      if (containsReplacementChar(message) && hasMalformedText(buffer, it.offset)) {
+        this.sendError(client, new KnockError('bad_request', 'The message contains broken characters (text that is not UTF-8).'), refOf(String(type), message));
+        return;
+      }
     } catch {
       this.sendError(client, new KnockError('bad_request', 'The message could not be decoded.'));
       return;

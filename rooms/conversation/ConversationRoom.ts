@@ -9,6 +9,7 @@ import { conversationClientMessages, conversationJoinOptions, describeIssues, ty
 import { TokenBucket } from '../../engine/rateLimit.ts';
 import { KnockRoom, type KnockClient } from '../knockRoom.ts';
 import { checkOrigin, viewerOf, type RoomDeps } from '../deps.ts';
+import { OwnerPresence } from '../ownerPresence.ts';
 import type { Identity } from '../peer.ts';
 import { ConversationLogic, type ConversationPeer } from './conversationLogic.ts';
 
@@ -44,6 +45,7 @@ export function conversationRoomClass(deps: RoomDeps) {
     private readonly peers = new Map<string, ConversationPeer>();
     private unsubscribe: (() => void) | null = null;
     private summaryTimer: NodeJS.Timeout | null = null;
+    private presenceTimer: NodeJS.Timeout | null = null;
 
     static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Identity> {
       return authorize(deps, token, options, context);
@@ -61,11 +63,20 @@ export function conversationRoomClass(deps: RoomDeps) {
         false,
       );
       this.logic = logic;
+      // Events say at once when the owner comes and goes; the periodic re-read catches an owner whose process
+      // died without saying so (engine/hub.ts, the presence lease).
+      const ownerPresence = new OwnerPresence({
+        read: () => deps.hub.isOnline(handle),
+        onChange: (online) => logic.setOwnerOnline(online),
+        logger: this.log,
+      });
       this.unsubscribe = await deps.hub.onPresence(handle, (event) => {
-        if (event.type === 'online') logic.setOwnerOnline(event.online);
+        if (event.type === 'online') ownerPresence.heard(event.online);
         else logic.endSession(event.sessionHash);
       });
-      logic.setOwnerOnline(await deps.hub.isOnline(handle));
+      await ownerPresence.refresh();
+      // A plain timer: Colyseus's room clock only ticks in rooms with a patch rate or a simulation interval.
+      this.presenceTimer = setInterval(() => void ownerPresence.refresh(), deps.hub.presenceRefreshMs);
       for (const [type, schema] of Object.entries(conversationClientMessages)) {
         this.handle(type, schema, (client, message) =>
           logic.dispatch(this.peerOf(client), type as keyof typeof conversationClientMessages, message as never),
@@ -97,6 +108,7 @@ export function conversationRoomClass(deps: RoomDeps) {
     }
 
     override async onDispose(): Promise<void> {
+      if (this.presenceTimer) clearInterval(this.presenceTimer);
       this.unsubscribe?.();
       await this.logic?.dispose();
       if (this.summaryTimer) {

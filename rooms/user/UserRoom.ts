@@ -31,6 +31,7 @@ export function userRoomClass(deps: RoomDeps) {
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
     private logic: UserLogic | null = null;
     private readonly unsubscribes: Array<() => void> = [];
+    private presenceTimer: NodeJS.Timeout | null = null;
 
     static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Identity> {
       return authorize(deps, token, options, context);
@@ -43,6 +44,8 @@ export function userRoomClass(deps: RoomDeps) {
       this.logic = logic;
       this.unsubscribes.push(await deps.hub.onPresence(account.handle, (e) => logic.onPresenceEvent(e)));
       this.unsubscribes.push(await deps.hub.onOwner(account.handle, (e) => logic.onOwnerEvent(e)));
+      // A plain timer: Colyseus's room clock only ticks in rooms with a patch rate or a simulation interval.
+      this.presenceTimer = setInterval(() => void logic.tick(), deps.hub.presenceRefreshMs);
     }
 
     override async onJoin(client: KnockClient): Promise<void> {
@@ -67,6 +70,7 @@ export function userRoomClass(deps: RoomDeps) {
     }
 
     override async onDispose(): Promise<void> {
+      if (this.presenceTimer) clearInterval(this.presenceTimer);
       for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
       await this.logic?.dispose();
     }

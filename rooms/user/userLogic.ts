@@ -1,19 +1,25 @@
 /**
  * The logic of one IM URL (DESIGN "UserRoom"), free of Colyseus: the owner's presence (how many of their devices
  * are online), what visitors see of it, and the owner's live conversation list.
+ *
+ * Presence across processes: this room is the one writer of the owner's "online" (one UserRoom per handle in the
+ * cluster). While the owner's devices are here, `tick()` renews the lease (engine/hub.ts) so it outlives no crash
+ * of this process by more than its TTL; while they are not, `tick()` re-reads it, so visitors here also learn when
+ * the process that held the owner's devices died without a word.
  */
 import type { Logger } from '../../engine/logger.ts';
 import type { Hub, OwnerEvent, PresenceEvent } from '../../engine/hub.ts';
 import type { Account, Storage } from '../../engine/ports/storage.ts';
 import type { UserServerMessages } from '../../engine/protocol.ts';
 import { CloseCode } from '../../engine/errors.ts';
+import { OwnerPresence } from '../ownerPresence.ts';
 import { assertNever, type Peer } from '../peer.ts';
 
 export type UserPeer = Peer<UserServerMessages>;
 
 export interface UserDeps {
   storage: Storage;
-  hub: Pick<Hub, 'setOnline' | 'isOnline'>;
+  hub: Pick<Hub, 'setOnline' | 'renewOnline' | 'isOnline'>;
   logger: Logger;
 }
 
@@ -23,14 +29,25 @@ const LIST_LIMIT = 200;
 export class UserLogic {
   private readonly owners = new Map<string, UserPeer>();
   private readonly visitors = new Map<string, UserPeer>();
+  /** Whether the owner's devices here make the owner online (what this room last wrote, or is writing). */
   private online = false;
   /** Presence writes run in order, so a quick leave-then-join cannot end "offline" while a device is online. */
   private presenceQueue: Promise<void> = Promise.resolve();
+  /** The owner's presence as the hub tells it (devices here or, in a cluster, anywhere). */
+  private readonly ownerPresence: OwnerPresence;
+  /** What each active visitor was last told, so a belief that only catches up with the truth sends nothing. */
+  private readonly told = new Map<string, boolean>();
 
   constructor(
     private readonly deps: UserDeps,
     readonly account: Account,
-  ) {}
+  ) {
+    this.ownerPresence = new OwnerPresence({
+      read: () => deps.hub.isOnline(account.handle),
+      onChange: (online) => this.tellVisitors(online),
+      logger: deps.logger,
+    });
+  }
 
   get peerCount(): number {
     return this.owners.size + this.visitors.size;
@@ -50,10 +67,15 @@ export class UserLogic {
       });
     } else {
       this.visitors.set(peer.id, peer);
+      // Changes that come while this visitor joins are in the belief the welcome is built from (tellVisitors
+      // skips joining visitors), so the welcome is never followed by an older presence.
+      const online = this.online || (await this.ownerPresence.current());
+      if (!this.visitors.has(peer.id)) return; // left while joining
+      this.told.set(peer.id, online);
       peer.transport.send('welcome', {
         role: 'visitor',
         owner: { handle: this.account.handle, displayName: this.account.displayName },
-        online: this.online || (await this.deps.hub.isOnline(this.account.handle)),
+        online,
       });
     }
     this.goLive(peer);
@@ -86,13 +108,28 @@ export class UserLogic {
   leave(peerId: string): void {
     const wasOwner = this.owners.delete(peerId);
     this.visitors.delete(peerId);
+    this.told.delete(peerId);
     if (wasOwner) this.updatePresence();
+  }
+
+  /**
+   * Called every `hub.presenceRefreshMs` by the room: renews the owner's "online" while their devices are here,
+   * otherwise re-reads it (the process holding their devices may have died). Resolves when done; never rejects.
+   */
+  tick(): Promise<void> {
+    if (this.owners.size === 0) return this.ownerPresence.refresh();
+    const handle = this.account.handle;
+    // In the write queue, so a renewal can never land after the "offline" of a leave and revive it.
+    this.presenceQueue = this.presenceQueue
+      .then(() => (this.online ? this.deps.hub.renewOnline(handle) : undefined))
+      .catch((err: unknown) => this.deps.logger.error({ err, handle }, 'could not renew presence'));
+    return this.presenceQueue;
   }
 
   /** Events about this owner from anywhere (other processes included). */
   onPresenceEvent(event: PresenceEvent): void {
     if (event.type === 'online') {
-      for (const peer of this.visitors.values()) this.deliver(peer, 'presence', { online: event.online });
+      this.ownerPresence.heard(event.online);
       return;
     }
     for (const peer of this.owners.values()) {
@@ -108,8 +145,18 @@ export class UserLogic {
   async dispose(): Promise<void> {
     this.owners.clear();
     this.visitors.clear();
+    this.told.clear();
     this.updatePresence();
     await this.presenceQueue;
+  }
+
+  /** Visitors who are joining learn it from their welcome. */
+  private tellVisitors(online: boolean): void {
+    for (const peer of this.visitors.values()) {
+      if (peer.state.kind !== 'active' || this.told.get(peer.id) === online) continue;
+      this.told.set(peer.id, online);
+      peer.transport.send('presence', { online });
+    }
   }
 
   private updatePresence(): void {

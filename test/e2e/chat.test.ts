@@ -9,7 +9,6 @@ import { E2E_TEST_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import {
   conversationButtons,
-  conversationList,
   eventually,
   expectDelivery,
   expectMessage,
@@ -77,10 +76,11 @@ describe('chatting in the browser', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const ownersMarkup = '<script>alert(2)</script><b onmouseover=alert(3)>bold?</b>';
     const withLink = 'Look at https://example.com/page please';
 
-    await sendWithEnter(visitor, markup);
+    // The first message (the knock) with Send, here; with Enter in the test above.
+    await sendWithButton(visitor, markup);
     await openConversation(owner, 'Visitor');
     await sendWithEnter(owner, ownersMarkup);
-    await sendWithButton(visitor, withLink);
+    await sendWithEnter(visitor, withLink);
 
     for (const page of [visitor, owner]) {
       await expectMessage(page, markup);
@@ -98,39 +98,30 @@ describe('chatting in the browser', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     }
   });
 
-  it('keeps the same conversation and its history when the visitor reloads', async () => {
-    const { owner, visitor } = await ownerAndVisitor(browser, knock, 'alice-reload');
+  it('keeps the conversation through a reload, and through the owner leaving: offline, message waits unread, then read', async () => {
+    const { owner, visitor } = await ownerAndVisitor(browser, knock, 'alice-away');
     await visitor.getByRole('textbox', { name: 'Your name' }).fill('Bob');
     await sendWithEnter(visitor, 'Before the reload');
     await openConversation(owner, 'Bob');
     await sendWithEnter(owner, 'Answer before the reload');
     await expectMessage(visitor, 'Answer before the reload');
-    await expectDelivery(visitor, 'Before the reload', 'Read');
 
+    // The visitor reloads: the same history, the same name, the same conversation.
     await visitor.reload();
-
     await eventually(
       () => messageTexts(visitor),
       (texts) => expect(texts).toEqual(['Before the reload', 'Answer before the reload']),
     );
     expect(await visitor.getByRole('textbox', { name: 'Your name' }).inputValue()).toBe('Bob');
     await sendWithEnter(visitor, 'After the reload');
-    await expectMessage(owner, 'After the reload');
     await eventually(
       () => messageTexts(owner),
       (texts) => expect(texts).toEqual(['Before the reload', 'Answer before the reload', 'After the reload']),
     );
     expect(await conversationButtons(owner).count()).toBe(1);
-  });
-
-  it('shows the visitor the owner going offline, keeps their message for the owner, and shows it read later', async () => {
-    const { owner, visitor } = await ownerAndVisitor(browser, knock, 'alice-away');
-    await visitor.getByRole('textbox', { name: 'Your name' }).fill('Bob');
-    await sendWithEnter(visitor, 'Are you there?');
-    await openConversation(owner, 'Bob');
-    await expectMessage(owner, 'Are you there?');
     await expectPresence(visitor, 'online');
 
+    // The owner logs out: the visitor sees them go.
     await logOutButton(owner).click();
     await owner.getByRole('button', { name: 'Owner? Log in' }).waitFor();
     await expectPresence(visitor, 'offline');
@@ -139,16 +130,18 @@ describe('chatting in the browser', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     await sendWithButton(visitor, 'I will leave a message then.');
     await expectDelivery(visitor, 'I will leave a message then.', 'Sent');
 
+    // The owner comes back: the conversation shows one unread message before it is opened.
     await logInAsOwner(owner);
     await expectPresence(visitor, 'online');
-    // Unread in the list before it is opened.
     const entry = conversationButtons(owner).filter({ hasText: 'Bob' });
     await eventually(
       () => entry.getAttribute('aria-label'),
       (label) => expect(label).toBe('Bob, 1 unread'),
     );
     expect(await entry.innerText()).toContain('I will leave a message then.');
+    expect(await conversationButtons(owner).count()).toBe(1);
 
+    // Opening it shows the message, and the visitor sees it read.
     await entry.click();
     await expectMessage(owner, 'I will leave a message then.');
     await expectDelivery(visitor, 'I will leave a message then.', 'Read');

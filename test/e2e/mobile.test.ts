@@ -43,13 +43,23 @@ async function expectFitsThePhone(page: Page, where: string): Promise<void> {
   expect(await isInViewport(sendButton(page)), `Send in view on ${where}`).toBe(true);
 }
 
-/** The message's box is no wider than the screen: the long text wraps rather than running off the edge. */
+/** The message's text wraps inside its bubble, and the bubble stays on screen: nothing runs off the right edge. */
 async function expectWithinScreenWidth(page: Page, body: string): Promise<void> {
-  const box = await messageItem(page, body).boundingBox();
-  const width = await page.evaluate(() => window.innerWidth);
-  expect(box, `"${body.slice(0, 20)}…" on screen`).not.toBeNull();
-  expect(box!.x).toBeGreaterThanOrEqual(0);
-  expect(box!.x + box!.width).toBeLessThanOrEqual(width);
+  const text = messageItem(page, body).getByText(body, { exact: true });
+  const fit = await text.evaluate((el) => {
+    const bubble = el.closest('li')?.querySelector('.bubble') ?? el;
+    const box = bubble.getBoundingClientRect();
+    return {
+      left: box.left,
+      right: box.right,
+      screen: window.innerWidth,
+      textOverflows: el.scrollWidth > el.clientWidth || bubble.scrollWidth > bubble.clientWidth,
+    };
+  });
+  const what = `"${body.slice(0, 24)}…"`;
+  expect(fit.textOverflows, `${what} runs out of its bubble`).toBe(false);
+  expect(fit.left, `${what} starts off screen`).toBeGreaterThanOrEqual(0);
+  expect(fit.right, `${what} ends off screen (${JSON.stringify(fit)})`).toBeLessThanOrEqual(fit.screen);
 }
 
 describe('on a phone', { timeout: E2E_TEST_TIMEOUT_MS }, () => {

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { matchMaker } from '@colyseus/core';
 import { waitFor, type Person } from '../support/clients.ts';
-import { Cast, testRateLimits } from '../support/cast.ts';
+import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { RawRoom } from '../support/rawRoom.ts';
 import type { ErrorPayload, MessageRecord } from '../../engine/protocol.ts';
@@ -25,6 +25,7 @@ const rooms: RawRoom[] = [];
 
 beforeAll(async () => {
   knock = await startKnock({
+    pingIntervalMs: NO_PINGS,
     maxMessageBytes: MAX_MESSAGE_BYTES,
     maxFrameBytes: MAX_FRAME_BYTES,
     rateLimits: testRateLimits({ socketMessages: { perWindow: MESSAGES_PER_SOCKET, windowMs: 60_000 } }),

@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bodies, waitFor } from '../support/clients.ts';
-import { Cast, testRateLimits } from '../support/cast.ts';
+import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import type { ConversationSnapshot, OwnerSnapshot } from '../../client/src/sdk/types.ts';
 
@@ -13,7 +13,7 @@ let cast: Cast;
 
 beforeAll(async () => {
   // 250 messages are sent over one socket below: the per-socket message limit has its own test (badInput).
-  knock = await startKnock({ rateLimits: testRateLimits({ socketMessages: { perWindow: 1000, windowMs: 1000 } }) });
+  knock = await startKnock({ pingIntervalMs: NO_PINGS, rateLimits: testRateLimits({ socketMessages: { perWindow: 1000, windowMs: 1000 } }) });
   cast = new Cast(knock);
 });
 afterEach(() => cast.closeAll());

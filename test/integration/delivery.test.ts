@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bodies, waitFor } from '../support/clients.ts';
-import { Cast, testRateLimits } from '../support/cast.ts';
+import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { startProxy, type NetProxy } from '../support/netProxy.ts';
 import { recordChanges } from '../support/observe.ts';
@@ -21,7 +21,7 @@ const rawRooms: RawRoom[] = [];
 
 beforeAll(async () => {
   // Bursts of messages below: the per-socket message limit has its own test (badInput).
-  knock = await startKnock({ rateLimits: testRateLimits({ socketMessages: { perWindow: 1000, windowMs: 1000 } }) });
+  knock = await startKnock({ pingIntervalMs: NO_PINGS, rateLimits: testRateLimits({ socketMessages: { perWindow: 1000, windowMs: 1000 } }) });
   cast = new Cast(knock);
 });
 afterEach(async () => {

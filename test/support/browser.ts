@@ -4,7 +4,8 @@
  *
  * Every page is watched for what must never happen: a JavaScript dialog (injected script running), a Content
  * Security Policy violation, an uncaught exception. Any of them fails the test in `afterEach`, with what was seen.
- * A failed test leaves a screenshot of each of its pages in `test-results/e2e/`.
+ * A failed test leaves a screenshot of each of its pages in `test-results/e2e/` and prints their console; set
+ * KNOCK_E2E_CONSOLE=1 to print the console of passing tests too.
  *
  * @example
  *   const browser = useBrowser();
@@ -85,6 +86,9 @@ export function useBrowser(): BrowserHarness {
   afterEach(async (context) => {
     const failed = context.task.result?.state === 'fail';
     try {
+      if (process.env.KNOCK_E2E_CONSOLE === '1' && !failed) {
+        for (const w of watches) if (w.console.length > 0) console.log(`[${w.label}] console:\n  ${w.console.join('\n  ')}`);
+      }
       if (failed) {
         await mkdir(RESULTS_DIR, { recursive: true });
         const base = `${path.basename(context.task.file.name, '.ts')}--${slug(context.task.name)}`;

@@ -15,6 +15,13 @@ import type { TestKnock } from './knockServer.ts';
 
 type RateLimits = KnockConfig['rateLimits'];
 
+/**
+ * `pingIntervalMs` for servers whose tests do not need dead-socket detection by ping: client and server share the
+ * test process, and on a loaded machine a healthy socket can miss its pong and be cut (a bare room never comes back).
+ * Sockets are broken on purpose instead (netProxy); detection by ping has its own test (presence.test.ts).
+ */
+export const NO_PINGS = 0;
+
 /** The default limits, with per-IP HTTP limits out of the way, and `overrides` on top. */
 export function testRateLimits(overrides: Partial<RateLimits> = {}): RateLimits {
   const defaults = configSchema.shape.rateLimits.parse(undefined);

@@ -37,9 +37,25 @@ export const FAST_RATE_LIMITS = {
   knocksPerIp: { perWindow: 1000, windowMs: 60_000 },
 } as const;
 
+/** Several processes of one Knock: shared PostgreSQL and Redis (README "Running several processes"). */
+export interface ClusterEnv {
+  /** DATABASE_URL. */
+  databaseUrl: string;
+  /** KNOCK_DATABASE_SCHEMA: a schema of the test's own (test/support/postgresSchemas.ts). */
+  databaseSchema: string;
+  /** REDIS_URL, naming a logical database of the test's own (test/support/redisDatabase.ts). */
+  redisUrl: string;
+}
+
 export interface KnockProcessOptions {
   /** Overrides of the rate limits (KNOCK_RATE_LIMITS); defaults to FAST_RATE_LIMITS. */
   rateLimits?: Record<string, { perWindow: number; windowMs: number }>;
+  /**
+   * Run as one process of a cluster: storage in PostgreSQL, presence and matchmaking in Redis, and
+   * KNOCK_PUBLIC_ADDRESS=127.0.0.1:<this port>, where clients open the sockets of rooms this process holds.
+   * Without it, the process is alone, on SQLite in its data directory.
+   */
+  cluster?: ClusterEnv;
   /** More environment for the server (e.g. KNOCK_PING_INTERVAL_MS). */
   env?: Record<string, string>;
   logLevel?: string;
@@ -75,6 +91,14 @@ export class KnockProcess {
       KNOCK_DATA_DIR: dataDir,
       KNOCK_LOG_LEVEL: options.logLevel ?? 'warn',
       KNOCK_RATE_LIMITS: JSON.stringify(options.rateLimits ?? FAST_RATE_LIMITS),
+      ...(options.cluster
+        ? {
+            DATABASE_URL: options.cluster.databaseUrl,
+            KNOCK_DATABASE_SCHEMA: options.cluster.databaseSchema,
+            REDIS_URL: options.cluster.redisUrl,
+            KNOCK_PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+          }
+        : {}),
       ...options.env,
     };
     return new KnockProcess(port, dataDir, env);
@@ -84,7 +108,12 @@ export class KnockProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** The SQLite file the server writes. */
+  /** KNOCK_PUBLIC_ADDRESS when it runs in a cluster: how Colyseus's room listings name this process. */
+  get publicAddress(): string | undefined {
+    return this.env.KNOCK_PUBLIC_ADDRESS;
+  }
+
+  /** The SQLite file the server writes (when not in a cluster). */
   get dbFile(): string {
     return path.join(this.dataDir, 'knock.db');
   }
@@ -172,7 +201,10 @@ export class KnockProcess {
     }
   }
 
-  /** `knock user add` through the real CLI, against this data directory (works whether or not the server runs). */
+  /**
+   * `knock user add` through the real CLI, against this server's database (its data directory, or PostgreSQL in a
+   * cluster); works whether or not the server runs.
+   */
   async addUser(handle: string, displayName: string, password = TEST_PASSWORD): Promise<void> {
     const cli = spawn(process.execPath, ['engine/bin/knock.mjs', 'user', 'add', handle, '--name', displayName, '--password-stdin'], {
       cwd: repoRoot,

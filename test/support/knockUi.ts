@@ -38,15 +38,24 @@ export async function ownerAndVisitor(
   devices: { owner?: BrowserContextOptions; visitor?: BrowserContextOptions } = {},
 ): Promise<{ owner: Page; visitor: Page }> {
   await knock.addUser(handle, 'Alice');
-  const owner = await browser.newPage('owner', devices.owner);
-  await openProfile(owner, knock.url, handle);
-  // Not logged in yet: the owner sees what a stranger sees, the visitor page with the discreet login.
-  expect(await logOutButton(owner).count()).toBe(0);
-  await logInAsOwner(owner);
-  expect(await logOutButton(owner).isVisible()).toBe(true);
-  expect(await conversationList(owner).isVisible()).toBe(true);
-  const visitor = await browser.newPage('visitor', devices.visitor);
-  await openProfile(visitor, knock.url, handle);
+  // Both at once (the visitor's presence display is live, so the order does not matter): half the waiting.
+  const [owner, visitor] = await Promise.all([
+    (async () => {
+      const page = await browser.newPage('owner', devices.owner);
+      await openProfile(page, knock.url, handle);
+      // Not logged in yet: the owner sees what a stranger sees, the visitor page with the discreet login.
+      expect(await logOutButton(page).count()).toBe(0);
+      await logInAsOwner(page);
+      expect(await logOutButton(page).isVisible()).toBe(true);
+      expect(await conversationList(page).isVisible()).toBe(true);
+      return page;
+    })(),
+    (async () => {
+      const page = await browser.newPage('visitor', devices.visitor);
+      await openProfile(page, knock.url, handle);
+      return page;
+    })(),
+  ]);
   return { owner, visitor };
 }
 

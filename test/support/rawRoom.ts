@@ -9,7 +9,6 @@
  *   await waitFor(room, (s) => s.of('ack').length === 1, 'ack');
  */
 import { Client, type Room } from 'colyseus.js';
-import type WebSocket from 'ws';
 
 export interface Received {
   type: string | number;
@@ -67,12 +66,6 @@ export class RawRoom {
   /** Sends a frame exactly as given, for what colyseus.js would never produce. */
   sendFrame(bytes: Uint8Array): void {
     this.room.connection.send(bytes);
-  }
-
-  /** The `ws` socket under the room (Node: colyseus.js uses the `ws` package). */
-  get socket(): WebSocket {
-    // colyseus.js types its transport as the browser's WebSocket | ws; in Node it is always ws.
-    return (this.room.connection.transport as unknown as { ws: WebSocket }).ws;
   }
 
   async leave(): Promise<void> {

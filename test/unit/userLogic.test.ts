@@ -16,8 +16,10 @@ import { ManualClock, T0, deferred, gatedStorage, makePeer, settle, type GatedSt
 type UPeer = TestPeer<UserServerMessages>;
 
 /** Records presence writes; `isOnline` answers from what was written unless a test answers it by hand. */
-class RecordingHub implements Pick<UserDeps['hub'], 'setOnline' | 'isOnline'> {
+class RecordingHub implements Pick<UserDeps['hub'], 'setOnline' | 'renewOnline' | 'isOnline'> {
   readonly writes: Array<[string, boolean]> = [];
+  /** Handles whose lease was renewed, in order. */
+  readonly renewals: string[] = [];
   readonly online = new Set<string>();
   /** When set, the next isOnline calls wait for the test to answer them. */
   pendingAnswers: Array<(online: boolean) => void> | null = null;
@@ -28,6 +30,11 @@ class RecordingHub implements Pick<UserDeps['hub'], 'setOnline' | 'isOnline'> {
     this.writes.push([handle, online]);
     if (online) this.online.add(handle);
     else this.online.delete(handle);
+  }
+
+  async renewOnline(handle: string): Promise<void> {
+    if (this.failWrites) throw new Error('presence store unavailable');
+    this.renewals.push(handle);
   }
 
   isOnline(handle: string): Promise<boolean> {

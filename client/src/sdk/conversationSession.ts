@@ -12,6 +12,7 @@
  *   session.send('Hello!');
  */
 import {
+  conversationClientMessages,
   conversationServerMessages,
   type ConversationServerMessages,
   type ErrorPayload,
@@ -94,6 +95,10 @@ export class ConversationSession {
         this.phase = 'away';
         this.inflight = null;
         this.syncing = false;
+        // A page request lost with the connection is never answered: settle it, or "loading older" would stay on
+        // for good and loadOlder() would refuse every later call. The person (or view) asks again once live.
+        this.loadingOlder?.resolve();
+        this.loadingOlder = null;
         this.setConnection('reconnecting');
       },
       onEnded: (reason) => {
@@ -123,6 +128,13 @@ export class ConversationSession {
   /** Writes a message: shown at once as pending, stored in the outbox, sent when its turn comes. */
   send(body: string): string {
     const clientMsgId = newClientMsgId();
+    // Refuse here what the server would refuse (too long, empty, broken characters): the person sees why at once.
+    const valid = conversationClientMessages.send.shape.body.safeParse(body);
+    if (!valid.success) {
+      this.failed.set(clientMsgId, { body, at: Date.now(), error: valid.error.issues[0]?.message ?? 'This message cannot be sent.' });
+      this.changed();
+      return clientMsgId;
+    }
     this.outbox.add({ clientMsgId, body, at: Date.now() });
     this.stopTyping();
     this.changed();

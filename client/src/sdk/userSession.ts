@@ -104,7 +104,8 @@ export class OwnerSession extends UserRoomSession<OwnerSnapshot> {
     return {
       connection: this.connection,
       online: this.connection === 'live',
-      conversations: [...this.conversations.values()].sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1)),
+      // The same order as storage: newest activity first, then id descending.
+      conversations: [...this.conversations.values()].sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? 1 : -1)),
     };
   }
 }
