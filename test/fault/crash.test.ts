@@ -24,21 +24,25 @@ const OWNER = 'alice';
 const RECOVERY_MS = 20_000;
 
 /**
- * Where a kill lands relative to the newest message:
+ * Where a kill lands relative to the newest messages:
  * - `between`: every typed message is acknowledged; nothing is on the wire;
  * - `sent`: the newest message was just sent and is not acknowledged (on the wire, or being read by the server);
- * - `storing`: as `sent`, then 1-3 ms more, so the server is often inside store-then-ack (stored, ack not received).
+ * - `storing`: as `sent`, then 1-3 ms more, so the server is often inside store-then-ack (stored, ack not received);
+ * - `backlog`: everything acknowledged, then the server is frozen (SIGSTOP) and a burst of 2-8 messages is typed:
+ *   the first goes on the wire and is certainly not stored, the others queue behind it in the outbox.
  */
-type KillKind = 'between' | 'sent' | 'storing';
-const KILL_KINDS: readonly KillKind[] = ['between', 'sent', 'storing'];
+type KillKind = 'between' | 'sent' | 'storing' | 'backlog';
+const KILL_KINDS: readonly KillKind[] = ['between', 'sent', 'storing', 'backlog'];
 
 /** One kill of the server while someone types. */
 interface Kill {
-  /** The kill comes once this many messages are typed. */
+  /** The kill comes once this many messages are typed (plus the `backlog` burst). */
   afterTyped: number;
   kind: KillKind;
   /** For `storing`: how long after the send. */
   delayMs: number;
+  /** For `backlog`: messages typed at once right before the kill. */
+  burst: number;
   /** Messages typed while the server is down, before it is started again (the rest are typed while it starts). */
   typedWhileDown: number;
 }
@@ -46,6 +50,7 @@ interface Kill {
 /** What was on disk the moment the server died, against what the typist had seen acknowledged. */
 interface CrashRecord {
   kill: Kill;
+  typed: number;
   acked: number;
   onDisk: number;
   restartMs: number;
@@ -91,7 +96,7 @@ function randomFor(testNumber: number): SeededRandom {
 
 /**
  * `count` kills spread over `total` typed messages, one in each equal stretch away from both ends. The kinds are
- * dealt from a shuffled deck, so three kills cover all three kinds every run; positions and amounts are random.
+ * dealt from a shuffled deck, so four kills cover all four kinds every run; positions and amounts are random.
  */
 function planKills(rand: SeededRandom, total: number, count: number): Kill[] {
   const margin = Math.min(15, Math.floor(total / 6));
@@ -101,12 +106,14 @@ function planKills(rand: SeededRandom, total: number, count: number): Kill[] {
     const j = rand.int(0, i);
     [deck[i], deck[j]] = [deck[j]!, deck[i]!];
   }
+  // In typing order: typeThroughKills takes them one after another.
   return Array.from({ length: count }, (_, k) => {
     const kind = deck[k % deck.length]!;
     return {
       afterTyped: rand.int(Math.ceil(margin + k * span), Math.floor(margin + (k + 1) * span) - 1),
       kind,
       delayMs: kind === 'storing' ? rand.int(1, 3) : 0,
+      burst: kind === 'backlog' ? rand.int(2, 8) : 0,
       typedWhileDown: rand.int(0, 20),
     };
   });
@@ -163,23 +170,33 @@ async function typeThroughKills(
     });
     server.restarting.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   };
-  for (let n = 1; n <= total; n++) {
-    const body = `${prefix}-${String(n - 1).padStart(3, '0')}`;
+  const typeOne = (): number => {
+    const body = `${prefix}-${String(typed.length).padStart(3, '0')}`;
     session.send(body);
     typed.push(body);
-    const kill = kills.find((x) => x.afterTyped === n);
-    if (kill) {
+    return typed.length;
+  };
+  let killsDone = 0;
+  while (typed.length < total) {
+    let n = typeOne();
+    const kill = kills[killsDone];
+    if (kill && kill.afterTyped <= n) {
+      killsDone++;
       if (server.restartAt !== null) restart(crashes.at(-1)!);
       if (server.restarting) await server.restarting;
       server.restarting = null;
-      const mustBeAcked = kill.kind === 'between' ? n : n - 1;
+      const mustBeAcked = kill.kind === 'between' || kill.kind === 'backlog' ? n : n - 1;
       await waitFor(session, (s) => ownStored(s) >= mustBeAcked, `${mustBeAcked} of ${prefix}'s messages acknowledged before kill ${JSON.stringify(kill)}`, RECOVERY_MS);
+      if (kill.burst > 0) {
+        k.freeze();
+        for (let b = 0; b < kill.burst && n < total; b++) n = typeOne(); // the first is sent, the rest queue behind it
+      }
       if (kill.delayMs > 0) await pause(kill.delayMs);
       const acked = ownStored(session.snapshot());
       const killedAt = Date.now();
       await k.kill();
       const disk = readDatabase(k.dbFile, conversationId);
-      const record: CrashRecord = { kill, acked, onDisk: disk.bodies.length - before.length, restartMs: -1, backMs: -1 };
+      const record: CrashRecord = { kill, typed: n, acked, onDisk: disk.bodies.length - before.length, restartMs: -1, backMs: -1 };
       crashes.push(record);
       let sawDown = false;
       const stopWatching = session.subscribe(() => {
@@ -196,7 +213,7 @@ async function typeThroughKills(
       expect(disk.seqs).toEqual(range(1, disk.bodies.length));
       server.restartAt = Math.min(total, n + kill.typedWhileDown);
     }
-    if (server.restartAt === n) restart(crashes.at(-1)!);
+    if (server.restartAt !== null && n >= server.restartAt) restart(crashes.at(-1)!);
     await pause(rand.int(0, 3));
   }
   if (server.restartAt !== null) restart(crashes.at(-1)!);
@@ -204,7 +221,7 @@ async function typeThroughKills(
   await waitLive(session, `${prefix}'s device, after the last restart`);
   for (const c of crashes) {
     console.info(
-      `[fault/crash] ${c.kill.kind} kill after ${prefix}-${String(c.kill.afterTyped - 1).padStart(3, '0')}: ` +
+      `[fault/crash] ${c.kill.kind} kill with ${c.typed} of ${prefix}'s messages typed: ` +
         `${c.acked} acknowledged, ${c.onDisk} on disk (${c.onDisk - c.acked} stored but unacknowledged), ` +
         `${c.kill.typedWhileDown} typed while down, restart took ${c.restartMs} ms, live again after ${c.backMs} ms`,
     );
@@ -261,7 +278,7 @@ async function expectDatabaseHolds(k: KnockProcess, conversationId: string, expe
 describe('a server killed with SIGKILL and restarted', () => {
   it('shows every message a visitor typed exactly once, in order, to visitor and owner', async ({ onTestFailed }) => {
     const rand = randomFor(1);
-    const kills = planKills(rand, 200, 3);
+    const kills = planKills(rand, 200, 4);
     console.info(`[fault/crash] visitor kills: ${JSON.stringify(kills)}`);
     const { k, owner } = await startKnock(onTestFailed);
     const visitor = person(k.url);

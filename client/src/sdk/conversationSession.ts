@@ -103,6 +103,8 @@ export class ConversationSession {
       },
       onEnded: (reason) => {
         this.phase = 'away';
+        this.loadingOlder?.resolve();
+        this.loadingOlder = null;
         this.lastError = { code: String(reason.code), message: reason.message };
         this.setConnection('closed');
       },
