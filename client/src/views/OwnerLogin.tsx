@@ -39,6 +39,8 @@ export function OwnerLogin({ handle, onLoggedIn }: { handle: string; onLoggedIn:
   return (
     <form class="login card" onSubmit={submit}>
       <p class="login-title">Log in as /{handle}</p>
+      {/* Tells password managers which account this password is for; hidden, so it is not in the accessibility tree. */}
+      <input type="text" name="username" autocomplete="username" value={handle} readOnly hidden />
       <div class="field">
         <label for={id}>Password</label>
         <input
