@@ -26,7 +26,7 @@ const publicAddress = z
   .string()
   .regex(
     /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(\/[A-Za-z0-9._~-]+)*$/,
-    'must be host[:port][/path] without a scheme or a trailing slash, e.g. chat.example.com/p1 or 10.0.0.5:8080',
+    'must be host[:port][/path] without a scheme or a trailing slash, e.g. chat.example.com/_/p1 or 10.0.0.5:8080',
   );
 
 const rate = z.object({ perWindow: z.number().int().positive(), windowMs: z.number().int().positive() });
@@ -100,7 +100,7 @@ export const configSchema = z.object({
     ctx.addIssue({
       code: 'custom',
       path: ['publicAddress'],
-      message: 'is required when REDIS_URL is set (several processes): the address clients reach this process at, e.g. chat.example.com/p1 or 10.0.0.5:8080',
+      message: 'is required when REDIS_URL is set (several processes): the address clients reach this process at, e.g. chat.example.com/_/p1 or 10.0.0.5:8080',
     });
   }
 });

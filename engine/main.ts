@@ -1,12 +1,22 @@
 /**
- * `npm start`: runs one Knock process on its embedded defaults (SQLite under ./data, port 8080).
+ * `npm start`: runs one Knock process, on its embedded defaults (SQLite under ./data, port 8080) or as one of several
+ * (DATABASE_URL, REDIS_URL, KNOCK_PUBLIC_ADDRESS: README "Running several processes").
  * The only place, with the CLI, that reads process.env.
  */
-import { configFromEnv } from './config.ts';
+import { configFromEnv, type KnockConfig } from './config.ts';
 import { createKnock } from './app.ts';
+import { KnockError } from './errors.ts';
 import { createLogger } from './logger.ts';
 
-const config = configFromEnv(process.env);
+let config: KnockConfig;
+try {
+  config = configFromEnv(process.env);
+} catch (err) {
+  // A setting the operator must fix: say which, without a stack trace.
+  if (!(err instanceof KnockError)) throw err;
+  process.stderr.write(`knock: ${err.message}\n`);
+  process.exit(78); // EX_CONFIG
+}
 const logger = createLogger(config.logLevel);
 const knock = await createKnock(config, { logger });
 await knock.listen();

@@ -8,7 +8,9 @@
  * was matched), and presence, summaries and seat reservations travel through Redis.
  *
  * Then a process dies with SIGKILL: every client of its rooms reconnects through its load balancer and goes on on
- * the survivor, from the last seq it holds; nothing acknowledged is lost, nothing is doubled. The kill lands at a
+ * the survivor, from the last seq it holds; nothing acknowledged is lost, nothing is doubled. A process that dies
+ * holding the owner's presence leaves no "online" behind for longer than the presence lease; a process stopped for
+ * an upgrade (SIGTERM) hands its people over to the other at once. The kill lands at a
  * seeded random point (CONVENTIONS 14): replay with `KNOCK_TEST_SEED=<seed> npx vitest run --config
  * test/vitest.config.ts test/scale`.
  */
@@ -33,6 +35,8 @@ const OWNER = 'alice';
 const RECOVERY_MS = 20_000;
 /** The default KNOCK_PRESENCE_TTL_MS is 6 s, re-read every 2 s: a silent crash shows "offline" within 8 s. */
 const SILENT_CRASH_OFFLINE_MS = 10_000;
+/** Longer than one presence lease (6 s) and its re-read (2 s): a lease that were not renewed would have run out. */
+const LEASE_OUTLIVED_MS = 9000;
 /** A clean close is announced at once; across processes it travels through Redis. */
 const CLEAN_CLOSE_OFFLINE_MS = 3000;
 
@@ -71,7 +75,8 @@ async function startCluster(onTestFailed: (fn: () => void) => void): Promise<Clu
   const redis = await TestRedis.claim();
   cluster.redis = redis;
   const env = { databaseUrl: testDatabaseUrl, databaseSchema: schema, redisUrl: redis.url };
-  const a = await KnockProcess.create({ cluster: env });
+  // A's public address has a path, as behind the README's nginx (`/_/p1` routed to process 1); B's has none.
+  const a = await KnockProcess.create({ cluster: { ...env, publicPath: '/_/p1' } });
   cluster.a = a;
   const b = await KnockProcess.create({ cluster: env });
   cluster.b = b;
@@ -187,6 +192,9 @@ describe('two Knock processes on Redis and PostgreSQL', () => {
     await waitFor(page, (s) => s.online, 'the page shows the owner online again');
     expect(chatSaw.values).toEqual([true, false, true]);
     chatSaw.stop();
+    // From here on the owner stays online: through the crash below, and beyond the life of one presence lease.
+    const onlineSince = Date.now();
+    const heldOnline = recordChanges(chat, (s) => s.ownerOnline);
 
     // B, which holds the conversation, dies while the visitor types; both clients go on through A.
     const before = bodies(chat.snapshot());
@@ -203,7 +211,12 @@ describe('two Knock processes on Redis and PostgreSQL', () => {
         const mustBeAcked = before.length + (waitForAckFirst ? n : n - 1);
         await waitFor(chat, (s) => stored(s) >= mustBeAcked, `${mustBeAcked} messages acknowledged before the kill`);
         await c.b.kill();
+        const killedAt = Date.now();
         await waitFor(chat, (s) => s.connection !== 'live', 'the visitor notices the crash');
+        void waitFor(chat, (s) => s.connection === 'live', 'the visitor is back', RECOVERY_MS).then(
+          () => console.info(`[scale/multiProcess] the visitor was live again on A ${Date.now() - killedAt} ms after B was killed`),
+          () => undefined, // the assertions below say what went wrong
+        );
       }
       await pause(rand.int(0, 4));
     }
@@ -227,6 +240,15 @@ describe('two Knock processes on Redis and PostgreSQL', () => {
     expectExactly(await waitFor(fresh, (s) => stored(s) >= expected.length, 'a new device holds every message', RECOVERY_MS), expected, 'owner (new device)');
 
     await expectDatabaseHolds(c, conversationId, expected);
+
+    // The owner's UserRoom renews its lease: a visitor sees no "offline" while the owner stays, however long.
+    const leaseOutlived = LEASE_OUTLIVED_MS - (Date.now() - onlineSince);
+    if (leaseOutlived > 0) await pause(leaseOutlived);
+    expect(heldOnline.values, 'the owner was shown online throughout, the crash of B included').toEqual([true]);
+
+    // The survivor stops cleanly on SIGTERM, its Redis and PostgreSQL connections closed.
+    await Promise.all(people.map((p) => p.closeAll()));
+    expect(await c.a.stop(), 'a cluster process exits 0 on SIGTERM').toBe(0);
   }, 90_000);
 
   it('shows the owner offline within 10 s when the process holding their presence dies and no device comes back, and online again when they return on the other', async ({ onTestFailed }) => {
@@ -246,10 +268,13 @@ describe('two Knock processes on Redis and PostgreSQL', () => {
     const chatSaw = recordChanges(chat, (s) => s.ownerOnline);
 
     // A dies with the owner's presence in it, and the owner's only device goes with it (a laptop closed): nobody
-    // is left to say "offline". The presence lease does, by expiring.
+    // is left to say "offline". The presence lease does, by expiring. A is frozen first, so the device's goodbye
+    // is never read, and the device is gone before it could notice the crash and reconnect elsewhere.
+    c.a.freeze();
+    const closing = ownerConsole.close();
     await c.a.kill();
     const killedAt = Date.now();
-    await ownerConsole.close();
+    await closing;
     await waitFor(chat, (s) => !s.ownerOnline, 'the conversation shows the owner offline', SILENT_CRASH_OFFLINE_MS);
     const offlineAfterMs = Date.now() - killedAt;
     console.info(`[scale/multiProcess] offline shown ${offlineAfterMs} ms after the silent crash`);
@@ -274,4 +299,31 @@ describe('two Knock processes on Redis and PostgreSQL', () => {
     await waitFor(chat, (s) => bodies(s).includes('back again'), "the visitor reads the returning owner's message");
     await expectDatabaseHolds(c, conversationId, ['back again']);
   }, 90_000);
+
+  it('moves everyone to the other process, losing nothing, when one is stopped for an upgrade (SIGTERM)', async ({ onTestFailed }) => {
+    const c = await startCluster(onTestFailed);
+    const owner = person(c.ownerLb.url);
+    await owner.login(OWNER);
+    const visitor = person(c.visitorLb.url);
+    const { session: chat, conversationId } = await visitor.knock(OWNER, 'Vera');
+    await waitLive(chat, 'the visitor');
+    expect(await whereIs(c, 'conversation', (r) => r.conversationId === conversationId)).toEqual(['B']);
+    const device = owner.conversation(conversationId);
+    await waitLive(device, "the owner's device");
+
+    const typed: string[] = [];
+    let stopped: Promise<number | null> | null = null;
+    for (let n = 1; n <= 40; n++) {
+      const body = `u-${String(n).padStart(3, '0')}`;
+      chat.send(body);
+      typed.push(body);
+      if (n === 15) stopped = c.b.stop(); // B closes its rooms; their clients come back through A
+      await pause(10);
+    }
+    expect(await stopped, 'B exits 0 on SIGTERM').toBe(0);
+    expectExactly(await waitFor(chat, (s) => unsettled(s) === 0 && stored(s) >= typed.length, 'every message stored', RECOVERY_MS), typed, 'visitor');
+    expectExactly(await waitFor(device, (s) => stored(s) >= typed.length, "the owner's device holds every message", RECOVERY_MS), typed, "owner's device");
+    expect(await whereIs(c, 'conversation', (r) => r.conversationId === conversationId), 'the ConversationRoom, after the upgrade').toEqual(['A']);
+    await expectDatabaseHolds(c, conversationId, typed);
+  }, 60_000);
 });

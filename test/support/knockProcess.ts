@@ -45,6 +45,12 @@ export interface ClusterEnv {
   databaseSchema: string;
   /** REDIS_URL, naming a logical database of the test's own (test/support/redisDatabase.ts). */
   redisUrl: string;
+  /**
+   * A path after 127.0.0.1:<port> in KNOCK_PUBLIC_ADDRESS, e.g. `/_/p1`, as behind a proxy that routes that path to
+   * this process (README); the process itself is reached directly, which works because it reads only the last two
+   * segments of a room socket's path.
+   */
+  publicPath?: string;
 }
 
 export interface KnockProcessOptions {
@@ -96,7 +102,7 @@ export class KnockProcess {
             DATABASE_URL: options.cluster.databaseUrl,
             KNOCK_DATABASE_SCHEMA: options.cluster.databaseSchema,
             REDIS_URL: options.cluster.redisUrl,
-            KNOCK_PUBLIC_ADDRESS: `127.0.0.1:${port}`,
+            KNOCK_PUBLIC_ADDRESS: `127.0.0.1:${port}${options.cluster.publicPath ?? ''}`,
           }
         : {}),
       ...options.env,

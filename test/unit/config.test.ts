@@ -83,3 +83,62 @@ describe('configFromEnv', () => {
     expect(error.message).toContain(name);
   });
 });
+
+describe('configFromEnv: several processes (DATABASE_URL, REDIS_URL, KNOCK_PUBLIC_ADDRESS)', () => {
+  it('runs alone on SQLite and in-process presence when none is set', () => {
+    const config = configFromEnv({});
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.publicAddress).toBeUndefined();
+    expect(config.databaseSchema).toBe('public');
+    expect(config.presenceTtlMs).toBe(6000);
+  });
+
+  it('reads a cluster member\u2019s settings', () => {
+    const config = configFromEnv({
+      DATABASE_URL: 'postgres://knock:secret@db.internal:5432/knock',
+      KNOCK_DATABASE_SCHEMA: 'knock_eu',
+      REDIS_URL: 'redis://redis.internal:6379/2',
+      KNOCK_PUBLIC_ADDRESS: 'chat.example.com/p1',
+      KNOCK_PRESENCE_TTL_MS: '9000',
+    });
+    expect(config).toMatchObject({
+      databaseUrl: 'postgres://knock:secret@db.internal:5432/knock',
+      databaseSchema: 'knock_eu',
+      redisUrl: 'redis://redis.internal:6379/2',
+      publicAddress: 'chat.example.com/p1',
+      presenceTtlMs: 9000,
+    });
+  });
+
+  it('refuses REDIS_URL without KNOCK_PUBLIC_ADDRESS, saying what to set', () => {
+    const error = refusal({ REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(error.message).toContain('KNOCK_PUBLIC_ADDRESS');
+    expect(error.message).toContain('REDIS_URL');
+  });
+
+  it.each(['10.0.0.5:8080', 'chat.example.com', 'chat.example.com/p1', 'chat.example.com:443/knock/p2', '[::1]:8080'])(
+    'takes %s as a public address',
+    (address) => {
+      expect(configFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379', KNOCK_PUBLIC_ADDRESS: address }).publicAddress).toBe(address);
+    },
+  );
+
+  it.each([
+    ['DATABASE_URL', 'mysql://knock@db/knock'],
+    ['DATABASE_URL', 'not a url'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['KNOCK_DATABASE_SCHEMA', '1st'],
+    ['KNOCK_DATABASE_SCHEMA', 'knock"; DROP'],
+    ['KNOCK_PUBLIC_ADDRESS', 'https://chat.example.com'],
+    ['KNOCK_PUBLIC_ADDRESS', 'chat.example.com/p1/'],
+    ['KNOCK_PRESENCE_TTL_MS', '500'],
+  ])('refuses %s=%s with an error naming the variable', (name, value) => {
+    expect(refusal({ [name]: value }).message).toContain(name);
+  });
+
+  it('never repeats the database password in an error', () => {
+    const error = refusal({ DATABASE_URL: 'mysql://knock:hunter2@db/knock' });
+    expect(error.message).not.toContain('hunter2');
+  });
+});

@@ -35,6 +35,7 @@ class RecordingHub implements Pick<UserDeps['hub'], 'setOnline' | 'renewOnline' 
   async renewOnline(handle: string): Promise<void> {
     if (this.failWrites) throw new Error('presence store unavailable');
     this.renewals.push(handle);
+    this.online.add(handle); // as a lease does: renewing an expired one makes the owner online again
   }
 
   isOnline(handle: string): Promise<boolean> {
@@ -285,5 +286,72 @@ describe('UserLogic events', () => {
     expect(phone.transport.types()).toEqual(['welcome']);
     expect(visitor.transport.types()).toEqual(['welcome']);
     expect(f.logic.peerCount).toBe(0);
+  });
+});
+
+describe('UserLogic presence across processes', () => {
+  it('renews the owner\u2019s lease on every tick while a device is here, and no more once the last one left', async () => {
+    await setup();
+    await joined(f.owner('phone'));
+    await f.logic.tick();
+    await f.logic.tick();
+    expect(f.hub.renewals).toEqual(['alice', 'alice']);
+
+    f.logic.leave('phone');
+    await f.logic.tick();
+    await settle();
+    expect(f.hub.renewals, 'a lease renewed after "offline" would show a gone owner online').toEqual(['alice', 'alice']);
+    expect(f.hub.writes.at(-1)).toEqual(['alice', false]);
+  });
+
+  it('never renews after the "offline" of a leave, even when the tick came first', async () => {
+    await setup();
+    await joined(f.owner('phone'));
+    await settle();
+    const ticked = f.logic.tick(); // the renewal waits its turn in the write queue...
+    f.logic.leave('phone'); // ...and the leave comes before that turn
+    await ticked;
+    await settle();
+
+    expect(f.hub.renewals).toEqual([]);
+    expect(f.hub.online.has('alice')).toBe(false);
+    expect(f.hub.writes.at(-1)).toEqual(['alice', false]);
+  });
+
+  it('tells visitors the owner went offline when a tick finds the lease expired (their process died without a word)', async () => {
+    await setup();
+    f.hub.online.add('alice'); // the owner's devices are in a UserRoom that lived on another process
+    const visitor = await joined(f.visitor('v'));
+    expect(visitor.transport.of('welcome')[0]).toMatchObject({ online: true });
+
+    f.hub.online.delete('alice'); // that process was killed; its lease expired
+    await f.logic.tick();
+
+    expect(visitor.transport.of('presence')).toEqual([{ online: false }]);
+    expect(f.hub.renewals, 'a room without the owner\u2019s devices renews nothing').toEqual([]);
+  });
+
+  it('tells each visitor a change once, though the event and a re-read both bring it', async () => {
+    await setup();
+    const visitor = await joined(f.visitor('v'));
+    f.hub.online.add('alice');
+    f.logic.onPresenceEvent({ type: 'online', online: true });
+    await f.logic.tick();
+
+    expect(visitor.transport.of('welcome')[0]).toMatchObject({ online: false });
+    expect(visitor.transport.of('presence')).toEqual([{ online: true }]);
+  });
+
+  it('logs a renewal that fails and keeps serving', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
+    await setup({ logger: createLogger('error', sink) });
+    await joined(f.owner('phone'));
+    await settle();
+    f.hub.failWrites = true;
+
+    await f.logic.tick();
+
+    expect(lines.join('')).toMatch(/could not renew presence/);
   });
 });
