@@ -39,3 +39,32 @@ export interface Peer<Messages> {
   readonly messageBucket: TokenBucket;
   readonly signalBucket: TokenBucket;
 }
+
+/** Sends to an active peer now, to a joining one after its welcome and catch-up, to a draining one never. */
+export function deliver<M, T extends keyof M & string>(peer: Peer<M>, type: T, payload: M[T]): void {
+  const state = peer.state;
+  switch (state.kind) {
+    case 'joining':
+      state.buffered.push({ type, payload });
+      break;
+    case 'active':
+      peer.transport.send(type, payload);
+      break;
+    case 'draining':
+      break;
+    default:
+      assertNever(state);
+  }
+}
+
+/**
+ * Ends a peer's joining state once its welcome (and catch-up) went out: what arrived meanwhile follows, in order,
+ * except the events `alreadySent` says the catch-up carried. False if the peer left while joining.
+ */
+export function goLive<M>(peer: Peer<M>, alreadySent: (type: keyof M & string, payload: M[keyof M]) => boolean = () => false): boolean {
+  if (peer.state.kind !== 'joining') return false;
+  const { buffered } = peer.state;
+  peer.state = { kind: 'active' };
+  for (const event of buffered) if (!alreadySent(event.type, event.payload)) peer.transport.send(event.type, event.payload as M[keyof M & string]);
+  return true;
+}

@@ -18,7 +18,7 @@ import {
 } from '../../engine/protocol.ts';
 import { KnockError, asKnockError, CloseCode } from '../../engine/errors.ts';
 import { rateLimited } from '../../engine/rateLimit.ts';
-import { assertNever, type Peer } from '../peer.ts';
+import { deliver, goLive, type Peer } from '../peer.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
 type ServerType = keyof ConversationServerMessages & string;
@@ -81,7 +81,7 @@ export class ConversationLogic {
       this.peers.delete(peer.id);
       throw err;
     }
-    this.goLive(peer, heldUpTo);
+    this.finishJoin(peer, heldUpTo);
   }
 
   leave(peerId: string): void {
@@ -193,15 +193,9 @@ export class ConversationLogic {
     return heldUpTo;
   }
 
-  private goLive(peer: ConversationPeer, heldUpTo: number): void {
-    if (peer.state.kind !== 'joining') return; // left while joining
-    const { buffered } = peer.state;
-    peer.state = { kind: 'active' };
-    this.caughtUpTo.set(peer.id, heldUpTo);
-    for (const event of buffered) {
-      if (event.type === 'message' && (event.payload as MessageRecord).seq <= heldUpTo) continue;
-      peer.transport.send(event.type, event.payload);
-    }
+  private finishJoin(peer: ConversationPeer, heldUpTo: number): void {
+    const isCaughtUp = (type: string, payload: unknown) => type === 'message' && (payload as MessageRecord).seq <= heldUpTo;
+    if (goLive(peer, isCaughtUp)) this.caughtUpTo.set(peer.id, heldUpTo);
   }
 
   private async sync(peer: ConversationPeer, msg: ConversationClientMessages['sync']): Promise<void> {
@@ -267,20 +261,9 @@ export class ConversationLogic {
   private broadcast<T extends ServerType>(type: T, payload: ConversationServerMessages[T], exceptPeerId?: string): void {
     for (const peer of this.peers.values()) {
       if (peer.id === exceptPeerId) continue;
-      const state = peer.state;
-      switch (state.kind) {
-        case 'joining':
-          state.buffered.push({ type, payload });
-          break;
-        case 'active':
-          if (type === 'message' && (payload as MessageRecord).seq <= (this.caughtUpTo.get(peer.id) ?? 0)) break;
-          peer.transport.send(type, payload);
-          break;
-        case 'draining':
-          break;
-        default:
-          assertNever(state);
-      }
+      // A message the peer's catch-up already carried (its write answered late) is not sent twice.
+      if (peer.state.kind === 'active' && type === 'message' && (payload as MessageRecord).seq <= (this.caughtUpTo.get(peer.id) ?? 0)) continue;
+      deliver(peer, type, payload);
     }
   }
 }

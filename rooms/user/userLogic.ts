@@ -13,7 +13,7 @@ import type { Account, Storage } from '../../engine/ports/storage.ts';
 import type { UserServerMessages } from '../../engine/protocol.ts';
 import { CloseCode } from '../../engine/errors.ts';
 import { OwnerPresence } from '../ownerPresence.ts';
-import { assertNever, type Peer } from '../peer.ts';
+import { deliver, goLive, type Peer } from '../peer.ts';
 
 export type UserPeer = Peer<UserServerMessages>;
 
@@ -78,31 +78,8 @@ export class UserLogic {
         online,
       });
     }
-    this.goLive(peer);
-  }
-
-  /** Events that came while the welcome was on its way follow it, so the welcome never overwrites newer news. */
-  private goLive(peer: UserPeer): void {
-    if (peer.state.kind !== 'joining') return;
-    const { buffered } = peer.state;
-    peer.state = { kind: 'active' };
-    for (const event of buffered) peer.transport.send(event.type, event.payload);
-  }
-
-  private deliver<T extends keyof UserServerMessages & string>(peer: UserPeer, type: T, payload: UserServerMessages[T]): void {
-    const state = peer.state;
-    switch (state.kind) {
-      case 'joining':
-        state.buffered.push({ type, payload });
-        break;
-      case 'active':
-        peer.transport.send(type, payload);
-        break;
-      case 'draining':
-        break;
-      default:
-        assertNever(state);
-    }
+    // Events that came while the welcome was on its way follow it, so the welcome never overwrites newer news.
+    goLive(peer);
   }
 
   leave(peerId: string): void {
@@ -138,7 +115,7 @@ export class UserLogic {
   }
 
   onOwnerEvent(event: OwnerEvent): void {
-    for (const peer of this.owners.values()) this.deliver(peer, 'conversation', event.summary);
+    for (const peer of this.owners.values()) deliver(peer, 'conversation', event.summary);
   }
 
   /** Marks the owner offline if devices were still here; resolves when presence is written. */
