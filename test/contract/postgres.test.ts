@@ -15,7 +15,8 @@ import { sql } from '../../adapters/storage/postgres/queries.ts';
 import { loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
 import { TestSchemas, newSchemaName, testDatabaseUrl } from '../support/postgresSchemas.ts';
 import { storageContract } from './storage.contract.ts';
-import { T0, appendSequence, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
+import { T0, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
+import { expectDataKeptOnReopen } from './storage/reopen.ts';
 
 const schemas = new TestSchemas();
 afterAll(() => schemas.end());
@@ -60,20 +61,7 @@ describe('PostgreSQL adapter', () => {
 
   it('keeps data when a schema is reopened, and continues its seqs', async () => {
     const schema = newSchemaName();
-    const first = await open({ schema });
-    const ann = await seedAccount(first, 'ann', 'Ann \u0000 😀');
-    const conv = await seedConversation(first, ann, { visitorName: 'Vic 😀' });
-    const before = await appendSequence(first, conv, conv.visitor, 3);
-    await first.close();
-
-    const again = await open({ schema });
-    expect(await again.getAccountByHandle('ann')).toEqual(ann);
-    expect(await again.getConversationByTokenHash(conv.tokenHash)).toEqual({ ...conv.conversation, lastSeq: 3, updatedAt: T0 + 1002 });
-    expect(await again.messagesAfter(conv.conversation.id, 0, 10)).toEqual(before);
-    const { message } = await again.appendMessage({
-      conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: 'after-reopen', body: 'x', at: T0 + 5000,
-    });
-    expect(message.seq).toBe(4);
+    await expectDataKeptOnReopen(await open({ schema }), () => open({ schema }), 'Ann \u0000 😀');
   });
 
   it('keeps seqs contiguous and sends idempotent when two processes append to one conversation at once', async () => {

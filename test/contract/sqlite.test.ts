@@ -12,7 +12,8 @@ import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
 import { applyMigrations, defaultMigrationsDir, loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
 import { sql } from '../../adapters/storage/sqlite/queries.ts';
 import { storageContract } from './storage.contract.ts';
-import { T0, appendSequence, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
+import { T0, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
+import { expectDataKeptOnReopen } from './storage/reopen.ts';
 
 /** Each file-backed store lives in its own temp directory, removed with it. */
 function fileStores(): { open: () => Promise<Storage>; cleanup: (s: Storage) => Promise<void> } {
@@ -78,20 +79,7 @@ describe('SQLite adapter', () => {
 
   it('keeps data when a file database is reopened, and continues its seqs', async () => {
     const file = join(dir, 'nested', 'dir', 'knock.db'); // the parent directory does not exist yet
-    const first = open(file);
-    const ann = await seedAccount(first);
-    const conv = await seedConversation(first, ann, { visitorName: 'Vic 😀' });
-    const before = await appendSequence(first, conv, conv.visitor, 3);
-    await first.close();
-
-    const again = open(file);
-    expect(await again.getAccountByHandle('ann')).toEqual(ann);
-    expect(await again.getConversationByTokenHash(conv.tokenHash)).toEqual({ ...conv.conversation, lastSeq: 3, updatedAt: T0 + 1002 });
-    expect(await again.messagesAfter(conv.conversation.id, 0, 10)).toEqual(before);
-    const { message } = await again.appendMessage({
-      conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: 'after-reopen', body: 'x', at: T0 + 5000,
-    });
-    expect(message.seq).toBe(4);
+    await expectDataKeptOnReopen(open(file), () => open(file));
   });
 
   it('writes a WAL-mode file database', async () => {

@@ -3,7 +3,6 @@
  * Knock processes can share one database. Every method is one or two statements on a `pg.Pool`; where the port
  * asks for one transaction, a single statement is that transaction (see `appendMessage`).
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
@@ -11,12 +10,17 @@ import type { ConversationSummary, MessageRecord } from '../../../engine/protoco
 import type {
   Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
+import {
+  assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
+  type CreatedConversation, type NewAccount, type NewConversation,
+} from '../common.ts';
+import {
+  asRole, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
+} from '../rows.ts';
 import { SqlState, asStorageError, isViolation, withCause } from './databaseErrors.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
 import {
-  asRole, encodeText, decodeText, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
-  type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SenderRow, type SessionRow,
-  type SummaryRow,
+  encodeText, decodeText, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary, type SenderRow,
 } from './queries.ts';
 
 export interface PostgresStorageOptions {
@@ -91,11 +95,8 @@ export class PostgresStorage implements Storage {
 
   // -- accounts ---------------------------------------------------------------------------------------------------
 
-  async createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account> {
-    assertWellFormed(input.displayName, 'The name');
-    const account: Account = {
-      id: newId(), handle: input.handle, displayName: input.displayName, passwordHash: input.passwordHash, createdAt: input.at,
-    };
+  async createAccount(input: NewAccount): Promise<Account> {
+    const account = newAccount(input);
     await this.run(
       sql.insertAccount,
       [account.id, account.handle, encodeText(account.displayName), account.passwordHash, account.createdAt],
@@ -107,15 +108,15 @@ export class PostgresStorage implements Storage {
   }
 
   async getAccountByHandle(handle: string): Promise<Account | null> {
-    return mapFirst(await this.run<AccountRow>(sql.accountByHandle, [handle]), toAccount);
+    return mapFirst(await this.run<AccountRow<Buffer>>(sql.accountByHandle, [handle]), toAccount);
   }
 
   async getAccountById(id: string): Promise<Account | null> {
-    return mapFirst(await this.run<AccountRow>(sql.accountById, [id]), toAccount);
+    return mapFirst(await this.run<AccountRow<Buffer>>(sql.accountById, [id]), toAccount);
   }
 
   async listAccounts(): Promise<Account[]> {
-    return (await this.run<AccountRow>(sql.allAccounts, [])).rows.map(toAccount);
+    return (await this.run<AccountRow<Buffer>>(sql.allAccounts, [])).rows.map(toAccount);
   }
 
   /** Sessions, conversations, participants and messages go with it through ON DELETE CASCADE (001_init.sql). */
@@ -151,19 +152,12 @@ export class PostgresStorage implements Storage {
 
   // -- conversations ----------------------------------------------------------------------------------------------
 
-  async createConversation(input: {
-    ownerAccountId: string;
-    tokenHash: string;
-    visitorName: string;
-    at: number;
-  }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }> {
+  async createConversation(input: NewConversation): Promise<CreatedConversation> {
     assertWellFormed(input.visitorName, 'The name');
-    const id = newId();
-    const ownerId = newId();
-    const visitorId = newId();
+    const ids = newConversationIds();
     const created = await this.run<{ handle: string; display_name: Buffer }>(
       sql.createConversation,
-      [input.ownerAccountId, id, input.tokenHash, input.at, ownerId, visitorId, encodeText(input.visitorName)],
+      [input.ownerAccountId, ids.conversation, input.tokenHash, input.at, ids.owner, ids.visitor, encodeText(input.visitorName)],
       (err) => {
         if (isViolation(err, SqlState.uniqueViolation, 'conversations_token_hash_key')) {
           return new KnockError('conflict', 'This conversation token is already in use.');
@@ -175,48 +169,39 @@ export class PostgresStorage implements Storage {
     );
     const account = created.rows[0];
     if (!account) throw new KnockError('not_found', 'There is no such account.');
-    const ownerName = decodeText(account.display_name);
-    const base = { conversationId: id, deliveredSeq: 0, readSeq: 0 };
-    const owner: Participant = { ...base, id: ownerId, role: 'owner', accountId: input.ownerAccountId, name: ownerName };
-    // An empty visitor name means "Visitor"; the reader decides how to show it, so it is stored as given.
-    const visitor: Participant = { ...base, id: visitorId, role: 'visitor', accountId: null, name: input.visitorName };
-    const conversation: Conversation = {
-      id, ownerAccountId: input.ownerAccountId, ownerHandle: account.handle, ownerName,
-      lastSeq: 0, createdAt: input.at, updatedAt: input.at,
-    };
-    return { conversation, owner, visitor };
+    return newConversationRecords(ids, input, { handle: account.handle, displayName: decodeText(account.display_name) });
   }
 
   async getConversation(id: string): Promise<Conversation | null> {
-    return mapFirst(await this.run<ConversationRow>(sql.conversationById, [id]), toConversation);
+    return mapFirst(await this.run<ConversationRow<Buffer>>(sql.conversationById, [id]), toConversation);
   }
 
   async getConversationByTokenHash(tokenHash: string): Promise<Conversation | null> {
-    return mapFirst(await this.run<ConversationRow>(sql.conversationByTokenHash, [tokenHash]), toConversation);
+    return mapFirst(await this.run<ConversationRow<Buffer>>(sql.conversationByTokenHash, [tokenHash]), toConversation);
   }
 
   async listConversations(ownerAccountId: string, opts: { limit: number }): Promise<ConversationSummary[]> {
-    return (await this.run<SummaryRow>(sql.inbox, [ownerAccountId, rowLimit(opts.limit)])).rows.map(toSummary);
+    return (await this.run<SummaryRow<Buffer>>(sql.inbox, [ownerAccountId, rowLimit(opts.limit)])).rows.map(toSummary);
   }
 
   async getConversationSummary(id: string): Promise<ConversationSummary | null> {
-    return mapFirst(await this.run<SummaryRow>(sql.summaryById, [id]), toSummary);
+    return mapFirst(await this.run<SummaryRow<Buffer>>(sql.summaryById, [id]), toSummary);
   }
 
   // -- participants -----------------------------------------------------------------------------------------------
 
   async getParticipants(conversationId: string): Promise<Participant[]> {
-    return (await this.run<ParticipantRow>(sql.participantsOf, [conversationId])).rows.map(toParticipant);
+    return (await this.run<ParticipantRow<Buffer>>(sql.participantsOf, [conversationId])).rows.map(toParticipant);
   }
 
   async raiseReceipt(participantId: string, kind: 'delivered' | 'read', seq: number): Promise<Participant | null> {
     const statement = kind === 'read' ? sql.raiseRead : sql.raiseDelivered;
-    return mapFirst(await this.run<ParticipantRow>(statement, [participantId, receiptSeq(seq)]), toParticipant);
+    return mapFirst(await this.run<ParticipantRow<Buffer>>(statement, [participantId, receiptSeq(seq)]), toParticipant);
   }
 
   async renameParticipant(participantId: string, name: string): Promise<Participant | null> {
     assertWellFormed(name, 'The name');
-    return mapFirst(await this.run<ParticipantRow>(sql.renameParticipant, [participantId, encodeText(name)]), toParticipant);
+    return mapFirst(await this.run<ParticipantRow<Buffer>>(sql.renameParticipant, [participantId, encodeText(name)]), toParticipant);
   }
 
   // -- messages ---------------------------------------------------------------------------------------------------
@@ -235,14 +220,10 @@ export class PostgresStorage implements Storage {
     assertWellFormed(input.body, 'The message');
     const sender = (await this.run<SenderRow>(sql.senderAndDuplicate, [input.senderId, input.clientMsgId])).rows[0];
     if (!sender || sender.conversation_id !== input.conversationId) return this.refuseSender(input.conversationId);
-    const role = asRole(sender.role);
-    const senderName = decodeText(sender.name);
+    const author = { role: asRole(sender.role), name: decodeText(sender.name) };
     if (sender.seq !== null && sender.body !== null && sender.at !== null) {
-      const message: MessageRecord = {
-        seq: sender.seq, senderId: input.senderId, senderRole: role, senderName, body: decodeText(sender.body),
-        at: sender.at, clientMsgId: input.clientMsgId,
-      };
-      return { message, duplicate: true };
+      const first = { ...input, body: decodeText(sender.body), at: sender.at };
+      return { message: storedMessage(first, sender.seq, author), duplicate: true };
     }
 
     let written: pg.QueryResult<{ seq: number }>;
@@ -261,23 +242,19 @@ export class PostgresStorage implements Storage {
     }
     const seq = written.rows[0]?.seq;
     if (seq === undefined) throw new KnockError('not_found', 'There is no such conversation.');
-    const message: MessageRecord = {
-      seq, senderId: input.senderId, senderRole: role, senderName, body: input.body, at: input.at,
-      clientMsgId: input.clientMsgId,
-    };
-    return { message, duplicate: false };
+    return { message: storedMessage(input, seq, author), duplicate: false };
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
     const after = seqBound(afterSeq, Math.floor); // seq > 2.5 is seq > 2
     if (after === null) return [];
-    return (await this.run<MessageRow>(sql.messagesAfter, [conversationId, after, rowLimit(limit)])).rows.map(toMessage);
+    return (await this.run<MessageRow<Buffer>>(sql.messagesAfter, [conversationId, after, rowLimit(limit)])).rows.map(toMessage);
   }
 
   async messagesBefore(conversationId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {
     const before = seqBound(beforeSeq, Math.ceil); // seq < 2.5 is seq < 3
     if (before === null) return [];
-    return (await this.run<MessageRow>(sql.messagesBefore, [conversationId, before, rowLimit(limit)])).rows.map(toMessage);
+    return (await this.run<MessageRow<Buffer>>(sql.messagesBefore, [conversationId, before, rowLimit(limit)])).rows.map(toMessage);
   }
 
   // -- lifecycle --------------------------------------------------------------------------------------------------
@@ -309,7 +286,7 @@ export class PostgresStorage implements Storage {
 
   /** The message a concurrent append of the same (sender, clientMsgId) committed first. */
   private async original(input: NewMessage, conflict: unknown): Promise<AppendResult> {
-    const row = (await this.run<MessageRow>(sql.messageByClientId, [input.senderId, input.clientMsgId])).rows[0];
+    const row = (await this.run<MessageRow<Buffer>>(sql.messageByClientId, [input.senderId, input.clientMsgId])).rows[0];
     // Only if the conversation was removed in between; there is nothing left to return.
     if (!row) throw withCause(new KnockError('not_found', 'There is no such conversation.'), conflict);
     return { message: toMessage(row), duplicate: true };
@@ -342,16 +319,6 @@ function mapFirst<R extends pg.QueryResultRow, T>(result: pg.QueryResult<R>, map
   return row ? map(row) : null;
 }
 
-/** 22 characters of [A-Za-z0-9_-]: safe in URLs and Colyseus filters, 128 random bits so ids cannot be guessed. */
-function newId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
-/** As in SQLite: a negative or non-finite limit reads nothing (PostgreSQL would refuse a negative LIMIT). */
-function rowLimit(limit: number): number {
-  return Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : 0;
-}
-
 /**
  * A history bound as a BIGINT the query can take: rounded so the comparison means the same as with the number
  * given, and clamped (Infinity is "past the end"). NaN matches nothing.
@@ -364,16 +331,4 @@ function seqBound(seq: number, round: (x: number) => number): number | null {
 /** A watermark is a whole seq; anything that is not a number raises nothing (receipts never go down anyway). */
 function receiptSeq(seq: number): number {
   return Number.isNaN(seq) ? 0 : Math.min(Math.max(Math.floor(seq), 0), Number.MAX_SAFE_INTEGER);
-}
-
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/**
- * Text goes to PostgreSQL as UTF-8, where a lone UTF-16 surrogate cannot exist: it would be replaced silently and
- * the stored text would differ from what was acknowledged. Refuse it instead, as the SQLite adapter does.
- */
-function assertWellFormed(text: string, what: string): void {
-  if (LONE_SURROGATE.test(text)) {
-    throw new KnockError('bad_request', `${what} contains an invalid character (a lone UTF-16 surrogate).`);
-  }
 }

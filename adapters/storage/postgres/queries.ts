@@ -1,57 +1,13 @@
 /**
- * The SQL of the PostgreSQL adapter, its row shapes and their mapping to port records. Kept apart from
- * PostgresStorage so the class reads as behaviour, and so tests can EXPLAIN the same text the adapter runs.
+ * The SQL of the PostgreSQL adapter and its row-to-record mappers. Kept apart from PostgresStorage so the class
+ * reads as behaviour, and so tests can EXPLAIN the same text the adapter runs. The row shapes and the SELECTs it
+ * shares with SQLite are in ../rows.ts and ../selects.ts.
  *
  * BIGINT columns arrive as JS numbers (the pool's type parser, see PostgresStorage); BYTEA columns (names, bodies:
  * UTF-8, see migrations/001_init.sql) arrive as Buffers and are decoded here.
  */
-import type { Account, Conversation, Participant, Session } from '../../../engine/ports/storage.ts';
-import type { ConversationSummary, MessageRecord, Role } from '../../../engine/protocol.ts';
-
-export interface AccountRow {
-  id: string;
-  handle: string;
-  display_name: Buffer;
-  password_hash: string;
-  created_at: number;
-}
-
-export interface SessionRow {
-  token_hash: string;
-  account_id: string;
-  created_at: number;
-  expires_at: number;
-}
-
-export interface ConversationRow {
-  id: string;
-  owner_account_id: string;
-  owner_handle: string;
-  owner_name: Buffer;
-  last_seq: number;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface ParticipantRow {
-  id: string;
-  conversation_id: string;
-  role: string;
-  account_id: string | null;
-  name: Buffer;
-  delivered_seq: number;
-  read_seq: number;
-}
-
-export interface MessageRow {
-  seq: number;
-  sender_id: string;
-  sender_role: string;
-  sender_name: Buffer;
-  body: Buffer;
-  at: number;
-  client_msg_id: string;
-}
+import { rowMappers } from '../rows.ts';
+import { conversationSelect, messageSelect, summarySelect } from '../selects.ts';
 
 /** The sender of an append, with the message it already sent under that clientMsgId, if any (LEFT JOIN). */
 export interface SenderRow {
@@ -63,23 +19,8 @@ export interface SenderRow {
   at: number | null;
 }
 
-export interface SummaryRow {
-  id: string;
-  visitor_name: Buffer | null;
-  last_seq: number;
-  updated_at: number;
-  last_body: Buffer | null;
-  last_at: number | null;
-  last_role: string | null;
-  unread: number;
-}
-
 /** The columns of ParticipantRow, read through the alias `p`. */
 const participantColumns = 'p.id, p.conversation_id, p.role, p.account_id, p.name, p.delivered_seq, p.read_seq';
-
-/** Sender role and name come from the participant as it is now: a rename shows on old messages too. */
-const messageSelect = `SELECT m.seq, m.sender_id, p.role AS sender_role, p.name AS sender_name, m.body, m.at, m.client_msg_id
-  FROM messages m JOIN participants p ON p.id = m.sender_id`;
 
 export const sql = {
   insertAccount:
@@ -120,8 +61,8 @@ export const sql = {
   conversationById: conversationSelect('c.id = $1'),
   conversationByTokenHash: conversationSelect('c.token_hash = $1'),
   conversationExists: 'SELECT 1 AS found FROM conversations WHERE id = $1',
-  inbox: `${summarySelect('c.owner_account_id = $1')} ORDER BY c.updated_at DESC, c.id DESC LIMIT $2`,
-  summaryById: summarySelect('c.id = $1'),
+  inbox: `${summarySelect('c.owner_account_id = $1', 'join_order')} ORDER BY c.updated_at DESC, c.id DESC LIMIT $2`,
+  summaryById: summarySelect('c.id = $1', 'join_order'),
 
   participantsOf: `SELECT ${participantColumns} FROM participants p WHERE p.conversation_id = $1 ORDER BY p.role, p.join_order`,
   renameParticipant: `UPDATE participants p SET name = $2 WHERE p.id = $1 RETURNING ${participantColumns}`,
@@ -165,100 +106,10 @@ export const sql = {
     ORDER BY seq`,
 } as const;
 
-function conversationSelect(where: string): string {
-  return `SELECT c.id, c.owner_account_id, a.handle AS owner_handle, a.display_name AS owner_name,
-      c.last_seq, c.created_at, c.updated_at
-    FROM conversations c JOIN accounts a ON a.id = c.owner_account_id
-    WHERE ${where}`;
-}
-
-/**
- * One row per conversation; every sub-select is an index lookup (participants_by_conversation, the messages
- * primary key), so the inbox costs O(limit) lookups plus the unread messages, whatever the total. The visitor is
- * the first to have joined (join_order, the last column of participants_by_conversation: no sort).
- */
-function summarySelect(where: string): string {
-  return `SELECT c.id, c.last_seq, c.updated_at,
-      (SELECT v.name FROM participants v WHERE v.conversation_id = c.id AND v.role = 'visitor' ORDER BY v.join_order LIMIT 1)
-        AS visitor_name,
-      m.body AS last_body, m.at AS last_at, s.role AS last_role,
-      (SELECT COUNT(*) FROM messages u JOIN participants up ON up.id = u.sender_id
-        WHERE u.conversation_id = c.id AND up.role <> 'owner'
-          AND u.seq > COALESCE((SELECT MAX(o.read_seq) FROM participants o
-                                WHERE o.conversation_id = c.id AND o.role = 'owner'), 0)) AS unread
-    FROM conversations c
-    LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
-    LEFT JOIN participants s ON s.id = m.sender_id
-    WHERE ${where}`;
-}
-
 /** Text is stored as its UTF-8 bytes (BYTEA; see migrations/001_init.sql for why). */
 export const encodeText = (text: string): Buffer => Buffer.from(text, 'utf8');
 /** Exact inverse of encodeText for well-formed strings, which is all the adapter writes (assertWellFormed). */
 export const decodeText = (bytes: Buffer): string => bytes.toString('utf8');
 
-/** The CHECK constraint guarantees this; the check keeps the type honest without a cast. */
-export function asRole(value: string): Role {
-  if (value === 'owner' || value === 'visitor') return value;
-  throw new Error(`Unknown participant role in the database: ${value}`);
-}
-
-export const toAccount = (r: AccountRow): Account => ({
-  id: r.id,
-  handle: r.handle,
-  displayName: decodeText(r.display_name),
-  passwordHash: r.password_hash,
-  createdAt: r.created_at,
-});
-
-export const toSession = (r: SessionRow): Session => ({
-  tokenHash: r.token_hash,
-  accountId: r.account_id,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-});
-
-export const toConversation = (r: ConversationRow): Conversation => ({
-  id: r.id,
-  ownerAccountId: r.owner_account_id,
-  ownerHandle: r.owner_handle,
-  ownerName: decodeText(r.owner_name),
-  lastSeq: r.last_seq,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-export const toParticipant = (r: ParticipantRow): Participant => ({
-  id: r.id,
-  conversationId: r.conversation_id,
-  role: asRole(r.role),
-  accountId: r.account_id,
-  name: decodeText(r.name),
-  deliveredSeq: r.delivered_seq,
-  readSeq: r.read_seq,
-});
-
-export const toMessage = (r: MessageRow): MessageRecord => ({
-  seq: r.seq,
-  senderId: r.sender_id,
-  senderRole: asRole(r.sender_role),
-  senderName: decodeText(r.sender_name),
-  body: decodeText(r.body),
-  at: r.at,
-  clientMsgId: r.client_msg_id,
-});
-
-export function toSummary(r: SummaryRow): ConversationSummary {
-  const lastMessage =
-    r.last_body !== null && r.last_at !== null && r.last_role !== null
-      ? { body: decodeText(r.last_body), at: r.last_at, senderRole: asRole(r.last_role) }
-      : null;
-  return {
-    id: r.id,
-    visitorName: r.visitor_name === null ? '' : decodeText(r.visitor_name),
-    lastSeq: r.last_seq,
-    lastMessage,
-    unread: r.unread,
-    updatedAt: r.updated_at,
-  };
-}
+/** Rows to port records, BYTEA text decoded. */
+export const { toAccount, toSession, toConversation, toParticipant, toMessage, toSummary } = rowMappers(decodeText);

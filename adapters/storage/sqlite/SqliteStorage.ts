@@ -3,7 +3,6 @@
  * better-sqlite3 is synchronous; the methods are async only to fit the port, and each does its work in one go, so
  * no other call interleaves with it inside this process.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,11 +11,13 @@ import type { ConversationSummary, MessageRecord } from '../../../engine/protoco
 import type {
   Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
-import { applyMigrations } from './migrate.ts';
 import {
-  sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
-  type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
-} from './queries.ts';
+  assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
+  type CreatedConversation, type NewAccount, type NewConversation,
+} from '../common.ts';
+import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
+import { applyMigrations } from './migrate.ts';
+import { sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary } from './queries.ts';
 
 type Db = Database.Database;
 
@@ -24,9 +25,9 @@ type Db = Database.Database;
 function prepareStatements(db: Db) {
   return {
     insertAccount: db.prepare<[string, string, string, string, number]>(sql.insertAccount),
-    accountByHandle: db.prepare<[string], AccountRow>(sql.accountByHandle),
-    accountById: db.prepare<[string], AccountRow>(sql.accountById),
-    allAccounts: db.prepare<[], AccountRow>(sql.allAccounts),
+    accountByHandle: db.prepare<[string], AccountRow<string>>(sql.accountByHandle),
+    accountById: db.prepare<[string], AccountRow<string>>(sql.accountById),
+    allAccounts: db.prepare<[], AccountRow<string>>(sql.allAccounts),
     deleteAccount: db.prepare<[string]>(sql.deleteAccount),
     setPasswordHash: db.prepare<[string, string]>(sql.setPasswordHash),
     insertSession: db.prepare<[string, string, number, number]>(sql.insertSession),
@@ -34,22 +35,22 @@ function prepareStatements(db: Db) {
     deleteSession: db.prepare<[string]>(sql.deleteSession),
     deleteSessionsOf: db.prepare<[string]>(sql.deleteSessionsOf),
     insertConversation: db.prepare<[string, string, string, number, number]>(sql.insertConversation),
-    conversationById: db.prepare<[string], ConversationRow>(sql.conversationById),
-    conversationByTokenHash: db.prepare<[string], ConversationRow>(sql.conversationByTokenHash),
+    conversationById: db.prepare<[string], ConversationRow<string>>(sql.conversationById),
+    conversationByTokenHash: db.prepare<[string], ConversationRow<string>>(sql.conversationByTokenHash),
     conversationExists: db.prepare<[string], { found: number }>(sql.conversationExists),
-    inbox: db.prepare<[string, number], SummaryRow>(sql.inbox),
-    summaryById: db.prepare<[string], SummaryRow>(sql.summaryById),
+    inbox: db.prepare<[string, number], SummaryRow<string>>(sql.inbox),
+    summaryById: db.prepare<[string], SummaryRow<string>>(sql.summaryById),
     insertParticipant: db.prepare<[string, string, string, string | null, string]>(sql.insertParticipant),
-    participantById: db.prepare<[string], ParticipantRow>(sql.participantById),
-    participantsOf: db.prepare<[string], ParticipantRow>(sql.participantsOf),
+    participantById: db.prepare<[string], ParticipantRow<string>>(sql.participantById),
+    participantsOf: db.prepare<[string], ParticipantRow<string>>(sql.participantsOf),
     renameParticipant: db.prepare<[string, string]>(sql.renameParticipant),
     raiseDelivered: db.prepare<{ seq: number; id: string }>(sql.raiseDelivered),
     raiseRead: db.prepare<{ seq: number; id: string }>(sql.raiseRead),
-    messageByClientId: db.prepare<[string, string], MessageRow>(sql.messageByClientId),
+    messageByClientId: db.prepare<[string, string], MessageRow<string>>(sql.messageByClientId),
     nextSeq: db.prepare<[number, string], { last_seq: number }>(sql.nextSeq),
     insertMessage: db.prepare<[string, number, string, string, string, number]>(sql.insertMessage),
-    messagesAfter: db.prepare<[string, number, number], MessageRow>(sql.messagesAfter),
-    messagesBefore: db.prepare<[string, number, number], MessageRow>(sql.messagesBefore),
+    messagesAfter: db.prepare<[string, number, number], MessageRow<string>>(sql.messagesAfter),
+    messagesBefore: db.prepare<[string, number, number], MessageRow<string>>(sql.messagesBefore),
   };
 }
 
@@ -84,11 +85,8 @@ export class SqliteStorage implements Storage {
 
   // -- accounts ---------------------------------------------------------------------------------------------------
 
-  async createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account> {
-    assertWellFormed(input.displayName, 'The name');
-    const account: Account = {
-      id: newId(), handle: input.handle, displayName: input.displayName, passwordHash: input.passwordHash, createdAt: input.at,
-    };
+  async createAccount(input: NewAccount): Promise<Account> {
+    const account = newAccount(input);
     try {
       this.q.insertAccount.run(account.id, account.handle, account.displayName, account.passwordHash, account.createdAt);
     } catch (err) {
@@ -152,35 +150,25 @@ export class SqliteStorage implements Storage {
 
   // -- conversations ----------------------------------------------------------------------------------------------
 
-  async createConversation(input: {
-    ownerAccountId: string;
-    tokenHash: string;
-    visitorName: string;
-    at: number;
-  }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }> {
+  async createConversation(input: NewConversation): Promise<CreatedConversation> {
     assertWellFormed(input.visitorName, 'The name');
     const create = this.db.transaction(() => {
       const account = this.q.accountById.get(input.ownerAccountId);
       if (!account) throw new KnockError('not_found', 'There is no such account.');
-      const id = newId();
+      const ids = newConversationIds();
       try {
-        this.q.insertConversation.run(id, account.id, input.tokenHash, input.at, input.at);
+        this.q.insertConversation.run(ids.conversation, account.id, input.tokenHash, input.at, input.at);
       } catch (err) {
         if (isConstraint(err, 'UNIQUE', 'conversations.token_hash')) {
           throw new KnockError('conflict', 'This conversation token is already in use.');
         }
         throw err;
       }
-      const base = { conversationId: id, deliveredSeq: 0, readSeq: 0 };
-      const owner: Participant = { ...base, id: newId(), role: 'owner', accountId: account.id, name: account.display_name };
-      // An empty visitor name means "Visitor"; the reader decides how to show it, so it is stored as given.
-      const visitor: Participant = { ...base, id: newId(), role: 'visitor', accountId: null, name: input.visitorName };
-      for (const p of [owner, visitor]) this.q.insertParticipant.run(p.id, id, p.role, p.accountId, p.name);
-      const conversation: Conversation = {
-        id, ownerAccountId: account.id, ownerHandle: account.handle, ownerName: account.display_name,
-        lastSeq: 0, createdAt: input.at, updatedAt: input.at,
-      };
-      return { conversation, owner, visitor };
+      const created = newConversationRecords(ids, input, { handle: account.handle, displayName: account.display_name });
+      for (const p of [created.owner, created.visitor]) {
+        this.q.insertParticipant.run(p.id, ids.conversation, p.role, p.accountId, p.name);
+      }
+      return created;
     });
     return create.immediate();
   }
@@ -244,16 +232,7 @@ export class SqliteStorage implements Storage {
       const next = this.q.nextSeq.get(input.at, input.conversationId);
       if (!next) throw new KnockError('not_found', 'There is no such conversation.');
       this.q.insertMessage.run(input.conversationId, next.last_seq, input.senderId, input.clientMsgId, input.body, input.at);
-      const message: MessageRecord = {
-        seq: next.last_seq,
-        senderId: input.senderId,
-        senderRole: toParticipant(sender).role,
-        senderName: sender.name,
-        body: input.body,
-        at: input.at,
-        clientMsgId: input.clientMsgId,
-      };
-      return { message, duplicate: false };
+      return { message: storedMessage(input, next.last_seq, toParticipant(sender)), duplicate: false };
     });
     return append.immediate();
   }
@@ -297,30 +276,8 @@ function configure(db: Db, inMemory: boolean): void {
   if (db.pragma('foreign_keys', { simple: true }) !== 1) throw new Error('SQLite foreign keys could not be enabled.');
 }
 
-/** 22 characters of [A-Za-z0-9_-]: safe in URLs and Colyseus filters, 128 random bits so ids cannot be guessed. */
-function newId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
-/** SQLite reads a negative LIMIT as "no limit"; a caller's slip must not turn into a full table read. */
-function rowLimit(limit: number): number {
-  return Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : 0;
-}
-
 /** True for a constraint failure of this kind (e.g. UNIQUE), on `column` ("table.column") when given. */
 function isConstraint(err: unknown, kind: string, column?: string): boolean {
   if (!(err instanceof Database.SqliteError) || err.code !== `SQLITE_CONSTRAINT_${kind}`) return false;
   return column === undefined || err.message.includes(column);
-}
-
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/**
- * Text goes to SQLite as UTF-8, where a lone UTF-16 surrogate cannot exist: it would be replaced silently and the
- * stored text would differ from what was acknowledged. Refuse it instead.
- */
-function assertWellFormed(text: string, what: string): void {
-  if (LONE_SURROGATE.test(text)) {
-    throw new KnockError('bad_request', `${what} contains an invalid character (a lone UTF-16 surrogate).`);
-  }
 }

@@ -1,0 +1,90 @@
+/**
+ * What both SQL adapters do outside SQL, in the same way: new ids, checks on what a caller passes in, and the
+ * records a write returns without reading them back.
+ */
+import { randomBytes } from 'node:crypto';
+import { KnockError } from '../../engine/errors.ts';
+import type { Account, Conversation, NewMessage, Participant, Storage } from '../../engine/ports/storage.ts';
+import type { MessageRecord, Role } from '../../engine/protocol.ts';
+
+/** What the port's createAccount and createConversation take and return (inline in the port), named. */
+export type NewAccount = Parameters<Storage['createAccount']>[0];
+export type NewConversation = Parameters<Storage['createConversation']>[0];
+export type CreatedConversation = Awaited<ReturnType<Storage['createConversation']>>;
+
+/** 22 characters of [A-Za-z0-9_-]: safe in URLs and Colyseus filters, 128 random bits so ids cannot be guessed. */
+export function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * A negative or non-finite limit reads nothing. SQLite would read a negative LIMIT as "no limit" (a caller's slip
+ * must not turn into a full table read), and PostgreSQL would refuse it.
+ */
+export function rowLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : 0;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text goes to the database as UTF-8, where a lone UTF-16 surrogate cannot exist: it would be replaced silently and
+ * the stored text would differ from what was acknowledged. Refuse it instead.
+ */
+export function assertWellFormed(text: string, what: string): void {
+  if (LONE_SURROGATE.test(text)) {
+    throw new KnockError('bad_request', `${what} contains an invalid character (a lone UTF-16 surrogate).`);
+  }
+}
+
+/** The account `createAccount` stores and returns, with a new id; its name checked first. */
+export function newAccount(input: NewAccount): Account {
+  assertWellFormed(input.displayName, 'The name');
+  return {
+    id: newId(), handle: input.handle, displayName: input.displayName, passwordHash: input.passwordHash, createdAt: input.at,
+  };
+}
+
+/** The ids a new conversation and its two participants take. */
+export interface ConversationIds {
+  conversation: string;
+  owner: string;
+  visitor: string;
+}
+
+export function newConversationIds(): ConversationIds {
+  return { conversation: newId(), owner: newId(), visitor: newId() };
+}
+
+/**
+ * What `createConversation` returns: the conversation as created (no message yet) and its two participants, the
+ * owner named after the account.
+ */
+export function newConversationRecords(
+  ids: ConversationIds,
+  input: NewConversation,
+  account: { handle: string; displayName: string },
+): CreatedConversation {
+  const base = { conversationId: ids.conversation, deliveredSeq: 0, readSeq: 0 };
+  const owner: Participant = {
+    ...base, id: ids.owner, role: 'owner', accountId: input.ownerAccountId, name: account.displayName,
+  };
+  // An empty visitor name means "Visitor"; the reader decides how to show it, so it is stored as given.
+  const visitor: Participant = { ...base, id: ids.visitor, role: 'visitor', accountId: null, name: input.visitorName };
+  const conversation: Conversation = {
+    id: ids.conversation, ownerAccountId: input.ownerAccountId, ownerHandle: account.handle, ownerName: account.displayName,
+    lastSeq: 0, createdAt: input.at, updatedAt: input.at,
+  };
+  return { conversation, owner, visitor };
+}
+
+/**
+ * The record `appendMessage` returns for a message stored under `seq`: what was sent (for a duplicate, the body and
+ * time stored the first time), and its sender's role and name as they are now.
+ */
+export function storedMessage(sent: NewMessage, seq: number, sender: { role: Role; name: string }): MessageRecord {
+  return {
+    seq, senderId: sent.senderId, senderRole: sender.role, senderName: sender.name, body: sent.body, at: sent.at,
+    clientMsgId: sent.clientMsgId,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The row shapes both SQL adapters read, and their mapping to port records. The two differ only in how a column
+ * of text people write (names, bodies) arrives: SQLite stores it as TEXT and returns a string, PostgreSQL as BYTEA
+ * holding the UTF-8 bytes and returns a Buffer (see postgres/migrations/001_init.sql). `T` is that type, and
+ * `rowMappers` takes the function that turns it into a string. Numbers arrive as JS numbers in both.
+ */
+import type { Account, Conversation, Participant, Session } from '../../engine/ports/storage.ts';
+import type { ConversationSummary, MessageRecord, Role } from '../../engine/protocol.ts';
+
+export interface AccountRow<T> {
+  id: string;
+  handle: string;
+  display_name: T;
+  password_hash: string;
+  created_at: number;
+}
+
+export interface SessionRow {
+  token_hash: string;
+  account_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ConversationRow<T> {
+  id: string;
+  owner_account_id: string;
+  owner_handle: string;
+  owner_name: T;
+  last_seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ParticipantRow<T> {
+  id: string;
+  conversation_id: string;
+  role: string;
+  account_id: string | null;
+  name: T;
+  delivered_seq: number;
+  read_seq: number;
+}
+
+export interface MessageRow<T> {
+  seq: number;
+  sender_id: string;
+  sender_role: string;
+  sender_name: T;
+  body: T;
+  at: number;
+  client_msg_id: string;
+}
+
+export interface SummaryRow<T> {
+  id: string;
+  visitor_name: T | null;
+  last_seq: number;
+  updated_at: number;
+  last_body: T | null;
+  last_at: number | null;
+  last_role: string | null;
+  unread: number;
+}
+
+/** The CHECK constraint guarantees this; the check keeps the type honest without a cast. */
+export function asRole(value: string): Role {
+  if (value === 'owner' || value === 'visitor') return value;
+  throw new Error(`Unknown participant role in the database: ${value}`);
+}
+
+export interface RowMappers<T> {
+  toAccount(r: AccountRow<T>): Account;
+  toSession(r: SessionRow): Session;
+  toConversation(r: ConversationRow<T>): Conversation;
+  toParticipant(r: ParticipantRow<T>): Participant;
+  toMessage(r: MessageRow<T>): MessageRecord;
+  toSummary(r: SummaryRow<T>): ConversationSummary;
+}
+
+/**
+ * The row-to-record mappers of an adapter whose text columns arrive as `T`.
+ *
+ * @example
+ *   export const { toAccount, toMessage } = rowMappers((bytes: Buffer) => bytes.toString('utf8'));
+ */
+export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> {
+  return {
+    toAccount: (r) => ({
+      id: r.id,
+      handle: r.handle,
+      displayName: decodeText(r.display_name),
+      passwordHash: r.password_hash,
+      createdAt: r.created_at,
+    }),
+
+    toSession: (r) => ({
+      tokenHash: r.token_hash,
+      accountId: r.account_id,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+    }),
+
+    toConversation: (r) => ({
+      id: r.id,
+      ownerAccountId: r.owner_account_id,
+      ownerHandle: r.owner_handle,
+      ownerName: decodeText(r.owner_name),
+      lastSeq: r.last_seq,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }),
+
+    toParticipant: (r) => ({
+      id: r.id,
+      conversationId: r.conversation_id,
+      role: asRole(r.role),
+      accountId: r.account_id,
+      name: decodeText(r.name),
+      deliveredSeq: r.delivered_seq,
+      readSeq: r.read_seq,
+    }),
+
+    toMessage: (r) => ({
+      seq: r.seq,
+      senderId: r.sender_id,
+      senderRole: asRole(r.sender_role),
+      senderName: decodeText(r.sender_name),
+      body: decodeText(r.body),
+      at: r.at,
+      clientMsgId: r.client_msg_id,
+    }),
+
+    toSummary: (r) => {
+      const lastMessage =
+        r.last_body !== null && r.last_at !== null && r.last_role !== null
+          ? { body: decodeText(r.last_body), at: r.last_at, senderRole: asRole(r.last_role) }
+          : null;
+      return {
+        id: r.id,
+        visitorName: r.visitor_name === null ? '' : decodeText(r.visitor_name),
+        lastSeq: r.last_seq,
+        lastMessage,
+        unread: r.unread,
+        updatedAt: r.updated_at,
+      };
+    },
+  };
+}
