@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, matchMaker } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
+import { JanusRouter } from '../adapters/media/janus/JanusRouter.ts';
 import { openCoordination, redactUrl } from '../adapters/presence/coordination.ts';
 import { PostgresStorage } from '../adapters/storage/postgres/PostgresStorage.ts';
 import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
@@ -27,8 +28,10 @@ import { Api } from './http/api.ts';
 import { originChecker } from './http/origin.ts';
 import { HttpHandler } from './http/server.ts';
 import type { Logger } from './logger.ts';
-import { systemClock, type Clock } from './ports/clock.ts';
+import { systemClock, systemTimers, type Clock, type Timers } from './ports/clock.ts';
+import type { MediaRouter } from './ports/mediaRouter.ts';
 import type { Storage } from './ports/storage.ts';
+import { IceServerIssuer } from './turn.ts';
 
 export const defaultAssetsDir = fileURLToPath(new URL('../client/dist/', import.meta.url));
 
@@ -54,9 +57,29 @@ export async function openStorage(config: KnockConfig, logger?: Logger): Promise
   return PostgresStorage.open({ connectionString: config.databaseUrl, schema: config.databaseSchema, ...(log ? { logger: log } : {}) });
 }
 
-export async function createKnock(config: KnockConfig, opts: { logger: Logger; clock?: Clock }): Promise<Knock> {
+/**
+ * The conference server of this config: Janus when `janusUrl` is set, else none (calls stay peer-to-peer).
+ *
+ * @example
+ *   const router = openMediaRouter(config, systemClock, logger); // JanusRouter | null
+ */
+export function openMediaRouter(config: KnockConfig, clock: Clock, logger: Logger): MediaRouter | null {
+  if (config.janusUrl === undefined || config.janusPublicUrl === undefined) return null;
+  return new JanusRouter({
+    url: config.janusUrl,
+    publicUrl: config.janusPublicUrl,
+    adminKey: config.janusAdminKey,
+    tokenSecret: config.janusTokenSecret,
+    joinTtlMs: config.turnTtlMs,
+    clock,
+    logger: logger.child({ module: 'janus' }),
+  });
+}
+
+export async function createKnock(config: KnockConfig, opts: { logger: Logger; clock?: Clock; timers?: Timers }): Promise<Knock> {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
+  const timers = opts.timers ?? systemTimers;
   if (config.redisUrl !== undefined && config.databaseUrl === undefined) {
     logger.warn('REDIS_URL is set without DATABASE_URL: every process must then use this same SQLite file, on this one machine');
   }
@@ -123,7 +146,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     return origin && isAllowedOrigin(origin, req.headers.host) ? { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } : {};
   };
 
-  const roomDeps: RoomDeps = { storage, hub, auth, clock, logger, config, isAllowedOrigin };
+  const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs }, clock);
+  const mediaRouter = openMediaRouter(config, clock, logger);
+  const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, isAllowedOrigin };
   gameServer.define('user', userRoomClass(roomDeps)).filterBy(['handle']);
   gameServer.define('conversation', conversationRoomClass(roomDeps)).filterBy(['conversationId']);
 
@@ -148,6 +173,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
           storage: config.databaseUrl === undefined ? { sqlite: config.dataDir } : { postgresql: redactUrl(config.databaseUrl), schema: config.databaseSchema },
           coordination: coordination.kind,
           publicAddress: config.publicAddress,
+          calls: { sfu: mediaRouter?.provider ?? null, iceServers: config.iceServers.length, turn: config.turnSecret !== undefined },
           processId: matchMaker.processId,
         },
         'Knock is listening',
@@ -159,6 +185,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
         await gameServer.gracefullyShutdown(false);
+        // After the rooms: ending their calls closed the conference rooms.
+        await mediaRouter?.close();
         httpServer.closeAllConnections();
         await storage.close();
         logger.info('Knock stopped');

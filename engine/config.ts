@@ -29,6 +29,22 @@ const publicAddress = z
     'must be host[:port][/path] without a scheme or a trailing slash, e.g. chat.example.com/_/p1 or 10.0.0.5:8080',
   );
 
+/** One entry of KNOCK_ICE_SERVERS: STUN/TURN urls only. A TURN password here would reach every page. */
+const iceUrl = z.string().regex(/^(stun|stuns|turn|turns):[^\s]+$/i, 'must be a stun:, stuns:, turn: or turns: URL');
+const iceServerEntry = z
+  .looseObject({ urls: z.union([iceUrl, z.array(iceUrl).min(1)]) })
+  .superRefine((entry, ctx) => {
+    if ('username' in entry || 'credential' in entry) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must not hold a username or credential (pages would see it): set KNOCK_TURN_SECRET, coturn\u2019s static-auth-secret, instead',
+      });
+    }
+  })
+  .transform((entry) => ({ urls: Array.isArray(entry.urls) ? entry.urls : [entry.urls] }));
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const wsUrl = z.url({ protocol: /^(wss?|https?)$/, error: 'must be a ws://, wss://, http:// or https:// URL' });
+
 const rate = z.object({ perWindow: z.number().int().positive(), windowMs: z.number().int().positive() });
 export type RateLimitConfig = z.infer<typeof rate>;
 
@@ -68,6 +84,10 @@ export const configSchema = z.object({
       loginsPerIp: rate.default({ perWindow: 20, windowMs: 60_000 }),
       loginsPerHandle: rate.default({ perWindow: 10, windowMs: 60_000 }),
       signupsPerIp: rate.default({ perWindow: 5, windowMs: 3600_000 }),
+      /** Calls one participant (a visitor, an owner) may start in one conversation. */
+      callStarts: rate.default({ perWindow: 5, windowMs: 60_000 }),
+      /** SDP descriptions and ICE candidates one connection may relay (trickle ICE comes in bursts). */
+      callSignals: rate.default({ perWindow: 300, windowMs: 10_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -77,6 +97,8 @@ export const configSchema = z.object({
       loginsPerIp: { perWindow: 20, windowMs: 60_000 },
       loginsPerHandle: { perWindow: 10, windowMs: 60_000 },
       signupsPerIp: { perWindow: 5, windowMs: 3600_000 },
+      callStarts: { perWindow: 5, windowMs: 60_000 },
+      callSignals: { perWindow: 300, windowMs: 10_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),
@@ -93,7 +115,41 @@ export const configSchema = z.object({
   presenceTtlMs: z.number().int().min(3000).max(600_000).default(6000),
   /** Directory with the built browser app (client/dist). Built by `npm start` / the test setup. */
   assetsDir: z.string().optional(),
+  /** How long a call rings before it ends as a missed call. */
+  callRingTimeoutMs: z.number().int().min(1_000).max(600_000).default(45_000),
+  /** How long a call keeps the place of a member whose device dropped (a reload, a network change). */
+  callRejoinGraceMs: z.number().int().min(1_000).max(600_000).default(30_000),
+  /** Most devices in a peer-to-peer (mesh) call, the only kind without a conference server: each sends to all. */
+  callMeshMax: z.number().int().min(2).max(8).default(4),
+  /** Most devices in a call through the conference server. */
+  callMaxMembers: z.number().int().min(3).max(100).default(12),
+  /** STUN/TURN servers handed to call members (TURN ones with per-member credentials from turnSecret). */
+  iceServers: z.array(iceServerEntry).default([]),
+  /** coturn's static-auth-secret (use-auth-secret): TURN credentials are minted from it, per member, short-lived. */
+  turnSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** How long minted TURN credentials open new relays (relays already open outlive it). */
+  turnTtlMs: z.number().int().min(60_000).max(7 * 24 * 3600_000).default(3600_000),
+  /** Janus's HTTP API as this server reaches it, on loopback (e.g. http://127.0.0.1:8088/janus); absent: no SFU. */
+  janusUrl: httpUrl.optional(),
+  /** Janus's WebSocket API as browsers reach it (e.g. wss://chat.example.com/_/janus). */
+  janusPublicUrl: wsUrl.optional(),
+  /** The VideoRoom plugin's admin_key: only holders create rooms. */
+  janusAdminKey: z.string().min(1).optional(),
+  /** Janus's token_auth_secret, when Janus requires signed tokens (token_auth): Knock signs short-lived ones. */
+  janusTokenSecret: z.string().min(1).optional(),
 }).superRefine((config, ctx) => {
+  // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
+  const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
+  if (config.turnSecret === undefined && urls.some((u) => typeof u === 'string' && /^turns?:/i.test(u))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['turnSecret'],
+      message: 'is required when KNOCK_ICE_SERVERS lists a turn: or turns: server (coturn use-auth-secret + static-auth-secret)',
+    });
+  }
+  if (config.janusUrl !== undefined && config.janusPublicUrl === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['janusPublicUrl'], message: 'is required with KNOCK_JANUS_URL: the address browsers reach Janus\u2019s WebSocket API at' });
+  }
   // Colyseus routes a room's sockets to the one process holding it by this address; without it, a client matched
   // by another process gets "seat reservation expired".
   if (config.redisUrl !== undefined && config.publicAddress === undefined) {
@@ -133,7 +189,29 @@ const envKeys = {
   REDIS_URL: 'redisUrl',
   KNOCK_PUBLIC_ADDRESS: 'publicAddress',
   KNOCK_PRESENCE_TTL_MS: 'presenceTtlMs',
+  KNOCK_CALL_RING_TIMEOUT_MS: 'callRingTimeoutMs',
+  KNOCK_CALL_REJOIN_GRACE_MS: 'callRejoinGraceMs',
+  KNOCK_CALL_MESH_MAX: 'callMeshMax',
+  KNOCK_CALL_MAX_MEMBERS: 'callMaxMembers',
+  KNOCK_ICE_SERVERS: 'iceServers',
+  KNOCK_TURN_SECRET: 'turnSecret',
+  KNOCK_TURN_TTL_MS: 'turnTtlMs',
+  KNOCK_JANUS_URL: 'janusUrl',
+  KNOCK_JANUS_PUBLIC_URL: 'janusPublicUrl',
+  KNOCK_JANUS_ADMIN_KEY: 'janusAdminKey',
+  KNOCK_JANUS_TOKEN_SECRET: 'janusTokenSecret',
 } as const;
+
+/** A JSON-valued variable: parsed here, checked by the config schema. */
+const json = (name: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be JSON.` });
+      return z.NEVER;
+    }
+  });
 
 const envSchema = z.object({
   PORT: int(0, 65535).optional(),
@@ -153,6 +231,18 @@ const envSchema = z.object({
   REDIS_URL: z.string().min(1).optional(),
   KNOCK_PUBLIC_ADDRESS: z.string().min(1).optional(),
   KNOCK_PRESENCE_TTL_MS: z.coerce.number().int().optional(),
+  KNOCK_CALL_RING_TIMEOUT_MS: z.coerce.number().int().optional(),
+  KNOCK_CALL_REJOIN_GRACE_MS: z.coerce.number().int().optional(),
+  KNOCK_CALL_MESH_MAX: z.coerce.number().int().optional(),
+  KNOCK_CALL_MAX_MEMBERS: z.coerce.number().int().optional(),
+  /** JSON, e.g. [{"urls":"stun:turn.example.com:3478"},{"urls":["turn:turn.example.com:3478"]}]. */
+  KNOCK_ICE_SERVERS: json('KNOCK_ICE_SERVERS').optional(),
+  KNOCK_TURN_SECRET: z.string().min(1).optional(),
+  KNOCK_TURN_TTL_MS: z.coerce.number().int().optional(),
+  KNOCK_JANUS_URL: z.string().min(1).optional(),
+  KNOCK_JANUS_PUBLIC_URL: z.string().min(1).optional(),
+  KNOCK_JANUS_ADMIN_KEY: z.string().min(1).optional(),
+  KNOCK_JANUS_TOKEN_SECRET: z.string().min(1).optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

@@ -15,6 +15,7 @@ export const errorCodes = [
   'not_found',
   'conflict', // e.g. a handle already taken
   'signup_closed',
+  'call_full', // a call has as many members as it can take; data.capacity says how many
   'internal', // a bug or an outage on our side; logged with context
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
@@ -41,6 +42,7 @@ const httpStatusOf: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   signup_closed: 403,
+  call_full: 409,
   internal: 500,
 };
 

@@ -3,7 +3,10 @@
  * Presence (LocalPresence in one process, RedisPresence when scaled out), so nothing else names a topic or a key.
  *
  *   presence:<handle>      owner online/offline, sessions ended       -> UserRoom, ConversationRooms of that owner
- *   owner:<handle>         conversation summaries (knocks, activity)  -> UserRoom (the owner's devices)
+ *   owner:<handle>         conversation summaries (knocks, activity), -> UserRoom (the owner's devices)
+ *                          calls from visitors ringing and ending
+ *   knock:calls:<handle>   a hash, conversation id -> the call from a visitor ringing there now, so an owner tab that
+ *                          opens while it rings rings too, whichever process holds its UserRoom
  *   knock:online:<handle>  present while the owner is online: a lease that the owner's UserRoom (one per handle in
  *                          the cluster) renews every `presenceRefreshMs`. A process that dies without a word
  *                          (SIGKILL, power cut) publishes no "offline"; its lease simply expires, and rooms that
@@ -11,14 +14,17 @@
  */
 import type { Presence } from '@colyseus/core';
 import type { Logger } from './logger.ts';
-import type { ConversationSummary } from './protocol.ts';
+import { userServerMessages, type ConversationSummary, type UserServerMessages } from './protocol.ts';
 
 export type PresenceEvent =
   | { type: 'online'; online: boolean }
   /** A session was logged out or revoked: its sockets must close. */
   | { type: 'sessionEnded'; sessionHash: string };
 
-export type OwnerEvent = { type: 'conversation'; summary: ConversationSummary };
+export type OwnerEvent =
+  | { type: 'conversation'; summary: ConversationSummary }
+  /** A call from a visitor rings, was answered or ended (every owner tab rings, not only the conversation's). */
+  | { type: 'call'; call: UserServerMessages['call'] };
 
 type Callback<E> = (event: E) => void;
 
@@ -30,6 +36,8 @@ export interface HubOptions {
 }
 
 const onlineKey = (handle: string): string => `knock:online:${handle}`;
+const callsKey = (handle: string): string => `knock:calls:${handle}`;
+type CallNotice = UserServerMessages['call'];
 
 export class Hub {
   /** How often the owner's UserRoom renews the lease, and how often rooms re-read it: a third of its life. */
@@ -73,6 +81,37 @@ export class Hub {
 
   publishOwner(handle: string, event: OwnerEvent): void {
     this.publish(`owner:${handle}`, event);
+  }
+
+  /**
+   * Records a call from a visitor as ringing (or no longer), then tells the owner's devices. Never rejects: a call
+   * whose ring cannot be recorded still rings the tabs that are open.
+   */
+  async announceCall(handle: string, call: CallNotice): Promise<void> {
+    try {
+      if (call.status === 'ringing') await this.presence.hset(callsKey(handle), call.conversationId, JSON.stringify(call));
+      else await this.presence.hdel(callsKey(handle), call.conversationId);
+    } catch (err) {
+      this.logger.error({ err, handle, callId: call.callId }, 'could not record a ringing call');
+    }
+    this.publishOwner(handle, { type: 'call', call });
+  }
+
+  /** The calls from visitors ringing for this owner at `now`; rings whose end was never heard (a dead process) lapse. */
+  async ringingCalls(handle: string, now: number): Promise<CallNotice[]> {
+    const all = await this.presence.hgetall(callsKey(handle));
+    const ringing: CallNotice[] = [];
+    for (const [conversationId, text] of Object.entries(all ?? {})) {
+      let parsed: ReturnType<typeof userServerMessages.call.safeParse> | null = null;
+      try {
+        parsed = userServerMessages.call.safeParse(JSON.parse(text));
+      } catch {
+        parsed = null;
+      }
+      if (parsed?.success && (parsed.data.ringUntil ?? 0) > now) ringing.push(parsed.data);
+      else await this.presence.hdel(callsKey(handle), conversationId);
+    }
+    return ringing;
   }
 
   private publish(topic: string, event: PresenceEvent | OwnerEvent): void {

@@ -14,6 +14,14 @@ export const limits = {
   nameChars: 64,
   /** Most messages returned by one sync or history request. */
   pageSize: 100,
+  /**
+   * Longest SDP in one `call.signal`, in characters. Chrome's offer for audio + video is 6-8 KB, and each further
+   * m-line (a screen share) about 3.5 KB; 32 KiB leaves room for more codecs and m-lines than a Knock call uses,
+   * while one signal stays well inside the 64 KiB socket message limit (KNOCK_MAX_MESSAGE_BYTES).
+   */
+  sdpChars: 32 * 1024,
+  /** Longest ICE candidate line. Real ones are 60-250 characters (an mDNS host name included). */
+  candidateChars: 1024,
 } as const;
 
 /** A lone UTF-16 surrogate cannot be stored as UTF-8: refuse it at the door rather than store something else. */
@@ -100,6 +108,114 @@ export const errorPayload = z.object({
 export type ErrorPayload = z.infer<typeof errorPayload>;
 
 // ---------------------------------------------------------------------------------------------------------------
+// Calls (DESIGN "calls"): signalling through the ConversationRoom. A *device* is one connection to the room (its
+// Colyseus session id): an owner with two tabs has two devices, and signalling addresses devices, not people.
+// WebRTC convention: a device that enters a call (accept, join) sends the offers to the members already in it;
+// members already in the call answer. Media is peer-to-peer (2 members: `p2p`; 3 or 4 without a conference server:
+// `mesh`) or goes through an SFU (`sfu`, from the third member when the server has one), as `call.ticket` says.
+export const callIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'callId is not valid.' });
+export const callKindSchema = z.enum(['audio', 'video']);
+export type CallKind = z.infer<typeof callKindSchema>;
+export const callModeSchema = z.enum(['p2p', 'mesh', 'sfu']);
+export type CallMode = z.infer<typeof callModeSchema>;
+/** `completed`: answered, then hung up; `missed`: nobody answered in time; `cancelled`: the caller hung up first. */
+export const callEndReasonSchema = z.enum(['completed', 'missed', 'declined', 'cancelled']);
+export type CallEndReason = z.infer<typeof callEndReasonSchema>;
+
+/** Text other than the line breaks SDP is made of has no business in it. */
+const CONTROL_CHARS = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F]/;
+export const sessionDescriptionSchema = z.object({
+  type: z.enum(['offer', 'answer'], { message: 'description.type must be "offer" or "answer".' }),
+  sdp: z
+    .string()
+    .max(limits.sdpChars, { message: `The SDP is too large (at most ${limits.sdpChars} characters).` })
+    .refine((s) => /^v=0\r?\n/.test(s), { message: 'The SDP must start with "v=0".' })
+    .refine((s) => !CONTROL_CHARS.test(s) && wellFormed(s), { message: 'The SDP contains characters SDP cannot hold.' }),
+});
+export type SessionDescription = z.infer<typeof sessionDescriptionSchema>;
+
+export const iceCandidateSchema = z.object({
+  /** An `a=candidate` line without `a=`, or '' (end of candidates). */
+  candidate: z
+    .string()
+    .max(limits.candidateChars, { message: `The ICE candidate is too long (at most ${limits.candidateChars} characters).` })
+    .refine((c) => c === '' || (c.startsWith('candidate:') && !CONTROL_CHARS.test(c) && !/[\r\n]/.test(c)), {
+      message: 'An ICE candidate starts with "candidate:" and is one line.',
+    }),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1023).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+export type IceCandidate = z.infer<typeof iceCandidateSchema>;
+
+/** An RTCIceServer as browsers take it; TURN entries carry credentials minted for one member, valid a short while. */
+export const iceServerSchema = z.object({
+  urls: z.array(z.string()),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
+/**
+ * What one member needs to reach a call's conference server (MediaRouter.issueJoin). `provider` names the SFU
+ * (e.g. "janus"); the browser hands the rest to that provider's client code: rooms never look inside.
+ */
+export const sfuJoinSchema = z.object({
+  provider: z.string(),
+  /** Where the browser connects (e.g. Janus's WebSocket API). */
+  url: z.string(),
+  room: z.string(),
+  /** This member's own pass into this room only. */
+  token: z.string(),
+  /** Provider-specific extras (Janus: `pin`, and `apiToken` when Janus requires signed tokens). */
+  params: z.record(z.string(), z.string()),
+  /** Milliseconds since the epoch after which a new join must be asked for (`call.join` again). */
+  expiresAt: z.number(),
+});
+export type SfuJoin = z.infer<typeof sfuJoinSchema>;
+
+export const callMemberSchema = z.object({
+  deviceId: id,
+  participantId: id,
+  role: roleSchema,
+  name: z.string(),
+  /** `reconnecting`: the device dropped (a reload, a network change) and has a grace period to come back. */
+  connection: z.enum(['connected', 'reconnecting']),
+  joinedAt: z.number(),
+  audio: z.boolean(),
+  video: z.boolean(),
+});
+export type CallMember = z.infer<typeof callMemberSchema>;
+
+export const callStateSchema = z.object({
+  callId: callIdSchema,
+  kind: callKindSchema,
+  /** ringing: waiting for the other side; active: answered; ended: over (endReason says how). */
+  status: z.enum(['ringing', 'active', 'ended']),
+  mode: callModeSchema,
+  /** The participant who called. */
+  callerId: id,
+  startedAt: z.number(),
+  answeredAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+  endReason: callEndReasonSchema.nullable(),
+  /** When an unanswered call stops ringing. */
+  ringUntil: z.number().nullable(),
+  members: z.array(callMemberSchema),
+  /** How many devices the call takes; a join beyond it gets a `call_full` error. */
+  capacity: z.number().int(),
+});
+export type CallState = z.infer<typeof callStateSchema>;
+
+const signalTarget = { callId: callIdSchema, to: id };
+const signalBody = {
+  description: sessionDescriptionSchema.optional(),
+  candidate: iceCandidateSchema.optional(),
+};
+const exactlyOneSignal = (s: { description?: unknown; candidate?: unknown }) => (s.description === undefined) !== (s.candidate === undefined);
+const oneSignalMessage = { message: 'A signal carries either a description or a candidate.' };
+
+// ---------------------------------------------------------------------------------------------------------------
 // Join options.
 export const userJoinOptions = z.object({ handle: handleSchema });
 export type UserJoinOptions = z.infer<typeof userJoinOptions>;
@@ -131,6 +247,26 @@ export const conversationClientMessages = {
   typing: z.object({ active: z.boolean() }),
   receipt: z.object({ kind: z.enum(['delivered', 'read']), seq }),
   rename: z.object({ name: displayNameSchema }),
+  /** Calls the other side: every device of theirs in the conversation (and the owner's console) rings. */
+  'call.start': z.object({ kind: callKindSchema }),
+  /** Answers a ringing call on this device; the first device to accept takes it, the others stop ringing. */
+  'call.accept': z.object({ callId: callIdSchema }),
+  'call.decline': z.object({ callId: callIdSchema }),
+  /**
+   * Enters a call that is going on: after a reload (taking back the place this device's person held), from another
+   * device, or as a further member. Sent by a member, it only renews that member's `call.ticket`.
+   */
+  'call.join': z.object({
+    callId: callIdSchema,
+    /** From this tab's last ticket: takes back exactly that place, even before the server noticed the old socket died. */
+    rejoinKey: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, { message: 'rejoinKey is not valid.' }).optional(),
+  }),
+  /** Hangs up on this device (the caller hanging up while it rings cancels the call). */
+  'call.leave': z.object({ callId: callIdSchema }),
+  /** Relays an SDP description or an ICE candidate to one other device of the call. */
+  'call.signal': z.object({ ...signalTarget, ...signalBody }).refine(exactlyOneSignal, oneSignalMessage),
+  /** This device's microphone and camera switched on or off (shown to the others). */
+  'call.media': z.object({ callId: callIdSchema, audio: z.boolean(), video: z.boolean() }),
 } as const;
 export type ConversationClientMessages = { [K in keyof typeof conversationClientMessages]: z.infer<(typeof conversationClientMessages)[K]> };
 
@@ -153,6 +289,33 @@ export const conversationServerMessages = {
   receipt: z.object({ participantId: id, kind: z.enum(['delivered', 'read']), seq }),
   participant: participantRecord,
   presence: z.object({ online: z.boolean() }),
+  /** The conversation's call, to every device in the conversation, whenever it changes (and on joining). */
+  'call.state': callStateSchema,
+  /** To the callee's devices: a call is ringing for you. It stops when `call.state` is no longer `ringing`. */
+  'call.ring': z.object({
+    callId: callIdSchema,
+    kind: callKindSchema,
+    from: z.object({ participantId: id, name: z.string(), role: roleSchema }),
+    ringUntil: z.number(),
+  }),
+  /** To one member: how this device joins the call's media. Sent again when the mode changes (p2p/mesh to sfu). */
+  'call.ticket': z.object({
+    callId: callIdSchema,
+    /** This device's id in `members` and in signals. */
+    deviceId: id,
+    /** Keep it for this tab (sessionStorage): `call.join` with it after a reload or a reconnection takes this place back. */
+    rejoinKey: z.string(),
+    mode: callModeSchema,
+    iceServers: z.array(iceServerSchema),
+    /** When the TURN credentials above stop opening new relays: `call.join` again for a fresh ticket before then. */
+    expiresAt: z.number(),
+    /** Set in `sfu` mode: the conference room and this member's pass into it. */
+    sfu: sfuJoinSchema.nullable(),
+  }),
+  /** A description or candidate from another device of the call, to this device only. */
+  'call.signal': z
+    .object({ callId: callIdSchema, from: id, participantId: id, ...signalBody })
+    .refine(exactlyOneSignal, oneSignalMessage),
   error: errorPayload,
 } as const;
 export type ConversationServerMessages = { [K in keyof typeof conversationServerMessages]: z.infer<(typeof conversationServerMessages)[K]> };
@@ -179,6 +342,18 @@ export const userServerMessages = {
   /** A new or changed conversation (owner devices only). */
   conversation: conversationSummary,
   presence: z.object({ online: z.boolean() }),
+  /**
+   * Owner devices only: a call in one of the owner's conversations rings, was answered or ended, so every tab of the
+   * owner rings (and stops), also those not showing that conversation. Answering happens in the conversation.
+   */
+  call: z.object({
+    conversationId: id,
+    callId: callIdSchema,
+    kind: callKindSchema,
+    status: z.enum(['ringing', 'active', 'ended']),
+    from: z.object({ name: z.string(), role: roleSchema }),
+    ringUntil: z.number().nullable(),
+  }),
   error: errorPayload,
 } as const;
 export type UserServerMessages = { [K in keyof typeof userServerMessages]: z.infer<(typeof userServerMessages)[K]> };

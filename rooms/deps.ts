@@ -4,7 +4,9 @@ import type { Auth } from '../engine/auth.ts';
 import type { KnockConfig } from '../engine/config.ts';
 import type { Hub } from '../engine/hub.ts';
 import type { Logger } from '../engine/logger.ts';
-import type { Clock } from '../engine/ports/clock.ts';
+import type { Clock, Timers } from '../engine/ports/clock.ts';
+import type { MediaRouter } from '../engine/ports/mediaRouter.ts';
+import type { IceServerIssuer } from '../engine/turn.ts';
 import type { Storage } from '../engine/ports/storage.ts';
 import { SESSION_COOKIE, parseCookies } from '../engine/cookies.ts';
 import { secretHash } from '../engine/auth.ts';
@@ -16,8 +18,13 @@ export interface RoomDeps {
   hub: Hub;
   auth: Auth;
   clock: Clock;
+  timers: Timers;
   logger: Logger;
-  config: Pick<KnockConfig, 'rateLimits' | 'maxMessageBytes'>;
+  config: Pick<KnockConfig, 'rateLimits' | 'maxMessageBytes' | 'callRingTimeoutMs' | 'callRejoinGraceMs' | 'callMeshMax' | 'callMaxMembers'>;
+  /** STUN/TURN servers for call members, TURN credentials minted per member. */
+  ice: Pick<IceServerIssuer, 'issue'>;
+  /** The conference server (SFU), or null: calls stay peer-to-peer. */
+  mediaRouter: MediaRouter | null;
   /** The same Origin rule as the WebSocket handshake and the HTTP API. */
   isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean;
 }

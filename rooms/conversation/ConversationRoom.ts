@@ -56,8 +56,33 @@ export function conversationRoomClass(deps: RoomDeps) {
       if (!conversation) throw new KnockError('not_found', 'This conversation does not exist.');
       const participants = await deps.storage.getParticipants(conversation.id);
       const handle = conversation.ownerHandle;
+      const { config } = deps;
       const logic = new ConversationLogic(
-        { storage: deps.storage, clock: deps.clock, logger: this.log, onSummaryChanged: () => this.scheduleSummary(handle) },
+        {
+          storage: deps.storage,
+          clock: deps.clock,
+          logger: this.log,
+          onSummaryChanged: () => this.scheduleSummary(handle),
+          calls: {
+            timers: deps.timers,
+            config: {
+              ringTimeoutMs: config.callRingTimeoutMs,
+              rejoinGraceMs: config.callRejoinGraceMs,
+              meshMax: config.callMeshMax,
+              maxMembers: config.callMaxMembers,
+              callStarts: config.rateLimits.callStarts,
+              callSignals: config.rateLimits.callSignals,
+            },
+            ice: deps.ice,
+            mediaRouter: deps.mediaRouter,
+            notifyOwner: (call) => void deps.hub.announceCall(handle, call),
+            // While a call lasts the room outlives its last socket, so a reload (or both sides' at once) rejoins it;
+            // the call's grace periods end it if nobody comes back, and the room then goes as usual.
+            onBusy: (busy) => {
+              this.autoDispose = !busy;
+            },
+          },
+        },
         conversation,
         participants,
         false,

@@ -19,6 +19,7 @@ import {
 import { KnockError, asKnockError, CloseCode } from '../../engine/errors.ts';
 import { rateLimited } from '../../engine/rateLimit.ts';
 import { deliver, goLive, type Peer } from '../peer.ts';
+import { CallLogic, type CallMessageType, type CallSetup } from './callLogic.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
 type ServerType = keyof ConversationServerMessages & string;
@@ -29,6 +30,8 @@ export interface ConversationDeps {
   logger: Logger;
   /** Called (coalesced) after activity that changes the owner's conversation list: new messages, reads, names. */
   onSummaryChanged: (conversationId: string) => void;
+  /** Calls: timers, limits, ICE servers, the conference server. */
+  calls: CallSetup;
 }
 
 export class ConversationLogic {
@@ -41,6 +44,8 @@ export class ConversationLogic {
   private disposed = false;
   /** Per peer, the highest seq its catch-up carried: a live `message` at or below it was sent already. */
   private readonly caughtUpTo = new Map<string, number>();
+  /** The conversation's call (at most one at a time). */
+  readonly calls: CallLogic;
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -51,6 +56,15 @@ export class ConversationLogic {
     for (const p of participants) this.participants.set(p.id, p);
     this.lastSeq = conversation.lastSeq;
     this.ownerOnline = ownerOnline;
+    this.calls = new CallLogic(deps.calls, {
+      conversationId: conversation.id,
+      clock: deps.clock,
+      logger: deps.logger,
+      devices: () => this.peers.values(),
+      device: (id) => this.peers.get(id),
+      participantOf: (peer) => this.participantOf(peer),
+      record: (entry) => this.record(entry),
+    });
   }
 
   get peerCount(): number {
@@ -73,6 +87,8 @@ export class ConversationLogic {
       ownerOnline: this.ownerOnline,
       lastSeq: this.lastSeq,
     });
+    // Follows the catch-up (the peer is joining: live events wait in its buffer).
+    this.calls.deviceJoined(peer);
     let heldUpTo: number;
     try {
       heldUpTo = await this.sendCatchUp(peer, since);
@@ -92,6 +108,7 @@ export class ConversationLogic {
     this.caughtUpTo.delete(peerId);
     const me = this.participants.get(peer.identity.participantId ?? '');
     if (me) this.broadcast('typing', { participantId: me.id, name: me.name, active: false }, peer.id);
+    this.calls.deviceLeft(peerId);
   }
 
   /** Validated messages arrive here; every failure goes back to the peer as an `error` with `ref`. */
@@ -123,8 +140,9 @@ export class ConversationLogic {
     }
   }
 
-  /** Resolves once every accepted write is stored. */
+  /** Ends the call going on (and records it), then resolves once every accepted write is stored. */
   async dispose(): Promise<void> {
+    await this.calls.close();
     this.disposed = true;
     await this.writeQueue;
   }
@@ -148,6 +166,14 @@ export class ConversationLogic {
         return this.receipt(peer, m as ConversationClientMessages['receipt']);
       case 'rename':
         return this.rename(peer, m as ConversationClientMessages['rename']);
+      case 'call.start':
+      case 'call.accept':
+      case 'call.decline':
+      case 'call.join':
+      case 'call.leave':
+      case 'call.signal':
+      case 'call.media':
+        return this.calls.dispatch(peer, type as CallMessageType, m as ConversationClientMessages[CallMessageType]);
       default:
         throw new KnockError('unknown_type', `Unknown message type "${String(type)}".`);
     }
@@ -173,6 +199,23 @@ export class ConversationLogic {
       this.deps.onSummaryChanged(this.conversation.id);
     });
     // The queue continues whatever this write's outcome; the caller sees the outcome.
+    this.writeQueue = task.catch(() => undefined);
+    return task;
+  }
+
+  /** A message the server writes (a call's record): the same queue, seq and broadcast as any, acked by nobody. */
+  private record(entry: { senderId: string; clientMsgId: string; body: string }): Promise<void> {
+    const task = this.writeQueue.then(async () => {
+      const { message, duplicate } = await this.deps.storage.appendMessage({
+        conversationId: this.conversation.id,
+        ...entry,
+        at: this.deps.clock.now(),
+      });
+      if (duplicate) return;
+      this.lastSeq = Math.max(this.lastSeq, message.seq);
+      this.broadcast('message', message);
+      this.deps.onSummaryChanged(this.conversation.id);
+    });
     this.writeQueue = task.catch(() => undefined);
     return task;
   }

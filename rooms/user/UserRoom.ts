@@ -40,7 +40,7 @@ export function userRoomClass(deps: RoomDeps) {
     override async onCreate(options: { handle: string }): Promise<void> {
       const account = await deps.storage.getAccountByHandle(options.handle);
       if (!account) throw new KnockError('not_found', `There is nobody at /${options.handle}.`);
-      const logic = new UserLogic({ storage: deps.storage, hub: deps.hub, logger: this.log }, account);
+      const logic = new UserLogic({ storage: deps.storage, clock: deps.clock, hub: deps.hub, logger: this.log }, account);
       this.logic = logic;
       this.unsubscribes.push(await deps.hub.onPresence(account.handle, (e) => logic.onPresenceEvent(e)));
       this.unsubscribes.push(await deps.hub.onOwner(account.handle, (e) => logic.onOwnerEvent(e)));

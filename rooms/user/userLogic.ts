@@ -13,13 +13,17 @@ import type { Account, Storage } from '../../engine/ports/storage.ts';
 import type { UserServerMessages } from '../../engine/protocol.ts';
 import { CloseCode } from '../../engine/errors.ts';
 import { OwnerPresence } from '../ownerPresence.ts';
-import { deliver, goLive, type Peer } from '../peer.ts';
+import { systemClock, type Clock } from '../../engine/ports/clock.ts';
+import { assertNever, deliver, goLive, type Peer } from '../peer.ts';
 
 export type UserPeer = Peer<UserServerMessages>;
 
 export interface UserDeps {
   storage: Storage;
-  hub: Pick<Hub, 'setOnline' | 'renewOnline' | 'isOnline'>;
+  /** For ring deadlines; the system clock when absent. */
+  clock?: Clock;
+  /** `ringingCalls` is optional: without it, a tab opened while a call rings learns of it when the call changes. */
+  hub: Pick<Hub, 'setOnline' | 'renewOnline' | 'isOnline'> & Partial<Pick<Hub, 'ringingCalls'>>;
   logger: Logger;
 }
 
@@ -65,6 +69,13 @@ export class UserLogic {
         conversations,
         online: true,
       });
+      // Calls ringing now ring this tab too; their ends, if they come meanwhile, wait in its buffer and follow.
+      const ringing = await this.deps.hub.ringingCalls?.(this.account.handle, (this.deps.clock ?? systemClock).now()).catch((err: unknown) => {
+        this.deps.logger.error({ err, handle: this.account.handle }, 'could not read ringing calls');
+        return [];
+      });
+      if (!this.owners.has(peer.id)) return; // left while joining
+      for (const call of ringing ?? []) peer.transport.send('call', call);
     } else {
       this.visitors.set(peer.id, peer);
       // Changes that come while this visitor joins are in the belief the welcome is built from (tellVisitors
@@ -115,7 +126,16 @@ export class UserLogic {
   }
 
   onOwnerEvent(event: OwnerEvent): void {
-    for (const peer of this.owners.values()) deliver(peer, 'conversation', event.summary);
+    switch (event.type) {
+      case 'conversation':
+        for (const peer of this.owners.values()) deliver(peer, 'conversation', event.summary);
+        return;
+      case 'call':
+        for (const peer of this.owners.values()) deliver(peer, 'call', event.call);
+        return;
+      default:
+        assertNever(event);
+    }
   }
 
   /** Marks the owner offline if devices were still here; resolves when presence is written. */

@@ -8,6 +8,9 @@ import type { RateLimitConfig } from '../../engine/config.ts';
 import type { Account, Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
 import type { ConversationClientMessages, ConversationServerMessages, MessageRecord } from '../../engine/protocol.ts';
 import { ConversationLogic } from '../../rooms/conversation/conversationLogic.ts';
+import type { CallConfig, CallNotice } from '../../rooms/conversation/callLogic.ts';
+import type { MediaRouter } from '../../engine/ports/mediaRouter.ts';
+import { IceServerIssuer } from '../../engine/turn.ts';
 import { ManualClock, T0, gatedStorage, makePeer, type GatedStorage, type TestPeer } from './roomHarness.ts';
 
 export type ConvPeer = TestPeer<ConversationServerMessages>;
@@ -23,6 +26,10 @@ export interface ConversationFixture {
   logic: ConversationLogic;
   /** Conversation ids passed to onSummaryChanged, in order. */
   summaries: string[];
+  /** What the owner's console was told about calls, in order. */
+  notices: CallNotice[];
+  /** Whether a call keeps the room open, as last told (onBusy). */
+  busy: { now: boolean; changes: boolean[] };
   ownerPeer(id?: string, opts?: { sessionHash?: string; rates?: PeerRates }): ConvPeer;
   visitorPeer(id?: string, opts?: { rates?: PeerRates }): ConvPeer;
   /** Joins and waits for the catch-up to be sent. */
@@ -43,8 +50,30 @@ export function cmid(n: number | string): string {
   return `cmid-${String(n).padStart(4, '0')}`;
 }
 
+/** The call settings unit tests run with, unless a test says otherwise. */
+export const testCallConfig: CallConfig = {
+  ringTimeoutMs: 45_000,
+  rejoinGraceMs: 30_000,
+  meshMax: 4,
+  maxMembers: 12,
+  callStarts: { perWindow: 1000, windowMs: 1000 },
+  callSignals: { perWindow: 1000, windowMs: 1000 },
+};
+
+/** A STUN and a TURN server, with a TURN secret, so tickets carry minted credentials. */
+export const testIce = {
+  iceServers: [{ urls: ['stun:stun.knock.test:3478'] }, { urls: ['turn:turn.knock.test:3478?transport=udp'] }],
+  turnSecret: 'a-test-turn-secret-of-some-length',
+  turnTtlMs: 3600_000,
+};
+
+export interface CallOptions {
+  config?: Partial<CallConfig>;
+  mediaRouter?: MediaRouter | null;
+}
+
 export async function conversationFixture(
-  opts: { seedMessages?: number; ownerOnline?: boolean; storage?: (real: Storage) => Storage } = {},
+  opts: { seedMessages?: number; ownerOnline?: boolean; storage?: (real: Storage) => Storage; calls?: CallOptions } = {},
 ): Promise<ConversationFixture> {
   const storage = SqliteStorage.open({ file: ':memory:' });
   const clock = new ManualClock();
@@ -57,8 +86,26 @@ export async function conversationFixture(
   const conversation = (await storage.getConversation(created.conversation.id))!;
   const gated = gatedStorage(opts.storage ? opts.storage(storage) : storage);
   const summaries: string[] = [];
+  const notices: CallNotice[] = [];
+  const busy = { now: false, changes: [] as boolean[] };
   const logic = new ConversationLogic(
-    { storage: gated.storage, clock, logger: createLogger('silent'), onSummaryChanged: (id) => summaries.push(id) },
+    {
+      storage: gated.storage,
+      clock,
+      logger: createLogger('silent'),
+      onSummaryChanged: (id) => summaries.push(id),
+      calls: {
+        timers: clock,
+        config: { ...testCallConfig, ...opts.calls?.config },
+        ice: new IceServerIssuer(testIce, clock),
+        mediaRouter: opts.calls?.mediaRouter ?? null,
+        notifyOwner: (notice) => notices.push(notice),
+        onBusy: (b) => {
+          busy.now = b;
+          busy.changes.push(b);
+        },
+      },
+    },
     conversation,
     [owner, visitor],
     opts.ownerOnline ?? false,
@@ -74,6 +121,8 @@ export async function conversationFixture(
     visitor,
     logic,
     summaries,
+    notices,
+    busy,
     ownerPeer: (id = 'owner-1', o = {}) =>
       makePeer(
         id,

@@ -4,7 +4,7 @@
  * what it was sent, peers built like the Colyseus shells build them, and a Storage whose calls a test can hold
  * open to reproduce a write or a read "in flight".
  */
-import type { Clock } from '../../engine/ports/clock.ts';
+import type { Clock, Timers } from '../../engine/ports/clock.ts';
 import type { Storage } from '../../engine/ports/storage.ts';
 import type { RateLimitConfig } from '../../engine/config.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
@@ -13,15 +13,41 @@ import type { Identity, Peer, PeerTransport } from '../../rooms/peer.ts';
 /** A fixed epoch keeps times readable in failures. */
 export const T0 = 1_700_000_000_000;
 
-export class ManualClock implements Clock {
+/** A clock and timers the test moves by hand: `advance` runs the timers that fall due, in order of their time. */
+export class ManualClock implements Clock, Timers {
+  private readonly pending: Array<{ at: number; seq: number; fn: () => void }> = [];
+  private seq = 0;
+
   constructor(public t: number = T0) {}
 
   now(): number {
     return this.t;
   }
 
+  after(ms: number, fn: () => void): () => void {
+    const timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn };
+    this.pending.push(timer);
+    return () => {
+      const i = this.pending.indexOf(timer);
+      if (i >= 0) this.pending.splice(i, 1);
+    };
+  }
+
+  /** Timers not yet run. */
+  get pendingTimers(): number {
+    return this.pending.length;
+  }
+
   advance(ms: number): void {
-    this.t += ms;
+    const until = this.t + ms;
+    for (;;) {
+      const due = this.pending.filter((p) => p.at <= until).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (!due) break;
+      this.pending.splice(this.pending.indexOf(due), 1);
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = until;
   }
 }
 

@@ -14,6 +14,7 @@
 import {
   conversationClientMessages,
   conversationServerMessages,
+  type ConversationClientMessages,
   type ConversationServerMessages,
   type ErrorPayload,
   type MessageRecord,
@@ -24,6 +25,13 @@ import { newClientMsgId } from './ids.ts';
 import { Outbox } from './outbox.ts';
 import { RoomLink } from './roomLink.ts';
 import type { ConnectionState, ConversationSnapshot, DeliveryStatus, KeyValueStore, Listener, MessageView } from './types.ts';
+
+/** Call messages of this conversation, and errors answering call messages (callSession.ts listens). */
+export type CallEvent =
+  | { [K in CallServerType]: { type: K; payload: ConversationServerMessages[K] } }[CallServerType]
+  | { type: 'error'; payload: ErrorPayload };
+export type CallServerType = Extract<keyof ConversationServerMessages, `call.${string}`>;
+export type CallListener = (event: CallEvent) => void;
 
 export interface ConversationSessionOptions {
   endpoint: string;
@@ -47,6 +55,7 @@ export class ConversationSession {
   private readonly link: RoomLink<typeof conversationServerMessages>;
   private readonly outbox: Outbox;
   private readonly listeners = new Set<Listener>();
+  private readonly callListeners = new Set<CallListener>();
   private readonly stored = new Map<number, MessageRecord>();
   private readonly failed = new Map<string, { body: string; at: number; error: string }>();
   private readonly participants = new Map<string, ParticipantRecord>();
@@ -190,8 +199,30 @@ export class ConversationSession {
     await this.link.close();
   }
 
+  // --- calls (callSession.ts builds on these) ----------------------------------------------------------------------------
+  /** This device's id in the conversation (and in its call) while connected; it changes with every reconnection. */
+  get deviceId(): string | null {
+    return this.link.sessionId;
+  }
+
+  /** Hears call messages and errors about them; they do not change this session's snapshot. */
+  onCall(listener: CallListener): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
+
+  /** Sends a call message; false while disconnected (nothing is queued: call signalling is only meaningful live). */
+  sendCall<T extends Extract<keyof ConversationClientMessages, `call.${string}`>>(type: T, payload: ConversationClientMessages[T]): boolean {
+    return this.link.send(type, payload);
+  }
+
   // --- incoming -------------------------------------------------------------------------------------------------------
   private onMessage<K extends keyof ConversationServerMessages>(type: K, payload: ConversationServerMessages[K]): void {
+    const isCallError = type === 'error' && (payload as ErrorPayload).ref?.startsWith('call.') === true;
+    if (type.startsWith('call.') || isCallError) {
+      for (const listener of [...this.callListeners]) listener({ type, payload } as CallEvent);
+      return;
+    }
     switch (type) {
       case 'welcome':
         this.onWelcome(payload as ConversationServerMessages['welcome']);

@@ -46,6 +46,11 @@ export class RoomLink<S extends Record<string, z.ZodType>> {
     return this.room !== null;
   }
 
+  /** This connection's id in the room (a call's device id), while joined. */
+  get sessionId(): string | null {
+    return this.room?.sessionId ?? null;
+  }
+
   /** Sends if joined; returns false otherwise (the caller keeps what must be resent). */
   send(type: string, payload: unknown): boolean {
     if (!this.room) return false;
