@@ -58,8 +58,26 @@ export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
   private closed = false;
 
+  private readonly pendingAppends: Array<{ input: NewMessage; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }> = [];
+  private readonly appendSavepoint: Database.Transaction<(input: NewMessage) => AppendResult>;
+  // IMMEDIATE (see flushAppends) takes the write lock before the duplicate checks, so another process (the CLI)
+  // cannot slip the same clientMsgId or the same seq in between a check and its insert.
+  private readonly appendBatch: Database.Transaction<
+    (inputs: NewMessage[], outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }>) => void
+  >;
+
   private constructor(private readonly db: Db) {
     this.q = prepareStatements(db);
+    this.appendSavepoint = db.transaction((input: NewMessage) => this.appendOne(input));
+    this.appendBatch = db.transaction((inputs: NewMessage[], outcomes) => {
+      for (const input of inputs) {
+        try {
+          outcomes.push({ ok: true, value: this.appendSavepoint(input) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
   }
 
   /**
@@ -222,19 +240,46 @@ export class SqliteStorage implements Storage {
 
   async appendMessage(input: NewMessage): Promise<AppendResult> {
     assertWellFormed(input.body, 'The message');
-    // IMMEDIATE takes the write lock before the duplicate check, so another process cannot slip the same
-    // clientMsgId or the same seq in between the check and the insert.
-    const append = this.db.transaction((): AppendResult => {
-      const sender = this.q.participantById.get(input.senderId);
-      if (!sender || sender.conversation_id !== input.conversationId) this.refuseSender(input.conversationId);
-      const existing = this.q.messageByClientId.get(input.senderId, input.clientMsgId);
-      if (existing) return { message: toMessage(existing), duplicate: true };
-      const next = this.q.nextSeq.get(input.at, input.conversationId);
-      if (!next) throw new KnockError('not_found', 'There is no such conversation.');
-      this.q.insertMessage.run(input.conversationId, next.last_seq, input.senderId, input.clientMsgId, input.body, input.at);
-      return { message: storedMessage(input, next.last_seq, toParticipant(sender)), duplicate: false };
+    if (this.closed) throw new KnockError('internal', 'The database is closed.');
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pendingAppends.push({ input, resolve, reject });
+      if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
     });
-    return append.immediate();
+  }
+
+  /**
+   * Group commit: every append that arrived during one turn of the event loop is written in one transaction, so
+   * they share one fsync (synchronous=FULL), which is what a commit costs. Each append runs in its own savepoint
+   * (a nested better-sqlite3 transaction): one refused append does not undo the others. Nobody is answered before
+   * the commit, so an acknowledged message is on disk.
+   */
+  private flushAppends(): void {
+    const batch = this.pendingAppends.splice(0);
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
+    try {
+      this.appendBatch.immediate(batch.map((p) => p.input), outcomes);
+    } catch (error) {
+      for (const p of batch) p.reject(error); // the commit failed: nothing of this batch is stored
+      return;
+    }
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) p.resolve(outcome.value);
+      else p.reject(outcome.error);
+    });
+  }
+
+  /** One append; called inside the batch's transaction, so it runs in a savepoint of its own. */
+  private appendOne(input: NewMessage): AppendResult {
+    const sender = this.q.participantById.get(input.senderId);
+    if (!sender || sender.conversation_id !== input.conversationId) this.refuseSender(input.conversationId);
+    const existing = this.q.messageByClientId.get(input.senderId, input.clientMsgId);
+    if (existing) return { message: toMessage(existing), duplicate: true };
+    const next = this.q.nextSeq.get(input.at, input.conversationId);
+    if (!next) throw new KnockError('not_found', 'There is no such conversation.');
+    this.q.insertMessage.run(input.conversationId, next.last_seq, input.senderId, input.clientMsgId, input.body, input.at);
+    return { message: storedMessage(input, next.last_seq, toParticipant(sender)), duplicate: false };
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
@@ -249,6 +294,7 @@ export class SqliteStorage implements Storage {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flushAppends(); // appends already accepted are written (and answered) before the database closes
     this.closed = true;
     this.db.close();
   }
