@@ -1,0 +1,116 @@
+/**
+ * How big and how long each part of a run is. `quick` (the default, under 3 minutes) stops the connection ramps at
+ * 5,000; `full` goes to 19,500 connections (the open-files limit is 20,000 per process) with longer windows;
+ * `smoke` (CI) uses a handful of clients and checks that every scenario produces numbers.
+ */
+export type ModeName = 'smoke' | 'quick' | 'full';
+
+export interface Phase {
+  warmupMs: number;
+  measureMs: number;
+  /** How long to wait, after sending stops, for messages still in flight. */
+  drainMs: number;
+}
+
+export interface Mode {
+  name: ModeName;
+  /** Load processes (all pinned to the load CPUs): several, so no one process holds more than ~5,000 sockets. */
+  workers: number;
+  throughput: {
+    pairs: number;
+    /** Closed loop: messages in flight per pair while finding saturation. */
+    window: number;
+    saturation: Phase;
+    step: Phase;
+    /** Open-loop rates as fractions of Knock's saturation (every server runs these absolute rates). */
+    knockFractions: number[];
+    /** More open-loop rates for ws and bare Colyseus, as fractions of their own saturation. */
+    ownFractions: number[];
+  };
+  connections: {
+    /** Idle visitors (and plain sockets) held at each point. */
+    visitorCounts: number[];
+    /** Owners online (one room each) at each point; the last is the "rooms open" of the second activation. */
+    ownerCounts: number[];
+    /** The URLs idle visitors have open (their rooms are open before the baseline). */
+    anchors: number;
+    /** Wait before reading memory at each point (the server's CPU over it is the idle CPU). */
+    settleMs: number;
+    /** Joins in flight across all load processes. */
+    concurrency: number;
+  };
+  activation: { handles: number; concurrency: number };
+  openUrl: { visitors: number; owners: number; concurrency: number };
+  cluster: { pairs: number; window: number; saturation: Phase };
+  driverMicro: { sizes: number[]; operations: number; maxMs: number };
+  /** Visitor memory and owner memory each on a fresh server (else one server: smoke, where memory means nothing). */
+  freshServers: boolean;
+  /** Bare Colyseus's owner ramp and activation (LocalDriver), and the same on the IndexedDriver. */
+  colyseusRooms: boolean;
+  colyseusIndexed: boolean;
+}
+
+const smoke: Mode = {
+  name: 'smoke',
+  workers: 2,
+  throughput: {
+    pairs: 4,
+    window: 2,
+    saturation: { warmupMs: 200, measureMs: 600, drainMs: 2000 },
+    step: { warmupMs: 100, measureMs: 500, drainMs: 2000 },
+    knockFractions: [0.5],
+    ownFractions: [],
+  },
+  connections: { visitorCounts: [20, 40], ownerCounts: [20, 40], anchors: 4, settleMs: 200, concurrency: 8 },
+  activation: { handles: 10, concurrency: 4 },
+  openUrl: { visitors: 4, owners: 2, concurrency: 2 },
+  cluster: { pairs: 4, window: 2, saturation: { warmupMs: 200, measureMs: 600, drainMs: 2000 } },
+  driverMicro: { sizes: [0, 200], operations: 200, maxMs: 200 },
+  freshServers: false,
+  colyseusRooms: true,
+  colyseusIndexed: true,
+};
+
+const quick: Mode = {
+  name: 'quick',
+  workers: 2,
+  throughput: {
+    pairs: 100,
+    window: 8,
+    saturation: { warmupMs: 700, measureMs: 2500, drainMs: 4000 },
+    step: { warmupMs: 300, measureMs: 1700, drainMs: 3000 },
+    knockFractions: [0.25, 0.5, 0.75],
+    ownFractions: [0.5],
+  },
+  connections: { visitorCounts: [1000, 5000], ownerCounts: [1000, 5000], anchors: 50, settleMs: 1000, concurrency: 64 },
+  activation: { handles: 500, concurrency: 32 },
+  openUrl: { visitors: 100, owners: 10, concurrency: 4 },
+  cluster: { pairs: 60, window: 8, saturation: { warmupMs: 500, measureMs: 2000, drainMs: 4000 } },
+  driverMicro: { sizes: [0, 5000, 19000], operations: 2000, maxMs: 300 },
+  freshServers: true,
+  colyseusRooms: false,
+  colyseusIndexed: false,
+};
+
+const full: Mode = {
+  name: 'full',
+  workers: 4,
+  throughput: {
+    pairs: 200,
+    window: 8,
+    saturation: { warmupMs: 2000, measureMs: 10_000, drainMs: 10_000 },
+    step: { warmupMs: 2000, measureMs: 8000, drainMs: 10_000 },
+    knockFractions: [0.1, 0.25, 0.5, 0.75, 0.9],
+    ownFractions: [0.25, 0.5, 0.75, 0.9],
+  },
+  connections: { visitorCounts: [1000, 5000, 19_500], ownerCounts: [1000, 5000, 19_000], anchors: 100, settleMs: 3000, concurrency: 64 },
+  activation: { handles: 500, concurrency: 32 },
+  openUrl: { visitors: 500, owners: 20, concurrency: 4 },
+  cluster: { pairs: 200, window: 8, saturation: { warmupMs: 2000, measureMs: 10_000, drainMs: 10_000 } },
+  driverMicro: { sizes: [0, 1000, 5000, 10_000, 19_000], operations: 5000, maxMs: 2000 },
+  freshServers: true,
+  colyseusRooms: true,
+  colyseusIndexed: true,
+};
+
+export const modes: Record<ModeName, Mode> = { smoke, quick, full };

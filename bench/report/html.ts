@@ -1,0 +1,216 @@
+/**
+ * The self-contained HTML report: the targets, then one section per measurement with its charts (inline SVG from
+ * svg.ts) and the numbers behind them. No script, no external resource.
+ */
+import type { BenchReport, LoadStep, MemorySeries } from '../results.ts';
+import { barChart, escapeXml, lineChart, palette, type LineSeries } from './svg.ts';
+
+const serverColor: Record<string, string> = {
+  ws: palette[0]!,
+  colyseus: palette[1]!,
+  colyseusIndexed: palette[5]!,
+  knock: palette[2]!,
+  knockIndexed: palette[3]!,
+  cluster: palette[4]!,
+};
+const color = (server: string) => serverColor[server] ?? palette[7]!;
+
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const int = (v: number) => Math.round(v).toLocaleString('en-US');
+const kib = (b: number) => (b / 1024).toFixed(1);
+
+/** A table; numbers right-aligned, except in a `text` table (every cell reads as prose). */
+function table(headers: string[], rows: Array<Array<string | number>>, kind: 'numbers' | 'text' = 'numbers'): string {
+  const head = headers.map((h) => `<th>${escapeXml(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(String(c))}</td>`).join('')}</tr>`).join('');
+  return `<table class="${kind}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** Percentile p maps to -log10(1 - p/100): 90 -> 1, 99 -> 2, 99.9 -> 3 (the tail gets the room it deserves). */
+const nines = (p: number) => (p >= 100 ? 4.3 : -Math.log10(1 - p / 100));
+const percentileTicks: Array<[number, string]> = [[0, '0%'], [nines(50), '50%'], [nines(90), '90%'], [nines(99), '99%'], [nines(99.9), '99.9%'], [nines(99.99), '99.99%'], [4.3, 'max']];
+
+const STEP_HEADERS = ['server', 'offered/s', 'sent/s', 'delivered/s', 'per server CPU-s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'ack p99 ms', 'server CPU', 'load CPU', 'other CPU', 'iowait', 'lost', 'load-bound'];
+
+function stepRow(label: string, s: LoadStep): Array<string | number> {
+  return [
+    label,
+    s.offeredPerSec === null ? `closed, ${s.window}/pair` : int(s.offeredPerSec),
+    int(s.sentPerSec),
+    int(s.deliveredPerSec),
+    int(s.perServerCpuSecond),
+    ms(s.latency.p50Ms),
+    ms(s.latency.p95Ms),
+    ms(s.latency.p99Ms),
+    ms(s.latency.maxMs),
+    s.ackLatency ? ms(s.ackLatency.p99Ms) : '-',
+    s.cpu.server.toFixed(2),
+    s.cpu.load.toFixed(2),
+    s.cpu.other.toFixed(2),
+    s.cpu.iowait.toFixed(2),
+    s.undelivered + s.errors,
+    s.loadBound ? 'yes' : '',
+  ];
+}
+
+function throughputSection(r: BenchReport): string {
+  if (r.throughput.length === 0) return '';
+  const knock = r.throughput.find((t) => t.server === 'knock');
+  const half = knock ? knock.saturation.deliveredPerSec / 2 : Infinity;
+  // The latency distributions compared at the highest rate every server ran at or below half Knock's saturation.
+  const rates = r.throughput.map((t) => new Set(t.steps.map((s) => s.offeredPerSec)));
+  const common = [...(rates[0] ?? [])].filter((rate): rate is number => rate !== null && rate <= half * 1.001 && rates.every((set) => set.has(rate)));
+  const rate = common.length > 0 ? Math.max(...common) : null;
+  const spectra: LineSeries[] = rate === null ? [] : r.throughput.map((t) => ({
+    name: t.label,
+    color: color(t.server),
+    points: (t.steps.find((s) => s.offeredPerSec === rate)?.spectrum ?? []).map(([p, v]) => [nines(p), v] as [number, number]),
+  }));
+  const delivered: LineSeries[] = r.throughput.map((t) => ({
+    name: t.label,
+    color: color(t.server),
+    points: t.steps.map((s) => [s.offeredPerSec!, s.deliveredPerSec] as [number, number]),
+  }));
+  const saturations: LineSeries[] = r.throughput.map((t) => ({
+    name: `${t.label} saturation`,
+    color: color(t.server),
+    dashed: true,
+    points: [[Math.min(...r.throughput.flatMap((x) => x.steps.map((s) => s.offeredPerSec!))), t.saturation.deliveredPerSec], [Math.max(...r.throughput.flatMap((x) => x.steps.map((s) => s.offeredPerSec!))), t.saturation.deliveredPerSec]],
+  }));
+  const p99: LineSeries[] = r.throughput.map((t) => ({
+    name: t.label,
+    color: color(t.server),
+    points: t.steps.map((s) => [s.offeredPerSec!, s.latency.p99Ms] as [number, number]),
+  }));
+  const knockSpectra: LineSeries[] = (knock?.steps ?? []).map((s, i) => ({
+    name: `Knock at ${int(s.offeredPerSec!)}/s`,
+    color: palette[i % palette.length]!,
+    points: s.spectrum.map(([p, v]) => [nines(p), v] as [number, number]),
+  }));
+  const rows = r.throughput.flatMap((t) => [stepRow(`${t.label} (saturation)`, t.saturation), ...t.steps.map((s) => stepRow(t.label, s))]);
+  return `<section><h2>1:1 relay: throughput and latency</h2>
+<p>Chat pairs (${r.throughput.map((t) => `${t.label}: ${t.pairsOpened}`).join(', ')}), both ends in the same load process so send and receipt share a clock.
+Latency: from handing the message to the sender's socket to the other party's receipt. Saturation: closed loop, a fixed number of messages in flight per pair.
+Knock stores every message (SQLite, synchronous=FULL) before it acks and relays it; plain ws forwards the frame untouched and acks nothing; bare Colyseus acks and relays from memory.
+CPU columns: average cores busy (server, load processes, everything else) and cores idle waiting for the disk (iowait). "per server CPU-s": delivered messages per second of server CPU.
+${r.storageProbe ? `Storage on this machine (${escapeXml(r.storageProbe.path)}): a 4 KiB write + fdatasync takes p50 ${ms(r.storageProbe.latency.p50Ms)} ms, p99 ${ms(r.storageProbe.latency.p99Ms)} ms, max ${ms(r.storageProbe.latency.maxMs)} ms; Knock commits each message with one, on its event loop.` : ''}</p>
+${rate === null ? '' : lineChart({ title: `Latency distribution at ${int(rate)} msg/s offered (at most half of Knock\u2019s saturation)`, xLabel: 'percentile', yLabel: 'latency (ms)', yLog: true, xTicks: percentileTicks, series: spectra })}
+${lineChart({ title: 'Delivered against offered load (open loop); dashed: closed-loop saturation', xLabel: 'offered (messages/s)', yLabel: 'delivered (messages/s)', xLog: true, yLog: true, series: [...delivered, ...saturations] })}
+${lineChart({ title: 'p99 latency against offered load', xLabel: 'offered (messages/s)', yLabel: 'p99 latency (ms)', xLog: true, yLog: true, series: p99 })}
+${knockSpectra.length ? lineChart({ title: 'Knock: latency distribution at each offered rate', xLabel: 'percentile', yLabel: 'latency (ms)', yLog: true, xTicks: percentileTicks, series: knockSpectra }) : ''}
+${table(STEP_HEADERS, rows)}
+</section>`;
+}
+
+function memorySection(r: BenchReport): string {
+  if (r.memory.length === 0) return '';
+  const name = (m: MemorySeries) => `${m.label}, ${m.shape}s`;
+  const series: LineSeries[] = r.memory.map((m, i) => ({
+    name: name(m),
+    color: palette[i % palette.length]!,
+    points: [[m.baseline.connections, m.baseline.rssBytes / 1048576] as [number, number], ...m.points.map((p) => [p.connections, p.rssBytes / 1048576] as [number, number])],
+  }));
+  const rows = r.memory.flatMap((m) =>
+    m.points.map((p) => [name(m), int(p.connections), (p.rssBytes / 1048576).toFixed(1), kib(p.bytesPerConnection), p.heapUsedBytes === null ? '-' : (p.heapUsedBytes / 1048576).toFixed(1), p.idleCpuCores.toFixed(2), p.idleLoadCpuCores.toFixed(2), int(p.openedPerSec), p.failed, p.dropped]),
+  );
+  return `<section><h2>Memory against connections</h2>
+<p>Server RSS after a full GC (the server runs with --expose-gc and a probe preloaded: bench/servers/memoryProbe.ts). Per connection: (RSS - RSS at the baseline) / connections added.
+A visitor has a URL open (joined its UserRoom; ${r.memory.find((m) => m.shape === 'visitor')?.baseline.connections ?? 0} URLs opened before the baseline); an owner is online at their URL (one room each); plain: a bare ws socket.
+Idle CPU: the server's CPU while the connections sat idle (Knock and bare Colyseus ping every socket every 800 ms).</p>
+${lineChart({ title: 'Server memory (RSS) against idle connections', xLabel: 'connections', yLabel: 'RSS (MiB)', series })}
+${table(['series', 'connections', 'RSS MiB', 'KiB per connection', 'V8 heap MiB', 'idle server CPU', 'idle load CPU', 'opened/s', 'failed to open', 'dropped by server'], rows)}
+</section>`;
+}
+
+function activationSection(r: BenchReport): string {
+  if (r.activation.length === 0) return '';
+  const servers = [...new Set(r.activation.map((a) => a.label))];
+  const counts = [...new Set(r.activation.map((a) => a.roomsOpen))].sort((a, b) => a - b);
+  const chart = barChart({
+    title: 'Room activations per second (a URL opened whose room is not open)',
+    yLabel: 'activations/s',
+    categories: counts.map((c) => `${int(c)} rooms open`),
+    groups: servers.map((label) => {
+      const server = r.activation.find((a) => a.label === label)!.server;
+      return { name: label, color: color(server), values: counts.map((c) => r.activation.find((a) => a.label === label && a.roomsOpen === c)?.perSec ?? null) };
+    }),
+    line: { value: 500, label: 'target 500/s' },
+  });
+  const drivers = r.driverMicro.length === 0 ? '' : lineChart({
+    title: 'The driver alone: operations per second against rooms open',
+    xLabel: 'rooms open',
+    yLabel: 'operations/s',
+    yLog: true,
+    series: (['LocalDriver', 'IndexedDriver'] as const).flatMap((d, i) => [
+      { name: `${d}: find open room`, color: palette[i * 2]!, points: r.driverMicro.filter((p) => p.driver === d).map((p) => [p.rooms, p.findPerSec] as [number, number]) },
+      { name: `${d}: create + remove`, color: palette[i * 2 + 1]!, dashed: true, points: r.driverMicro.filter((p) => p.driver === d).map((p) => [p.rooms, p.createPerSec] as [number, number]) },
+    ]),
+  });
+  return `<section><h2>Room activation</h2>
+<p>Visitors open URLs whose rooms are not open, ${r.activation[0]?.handles ?? 0} distinct handles per measurement, several joins in flight: each joinOrCreate creates the room.
+Measured with the owners of the memory ramp still online (one room each), then with no rooms open. With many connections open the server's CPU is partly taken by their idle work
+(a ping every 800 ms per socket, a presence renewal every 2 s per online owner): "CPU-ms per activation" subtracts that idle load, to show what one activation itself costs.</p>
+${chart}
+${table(['server', 'rooms open', 'activated', 'per second', 'p50 ms', 'p99 ms', 'server CPU', 'idle CPU before', 'CPU-ms per activation', 'failed'], r.activation.map((a) => [a.label, int(a.roomsOpen), a.activated, int(a.perSec), ms(a.latency.p50Ms), ms(a.latency.p99Ms), a.cpu.server.toFixed(2), a.idleCpuCores.toFixed(2), a.cpuMsPerActivation.toFixed(2), a.failed]))}
+${drivers}
+${r.driverMicro.length ? table(['driver', 'rooms', 'find/s', 'create+remove/s'], r.driverMicro.map((p) => [p.driver, int(p.rooms), int(p.findPerSec), int(p.createPerSec)])) : ''}
+</section>`;
+}
+
+function openUrlSection(r: BenchReport): string {
+  if (r.openUrl.length === 0) return '';
+  return `<section><h2>Opening a URL</h2>
+<p>Open to ready: GET the page, GET the profile, join the owner's UserRoom, welcome received (the JavaScript bundle is cached by browsers and not fetched).
+First message: knock, join the conversation, catch-up received, first message acknowledged. A few visitors at a time, owners online.</p>
+${table(['server', 'visitors', 'ready p50 ms', 'ready p95 ms', 'ready p99 ms', 'first ack p50 ms', 'first ack p99 ms', 'failed'], r.openUrl.map((o) => [o.label, o.visitors, ms(o.openToReady.p50Ms), ms(o.openToReady.p95Ms), ms(o.openToReady.p99Ms), ms(o.knockToFirstAck.p50Ms), ms(o.knockToFirstAck.p99Ms), o.failed]))}
+</section>`;
+}
+
+function clusterSection(r: BenchReport): string {
+  const c = r.cluster;
+  if (c.skipped) return `<section><h2>Two processes on PostgreSQL + Redis</h2><p>Skipped: ${escapeXml(c.skipped)}</p></section>`;
+  if (!c.single || !c.double) return '';
+  return `<section><h2>Two processes on PostgreSQL + Redis</h2>
+<p>${escapeXml(c.note)}</p>
+${barChart({ title: 'Saturation throughput', yLabel: 'delivered messages/s', categories: ['1 process', '2 processes'], groups: [{ name: 'Knock on PostgreSQL + Redis', color: color('cluster'), values: [c.single.deliveredPerSec, c.double.deliveredPerSec] }] })}
+${table(STEP_HEADERS, [
+    stepRow('1 process (saturation)', c.single),
+    stepRow('2 processes (saturation)', c.double),
+    ...(c.singleAtHalf ? [stepRow('1 process', c.singleAtHalf)] : []),
+    ...(c.doubleAtHalf ? [stepRow('2 processes', c.doubleAtHalf)] : []),
+  ])}
+</section>`;
+}
+
+export function renderHtml(r: BenchReport): string {
+  const targets = table(
+    ['', 'target', 'measured', 'required', 'note'],
+    r.targets.map((t) => [t.met === null ? '\u2013' : t.met ? '\u2714 met' : '\u2718 missed', t.label, t.measured, t.required, t.note]),
+    'text',
+  );
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Knock bench ${escapeXml(r.startedAt)} (${escapeXml(r.mode)})</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:1em 0;font-size:12px}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
+th{background:#f4f4f4}td:first-child,td:nth-child(2),table.text td{text-align:left;vertical-align:top}
+svg.chart{display:block;margin:1em 0;font:11px system-ui,sans-serif}svg .title{font-weight:600;font-size:13px}
+svg .grid{stroke:#eee}svg .frame{fill:none;stroke:#999}svg .small{font-size:10px}
+.meta{color:#555}.errors{color:#a00}
+</style></head><body>
+<h1>Knock bench \u2014 ${escapeXml(r.mode)} mode</h1>
+<p class="meta">${escapeXml(r.startedAt)}, ${(r.durationMs / 1000).toFixed(0)} s. <code>${escapeXml(r.command)}</code><br>
+${r.machine.cpus} \u00d7 ${escapeXml(r.machine.model)}, ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${escapeXml(r.machine.node)}, Linux ${escapeXml(r.machine.kernel)}, open files ${escapeXml(r.machine.openFilesLimit)}.
+Server on CPU ${escapeXml(r.pinning.serverCpus)}, load on CPU ${escapeXml(r.pinning.loadCpus)} (taskset). Load average ${r.machine.loadAverageStart.map((l) => l.toFixed(2)).join(' ')} at start, ${r.machine.loadAverageEnd.map((l) => l.toFixed(2)).join(' ')} at the end
+(the "other CPU" columns show what else ran during each measurement: ${r.contention.meanOtherCores.toFixed(2)} cores on average, up to ${r.contention.maxOtherCores.toFixed(2)}, outside the cluster scenario).${r.git ? ` Commit ${escapeXml(r.git.commit.slice(0, 12))}${r.git.dirty ? ' with uncommitted changes' : ''}.` : ''}</p>
+${r.errors.length ? `<div class="errors"><h2>Problems during the run</h2><ul>${r.errors.map((e) => `<li>${escapeXml(e)}</li>`).join('')}</ul></div>` : ''}
+<section><h2>Targets (ratios to the plain ws relay measured in this run)</h2>${targets}</section>
+${throughputSection(r)}
+${memorySection(r)}
+${activationSection(r)}
+${openUrlSection(r)}
+${clusterSection(r)}
+</body></html>
+`;
+}

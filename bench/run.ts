@@ -1,0 +1,323 @@
+/**
+ * Knock's load bench (issue #3): `npm run bench` (quick, under 3 minutes), `npm run bench -- --full`,
+ * `node --import tsx bench/run.ts --smoke` (CI: seconds, a handful of clients, every scenario end to end).
+ *
+ * One server process at a time, pinned to the server CPUs; the load in separate processes pinned to the other CPUs
+ * (bench/load/worker.ts, colyseus.js and `ws` clients, the protocol the browser speaks); everything on 127.0.0.1.
+ * In order: the matchmaking driver alone; Knock (open a URL, relay throughput and latency, activation, memory per
+ * owner and per visitor); the plain ws relay (the wire's limit) and bare Colyseus at the same rates and counts;
+ * Knock with the IndexedDriver; two Knock processes on PostgreSQL + Redis. Then the targets, as ratios to the
+ * plain ws relay of this run, a JSON file and an HTML report under bench/results/, and a table on the terminal.
+ *
+ * Options: --smoke | --quick | --full, --out <dir>, --server-cpus <list>, --load-cpus <list>,
+ * --cluster-cpus <list,list>, --only <drivers,knock,ws,colyseus,knockIndexed,cluster>.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { machineInfo } from './lib/procfs.ts';
+import { installExitHooks, killAll, repoRoot, sleep } from './lib/processes.ts';
+import type { IdleSpec, PairSpec } from './load/messages.ts';
+import { WorkerPool } from './load/workerPool.ts';
+import { modes, type ModeName } from './modes.ts';
+import { renderHtml } from './report/html.ts';
+import { renderTable } from './report/table.ts';
+import { checkTargets } from './report/targets.ts';
+import type { BenchReport, LoadStep } from './results.ts';
+import { measureCluster } from './scenarios/cluster.ts';
+import { activate, closeIdle, memoryRamp } from './scenarios/connections.ts';
+import type { BenchContext } from './scenarios/context.ts';
+import { measureDrivers } from './scenarios/driverMicro.ts';
+import { measureOpenUrl } from './scenarios/openUrl.ts';
+import { probeStorage } from './scenarios/storageProbe.ts';
+import { measureThroughput } from './scenarios/throughput.ts';
+import type { SeedPlan, Seeded } from './seed.ts';
+import { startServer, type RunningServer, type ServerKind } from './targets.ts';
+
+const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'knockIndexed', 'cluster'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+interface Options {
+  mode: ModeName;
+  out: string;
+  serverCpus: string;
+  loadCpus: string;
+  clusterCpus: string[];
+  clusterNote: string;
+  only: Set<Scenario>;
+}
+
+function parseArgs(argv: string[]): Options {
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const mode: ModeName = argv.includes('--smoke') ? 'smoke' : argv.includes('--full') ? 'full' : 'quick';
+  const cpus = os.cpus().length;
+  // Two cores: the server on one, the load on the other. More: a core each for two cluster processes too.
+  const serverCpus = value('--server-cpus') ?? '0';
+  const loadCpus = value('--load-cpus') ?? (cpus >= 3 ? `2-${cpus - 1}` : cpus === 2 ? '1' : '0');
+  const clusterCpus = value('--cluster-cpus')?.split(',') ?? (cpus >= 3 ? ['0', '1'] : [serverCpus, serverCpus]);
+  const shared = new Set(clusterCpus).size < 2;
+  const clusterNote = shared
+    ? `Both processes are pinned to CPU ${clusterCpus[0]}: this ${cpus}-core machine has no core to spare for a second server process (the other runs the load), so the ratio shows what coordination costs, not how far a second core scales. PostgreSQL and Redis run unpinned on the same machine. Run with --cluster-cpus 0,1 (the second process then shares the load's core) or on a machine with more cores.`
+    : `Process 1 on CPU ${clusterCpus[0]}, process 2 on CPU ${clusterCpus[1]}, load on CPU ${loadCpus}; PostgreSQL and Redis run unpinned on the same machine.`;
+  const only = new Set((value('--only')?.split(',') ?? [...SCENARIOS]) as Scenario[]);
+  for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario "${s}" (use ${SCENARIOS.join(', ')})`);
+  return { mode, out: path.resolve(value('--out') ?? path.join(repoRoot, 'bench/results')), serverCpus, loadCpus, clusterCpus, clusterNote, only };
+}
+
+function cpuCount(list: string): number {
+  return list.split(',').reduce((n, part) => {
+    const [a, b] = part.split('-').map(Number);
+    return n + (b === undefined ? 1 : b - a! + 1);
+  }, 0);
+}
+
+function gitInfo(): BenchReport['git'] {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return null;
+  }
+}
+
+function openFilesLimit(): string {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    return line?.split(/\s{2,}/)[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The accounts a Knock server needs. Chat server: pair owners, URL owners, the URLs idle visitors open (anchors);
+ * rooms server: owners for the ramp, URLs to activate. Both: a few for warming up.
+ */
+function knockSeedPlan(mode: (typeof modes)[ModeName], purpose: 'chat' | 'rooms'): SeedPlan {
+  const { throughput, connections, activation, openUrl } = mode;
+  const warm = { warm: { count: 20, sessions: true } };
+  if (purpose === 'chat') {
+    return { pair: { count: throughput.pairs, sessions: true }, url: { count: openUrl.owners, sessions: true }, anc: { count: connections.anchors, sessions: false }, ...warm };
+  }
+  return { own: { count: Math.max(...connections.ownerCounts), sessions: true }, act: { count: activation.handles * 2, sessions: false }, ...warm };
+}
+
+/** For servers without accounts (bare Colyseus), the same handles with no session. */
+function namesOnly(plan: SeedPlan): Seeded {
+  return Object.fromEntries(Object.entries(plan).map(([group, { count }]) => [group, Array.from({ length: count }, (_, i) => ({ handle: `${group}${i}`, token: '' }))]));
+}
+
+/**
+ * On a fresh server (so no freed memory of earlier work hides what owners cost): the owner ramp (memory per owner,
+ * a room each), activation with those rooms open, then, once every room is gone, activation with none open.
+ */
+async function ownersAndActivation(ctx: BenchContext, server: RunningServer, seeded: Seeded, report: BenchReport): Promise<void> {
+  const endpoint = server.endpoints[0]!;
+  const spec = (a: { handle: string; token: string }): IdleSpec => ({ endpoint, handle: a.handle, token: a.token });
+  const half = ctx.mode.activation.handles;
+  const act = seeded.act!.map(spec);
+  const owners = seeded.own!.map(spec);
+  report.memory.push(await memoryRamp(ctx, server, { shape: 'owner', specs: owners, counts: ctx.mode.connections.ownerCounts, warmup: seeded.warm!.map(spec) }));
+  const ramp = report.memory.at(-1)!;
+  const roomsOpen = ramp.points.at(-1)?.connections ?? 0;
+  const withRooms = await activate(ctx, server, act.slice(half), roomsOpen, ramp.points.at(-1)?.idleCpuCores ?? 0);
+  await closeIdle(ctx);
+  // Rooms dispose as their last client leaves; give the last ones a moment.
+  await sleep(1000);
+  report.activation.push(await activate(ctx, server, act.slice(0, half), 0), withRooms);
+  await closeIdle(ctx);
+}
+
+/** On a fresh server: idle visitors, each with one of the anchors' URLs open (those rooms open before the baseline). */
+async function visitorMemory(ctx: BenchContext, server: RunningServer, seeded: Seeded, report: BenchReport): Promise<void> {
+  const endpoint = server.endpoints[0]!;
+  const anchors = seeded.anc!.map((a) => ({ endpoint, handle: a.handle }));
+  const total = Math.max(...ctx.mode.connections.visitorCounts);
+  const visitors = Array.from({ length: total }, (_, i) => anchors[i % anchors.length]!);
+  const warmup = seeded.warm!.map((a) => ({ endpoint, handle: a.handle }));
+  report.memory.push(await memoryRamp(ctx, server, { shape: 'visitor', specs: visitors, counts: ctx.mode.connections.visitorCounts, anchorSpecs: anchors, warmup }));
+  await closeIdle(ctx);
+}
+
+/**
+ * The chat work (visitor memory, throughput...) and then the rooms work (owner memory, activation) of one kind of
+ * server: on two fresh servers, so neither inherits the other's freed memory, or (smoke) on one, to save a start.
+ */
+async function chatThenRooms(ctx: BenchContext, report: BenchReport, kind: 'knock' | 'colyseus', rooms: boolean, chat: (server: RunningServer, seeded: Seeded) => Promise<void>): Promise<void> {
+  const seeds = { chat: knockSeedPlan(ctx.mode, 'chat'), rooms: knockSeedPlan(ctx.mode, 'rooms') };
+  const accounts = kind === 'knock';
+  const seedFor = (plan: SeedPlan) => (accounts ? plan : undefined);
+  const seededFor = (plan: SeedPlan, seeded: Seeded) => (accounts ? seeded : namesOnly(plan));
+  const roomsWork = (server: RunningServer, seeded: Seeded) => ownersAndActivation(ctx, server, seeded, report);
+  if (ctx.mode.freshServers || !rooms) {
+    await withServer(ctx, kind, seedFor(seeds.chat), (server, seeded) => chat(server, seededFor(seeds.chat, seeded)));
+    if (rooms) await withServer(ctx, kind, seedFor(seeds.rooms), (server, seeded) => roomsWork(server, seededFor(seeds.rooms, seeded)));
+    return;
+  }
+  const both = { ...seeds.chat, ...seeds.rooms };
+  await withServer(ctx, kind, seedFor(both), async (server, seeded) => {
+    await chat(server, seededFor(both, seeded));
+    await roomsWork(server, seededFor(both, seeded));
+  });
+}
+
+async function withServer(ctx: BenchContext, kind: ServerKind, seed: SeedPlan | undefined, body: (server: RunningServer, seeded: Seeded) => Promise<void>): Promise<void> {
+  ctx.log(`starting ${kind} on CPU ${ctx.serverCpus}`);
+  const { server, seeded } = await startServer(kind, { cpus: ctx.serverCpus, ...(seed ? { seed } : {}) });
+  try {
+    await body(server, seeded);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** How much CPU other processes took while this run measured (they run on the server's core too). */
+function contention(report: BenchReport): BenchReport['contention'] {
+  const steps = [...report.throughput.flatMap((t) => [t.saturation, ...t.steps]), report.cluster.single, report.cluster.double].filter((s): s is LoadStep => s !== null);
+  const uses = [
+    ...steps.map((s) => s.cpu),
+    ...report.activation.map((a) => a.cpu),
+    ...report.memory.flatMap((m) => m.points.map((p) => p.openingCpu)),
+  ];
+  // The cluster's PostgreSQL and Redis are "other" too, and expected: they are left out.
+  const others = uses.filter((u) => !report.cluster.single || (u !== report.cluster.single.cpu && u !== report.cluster.double?.cpu)).map((u) => u.other);
+  if (others.length === 0) return { meanOtherCores: 0, maxOtherCores: 0, samples: 0 };
+  return { meanOtherCores: others.reduce((a, b) => a + b, 0) / others.length, maxOtherCores: Math.max(...others), samples: others.length };
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const opts = parseArgs(argv);
+  const mode = modes[opts.mode];
+  installExitHooks();
+  // The controller runs on the load CPUs too, so it never takes the server's (-a: every thread).
+  execFileSync('taskset', ['-a', '-pc', opts.loadCpus, String(process.pid)], { stdio: 'ignore' });
+  if (!existsSync(path.join(repoRoot, 'client/dist/index.html'))) {
+    console.log('building the browser app (client/dist) that Knock serves');
+    execFileSync(process.execPath, ['--import', 'tsx', 'client/build.ts'], { cwd: repoRoot, stdio: 'inherit' });
+  }
+  const started = Date.now();
+  const machine = machineInfo();
+  const report: BenchReport = {
+    version: 1,
+    mode: mode.name,
+    command: `node --import tsx bench/run.ts ${argv.join(' ')}`.trim(),
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    machine: { cpus: machine.cpus, model: machine.model, memoryBytes: machine.memoryBytes, node: machine.node, kernel: machine.kernel, loadAverageStart: machine.loadAverage, loadAverageEnd: [], openFilesLimit: openFilesLimit() },
+    pinning: { serverCpus: opts.serverCpus, loadCpus: opts.loadCpus, clusterCpus: opts.clusterCpus },
+    git: gitInfo(),
+    throughput: [],
+    memory: [],
+    activation: [],
+    openUrl: [],
+    cluster: { skipped: 'not run', pairs: 0, single: null, double: null, singleAtHalf: null, doubleAtHalf: null, cpusPerProcess: opts.clusterCpus, note: opts.clusterNote },
+    driverMicro: [],
+    storageProbe: null,
+    targets: [],
+    contention: { meanOtherCores: 0, maxOtherCores: 0, samples: 0 },
+    errors: [],
+  };
+  const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  log(`${mode.name} mode: server on CPU ${opts.serverCpus}, ${mode.workers} load processes on CPU ${opts.loadCpus}`);
+  const pool = await WorkerPool.start(mode.workers, opts.loadCpus);
+  const ctx: BenchContext = { mode, pool, serverCpus: opts.serverCpus, loadCpus: opts.loadCpus, loadCpuCount: cpuCount(opts.loadCpus), log, errors: report.errors };
+  let failed = false;
+  const scenario = async (name: Scenario, body: () => Promise<void>) => {
+    if (!opts.only.has(name)) return;
+    try {
+      await body();
+    } catch (err) {
+      failed = true;
+      const text = err instanceof Error ? err.stack ?? err.message : String(err);
+      report.errors.push(`${name}: ${text}`);
+      log(`${name} FAILED: ${text}`);
+      // Connections of the failed scenario must not leak into the next one.
+      await pool.all({ cmd: 'closePairs', timeoutMs: 20_000 }, 30_000).catch(() => undefined);
+      await closeIdle(ctx).catch(() => undefined);
+    }
+  };
+
+  try {
+    await scenario('drivers', async () => {
+      report.driverMicro = await measureDrivers(ctx);
+    });
+
+    const knockRates = (sat: number) => mode.throughput.knockFractions.map((f) => f * sat);
+    let knockSaturation = 0;
+    await scenario('knock', async () => {
+      const chat = async (server: RunningServer, seeded: Seeded) => {
+        const endpoint = server.endpoints[0]!;
+        await visitorMemory(ctx, server, seeded, report);
+        report.openUrl.push(await measureOpenUrl(ctx, server, seeded.url!.map((a) => ({ endpoint, handle: a.handle, token: a.token }))));
+        report.storageProbe = probeStorage(500, 1000);
+        log(`storage: fdatasync p50 ${report.storageProbe.latency.p50Ms.toFixed(2)} ms, p99 ${report.storageProbe.latency.p99Ms.toFixed(2)} ms (${report.storageProbe.path})`);
+        const pairs: PairSpec[] = seeded.pair!.map((owner, i) => ({ id: `k${i}`, endpoint, owner }));
+        const result = await measureThroughput(ctx, server, { pairs, rates: knockRates });
+        knockSaturation = result.saturation.deliveredPerSec;
+        report.throughput.push(result);
+      };
+      await chatThenRooms(ctx, report, 'knock', true, chat);
+    });
+
+    // The baselines run Knock's absolute rates (the same-rate latency comparison) and their own fractions.
+    const baselineRates = (sat: number) => [...(knockSaturation > 0 ? knockRates(knockSaturation) : []), ...mode.throughput.ownFractions.map((f) => f * sat)];
+    const pairsFor = (endpoint: string, prefix: string): PairSpec[] => Array.from({ length: mode.throughput.pairs }, (_, i) => ({ id: `${prefix}${i}`, endpoint }));
+
+    await scenario('ws', () =>
+      withServer(ctx, 'ws', undefined, async (server) => {
+        const sockets = Array.from({ length: Math.max(...mode.connections.visitorCounts) }, () => ({ endpoint: server.endpoints[0]! }));
+        report.memory.push(await memoryRamp(ctx, server, { shape: 'plain', specs: sockets, counts: mode.connections.visitorCounts, warmup: sockets.slice(0, 20) }));
+        await closeIdle(ctx);
+        report.throughput.push(await measureThroughput(ctx, server, { pairs: pairsFor(server.endpoints[0]!, 'w'), rates: baselineRates }));
+      }),
+    );
+
+    await scenario('colyseus', () =>
+      chatThenRooms(ctx, report, 'colyseus', mode.colyseusRooms, async (server, seeded) => {
+        await visitorMemory(ctx, server, seeded, report);
+        report.throughput.push(await measureThroughput(ctx, server, { pairs: pairsFor(server.endpoints[0]!, 'c'), rates: baselineRates }));
+      }),
+    );
+
+    await scenario('knockIndexed', async () => {
+      await withServer(ctx, 'knockIndexed', knockSeedPlan(mode, 'rooms'), (server, seeded) => ownersAndActivation(ctx, server, seeded, report));
+      if (mode.colyseusIndexed) {
+        await withServer(ctx, 'colyseusIndexed', undefined, (server) => ownersAndActivation(ctx, server, namesOnly(knockSeedPlan(mode, 'rooms')), report));
+      }
+    });
+
+    await scenario('cluster', async () => {
+      report.cluster = await measureCluster(ctx, opts.clusterCpus, opts.clusterNote);
+    });
+  } finally {
+    await pool.stop().catch(() => undefined);
+    killAll();
+  }
+
+  report.durationMs = Date.now() - started;
+  report.machine.loadAverageEnd = os.loadavg();
+  report.targets = checkTargets(report);
+  report.contention = contention(report);
+  mkdirSync(opts.out, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const base = path.join(opts.out, `${stamp}-${mode.name}`);
+  writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
+  writeFileSync(`${base}.html`, renderHtml(report));
+  console.log(`\n${renderTable(report)}\n\nReport: ${base}.json\n        ${base}.html`);
+  return failed ? 2 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    killAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,151 @@
+/**
+ * Connections held by one server process: memory per idle visitor, per owner and per plain socket, and room
+ * activation (a URL opened whose room is not open: joinOrCreate creates it) with no rooms and with many rooms open.
+ *
+ * Memory is RSS after a full GC (bench/servers/memoryProbe.ts), from /proc; per connection it is
+ * (RSS(N) - RSS(baseline)) / (N - baseline connections). The baseline is read after a warm-up, with the visitors'
+ * URLs (anchors) already open, so a visitor's figure is its socket, seat and state only.
+ */
+import type { IdleSpec, IdleStatus, OpenResult } from '../load/messages.ts';
+import { CpuMeter } from '../lib/procfs.ts';
+import { sleep } from '../lib/processes.ts';
+import type { ActivationResult, MemoryPoint, MemorySeries } from '../results.ts';
+import type { RunningServer } from '../targets.ts';
+import { mergeHistograms, withCpu, type BenchContext } from './context.ts';
+
+const CLOSE_TIMEOUT_MS = 60_000;
+
+/** Opens idle connections spread over the load processes, `totalConcurrency` joins in flight in all. */
+async function openIdle(
+  ctx: BenchContext,
+  server: RunningServer,
+  role: 'visitor' | 'owner',
+  specs: IdleSpec[],
+  totalConcurrency = ctx.mode.connections.concurrency,
+): Promise<OpenResult> {
+  const concurrency = Math.max(1, Math.ceil(totalConcurrency / ctx.pool.size));
+  const timeoutMs = 30_000;
+  const start = performance.now();
+  const results = await ctx.pool.each<OpenResult>(
+    ctx.pool.split(specs).map((share) => (share.length === 0 ? null : { cmd: 'openIdle', protocol: server.protocol, role, specs: share, concurrency, timeoutMs })),
+    // Bounded, with room for slow joins: a LocalDriver with 19,000 rooms creates ~20 a second.
+    timeoutMs + Math.ceil(specs.length / ctx.pool.size) * 200 + 60_000,
+  );
+  return {
+    opened: results.reduce((n, r) => n + r.opened, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    elapsedMs: performance.now() - start,
+    latency: mergeHistograms(results.map((r) => r.latency)).toJSON(),
+    firstErrors: results.flatMap((r) => r.firstErrors).slice(0, 5),
+  };
+}
+
+async function idleStatus(ctx: BenchContext): Promise<IdleStatus> {
+  const all = await ctx.pool.all<IdleStatus>({ cmd: 'idleStatus' }, 30_000);
+  return { open: all.reduce((n, s) => n + s.open, 0), dropped: all.reduce((n, s) => n + s.dropped, 0) };
+}
+
+export async function closeIdle(ctx: BenchContext): Promise<void> {
+  const start = performance.now();
+  const closed = await ctx.pool.all<{ closed: number }>({ cmd: 'closeIdle', timeoutMs: CLOSE_TIMEOUT_MS }, CLOSE_TIMEOUT_MS + 10_000);
+  const n = closed.reduce((sum, c) => sum + c.closed, 0);
+  const seconds = (performance.now() - start) / 1000;
+  if (n > 0 && seconds > 2) ctx.log(`closed ${n} idle connections in ${seconds.toFixed(1)} s`);
+}
+
+/**
+ * Ramps idle connections to each of `counts` (cumulative) and reads memory at each point. `warmup` connections are
+ * opened and closed first; `anchorSpecs` are opened before the baseline and stay (their rooms are not the subject).
+ */
+export async function memoryRamp(
+  ctx: BenchContext,
+  server: RunningServer,
+  opts: { shape: MemorySeries['shape']; specs: IdleSpec[]; counts: number[]; anchorSpecs?: IdleSpec[]; warmup?: IdleSpec[] },
+): Promise<MemorySeries> {
+  const role = opts.shape === 'owner' ? 'owner' : 'visitor';
+  const firstErrors: string[] = [];
+  if (opts.warmup && opts.warmup.length > 0) {
+    await openIdle(ctx, server, role, opts.warmup);
+    await closeIdle(ctx);
+  }
+  if (opts.anchorSpecs && opts.anchorSpecs.length > 0) {
+    const anchors = await openIdle(ctx, server, 'visitor', opts.anchorSpecs);
+    firstErrors.push(...anchors.firstErrors);
+  }
+  await sleep(ctx.mode.connections.settleMs);
+  const base = await server.memory();
+  let held = (await idleStatus(ctx)).open;
+  const baseline = { connections: held, rssBytes: base.rssBytes, heapUsedBytes: base.heapUsedBytes };
+  ctx.log(`${server.label}: ${opts.shape} memory baseline ${mib(base.rssBytes)} MiB RSS with ${held} connections`);
+  const points: MemoryPoint[] = [];
+  let used = 0;
+  for (const count of opts.counts) {
+    const toOpen = opts.specs.slice(used, used + (count - held));
+    used += toOpen.length;
+    const { result: opened, cpu: openingCpu } = await withCpu(ctx, server, () => openIdle(ctx, server, role, toOpen));
+    firstErrors.push(...opened.firstErrors);
+    const meter = new CpuMeter({ server: server.procs.map((p) => p.pid), load: ctx.pool.pids });
+    await sleep(ctx.mode.connections.settleMs);
+    const idle = meter.read();
+    const idleCpuCores = idle.cores.server ?? 0;
+    const idleLoadCpuCores = idle.cores.load ?? 0;
+    const sample = await server.memory();
+    // What the server holds now: opened, minus what it closed since (a load process too slow to answer pings).
+    const status = await idleStatus(ctx);
+    held = status.open;
+    const added = held - baseline.connections;
+    const point: MemoryPoint = {
+      planned: count,
+      connections: held,
+      rssBytes: sample.rssBytes,
+      heapUsedBytes: sample.heapUsedBytes,
+      dropped: status.dropped,
+      bytesPerConnection: added > 0 ? (sample.rssBytes - baseline.rssBytes) / added : 0,
+      idleCpuCores,
+      idleLoadCpuCores,
+      openedPerSec: opened.opened / (opened.elapsedMs / 1000),
+      openingCpu,
+      failed: opened.failed,
+    };
+    points.push(point);
+    ctx.log(
+      `${server.label}: ${held} ${opts.shape}s -> ${mib(sample.rssBytes)} MiB RSS, ${(point.bytesPerConnection / 1024).toFixed(1)} KiB each, ` +
+        `idle CPU ${idleCpuCores.toFixed(2)} (load ${idleLoadCpuCores.toFixed(2)}), opened ${Math.round(point.openedPerSec)}/s (server CPU ${openingCpu.server.toFixed(2)}, other ${openingCpu.other.toFixed(2)})` +
+        `${opened.failed ? `, ${opened.failed} failed to open` : ''}${status.dropped ? `, ${status.dropped} dropped by the server` : ''}`,
+    );
+    if (opened.failed > 0 && opened.opened === 0) break;
+  }
+  return { server: server.kind, label: server.label, shape: opts.shape, baseline, points, gc: base.gc, firstErrors: firstErrors.slice(0, 5) };
+}
+
+/**
+ * Opens URLs whose rooms are not open (each join creates a room) and times it; the connections stay open.
+ * `idleCpuCores`: the server's CPU with the open rooms idle, measured just before (memoryRamp's last point).
+ */
+export async function activate(ctx: BenchContext, server: RunningServer, specs: IdleSpec[], roomsOpen: number, idleCpuCores = 0): Promise<ActivationResult> {
+  const { result, cpu } = await withCpu(ctx, server, () => openIdle(ctx, server, 'visitor', specs, ctx.mode.activation.concurrency));
+  const perSec = result.opened / (result.elapsedMs / 1000);
+  const cpuMsPerActivation = perSec > 0 ? (Math.max(0, cpu.server - idleCpuCores) * 1000) / perSec : 0;
+  ctx.log(
+    `${server.label}: ${result.opened} rooms activated with ${roomsOpen} open: ${Math.round(perSec)}/s ` +
+      `(server CPU ${cpu.server.toFixed(2)}, ${idleCpuCores.toFixed(2)} of it idle load; ${cpuMsPerActivation.toFixed(2)} CPU-ms each)${result.failed ? `, ${result.failed} failed` : ''}`,
+  );
+  return {
+    server: server.kind,
+    label: server.label,
+    roomsOpen,
+    handles: specs.length,
+    activated: result.opened,
+    failed: result.failed,
+    perSec,
+    latency: mergeHistograms([result.latency]).summary(),
+    cpu,
+    idleCpuCores,
+    cpuMsPerActivation,
+    firstErrors: result.firstErrors,
+  };
+}
+
+export function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}

@@ -1,0 +1,177 @@
+/**
+ * The load bench (bench/run.ts) end to end in smoke mode, so the harness cannot rot: it runs as a child process,
+ * exactly as `node --import tsx bench/run.ts --smoke` does in CI (servers and load processes pinned, real sockets),
+ * and the JSON report it writes must have every scenario's numbers, with messages actually delivered.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchReport, LoadStep } from '../../bench/results.ts';
+import { testDatabaseUrl } from '../support/postgresSchemas.ts';
+import { testRedisUrl } from '../support/redisDatabase.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const RUN_TIMEOUT_MS = 150_000;
+
+interface Run {
+  code: number | null;
+  output: string;
+  report: BenchReport;
+  html: string;
+}
+
+let outDir = '';
+let run: Run;
+
+/** Only what node needs: the test runner's NODE_OPTIONS and VITEST_* variables stay out of the bench. */
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'KNOCK_TEST_DATABASE_URL', 'KNOCK_TEST_REDIS_URL']) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+async function runSmoke(): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', outDir], { cwd: repoRoot, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  const files = await readdir(outDir);
+  const json = files.find((f) => f.endsWith('-smoke.json'));
+  const html = files.find((f) => f.endsWith('-smoke.html'));
+  if (!json || !html) throw new Error(`bench/run.ts --smoke wrote no report (exit ${code}):\n${output}`);
+  return {
+    code,
+    output,
+    report: JSON.parse(await readFile(path.join(outDir, json), 'utf8')) as BenchReport,
+    html: await readFile(path.join(outDir, html), 'utf8'),
+  };
+}
+
+function reachable(url: string, defaultPort: number): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname || '127.0.0.1', port: Number(port) || defaultPort });
+    socket.setTimeout(2000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function expectTraffic(step: LoadStep, what: string): void {
+  expect(step.deliveredPerSec, `${what}: delivered per second`).toBeGreaterThan(0);
+  expect(step.latency.count, `${what}: latency samples`).toBeGreaterThan(0);
+  expect(step.latency.p99Ms, `${what}: p99`).toBeGreaterThan(0);
+  expect(step.cpu.server, `${what}: server CPU`).toBeGreaterThan(0);
+}
+
+beforeAll(async () => {
+  outDir = await mkdtemp(path.join(os.tmpdir(), 'knock-bench-smoke-'));
+  run = await runSmoke();
+}, RUN_TIMEOUT_MS + 10_000);
+
+afterAll(async () => {
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});
+
+describe('bench/run.ts --smoke', () => {
+  it('finishes without a failed scenario and says so in its exit code', () => {
+    expect(run.report.errors, run.output).toEqual([]);
+    expect(run.code, run.output).toBe(0);
+  });
+
+  it('relays messages through plain ws, bare Colyseus and Knock, at saturation and at a set rate', () => {
+    const servers = run.report.throughput.map((t) => t.server).sort();
+    expect(servers).toEqual(['colyseus', 'knock', 'ws']);
+    for (const t of run.report.throughput) {
+      expect(t.pairsOpened, t.label).toBe(t.pairs);
+      expectTraffic(t.saturation, `${t.label} saturation`);
+      expect(t.steps.length, t.label).toBeGreaterThan(0);
+      for (const step of t.steps) expectTraffic(step, `${t.label} at ${step.offeredPerSec}/s`);
+    }
+    // Knock acknowledges every stored message; plain ws acknowledges nothing.
+    expect(run.report.throughput.find((t) => t.server === 'knock')!.saturation.ackLatency?.count).toBeGreaterThan(0);
+    expect(run.report.throughput.find((t) => t.server === 'ws')!.saturation.ackLatency).toBeNull();
+  });
+
+  it('reads memory at every connection count of every shape', () => {
+    const series = run.report.memory.map((m) => `${m.server}/${m.shape}`).sort();
+    expect(series).toEqual(['colyseus/owner', 'colyseus/visitor', 'colyseusIndexed/owner', 'knock/owner', 'knock/visitor', 'knockIndexed/owner', 'ws/plain']);
+    for (const m of run.report.memory) {
+      expect(m.baseline.rssBytes, m.label).toBeGreaterThan(0);
+      expect(m.gc, `${m.label}: memory read after a forced GC`).toBe(true);
+      expect(m.points.length, m.label).toBeGreaterThan(0);
+      for (const p of m.points) {
+        expect(p.failed, `${m.label} ${m.shape}s: ${m.firstErrors.join('; ')}`).toBe(0);
+        expect(p.dropped, `${m.label} ${m.shape}s dropped by the server`).toBe(0);
+        expect(p.rssBytes, m.label).toBeGreaterThan(0);
+        expect(p.openedPerSec, m.label).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('activates rooms with none open and with the owners\u2019 rooms open, on both drivers', () => {
+    for (const server of ['knock', 'knockIndexed', 'colyseus', 'colyseusIndexed']) {
+      const runs = run.report.activation.filter((a) => a.server === server);
+      expect(runs.map((a) => a.roomsOpen > 0).sort(), server).toEqual([false, true]);
+      for (const a of runs) {
+        expect(a.failed, `${server}: ${a.firstErrors.join('; ')}`).toBe(0);
+        expect(a.activated, server).toBe(a.handles);
+        expect(a.perSec, server).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('times opening a URL to ready and the first message to its ack', () => {
+    const [open] = run.report.openUrl;
+    expect(open?.failed, open?.firstErrors.join('; ')).toBe(0);
+    expect(open?.openToReady.count).toBe(open?.visitors);
+    expect(open?.knockToFirstAck.count).toBe(open?.visitors);
+  });
+
+  it('measures both matchmaking drivers alone and the disk a stored message waits for', () => {
+    expect(new Set(run.report.driverMicro.map((p) => p.driver))).toEqual(new Set(['LocalDriver', 'IndexedDriver']));
+    for (const p of run.report.driverMicro) expect(p.findPerSec * p.createPerSec, p.driver).toBeGreaterThan(0);
+    expect(run.report.storageProbe?.latency.count).toBeGreaterThan(0);
+  });
+
+  it('runs two Knock processes on PostgreSQL + Redis whenever both answer', async () => {
+    const available = (await reachable(testDatabaseUrl, 5432)) && (await reachable(testRedisUrl, 6379));
+    const { cluster } = run.report;
+    if (!available) {
+      expect(cluster.skipped).toMatch(/PostgreSQL|Redis/);
+      return;
+    }
+    expect(cluster.skipped).toBeNull();
+    expectTraffic(cluster.single!, 'cluster, 1 process');
+    expectTraffic(cluster.double!, 'cluster, 2 processes');
+    expectTraffic(cluster.singleAtHalf!, 'cluster, 1 process, open loop');
+    expectTraffic(cluster.doubleAtHalf!, 'cluster, 2 processes, open loop');
+    expect(cluster.doubleAtHalf!.offeredPerSec).toBe(cluster.singleAtHalf!.offeredPerSec);
+  });
+
+  it('checks every target and writes an HTML report with its charts', () => {
+    const ids = run.report.targets.map((t) => t.id);
+    expect(ids).toEqual(expect.arrayContaining(['relay-throughput', 'relay-p99', 'visitor-memory', 'visitors-held', 'activation-rate-knock', 'activation-flat-knock', 'activation-rate-knockIndexed', 'activation-flat-knockIndexed', 'cluster-scaling']));
+    for (const t of run.report.targets) expect([true, false, null], t.id).toContain(t.met);
+    expect(run.report.targets.find((t) => t.id === 'relay-throughput')?.value).toBeGreaterThan(0);
+    expect(run.html).toContain('<svg');
+    expect(run.html).not.toMatch(/NaN|undefined/);
+  });
+});
