@@ -38,6 +38,8 @@ export interface Mode {
     settleMs: number;
     /** Joins in flight across all load processes. */
     concurrency: number;
+    /** Time limit of each step of a ramp: no join starts after it, and the ramp stops where it got to. */
+    stepBudgetMs: number;
   };
   activation: { handles: number; concurrency: number };
   openUrl: { visitors: number; owners: number; concurrency: number };
@@ -61,7 +63,7 @@ const smoke: Mode = {
     knockFractions: [0.5],
     ownFractions: [],
   },
-  connections: { visitorCounts: [20, 40], ownerCounts: [20, 40], anchors: 4, settleMs: 200, concurrency: 8 },
+  connections: { visitorCounts: [20, 40], ownerCounts: [20, 40], anchors: 4, settleMs: 200, concurrency: 8, stepBudgetMs: 30_000 },
   activation: { handles: 10, concurrency: 4 },
   openUrl: { visitors: 4, owners: 2, concurrency: 2 },
   cluster: { pairs: 4, window: 2, saturation: { warmupMs: 200, measureMs: 600, drainMs: 2000 } },
@@ -82,7 +84,7 @@ const quick: Mode = {
     knockFractions: [0.25, 0.5, 0.75],
     ownFractions: [0.5],
   },
-  connections: { visitorCounts: [1000, 5000], ownerCounts: [1000, 5000], anchors: 50, settleMs: 1000, concurrency: 64 },
+  connections: { visitorCounts: [1000, 5000], ownerCounts: [1000, 5000], anchors: 50, settleMs: 1000, concurrency: 64, stepBudgetMs: 60_000 },
   activation: { handles: 500, concurrency: 32 },
   openUrl: { visitors: 100, owners: 10, concurrency: 4 },
   cluster: { pairs: 60, window: 8, saturation: { warmupMs: 500, measureMs: 2000, drainMs: 4000 } },
@@ -103,7 +105,7 @@ const full: Mode = {
     knockFractions: [0.1, 0.25, 0.5, 0.75, 0.9],
     ownFractions: [0.25, 0.5, 0.75, 0.9],
   },
-  connections: { visitorCounts: [1000, 5000, 19_500], ownerCounts: [1000, 5000, 19_000], anchors: 100, settleMs: 3000, concurrency: 64 },
+  connections: { visitorCounts: [1000, 5000, 19_500], ownerCounts: [1000, 5000, 19_000], anchors: 100, settleMs: 3000, concurrency: 64, stepBudgetMs: 360_000 },
   activation: { handles: 500, concurrency: 32 },
   openUrl: { visitors: 500, owners: 20, concurrency: 4 },
   cluster: { pairs: 200, window: 8, saturation: { warmupMs: 2000, measureMs: 10_000, drainMs: 10_000 } },

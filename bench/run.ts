@@ -24,7 +24,7 @@ import { modes, type ModeName } from './modes.ts';
 import { renderHtml } from './report/html.ts';
 import { renderTable } from './report/table.ts';
 import { checkTargets } from './report/targets.ts';
-import type { BenchReport, LoadStep } from './results.ts';
+import type { BenchReport } from './results.ts';
 import { measureCluster } from './scenarios/cluster.ts';
 import { activate, closeIdle, memoryRamp } from './scenarios/connections.ts';
 import type { BenchContext } from './scenarios/context.ts';
@@ -176,16 +176,16 @@ async function withServer(ctx: BenchContext, kind: ServerKind, seed: SeedPlan | 
   }
 }
 
-/** How much CPU other processes took while this run measured (they run on the server's core too). */
+/**
+ * How much CPU other processes took while this run measured (they run on the server's core too). The cluster
+ * scenario is left out: its PostgreSQL and Redis are "other" by design.
+ */
 function contention(report: BenchReport): BenchReport['contention'] {
-  const steps = [...report.throughput.flatMap((t) => [t.saturation, ...t.steps]), report.cluster.single, report.cluster.double].filter((s): s is LoadStep => s !== null);
-  const uses = [
-    ...steps.map((s) => s.cpu),
-    ...report.activation.map((a) => a.cpu),
-    ...report.memory.flatMap((m) => m.points.map((p) => p.openingCpu)),
+  const others = [
+    ...report.throughput.flatMap((t) => [t.saturation, ...t.steps]).map((s) => s.cpu.other),
+    ...report.activation.map((a) => a.cpu.other),
+    ...report.memory.flatMap((m) => m.points.map((p) => p.openingCpu.other)),
   ];
-  // The cluster's PostgreSQL and Redis are "other" too, and expected: they are left out.
-  const others = uses.filter((u) => !report.cluster.single || (u !== report.cluster.single.cpu && u !== report.cluster.double?.cpu)).map((u) => u.other);
   if (others.length === 0) return { meanOtherCores: 0, maxOtherCores: 0, samples: 0 };
   return { meanOtherCores: others.reduce((a, b) => a + b, 0) / others.length, maxOtherCores: Math.max(...others), samples: others.length };
 }
@@ -194,7 +194,9 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const opts = parseArgs(argv);
   const mode = modes[opts.mode];
-  installExitHooks();
+  // Interrupted (Ctrl-C, SIGTERM): the children are killed, and what was measured so far is still written.
+  let interrupted: (signal: NodeJS.Signals) => void = () => undefined;
+  installExitHooks((signal) => interrupted(signal));
   // The controller runs on the load CPUs too, so it never takes the server's (-a: every thread).
   execFileSync('taskset', ['-a', '-pc', opts.loadCpus, String(process.pid)], { stdio: 'ignore' });
   if (!existsSync(path.join(repoRoot, 'client/dist/index.html'))) {
@@ -224,6 +226,10 @@ async function main(): Promise<number> {
     errors: [],
   };
   const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  interrupted = (signal) => {
+    report.errors.push(`interrupted by ${signal}: the report holds what was measured before`);
+    writeReport(report, opts.out, started);
+  };
   log(`${mode.name} mode: server on CPU ${opts.serverCpus}, ${mode.workers} load processes on CPU ${opts.loadCpus}`);
   const pool = await WorkerPool.start(mode.workers, opts.loadCpus);
   const ctx: BenchContext = { mode, pool, serverCpus: opts.serverCpus, loadCpus: opts.loadCpus, loadCpuCount: cpuCount(opts.loadCpus), log, errors: report.errors };
@@ -300,17 +306,21 @@ async function main(): Promise<number> {
     killAll();
   }
 
+  writeReport(report, opts.out, started);
+  return failed ? 2 : 0;
+}
+
+/** Completes the report (targets, contention), writes the JSON and HTML files and prints the table. */
+function writeReport(report: BenchReport, out: string, started: number): void {
   report.durationMs = Date.now() - started;
   report.machine.loadAverageEnd = os.loadavg();
   report.targets = checkTargets(report);
   report.contention = contention(report);
-  mkdirSync(opts.out, { recursive: true });
-  const stamp = report.startedAt.replace(/[:.]/g, '-');
-  const base = path.join(opts.out, `${stamp}-${mode.name}`);
+  mkdirSync(out, { recursive: true });
+  const base = path.join(out, `${report.startedAt.replace(/[:.]/g, '-')}-${report.mode}`);
   writeFileSync(`${base}.json`, JSON.stringify(report, null, 2));
   writeFileSync(`${base}.html`, renderHtml(report));
   console.log(`\n${renderTable(report)}\n\nReport: ${base}.json\n        ${base}.html`);
-  return failed ? 2 : 0;
 }
 
 main().then(

@@ -30,15 +30,22 @@ export function killAll(): void {
 }
 
 let exitHooksInstalled = false;
-/** Kills every child when this process exits or is interrupted, however that happens. */
-export function installExitHooks(): void {
+/**
+ * Kills every child when this process exits or is interrupted, however that happens. `onSignal` runs first on
+ * SIGINT/SIGTERM/SIGHUP (after the children are killed), e.g. to write what was measured so far.
+ */
+export function installExitHooks(onSignal?: (signal: NodeJS.Signals) => void): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   process.once('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       killAll();
-      process.exit(130);
+      try {
+        onSignal?.(signal);
+      } finally {
+        process.exit(130);
+      }
     });
   }
 }

@@ -35,7 +35,8 @@ export type Command =
   | { cmd: 'openPairs'; protocol: WireProtocol; pairs: PairSpec[]; concurrency: number; timeoutMs: number }
   | { cmd: 'closePairs'; timeoutMs: number }
   | { cmd: 'traffic'; plan: TrafficPlan }
-  | { cmd: 'openIdle'; protocol: WireProtocol; role: 'visitor' | 'owner'; specs: IdleSpec[]; concurrency: number; timeoutMs: number }
+  /** `deadline` (epoch ms): no join is started after it; the specs left are reported as skipped. */
+  | { cmd: 'openIdle'; protocol: WireProtocol; role: 'visitor' | 'owner'; specs: IdleSpec[]; concurrency: number; timeoutMs: number; deadline?: number }
   | { cmd: 'closeIdle'; timeoutMs: number }
   /** How many idle connections are still open, and how many the server closed. */
   | { cmd: 'idleStatus' }
@@ -45,6 +46,8 @@ export type Command =
 export interface OpenResult {
   opened: number;
   failed: number;
+  /** Not attempted: the deadline passed first. */
+  skipped: number;
   /** From the first attempt to the last completion. */
   elapsedMs: number;
   /** Per connection: from asking to join until ready (welcome received, or socket open for plain ws). */

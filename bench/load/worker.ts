@@ -39,7 +39,7 @@ class LoadProcess {
         this.traffic = new Traffic(this.pairs, `w${workerId}r${this.runs++}x`);
         return this.traffic.run(command.plan);
       case 'openIdle':
-        return this.openIdle(command.protocol, command.role, command.specs, command.concurrency, command.timeoutMs);
+        return this.openIdle(command.protocol, command.role, command.specs, command.concurrency, command.timeoutMs, command.deadline);
       case 'closeIdle': {
         const idle = this.idle.splice(0);
         await Promise.race([Promise.all(idle.map((c) => c.close())), sleep(command.timeoutMs)]);
@@ -63,10 +63,15 @@ class LoadProcess {
     });
   }
 
-  private async openIdle(protocol: WireProtocol, role: 'visitor' | 'owner', specs: IdleSpec[], concurrency: number, timeoutMs: number): Promise<OpenResult> {
-    return timed(specs, concurrency, async (spec) => {
-      this.idle.push(await openIdle(protocol, role, spec, this.clients, timeoutMs));
-    });
+  private async openIdle(protocol: WireProtocol, role: 'visitor' | 'owner', specs: IdleSpec[], concurrency: number, timeoutMs: number, deadline?: number): Promise<OpenResult> {
+    return timed(
+      specs,
+      concurrency,
+      async (spec) => {
+        this.idle.push(await openIdle(protocol, role, spec, this.clients, timeoutMs));
+      },
+      deadline,
+    );
   }
 
   private async openUrl(specs: Array<{ endpoint: string; handle: string }>, concurrency: number, timeoutMs: number): Promise<OpenUrlResult> {
@@ -85,15 +90,18 @@ class LoadProcess {
   }
 }
 
-/** Runs `task` over `items`, `concurrency` at a time, timing each; failures are counted, not thrown. */
-async function timed<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<OpenResult> {
+/**
+ * Runs `task` over `items`, `concurrency` at a time, timing each; failures are counted, not thrown. No task starts
+ * after `deadline` (epoch ms); what is left is counted as skipped.
+ */
+async function timed<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>, deadline = Infinity): Promise<OpenResult> {
   const latency = new Histogram();
   const firstErrors: string[] = [];
   let next = 0;
   let failed = 0;
   const start = performance.now();
   const lane = async () => {
-    while (next < items.length) {
+    while (next < items.length && Date.now() < deadline) {
       const item = items[next++]!;
       const t = performance.now();
       try {
@@ -106,7 +114,7 @@ async function timed<T>(items: T[], concurrency: number, task: (item: T) => Prom
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, lane));
-  return { opened: latency.count, failed, elapsedMs: performance.now() - start, latency: latency.toJSON(), firstErrors };
+  return { opened: latency.count, failed, skipped: items.length - next, elapsedMs: performance.now() - start, latency: latency.toJSON(), firstErrors };
 }
 
 function sleep(ms: number): Promise<void> {

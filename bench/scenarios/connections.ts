@@ -26,14 +26,19 @@ async function openIdle(
   const concurrency = Math.max(1, Math.ceil(totalConcurrency / ctx.pool.size));
   const timeoutMs = 30_000;
   const start = performance.now();
+  // No join starts after the step's budget (a LocalDriver with 19,000 rooms creates a few dozen a second).
+  const budgetMs = ctx.mode.connections.stepBudgetMs;
+  const deadline = Date.now() + budgetMs;
   const results = await ctx.pool.each<OpenResult>(
-    ctx.pool.split(specs).map((share) => (share.length === 0 ? null : { cmd: 'openIdle', protocol: server.protocol, role, specs: share, concurrency, timeoutMs })),
-    // Bounded, with room for slow joins: a LocalDriver with 19,000 rooms creates ~20 a second.
-    timeoutMs + Math.ceil(specs.length / ctx.pool.size) * 200 + 60_000,
+    ctx.pool.split(specs).map((share) => (share.length === 0 ? null : { cmd: 'openIdle', protocol: server.protocol, role, specs: share, concurrency, timeoutMs, deadline })),
+    budgetMs + timeoutMs + 30_000,
   );
+  const skipped = results.reduce((n, r) => n + r.skipped, 0);
+  if (skipped > 0) ctx.log(`${server.label}: stopped at the time limit of ${budgetMs / 1000} s, ${skipped} of ${specs.length} connections not attempted`);
   return {
     opened: results.reduce((n, r) => n + r.opened, 0),
     failed: results.reduce((n, r) => n + r.failed, 0),
+    skipped,
     elapsedMs: performance.now() - start,
     latency: mergeHistograms(results.map((r) => r.latency)).toJSON(),
     firstErrors: results.flatMap((r) => r.firstErrors).slice(0, 5),
@@ -113,7 +118,7 @@ export async function memoryRamp(
         `idle CPU ${idleCpuCores.toFixed(2)} (load ${idleLoadCpuCores.toFixed(2)}), opened ${Math.round(point.openedPerSec)}/s (server CPU ${openingCpu.server.toFixed(2)}, other ${openingCpu.other.toFixed(2)})` +
         `${opened.failed ? `, ${opened.failed} failed to open` : ''}${status.dropped ? `, ${status.dropped} dropped by the server` : ''}`,
     );
-    if (opened.failed > 0 && opened.opened === 0) break;
+    if ((opened.failed > 0 && opened.opened === 0) || opened.skipped > 0) break;
   }
   return { server: server.kind, label: server.label, shape: opts.shape, baseline, points, gc: base.gc, firstErrors: firstErrors.slice(0, 5) };
 }
