@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { machineInfo } from './lib/procfs.ts';
-import { installExitHooks, killAll, repoRoot, sleep } from './lib/processes.ts';
+import { installExitHooks, killAll, repoRoot } from './lib/processes.ts';
 import type { IdleSpec, PairSpec } from './load/messages.ts';
 import { WorkerPool } from './load/workerPool.ts';
 import { modes, type ModeName } from './modes.ts';
@@ -126,11 +126,10 @@ async function ownersAndActivation(ctx: BenchContext, server: RunningServer, see
   const ramp = report.memory.at(-1)!;
   const roomsOpen = ramp.points.at(-1)?.connections ?? 0;
   const withRooms = await activate(ctx, server, act.slice(half), roomsOpen, ramp.points.at(-1)?.idleCpuCores ?? 0);
-  await closeIdle(ctx);
-  // Rooms dispose as their last client leaves; give the last ones a moment.
-  await sleep(1000);
+  // Every room disposes as its last client leaves; closeIdle waits until the server is done with them.
+  await closeIdle(ctx, server);
   report.activation.push(await activate(ctx, server, act.slice(0, half), 0), withRooms);
-  await closeIdle(ctx);
+  await closeIdle(ctx, server);
 }
 
 /** On a fresh server: idle visitors, each with one of the anchors' URLs open (those rooms open before the baseline). */
@@ -141,7 +140,7 @@ async function visitorMemory(ctx: BenchContext, server: RunningServer, seeded: S
   const visitors = Array.from({ length: total }, (_, i) => anchors[i % anchors.length]!);
   const warmup = seeded.warm!.map((a) => ({ endpoint, handle: a.handle }));
   report.memory.push(await memoryRamp(ctx, server, { shape: 'visitor', specs: visitors, counts: ctx.mode.connections.visitorCounts, anchorSpecs: anchors, warmup }));
-  await closeIdle(ctx);
+  await closeIdle(ctx, server);
 }
 
 /**
@@ -279,7 +278,7 @@ async function main(): Promise<number> {
       withServer(ctx, 'ws', undefined, async (server) => {
         const sockets = Array.from({ length: Math.max(...mode.connections.visitorCounts) }, () => ({ endpoint: server.endpoints[0]! }));
         report.memory.push(await memoryRamp(ctx, server, { shape: 'plain', specs: sockets, counts: mode.connections.visitorCounts, warmup: sockets.slice(0, 20) }));
-        await closeIdle(ctx);
+        await closeIdle(ctx, server);
         report.throughput.push(await measureThroughput(ctx, server, { pairs: pairsFor(server.endpoints[0]!, 'w'), rates: baselineRates }));
       }),
     );

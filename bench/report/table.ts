@@ -82,20 +82,22 @@ export function renderTable(r: BenchReport): string {
 
   if (r.activation.length > 0) {
     const servers = [...new Set(r.activation.map((a) => a.label))];
-    const counts = [...new Set(r.activation.map((a) => a.roomsOpen))].sort((a, b) => a - b);
     out.push('\nRoom activations per second (URL opened, room created); [server CPU-ms per activation beyond the idle load]');
     out.push(
       grid(
-        ['server', ...counts.map((c) => `${int(c)} rooms open`), 'ratio', 'idle CPU with rooms open'],
+        ['server', 'no room open', 'rooms open', 'with them open', 'ratio', 'idle CPU of the open rooms'],
         servers.map((label) => {
-          const runs = counts.map((c) => r.activation.find((a) => a.label === label && a.roomsOpen === c));
-          const first = runs[0];
-          const last = runs.at(-1);
+          const runs = r.activation.filter((a) => a.label === label).sort((a, b) => a.roomsOpen - b.roomsOpen);
+          const none = runs[0];
+          const many = runs.length > 1 ? runs.at(-1) : undefined;
+          const cell = (a: (typeof runs)[number] | undefined) => (a ? `${int(a.perSec)} [${a.cpuMsPerActivation.toFixed(2)}]` : '-');
           return [
             label,
-            ...runs.map((a) => (a ? `${int(a.perSec)} [${a.cpuMsPerActivation.toFixed(2)}]` : '-')),
-            first && last && first !== last ? `${((100 * last.perSec) / first.perSec).toFixed(0)}%` : '-',
-            last ? last.idleCpuCores.toFixed(2) : '-',
+            cell(none),
+            many ? int(many.roomsOpen) : '-',
+            cell(many),
+            none && many ? `${((100 * many.perSec) / none.perSec).toFixed(0)}%` : '-',
+            many ? many.idleCpuCores.toFixed(2) : '-',
           ];
         }),
       ),

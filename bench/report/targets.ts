@@ -186,7 +186,8 @@ function activationTargets(r: Measured): TargetCheck[] {
     }
     const ratio = many.perSec / zero.perSec;
     const flatMet = ratio >= FLATNESS;
-    const partial = many.roomsOpen < 19_000 ? ` (this mode opens ${many.roomsOpen} rooms, not 19,000; run with --full)` : '';
+    const partial =
+      many.roomsOpen >= 19_000 ? '' : r.mode === 'full' ? ` (the owner ramp reached ${many.roomsOpen} rooms of 19,000 within its time limit)` : ` (this mode opens ${many.roomsOpen} rooms, not 19,000; run with --full)`;
     checks.push({
       id: flatId,
       label: flatLabel,

@@ -11,7 +11,7 @@ import { CpuMeter } from '../lib/procfs.ts';
 import { sleep } from '../lib/processes.ts';
 import type { ActivationResult, MemoryPoint, MemorySeries } from '../results.ts';
 import type { RunningServer } from '../targets.ts';
-import { mergeHistograms, withCpu, type BenchContext } from './context.ts';
+import { mergeHistograms, waitForQuiet, withCpu, type BenchContext } from './context.ts';
 
 const CLOSE_TIMEOUT_MS = 60_000;
 
@@ -50,12 +50,18 @@ async function idleStatus(ctx: BenchContext): Promise<IdleStatus> {
   return { open: all.reduce((n, s) => n + s.open, 0), dropped: all.reduce((n, s) => n + s.dropped, 0) };
 }
 
-export async function closeIdle(ctx: BenchContext): Promise<void> {
+/**
+ * Drops every idle connection, then (with `server`) waits until the server has handled the disconnections (its CPU
+ * is quiet again, bounded), so that work is not measured as part of what comes next.
+ */
+export async function closeIdle(ctx: BenchContext, server?: RunningServer): Promise<void> {
   const start = performance.now();
   const closed = await ctx.pool.all<{ closed: number }>({ cmd: 'closeIdle', timeoutMs: CLOSE_TIMEOUT_MS }, CLOSE_TIMEOUT_MS + 10_000);
   const n = closed.reduce((sum, c) => sum + c.closed, 0);
+  const quiet = server && n > 0 ? await waitForQuiet(server, CLOSE_TIMEOUT_MS) : true;
   const seconds = (performance.now() - start) / 1000;
-  if (n > 0 && seconds > 2) ctx.log(`closed ${n} idle connections in ${seconds.toFixed(1)} s`);
+  if (!quiet) ctx.errors.push(`${server!.label}: still busy ${CLOSE_TIMEOUT_MS / 1000} s after ${n} connections closed`);
+  if (n > 0 && seconds > 2) ctx.log(`closed ${n} idle connections; the server was done with them after ${seconds.toFixed(1)} s`);
 }
 
 /**
@@ -71,7 +77,7 @@ export async function memoryRamp(
   const firstErrors: string[] = [];
   if (opts.warmup && opts.warmup.length > 0) {
     await openIdle(ctx, server, role, opts.warmup);
-    await closeIdle(ctx);
+    await closeIdle(ctx, server);
   }
   if (opts.anchorSpecs && opts.anchorSpecs.length > 0) {
     const anchors = await openIdle(ctx, server, 'visitor', opts.anchorSpecs);

@@ -1,6 +1,7 @@
 /** What every scenario gets from bench/run.ts: the mode, the load processes, the pinning and a log. */
 import { Histogram, type HistogramData } from '../lib/histogram.ts';
 import { CpuMeter } from '../lib/procfs.ts';
+import { sleep } from '../lib/processes.ts';
 import type { WorkerPool } from '../load/workerPool.ts';
 import type { Mode } from '../modes.ts';
 import type { CpuUse } from '../results.ts';
@@ -35,7 +36,17 @@ export function mergeHistograms(parts: HistogramData[]): Histogram {
   return merged;
 }
 
-/** `n` items dealt so that process i gets items i, i+k, i+2k... (k processes). */
-export function deal<T>(ctx: BenchContext, items: T[]): T[][] {
-  return ctx.pool.split(items);
+/**
+ * Waits (at most `maxMs`) until the server's CPU stays under 10% of a core for 300 ms (idle sockets' pings cost a
+ * few %): the backlog of an earlier step (messages still being stored after its drain gave up) must not be
+ * measured as part of the next one.
+ */
+export async function waitForQuiet(server: RunningServer, maxMs: number): Promise<boolean> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    const meter = new CpuMeter({ server: server.procs.map((p) => p.pid) });
+    await sleep(300);
+    if ((meter.read().cores.server ?? 0) < 0.1) return true;
+  }
+  return false;
 }

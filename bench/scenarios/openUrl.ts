@@ -38,6 +38,6 @@ export async function measureOpenUrl(ctx: BenchContext, server: RunningServer, o
       firstErrors: [...ownerErrors, ...results.flatMap((r) => r.firstErrors)].slice(0, 5),
     };
   } finally {
-    await closeIdle(ctx);
+    await closeIdle(ctx, server);
   }
 }

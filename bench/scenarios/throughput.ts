@@ -6,10 +6,9 @@
 import type { OpenResult, PairSpec, TrafficPlan, TrafficResult } from '../load/messages.ts';
 import type { Phase } from '../modes.ts';
 import type { LoadStep, ThroughputResult } from '../results.ts';
-import { CpuMeter } from '../lib/procfs.ts';
 import { sleep } from '../lib/processes.ts';
 import type { RunningServer } from '../targets.ts';
-import { mergeHistograms, withCpu, type BenchContext } from './context.ts';
+import { mergeHistograms, waitForQuiet, withCpu, type BenchContext } from './context.ts';
 
 const OPEN_TIMEOUT_MS = 30_000;
 const QUIET_TIMEOUT_MS = 30_000;
@@ -33,20 +32,6 @@ export async function closePairs(ctx: BenchContext): Promise<void> {
   await ctx.pool.all({ cmd: 'closePairs', timeoutMs: OPEN_TIMEOUT_MS }, OPEN_TIMEOUT_MS + 10_000);
 }
 
-/**
- * Waits (at most `maxMs`) until the server's CPU stays under 10% of a core for 300 ms (idle sockets' pings cost a
- * few %): the backlog of an earlier step (messages still being stored after its drain gave up) must not be
- * measured as part of the next one.
- */
-export async function waitForQuiet(server: RunningServer, maxMs: number): Promise<boolean> {
-  const deadline = Date.now() + maxMs;
-  while (Date.now() < deadline) {
-    const meter = new CpuMeter({ server: server.procs.map((p) => p.pid) });
-    await sleep(300);
-    if ((meter.read().cores.server ?? 0) < 0.1) return true;
-  }
-  return false;
-}
 
 /** One traffic step over every load process with pairs; per-process rates add up to `ratePerSec`. */
 export async function runStep(ctx: BenchContext, server: RunningServer, plan: { mode: 'closed'; window: number } | { mode: 'open'; ratePerSec: number }, phase: Phase, processes = ctx.pool.size): Promise<LoadStep> {
