@@ -183,39 +183,34 @@ export class ConversationLogic {
   private send(peer: ConversationPeer, msg: ConversationClientMessages['send']): Promise<void> {
     this.checkRate(peer, 'messageBucket', 'Messages');
     const sender = this.participantOf(peer);
-    const task = this.writeQueue.then(async () => {
-      if (this.disposed) throw new KnockError('internal', 'The conversation is closing; your message will be resent.');
-      const { message, duplicate } = await this.deps.storage.appendMessage({
-        conversationId: this.conversation.id,
-        senderId: sender.id,
-        clientMsgId: msg.clientMsgId,
-        body: msg.body,
-        at: this.deps.clock.now(),
-      });
-      peer.transport.send('ack', { clientMsgId: message.clientMsgId, seq: message.seq, at: message.at });
-      if (duplicate) return;
-      this.lastSeq = Math.max(this.lastSeq, message.seq);
-      this.broadcast('message', message, peer.id);
-      this.deps.onSummaryChanged(this.conversation.id);
-    });
-    // The queue continues whatever this write's outcome; the caller sees the outcome.
-    this.writeQueue = task.catch(() => undefined);
-    return task;
+    return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body }, peer);
   }
 
   /** A message the server writes (a call's record): the same queue, seq and broadcast as any, acked by nobody. */
   private record(entry: { senderId: string; clientMsgId: string; body: string }): Promise<void> {
+    return this.append(entry);
+  }
+
+  /**
+   * Stores a message through the conversation's write queue, then acks it to the peer that sent it (if any) and
+   * broadcasts it to everyone else. A peer's message is refused once the room is closing (its client resends it);
+   * the server's own records are still written then.
+   */
+  private append(entry: { senderId: string; clientMsgId: string; body: string }, from?: ConversationPeer): Promise<void> {
     const task = this.writeQueue.then(async () => {
+      if (from && this.disposed) throw new KnockError('internal', 'The conversation is closing; your message will be resent.');
       const { message, duplicate } = await this.deps.storage.appendMessage({
         conversationId: this.conversation.id,
         ...entry,
         at: this.deps.clock.now(),
       });
+      from?.transport.send('ack', { clientMsgId: message.clientMsgId, seq: message.seq, at: message.at });
       if (duplicate) return;
       this.lastSeq = Math.max(this.lastSeq, message.seq);
-      this.broadcast('message', message);
+      this.broadcast('message', message, from?.id);
       this.deps.onSummaryChanged(this.conversation.id);
     });
+    // The queue continues whatever this write's outcome; the caller sees the outcome.
     this.writeQueue = task.catch(() => undefined);
     return task;
   }

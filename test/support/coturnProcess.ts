@@ -10,10 +10,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { stunAnswers } from './turnClient.ts';
+import { freePort } from './ports.ts';
 
 const TURNSERVER = '/usr/bin/turnserver';
 
@@ -23,17 +23,6 @@ export interface CoturnProcess {
   realm: string;
   log(): Promise<string>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startCoturn(options: { secret: string; realm?: string }): Promise<CoturnProcess> {

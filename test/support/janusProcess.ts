@@ -11,9 +11,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.ts';
 
 const JANUS = '/usr/bin/janus';
 const JANUS_CONFIG = '/etc/janus';
@@ -112,18 +112,6 @@ async function writeConfig(dir: string, httpPort: number, wsPort: number, option
   );
   const videoroom = options.adminKey !== undefined ? `\tadmin_key = "${options.adminKey}"\n` : '';
   await writeFile(path.join(dir, 'janus.plugin.videoroom.jcfg'), `general: {\n${videoroom}}\n`);
-}
-
-/** A port the kernel just handed out and took back: free, barring a race nobody here runs. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilUp(httpUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -50,8 +50,8 @@ describe('JanusRouter on a Janus that requires signed tokens', () => {
     router = routerFor(janus, { adminKey: ADMIN_KEY, tokenSecret: TOKEN_SECRET });
   });
   afterAll(async () => {
-    await router.close();
-    await janus.stop();
+    await router?.close();
+    await janus?.stop();
   });
 
   it('creates a room only Knock can manage: a room secret and admin key Janus checks', async () => {
