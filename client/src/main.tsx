@@ -3,6 +3,7 @@ import { render } from 'preact';
 import { App } from './views/App.tsx';
 import { BrowserRouter } from './router.ts';
 import './styles.css';
+import './docs.css';
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('The page has no #app element.');

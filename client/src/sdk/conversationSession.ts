@@ -220,6 +220,11 @@ export class ConversationSession {
   }
 
   // --- documents (the editor itself is client/src/docs, loaded when a document opens) -------------------------------------
+  /** Where and how this conversation's documents are opened (DocProvider takes the same endpoint and token). */
+  get access(): { endpoint: string; token?: string } {
+    return this.options.token ? { endpoint: this.options.endpoint, token: this.options.token } : { endpoint: this.options.endpoint };
+  }
+
   /** Asks the server for a new document in this conversation; false while disconnected. Its card arrives as a message. */
   createDocument(title: string): boolean {
     return this.link.send('doc.create', { title });
