@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     const stateBytes = Y.encodeStateAsUpdate(stored.doc).byteLength;
     await stored.destroy();
 
-    const loads = await browserLoads(`${base}${knock.resumePath}#doc=${docId}`, LOADS);
+    const loads = await browserLoads(`${base}${knock.resumePath}#doc=${docId}`, LOADS, () => Y.encodeStateAsUpdate(author.doc).byteLength);
 
     // 2. One keystroke, one client to the other.
     const a = open();
@@ -133,7 +133,7 @@ async function fill(doc: Y.Doc, bytes: number): Promise<{ paragraphs: number; by
   return { paragraphs: count, bytes: text };
 }
 
-async function browserLoads(url: string, runs: number): Promise<number[]> {
+async function browserLoads(url: string, runs: number, stateBytes: () => number): Promise<number[]> {
   if (CHROMIUM === undefined) throw new Error('Chromium is missing: apt-get install -y chromium');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const times: number[] = [];
@@ -150,6 +150,7 @@ async function browserLoads(url: string, runs: number): Promise<number[]> {
       );
       times.push(performance.now() - started);
       await context.close();
+      if (process.env.KNOCK_BENCH_VERBOSE) console.error(`load ${i + 1}: ${Math.round(times.at(-1)!)} ms, document state ${stateBytes()} bytes`);
     }
   } finally {
     await browser.close();

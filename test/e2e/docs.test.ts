@@ -107,7 +107,7 @@ describe('co-editing a document in the browser', { timeout: E2E_TEST_TIMEOUT_MS 
     await eventually(() => textIn(visitor), (text) => expect(text).toBe(before));
   });
 
-  it('formats, undoes only one’s own edits, and exports Markdown and HTML', async () => {
+  it('formats, undoes only one’s own edits, keeps the shape of pasted HTML, and exports Markdown and HTML', async () => {
     const { owner, visitor } = await coEditing('alice-docs2', 'Shopping list');
     await editorOf(owner).click();
     await owner.getByRole('button', { name: 'Heading 1' }).click();
@@ -136,6 +136,17 @@ describe('co-editing a document in the browser', { timeout: E2E_TEST_TIMEOUT_MS 
     await owner.getByRole('button', { name: 'Redo' }).click();
     await eventually(() => textIn(visitor), (t) => expect(t).toContain('Soon'));
 
+    // Pasting from another app (HTML on the clipboard) keeps headings, lists and links.
+    await editorOf(owner).press('Control+End');
+    await owner.keyboard.press('Enter');
+    await editorOf(owner).evaluate((element) => {
+      const data = new DataTransfer();
+      data.setData('text/html', '<h2>Pasted plan</h2><ul><li>first stop</li></ul><p>see <a href="https://example.com/map">the map</a></p>');
+      data.setData('text/plain', 'Pasted plan\nfirst stop\nsee the map');
+      element.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    });
+    await eventually(() => textIn(visitor), (t) => expect(t).toContain('the map'));
+
     const [markdown] = await Promise.all([owner.waitForEvent('download'), owner.getByRole('button', { name: 'Export Markdown' }).click()]);
     expect(markdown.suggestedFilename()).toBe('Shopping-list.md');
     const md = await readFile((await markdown.path())!, 'utf8');
@@ -144,6 +155,9 @@ describe('co-editing a document in the browser', { timeout: E2E_TEST_TIMEOUT_MS 
     expect(md).toContain('- [ ] Milk');
     expect(md).toContain('**Soon**');
     expect(md).toContain('Also eggs');
+    expect(md).toContain('## Pasted plan');
+    expect(md).toContain('- first stop');
+    expect(md).toContain('see [the map](https://example.com/map)');
 
     const [html] = await Promise.all([owner.waitForEvent('download'), owner.getByRole('button', { name: 'Export HTML' }).click()]);
     expect(html.suggestedFilename()).toBe('Shopping-list.html');
