@@ -105,8 +105,6 @@ describe('documents in a conversation', () => {
       await member.whenSynced();
       member.doc.getText('text').insert(0, 'secret');
       member.awareness.setLocalStateField('user', { name: 'Vic', color: '#00ff00' });
-      const intruder = s.open('owner'); // alice's cookie: a member
-      await intruder.whenSynced();
       const { DocProvider } = await import('../../client/src/sdk/docProvider.ts');
       const eve = DocProvider.open({ endpoint: knock.url, docId: s.docId, token: other.token });
       const ended = await new Promise<ErrorPayload>((resolve) => eve.on('error', resolve));
@@ -117,6 +115,20 @@ describe('documents in a conversation', () => {
     } finally {
       await stranger.closeAll();
     }
+  });
+
+  it('closes the documents of an owner who logs out, and only theirs', async () => {
+    const s = await newDoc();
+    const owner = s.open('owner');
+    const visitor = s.open('visitor');
+    await Promise.all([owner.whenSynced(), visitor.whenSynced()]);
+    const ended = new Promise<ErrorPayload>((resolve) => owner.on('error', resolve));
+    await s.owner.api.logout();
+    expect((await ended).code).toBe('4001');
+    expect(owner.status).toBe('disconnected');
+    visitor.doc.getText('text').insert(0, 'still here');
+    const fresh = s.open('visitor');
+    await until(() => textOf(fresh), (t) => t === 'still here', 'the visitor goes on');
   });
 
   it('refuses an update over the size limit with too_large; the others and the document are unaffected', async () => {
