@@ -212,9 +212,13 @@ export class DocLogic {
   }
 
   // --- persistence ------------------------------------------------------------------------------------------------
-  /** One writer at a time: `writing` is the running flush, cleared once it has settled. */
+  /**
+   * One writer at a time: `writing` is the running flush, cleared once it has settled. It starts on the next turn of
+   * the event loop, so the changes of one turn (a burst of keystrokes, several people at once) share one row and one
+   * commit: SQLite's commits are synchronous fsyncs.
+   */
   private startFlush(): Promise<void> {
-    this.writing ??= this.flush().finally(() => {
+    this.writing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush()).finally(() => {
       this.writing = null;
     });
     return this.writing;
