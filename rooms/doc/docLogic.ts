@@ -53,6 +53,8 @@ export class DocLogic {
   private readonly peers = new Map<string, DocPeer>();
   /** Awareness id -> the connection that introduced it (only that one may change or remove it). */
   private readonly awarenessOwners = new Map<number, string>();
+  /** When each connection last asked for a full sync (step 1). */
+  private readonly lastStep1 = new Map<string, number>();
   /** Updates applied but not yet stored, merged into one row per write. */
   private pending: Uint8Array[] = [];
   private writing: Promise<void> | null = null;
@@ -105,6 +107,7 @@ export class DocLogic {
 
   leave(peerId: string): void {
     if (!this.peers.delete(peerId)) return;
+    this.lastStep1.delete(peerId);
     const owned = [...this.awarenessOwners].filter(([, owner]) => owner === peerId).map(([clientId]) => clientId);
     for (const clientId of owned) this.awarenessOwners.delete(clientId);
     // Everyone else sees this person's cursor go at once, not after awareness's 30 s timeout.
@@ -165,6 +168,11 @@ export class DocLogic {
   }
 
   private answerStep1(peer: DocPeer, stateVector: Uint8Array): void {
+    // Answering encodes the whole document: once per connection and resync, not as often as keystrokes.
+    const now = this.deps.clock.now();
+    const wait = (this.lastStep1.get(peer.id) ?? -Infinity) + STEP1_EVERY_MS - now;
+    if (wait > 0) throw rateLimited('Full syncs', wait);
+    this.lastStep1.set(peer.id, now);
     try {
       Y.decodeStateVector(stateVector);
     } catch {
@@ -277,6 +285,9 @@ export class DocLogic {
 }
 
 type AwarenessChange = { added: number[]; updated: number[]; removed: number[] };
+
+/** At most one full sync (answer to step 1) per connection this often; a provider resyncs after 1 s at the soonest. */
+const STEP1_EVERY_MS = 500;
 
 /** Origin of what is loaded from storage: not relayed, not stored again. */
 const STORAGE = Symbol('storage');

@@ -76,6 +76,12 @@ describe('DocLogic', () => {
     const answers = b.transport.of('sync').slice(1);
     expect(answers.map((m) => m[0])).toEqual([1, 0]); // step 2, then step 1
     expect(logic.ydoc.getText('text').toString()).toBe('hello');
+    // A full sync encodes the whole document: a second one right away waits its turn.
+    logic.receive(b, 'sync', encoding.toUint8Array(e));
+    expect(b.transport.of('error')).toEqual([expect.objectContaining({ code: 'rate_limited', ref: 'sync' })]);
+    clock.advance(500);
+    logic.receive(b, 'sync', encoding.toUint8Array(e));
+    expect(b.transport.of('sync')).toHaveLength(5);
     await settle(logic);
   });
 
