@@ -12,6 +12,7 @@
  *    Each of `--loads` runs opens a new browser context (cold cache, a new person) at the visitor's resume link with
  *    the document in the address (`/<handle>/c/<token>#doc=<id>`), and times from navigation to the moment the
  *    editor shows the document's last paragraph. Median, min and max are printed.
+ *    The same is timed for an SDK client (DocProvider in Node: join, sync, no page and no rendering).
  * 2. Keystroke latency: two clients on the document; one inserts one character, the clock stops when the other's
  *    Y.Doc has applied it; the roles alternate. Median and p99 over `--keys` keystrokes, one at a time.
  */
@@ -88,6 +89,17 @@ async function main(): Promise<void> {
     const stateBytes = Y.encodeStateAsUpdate(stored.doc).byteLength;
     await stored.destroy();
 
+    // The same without a browser: an SDK client joins and holds the whole document (no page, no rendering).
+    const sdkLoads: number[] = [];
+    for (let i = 0; i < LOADS; i++) {
+      const started = performance.now();
+      const reader = open();
+      await reader.whenSynced();
+      sdkLoads.push(performance.now() - started);
+      if (reader.doc.getXmlFragment('default').length < written.paragraphs) throw new Error('a reader synced without the whole document');
+      await reader.destroy();
+    }
+
     const loads = await browserLoads(`${base}${knock.resumePath}#doc=${docId}`, LOADS, () => Y.encodeStateAsUpdate(author.doc).byteLength);
 
     // 2. One keystroke, one client to the other.
@@ -100,6 +112,7 @@ async function main(): Promise<void> {
     const report = {
       document: { paragraphs: written.paragraphs, textBytes: written.bytes, yjsStateBytes: stateBytes },
       secondBrowserShowsDocumentMs: summary(loads),
+      secondSdkClientHoldsDocumentMs: summary(sdkLoads),
       keystrokeSyncMs: summary(latencies),
       command: `node --import tsx bench/docSync.ts ${args.join(' ')}`.trim(),
       machine: { cpus: os.cpus().length, node: process.version },
