@@ -2,7 +2,7 @@
  * Co-editing a document in two real Chromium contexts (issue 5, test 4): the visitor creates one from the
  * conversation ("New document"), the owner opens its card; both type at once and end with the same text, each sees
  * the other's cursor under their name, an edit made offline merges when the network returns, and a reload shows the
- * content. Then formatting, undo of one's own edits only, and Markdown and HTML export. Pages are watched for CSP
+ * content, and so does an edit made offline in a tab closed before the network returned. Then formatting, undo of one's own edits only, and Markdown and HTML export. Pages are watched for CSP
  * violations (the editor must inject no style) and uncaught errors (test/support/browser.ts).
  */
 import { readFile } from 'node:fs/promises';
@@ -21,6 +21,8 @@ beforeAll(async () => {
 afterAll(() => knock?.close());
 
 const editorOf = (page: Page) => page.getByRole('textbox', { name: 'Document' });
+/** Opening a document fetches and parses the editor chunk (about 500 KB of script): slower than a UI change. */
+const OPEN_TIMEOUT_MS = 20_000;
 /** The document's text as its reader sees it, without the other people's cursor labels drawn inside it. */
 const textIn = (page: Page) =>
   editorOf(page).evaluate((element) => {
@@ -40,20 +42,20 @@ async function coEditing(handle: string, title: string): Promise<{ owner: Page; 
   await visitor.getByRole('button', { name: 'New document' }).click();
   await visitor.getByRole('textbox', { name: 'Title' }).fill(title);
   await visitor.getByRole('button', { name: 'Create document' }).click();
-  await editorOf(visitor).waitFor();
-  await visitor.getByRole('status').filter({ hasText: 'All changes saved' }).waitFor();
+  await editorOf(visitor).waitFor({ timeout: OPEN_TIMEOUT_MS });
+  await visitor.getByRole('status').filter({ hasText: 'All changes saved' }).waitFor({ timeout: OPEN_TIMEOUT_MS });
 
   // The card shows the title; opening it loads the editor chunk.
   const card = owner.getByRole('article', { name: `Document: ${title}` });
   await card.waitFor();
   await card.getByRole('link', { name: `Open ${title}` }).click();
-  await editorOf(owner).waitFor();
-  await owner.getByRole('status').filter({ hasText: 'All changes saved' }).waitFor();
+  await editorOf(owner).waitFor({ timeout: OPEN_TIMEOUT_MS });
+  await owner.getByRole('status').filter({ hasText: 'All changes saved' }).waitFor({ timeout: OPEN_TIMEOUT_MS });
   return { owner, visitor };
 }
 
 describe('co-editing a document in the browser', { timeout: E2E_TEST_TIMEOUT_MS * 2 }, () => {
-  it('both type at once and agree, see each other’s cursor, merge offline edits, and keep it across a reload', async () => {
+  it('both type at once and agree, see each other’s cursor, merge offline edits (a closed tab’s too), and keep it across a reload', async () => {
     const { owner, visitor } = await coEditing('alice-docs', 'Trip plan');
 
     // At the same time, each at their own cursor.
@@ -103,8 +105,26 @@ describe('co-editing a document in the browser', { timeout: E2E_TEST_TIMEOUT_MS 
     // A reload reopens the document (it is in the address) with everything in it.
     const before = await textIn(owner);
     await visitor.reload();
-    await editorOf(visitor).waitFor();
-    await eventually(() => textIn(visitor), (text) => expect(text).toBe(before));
+    await editorOf(visitor).waitFor({ timeout: OPEN_TIMEOUT_MS });
+    await eventually(() => textIn(visitor), (text) => expect(text).toBe(before), OPEN_TIMEOUT_MS);
+
+    // Offline again, the visitor writes and closes the tab; back online, opening the document again delivers it.
+    const context = visitor.context();
+    await context.setOffline(true);
+    await visitor.getByRole('status').filter({ hasText: 'Offline' }).waitFor();
+    const copy = () => visitor.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('knock:doc:'))?.[1] ?? '');
+    const copyBefore = await copy();
+    await editorOf(visitor).press('Control+End');
+    await visitor.keyboard.type(' Closed the lid.', { delay: 10 });
+    await eventually(copy, (now) => expect(now).not.toBe(copyBefore)); // the browser's copy has it
+    const address = visitor.url();
+    await visitor.close();
+    await context.setOffline(false);
+    const again = await context.newPage();
+    await again.goto(address);
+    await eventually(() => textIn(owner), (text) => expect(text).toContain('Closed the lid.'), OPEN_TIMEOUT_MS);
+    const final = await textIn(owner);
+    await eventually(() => textIn(again), (text) => expect(text).toBe(final), OPEN_TIMEOUT_MS);
   });
 
   it('formats, undoes only one’s own edits, keeps the shape of pasted HTML, and exports Markdown and HTML', async () => {

@@ -14,6 +14,9 @@ import { Person, waitFor } from '../support/clients.ts';
 import { sharedDoc, textOf, until, type SharedDoc } from '../support/docFixture.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { RawRoom } from '../support/rawRoom.ts';
+import { startProxy } from '../support/netProxy.ts';
+import { memoryStore } from '../../client/src/sdk/browserStore.ts';
+import { DocProvider } from '../../client/src/sdk/docProvider.ts';
 
 const MAX_UPDATE = 8 * 1024;
 const MAX_DOC = 48 * 1024;
@@ -105,7 +108,6 @@ describe('documents in a conversation', () => {
       await member.whenSynced();
       member.doc.getText('text').insert(0, 'secret');
       member.awareness.setLocalStateField('user', { name: 'Vic', color: '#00ff00' });
-      const { DocProvider } = await import('../../client/src/sdk/docProvider.ts');
       const eve = DocProvider.open({ endpoint: knock.url, docId: s.docId, token: other.token });
       const ended = await new Promise<ErrorPayload>((resolve) => eve.on('error', resolve));
       expect(ended.code).toBe('forbidden');
@@ -114,6 +116,30 @@ describe('documents in a conversation', () => {
       await eve.destroy();
     } finally {
       await stranger.closeAll();
+    }
+  });
+
+  it('keeps edits made offline in the browser\u2019s copy, so a closed tab loses nothing: the next visit sends them', async () => {
+    const s = await newDoc();
+    const proxy = await startProxy(knock.url);
+    try {
+      const owner = s.open('owner');
+      await owner.whenSynced();
+      const store = memoryStore(); // the browser's localStorage
+      const first = DocProvider.open({ endpoint: proxy.url, docId: s.docId, token: s.token, cache: store });
+      await first.whenSynced();
+      proxy.setReachable(false);
+      await until(() => first.status, (st) => st !== 'connected', 'the visitor offline');
+      first.doc.getText('text').insert(0, 'typed on the plane');
+      await first.destroy(); // the tab closes while still offline
+      expect(textOf(owner)).toBe('');
+      proxy.setReachable(true);
+      const next = DocProvider.open({ endpoint: proxy.url, docId: s.docId, token: s.token, cache: store });
+      expect(textOf(next)).toBe('typed on the plane'); // from the copy, before the server answered
+      await until(() => textOf(owner), (t) => t === 'typed on the plane', 'the offline edit at the owner');
+      await next.destroy();
+    } finally {
+      await proxy.close();
     }
   });
 

@@ -14,6 +14,7 @@ import { TaskItem, TaskList } from '@tiptap/extension-list';
 import StarterKit from '@tiptap/starter-kit';
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import type { ErrorPayload } from '../../../engine/protocol.ts';
+import { browserStore } from '../sdk/browserStore.ts';
 import { DocProvider, type DocStatus } from '../sdk/docProvider.ts';
 import { exportHtml, exportMarkdown } from './docExport.ts';
 import { DocToolbar } from './DocToolbar.tsx';
@@ -41,7 +42,7 @@ export function DocEditor({ docId, title, access, onClose }: DocEditorProps) {
   useEffect(() => {
     const element = mount.current;
     if (!element) return undefined;
-    const p = DocProvider.open({ endpoint: access.endpoint, docId, ...(access.token ? { token: access.token } : {}) });
+    const p = DocProvider.open({ endpoint: access.endpoint, docId, cache: browserStore, ...(access.token ? { token: access.token } : {}) });
     const color = COLORS[p.doc.clientID % COLORS.length] ?? COLORS[0]!;
     const e = new Editor({
       element,

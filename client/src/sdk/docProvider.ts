@@ -20,7 +20,9 @@ import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import { messageYjsSyncStep2, readSyncMessage, writeSyncStep1, writeUpdate } from 'y-protocols/sync';
 import { docServerMessages, type DocServerMessages, type ErrorPayload } from '../../../engine/protocol.ts';
+import { DocCache, FROM_CACHE } from './docCache.ts';
 import { RoomLink } from './roomLink.ts';
+import type { KeyValueStore } from './types.ts';
 
 export type DocStatus = 'connecting' | 'connected' | 'disconnected';
 
@@ -33,6 +35,8 @@ export interface DocProviderOptions {
   headers?: Record<string, string>;
   /** An existing document to keep in step (default: a new one). */
   doc?: Y.Doc;
+  /** Keeps a copy between visits (the browser's localStorage), so offline edits survive a closed tab (docCache.ts). */
+  cache?: KeyValueStore;
 }
 
 interface DocEvents {
@@ -61,15 +65,20 @@ export class DocProvider {
   private destroyed = false;
   private readonly onOffline = (): void => this.goOffline();
   private readonly onOnline = (): void => this.connect();
+  private readonly onPageHide = (): void => this.cache?.flush();
+  private readonly cache: DocCache | null;
 
   private constructor(private readonly options: DocProviderOptions) {
     this.doc = options.doc ?? new Y.Doc();
     this.awareness = new Awareness(this.doc);
+    this.cache = options.cache ? new DocCache(options.cache, options.docId, this.doc) : null;
+    this.cache?.restore();
     this.doc.on('update', this.onDocUpdate);
     this.awareness.on('update', this.onAwarenessUpdate);
     if (typeof window !== 'undefined') {
       window.addEventListener('offline', this.onOffline);
       window.addEventListener('online', this.onOnline);
+      window.addEventListener('pagehide', this.onPageHide);
     }
   }
 
@@ -106,7 +115,9 @@ export class DocProvider {
     if (typeof window !== 'undefined') {
       window.removeEventListener('offline', this.onOffline);
       window.removeEventListener('online', this.onOnline);
+      window.removeEventListener('pagehide', this.onPageHide);
     }
+    this.cache?.flush();
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
     removeAwarenessStates(this.awareness, [this.doc.clientID], 'local');
     this.doc.off('update', this.onDocUpdate);
@@ -212,7 +223,8 @@ export class DocProvider {
 
   // --- outgoing -------------------------------------------------------------------------------------------------------
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === this) return;
+    if (origin !== FROM_CACHE) this.cache?.changed();
+    if (origin === this || origin === FROM_CACHE) return;
     const encoder = encoding.createEncoder();
     writeUpdate(encoder, update);
     // Not connected: the edit stays in the document and goes with the next handshake.
