@@ -22,6 +22,11 @@ export const limits = {
   sdpChars: 32 * 1024,
   /** Longest ICE candidate line. Real ones are 60-250 characters (an mDNS host name included). */
   candidateChars: 1024,
+  /**
+   * Unread counts stop here: with this many messages or more after the owner's read mark a conversation shows
+   * "99+", as phones' badges do, and counting it costs the same whether 100 or 100,000 wait.
+   */
+  unreadCap: 100,
 } as const;
 
 /** A lone UTF-16 surrogate cannot be stored as UTF-8: refuse it at the door rather than store something else. */
@@ -91,7 +96,7 @@ export const conversationSummary = z.object({
   visitorName: z.string(),
   lastSeq: seq,
   lastMessage: z.object({ body: z.string(), at: z.number(), senderRole: roleSchema }).nullable(),
-  /** Messages from the visitor the owner has not read yet. */
+  /** Messages from the visitor the owner has not read yet, counted up to `limits.unreadCap` (shown as "99+"). */
   unread: seq,
   /** Last activity, milliseconds since the epoch: the list is ordered by it, newest first. */
   updatedAt: z.number(),
