@@ -59,7 +59,6 @@ export class SqliteStorage implements Storage {
   private closed = false;
 
   private readonly pendingAppends: Array<{ input: NewMessage; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }> = [];
-  private readonly appendSavepoint: Database.Transaction<(input: NewMessage) => AppendResult>;
   // IMMEDIATE (see flushAppends) takes the write lock before the duplicate checks, so another process (the CLI)
   // cannot slip the same clientMsgId or the same seq in between a check and its insert.
   private readonly appendBatch: Database.Transaction<
@@ -68,12 +67,14 @@ export class SqliteStorage implements Storage {
 
   private constructor(private readonly db: Db) {
     this.q = prepareStatements(db);
-    this.appendSavepoint = db.transaction((input: NewMessage) => this.appendOne(input));
     this.appendBatch = db.transaction((inputs: NewMessage[], outcomes) => {
       for (const input of inputs) {
         try {
-          outcomes.push({ ok: true, value: this.appendSavepoint(input) });
+          outcomes.push({ ok: true, value: this.appendOne(input) });
         } catch (error) {
+          // appendOne refuses (KnockError) before it writes anything, so the batch goes on without that append.
+          // Any other error may come after the seq was raised: it ends the transaction, nothing of it is kept.
+          if (!(error instanceof KnockError)) throw error;
           outcomes.push({ ok: false, error });
         }
       }
@@ -249,9 +250,9 @@ export class SqliteStorage implements Storage {
 
   /**
    * Group commit: every append that arrived during one turn of the event loop is written in one transaction, so
-   * they share one fsync (synchronous=FULL), which is what a commit costs. Each append runs in its own savepoint
-   * (a nested better-sqlite3 transaction): one refused append does not undo the others. Nobody is answered before
-   * the commit, so an acknowledged message is on disk.
+   * they share one fsync (synchronous=FULL), which is what a commit costs. One refused append does not undo the
+   * others: appendOne refuses before it writes. Nobody is answered before the commit, so an acknowledged message
+   * is on disk. Appends are written in call order, so one conversation's seqs follow the order of its calls.
    */
   private flushAppends(): void {
     const batch = this.pendingAppends.splice(0);
@@ -270,7 +271,7 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  /** One append; called inside the batch's transaction, so it runs in a savepoint of its own. */
+  /** One append, inside the batch's transaction; every refusal (KnockError) is thrown before its first write. */
   private appendOne(input: NewMessage): AppendResult {
     const sender = this.q.participantById.get(input.senderId);
     if (!sender || sender.conversation_id !== input.conversationId) this.refuseSender(input.conversationId);
