@@ -57,10 +57,7 @@ export function userRoomClass(deps: RoomDeps) {
         state: { kind: 'joining', buffered: [] },
         messageBucket: new TokenBucket(deps.config.rateLimits.socketMessages, deps.clock),
         signalBucket: new TokenBucket(deps.config.rateLimits.socketSignals, deps.clock),
-        transport: {
-          send: (type, payload) => client.send(type, payload),
-          close: (code, reason) => client.leave(code, reason),
-        },
+        transport: this.transportOf(client),
       };
       await this.logic!.join(peer);
     }
