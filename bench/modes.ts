@@ -47,8 +47,12 @@ export interface Mode {
   driverMicro: { sizes: number[]; operations: number; maxMs: number };
   /** Visitor memory and owner memory each on a fresh server (else one server: smoke, where memory means nothing). */
   freshServers: boolean;
-  /** Bare Colyseus's owner ramp and activation (LocalDriver), and the same on the IndexedDriver. */
+  /** Bare Colyseus's owner ramp and activation on Colyseus's LocalDriver (in the `colyseus` scenario). */
   colyseusRooms: boolean;
+  /**
+   * The same on Knock's IndexedDriver (the `colyseusIndexed` scenario): next to the above, what the driver alone
+   * changes end to end. Quick mode leaves both out; its driver comparison is the in-process one (`drivers`).
+   */
   colyseusIndexed: boolean;
 }
 
