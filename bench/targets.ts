@@ -1,9 +1,10 @@
 /**
  * The servers under test, each started as its own process pinned to the server CPUs, on 127.0.0.1 only:
  * - `ws`: the plain ws relay (the wire's limit);
- * - `colyseus` / `colyseusIndexed`: Colyseus with no Knock logic, on LocalDriver / the IndexedDriver;
- * - `knock`: Knock as `npm start` runs it (engine/main.ts), on SQLite in a fresh data directory;
- * - `knockIndexed`: the same with adapters/colyseus/IndexedDriver.ts (bench/servers/knockIndexed.ts);
+ * - `colyseus` / `colyseusIndexed`: Colyseus with no Knock logic, on Colyseus's LocalDriver / Knock's IndexedDriver
+ *   (what the driver alone changes);
+ * - `knock`: Knock as `npm start` runs it (engine/main.ts), on SQLite in a fresh data directory (and so on the
+ *   IndexedDriver, adapters/presence/coordination.ts);
  * - a Knock cluster: N processes on PostgreSQL + Redis (startKnockCluster).
  * Every server is preloaded with bench/servers/memoryProbe.ts and --expose-gc, so memory is read after a full GC.
  */
@@ -16,14 +17,13 @@ import { rssBytes } from './lib/procfs.ts';
 import { baseEnv, freePort, repoRoot, sleep, spawnPinned, waitForHttp, type Pinned } from './lib/processes.ts';
 import { seedSqlite, type SeedPlan, type Seeded } from './seed.ts';
 
-export type ServerKind = 'ws' | 'colyseus' | 'colyseusIndexed' | 'knock' | 'knockIndexed';
+export type ServerKind = 'ws' | 'colyseus' | 'colyseusIndexed' | 'knock';
 
 export const serverLabels: Record<ServerKind | 'cluster', string> = {
   ws: 'plain ws relay',
   colyseus: 'bare Colyseus (LocalDriver)',
   colyseusIndexed: 'bare Colyseus (IndexedDriver)',
-  knock: 'Knock (LocalDriver)',
-  knockIndexed: 'Knock (IndexedDriver)',
+  knock: 'Knock (IndexedDriver)',
   cluster: 'Knock cluster (PostgreSQL + Redis)',
 };
 
@@ -68,11 +68,10 @@ const entries: Record<ServerKind, { script: string; health: string; protocol: Wi
   colyseus: { script: 'bench/servers/bareColyseus.ts', health: '/health', protocol: 'colyseus' },
   colyseusIndexed: { script: 'bench/servers/bareColyseus.ts', health: '/health', protocol: 'colyseus', env: { BENCH_DRIVER: 'indexed' } },
   knock: { script: 'engine/main.ts', health: '/_/health', protocol: 'knock' },
-  knockIndexed: { script: 'bench/servers/knockIndexed.ts', health: '/_/health', protocol: 'knock' },
 };
 
 /** Starts one server; Knock gets a fresh data directory, seeded with `seed` before it starts. */
-export async function startServer(kind: ServerKind, opts: { cpus: string; seed?: SeedPlan }): Promise<{ server: RunningServer; seeded: Seeded }> {
+export async function startServer(kind: ServerKind, opts: { cpus: string; seed?: SeedPlan; nodeFlags?: string[] }): Promise<{ server: RunningServer; seeded: Seeded }> {
   const entry = entries[kind];
   const workDir = mkdtempSync(path.join(os.tmpdir(), `knock-bench-${kind}-`));
   try {
@@ -87,11 +86,11 @@ export async function startServer(kind: ServerKind, opts: { cpus: string; seed?:
       ...entry.env,
       ...(isKnock ? { KNOCK_DATA_DIR: workDir, KNOCK_LOG_LEVEL: 'warn', KNOCK_RATE_LIMITS: benchRateLimits } : {}),
     };
-    const proc = spawnPinned({ name: kind, cpus: opts.cpus, nodeArgs: ['--expose-gc', '--import', 'tsx', '--import', probe, entry.script], env });
+    const proc = spawnPinned({ name: kind, cpus: opts.cpus, nodeArgs: ['--expose-gc', ...(opts.nodeFlags ?? []), '--import', 'tsx', '--import', probe, entry.script], env });
     const endpoint = `http://127.0.0.1:${port}`;
     try {
       await waitForHttp(endpoint + entry.health, proc, START_TIMEOUT_MS);
-      if (kind.endsWith('Indexed')) await waitForOutput(proc, 'bench: IndexedDriver in use', 5000);
+      if (kind === 'colyseusIndexed') await waitForOutput(proc, 'bench: IndexedDriver in use', 5000);
     } catch (err) {
       await proc.stop(1000);
       throw err;

@@ -12,7 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, matchMaker } from '@colyseus/core';
-import { WebSocketTransport } from '@colyseus/ws-transport';
+import { LivenessTransport } from '../adapters/colyseus/LivenessTransport.ts';
 import { JanusRouter } from '../adapters/media/janus/JanusRouter.ts';
 import { openCoordination, redactUrl } from '../adapters/presence/coordination.ts';
 import { PostgresStorage } from '../adapters/storage/postgres/PostgresStorage.ts';
@@ -112,10 +112,11 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     isReady: () => ready,
   });
   const httpServer = http.createServer(http_.listener);
-  const transport = new WebSocketTransport({
+  const transport = new LivenessTransport({
     server: httpServer,
     maxPayload: config.maxFrameBytes,
     pingInterval: config.pingIntervalMs,
+    idlePingInterval: config.idlePingIntervalMs,
     pingMaxRetries: 1,
     verifyClient: (info: { origin: string; req: http.IncomingMessage }) => isAllowedOrigin(info.origin || undefined, info.req.headers.host),
   });

@@ -68,8 +68,10 @@ export const configSchema = z.object({
   maxMessageBytes: z.number().int().min(1024).default(64 * 1024),
   /** Largest HTTP JSON body. */
   maxBodyBytes: z.number().int().min(1024).default(64 * 1024),
-  /** Server pings every socket this often; one missed pong closes it (owner presence turns offline). */
+  /** Server pings an owner's devices this often; one missed pong closes it (owner presence turns offline). */
   pingIntervalMs: z.number().int().min(0).default(800),
+  /** Server pings every other socket (visitors) this often; one missed pong closes it. */
+  idlePingIntervalMs: z.number().int().min(0).default(10_000),
   rateLimits: z
     .object({
       /** Messages one connection may send (token bucket: perWindow tokens refilled over windowMs). */
@@ -195,6 +197,7 @@ const envKeys = {
   KNOCK_MAX_FRAME_BYTES: 'maxFrameBytes',
   KNOCK_MAX_MESSAGE_BYTES: 'maxMessageBytes',
   KNOCK_PING_INTERVAL_MS: 'pingIntervalMs',
+  KNOCK_IDLE_PING_INTERVAL_MS: 'idlePingIntervalMs',
   KNOCK_RATE_LIMITS: 'rateLimits',
   DATABASE_URL: 'databaseUrl',
   KNOCK_DATABASE_SCHEMA: 'databaseSchema',
@@ -241,6 +244,7 @@ const envSchema = z.object({
   KNOCK_MAX_FRAME_BYTES: z.coerce.number().int().optional(),
   KNOCK_MAX_MESSAGE_BYTES: z.coerce.number().int().optional(),
   KNOCK_PING_INTERVAL_MS: z.coerce.number().int().optional(),
+  KNOCK_IDLE_PING_INTERVAL_MS: z.coerce.number().int().optional(),
   DATABASE_URL: z.string().min(1).optional(),
   KNOCK_DATABASE_SCHEMA: z.string().min(1).optional(),
   REDIS_URL: z.string().min(1).optional(),

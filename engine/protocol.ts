@@ -24,6 +24,11 @@ export const limits = {
   candidateChars: 1024,
   /** Longest document title. */
   titleChars: 120,
+  /**
+   * Unread counts stop here: with this many messages or more after the owner's read mark a conversation shows
+   * "99+", as phones' badges do, and counting it costs the same whether 100 or 100,000 wait.
+   */
+  unreadCap: 100,
 } as const;
 
 /** A lone UTF-16 surrogate cannot be stored as UTF-8: refuse it at the door rather than store something else. */
@@ -106,7 +111,7 @@ export const conversationSummary = z.object({
   visitorName: z.string(),
   lastSeq: seq,
   lastMessage: z.object({ body: z.string(), at: z.number(), senderRole: roleSchema }).nullable(),
-  /** Messages from the visitor the owner has not read yet. */
+  /** Messages from the visitor the owner has not read yet, counted up to `limits.unreadCap` (shown as "99+"). */
   unread: seq,
   /** Last activity, milliseconds since the epoch: the list is ordered by it, newest first. */
   updatedAt: z.number(),

@@ -96,6 +96,9 @@ export interface Storage extends DocumentStorage {
   // messages
   /**
    * Stores a message with the conversation's next seq, in one transaction; idempotent on (senderId, clientMsgId).
+   * Appends to one conversation are applied in call order, even while earlier ones are still being written: the
+   * caller may start the next before the last resolves (the ConversationRoom does, so a burst shares a commit).
+   * Adapters may commit several appends together, but none resolves before its own commit.
    */
   appendMessage(input: NewMessage): Promise<AppendResult>;
   /** Messages with seq > afterSeq, ascending, at most `limit`. */

@@ -118,10 +118,7 @@ export function conversationRoomClass(deps: RoomDeps) {
         state: { kind: 'joining', buffered: [] },
         messageBucket: new TokenBucket(deps.config.rateLimits.socketMessages, deps.clock),
         signalBucket: new TokenBucket(deps.config.rateLimits.socketSignals, deps.clock),
-        transport: {
-          send: (type, payload) => client.send(type, payload),
-          close: (code, reason) => client.leave(code, reason),
-        },
+        transport: this.transportOf(client),
       };
       this.peers.set(peer.id, peer);
       await this.logic!.join(peer, typeof options.since === 'number' ? options.since : undefined);

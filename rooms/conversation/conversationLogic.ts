@@ -3,8 +3,9 @@
  * owner's presence. The ConversationRoom shell wires sockets to it; unit tests drive it directly.
  *
  * Delivery: a message is validated, rate-limited, stored with the next seq (idempotent on sender + clientMsgId),
- * and only then acked to its sender and broadcast. Writes go through one queue per conversation, so broadcasts
- * leave in seq order. A joining peer gets its catch-up before any live event (live events wait in its buffer).
+ * and only then acked to its sender and broadcast. Each write starts as its message arrives (the storage keeps call
+ * order, so seqs follow arrival and a burst shares one commit); acks and broadcasts wait for every earlier
+ * message's, so they leave in seq order. A joining peer gets its catch-up before any live event (live events wait in its buffer).
  */
 import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
@@ -40,8 +41,8 @@ export class ConversationLogic {
   private readonly participants = new Map<string, Participant>();
   private lastSeq: number;
   private ownerOnline: boolean;
-  /** Appends run one after another: seqs are assigned, acked and broadcast in order. */
-  private writeQueue: Promise<void> = Promise.resolve();
+  /** The ack and broadcast of the last message accepted: the next one's wait for it (seq order on the wire). */
+  private deliveries: Promise<void> = Promise.resolve();
   private disposed = false;
   /** Per peer, the highest seq its catch-up carried: a live `message` at or below it was sent already. */
   private readonly caughtUpTo = new Map<string, number>();
@@ -143,9 +144,9 @@ export class ConversationLogic {
 
   /** Ends the call going on (and records it), then resolves once every accepted write is stored. */
   async dispose(): Promise<void> {
-    await this.calls.close();
     this.disposed = true;
-    await this.writeQueue;
+    await this.calls.close();
+    await this.deliveries;
   }
 
   private async handle<T extends keyof ConversationClientMessages>(
@@ -195,26 +196,27 @@ export class ConversationLogic {
   }
 
   /**
-   * Stores a message through the conversation's write queue, then acks it to the peer that sent it (if any) and
-   * broadcasts it to everyone else. A peer's message is refused once the room is closing (its client resends it);
-   * the server's own records are still written then.
+   * Stores a message, then acks it to the peer that sent it (if any) and broadcasts it to everyone else. The write
+   * starts at once: Storage applies one conversation's appends in call order, so a burst is stored with consecutive
+   * seqs in one commit rather than one commit after another. The ack and broadcast wait for those of every earlier
+   * message, so they leave in seq order. A peer's message is refused once the room is closing (its client resends
+   * it); the server's own records are still written then.
    */
   private append(entry: { senderId: string; clientMsgId: string; body: string }, from?: ConversationPeer): Promise<void> {
-    const task = this.writeQueue.then(async () => {
-      if (from && this.disposed) throw new KnockError('internal', 'The conversation is closing; your message will be resent.');
-      const { message, duplicate } = await this.deps.storage.appendMessage({
-        conversationId: this.conversation.id,
-        ...entry,
-        at: this.deps.clock.now(),
-      });
+    if (from && this.disposed) return Promise.reject(new KnockError('internal', 'The conversation is closing; your message will be resent.'));
+    const stored = this.deps.storage.appendMessage({ conversationId: this.conversation.id, ...entry, at: this.deps.clock.now() });
+    // Its failure is handled below, once earlier deliveries are done; until then it must not count as unhandled.
+    stored.catch(() => undefined);
+    const task = this.deliveries.then(async () => {
+      const { message, duplicate } = await stored;
       from?.transport.send('ack', { clientMsgId: message.clientMsgId, seq: message.seq, at: message.at });
       if (duplicate) return;
       this.lastSeq = Math.max(this.lastSeq, message.seq);
       this.broadcast('message', message, from?.id);
       this.deps.onSummaryChanged(this.conversation.id);
     });
-    // The queue continues whatever this write's outcome; the caller sees the outcome.
-    this.writeQueue = task.catch(() => undefined);
+    // The next message's delivery follows this one whatever its outcome; the caller sees the outcome.
+    this.deliveries = task.catch(() => undefined);
     return task;
   }
 

@@ -7,6 +7,7 @@ import type { AuthContext } from '@colyseus/core';
 import { KnockError } from '../../engine/errors.ts';
 import { describeIssues, userJoinOptions } from '../../engine/protocol.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
+import { watchClosely } from '../../adapters/colyseus/LivenessTransport.ts';
 import { KnockRoom, type KnockClient } from '../knockRoom.ts';
 import { checkOrigin, viewerOf, type RoomDeps } from '../deps.ts';
 import type { Identity } from '../peer.ts';
@@ -51,16 +52,15 @@ export function userRoomClass(deps: RoomDeps) {
     override async onJoin(client: KnockClient): Promise<void> {
       const identity = client.auth;
       if (!identity) throw new KnockError('unauthorized', 'The join was not authorized.');
+      // Visitors see the owner go offline when this socket dies: it is pinged at the fast rate.
+      if (identity.role === 'owner') watchClosely(client);
       const peer: UserPeer = {
         id: client.sessionId,
         identity,
         state: { kind: 'joining', buffered: [] },
         messageBucket: new TokenBucket(deps.config.rateLimits.socketMessages, deps.clock),
         signalBucket: new TokenBucket(deps.config.rateLimits.socketSignals, deps.clock),
-        transport: {
-          send: (type, payload) => client.send(type, payload),
-          close: (code, reason) => client.leave(code, reason),
-        },
+        transport: this.transportOf(client),
       };
       await this.logic!.join(peer);
     }

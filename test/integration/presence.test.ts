@@ -2,6 +2,7 @@
  * The owner's presence and typing as a visitor sees them, with real sockets: devices coming and going, closing
  * cleanly, dying without a close handshake, going silent (half-open), and logging out.
  */
+import { matchMaker } from '@colyseus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bodies, waitFor, type Person } from '../support/clients.ts';
 import { Cast, testRateLimits } from '../support/cast.ts';
@@ -16,13 +17,15 @@ import type { ConversationSnapshot, VisitorPresenceSnapshot } from '../../client
  * process on a loaded 2-core machine), is not cut by mistake.
  */
 const PING_INTERVAL_MS = 1000;
+/** Visitors' sockets are pinged this often (KNOCK_IDLE_PING_INTERVAL_MS; 10 s by default, shorter to keep the test short). */
+const IDLE_PING_INTERVAL_MS = 4000;
 
 let knock: TestKnock;
 let cast: Cast;
 const proxies: NetProxy[] = [];
 
 beforeAll(async () => {
-  knock = await startKnock({ pingIntervalMs: PING_INTERVAL_MS, rateLimits: testRateLimits() });
+  knock = await startKnock({ pingIntervalMs: PING_INTERVAL_MS, idlePingIntervalMs: IDLE_PING_INTERVAL_MS, rateLimits: testRateLimits() });
   cast = new Cast(knock);
 });
 afterEach(async () => {
@@ -225,4 +228,27 @@ describe('typing', () => {
     await bobChat.close();
     await waitFor(ownerChat, (s) => s.typing.length === 0, 'typing cleared when the visitor left');
   });
+});
+
+describe('dead visitor sockets', () => {
+  /** Sockets the server holds in the conversation's room. */
+  const socketsIn = async (conversationId: string) => (await matchMaker.query({ name: 'conversation', conversationId }))[0]?.clients ?? 0;
+
+  it("closes a silent visitor's socket at the visitors' slower ping rate, not the owner's", async () => {
+    const proxy = await throughProxy();
+    const { handle } = await cast.owner('Alice');
+    const { session, conversationId } = await cast.visitor(proxy.url).knock(handle, 'Bob');
+    await waitFor(session, (s) => s.connection === 'live', 'visitor live');
+    expect(await socketsIn(conversationId)).toBe(1);
+
+    const frozenAt = Date.now();
+    proxy.freeze();
+    // Pinged at the owner's rate, it would be closed by now (one missed pong: at most two intervals).
+    await new Promise((resolve) => setTimeout(resolve, PING_INTERVAL_MS * 2 + 500));
+    expect(await socketsIn(conversationId)).toBe(1);
+    // At the visitors' rate: closed within two of their intervals (plus slack on a busy machine).
+    const deadline = frozenAt + IDLE_PING_INTERVAL_MS * 2 + 4000;
+    while ((await socketsIn(conversationId)) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await socketsIn(conversationId)).toBe(0);
+  }, 30_000);
 });

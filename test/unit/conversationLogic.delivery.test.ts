@@ -166,6 +166,27 @@ describe('ConversationLogic send', () => {
     expect(owner.transport.of('message').map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('writes the messages that arrive while an earlier write is in flight, but acks and broadcasts none before it', async () => {
+    f = await conversationFixture();
+    const visitor = await f.join(f.visitorPeer());
+    const owner = await f.join(f.ownerPeer());
+    const first = f.gated.hold('appendMessage', 'after');
+    const sends = [f.send(visitor, 1)];
+    await first.entered;
+    sends.push(f.send(visitor, 2), f.send(visitor, 3));
+    await settle();
+
+    // 2 and 3 are stored already (they did not wait for 1's answer); nobody has heard of any of them yet.
+    expect((await f.stored()).map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(visitor.transport.of('ack')).toEqual([]);
+    expect(owner.transport.of('message')).toEqual([]);
+
+    first.release();
+    await Promise.all(sends);
+    expect(visitor.transport.of('ack').map((a) => a.seq)).toEqual([1, 2, 3]);
+    expect(owner.transport.of('message').map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
   it('reports a message the store refuses to its sender, referenced by clientMsgId, and stores nothing', async () => {
     f = await conversationFixture();
     const visitor = await f.join(f.visitorPeer());

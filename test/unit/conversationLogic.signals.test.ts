@@ -269,22 +269,24 @@ describe('ConversationLogic and the owner\u2019s conversation list', () => {
     expect(f.summaries).toEqual([f.conversation.id]);
   });
 
-  it('finishes the write in progress before dispose resolves, and asks later senders to resend', async () => {
+  it('finishes the writes in progress before dispose resolves, and asks later senders to resend', async () => {
     const { visitor } = await talking({ messages: 0 });
-    const write = f.gated.hold('appendMessage', 'before');
+    const write = f.gated.hold('appendMessage', 'after');
     const first = f.send(visitor, 1);
     await write.entered;
+    // Sent while the first is still being written: accepted, stored after it.
     const queued = [2, 3].map((n) => f.send(visitor, n));
 
     let disposed = false;
     const disposing = f.logic.dispose().then(() => (disposed = true));
+    const late = f.send(visitor, 4);
     await Promise.resolve();
     expect(disposed).toBe(false);
     write.release();
-    await Promise.all([first, ...queued, disposing]);
+    await Promise.all([first, ...queued, late, disposing]);
 
-    expect((await f.stored()).map((m) => m.clientMsgId)).toEqual([cmid(1)]);
-    expect(visitor.transport.of('ack').map((a) => a.clientMsgId)).toEqual([cmid(1)]);
-    expect(visitor.transport.of('error')).toEqual([2, 3].map((n) => expect.objectContaining({ ref: cmid(n), message: expect.stringMatching(/resent/) })));
+    expect((await f.stored()).map((m) => m.clientMsgId)).toEqual([1, 2, 3].map(cmid));
+    expect(visitor.transport.of('ack').map((a) => a.clientMsgId)).toEqual([1, 2, 3].map(cmid));
+    expect(visitor.transport.of('error')).toEqual([expect.objectContaining({ ref: cmid(4), message: expect.stringMatching(/resent/) })]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL adapter of the Storage port (DESIGN "Storage"): used when `DATABASE_URL` is set, so that several
  * Knock processes can share one database. Every method is one or two statements on a `pg.Pool`; where the port
- * asks for one transaction, a single statement is that transaction (see `appendMessage`).
+ * asks for one transaction, a single statement is that transaction, except appends, which are group-committed
+ * (see `appendMessage`).
  */
 import pg from 'pg';
 import { KnockError } from '../../../engine/errors.ts';
@@ -38,6 +39,24 @@ export interface PostgresStorageOptions {
   logger?: Pick<Logger, 'warn'>;
 }
 
+/** Most appends of one conversation in one transaction: a burst larger than this is committed in several. */
+const APPEND_BATCH = 256;
+
+interface PendingAppend {
+  input: NewMessage;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Answers `p` with the outcome of `write`. */
+async function settle(p: PendingAppend, write: () => Promise<AppendResult>): Promise<void> {
+  try {
+    p.resolve(await write());
+  } catch (err) {
+    p.reject(err);
+  }
+}
+
 /** The oldest server Knock supports (adapters/storage/README.md); older ones are refused at open, not half-used. */
 const MIN_SERVER_VERSION = 130000;
 
@@ -59,6 +78,10 @@ function parseBigint(text: string): number {
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
+  /** Per conversation: the appends waiting for its next batch (call order), while its batches are being written. */
+  private readonly appendQueues = new Map<string, PendingAppend[]>();
+  /** The conversations' write loops running now (close waits for them). */
+  private readonly draining = new Set<Promise<void>>();
 
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -208,32 +231,90 @@ export class PostgresStorage implements Storage {
   // -- messages ---------------------------------------------------------------------------------------------------
 
   /**
-   * Two statements. The first authorises the sender and finds a retry (the common duplicate costs one read). The
-   * second increments the conversation's last_seq and inserts the message as ONE statement, hence one
-   * transaction, with the row lock held only while that statement runs (not across BEGIN/COMMIT round trips), so
-   * concurrent appends to one conversation queue for the shortest time. If a concurrent append of the same
-   * (sender, clientMsgId) committed first, the insert fails on the unique key, the whole statement (increment
-   * included) is rolled back, and the committed original is returned as the duplicate: seqs stay contiguous.
-   * Checking outside the write transaction is safe: a participant never changes conversation, and the unique key,
-   * not the check, is what guarantees one message per clientMsgId.
+   * Group commit per conversation: a conversation's appends wait for the turn of the event loop to end, then all
+   * of its waiting appends (at most APPEND_BATCH) go into one transaction on one connection, in call order, so they
+   * share one commit and get consecutive seqs in the order they were called. A conversation's next batch starts
+   * when its last one is committed; different conversations write at the same time on the pool's connections
+   * (PostgreSQL flushes the WAL once for commits that come together). Nobody is answered before the commit.
+   * Per append: a read that authorises the sender and finds a retry (the common duplicate costs one read), then the
+   * increment of last_seq and the insert as one statement (see sql.appendMessage); a lone append needs no
+   * BEGIN/COMMIT, that statement is its transaction.
+   * If the database refuses a statement (another process appended the same clientMsgId, or removed the
+   * conversation, in between), the batch is rolled back and its appends are written again one by one, each in its
+   * own transaction, where such a refusal is answered for that append alone.
    */
   async appendMessage(input: NewMessage): Promise<AppendResult> {
     assertWellFormed(input.body, 'The message');
-    const sender = (await this.run<SenderRow>(sql.senderAndDuplicate, [input.senderId, input.clientMsgId])).rows[0];
-    if (!sender || sender.conversation_id !== input.conversationId) return this.refuseSender(input.conversationId);
-    const author = { role: asRole(sender.role), name: decodeText(sender.name) };
-    if (sender.seq !== null && sender.body !== null && sender.at !== null) {
-      const first = { ...input, body: decodeText(sender.body), at: sender.at };
-      return { message: storedMessage(first, sender.seq, author), duplicate: true };
-    }
+    if (this.closing) throw new KnockError('internal', 'The database is closed.');
+    return new Promise<AppendResult>((resolve, reject) => {
+      const id = input.conversationId;
+      const queue = this.appendQueues.get(id);
+      if (queue) {
+        queue.push({ input, resolve, reject });
+        return;
+      }
+      const started: PendingAppend[] = [{ input, resolve, reject }];
+      this.appendQueues.set(id, started);
+      const loop = new Promise<void>((done) => setImmediate(done)).then(() => this.drainAppends(id, started));
+      this.draining.add(loop);
+      void loop.finally(() => this.draining.delete(loop));
+    });
+  }
 
-    let written: pg.QueryResult<{ seq: number }>;
+  /** Writes one conversation's appends, batch after batch, until none waits; then the conversation has no queue. */
+  private async drainAppends(id: string, queue: PendingAppend[]): Promise<void> {
     try {
-      written = await this.pool.query<{ seq: number }>(
-        sql.appendMessage,
-        [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body)],
-      );
+      while (queue.length > 0) {
+        const batch = queue.splice(0, APPEND_BATCH);
+        if (batch.length === 1) await settle(batch[0]!, () => this.appendAlone(batch[0]!.input));
+        else await this.appendBatch(batch);
+      }
+    } finally {
+      this.appendQueues.delete(id);
+    }
+  }
+
+  private async appendBatch(batch: PendingAppend[]): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
     } catch (err) {
+      for (const p of batch) p.reject(asStorageError(err));
+      return;
+    }
+    const outcomes: Array<() => void> = [];
+    let refused: unknown;
+    try {
+      await client.query('BEGIN');
+      for (const p of batch) {
+        try {
+          const value = await this.appendOn(client, p.input);
+          outcomes.push(() => p.resolve(value));
+        } catch (err) {
+          if (!(err instanceof KnockError)) throw err; // the transaction is aborted: retried one by one below
+          outcomes.push(() => p.reject(err));
+        }
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      refused = err;
+      await client.query('ROLLBACK').catch(() => undefined);
+    } finally {
+      client.release();
+    }
+    if (refused === undefined) {
+      for (const answer of outcomes) answer();
+      return;
+    }
+    for (const p of batch) await settle(p, () => this.appendAlone(p.input));
+  }
+
+  /** One append in its own transaction (the single statement), a concurrent duplicate answered with the original. */
+  private async appendAlone(input: NewMessage): Promise<AppendResult> {
+    try {
+      return await this.appendOn(this.pool, input);
+    } catch (err) {
+      if (err instanceof KnockError) throw err;
       if (isViolation(err, SqlState.uniqueViolation, 'messages_sender_client_msg_id_key')) return this.original(input, err);
       // The conversation (and so the sender) was removed between the two statements.
       if (isViolation(err, SqlState.foreignKeyViolation)) {
@@ -241,6 +322,25 @@ export class PostgresStorage implements Storage {
       }
       throw asStorageError(err);
     }
+  }
+
+  /** The two statements of an append on `db`; database errors are thrown as they come (the callers map them). */
+  private async appendOn(db: pg.Pool | pg.PoolClient, input: NewMessage): Promise<AppendResult> {
+    const sender = (await db.query<SenderRow>(sql.senderAndDuplicate, [input.senderId, input.clientMsgId])).rows[0];
+    if (!sender || sender.conversation_id !== input.conversationId) {
+      const exists = await db.query(sql.conversationExists, [input.conversationId]);
+      if (exists.rowCount === 0) throw new KnockError('not_found', 'There is no such conversation.');
+      throw new KnockError('forbidden', 'This sender is not a participant of the conversation.');
+    }
+    const author = { role: asRole(sender.role), name: decodeText(sender.name) };
+    if (sender.seq !== null && sender.body !== null && sender.at !== null) {
+      const first = { ...input, body: decodeText(sender.body), at: sender.at };
+      return { message: storedMessage(first, sender.seq, author), duplicate: true };
+    }
+    const written = await db.query<{ seq: number }>(
+      sql.appendMessage,
+      [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body)],
+    );
     const seq = written.rows[0]?.seq;
     if (seq === undefined) throw new KnockError('not_found', 'There is no such conversation.');
     return { message: storedMessage(input, seq, author), duplicate: false };
@@ -270,7 +370,11 @@ export class PostgresStorage implements Storage {
   readonly compactDocument: Storage['compactDocument'] = (id, snapshot, upTo, at) => this.documents.compactDocument(id, snapshot, upTo, at);
 
   async close(): Promise<void> {
-    this.closing ??= this.pool.end();
+    // Appends already accepted are written first; new ones are refused from now on.
+    this.closing ??= (async () => {
+      while (this.draining.size > 0) await Promise.all(this.draining);
+      await this.pool.end();
+    })();
     return this.closing;
   }
 
@@ -293,11 +397,6 @@ export class PostgresStorage implements Storage {
     return { message: toMessage(row), duplicate: true };
   }
 
-  private async refuseSender(conversationId: string): Promise<never> {
-    const exists = await this.run(sql.conversationExists, [conversationId]);
-    if (exists.rowCount === 0) throw new KnockError('not_found', 'There is no such conversation.');
-    throw new KnockError('forbidden', 'This sender is not a participant of the conversation.');
-  }
 }
 
 /** Refuses a server too old or whose encoding could alter text, with a message an operator can act on. */

@@ -1,7 +1,8 @@
 /**
  * The SQLite adapter of the Storage port (DESIGN "Storage"): the default store, one file, no server to run.
- * better-sqlite3 is synchronous; the methods are async only to fit the port, and each does its work in one go, so
- * no other call interleaves with it inside this process.
+ * better-sqlite3 is synchronous; each method does its database work in one go, so no other call interleaves with it
+ * inside this process. The methods are async to fit the port, and because appends (and the reads that could show
+ * them) wait for their commit's fdatasync, which runs off the event loop (walSync.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import {
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteDocuments } from './documents.ts';
 import { applyMigrations } from './migrate.ts';
+import { WalSync } from './walSync.ts';
 import { sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary } from './queries.ts';
 
 type Db = Database.Database;
@@ -60,21 +62,30 @@ export class SqliteStorage implements Storage {
   private closed = false;
 
   private readonly pendingAppends: Array<{ input: NewMessage; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }> = [];
-  private readonly appendSavepoint: Database.Transaction<(input: NewMessage) => AppendResult>;
   // IMMEDIATE (see flushAppends) takes the write lock before the duplicate checks, so another process (the CLI)
   // cannot slip the same clientMsgId or the same seq in between a check and its insert.
   private readonly appendBatch: Database.Transaction<
     (inputs: NewMessage[], outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }>) => void
   >;
 
-  private constructor(private readonly db: Db) {
+  /** Syncs the appends' commits off the event loop (null in memory: nothing to sync). */
+  private readonly wal: WalSync | null;
+  private readonly syncOff: Database.Statement;
+  private readonly syncOn: Database.Statement;
+
+  private constructor(private readonly db: Db, walPath: string | null) {
     this.q = prepareStatements(db);
-    this.appendSavepoint = db.transaction((input: NewMessage) => this.appendOne(input));
+    this.wal = walPath === null ? null : new WalSync(walPath);
+    this.syncOff = db.prepare('PRAGMA synchronous = NORMAL');
+    this.syncOn = db.prepare('PRAGMA synchronous = FULL');
     this.appendBatch = db.transaction((inputs: NewMessage[], outcomes) => {
       for (const input of inputs) {
         try {
-          outcomes.push({ ok: true, value: this.appendSavepoint(input) });
+          outcomes.push({ ok: true, value: this.appendOne(input) });
         } catch (error) {
+          // appendOne refuses (KnockError) before it writes anything, so the batch goes on without that append.
+          // Any other error may come after the seq was raised: it ends the transaction, nothing of it is kept.
+          if (!(error instanceof KnockError)) throw error;
           outcomes.push({ ok: false, error });
         }
       }
@@ -99,7 +110,7 @@ export class SqliteStorage implements Storage {
       db.close();
       throw err;
     }
-    return new SqliteStorage(db);
+    return new SqliteStorage(db, inMemory ? null : `${resolve(opts.file)}-wal`);
   }
 
   // -- accounts ---------------------------------------------------------------------------------------------------
@@ -194,7 +205,7 @@ export class SqliteStorage implements Storage {
 
   async getConversation(id: string): Promise<Conversation | null> {
     const row = this.q.conversationById.get(id);
-    return row ? toConversation(row) : null;
+    return this.visible(row ? toConversation(row) : null);
   }
 
   async getConversationByTokenHash(tokenHash: string): Promise<Conversation | null> {
@@ -203,12 +214,12 @@ export class SqliteStorage implements Storage {
   }
 
   async listConversations(ownerAccountId: string, opts: { limit: number }): Promise<ConversationSummary[]> {
-    return this.q.inbox.all(ownerAccountId, rowLimit(opts.limit)).map(toSummary);
+    return this.visible(this.q.inbox.all(ownerAccountId, rowLimit(opts.limit)).map(toSummary));
   }
 
   async getConversationSummary(id: string): Promise<ConversationSummary | null> {
     const row = this.q.summaryById.get(id);
-    return row ? toSummary(row) : null;
+    return this.visible(row ? toSummary(row) : null);
   }
 
   // -- participants -----------------------------------------------------------------------------------------------
@@ -250,28 +261,43 @@ export class SqliteStorage implements Storage {
 
   /**
    * Group commit: every append that arrived during one turn of the event loop is written in one transaction, so
-   * they share one fsync (synchronous=FULL), which is what a commit costs. Each append runs in its own savepoint
-   * (a nested better-sqlite3 transaction): one refused append does not undo the others. Nobody is answered before
-   * the commit, so an acknowledged message is on disk.
+   * they share one commit. One refused append does not undo the others: appendOne refuses before it writes.
+   * Appends are written in call order, so one conversation's seqs follow the order of its calls. On a database
+   * file the commit is not synced in the call (synchronous=NORMAL for this transaction only): WalSync syncs the
+   * WAL in the thread pool, and nobody is answered before that, so an acknowledged message is on disk while the
+   * event loop serves everyone else during the sync.
    */
   private flushAppends(): void {
     const batch = this.pendingAppends.splice(0);
     if (batch.length === 0) return;
     const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
     try {
+      if (this.wal) this.syncOff.run();
       this.appendBatch.immediate(batch.map((p) => p.input), outcomes);
     } catch (error) {
       for (const p of batch) p.reject(error); // the commit failed: nothing of this batch is stored
       return;
+    } finally {
+      if (this.wal) this.syncOn.run();
     }
-    batch.forEach((p, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) p.resolve(outcome.value);
-      else p.reject(outcome.error);
+    const answer = () =>
+      batch.forEach((p, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) p.resolve(outcome.value);
+        else p.reject(outcome.error);
+      });
+    if (!this.wal) return answer();
+    this.wal.until(this.wal.committed()).then(answer, (error: unknown) => {
+      for (const p of batch) p.reject(error);
     });
   }
 
-  /** One append; called inside the batch's transaction, so it runs in a savepoint of its own. */
+  /** `value`, once every commit made so far is durable: a reader never sees an append that could still be lost. */
+  private visible<T>(value: T): Promise<T> | T {
+    return this.wal ? this.wal.settled().then(() => value) : value;
+  }
+
+  /** One append, inside the batch's transaction; every refusal (KnockError) is thrown before its first write. */
   private appendOne(input: NewMessage): AppendResult {
     const sender = this.q.participantById.get(input.senderId);
     if (!sender || sender.conversation_id !== input.conversationId) this.refuseSender(input.conversationId);
@@ -284,11 +310,11 @@ export class SqliteStorage implements Storage {
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
-    return this.q.messagesAfter.all(conversationId, afterSeq, rowLimit(limit)).map(toMessage);
+    return this.visible(this.q.messagesAfter.all(conversationId, afterSeq, rowLimit(limit)).map(toMessage));
   }
 
   async messagesBefore(conversationId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {
-    return this.q.messagesBefore.all(conversationId, beforeSeq, rowLimit(limit)).map(toMessage);
+    return this.visible(this.q.messagesBefore.all(conversationId, beforeSeq, rowLimit(limit)).map(toMessage));
   }
 
   // -- documents (./documents.ts: same connection, own statements) -----------------------------------------------
@@ -305,6 +331,10 @@ export class SqliteStorage implements Storage {
     if (this.closed) return;
     this.flushAppends(); // appends already accepted are written (and answered) before the database closes
     this.closed = true;
+    if (this.wal) {
+      await this.wal.settled().catch(() => undefined); // a failed sync was already reported to its callers
+      this.wal.close();
+    }
     this.db.close();
   }
 

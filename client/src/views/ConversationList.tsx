@@ -1,8 +1,13 @@
 /** The owner's conversations, newest activity first (the SDK keeps the order). */
 import { useId } from 'preact/hooks';
-import type { ConversationSummary } from '../../../engine/protocol.ts';
+import { limits, type ConversationSummary } from '../../../engine/protocol.ts';
 import { fullDate, isoDate, relativeTime } from '../timeFormat.ts';
 import { Avatar } from './Avatar.tsx';
+
+/** The server counts unread messages up to `limits.unreadCap`; at the cap there are that many or more. */
+export function unreadBadge(unread: number): string {
+  return unread >= limits.unreadCap ? `${limits.unreadCap - 1}+` : String(unread);
+}
 
 export function visitorLabel(summary: ConversationSummary): string {
   return summary.visitorName.trim() === '' ? 'Visitor' : summary.visitorName;
@@ -55,7 +60,7 @@ function ConversationItem({
         type="button"
         class={classes}
         aria-current={selected ? 'true' : undefined}
-        aria-label={summary.unread > 0 ? `${label}, ${summary.unread} unread` : label}
+        aria-label={summary.unread > 0 ? `${label}, ${unreadBadge(summary.unread)} unread` : label}
         aria-describedby={previewId}
         onClick={() => onSelect(summary.id)}
       >
@@ -73,7 +78,7 @@ function ConversationItem({
             </span>
             {summary.unread > 0 && (
               <span class="badge">
-                {summary.unread}
+                {unreadBadge(summary.unread)}
                 <span class="visually-hidden"> unread</span>
               </span>
             )}

@@ -1,6 +1,7 @@
 /** Storage contract: conversations, the owner's inbox (summaries, unread counts) and participants' receipts. */
 import { describe, expect, it } from 'vitest';
 import { KnockError } from '../../../engine/errors.ts';
+import { limits } from '../../../engine/protocol.ts';
 import {
   T0, URL_SAFE_ID, appendSequence, clientMsgId, seedAccount, seedConversation, type StorageContext,
 } from './fixtures.ts';
@@ -163,6 +164,20 @@ export function conversationRules(ctx: StorageContext): void {
       expect((await s.getConversationSummary(id))?.unread).toBe(0);
       await appendSequence(s, conv, conv.owner, 2, 'o2');
       expect((await s.getConversationSummary(id))?.unread).toBe(0);
+    });
+
+    it(`counts unread messages exactly below ${limits.unreadCap} and stops at ${limits.unreadCap} ("99+")`, async () => {
+      const s = ctx.storage();
+      const conv = await seedConversation(s, await seedAccount(s));
+      const id = conv.conversation.id;
+      await appendSequence(s, conv, conv.visitor, limits.unreadCap - 1, 'below');
+      expect((await s.getConversationSummary(id))?.unread).toBe(limits.unreadCap - 1);
+      await appendSequence(s, conv, conv.visitor, 30, 'over');
+      expect((await s.getConversationSummary(id))?.unread).toBe(limits.unreadCap);
+      // Reading most of them brings the exact count back.
+      await s.raiseReceipt(conv.owner.id, 'read', limits.unreadCap + 19);
+      expect((await s.getConversationSummary(id))?.unread).toBe(10);
+      expect((await s.listConversations(conv.conversation.ownerAccountId, { limit: 10 }))[0]?.unread).toBe(10);
     });
   });
 

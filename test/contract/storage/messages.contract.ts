@@ -77,7 +77,7 @@ export function messageRules(ctx: StorageContext): void {
       expect([fromVisitor.message.seq, fromOwner.message.seq]).toEqual([1, 2]);
     });
 
-    it('keeps seqs contiguous under 200 concurrent appends', async () => {
+    it('keeps seqs contiguous and in call order under 200 concurrent appends', async () => {
       const s = ctx.storage();
       const conv = await seedConversation(s, await seedAccount(s));
       const results = await Promise.all(range(1, 200).map((i) => s.appendMessage({
@@ -88,7 +88,9 @@ export function messageRules(ctx: StorageContext): void {
         at: T0 + i,
       })));
       expect(results.every((r) => !r.duplicate)).toBe(true);
-      expect(results.map((r) => r.message.seq).sort((x, y) => x - y)).toEqual(range(1, 200));
+      // Call order is seq order: the ConversationRoom starts each write as its message arrives.
+      expect(results.map((r) => r.message.seq)).toEqual(range(1, 200));
+      expect(results.map((r) => r.message.body)).toEqual(range(1, 200).map((i) => `message ${i}`));
       const stored = await s.messagesAfter(conv.conversation.id, 0, 1000);
       expect(seqsOf(stored)).toEqual(range(1, 200));
       expect(new Set(stored.map((m) => m.clientMsgId)).size).toBe(200);
@@ -120,6 +122,20 @@ export function messageRules(ctx: StorageContext): void {
       });
       await expect(unknown).rejects.toMatchObject({ code: 'forbidden' });
       for (const c of [mine, other]) expect((await s.getConversation(c.conversation.id))?.lastSeq).toBe(0);
+    });
+
+    it('refuses one append of a burst without undoing the others', async () => {
+      const s = ctx.storage();
+      const ann = await seedAccount(s);
+      const mine = await seedConversation(s, ann);
+      const other = await seedConversation(s, ann);
+      const append = (senderId: string, n: number) => s.appendMessage({
+        conversationId: mine.conversation.id, senderId, clientMsgId: clientMsgId(n), body: `burst ${n}`, at: T0,
+      });
+      const outcomes = await Promise.allSettled([append(mine.visitor.id, 1), append(other.visitor.id, 2), append(mine.visitor.id, 3)]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'forbidden' });
+      expect((await s.messagesAfter(mine.conversation.id, 0, 10)).map((m) => [m.seq, m.body])).toEqual([[1, 'burst 1'], [2, 'burst 3']]);
     });
 
     it('refuses a message to a conversation that does not exist', async () => {
@@ -163,11 +179,9 @@ export function messageRules(ctx: StorageContext): void {
         ops.forEach((o, i) => {
           const original = stored.find((m) => m.senderRole === o.sender && m.clientMsgId === clientMsgId(o.key));
           expect(results[i]?.message).toEqual(original);
-          // Order is only defined when the appends were not racing each other.
-          if (!concurrent) {
-            expect(results[i]?.duplicate).toBe(firstOf.get(`${o.sender}/${o.key}`) !== i);
-            expect(original?.body).toBe(ops[firstOf.get(`${o.sender}/${o.key}`) ?? -1]?.body);
-          }
+          // Appends apply in call order, awaited one by one or all started at once.
+          expect(results[i]?.duplicate).toBe(firstOf.get(`${o.sender}/${o.key}`) !== i);
+          expect(original?.body).toBe(ops[firstOf.get(`${o.sender}/${o.key}`) ?? -1]?.body);
         });
       }), { numRuns: 60 });
     });
