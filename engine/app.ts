@@ -18,6 +18,7 @@ import { openCoordination, redactUrl } from '../adapters/presence/coordination.t
 import { PostgresStorage } from '../adapters/storage/postgres/PostgresStorage.ts';
 import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
 import { conversationRoomClass } from '../rooms/conversation/ConversationRoom.ts';
+import { docRoomClass } from '../rooms/doc/DocRoom.ts';
 import { userRoomClass } from '../rooms/user/UserRoom.ts';
 import type { RoomDeps } from '../rooms/deps.ts';
 import { Accounts } from './accounts.ts';
@@ -152,6 +153,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, isAllowedOrigin };
   gameServer.define('user', userRoomClass(roomDeps)).filterBy(['handle']);
   gameServer.define('conversation', conversationRoomClass(roomDeps)).filterBy(['conversationId']);
+  gameServer.define('doc', docRoomClass(roomDeps)).filterBy(['docId']);
 
   let url = '';
   let closed: Promise<void> | null = null;

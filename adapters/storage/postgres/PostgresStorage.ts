@@ -18,7 +18,8 @@ import {
 import {
   asRole, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
-import { SqlState, asStorageError, isViolation, withCause } from './databaseErrors.ts';
+import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
+import { PostgresDocuments } from './documents.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
 import {
   encodeText, decodeText, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary, type SenderRow,
@@ -360,6 +361,14 @@ export class PostgresStorage implements Storage {
   // -- lifecycle --------------------------------------------------------------------------------------------------
 
   /** Ends the pool once; later and concurrent calls wait for the same end. */
+  // -- documents (./documents.ts: same pool, own statements) -----------------------------------------------
+  private readonly documents = new PostgresDocuments(this.pool);
+  readonly createDocument: Storage['createDocument'] = (input) => this.documents.createDocument(input);
+  readonly getDocument: Storage['getDocument'] = (id) => this.documents.getDocument(id);
+  readonly appendDocumentUpdate: Storage['appendDocumentUpdate'] = (id, update, at) => this.documents.appendDocumentUpdate(id, update, at);
+  readonly loadDocumentState: Storage['loadDocumentState'] = (id) => this.documents.loadDocumentState(id);
+  readonly compactDocument: Storage['compactDocument'] = (id, snapshot, upTo, at) => this.documents.compactDocument(id, snapshot, upTo, at);
+
   async close(): Promise<void> {
     // Appends already accepted are written first; new ones are refused from now on.
     this.closing ??= (async () => {
@@ -371,21 +380,13 @@ export class PostgresStorage implements Storage {
 
   // -- internals --------------------------------------------------------------------------------------------------
 
-  /**
-   * One statement on the pool. `refine` maps the errors the call site expects (with its own message); every other
-   * error goes through asStorageError. The original error stays reachable as `cause`.
-   */
-  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  /** One statement on the pool (databaseErrors.ts runStatement). */
+  private run<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values: unknown[],
     refine?: (err: unknown) => KnockError | undefined,
   ): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.pool.query<R>(text, values);
-    } catch (err) {
-      const refined = refine?.(err);
-      throw refined ? withCause(refined, err) : asStorageError(err);
-    }
+    return runStatement<R>(this.pool, text, values, refine);
   }
 
   /** The message a concurrent append of the same (sender, clientMsgId) committed first. */

@@ -33,6 +33,8 @@ export type CallEvent =
 export type CallServerType = Extract<keyof ConversationServerMessages, `call.${string}`>;
 export type CallListener = (event: CallEvent) => void;
 
+export type DocCreatedListener = (doc: ConversationServerMessages['doc.created']) => void;
+
 export interface ConversationSessionOptions {
   endpoint: string;
   conversationId: string;
@@ -56,6 +58,7 @@ export class ConversationSession {
   private readonly outbox: Outbox;
   private readonly listeners = new Set<Listener>();
   private readonly callListeners = new Set<CallListener>();
+  private readonly docListeners = new Set<DocCreatedListener>();
   private readonly stored = new Map<number, MessageRecord>();
   private readonly failed = new Map<string, { body: string; at: number; error: string }>();
   private readonly participants = new Map<string, ParticipantRecord>();
@@ -216,6 +219,23 @@ export class ConversationSession {
     return this.link.send(type, payload);
   }
 
+  // --- documents (the editor itself is client/src/docs, loaded when a document opens) -------------------------------------
+  /** Where and how this conversation's documents are opened (DocProvider takes the same endpoint and token). */
+  get access(): { endpoint: string; token?: string } {
+    return this.options.token ? { endpoint: this.options.endpoint, token: this.options.token } : { endpoint: this.options.endpoint };
+  }
+
+  /** Asks the server for a new document in this conversation; false while disconnected. Its card arrives as a message. */
+  createDocument(title: string): boolean {
+    return this.link.send('doc.create', { title });
+  }
+
+  /** Hears the documents this device created (to open them at once). */
+  onDocCreated(listener: DocCreatedListener): () => void {
+    this.docListeners.add(listener);
+    return () => this.docListeners.delete(listener);
+  }
+
   // --- incoming -------------------------------------------------------------------------------------------------------
   private onMessage<K extends keyof ConversationServerMessages>(type: K, payload: ConversationServerMessages[K]): void {
     const isCallError = type === 'error' && (payload as ErrorPayload).ref?.startsWith('call.') === true;
@@ -258,6 +278,9 @@ export class ConversationSession {
         break;
       case 'error':
         this.onError(payload as ErrorPayload);
+        break;
+      case 'doc.created':
+        for (const listener of [...this.docListeners]) listener(payload as ConversationServerMessages['doc.created']);
         break;
     }
     this.changed();
