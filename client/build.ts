@@ -74,7 +74,8 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     format: 'esm',
     platform: 'browser',
     target: 'es2020',
-    splitting: false,
+    // The call screen and its media code are a chunk of their own, loaded when a call rings or starts.
+    splitting: true,
     entryNames: '[name]-[hash]',
     chunkNames: 'chunk-[hash]',
     assetNames: '[name]-[hash]',
@@ -124,7 +125,8 @@ function entryOutputs(metafile: Metafile): { js: string; css: string | undefined
   for (const [outPath, output] of Object.entries(metafile.outputs)) {
     const base = path.basename(outPath);
     if (!base.endsWith('.js')) continue;
-    if (output.entryPoint !== undefined) {
+    // Dynamically imported modules (the call screen) are entry points too, of chunks: only main.tsx is the app.
+    if (output.entryPoint !== undefined && /(^|\/)main\.tsx$/.test(output.entryPoint)) {
       js = base;
       if (output.cssBundle !== undefined) css = path.basename(output.cssBundle);
     } else {

@@ -8,7 +8,7 @@
  * KNOCK_E2E_CONSOLE=1 to print the console of passing tests too.
  *
  * @example
- *   const browser = useBrowser();
+ *   const browser = useBrowser();                    // calls: useBrowser({ args: CALL_ARGS })
  *   it('...', async () => {
  *     const page = await browser.newPage();
  *     await page.goto(`${knock.url}/alice`);
@@ -33,6 +33,17 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+];
+
+/**
+ * For call tests (RECIPES "Chromium"): a fake camera and microphone that need no permission prompt, loopback ICE
+ * candidates (everything here runs on 127.0.0.1). Autoplay rules stay as they are: sound plays because the person
+ * clicked (Video call, Accept), as in real life.
+ */
+export const CALL_ARGS: readonly string[] = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
 ];
 
 /** How long any single wait in the UI may take: a few seconds, never a fixed sleep. */
@@ -74,13 +85,13 @@ export function executablePath(): string {
 }
 
 /** Registers the hooks that launch one Chromium for this file and give each test fresh contexts. */
-export function useBrowser(): BrowserHarness {
+export function useBrowser(options: { args?: readonly string[] } = {}): BrowserHarness {
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
   const watches: Watch[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: executablePath(), headless: true, args: [...CHROMIUM_ARGS] });
+    browser = await chromium.launch({ executablePath: executablePath(), headless: true, args: [...CHROMIUM_ARGS, ...(options.args ?? [])] });
   });
 
   afterEach(async (context) => {

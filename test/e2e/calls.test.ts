@@ -1,0 +1,106 @@
+/**
+ * One-to-one calls in real Chromium with a fake camera and microphone (issue 4, "Done when" 2): the owner and a
+ * visitor call each other from the page, and each side decodes the other's video frames and audio, read from WebRTC's
+ * own statistics; a declined and a missed call are recorded in the conversation on both sides; hanging up releases
+ * the camera and the microphone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { CALL_ARGS, E2E_TEST_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
+import { callButton, captureTrackCount, expectMediaFlowing, liveCaptureTracks, videoOf, watchMedia } from '../support/callUi.ts';
+import { startKnock, type TestKnock } from '../support/knockServer.ts';
+import { eventually, expectMessage, logInAsOwner, messageBox, messageTexts, openConversation, openProfile, sendWithEnter } from '../support/knockUi.ts';
+
+const browser = useBrowser({ args: CALL_ARGS });
+let knock: TestKnock;
+/** Short enough for the missed-call test, long enough for a busy machine to click Accept in time. */
+const RING_TIMEOUT_MS = 8000;
+
+beforeAll(async () => {
+  knock = await startKnock({ callRingTimeoutMs: RING_TIMEOUT_MS });
+});
+afterAll(() => knock?.close());
+
+/** The owner logged in at their URL, and a visitor "Vic" who wrote to them (so there is a conversation). */
+async function ownerAndVisitorTalking(handle: string): Promise<{ owner: Page; visitor: Page }> {
+  await knock.addUser(handle, 'Alice');
+  const [owner, visitor] = await Promise.all([browser.newPage('owner'), browser.newPage('visitor')]);
+  await Promise.all([watchMedia(owner), watchMedia(visitor)]);
+  await Promise.all([
+    (async () => {
+      await openProfile(owner, knock.url, handle);
+      await logInAsOwner(owner);
+    })(),
+    openProfile(visitor, knock.url, handle),
+  ]);
+  await visitor.getByRole('textbox', { name: 'Your name' }).fill('Vic');
+  await sendWithEnter(visitor, 'Hello, can we talk?');
+  await expectMessage(visitor, 'Hello, can we talk?');
+  await callButton(visitor, 'Video call').waitFor();
+  return { owner, visitor };
+}
+
+describe('one-to-one calls in the browser', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
+  it('connects a video call from the visitor, answered in the owner console: both sides decode video and audio', async () => {
+    const { owner, visitor } = await ownerAndVisitorTalking('alice-video');
+    // The owner has no conversation open: the console rings (through the owner's UserRoom) and Accept opens it.
+    await callButton(visitor, 'Video call').click();
+    await visitor.getByText('Ringing…').waitFor();
+    await callButton(owner, 'Accept').click();
+    await messageBox(owner).waitFor();
+
+    await videoOf(visitor, 'Alice').waitFor({ timeout: 10_000 });
+    await videoOf(owner, 'Vic').waitFor({ timeout: 10_000 });
+    await Promise.all([expectMediaFlowing(visitor, { videoFrom: 1 }), expectMediaFlowing(owner, { videoFrom: 1 })]);
+    // Connected: the status gives way to the timer; the call buttons are gone while in the call.
+    await visitor.getByLabel(/^Call time \d+:\d\d$/).waitFor({ timeout: 10_000 });
+    expect(await callButton(visitor, 'Video call').count()).toBe(0);
+
+    await callButton(owner, 'Hang up').click();
+    for (const page of [owner, visitor]) {
+      await page.getByText('Call ended').waitFor();
+      // The record, from the caller: "Video call, 7 s" (short calls count seconds).
+      await eventually(() => messageTexts(page), (texts) => expect(texts.some((t) => /^Video call, \d+ s$/.test(t.trim()))).toBe(true));
+    }
+  });
+
+  it('records a declined call and a missed call in the conversation of both sides', async () => {
+    const { owner, visitor } = await ownerAndVisitorTalking('alice-declines');
+    await openConversation(owner, 'Vic');
+
+    // Declined: the owner has the conversation open, so it rings in its pane.
+    await callButton(visitor, 'Voice call').click();
+    await callButton(owner, 'Decline').click();
+    for (const page of [owner, visitor]) await expectMessage(page, 'Declined call');
+    await eventually(() => liveCaptureTracks(visitor), (live) => expect(live).toEqual([]));
+
+    // Missed: the owner calls and nobody answers before the ring times out.
+    await callButton(owner, 'Video call').click();
+    await callButton(visitor, 'Accept').waitFor();
+    for (const page of [owner, visitor]) {
+      await eventually(() => page.getByText('Missed video call', { exact: true }).count(), (n) => expect(n).toBe(1), RING_TIMEOUT_MS + 5000);
+    }
+    // The ring stopped, and the caller's camera is free again.
+    expect(await callButton(visitor, 'Accept').count()).toBe(0);
+    await eventually(() => liveCaptureTracks(owner), (live) => expect(live).toEqual([]));
+  });
+
+  it('releases the camera and the microphone on both sides when either hangs up', async () => {
+    const { owner, visitor } = await ownerAndVisitorTalking('alice-hangs-up');
+    await openConversation(owner, 'Vic');
+    await callButton(owner, 'Video call').click();
+    await callButton(visitor, 'Accept').click();
+    await expectMediaFlowing(owner, { videoFrom: 1, audio: false });
+    for (const page of [owner, visitor]) {
+      // Camera and microphone were really opened, and are live during the call.
+      expect(await captureTrackCount(page)).toBeGreaterThanOrEqual(2);
+      expect((await liveCaptureTracks(page)).length).toBeGreaterThanOrEqual(2);
+    }
+
+    await callButton(visitor, 'Hang up').click();
+    for (const page of [visitor, owner]) {
+      await eventually(() => liveCaptureTracks(page), (live) => expect(live).toEqual([]));
+      await callButton(page, 'Video call').waitFor();
+    }
+  });
+});
