@@ -1,0 +1,82 @@
+/**
+ * A conference of three in real Chromium through a real Janus (issue 4, "Done when" 3): a visitor calls, the owner
+ * answers on one device and joins from another; at the third device the call moves from peer-to-peer to Janus's
+ * VideoRoom, and every participant decodes video (and audio) from both others, read from WebRTC's statistics.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { CALL_ARGS, useBrowser } from '../support/browser.ts';
+import { callButton, expectMediaFlowing, peerStats, videoOf, watchMedia } from '../support/callUi.ts';
+import { startJanus, type JanusProcess } from '../support/janusProcess.ts';
+import { startKnock, type TestKnock } from '../support/knockServer.ts';
+import { eventually, expectMessage, logInAsOwner, messageList, openConversation, openProfile, sendWithEnter } from '../support/knockUi.ts';
+
+const ADMIN_KEY = 'e2e-admin-key';
+const TOKEN_SECRET = 'e2e-token-secret';
+const browser = useBrowser({ args: CALL_ARGS });
+let janus: JanusProcess;
+let knock: TestKnock;
+
+beforeAll(async () => {
+  janus = await startJanus({ adminKey: ADMIN_KEY, tokenSecret: TOKEN_SECRET });
+  knock = await startKnock({
+    janusUrl: janus.httpUrl,
+    janusPublicUrl: janus.wsUrl,
+    janusAdminKey: ADMIN_KEY,
+    janusTokenSecret: TOKEN_SECRET,
+  });
+});
+afterAll(async () => {
+  await knock?.close();
+  await janus?.stop();
+});
+
+async function ownerDevice(label: string, handle: string): Promise<Page> {
+  const page = await browser.newPage(label);
+  await watchMedia(page);
+  await openProfile(page, knock.url, handle);
+  await logInAsOwner(page);
+  return page;
+}
+
+describe('conference calls through Janus', { timeout: 120_000 }, () => {
+  it('moves the call to Janus at the third device; everyone decodes video and audio from both others', async () => {
+    await knock.addUser('alice-conf', 'Alice');
+    const visitor = await browser.newPage('visitor');
+    await watchMedia(visitor);
+    await openProfile(visitor, knock.url, 'alice-conf');
+    await visitor.getByRole('textbox', { name: 'Your name' }).fill('Vic');
+    await sendWithEnter(visitor, 'A call with all of you?');
+    await expectMessage(visitor, 'A call with all of you?');
+    const [laptop, phone] = await Promise.all([ownerDevice('owner laptop', 'alice-conf'), ownerDevice('owner phone', 'alice-conf')]);
+    await Promise.all([openConversation(laptop, 'Vic'), openConversation(phone, 'Vic')]);
+
+    await callButton(visitor, 'Video call').click();
+    // Both of the owner's devices ring; the laptop answers, the phone then offers to join the call going on.
+    await callButton(phone, 'Accept').waitFor();
+    await callButton(laptop, 'Accept').click();
+    await expectMediaFlowing(visitor, { videoFrom: 1 });
+    await callButton(phone, 'Join call').click();
+
+    await eventually(() => videoOf(visitor, 'Alice').count(), (n) => expect(n).toBe(2), 20_000);
+    await Promise.all([
+      expectMediaFlowing(visitor, { videoFrom: 2, timeout: 30_000 }),
+      expectMediaFlowing(laptop, { videoFrom: 2, timeout: 30_000 }),
+      expectMediaFlowing(phone, { videoFrom: 2, timeout: 30_000 }),
+    ]);
+    for (const page of [laptop, phone]) {
+      expect(await videoOf(page, 'Vic').count()).toBe(1);
+      expect(await videoOf(page, 'Alice').count()).toBe(1);
+    }
+    // Through Janus: no peer connection goes between two browsers any more. Each page has its publisher and one
+    // subscriber per other participant, all connected, and the peer-to-peer connection of before is closed.
+    for (const page of [visitor, laptop, phone]) {
+      const open = await peerStats(page);
+      expect(open.map((s) => s.state)).toEqual(['connected', 'connected', 'connected']);
+    }
+
+    await callButton(phone, 'Hang up').click();
+    await callButton(laptop, 'Hang up').click();
+    for (const page of [visitor, laptop]) await messageList(page).getByText(/^Video call, \d+ s$/).waitFor({ timeout: 10_000 });
+  });
+});
