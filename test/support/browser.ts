@@ -14,37 +14,14 @@
  *     await page.goto(`${knock.url}/alice`);
  *   });
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, executablePath } from './chromium.ts';
 
-/** Debian's Chromium; the binary under /usr/lib starts faster than the /usr/bin wrapper script. */
-const EXECUTABLES = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
-
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/**
- * For call tests (RECIPES "Chromium"): a fake camera and microphone that need no permission prompt, loopback ICE
- * candidates (everything here runs on 127.0.0.1). Autoplay rules stay as they are: sound plays because the person
- * clicked (Video call, Accept), as in real life.
- */
-export const CALL_ARGS: readonly string[] = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
+export { CALL_ARGS, CHROMIUM_ARGS, executablePath } from './chromium.ts';
 
 /** How long any single wait in the UI may take: a few seconds, never a fixed sleep. */
 export const UI_TIMEOUT_MS = 5_000;
@@ -76,13 +53,6 @@ export interface BrowserHarness {
   forgetProblems(page: Page): void;
 }
 
-export function executablePath(): string {
-  const found = EXECUTABLES.find((p) => existsSync(p));
-  if (found === undefined) {
-    throw new Error(`Chromium is missing (${EXECUTABLES.join(' or ')}). Install it: apt-get install -y chromium`);
-  }
-  return found;
-}
 
 /** Registers the hooks that launch one Chromium for this file and give each test fresh contexts. */
 export function useBrowser(options: { args?: readonly string[] } = {}): BrowserHarness {
