@@ -200,10 +200,13 @@ async function measureConference(browser: Browser, knock: KnockProcess, janus: J
   await button(visitor, 'Video call').click();
   await button(devices[0]!, 'Accept').click();
   for (const page of devices.slice(1)) await button(page, 'Join call').click();
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   for (const page of pages) {
     while ((await decodingFrom(page)) < n - 1) {
-      if (Date.now() > deadline) throw new Error(`a page of the ${n}-device conference never decoded video from all the others`);
+      if (Date.now() > deadline) {
+        const seen = await Promise.all(pages.map(async (p) => (await peerStats(p)).map((st) => `${st.state}:${st.framesDecoded.join('/')}`).join(' ')));
+        throw new Error(`a page of the ${n}-device conference never decoded video from all the others:\n  ${seen.join('\n  ')}`);
+      }
       await sleep(250);
     }
   }

@@ -28,27 +28,32 @@ async function totals(page: Page): Promise<{ frames: number; energy: number; vid
 }
 
 /**
- * Waits until the page decodes video from `videoFrom` streams (and audio with energy from as many, unless
- * `audio: false`), then checks that both keep increasing over a second: media flows, it did not just arrive once.
+ * Waits until the page decodes video from `videoFrom` streams and audio with energy from `audioFrom` (default: as
+ * many as video; 0 with `audio: false`), then checks that both keep increasing over a second: media flows, it did
+ * not just arrive once.
  */
-export async function expectMediaFlowing(page: Page, opts: { videoFrom: number; audio?: boolean; timeout?: number }): Promise<void> {
+export async function expectMediaFlowing(
+  page: Page,
+  opts: { videoFrom: number; audioFrom?: number; audio?: boolean; timeout?: number },
+): Promise<void> {
   const timeout = opts.timeout ?? 15_000;
-  const audio = opts.audio ?? true;
+  const audioFrom = opts.audio === false ? 0 : (opts.audioFrom ?? opts.videoFrom);
+  if (opts.videoFrom + audioFrom === 0) throw new Error('expectMediaFlowing: expect at least one stream');
   let before = await totals(page);
   await expect
     .poll(
       async () => {
         before = await totals(page);
-        return before.videoStreams >= opts.videoFrom && (!audio || before.audioStreams >= opts.videoFrom);
+        return before.videoStreams >= opts.videoFrom && before.audioStreams >= audioFrom;
       },
-      { timeout, interval: 250, message: `decoding video${audio ? ' and audio' : ''} from ${opts.videoFrom} participant(s)` },
+      { timeout, interval: 250, message: `decoding video from ${opts.videoFrom} and audio from ${audioFrom} participant(s)` },
     )
     .toBe(true);
   await expect
     .poll(
       async () => {
         const after = await totals(page);
-        return after.frames > before.frames && (!audio || after.energy > before.energy);
+        return (opts.videoFrom === 0 || after.frames > before.frames) && (audioFrom === 0 || after.energy > before.energy);
       },
       { timeout: 5000, interval: 250, message: 'frames decoded and audio energy increasing' },
     )

@@ -13,7 +13,7 @@
  *   call.leave();                   // camera and microphone released
  */
 import type { CallKind, CallMember, CallMode } from '../../../engine/protocol.ts';
-import type { CallSession, CallSnapshot, CallTicket } from './callSession.ts';
+import type { CallSession, CallSignal, CallSnapshot, CallTicket } from './callSession.ts';
 import { JanusVideoRoom } from './janusVideoRoom.ts';
 import { LocalMedia, type DeviceChoice, type MediaKind } from './localMedia.ts';
 import { PeerMesh, type LinkState, type RemoteMedia } from './peerMesh.ts';
@@ -49,6 +49,8 @@ type Transport =
 
 /** How long after losing the conference server this device tries again (a Janus restart, a network change). */
 const SFU_RETRY_MS = 1000;
+/** Signals kept while the camera opens (an offer and its candidates, from up to three devices). */
+const MAX_EARLY_SIGNALS = 200;
 /** Tickets are renewed this long before their TURN credentials and SFU pass stop working. */
 const RENEW_BEFORE_MS = 60_000;
 
@@ -62,6 +64,7 @@ export class CallMedia {
   private cached: CallMediaSnapshot | null = null;
   private renewTimer: ReturnType<typeof setTimeout> | null = null;
   private renewedFor: CallTicket | null = null;
+  private early: CallSignal[] = [];
   private closed = false;
   private readonly detach: () => void;
 
@@ -69,6 +72,8 @@ export class CallMedia {
     const stopCall = call.subscribe(() => this.follow());
     const stopSignals = call.onSignal((signal) => {
       if (this.transport?.kind === 'mesh') this.transport.mesh.handle(signal);
+      // Before the camera is open there is no mesh yet: keep what comes for it (a reloaded tab gets its offer early).
+      else if (this.transport === null && this.early.length < MAX_EARLY_SIGNALS) this.early.push(signal);
     });
     this.detach = () => {
       stopCall();
@@ -227,6 +232,9 @@ export class CallMedia {
     });
     this.transport = { kind: 'mesh', key, mesh };
     mesh.update(snap.call?.members ?? []);
+    const early = this.early;
+    this.early = [];
+    for (const signal of early) if (signal.callId === ticket.callId) mesh.handle(signal);
   }
 
   /** The conference connection broke: try again shortly, with a fresh pass if the one held is about to expire. */
@@ -270,6 +278,7 @@ export class CallMedia {
 
   private release(): void {
     this.closeTransport();
+    this.early = [];
     this.opening = null;
     this.local?.close();
     this.local = null;
