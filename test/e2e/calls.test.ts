@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { CALL_ARGS, E2E_TEST_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
-import { callButton, captureTrackCount, expectMediaFlowing, liveCaptureTracks, videoOf, watchMedia } from '../support/callUi.ts';
+import { CALL_ARGS, useBrowser } from '../support/browser.ts';
+import { callButton, captureTrackCount, expectMediaFlowing, liveCaptureTracks, ownerDevice, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { eventually, expectMessage, logInAsOwner, messageBox, messageTexts, openConversation, openProfile, sendWithEnter } from '../support/knockUi.ts';
+import { eventually, expectMessage, messageBox, messageTexts, openConversation } from '../support/knockUi.ts';
 
 const browser = useBrowser({ args: CALL_ARGS });
 let knock: TestKnock;
@@ -21,26 +21,19 @@ beforeAll(async () => {
 });
 afterAll(() => knock?.close());
 
-/** The owner logged in at their URL, and a visitor "Vic" who wrote to them (so there is a conversation). */
+/** The owner logged in at their URL (no conversation open), and a visitor "Vic" who wrote to them. */
 async function ownerAndVisitorTalking(handle: string): Promise<{ owner: Page; visitor: Page }> {
   await knock.addUser(handle, 'Alice');
-  const [owner, visitor] = await Promise.all([browser.newPage('owner'), browser.newPage('visitor')]);
-  await Promise.all([watchMedia(owner), watchMedia(visitor)]);
-  await Promise.all([
-    (async () => {
-      await openProfile(owner, knock.url, handle);
-      await logInAsOwner(owner);
-    })(),
-    openProfile(visitor, knock.url, handle),
+  const [owner, visitor] = await Promise.all([
+    ownerDevice(browser, knock.url, handle, 'owner'),
+    visitorWhoWrote(browser, knock.url, handle, 'Vic', 'Hello, can we talk?'),
   ]);
-  await visitor.getByRole('textbox', { name: 'Your name' }).fill('Vic');
-  await sendWithEnter(visitor, 'Hello, can we talk?');
-  await expectMessage(visitor, 'Hello, can we talk?');
   await callButton(visitor, 'Video call').waitFor();
   return { owner, visitor };
 }
 
-describe('one-to-one calls in the browser', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
+// Calls start cameras, encoders and decoders in two pages: slower than chat on a busy machine.
+describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
   it('connects a video call from the visitor, answered in the owner console: both sides decode video and audio', async () => {
     const { owner, visitor } = await ownerAndVisitorTalking('alice-video');
     // The owner has no conversation open: the console rings (through the owner's UserRoom) and Accept opens it.

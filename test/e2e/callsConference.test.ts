@@ -4,12 +4,11 @@
  * VideoRoom, and every participant decodes video (and audio) from both others, read from WebRTC's statistics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { CALL_ARGS, useBrowser } from '../support/browser.ts';
-import { callButton, expectMediaFlowing, peerStats, videoOf, watchMedia } from '../support/callUi.ts';
+import { callButton, expectMediaFlowing, ownerDevice, peerStats, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startJanus, type JanusProcess } from '../support/janusProcess.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { eventually, expectMessage, logInAsOwner, messageList, openConversation, openProfile, sendWithEnter } from '../support/knockUi.ts';
+import { eventually, messageList } from '../support/knockUi.ts';
 
 const ADMIN_KEY = 'e2e-admin-key';
 const TOKEN_SECRET = 'e2e-token-secret';
@@ -31,25 +30,14 @@ afterAll(async () => {
   await janus?.stop();
 });
 
-async function ownerDevice(label: string, handle: string): Promise<Page> {
-  const page = await browser.newPage(label);
-  await watchMedia(page);
-  await openProfile(page, knock.url, handle);
-  await logInAsOwner(page);
-  return page;
-}
-
 describe('conference calls through Janus', { timeout: 120_000 }, () => {
   it('moves the call to Janus at the third device; everyone decodes video and audio from both others', async () => {
     await knock.addUser('alice-conf', 'Alice');
-    const visitor = await browser.newPage('visitor');
-    await watchMedia(visitor);
-    await openProfile(visitor, knock.url, 'alice-conf');
-    await visitor.getByRole('textbox', { name: 'Your name' }).fill('Vic');
-    await sendWithEnter(visitor, 'A call with all of you?');
-    await expectMessage(visitor, 'A call with all of you?');
-    const [laptop, phone] = await Promise.all([ownerDevice('owner laptop', 'alice-conf'), ownerDevice('owner phone', 'alice-conf')]);
-    await Promise.all([openConversation(laptop, 'Vic'), openConversation(phone, 'Vic')]);
+    const visitor = await visitorWhoWrote(browser, knock.url, 'alice-conf', 'Vic', 'A call with all of you?');
+    const [laptop, phone] = await Promise.all([
+      ownerDevice(browser, knock.url, 'alice-conf', 'owner laptop', 'Vic'),
+      ownerDevice(browser, knock.url, 'alice-conf', 'owner phone', 'Vic'),
+    ]);
 
     await callButton(visitor, 'Video call').click();
     // Both of the owner's devices ring; the laptop answers, the phone then offers to join the call going on.

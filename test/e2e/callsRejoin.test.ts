@@ -4,11 +4,10 @@
  * a conference server, a device beyond the mesh limit that tries to join reads that the call is full.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { CALL_ARGS, useBrowser } from '../support/browser.ts';
-import { callButton, expectMediaFlowing, peerStats, videoOf, watchMedia } from '../support/callUi.ts';
+import { callButton, expectMediaFlowing, ownerDevice, peerStats, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { eventually, expectMessage, logInAsOwner, openConversation, openProfile, sendWithEnter } from '../support/knockUi.ts';
+import { eventually } from '../support/knockUi.ts';
 
 const browser = useBrowser({ args: CALL_ARGS });
 let knock: TestKnock;
@@ -19,25 +18,11 @@ beforeAll(async () => {
 });
 afterAll(() => knock?.close());
 
-async function ownerDevice(label: string, handle: string): Promise<Page> {
-  const page = await browser.newPage(label);
-  await watchMedia(page);
-  await openProfile(page, knock.url, handle);
-  await logInAsOwner(page);
-  await openConversation(page, 'Vic');
-  return page;
-}
-
 describe('calls across reloads and limits', { timeout: 90_000 }, () => {
   it('rejoins the call after the caller reloads the page: video flows again both ways', async () => {
     await knock.addUser('alice-reload', 'Alice');
-    const visitor = await browser.newPage('visitor');
-    await watchMedia(visitor);
-    await openProfile(visitor, knock.url, 'alice-reload');
-    await visitor.getByRole('textbox', { name: 'Your name' }).fill('Vic');
-    await sendWithEnter(visitor, 'Calling you now');
-    await expectMessage(visitor, 'Calling you now');
-    const owner = await ownerDevice('owner', 'alice-reload');
+    const visitor = await visitorWhoWrote(browser, knock.url, 'alice-reload', 'Vic', 'Calling you now');
+    const owner = await ownerDevice(browser, knock.url, 'alice-reload', 'owner', 'Vic');
 
     await callButton(visitor, 'Video call').click();
     await callButton(owner, 'Accept').click();
@@ -57,13 +42,11 @@ describe('calls across reloads and limits', { timeout: 90_000 }, () => {
 
   it('tells a device beyond the limit that the call is full', async () => {
     await knock.addUser('alice-full', 'Alice');
-    const visitor = await browser.newPage('visitor');
-    await watchMedia(visitor);
-    await openProfile(visitor, knock.url, 'alice-full');
-    await visitor.getByRole('textbox', { name: 'Your name' }).fill('Vic');
-    await sendWithEnter(visitor, 'Both of you?');
-    await expectMessage(visitor, 'Both of you?');
-    const [laptop, phone] = await Promise.all([ownerDevice('owner laptop', 'alice-full'), ownerDevice('owner phone', 'alice-full')]);
+    const visitor = await visitorWhoWrote(browser, knock.url, 'alice-full', 'Vic', 'Both of you?');
+    const [laptop, phone] = await Promise.all([
+      ownerDevice(browser, knock.url, 'alice-full', 'owner laptop', 'Vic'),
+      ownerDevice(browser, knock.url, 'alice-full', 'owner phone', 'Vic'),
+    ]);
 
     await callButton(visitor, 'Voice call').click();
     await callButton(laptop, 'Accept').click();

@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_ARGS, useBrowser } from '../support/browser.ts';
-import { callButton, expectMediaFlowing, peerStats, videoOf, watchMedia } from '../support/callUi.ts';
+import { callButton, expectMediaFlowing, ownerDevice, peerStats, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startCoturn, type CoturnProcess } from '../support/coturnProcess.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { eventually, expectMessage, logInAsOwner, openConversation, openProfile, sendWithEnter } from '../support/knockUi.ts';
+import { eventually } from '../support/knockUi.ts';
 
 const TURN_SECRET = 'e2e-turn-shared-secret';
 const browser = useBrowser({ args: CALL_ARGS });
@@ -32,15 +32,8 @@ afterAll(async () => {
 describe('calls through a TURN relay', { timeout: 90_000 }, () => {
   it('connects a call with iceTransportPolicy "relay": media flows and the selected candidate pair is a relay', async () => {
     await knock.addUser('alice-turn', 'Alice');
-    const [owner, visitor] = await Promise.all([browser.newPage('owner'), browser.newPage('visitor')]);
-    await Promise.all([watchMedia(owner), watchMedia(visitor)]);
-    await openProfile(owner, knock.url, 'alice-turn');
-    await logInAsOwner(owner);
-    await openProfile(visitor, knock.url, 'alice-turn');
-    await visitor.getByRole('textbox', { name: 'Your name' }).fill('Vic');
-    await sendWithEnter(visitor, 'Calling from behind a NAT');
-    await expectMessage(visitor, 'Calling from behind a NAT');
-    await openConversation(owner, 'Vic');
+    const visitor = await visitorWhoWrote(browser, knock.url, 'alice-turn', 'Vic', 'Calling from behind a NAT');
+    const owner = await ownerDevice(browser, knock.url, 'alice-turn', 'owner', 'Vic');
 
     await callButton(visitor, 'Video call').click();
     await callButton(owner, 'Accept').click();

@@ -10,7 +10,9 @@
  */
 import { expect } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { peerStats } from './mediaProbe.ts';
+import type { BrowserHarness } from './browser.ts';
+import { expectMessage, logInAsOwner, openConversation, openProfile, sendWithEnter } from './knockUi.ts';
+import { peerStats, watchMedia } from './mediaProbe.ts';
 
 export { captureTrackCount, liveCaptureTracks, peerStats, watchMedia, type PeerStats } from './mediaProbe.ts';
 
@@ -72,4 +74,25 @@ export function videoOf(page: Page, name: string): Locator {
 /** The call's status line ("Ringing…", "Connecting…", a timer, "Call ended"). */
 export function callStatus(page: Page): Locator {
   return page.locator('.call-status');
+}
+
+/** A visitor at `handle`'s URL, in a context of its own, who gave a name and wrote a first message (a conversation). */
+export async function visitorWhoWrote(browser: BrowserHarness, baseUrl: string, handle: string, name: string, message: string): Promise<Page> {
+  const page = await browser.newPage('visitor');
+  await watchMedia(page);
+  await openProfile(page, baseUrl, handle);
+  await page.getByRole('textbox', { name: 'Your name' }).fill(name);
+  await sendWithEnter(page, message);
+  await expectMessage(page, message);
+  return page;
+}
+
+/** One of the owner's devices (a context of its own), logged in, with the conversation with `visitorName` open if given. */
+export async function ownerDevice(browser: BrowserHarness, baseUrl: string, handle: string, label: string, visitorName?: string): Promise<Page> {
+  const page = await browser.newPage(label);
+  await watchMedia(page);
+  await openProfile(page, baseUrl, handle);
+  await logInAsOwner(page);
+  if (visitorName !== undefined) await openConversation(page, visitorName);
+  return page;
 }
