@@ -76,6 +76,12 @@ async function main(): Promise<void> {
     },
   });
   let browser: Browser | null = null;
+  // Ctrl-C stops Janus, Knock and Chromium too (they are children of this process, started here).
+  const interrupted = () => {
+    void Promise.allSettled([browser?.close(), knock.dispose(), janus.stop()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     for (let n = 0; n <= PARTICIPANTS.length; n++) await knock.addUser(`bench${n}`, `Owner ${n}`);
     await knock.start();
@@ -118,11 +124,9 @@ async function measureAccept(browser: Browser, knock: KnockProcess, handle: stri
   for (let i = 0; i < RUNS; i++) {
     await button(visitor, 'Video call').click();
     await button(owner, 'Accept').waitFor({ timeout: STEP_TIMEOUT_MS });
-    const answered = firstFrameAfterAcceptClick(owner);
-    const callerFrame = firstFrame(visitor);
+    const [answered, callerFrame] = [firstFrameAfterAcceptClick(owner), firstFrame(visitor)];
     await button(owner, 'Accept').click();
-    const { clickedAt, frameAt } = await answered;
-    const callerAt = await callerFrame;
+    const [{ clickedAt, frameAt }, callerAt] = await withTimeout(Promise.all([answered, callerFrame]), STEP_TIMEOUT_MS, 'the first decoded frames');
     runs.push({ answererMs: frameAt - clickedAt, callerMs: callerAt - clickedAt });
     console.log(`  run ${i + 1}: ${frameAt - clickedAt} ms (answerer), ${callerAt - clickedAt} ms (caller)`);
     await button(visitor, 'Hang up').click();
@@ -226,8 +230,11 @@ async function measureConference(browser: Browser, knock: KnockProcess, janus: J
     otherCores: read.otherCores,
   };
   console.log(`  ${n} participants: Knock ${pct(knockCores)}, Janus ${pct(janusCores)}, per participant ${pct(run.perParticipantCores)} of a core`);
-  await button(visitor, 'Hang up').click();
-  for (const page of devices) await button(page, 'Hang up').click().catch(() => undefined);
+  // Everyone hangs up; the call ends when one person is left, so the last buttons may be gone already.
+  for (const page of pages) {
+    const hangUp = button(page, 'Hang up');
+    if (await hangUp.isVisible()) await hangUp.click().catch(() => undefined);
+  }
   await Promise.all(pages.map((p) => p.context().close()));
   return run;
 }
@@ -240,7 +247,7 @@ async function decodingFrom(page: Page): Promise<number> {
 
 // --- pages -----------------------------------------------------------------------------------------------------------
 async function ownerPage(browser: Browser, knock: KnockProcess, handle: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+  const page = await newPage(browser);
   await watchMedia(page);
   await page.goto(`${knock.url}/${handle}`);
   await button(page, 'Owner? Log in').click();
@@ -252,7 +259,7 @@ async function ownerPage(browser: Browser, knock: KnockProcess, handle: string):
 
 /** A visitor who wrote a first message, so the conversation exists. */
 async function visitorPage(browser: Browser, knock: KnockProcess, handle: string, name: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+  const page = await newPage(browser);
   await watchMedia(page);
   await page.goto(`${knock.url}/${handle}`);
   await page.getByRole('textbox', { name: 'Your name' }).fill(name);
@@ -260,6 +267,13 @@ async function visitorPage(browser: Browser, knock: KnockProcess, handle: string
   await page.getByRole('textbox', { name: 'Message' }).press('Enter');
   await button(page, 'Video call').and(page.locator(':enabled')).waitFor({ timeout: STEP_TIMEOUT_MS });
   return page;
+}
+
+/** A page in a context of its own (another person or device), whose every step gives up after STEP_TIMEOUT_MS. */
+async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  return context.newPage();
 }
 
 function button(page: Page, name: string) {
@@ -302,6 +316,14 @@ function positiveInt(text: string, name: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number (got "${text}").`);
   return n;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {

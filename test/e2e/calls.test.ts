@@ -78,7 +78,7 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
     await eventually(() => liveCaptureTracks(owner), (live) => expect(live).toEqual([]));
   });
 
-  it('releases the camera and the microphone on both sides when either hangs up', async () => {
+  it('stops the camera on "Camera off", and releases camera and microphone on both sides when either hangs up', async () => {
     const { owner, visitor } = await ownerAndVisitorTalking('alice-hangs-up');
     await openConversation(owner, 'Vic');
     await callButton(owner, 'Video call').click();
@@ -89,6 +89,14 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
       expect(await captureTrackCount(page)).toBeGreaterThanOrEqual(2);
       expect((await liveCaptureTracks(page)).length).toBeGreaterThanOrEqual(2);
     }
+
+    // Camera off stops the camera itself (its light goes off), and the other side is told; on again, video resumes.
+    await callButton(owner, 'Camera off').click();
+    await eventually(() => liveCaptureTracks(owner), (live) => expect(live.map((t) => t.split(':')[0])).toEqual(['audio']));
+    await visitor.getByText('(camera off)').waitFor();
+    await callButton(owner, 'Camera off').click();
+    await eventually(() => liveCaptureTracks(owner), (live) => expect(live.map((t) => t.split(':')[0]).sort()).toEqual(['audio', 'video']));
+    await expectMediaFlowing(visitor, { videoFrom: 1, audio: false });
 
     await callButton(visitor, 'Hang up').click();
     for (const page of [visitor, owner]) {

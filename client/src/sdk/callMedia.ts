@@ -174,6 +174,8 @@ export class CallMedia {
         if (this.closed || this.opening !== opening) return local.close();
         this.opening = null;
         this.local = local;
+        // A video call whose camera was refused or missing goes on with sound: the others are told.
+        if (kind === 'video' && !local.cameraOn) this.call.setMedia(true, false);
         local.onChange(() => {
           this.localVersion++;
           this.changed();
