@@ -2,12 +2,12 @@
  * One-to-one calls in real Chromium with a fake camera and microphone (issue 4, "Done when" 2): the owner and a
  * visitor call each other from the page, and each side decodes the other's video frames and audio, read from WebRTC's
  * own statistics; a declined and a missed call are recorded in the conversation on both sides; hanging up releases
- * the camera and the microphone.
+ * the camera and the microphone. Without Janus, a third device joins peer-to-peer (a mesh).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { CALL_ARGS, useBrowser } from '../support/browser.ts';
-import { callButton, captureTrackCount, expectMediaFlowing, liveCaptureTracks, ownerDevice, videoOf, visitorWhoWrote } from '../support/callUi.ts';
+import { callButton, captureTrackCount, expectMediaFlowing, liveCaptureTracks, ownerDevice, peerStats, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { eventually, expectMessage, messageBox, messageTexts, openConversation } from '../support/knockUi.ts';
 
@@ -103,5 +103,22 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
       await eventually(() => liveCaptureTracks(page), (live) => expect(live).toEqual([]));
       await callButton(page, 'Video call').waitFor();
     }
+  });
+
+  it('carries a call of three devices peer-to-peer (a mesh) when there is no conference server', async () => {
+    const { owner: laptop, visitor } = await ownerAndVisitorTalking('alice-mesh');
+    const phone = await ownerDevice(browser, knock.url, 'alice-mesh', 'owner phone', 'Vic');
+    await openConversation(laptop, 'Vic');
+    await callButton(visitor, 'Video call').click();
+    await callButton(laptop, 'Accept').click();
+    await expectMediaFlowing(visitor, { videoFrom: 1 });
+    await callButton(phone, 'Join call').click();
+    // Each device sends to and receives from both others: two peer connections per page, video from two.
+    for (const page of [visitor, laptop, phone]) await expectMediaFlowing(page, { videoFrom: 2, timeout: 20_000 });
+    for (const page of [visitor, laptop, phone]) {
+      await eventually(() => peerStats(page), (stats) => expect(stats.map((s) => s.state)).toEqual(['connected', 'connected']));
+    }
+    expect(await videoOf(visitor, 'Alice').count()).toBe(2);
+    expect(await videoOf(phone, 'Vic').count()).toBe(1);
   });
 });
