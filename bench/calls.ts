@@ -23,7 +23,7 @@ import { CALL_ARGS, CHROMIUM_ARGS, executablePath } from '../test/support/chromi
 import { startJanus, type JanusProcess } from '../test/support/janusProcess.ts';
 import { FAST_RATE_LIMITS, KnockProcess } from '../test/support/knockProcess.ts';
 import { TEST_PASSWORD } from '../test/support/knockServer.ts';
-import { peerStats, watchMedia } from '../test/support/mediaProbe.ts';
+import { momentsAfter, peerStats, watchMedia } from '../test/support/mediaProbe.ts';
 import { CpuMeter, machineInfo } from './lib/procfs.ts';
 
 const { values: args } = parseArgs({
@@ -46,6 +46,10 @@ const STEP_TIMEOUT_MS = 30_000;
 interface AcceptRun {
   /** Accept click -> first frame decoded on the page that accepted. */
   answererMs: number;
+  /** Where the answerer's time went: Accept click -> camera and microphone open, -> peer connection made, -> connected. */
+  mediaMs: number | null;
+  connectionMs: number | null;
+  connectedMs: number | null;
   /** Accept click -> first frame decoded on the caller's page. */
   callerMs: number;
 }
@@ -127,8 +131,19 @@ async function measureAccept(browser: Browser, knock: KnockProcess, handle: stri
     const [answered, callerFrame] = [firstFrameAfterAcceptClick(owner), firstFrame(visitor)];
     await button(owner, 'Accept').click();
     const [{ clickedAt, frameAt }, callerAt] = await withTimeout(Promise.all([answered, callerFrame]), STEP_TIMEOUT_MS, 'the first decoded frames');
-    runs.push({ answererMs: frameAt - clickedAt, callerMs: callerAt - clickedAt });
-    console.log(`  run ${i + 1}: ${frameAt - clickedAt} ms (answerer), ${callerAt - clickedAt} ms (caller)`);
+    const moments = await momentsAfter(owner, clickedAt);
+    const since = (at: number | null) => (at === null ? null : at - clickedAt);
+    const run: AcceptRun = {
+      answererMs: frameAt - clickedAt,
+      mediaMs: since(moments.media),
+      connectionMs: since(moments.connection),
+      connectedMs: since(moments.connected),
+      callerMs: callerAt - clickedAt,
+    };
+    runs.push(run);
+    console.log(
+      `  run ${i + 1}: ${run.answererMs} ms (answerer: camera ${run.mediaMs} ms, connection ${run.connectionMs} ms, connected ${run.connectedMs} ms), ${run.callerMs} ms (caller)`,
+    );
     await button(visitor, 'Hang up').click();
     await Promise.all([button(visitor, 'Video call').waitFor({ timeout: STEP_TIMEOUT_MS }), button(owner, 'Video call').waitFor({ timeout: STEP_TIMEOUT_MS })]);
   }
@@ -299,6 +314,13 @@ function printReport(report: {
   console.log(`\nAccept → first decoded frame, ${accept.runs.length} calls (p2p):`);
   console.log(`  on the answering page: median ${accept.answerer.median} ms (min ${accept.answerer.min}, max ${accept.answerer.max})`);
   console.log(`  on the caller's page:  median ${accept.caller.median} ms (min ${accept.caller.min}, max ${accept.caller.max})`);
+  const medianOf = (pick: (r: AcceptRun) => number | null) => {
+    const values = accept.runs.map(pick).filter((v): v is number => v !== null);
+    return values.length === 0 ? '-' : `${summary(values).median} ms`;
+  };
+  console.log(
+    `  answerer, medians from the click: camera and microphone open ${medianOf((r) => r.mediaMs)}, peer connection made ${medianOf((r) => r.connectionMs)}, connected ${medianOf((r) => r.connectedMs)}`,
+  );
   console.log(`\nServer CPU (1.0 = one core), idle: Knock ${pct(idle.knockCores)}, Janus ${pct(idle.janusCores)}`);
   console.log('  participants | Knock   | Janus   | per participant (Knock + Janus) / N | rest of the machine');
   for (const c of conferences) {

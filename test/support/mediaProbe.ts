@@ -26,20 +26,29 @@ export interface PeerStats {
 
 declare global {
   interface Window {
-    __knockMedia?: { connections: RTCPeerConnection[]; tracks: MediaStreamTrack[] };
+    __knockMedia?: {
+      connections: RTCPeerConnection[];
+      tracks: MediaStreamTrack[];
+      /** When (Date.now()) the camera and microphone were handed over, a connection made, a connection connected. */
+      moments: { what: 'media' | 'connection' | 'connected'; at: number }[];
+    };
   }
 }
 
 /** Call before the page's first navigation. */
 export async function watchMedia(page: Page): Promise<void> {
   await page.addInitScript(() => {
-    const watched = { connections: [] as RTCPeerConnection[], tracks: [] as MediaStreamTrack[] };
+    const watched: NonNullable<Window['__knockMedia']> = { connections: [], tracks: [], moments: [] };
     window.__knockMedia = watched;
     const Native = window.RTCPeerConnection;
     window.RTCPeerConnection = class extends Native {
       constructor(config?: RTCConfiguration) {
         super(config);
         watched.connections.push(this);
+        watched.moments.push({ what: 'connection', at: Date.now() });
+        this.addEventListener('connectionstatechange', () => {
+          if (this.connectionState === 'connected') watched.moments.push({ what: 'connected', at: Date.now() });
+        });
       }
     };
     const devices = navigator.mediaDevices;
@@ -47,6 +56,7 @@ export async function watchMedia(page: Page): Promise<void> {
     devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
       const stream = await getUserMedia(constraints);
       watched.tracks.push(...stream.getTracks());
+      watched.moments.push({ what: 'media', at: Date.now() });
       return stream;
     };
   });
@@ -98,3 +108,11 @@ export function captureTrackCount(page: Page): Promise<number> {
   return page.evaluate(() => window.__knockMedia?.tracks.length ?? 0);
 }
 
+
+/** The first time after `since` (Date.now() in the page) that each moment happened; null when it did not. */
+export async function momentsAfter(page: Page, since: number): Promise<Record<'media' | 'connection' | 'connected', number | null>> {
+  // No named inner function: under tsx (esbuild keepNames) it would call a `__name` helper the page does not have.
+  const moments = await page.evaluate(() => window.__knockMedia?.moments ?? []);
+  const first = (what: string) => moments.find((m) => m.what === what && m.at >= since)?.at ?? null;
+  return { media: first('media'), connection: first('connection'), connected: first('connected') };
+}
