@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('conference calls through Janus', { timeout: 120_000 }, () => {
-  it('moves the call to Janus at the third device; everyone decodes video and audio from both others', async () => {
+  it('moves the call to Janus at the third device; everyone decodes video and audio from both others, and the rest go on when one leaves', async () => {
     await knock.addUser('alice-conf', 'Alice');
     const visitor = await visitorWhoWrote(browser, knock.url, 'alice-conf', 'Vic', 'A call with all of you?');
     const [laptop, phone] = await Promise.all([
@@ -63,7 +63,12 @@ describe('conference calls through Janus', { timeout: 120_000 }, () => {
       expect(open.map((s) => s.state)).toEqual(['connected', 'connected', 'connected']);
     }
 
+    // One leaves: the two others go on through Janus, without a reconnection, each still receiving the other.
     await callButton(phone, 'Hang up').click();
+    await eventually(() => videoOf(visitor, 'Alice').count(), (n) => expect(n).toBe(1), 10_000);
+    await expectMediaFlowing(visitor, { videoFrom: 1 });
+    await expectMediaFlowing(laptop, { videoFrom: 1 });
+    expect(await visitor.getByText('Reconnecting…').count()).toBe(0);
     await callButton(laptop, 'Hang up').click();
     for (const page of [visitor, laptop]) await messageList(page).getByText(/^Video call, \d+ s$/).waitFor({ timeout: 10_000 });
   });

@@ -45,10 +45,11 @@ export interface CallMediaSnapshot {
 
 type Transport =
   | { kind: 'mesh'; key: string; mesh: PeerMesh }
-  | { kind: 'sfu'; key: string; room: JanusVideoRoom; retry: ReturnType<typeof setTimeout> | null };
+  | { kind: 'sfu'; key: string; room: JanusVideoRoom; retry: ReturnType<typeof setTimeout> | null; failures: number };
 
-/** How long after losing the conference server this device tries again (a Janus restart, a network change). */
+/** How long after losing the conference server this device tries again (a Janus restart, a network change), doubling up to the max. */
 const SFU_RETRY_MS = 1000;
+const SFU_RETRY_MAX_MS = 15_000;
 /** Signals kept while the camera opens (an offer and its candidates, from up to three devices). */
 const MAX_EARLY_SIGNALS = 200;
 /** Tickets are renewed this long before their TURN credentials and SFU pass stop working. */
@@ -214,7 +215,7 @@ export class CallMedia {
         room.start().catch((err: unknown) => this.sfuLost(key, (err as Error).message, open));
         return room;
       };
-      this.transport = { kind: 'sfu', key, room: open(), retry: null };
+      this.transport = { kind: 'sfu', key, room: open(), retry: null, failures: 0 };
       return;
     }
     const key = `mesh:${ticket.deviceId}`;
@@ -248,12 +249,16 @@ export class CallMedia {
     if (t.retry) clearTimeout(t.retry);
     const ticket = this.call.snapshot().ticket;
     if (ticket && ticket.expiresAt - Date.now() < RENEW_BEFORE_MS) this.call.join();
+    // Connected again since the last failure: start over from the shortest wait.
+    if (t.room.sending === 'connected') t.failures = 0;
+    const delay = Math.min(SFU_RETRY_MAX_MS, SFU_RETRY_MS * 2 ** t.failures);
+    t.failures++;
     t.retry = setTimeout(() => {
       if (this.transport !== t) return;
       t.retry = null;
       t.room = open();
       this.changed();
-    }, SFU_RETRY_MS);
+    }, delay);
     this.changed();
   }
 

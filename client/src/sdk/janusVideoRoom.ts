@@ -164,8 +164,9 @@ export class JanusVideoRoom {
     };
     this.subscriptions.set(publisher.id, sub);
     this.options.onChange();
+    // A feed's connection hung up: its publisher left or stopped (the room's event says so too). Only that feed goes.
     const handle = await janus.attach(VIDEOROOM, (message) => {
-      if (message.janus === 'hangup' && this.subscriptions.get(sub.feed) === sub) this.lose('the conference server hung up a feed');
+      if (message.janus === 'hangup' && this.subscriptions.get(sub.feed) === sub) this.unsubscribe(sub.feed);
     });
     sub.handle = handle;
     if (this.subscriptions.get(sub.feed) !== sub) return handle.detach();
