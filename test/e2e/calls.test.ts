@@ -121,4 +121,40 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
     expect(await videoOf(visitor, 'Alice').count()).toBe(2);
     expect(await videoOf(phone, 'Vic').count()).toBe(1);
   });
+
+  it('switches to another microphone and shares the screen mid-call, the other side still receiving', async () => {
+    const { owner, visitor } = await ownerAndVisitorTalking('alice-devices');
+    await openConversation(owner, 'Vic');
+    await callButton(visitor, 'Video call').click();
+    await callButton(owner, 'Accept').click();
+    await expectMediaFlowing(visitor, { videoFrom: 1 });
+    const connections = (await peerStats(owner)).length;
+
+    // Chromium's fake devices: several microphones. Choosing another opens it, stops the one before, and the
+    // visitor keeps hearing the owner over the same connection (the track is replaced, nothing renegotiated).
+    await owner.getByRole('button', { name: 'Devices' }).click();
+    const microphone = owner.getByRole('combobox', { name: 'Microphone' });
+    const choices = await microphone.locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    expect(choices.length).toBeGreaterThan(1);
+    const current = await microphone.inputValue();
+    const before = await liveCaptureTracks(owner);
+    await microphone.selectOption(choices.find((c) => c !== current)!);
+    await eventually(() => liveCaptureTracks(owner), (live) => {
+      const audio = live.filter((t) => t.startsWith('audio'));
+      expect(audio).toHaveLength(1);
+      expect(before).not.toContain(audio[0]);
+    });
+    await expectMediaFlowing(visitor, { videoFrom: 1 });
+    expect((await peerStats(owner)).length).toBe(connections);
+
+    // The screen instead of the camera (Chromium's fake screen), then the camera again: video never stops.
+    const share = callButton(owner, 'Share screen');
+    await share.click();
+    await eventually(() => share.getAttribute('aria-pressed'), (pressed) => expect(pressed).toBe('true'));
+    await expectMediaFlowing(visitor, { videoFrom: 1, audio: false });
+    await share.click();
+    await eventually(() => share.getAttribute('aria-pressed'), (pressed) => expect(pressed).toBe('false'));
+    await expectMediaFlowing(visitor, { videoFrom: 1, audio: false });
+    expect((await peerStats(owner)).length).toBe(connections);
+  });
 });

@@ -62,7 +62,10 @@ export async function expectMediaFlowing(
     .toBe(true);
 }
 
-export function callButton(page: Page, name: 'Video call' | 'Voice call' | 'Accept' | 'Decline' | 'Hang up' | 'Mute' | 'Camera off' | 'Join call'): Locator {
+export function callButton(
+  page: Page,
+  name: 'Video call' | 'Voice call' | 'Accept' | 'Decline' | 'Hang up' | 'Mute' | 'Camera off' | 'Share screen' | 'Join call',
+): Locator {
   return page.getByRole('button', { name, exact: true });
 }
 
