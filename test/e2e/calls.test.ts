@@ -78,7 +78,7 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
     await eventually(() => liveCaptureTracks(owner), (live) => expect(live).toEqual([]));
   });
 
-  it('stops the camera on "Camera off", and releases camera and microphone on both sides when either hangs up', async () => {
+  it('stops the camera on "Camera off", silences on "Mute", and releases camera and microphone on both sides when either hangs up', async () => {
     const { owner, visitor } = await ownerAndVisitorTalking('alice-hangs-up');
     await openConversation(owner, 'Vic');
     await callButton(owner, 'Video call').click();
@@ -97,6 +97,22 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
     await callButton(owner, 'Camera off').click();
     await eventually(() => liveCaptureTracks(owner), (live) => expect(live.map((t) => t.split(':')[0]).sort()).toEqual(['audio', 'video']));
     await expectMediaFlowing(visitor, { videoFrom: 1, audio: false });
+
+    // Mute: the other side is told, and hears (almost) nothing more: the audio energy it receives over a second and a
+    // half falls to a small part of what it was before. (No event marks silence: a span of time is what it takes.)
+    const energy = async () => (await peerStats(visitor)).flatMap((s) => s.audioEnergy).reduce((a, b) => a + b, 0);
+    const heard = async () => {
+      const from = await energy();
+      await visitor.waitForTimeout(1500);
+      return (await energy()) - from;
+    };
+    const unmuted = await heard();
+    await callButton(owner, 'Mute').click();
+    await visitor.getByText('(muted)').waitFor();
+    await visitor.waitForTimeout(500); // what was on its way when the microphone went quiet (the jitter buffer)
+    expect(await heard()).toBeLessThan(unmuted / 20);
+    await callButton(owner, 'Mute').click();
+    await expectMediaFlowing(visitor, { videoFrom: 0, audioFrom: 1 });
 
     await callButton(visitor, 'Hang up').click();
     for (const page of [visitor, owner]) {
