@@ -173,4 +173,31 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
     await expectMediaFlowing(visitor, { videoFrom: 1, audio: false });
     expect((await peerStats(owner)).length).toBe(connections);
   });
+
+  it('restarts ICE on either side (as after a network change) through the conversation, media still flowing', async () => {
+    const { owner, visitor } = await ownerAndVisitorTalking('alice-ice');
+    await openConversation(owner, 'Vic');
+    await callButton(visitor, 'Video call').click();
+    await callButton(owner, 'Accept').click();
+    await expectMediaFlowing(visitor, { videoFrom: 1 });
+    // What the app does when a connection fails or stays disconnected: restartIce(), here on each side in turn (the
+    // caller answered the first offer; the callee made it), with new ICE credentials negotiated each time.
+    // Both ends' credentials change and the offer/answer completes: the restart went through the signalling.
+    const ice = (page: typeof owner) =>
+      page.evaluate(() => {
+        const pc = window.__knockMedia!.connections.find((c) => c.connectionState !== 'closed')!;
+        const ufrag = (sdp: string | undefined) => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1] ?? null;
+        return `${ufrag(pc.localDescription?.sdp)}/${ufrag(pc.remoteDescription?.sdp)}/${pc.signalingState}`;
+      });
+    for (const page of [visitor, owner]) {
+      const [local, remote] = (await ice(page)).split('/');
+      await page.evaluate(() => window.__knockMedia!.connections.find((c) => c.connectionState !== 'closed')!.restartIce());
+      await eventually(() => ice(page), (now) => {
+        const [l, r, state] = now.split('/');
+        expect([l !== local, r !== remote, state]).toEqual([true, true, 'stable']);
+      }, 10_000);
+      await Promise.all([expectMediaFlowing(visitor, { videoFrom: 1 }), expectMediaFlowing(owner, { videoFrom: 1 })]);
+    }
+    expect((await peerStats(owner)).map((s) => s.state)).toEqual(['connected']);
+  });
 });
