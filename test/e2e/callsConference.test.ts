@@ -53,8 +53,7 @@ describe('conference calls through Janus', { timeout: 120_000 }, () => {
       expectMediaFlowing(phone, { videoFrom: 2, timeout: 30_000 }),
     ]);
     for (const page of [laptop, phone]) {
-      expect(await videoOf(page, 'Vic').count()).toBe(1);
-      expect(await videoOf(page, 'Alice').count()).toBe(1);
+      await eventually(async () => [await videoOf(page, 'Vic').count(), await videoOf(page, 'Alice').count()], (counts) => expect(counts).toEqual([1, 1]));
     }
     // Through Janus: no peer connection goes between two browsers any more. Each page has its publisher and one
     // subscriber per other participant, all connected, and the peer-to-peer connection of before is closed.

@@ -196,18 +196,23 @@ export class CallMedia {
   }
 
   private ensureTransport(ticket: CallTicket, snap: CallSnapshot): void {
-    const rtc: RTCConfiguration = { iceServers: ticket.iceServers, iceTransportPolicy: ticket.iceTransportPolicy ?? 'all' };
+    const rtc = rtcOf(ticket);
     const local = this.local!;
     if (ticket.mode === 'sfu' && ticket.sfu) {
-      const key = `sfu:${ticket.deviceId}:${ticket.sfu.url}:${ticket.sfu.room}`;
+      // Not keyed by device: a reconnection of the conversation's socket (a new device id) keeps the media going.
+      const key = `sfu:${ticket.sfu.url}:${ticket.sfu.room}`;
+      const me = this.call.participantId;
+      if (me === null) return;
       if (this.transport?.key === key) return;
       this.closeTransport();
       const sfu = ticket.sfu;
+      // Each attempt takes the latest ticket: its pass and TURN credentials may have been renewed meanwhile.
       const open = (): JanusVideoRoom => {
+        const latest = this.call.snapshot().ticket;
         const room = new JanusVideoRoom({
-          join: this.call.snapshot().ticket?.sfu ?? sfu,
-          me: ticket.deviceId,
-          rtc,
+          join: latest?.sfu ?? sfu,
+          me,
+          rtc: latest ? rtcOf(latest) : rtc,
           local,
           onChange: () => this.changed(),
           onLost: (reason) => this.sfuLost(key, reason, open),
@@ -309,7 +314,9 @@ export class CallMedia {
     const members = snap.call?.members ?? [];
     const t = this.transport;
     const raw: RemoteMedia[] = t === null ? [] : t.kind === 'mesh' ? t.mesh.remotes() : t.room.remotes();
-    const remotes = raw.map((r) => withMember(r, members.find((m) => m.deviceId === r.deviceId)));
+    const remotes = raw.map((r) =>
+      withMember(r, members.find((m) => (r.deviceId !== undefined ? m.deviceId === r.deviceId : m.participantId === r.participantId))),
+    );
     const local = this.local;
     return {
       local: local?.stream ?? null,
@@ -329,6 +336,10 @@ export class CallMedia {
     this.cached = null;
     for (const listener of [...this.listeners]) listener();
   }
+}
+
+function rtcOf(ticket: CallTicket): RTCConfiguration {
+  return { iceServers: ticket.iceServers, iceTransportPolicy: ticket.iceTransportPolicy ?? 'all' };
 }
 
 /** This device is in the call, or taking its place back: it needs its microphone and camera. */

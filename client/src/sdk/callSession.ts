@@ -90,6 +90,11 @@ export class CallSession {
     return new CallSession(conversation, { ...options, storeKey: `knock:call:${conversation.snapshot().conversationId}` });
   }
 
+  /** This device's participant (the person in the conversation), once connected. */
+  get participantId(): string | null {
+    return this.conversation.snapshot().me?.participantId ?? null;
+  }
+
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

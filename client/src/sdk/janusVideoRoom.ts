@@ -4,14 +4,15 @@
  * its own. The ticket's pass (`SfuJoin`) says where: Janus's WebSocket url, the room, the room's pin, this member's
  * ACL token, and a signed API token when Janus requires one.
  *
- * Members are recognised by the `display` each publishes under: its device id in the call, which views turn into a
- * name through call.state. A failure (ICE, the socket, the session) is reported once through `onLost`; the owner
- * (CallMedia) then builds a new client, which is the ICE restart of this mode.
+ * Members are recognised by the `display` each publishes under: its participant id (the person, not the device),
+ * which views turn into a name through call.state. Not the device id: that changes when the conversation's socket
+ * reconnects, while the media through Janus goes on undisturbed. A failure (ICE, the socket, the session) is reported
+ * once through `onLost`; the owner (CallMedia) then builds a new client, which is the ICE restart of this mode.
  *
  * @example
- *   const room = new JanusVideoRoom({ join: ticket.sfu, me: ticket.deviceId, rtc, local, onChange, onLost });
+ *   const room = new JanusVideoRoom({ join: ticket.sfu, me: participantId, rtc, local, onChange, onLost });
  *   await room.start();
- *   room.remotes(); // [{ deviceId, stream, state }]
+ *   room.remotes(); // [{ key, participantId, stream, state }]
  *   room.close();
  */
 import type { SfuJoin } from '../../../engine/protocol.ts';
@@ -20,10 +21,12 @@ import type { LocalMedia, MediaKind } from './localMedia.ts';
 import type { LinkState, RemoteMedia } from './peerMesh.ts';
 
 const VIDEOROOM = 'janus.plugin.videoroom';
+/** How long after a feed's connection hung up it is asked for again (if its publisher is still there). */
+const RESUBSCRIBE_MS = 1000;
 
 export interface JanusRoomOptions {
   join: SfuJoin;
-  /** This device's id in the call: published as the feed's display, so the others know whose it is. */
+  /** This device's participant id: published as the feed's display, so the others know whose it is. */
   me: string;
   rtc: RTCConfiguration;
   local: LocalMedia;
@@ -39,7 +42,7 @@ interface Publisher {
 
 interface Subscription {
   feed: number;
-  deviceId: string;
+  participantId: string;
   handle: JanusHandle | null;
   pc: RTCPeerConnection | null;
   stream: MediaStream;
@@ -53,6 +56,8 @@ export class JanusVideoRoom {
   private privateId: number | undefined;
   private myFeed: number | undefined;
   private readonly subscriptions = new Map<number, Subscription>();
+  /** Feeds published in the room now (from `publishers`, until `unpublished` or `leaving`). */
+  private readonly publishers = new Map<number, Publisher>();
   private publishState: LinkState = 'connecting';
   private stopLocal: (() => void) | null = null;
   private closed = false;
@@ -83,7 +88,13 @@ export class JanusVideoRoom {
   }
 
   remotes(): RemoteMedia[] {
-    return [...this.subscriptions.values()].map((s) => ({ deviceId: s.deviceId, stream: s.stream, state: s.state, version: s.version }));
+    return [...this.subscriptions.values()].map((s) => ({
+      key: `feed:${s.feed}`,
+      participantId: s.participantId,
+      stream: s.stream,
+      state: s.state,
+      version: s.version,
+    }));
   }
 
   /** This device's own connection to the server: `connected` once Janus receives its media. */
@@ -140,12 +151,16 @@ export class JanusVideoRoom {
   private onPublishers(data: PluginData): void {
     const publishers = Array.isArray(data.publishers) ? (data.publishers as Publisher[]) : [];
     for (const p of publishers) {
-      if (p.id === this.myFeed || this.subscriptions.has(p.id)) continue;
+      if (p.id === this.myFeed) continue;
+      this.publishers.set(p.id, p);
+      if (this.subscriptions.has(p.id)) continue;
       void this.subscribe(p).catch((err: unknown) => this.lose(`could not receive a participant: ${(err as Error).message}`));
     }
     for (const key of ['unpublished', 'leaving'] as const) {
       const gone = data[key];
-      if (typeof gone === 'number') this.unsubscribe(gone);
+      if (typeof gone !== 'number') continue;
+      this.publishers.delete(gone);
+      this.unsubscribe(gone);
     }
   }
 
@@ -155,7 +170,7 @@ export class JanusVideoRoom {
     if (!janus || this.closed) return;
     const sub: Subscription = {
       feed: publisher.id,
-      deviceId: publisher.display ?? String(publisher.id),
+      participantId: publisher.display ?? '',
       handle: null,
       pc: null,
       stream: new MediaStream(),
@@ -164,9 +179,17 @@ export class JanusVideoRoom {
     };
     this.subscriptions.set(publisher.id, sub);
     this.options.onChange();
-    // A feed's connection hung up: its publisher left or stopped (the room's event says so too). Only that feed goes.
+    // A feed's connection hung up: only that feed goes; if its publisher is still in the room (its own connection
+    // failed, not the publisher), it is received again shortly. A publisher that left is announced (`leaving`).
     const handle = await janus.attach(VIDEOROOM, (message) => {
-      if (message.janus === 'hangup' && this.subscriptions.get(sub.feed) === sub) this.unsubscribe(sub.feed);
+      if (message.janus !== 'hangup' || this.subscriptions.get(sub.feed) !== sub) return;
+      this.unsubscribe(sub.feed);
+      setTimeout(() => {
+        const still = this.publishers.get(sub.feed);
+        if (still && !this.closed && !this.subscriptions.has(sub.feed)) {
+          this.subscribe(still).catch((err: unknown) => console.warn('Could not receive a participant again:', err));
+        }
+      }, RESUBSCRIBE_MS);
     });
     sub.handle = handle;
     if (this.subscriptions.get(sub.feed) !== sub) return handle.detach();

@@ -21,8 +21,12 @@ import type { LocalMedia, MediaKind } from './localMedia.ts';
 export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
 
 export interface RemoteMedia {
-  /** The device in the call (call.state members). */
-  deviceId: string;
+  /** Unique among the remotes: the device in the call (call.state members), or the SFU feed. */
+  key: string;
+  /** The device in the call, when known (peer-to-peer). */
+  deviceId?: string;
+  /** The participant (person) it comes from, when known (through the SFU, which does not follow device ids). */
+  participantId?: string;
   stream: MediaStream;
   state: LinkState;
   /** Bumped whenever tracks come or go, so views re-attach the stream. */
@@ -149,7 +153,7 @@ class PeerLink {
   }
 
   view(): RemoteMedia {
-    return { deviceId: this.deviceId, stream: this.stream, state: this.state, version: this.version };
+    return { key: this.deviceId, deviceId: this.deviceId, stream: this.stream, state: this.state, version: this.version };
   }
 
   receive(signal: CallSignal): Promise<void> {

@@ -28,7 +28,7 @@ export function CallStage({ call, snapshot, conversation }: CallStageProps) {
     <section class={video ? 'call-stage call-stage--video' : 'call-stage'} aria-label="Call">
       <div class="call-tiles">
         {m.remotes.map((r) => (
-          <RemoteTile key={r.deviceId} remote={r} video={video} />
+          <RemoteTile key={r.key} remote={r} video={video} />
         ))}
         {video && m.local && <LocalTile stream={m.local} version={m.localVersion} cameraOn={m.cameraOn || m.sharingScreen} />}
       </div>
