@@ -6,18 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { CALL_ARGS, useBrowser } from '../support/browser.ts';
+import { CALL_ARGS, CALL_TEST_PING_INTERVAL_MS, CALL_UI_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { callButton, captureTrackCount, expectMediaFlowing, liveCaptureTracks, ownerDevice, peerStats, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { eventually, expectMessage, messageBox, messageTexts, openConversation } from '../support/knockUi.ts';
 
-const browser = useBrowser({ args: CALL_ARGS });
+const browser = useBrowser({ args: CALL_ARGS, timeoutMs: CALL_UI_TIMEOUT_MS });
 let knock: TestKnock;
 /** Short enough for the missed-call test, long enough for a busy machine to click Accept in time. */
 const RING_TIMEOUT_MS = 8000;
 
 beforeAll(async () => {
-  knock = await startKnock({ callRingTimeoutMs: RING_TIMEOUT_MS });
+  knock = await startKnock({ callRingTimeoutMs: RING_TIMEOUT_MS, pingIntervalMs: CALL_TEST_PING_INTERVAL_MS });
 });
 afterAll(() => knock?.close());
 

@@ -4,7 +4,7 @@
  * VideoRoom, and every participant decodes video (and audio) from both others, read from WebRTC's statistics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALL_ARGS, useBrowser } from '../support/browser.ts';
+import { CALL_ARGS, CALL_TEST_PING_INTERVAL_MS, CALL_UI_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { callButton, expectMediaFlowing, ownerDevice, peerStats, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startJanus, type JanusProcess } from '../support/janusProcess.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
@@ -12,7 +12,7 @@ import { eventually, messageList } from '../support/knockUi.ts';
 
 const ADMIN_KEY = 'e2e-admin-key';
 const TOKEN_SECRET = 'e2e-token-secret';
-const browser = useBrowser({ args: CALL_ARGS });
+const browser = useBrowser({ args: CALL_ARGS, timeoutMs: CALL_UI_TIMEOUT_MS });
 let janus: JanusProcess;
 let knock: TestKnock;
 
@@ -23,6 +23,7 @@ beforeAll(async () => {
     janusPublicUrl: janus.wsUrl,
     janusAdminKey: ADMIN_KEY,
     janusTokenSecret: TOKEN_SECRET,
+    pingIntervalMs: CALL_TEST_PING_INTERVAL_MS,
   });
 });
 afterAll(async () => {

@@ -4,17 +4,17 @@
  * a conference server, a device beyond the mesh limit that tries to join reads that the call is full.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALL_ARGS, useBrowser } from '../support/browser.ts';
+import { CALL_ARGS, CALL_TEST_PING_INTERVAL_MS, CALL_UI_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { callButton, expectMediaFlowing, ownerDevice, peerStats, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { eventually } from '../support/knockUi.ts';
 
-const browser = useBrowser({ args: CALL_ARGS });
+const browser = useBrowser({ args: CALL_ARGS, timeoutMs: CALL_UI_TIMEOUT_MS });
 let knock: TestKnock;
 
 beforeAll(async () => {
   // Two devices at most without Janus, so a third is refused.
-  knock = await startKnock({ callMeshMax: 2 });
+  knock = await startKnock({ callMeshMax: 2, pingIntervalMs: CALL_TEST_PING_INTERVAL_MS });
 });
 afterAll(() => knock?.close());
 

@@ -5,14 +5,14 @@
  * minted for each member (no static TURN password anywhere).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALL_ARGS, useBrowser } from '../support/browser.ts';
+import { CALL_ARGS, CALL_TEST_PING_INTERVAL_MS, CALL_UI_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { callButton, expectMediaFlowing, ownerDevice, peerStats, videoOf, visitorWhoWrote } from '../support/callUi.ts';
 import { startCoturn, type CoturnProcess } from '../support/coturnProcess.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { eventually } from '../support/knockUi.ts';
 
 const TURN_SECRET = 'e2e-turn-shared-secret';
-const browser = useBrowser({ args: CALL_ARGS });
+const browser = useBrowser({ args: CALL_ARGS, timeoutMs: CALL_UI_TIMEOUT_MS });
 let turn: CoturnProcess;
 let knock: TestKnock;
 
@@ -22,6 +22,7 @@ beforeAll(async () => {
     iceServers: [{ urls: [`turn:${turn.host}:${turn.port}?transport=udp`] }],
     turnSecret: TURN_SECRET,
     iceTransportPolicy: 'relay',
+    pingIntervalMs: CALL_TEST_PING_INTERVAL_MS,
   });
 });
 afterAll(async () => {

@@ -21,7 +21,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, executablePath } from './chromium.ts';
 
-export { CALL_ARGS, CHROMIUM_ARGS, executablePath } from './chromium.ts';
+export { CALL_ARGS, CALL_TEST_PING_INTERVAL_MS, CALL_UI_TIMEOUT_MS, CHROMIUM_ARGS, executablePath } from './chromium.ts';
 
 /** How long any single wait in the UI may take: a few seconds, never a fixed sleep. */
 export const UI_TIMEOUT_MS = 5_000;
@@ -55,13 +55,17 @@ export interface BrowserHarness {
 
 
 /** Registers the hooks that launch one Chromium for this file and give each test fresh contexts. */
-export function useBrowser(options: { args?: readonly string[] } = {}): BrowserHarness {
+/**
+ * `args`: more Chromium flags (CALL_ARGS for calls). `timeoutMs`: how long one UI step may take; pages that encode and
+ * decode live video answer a click more slowly on a busy machine than chat pages do.
+ */
+export function useBrowser(harness: { args?: readonly string[]; timeoutMs?: number } = {}): BrowserHarness {
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
   const watches: Watch[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: executablePath(), headless: true, args: [...CHROMIUM_ARGS, ...(options.args ?? [])] });
+    browser = await chromium.launch({ executablePath: executablePath(), headless: true, args: [...CHROMIUM_ARGS, ...(harness.args ?? [])] });
   });
 
   afterEach(async (context) => {
@@ -105,7 +109,7 @@ export function useBrowser(options: { args?: readonly string[] } = {}): BrowserH
       if (browser === undefined) throw new Error('useBrowser(): the browser is not launched yet (call newPage in a test).');
       const context = await browser.newContext(options);
       contexts.push(context);
-      context.setDefaultTimeout(UI_TIMEOUT_MS);
+      context.setDefaultTimeout(harness.timeoutMs ?? UI_TIMEOUT_MS);
       context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
       const page = await context.newPage();
       const watch: Watch = { label, page, problems: [], console: [] };
