@@ -94,7 +94,8 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     format: 'esm',
     platform: 'browser',
     target: 'es2020',
-    // The document editor (Tiptap, Yjs) is a chunk of its own, loaded by a dynamic import when a document opens.
+    // The document editor (Tiptap, Yjs) and the call screen with its media code are chunks of their own, loaded
+    // by a dynamic import when a document opens or a call rings or starts.
     splitting: true,
     entryNames: '[name]-[hash]',
     chunkNames: 'chunk-[hash]',
@@ -145,7 +146,8 @@ function entryOutputs(metafile: Metafile): { js: string; css: string | undefined
   for (const [outPath, output] of Object.entries(metafile.outputs)) {
     const base = path.basename(outPath);
     if (!base.endsWith('.js')) continue;
-    // A module loaded by a dynamic import (the document editor) is an entry point of its own in the metafile.
+    // Modules loaded by a dynamic import (the document editor, the call screen) are entry points of their own in
+    // the metafile: only main.tsx is the app.
     if (output.entryPoint !== undefined && path.resolve(clientDir, output.entryPoint) === MAIN) {
       js = base;
       if (output.cssBundle !== undefined) css = path.basename(output.cssBundle);

@@ -110,6 +110,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     hsts: secureCookies,
     isAllowedOrigin,
     isReady: () => ready,
+    // Browsers open Janus's WebSocket API themselves (calls of three or more): the page must be allowed to.
+    connectSources: config.janusPublicUrl === undefined ? [] : [new URL(config.janusPublicUrl).origin.replace(/^http/, 'ws')],
   });
   const httpServer = http.createServer(http_.listener);
   const transport = new LivenessTransport({
@@ -148,7 +150,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     return origin && isAllowedOrigin(origin, req.headers.host) ? { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } : {};
   };
 
-  const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs }, clock);
+  const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);
   const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, isAllowedOrigin };
   gameServer.define('user', userRoomClass(roomDeps)).filterBy(['handle']);

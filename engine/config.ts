@@ -132,6 +132,11 @@ export const configSchema = z.object({
   iceServers: z.array(iceServerEntry).default([]),
   /** coturn's static-auth-secret (use-auth-secret): TURN credentials are minted from it, per member, short-lived. */
   turnSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Which ICE candidates call members may use: `all`, or `relay` to send every call through TURN (it hides the
+   * members' addresses from each other; it needs a TURN server in iceServers).
+   */
+  iceTransportPolicy: z.enum(['all', 'relay'], { message: 'must be "all" or "relay"' }).default('all'),
   /** How long minted TURN credentials open new relays (relays already open outlive it). */
   turnTtlMs: z.number().int().min(60_000).max(7 * 24 * 3600_000).default(3600_000),
   /** Janus's HTTP API as this server reaches it, on loopback (e.g. http://127.0.0.1:8088/janus); absent: no SFU. */
@@ -211,6 +216,7 @@ const envKeys = {
   KNOCK_ICE_SERVERS: 'iceServers',
   KNOCK_TURN_SECRET: 'turnSecret',
   KNOCK_TURN_TTL_MS: 'turnTtlMs',
+  KNOCK_ICE_TRANSPORT_POLICY: 'iceTransportPolicy',
   KNOCK_JANUS_URL: 'janusUrl',
   KNOCK_JANUS_PUBLIC_URL: 'janusPublicUrl',
   KNOCK_JANUS_ADMIN_KEY: 'janusAdminKey',
@@ -258,6 +264,7 @@ const envSchema = z.object({
   KNOCK_ICE_SERVERS: json('KNOCK_ICE_SERVERS').optional(),
   KNOCK_TURN_SECRET: z.string().min(1).optional(),
   KNOCK_TURN_TTL_MS: z.coerce.number().int().optional(),
+  KNOCK_ICE_TRANSPORT_POLICY: z.string().min(1).optional(),
   KNOCK_JANUS_URL: z.string().min(1).optional(),
   KNOCK_JANUS_PUBLIC_URL: z.string().min(1).optional(),
   KNOCK_JANUS_ADMIN_KEY: z.string().min(1).optional(),

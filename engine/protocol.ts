@@ -175,6 +175,9 @@ export const iceServerSchema = z.object({
   credential: z.string().optional(),
 });
 export type IceServer = z.infer<typeof iceServerSchema>;
+/** RTCConfiguration.iceTransportPolicy: `relay` keeps every call on TURN relays (server config). */
+export const iceTransportPolicySchema = z.enum(['all', 'relay']);
+export type IceTransportPolicy = z.infer<typeof iceTransportPolicySchema>;
 
 /**
  * What one member needs to reach a call's conference server (MediaRouter.issueJoin). `provider` names the SFU
@@ -329,6 +332,8 @@ export const conversationServerMessages = {
     rejoinKey: z.string(),
     mode: callModeSchema,
     iceServers: z.array(iceServerSchema),
+    /** Give it to every RTCPeerConnection of the call (KNOCK_ICE_TRANSPORT_POLICY); absent from older servers: `all`. */
+    iceTransportPolicy: iceTransportPolicySchema.optional(),
     /** When the TURN credentials above stop opening new relays: `call.join` again for a fresh ticket before then. */
     expiresAt: z.number(),
     /** Set in `sfu` mode: the conference room and this member's pass into it. */

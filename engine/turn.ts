@@ -13,7 +13,7 @@
  *   const { iceServers, expiresAt } = ice.issue(`${callId}.${deviceId}`);
  */
 import { createHmac } from 'node:crypto';
-import type { IceServer } from './protocol.ts';
+import type { IceServer, IceTransportPolicy } from './protocol.ts';
 import type { Clock } from './ports/clock.ts';
 
 export interface IceConfig {
@@ -21,6 +21,8 @@ export interface IceConfig {
   /** coturn's `static-auth-secret`; required when a TURN url is configured (engine/config.ts checks it). */
   turnSecret?: string | undefined;
   turnTtlMs: number;
+  /** `relay`: members use TURN relays only (KNOCK_ICE_TRANSPORT_POLICY). Default `all`. */
+  iceTransportPolicy?: IceTransportPolicy | undefined;
 }
 
 export function isTurnUrl(url: string): boolean {
@@ -43,8 +45,8 @@ export class IceServerIssuer {
     private readonly clock: Clock,
   ) {}
 
-  /** The ICE servers for one member, and when their TURN credentials stop working (ms since the epoch). */
-  issue(memberId: string): { iceServers: IceServer[]; expiresAt: number } {
+  /** The ICE servers for one member, which candidates to use, and when TURN credentials stop working (ms since the epoch). */
+  issue(memberId: string): { iceServers: IceServer[]; iceTransportPolicy: IceTransportPolicy; expiresAt: number } {
     const expiresAt = this.clock.now() + this.config.turnTtlMs;
     const secret = this.config.turnSecret;
     const iceServers = this.config.iceServers.map((entry): IceServer => {
@@ -53,6 +55,6 @@ export class IceServerIssuer {
       const username = turnUsername(expiresAt, memberId);
       return { urls, username, credential: turnCredential(secret, username) };
     });
-    return { iceServers, expiresAt };
+    return { iceServers, iceTransportPolicy: this.config.iceTransportPolicy ?? 'all', expiresAt };
   }
 }

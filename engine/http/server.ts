@@ -12,18 +12,21 @@ import { HANDLE_PATTERN, RESERVED_HANDLES } from '../protocol.ts';
 import type { Api } from './api.ts';
 import { sendError, sendJson } from './io.ts';
 
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "media-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** `connectSources`: origins besides our own the pages may open sockets to (the conference server's WebSocket API). */
+function contentSecurityPolicy(connectSources: readonly string[]): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    ["connect-src 'self'", ...connectSources].join(' '),
+    "media-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -43,12 +46,17 @@ export interface HttpDeps {
   hsts: boolean;
   isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean;
   isReady(): boolean;
+  /** Other origins pages connect to (Janus's WebSocket API when it is on another host or port). */
+  connectSources?: readonly string[];
 }
 
 export class HttpHandler {
   private shell: Promise<string | null> | null = null;
+  private readonly csp: string;
 
-  constructor(private readonly deps: HttpDeps) {}
+  constructor(private readonly deps: HttpDeps) {
+    this.csp = contentSecurityPolicy(deps.connectSources ?? []);
+  }
 
   /** The `request` listener; never throws (errors are answered and logged). */
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -99,7 +107,7 @@ export class HttpHandler {
     }
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': CSP,
+      'Content-Security-Policy': this.csp,
       'Cache-Control': 'no-cache',
       'Content-Length': Buffer.byteLength(html),
     });

@@ -370,13 +370,14 @@ export class CallLogic {
   private sendTicket(call: Call, member: Member): void {
     const peer = this.host.device(member.deviceId);
     if (!peer) return;
-    const { iceServers, expiresAt } = this.setup.ice.issue(`${call.id}.${member.deviceId}`);
+    const { iceServers, iceTransportPolicy, expiresAt } = this.setup.ice.issue(`${call.id}.${member.deviceId}`);
     deliver(peer, 'call.ticket', {
       callId: call.id,
       deviceId: member.deviceId,
       rejoinKey: member.rejoinKey,
       mode: modeOf(call),
       iceServers,
+      iceTransportPolicy: iceTransportPolicy ?? 'all',
       expiresAt: Math.min(expiresAt, member.sfuJoin?.expiresAt ?? Number.POSITIVE_INFINITY),
       sfu: member.sfuJoin,
     });

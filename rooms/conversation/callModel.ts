@@ -15,6 +15,7 @@ import type {
   ConversationClientMessages,
   ConversationServerMessages,
   IceServer,
+  IceTransportPolicy,
   Role,
   SfuJoin,
   UserServerMessages,
@@ -41,7 +42,7 @@ export interface CallConfig {
 export interface CallSetup {
   timers: Timers;
   config: CallConfig;
-  ice: { issue(memberId: string): { iceServers: IceServer[]; expiresAt: number } };
+  ice: { issue(memberId: string): { iceServers: IceServer[]; iceTransportPolicy?: IceTransportPolicy; expiresAt: number } };
   /** The conference server, or null: calls then stay peer-to-peer, up to `meshMax` devices. */
   mediaRouter: MediaRouter | null;
   /** Tells the owner's devices outside this conversation that a call from the visitor rings, was answered or ended. */

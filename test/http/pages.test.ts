@@ -46,6 +46,11 @@ describe('pages', () => {
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
   });
 
+  it('lets pages open sockets to their own origin only (no conference server here)', async () => {
+    const csp = cspDirectives((await get(base, '/alice')).headers.get('content-security-policy'));
+    expect(csp.get('connect-src')).toEqual(["'self'"]);
+  });
+
   it('carries no inline script or style, so the policy does not break the page', async () => {
     const html = await (await get(base, '/alice')).text();
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);

@@ -8,32 +8,20 @@
  * KNOCK_E2E_CONSOLE=1 to print the console of passing tests too.
  *
  * @example
- *   const browser = useBrowser();
+ *   const browser = useBrowser();                    // calls: useBrowser({ args: CALL_ARGS })
  *   it('...', async () => {
  *     const page = await browser.newPage();
  *     await page.goto(`${knock.url}/alice`);
  *   });
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, executablePath } from './chromium.ts';
 
-/** Debian's Chromium; the binary under /usr/lib starts faster than the /usr/bin wrapper script. */
-const EXECUTABLES = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
-
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CALL_ARGS, CALL_TEST_PING_INTERVAL_MS, CALL_UI_TIMEOUT_MS, CHROMIUM_ARGS, executablePath } from './chromium.ts';
 
 /** How long any single wait in the UI may take: a few seconds, never a fixed sleep. */
 export const UI_TIMEOUT_MS = 5_000;
@@ -65,22 +53,19 @@ export interface BrowserHarness {
   forgetProblems(page: Page): void;
 }
 
-export function executablePath(): string {
-  const found = EXECUTABLES.find((p) => existsSync(p));
-  if (found === undefined) {
-    throw new Error(`Chromium is missing (${EXECUTABLES.join(' or ')}). Install it: apt-get install -y chromium`);
-  }
-  return found;
-}
 
 /** Registers the hooks that launch one Chromium for this file and give each test fresh contexts. */
-export function useBrowser(): BrowserHarness {
+/**
+ * `args`: more Chromium flags (CALL_ARGS for calls). `timeoutMs`: how long one UI step may take; pages that encode and
+ * decode live video answer a click more slowly on a busy machine than chat pages do.
+ */
+export function useBrowser(harness: { args?: readonly string[]; timeoutMs?: number } = {}): BrowserHarness {
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
   const watches: Watch[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: executablePath(), headless: true, args: [...CHROMIUM_ARGS] });
+    browser = await chromium.launch({ executablePath: executablePath(), headless: true, args: [...CHROMIUM_ARGS, ...(harness.args ?? [])] });
   });
 
   afterEach(async (context) => {
@@ -124,7 +109,7 @@ export function useBrowser(): BrowserHarness {
       if (browser === undefined) throw new Error('useBrowser(): the browser is not launched yet (call newPage in a test).');
       const context = await browser.newContext(options);
       contexts.push(context);
-      context.setDefaultTimeout(UI_TIMEOUT_MS);
+      context.setDefaultTimeout(harness.timeoutMs ?? UI_TIMEOUT_MS);
       context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
       const page = await context.newPage();
       const watch: Watch = { label, page, problems: [], console: [] };

@@ -93,6 +93,7 @@ describe('ringing', () => {
       mode: 'p2p',
       expiresAt: f.clock.now() + testIce.turnTtlMs,
       sfu: null,
+      iceTransportPolicy: 'all',
       iceServers: [
         { urls: ['stun:stun.knock.test:3478'] },
         { urls: ['turn:turn.knock.test:3478?transport=udp'], username, credential: createHmac('sha1', testIce.turnSecret).update(username).digest('base64') },

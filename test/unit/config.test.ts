@@ -31,6 +31,11 @@ describe('configFromEnv', () => {
     expect(config.dataDir).toBe(path.resolve('./data'));
   });
 
+  it('lets every call use TURN relays only with KNOCK_ICE_TRANSPORT_POLICY=relay (all by default)', () => {
+    expect(configFromEnv({}).iceTransportPolicy).toBe('all');
+    expect(configFromEnv({ KNOCK_ICE_TRANSPORT_POLICY: 'relay' }).iceTransportPolicy).toBe('relay');
+  });
+
   it('ignores environment variables that are not Knock\u2019s', () => {
     expect(configFromEnv({ HOME: '/root', NODE_ENV: 'production' }).port).toBe(8080);
   });
@@ -76,6 +81,7 @@ describe('configFromEnv', () => {
     ['KNOCK_MAX_MESSAGE_BYTES', '10'],
     ['KNOCK_LOG_LEVEL', 'verbose'],
     ['KNOCK_RATE_LIMITS', '{"socketMessages":{"perWindow":0,"windowMs":1000}}'],
+    ['KNOCK_ICE_TRANSPORT_POLICY', 'none'],
   ])('names the variable, not only the config key, when %s=%s is out of range', (name, value) => {
     // These pass the environment's own checks and fail in the config schema, whose error names `maxFrameBytes`,
     // `logLevel` or `rateLimits.socketMessages.perWindow`: an operator looks for the variable they set.

@@ -1,4 +1,7 @@
-/** The KeyValueStore of the browser: localStorage, or memory where storage is blocked (private modes, quotas). */
+/**
+ * The KeyValueStores of the browser: localStorage (`browserStore`, shared by the tabs of a site) and sessionStorage
+ * (`sessionStore`, one tab's, kept across its reloads), or memory where storage is blocked (private modes, quotas).
+ */
 import type { KeyValueStore } from './types.ts';
 
 function memoryStore(): KeyValueStore {
@@ -6,9 +9,9 @@ function memoryStore(): KeyValueStore {
   return { get: (k) => map.get(k) ?? null, set: (k, v) => void map.set(k, v), remove: (k) => void map.delete(k) };
 }
 
-function localStore(): KeyValueStore | null {
+function webStore(pick: () => Storage): KeyValueStore | null {
   try {
-    const ls = globalThis.localStorage;
+    const ls = pick();
     ls.setItem('knock:probe', '1');
     ls.removeItem('knock:probe');
     const fallback = memoryStore();
@@ -41,5 +44,6 @@ function localStore(): KeyValueStore | null {
   }
 }
 
-export const browserStore: KeyValueStore = localStore() ?? memoryStore();
+export const browserStore: KeyValueStore = webStore(() => globalThis.localStorage) ?? memoryStore();
+export const sessionStore: KeyValueStore = webStore(() => globalThis.sessionStorage) ?? memoryStore();
 export { memoryStore };

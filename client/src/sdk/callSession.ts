@@ -43,9 +43,17 @@ interface Held {
   rejoinKey?: string;
 }
 
+/** An offer, an answer and a burst of trickled candidates from a few devices fit easily. */
+const MAX_UNHEARD_SIGNALS = 200;
+
 export class CallSession {
   private readonly listeners = new Set<Listener>();
   private readonly signalListeners = new Set<(signal: CallSignal) => void>();
+  /**
+   * Signals that came while nobody listened (the media code still loading, the camera still opening): an offer sent
+   * to a tab that just reloaded arrives before its media is ready, and must not be lost.
+   */
+  private unheard: CallSignal[] = [];
   private call: CallState | null = null;
   private ring: CallRing | null = null;
   private ticket: CallTicket | null = null;
@@ -82,14 +90,22 @@ export class CallSession {
     return new CallSession(conversation, { ...options, storeKey: `knock:call:${conversation.snapshot().conversationId}` });
   }
 
+  /** This device's participant (the person in the conversation), once connected. */
+  get participantId(): string | null {
+    return this.conversation.snapshot().me?.participantId ?? null;
+  }
+
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Descriptions and candidates other devices of the call send to this one. */
+  /** Descriptions and candidates other devices of the call send to this one (those that came before, first). */
   onSignal(listener: (signal: CallSignal) => void): () => void {
     this.signalListeners.add(listener);
+    const earlier = this.unheard;
+    this.unheard = [];
+    for (const signal of earlier) listener(signal);
     return () => this.signalListeners.delete(listener);
   }
 
@@ -176,7 +192,11 @@ export class CallSession {
         this.hold(event.payload.callId, event.payload.rejoinKey);
         break;
       case 'call.signal':
-        for (const listener of [...this.signalListeners]) listener(event.payload);
+        if (this.signalListeners.size === 0) {
+          if (this.unheard.length < MAX_UNHEARD_SIGNALS) this.unheard.push(event.payload);
+        } else {
+          for (const listener of [...this.signalListeners]) listener(event.payload);
+        }
         return;
       case 'error':
         this.onError(event.payload);
@@ -197,6 +217,7 @@ export class CallSession {
     if (state.status === 'ended') {
       if (this.held?.callId === state.callId) this.release();
       this.ticket = null;
+      this.unheard = [];
       return;
     }
     // Back after a reconnection or a reload: take the place this tab held (once per connection).

@@ -3,7 +3,7 @@
  * userSession.ts) keeps these snapshots current; views subscribe and re-render. Framework-free on purpose:
  * integration tests drive the same SDK from Node with real sockets.
  */
-import type { ConversationSummary, ErrorPayload, ParticipantRecord, Role } from '../../../engine/protocol.ts';
+import type { ConversationSummary, ErrorPayload, ParticipantRecord, Role, UserServerMessages } from '../../../engine/protocol.ts';
 
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
@@ -50,6 +50,8 @@ export interface OwnerSnapshot {
   online: boolean;
   /** Newest activity first. */
   conversations: ConversationSummary[];
+  /** Calls from visitors ringing now (the console rings for them, whichever conversation is open). */
+  ringing: UserServerMessages['call'][];
 }
 
 export interface VisitorPresenceSnapshot {

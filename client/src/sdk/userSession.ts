@@ -73,6 +73,8 @@ abstract class UserRoomSession<Snapshot> {
 /** The owner's devices: being joined is being online; the conversation list stays current. */
 export class OwnerSession extends UserRoomSession<OwnerSnapshot> {
   private readonly conversations = new Map<string, ConversationSummary>();
+  /** Ringing calls by conversation; a notice that is no longer `ringing` stops the ring. */
+  private readonly ringing = new Map<string, UserServerMessages['call']>();
 
   static open(options: UserSessionOptions): OwnerSession {
     return new OwnerSession(options);
@@ -97,6 +99,10 @@ export class OwnerSession extends UserRoomSession<OwnerSnapshot> {
     } else if (type === 'conversation') {
       const c = payload as ConversationSummary;
       this.conversations.set(c.id, c);
+    } else if (type === 'call') {
+      const notice = payload as UserServerMessages['call'];
+      if (notice.status === 'ringing') this.ringing.set(notice.conversationId, notice);
+      else if (this.ringing.get(notice.conversationId)?.callId === notice.callId) this.ringing.delete(notice.conversationId);
     }
   }
 
@@ -106,6 +112,7 @@ export class OwnerSession extends UserRoomSession<OwnerSnapshot> {
       online: this.connection === 'live',
       // The same order as storage: newest activity first, then id descending.
       conversations: [...this.conversations.values()].sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? 1 : -1)),
+      ringing: [...this.ringing.values()],
     };
   }
 }

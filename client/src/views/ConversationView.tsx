@@ -7,7 +7,9 @@ import { useEffect } from 'preact/hooks';
 import type { Signal } from '@preact/signals';
 import type { ConversationSession } from '../sdk/conversationSession.ts';
 import type { ConversationSnapshot } from '../sdk/types.ts';
+import { CallPanel, type PendingAnswer } from './CallPanel.tsx';
 import { Composer } from './Composer.tsx';
+import { DismissableError } from './DismissableError.tsx';
 import { DocPanel } from './DocPanel.tsx';
 import { DocumentsBar } from './DocumentsBar.tsx';
 import { MessageList } from './MessageList.tsx';
@@ -24,6 +26,11 @@ export interface ConversationViewProps {
   composerExtras?: ComponentChildren;
   /** Called before each send (the visitor page renames first when the name changed). */
   beforeSend?: () => void;
+  /** The other side's name, for the call buttons. */
+  peerName: string;
+  /** The owner's answer to a call, chosen in the console's ring before this conversation was open. */
+  pendingAnswer?: PendingAnswer | null;
+  onAnswered?: () => void;
 }
 
 export function ConversationView(props: ConversationViewProps) {
@@ -31,6 +38,7 @@ export function ConversationView(props: ConversationViewProps) {
   useMarkRead(session, snapshot);
   return (
     <>
+      <CallPanel session={session} live={snapshot.connection === 'live'} peerName={props.peerName} pendingAnswer={props.pendingAnswer ?? null} onAnswered={props.onAnswered} />
       <div class="banner-slot" aria-live="polite">
         {snapshot.connection === 'reconnecting' && <p class="banner">Connection lost. Reconnecting…</p>}
       </div>
@@ -43,14 +51,7 @@ export function ConversationView(props: ConversationViewProps) {
         footer={props.listFooter}
       />
       <TypingIndicator names={snapshot.typing} />
-      {snapshot.lastError !== null && (
-        <div class="error error--inline error--dismissable">
-          <p role="alert">{snapshot.lastError.message}</p>
-          <button type="button" class="dismiss" aria-label="Dismiss" onClick={() => session.clearError()}>
-            ×
-          </button>
-        </div>
-      )}
+      {snapshot.lastError !== null && <DismissableError message={snapshot.lastError.message} onDismiss={() => session.clearError()} />}
       <DocumentsBar session={session} live={snapshot.connection === 'live'} />
       <DocPanel session={session} messages={snapshot.messages} />
       <Composer

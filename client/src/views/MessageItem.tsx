@@ -10,8 +10,10 @@ export function MessageItem({ message, continued }: { message: MessageView; cont
   // The name stays in the text for screen readers and tests, but is shown only at the start of a run of messages
   // from the same person, and never on my own bubbles (their side says it).
   const nameHidden = message.mine || continued;
+  // Call records ("Call, 12 min", "Missed call") are written by the server with a clientMsgId no client can send.
+  const callRecord = message.key.startsWith('call:');
   return (
-    <li class={`message ${side}${continued ? ' message--continued' : ''}`}>
+    <li class={`message ${side}${continued ? ' message--continued' : ''}${callRecord ? ' message--call' : ''}`}>
       <span class={nameHidden ? 'message-sender visually-hidden' : 'message-sender'}>{message.senderName}</span>
       <div class={message.status === 'failed' ? 'bubble bubble--failed' : 'bubble'}>
         <p class="message-body">

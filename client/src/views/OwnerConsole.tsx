@@ -13,6 +13,7 @@ import { errorText } from '../errorText.ts';
 import { useNow, useOpenSession, useSnapshot } from '../useSession.ts';
 import { ConversationList, visitorLabel } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
+import type { PendingAnswer } from './CallPanel.tsx';
 import { CopyButton } from './CopyButton.tsx';
 import { Link } from './Link.tsx';
 
@@ -20,6 +21,8 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   const session = useOpenSession(() => OwnerSession.open({ endpoint: location.origin, handle: profile.handle }));
   const snapshot = useSnapshot(session).value;
   const selectedId = useSignal<string | null>(null);
+  /** An answer chosen in the console's ring, carried out by the conversation's pane once it rings there too. */
+  const pendingAnswer = useSignal<(PendingAnswer & { conversationId: string }) | null>(null);
   const error = useSignal<string | null>(null);
   const now = useNow(30_000);
 
@@ -41,6 +44,12 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   };
 
   const selected = conversations.find((c) => c.id === selectedId.value) ?? null;
+  // Calls ringing in conversations not on screen (the open one rings in its pane).
+  const ringing = (snapshot?.ringing ?? []).filter((r) => r.conversationId !== selectedId.value && (r.ringUntil ?? 0) > Date.now());
+  const answer = (conversationId: string, callId: string, action: PendingAnswer['action']) => {
+    pendingAnswer.value = { conversationId, callId, action };
+    selectedId.value = conversationId;
+  };
   return (
     <div class="console">
       <header class="console-bar">
@@ -64,6 +73,19 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
           {error.value}
         </p>
       )}
+      {ringing.map((r) => (
+        <div key={r.callId} class="call-ring call-ring--console" role="alertdialog" aria-label="Incoming call">
+          <p>
+            <strong>{r.from.name}</strong> is calling you ({r.kind === 'video' ? 'video' : 'voice'} call)…
+          </p>
+          <button type="button" class="button button--primary" onClick={() => answer(r.conversationId, r.callId, 'accept')}>
+            Accept
+          </button>
+          <button type="button" class="button" onClick={() => answer(r.conversationId, r.callId, 'decline')}>
+            Decline
+          </button>
+        </div>
+      ))}
       {snapshot?.connection === 'reconnecting' && (
         <p class="banner" aria-live="polite">
           Connection lost. Reconnecting…
@@ -95,6 +117,8 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               conversationId={selectedId.value}
               summary={selected}
               onBack={() => (selectedId.value = null)}
+              pendingAnswer={pendingAnswer.value?.conversationId === selectedId.value ? pendingAnswer.value : null}
+              onAnswered={() => (pendingAnswer.value = null)}
             />
           )}
         </section>
@@ -119,10 +143,14 @@ function OwnerConversationPane({
   conversationId,
   summary,
   onBack,
+  pendingAnswer,
+  onAnswered,
 }: {
   conversationId: string;
   summary: ConversationSummary | null;
   onBack: () => void;
+  pendingAnswer: PendingAnswer | null;
+  onAnswered: () => void;
 }) {
   const session = useOpenSession(() =>
     ConversationSession.open({ endpoint: location.origin, conversationId, store: browserStore }),
@@ -143,6 +171,9 @@ function OwnerConversationPane({
           session={session}
           snapshot={snapshot}
           draft={draft}
+          peerName={title}
+          pendingAnswer={pendingAnswer}
+          onAnswered={onAnswered}
           emptyHint={<p>No messages yet.</p>}
         />
       ) : (

@@ -212,6 +212,7 @@ function ConversationStage({
           session={session}
           snapshot={snapshot}
           draft={draft}
+          peerName={ownerName}
           emptyHint={<EmptyHint ownerName={ownerName} online={online} />}
           listFooter={<ResumeLink resumePath={conversation.resumePath} />}
           composerExtras={<NameField name={visitorName} onCommit={renameIfChanged} />}
