@@ -12,6 +12,7 @@ import { accountRules } from './storage/accounts.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
 import type { StorageContext } from './storage/fixtures.ts';
 import { messageRules } from './storage/messages.contract.ts';
+import { gameRules } from './storage/games.contract.ts';
 
 /**
  * Registers the suite. `open` must return an empty store each time (every test starts from nothing); `cleanup`
@@ -46,5 +47,6 @@ export function storageContract(
     accountRules(ctx);
     conversationRules(ctx);
     messageRules(ctx);
+    gameRules(ctx);
   });
 }

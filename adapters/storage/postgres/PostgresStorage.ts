@@ -11,6 +11,7 @@ import type { ConversationSummary, MessageRecord } from '../../../engine/protoco
 import type {
   Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
+import type { GameStorage } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type NewAccount, type NewConversation,
@@ -20,6 +21,7 @@ import {
 } from '../rows.ts';
 import { SqlState, asStorageError, isViolation, withCause } from './databaseErrors.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
+import { PostgresGames } from './PostgresGames.ts';
 import {
   encodeText, decodeText, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary, type SenderRow,
 } from './queries.ts';
@@ -348,6 +350,14 @@ export class PostgresStorage implements Storage {
   // -- lifecycle --------------------------------------------------------------------------------------------------
 
   /** Ends the pool once; later and concurrent calls wait for the same end. */
+  // -- games (PostgresGames.ts) -----------------------------------------------------------------------------------
+  private readonly games = new PostgresGames(this.pool);
+  createGame: GameStorage['createGame'] = (input) => this.games.createGame(input);
+  getGame: GameStorage['getGame'] = (id) => this.games.getGame(id);
+  openGame: GameStorage['openGame'] = (conversationId) => this.games.openGame(conversationId);
+  transitionGame: GameStorage['transitionGame'] = (id, change) => this.games.transitionGame(id, change);
+  finishedGames: GameStorage['finishedGames'] = (conversationId, limit) => this.games.finishedGames(conversationId, limit);
+
   async close(): Promise<void> {
     // Appends already accepted are written first; new ones are refused from now on.
     this.closing ??= (async () => {

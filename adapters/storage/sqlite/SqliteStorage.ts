@@ -12,12 +12,14 @@ import type { ConversationSummary, MessageRecord } from '../../../engine/protoco
 import type {
   Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
+import type { GameStorage } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type NewAccount, type NewConversation,
 } from '../common.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { applyMigrations } from './migrate.ts';
+import { SqliteGames } from './SqliteGames.ts';
 import { WalSync } from './walSync.ts';
 import { sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary } from './queries.ts';
 
@@ -317,6 +319,18 @@ export class SqliteStorage implements Storage {
   }
 
   // -- lifecycle --------------------------------------------------------------------------------------------------
+
+  // -- games (SqliteGames.ts) -------------------------------------------------------------------------------------
+  private gameStore: SqliteGames | null = null;
+  private get games(): SqliteGames {
+    this.gameStore ??= new SqliteGames(this.db);
+    return this.gameStore;
+  }
+  createGame: GameStorage['createGame'] = (input) => this.games.createGame(input);
+  getGame: GameStorage['getGame'] = (id) => this.games.getGame(id);
+  openGame: GameStorage['openGame'] = (conversationId) => this.games.openGame(conversationId);
+  transitionGame: GameStorage['transitionGame'] = (id, change) => this.games.transitionGame(id, change);
+  finishedGames: GameStorage['finishedGames'] = (conversationId, limit) => this.games.finishedGames(conversationId, limit);
 
   async close(): Promise<void> {
     if (this.closed) return;

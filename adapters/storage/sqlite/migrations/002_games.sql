@@ -1,0 +1,18 @@
+-- 002: games played in conversations (issue 6): invitations, the game going on, finished games (score history).
+CREATE TABLE games (
+  id              TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+  kind            TEXT NOT NULL,
+  player0_id      TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+  player1_id      TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+  status          TEXT NOT NULL CHECK (status IN ('invited', 'declined', 'active', 'finished')),
+  seed            INTEGER NOT NULL,
+  winner_seat     INTEGER CHECK (winner_seat IN (0, 1)),
+  reason          TEXT,
+  created_at      INTEGER NOT NULL,
+  ended_at        INTEGER
+);
+-- One open game (invited or active) per conversation: two invitations racing cannot both win.
+CREATE UNIQUE INDEX games_open ON games(conversation_id) WHERE status IN ('invited', 'active');
+-- The score history: finished games of a conversation, newest first.
+CREATE INDEX games_finished ON games(conversation_id, ended_at DESC) WHERE status = 'finished';
