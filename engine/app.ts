@@ -19,6 +19,7 @@ import { PostgresStorage } from '../adapters/storage/postgres/PostgresStorage.ts
 import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
 import { conversationRoomClass } from '../rooms/conversation/ConversationRoom.ts';
 import { userRoomClass } from '../rooms/user/UserRoom.ts';
+import { gameRoomClass } from '../rooms/game/GameRoom.ts';
 import type { RoomDeps } from '../rooms/deps.ts';
 import { Accounts } from './accounts.ts';
 import { Auth } from './auth.ts';
@@ -152,6 +153,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, isAllowedOrigin };
   gameServer.define('user', userRoomClass(roomDeps)).filterBy(['handle']);
   gameServer.define('conversation', conversationRoomClass(roomDeps)).filterBy(['conversationId']);
+  gameServer.define('game', gameRoomClass(roomDeps)).filterBy(['gameId']);
 
   let url = '';
   let closed: Promise<void> | null = null;

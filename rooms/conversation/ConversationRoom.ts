@@ -16,7 +16,7 @@ import { ConversationLogic, type ConversationPeer } from './conversationLogic.ts
 const SUMMARY_DELAY_MS = 50;
 
 /** Who may join: the visitor holding the conversation's token, or the owner's signed-in devices. */
-async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
+export async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
   checkOrigin(deps, context.headers);
   const parsed = conversationJoinOptions.safeParse(raw);
   if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
@@ -137,6 +137,11 @@ export function conversationRoomClass(deps: RoomDeps) {
         clearTimeout(this.summaryTimer);
         await this.publishSummary(this.logic!.conversation.ownerHandle);
       }
+    }
+
+    /** Called by a GameRoom (matchMaker.remoteRoomCall, from any process) once a game's result is stored. */
+    async gameFinished(gameId: string): Promise<void> {
+      await this.logic?.games.finished(gameId);
     }
 
     private peerOf(client: KnockClient): ConversationPeer {
