@@ -74,7 +74,8 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     format: 'esm',
     platform: 'browser',
     target: 'es2020',
-    splitting: false,
+    // Games (Phaser) load as a chunk of their own, only when a game opens.
+    splitting: true,
     entryNames: '[name]-[hash]',
     chunkNames: 'chunk-[hash]',
     assetNames: '[name]-[hash]',
@@ -124,7 +125,8 @@ function entryOutputs(metafile: Metafile): { js: string; css: string | undefined
   for (const [outPath, output] of Object.entries(metafile.outputs)) {
     const base = path.basename(outPath);
     if (!base.endsWith('.js')) continue;
-    if (output.entryPoint !== undefined) {
+    // With splitting, a dynamically imported module (the games chunk) has an entryPoint too: the app is main.tsx.
+    if (output.entryPoint !== undefined && /(^|\/)src\/main\.tsx$/.test(output.entryPoint)) {
       js = base;
       if (output.cssBundle !== undefined) css = path.basename(output.cssBundle);
     } else {

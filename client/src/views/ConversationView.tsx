@@ -8,6 +8,7 @@ import type { Signal } from '@preact/signals';
 import type { ConversationSession } from '../sdk/conversationSession.ts';
 import type { ConversationSnapshot } from '../sdk/types.ts';
 import { Composer } from './Composer.tsx';
+import { GamePanel } from './GamePanel.tsx';
 import { MessageList } from './MessageList.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
 
@@ -32,6 +33,7 @@ export function ConversationView(props: ConversationViewProps) {
       <div class="banner-slot" aria-live="polite">
         {snapshot.connection === 'reconnecting' && <p class="banner">Connection lost. Reconnecting…</p>}
       </div>
+      <GamePanel session={session} snapshot={snapshot} />
       <MessageList
         messages={snapshot.messages}
         hasOlder={snapshot.hasOlder}
