@@ -61,6 +61,8 @@ export class GameLogic {
     this.game = game;
     this.state = game.init(record.seed);
     this.scores = scoresOf(finished);
+    // A room opened for a game already over (a late device) shows how it ended.
+    if (record.status === 'finished') this.result = { winner: record.winnerSeat, reason: record.reason ?? 'over' };
     if (record.status === 'active') {
       deps.onBusy(true);
       for (const seat of [0, 1] as const) this.startForfeit(seat);
