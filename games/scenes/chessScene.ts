@@ -35,6 +35,7 @@ export function chessScene(link: SceneLink) {
         this.choose();
       });
       this.draw();
+      link.ready();
     }
 
     private onKey(event: KeyboardEvent): void {

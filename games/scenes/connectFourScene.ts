@@ -21,6 +21,7 @@ export function connectFourScene(link: SceneLink) {
         this.drop();
       });
       this.draw();
+      link.ready();
     }
 
     private onKey(event: KeyboardEvent): void {

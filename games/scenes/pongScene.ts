@@ -22,6 +22,7 @@ export function pongScene(link: SceneLink) {
       const keyboard = this.input.keyboard;
       keyboard?.on('keydown', (event: KeyboardEvent) => this.onKey(event, true));
       keyboard?.on('keyup', (event: KeyboardEvent) => this.onKey(event, false));
+      link.ready();
     }
 
     override update(): void {

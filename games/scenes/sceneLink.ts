@@ -7,4 +7,6 @@ export interface SceneLink {
   /** Every state as it arrives (time from performance.now()); returns an unsubscribe. */
   onState(listener: (view: unknown, receivedAt: number) => void): () => void;
   move(move: unknown): void;
+  /** The scene is drawn and takes keys (Phaser starts a frame or more after mounting). */
+  ready(): void;
 }

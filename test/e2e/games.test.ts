@@ -20,11 +20,12 @@ afterAll(() => knock?.close());
 
 const status = (page: Page) => page.getByRole('status').filter({ hasText: /turn|won|Score|Game over/ });
 
-async function invite(visitor: Page, owner: Page, game: 'Connect Four' | 'Pong'): Promise<void> {
+async function invite(visitor: Page, owner: Page, game: 'Connect Four' | 'Chess' | 'Pong'): Promise<void> {
   await visitor.getByRole('button', { name: 'Play a game' }).click();
   await visitor.getByRole('button', { name: game, exact: true }).click();
   await owner.getByRole('button', { name: 'Accept' }).click();
-  for (const page of [visitor, owner]) await page.getByRole('application').waitFor();
+  // The board takes keys once Phaser has loaded and started the scene (aria-busy turns false).
+  for (const page of [visitor, owner]) await page.locator('[role="application"][aria-busy="false"]').waitFor({ timeout: 15_000 });
 }
 
 /** Drops a disc in `column` (0-based) with the keyboard: the cursor starts in the middle (column 3). */
@@ -99,5 +100,33 @@ describe('games in the browser', { timeout: E2E_TEST_TIMEOUT_MS * 2 }, () => {
       const drawn = await page.locator('.game-canvas canvas').evaluate((canvas: HTMLCanvasElement) => canvas.toDataURL().length);
       expect(drawn).toBeGreaterThan(1000);
     }
+  });
+
+  it('chess is played with the keyboard from each side of the board, and a resignation ends it in the chat', async () => {
+    const { owner, visitor } = await ownerAndVisitor(browser, knock, 'alice-chess');
+    await visitor.getByRole('textbox', { name: 'Your name' }).fill('Bob');
+    await sendWithEnter(visitor, 'Chess?');
+    await openConversation(owner, 'Bob');
+    await invite(visitor, owner, 'Chess');
+    // Bob (white) starts on e2: Enter picks the pawn up, two squares up, Enter puts it down.
+    await expect.poll(() => status(visitor).textContent(), { timeout: 10_000 }).toContain('Your turn');
+    const bobBoard = visitor.getByRole('application');
+    await bobBoard.focus();
+    for (const key of ['Enter', 'ArrowUp', 'ArrowUp', 'Enter']) await bobBoard.press(key);
+    await expect.poll(() => status(owner).textContent()).toContain('Your turn. Last move: Bob played e4.');
+    // Alice (black) sees the board from her side: up goes towards white, from e7 to e5.
+    const aliceBoard = owner.getByRole('application');
+    await aliceBoard.focus();
+    for (const key of ['Enter', 'ArrowUp', 'ArrowUp', 'Enter']) await aliceBoard.press(key);
+    await expect.poll(() => status(visitor).textContent()).toContain('Your turn. Last move: Alice played e5.');
+    // An illegal move (the king from e1 two squares up; the cursor is still on e4) is refused with a reason, and nothing changes.
+    await bobBoard.focus();
+    for (const key of ['ArrowDown', 'ArrowDown', 'ArrowDown', 'Enter', 'ArrowUp', 'ArrowUp', 'Enter']) await bobBoard.press(key);
+    await visitor.getByRole('alert').filter({ hasText: 'e1 to e3 is not a legal move.' }).waitFor();
+    await visitor.getByRole('button', { name: 'Resign' }).click();
+    await expect.poll(() => status(owner).textContent()).toContain('You won (Bob resigned)');
+    const result = 'Chess: Alice won (Bob resigned). Score: Bob 0, Alice 1, 0 draws.';
+    await expectMessage(visitor, result);
+    await expectMessage(owner, result);
   });
 });

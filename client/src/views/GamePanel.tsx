@@ -119,6 +119,7 @@ function GameBoard(props: { session: ConversationSession; game: GameRecord; onRe
 function Canvas(props: { play: GamePlay; kind: GameKindName; seat: 0 | 1 | null }) {
   const box = useRef<HTMLDivElement>(null);
   const [failed, setFailed] = useState<string | null>(null);
+  const [ready, setReady] = useState(false);
   useEffect(() => {
     let mounted: { destroy(): void } | null = null;
     let cancelled = false;
@@ -131,6 +132,7 @@ function Canvas(props: { play: GamePlay; kind: GameKindName; seat: 0 | 1 | null 
           view: () => play.snapshot().view,
           onState: (listener) => play.onState(listener),
           move: (move) => play.move(move),
+          ready: () => setReady(true),
         });
         box.current.focus();
       })
@@ -147,6 +149,7 @@ function Canvas(props: { play: GamePlay; kind: GameKindName; seat: 0 | 1 | null 
         class="game-canvas"
         tabIndex={0}
         role="application"
+        aria-busy={!ready}
         aria-label={`${TITLES[props.kind]} board. ${props.seat === null ? 'You are watching.' : KEY_HELP[props.kind]}`}
       />
       {failed && <p role="alert" class="error error--inline">The game could not be loaded: {failed}</p>}
