@@ -60,6 +60,7 @@ export const chess: Game<ChessState, ChessView> = {
       ok: true,
       state: { fen: game.fen(), history: [...state.history, move.san], last: { from: move.from, to: move.to }, result: boardResult(game) },
       description: `played ${move.san}`,
+      move: { from: move.from, to: move.to, ...(move.promotion ? { promotion: move.promotion } : {}) },
     };
   },
   result: (state) => state.result,

@@ -76,6 +76,7 @@ export const connectFour: Game<ConnectFourState, ConnectFourView> = {
       ok: true,
       state: { board, next: seat === 0 ? 1 : 0, moves, result, line },
       description: `dropped a disc in column ${column + 1}`,
+      move: { column },
     };
   },
   result: (state) => state.result,

@@ -13,7 +13,10 @@ export interface GameResult {
   reason: string;
 }
 
-export type Applied<S> = { ok: true; state: S; description: string } | { ok: false; reason: string };
+export type Applied<S> =
+  /** `move`: the move as the rules read it (extra fields dropped), what a turn-based game stores to replay. */
+  | { ok: true; state: S; description: string; move?: unknown }
+  | { ok: false; reason: string };
 
 export interface Game<S, V> {
   readonly kind: GameKind;

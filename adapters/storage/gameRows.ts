@@ -1,5 +1,5 @@
 /** The games table as both SQL adapters read it (002_games.sql), and its record. */
-import type { GameStatus, StoredGame } from '../../engine/ports/storage.ts';
+import type { GameMove, GameStatus, StoredGame } from '../../engine/ports/storage.ts';
 
 export interface GameRow {
   id: string;
@@ -13,6 +13,7 @@ export interface GameRow {
   reason: string | null;
   created_at: number;
   ended_at: number | null;
+  moves: string;
 }
 
 export function toGame(row: GameRow): StoredGame {
@@ -27,7 +28,9 @@ export function toGame(row: GameRow): StoredGame {
     reason: row.reason,
     createdAt: Number(row.created_at),
     endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    moves: JSON.parse(row.moves) as GameMove[],
   };
 }
 
 export const openGameConflict = 'This conversation already has a game invited or going on: finish or decline it first.';
+

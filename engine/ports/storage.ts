@@ -125,6 +125,13 @@ export interface StoredGame {
   reason: string | null;
   createdAt: number;
   endedAt: number | null;
+  /** The accepted moves of a turn-based game, in order: a GameRoom made anew (a restart) replays them. */
+  moves: GameMove[];
+}
+
+export interface GameMove {
+  seat: 0 | 1;
+  move: unknown;
 }
 
 /** The games of conversations: invitations, the game going on, and finished games (the score history). */
@@ -144,4 +151,9 @@ export interface GameStorage {
   ): Promise<StoredGame | null>;
   /** Finished games of a conversation, newest first. */
   finishedGames(conversationId: string, limit: number): Promise<StoredGame[]>;
+  /**
+   * Appends a move to an active game's list, if the list still has `expectedCount` moves (so two writers cannot
+   * both add the next move). False, and nothing changed, otherwise.
+   */
+  appendGameMove(id: string, expectedCount: number, move: GameMove): Promise<boolean>;
 }

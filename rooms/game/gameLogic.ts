@@ -49,6 +49,9 @@ export class GameLogic {
   private readonly cancelForfeit: [(() => void) | null, (() => void) | null] = [null, null];
   private scores: GameScores;
   private finishing: Promise<void> | null = null;
+  /** The turn-based move being stored (moves are checked and stored one at a time). */
+  private moving: Promise<void> = Promise.resolve();
+  private moveCount = 0;
 
   constructor(
     private readonly deps: GameLogicDeps,
@@ -60,12 +63,16 @@ export class GameLogic {
     if (!game) throw new KnockError('not_found', `There is no game "${record.kind}".`);
     this.game = game;
     this.state = game.init(record.seed);
+    this.replay(record);
     this.scores = scoresOf(finished);
     // A room opened for a game already over (a late device) shows how it ended.
     if (record.status === 'finished') this.result = { winner: record.winnerSeat, reason: record.reason ?? 'over' };
     if (record.status === 'active') {
       deps.onBusy(true);
       for (const seat of [0, 1] as const) this.startForfeit(seat);
+      // Stopped between storing the winning move and storing the result: finish now.
+      const result = game.result(this.state);
+      if (result) void this.finish(result);
     }
   }
 
@@ -121,7 +128,7 @@ export class GameLogic {
     try {
       const seat = this.checkPlayer(peer);
       if (type === 'resign') return await this.finish({ winner: seat === 0 ? 1 : 0, reason: `${this.names[seat]} resigned` });
-      this.move(peer, seat, (message as GameClientMessages['move']).move);
+      await this.move(seat, (message as GameClientMessages['move']).move);
     } catch (err) {
       const error = asKnockError(err);
       if (error.code === 'internal') this.deps.logger.error({ err, type, gameId: this.record.id }, 'game handler failed');
@@ -155,14 +162,45 @@ export class GameLogic {
     return seat;
   }
 
-  private move(peer: GamePeer, seat: Seat, move: unknown): void {
+  private move(seat: Seat, move: unknown): Promise<void> {
+    if (this.game.tickMs !== null) {
+      // Real-time: an input takes effect on the next tick, which carries it; inputs are not stored.
+      const applied = this.game.apply(this.state, seat, move);
+      if (!applied.ok) throw new KnockError('bad_request', applied.reason);
+      this.state = applied.state;
+      return Promise.resolve();
+    }
+    // Turn-based: one move at a time, each checked against the state the one before left, stored before it is shown.
+    const next = this.moving.then(() => this.storeMove(seat, move));
+    this.moving = next.catch(() => undefined);
+    return next;
+  }
+
+  private async storeMove(seat: Seat, move: unknown): Promise<void> {
+    if (this.result) throw new KnockError('conflict', 'The game is over.');
     const applied = this.game.apply(this.state, seat, move);
     if (!applied.ok) throw new KnockError('bad_request', applied.reason);
+    const stored = await this.deps.storage.appendGameMove(this.record.id, this.moveCount, { seat, move: applied.move ?? move });
+    if (!stored) throw new KnockError('conflict', 'The game changed meanwhile (another device of yours?). Please reload it.');
+    this.moveCount += 1;
     this.state = applied.state;
-    if (this.game.tickMs !== null) return; // real-time: the next tick carries it
     this.lastMove = { seat, text: `${this.names[seat]} ${applied.description}` };
     this.broadcastState();
     this.checkResult();
+  }
+
+  /** A room made anew for a game under way (a restart, another process) continues from its stored moves. */
+  private replay(record: StoredGame): void {
+    for (const { seat, move } of record.moves) {
+      const applied = this.game.apply(this.state, seat, move);
+      if (!applied.ok) {
+        this.deps.logger.error({ gameId: record.id, reason: applied.reason }, 'a stored move no longer applies; the game continues before it');
+        break;
+      }
+      this.state = applied.state;
+      this.lastMove = { seat, text: `${this.names[seat]} ${applied.description}` };
+      this.moveCount += 1;
+    }
   }
 
   private checkResult(): void {

@@ -130,6 +130,31 @@ describe('GameLogic', () => {
     expect(overOf(vic)?.scores.wins[ids.visitor]).toBe(1);
   });
 
+  it('a room made anew (a restart) continues a turn-based game from its stored moves', async () => {
+    const { logic, game } = await activeGame('connect4');
+    const vic = peer('v1', 'visitor');
+    const alice = peer('a1', 'owner');
+    logic.join(vic);
+    logic.join(alice);
+    await Promise.all([logic.dispatch(vic, 'move', { move: { column: 2, junk: 'x'.repeat(100) } }), logic.dispatch(vic, 'move', { move: { column: 5 } })]);
+    expect(sent(vic, 'error').at(-1)).toMatchObject({ message: 'It is not your turn.' });
+    await logic.dispatch(alice, 'move', { move: { column: 2 } });
+    const stored = (await storage.getGame(game.id))!;
+    expect(stored.moves).toEqual([{ seat: 0, move: { column: 2 } }, { seat: 1, move: { column: 2 } }]);
+    await logic.dispose();
+    const again = new GameLogic(
+      { storage, clock, timers: clock, logger: createLogger('silent'), forfeitMs: FORFEIT_MS, onFinished: async () => undefined, onBusy: () => undefined },
+      stored,
+      ['Vic', 'Alice'],
+      [],
+    );
+    const back = peer('v2', 'visitor');
+    again.join(back);
+    expect(welcomeOf(back)).toMatchObject({ seat: 0, turn: 0, lastMove: { seat: 1, text: 'Alice dropped a disc in column 3' } });
+    expect((welcomeOf(back).view as { moves: number[] }).moves).toEqual([2, 2]);
+    await again.dispose();
+  });
+
   it('Pong is paused while a player is away and resumes when they return', async () => {
     const { logic } = await activeGame('pong');
     const vic = peer('v1', 'visitor');

@@ -1,7 +1,7 @@
 /** The games part of the PostgreSQL adapter (002_games.sql): one statement per call, so each is its own transaction. */
 import type pg from 'pg';
 import { KnockError } from '../../../engine/errors.ts';
-import type { GameStorage, StoredGame } from '../../../engine/ports/storage.ts';
+import type { GameMove, GameStorage, StoredGame } from '../../../engine/ports/storage.ts';
 import { newId, rowLimit } from '../common.ts';
 import { openGameConflict, toGame, type GameRow } from '../gameRows.ts';
 import { SqlState, asStorageError, isViolation, withCause } from './databaseErrors.ts';
@@ -35,6 +35,15 @@ export class PostgresGames implements GameStorage {
       [change.to, change.winnerSeat ?? null, change.reason ?? null, ends ? change.at : null, id, change.from],
     );
     return rows[0] ? toGame(rows[0]) : null;
+  }
+
+  async appendGameMove(id: string, expectedCount: number, move: GameMove): Promise<boolean> {
+    const rows = await this.query(
+      `UPDATE games SET moves = (moves::jsonb || jsonb_build_array($1::jsonb))::text, move_count = move_count + 1
+       WHERE id = $2 AND status = 'active' AND move_count = $3 RETURNING *`,
+      [JSON.stringify(move), id, expectedCount],
+    );
+    return rows.length === 1;
   }
 
   async finishedGames(conversationId: string, limit: number): Promise<StoredGame[]> {

@@ -1,7 +1,7 @@
 /** The games part of the SQLite adapter (002_games.sql): one statement per call, so each is atomic by itself. */
 import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
-import type { GameStorage, StoredGame } from '../../../engine/ports/storage.ts';
+import type { GameMove, GameStorage, StoredGame } from '../../../engine/ports/storage.ts';
 import { newId, rowLimit } from '../common.ts';
 import { openGameConflict, toGame, type GameRow } from '../gameRows.ts';
 
@@ -17,6 +17,9 @@ export class SqliteGames implements GameStorage {
       open: db.prepare<[string], GameRow>(`SELECT * FROM games WHERE conversation_id = ? AND status IN ('invited', 'active')`),
       transition: db.prepare<[string, number | null, string | null, number | null, string, string], GameRow>(
         `UPDATE games SET status = ?, winner_seat = ?, reason = ?, ended_at = ? WHERE id = ? AND status = ? RETURNING *`,
+      ),
+      appendMove: db.prepare<[string, string, number]>(
+        `UPDATE games SET moves = json_insert(moves, '$[#]', json(?)), move_count = move_count + 1 WHERE id = ? AND status = 'active' AND move_count = ?`,
       ),
       finished: db.prepare<[string, number], GameRow>(
         `SELECT * FROM games WHERE conversation_id = ? AND status = 'finished' ORDER BY ended_at DESC, rowid DESC LIMIT ?`,
@@ -56,6 +59,10 @@ export class SqliteGames implements GameStorage {
       if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new KnockError('conflict', openGameConflict);
       throw err;
     }
+  }
+
+  async appendGameMove(id: string, expectedCount: number, move: GameMove): Promise<boolean> {
+    return this.q.appendMove.run(JSON.stringify(move), id, expectedCount).changes === 1;
   }
 
   async finishedGames(conversationId: string, limit: number): Promise<StoredGame[]> {

@@ -331,6 +331,7 @@ export class SqliteStorage implements Storage {
   openGame: GameStorage['openGame'] = (conversationId) => this.games.openGame(conversationId);
   transitionGame: GameStorage['transitionGame'] = (id, change) => this.games.transitionGame(id, change);
   finishedGames: GameStorage['finishedGames'] = (conversationId, limit) => this.games.finishedGames(conversationId, limit);
+  appendGameMove: GameStorage['appendGameMove'] = (id, expectedCount, move) => this.games.appendGameMove(id, expectedCount, move);
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -66,6 +66,24 @@ export function gameRules(ctx: StorageContext): void {
       expect(await storage.finishedGames(conversationId, -1)).toEqual([]);
     });
 
+    it('appends moves of an active game only at the expected count, and returns them in order', async () => {
+      const { storage, players, conversationId } = await setup();
+      const game = await storage.createGame({ conversationId, kind: 'connect4', players, seed: 1, at: T0 });
+      expect(game.moves).toEqual([]);
+      expect(await storage.appendGameMove(game.id, 0, { seat: 0, move: { column: 3 } })).toBe(false); // not active yet
+      await storage.transitionGame(game.id, { from: 'invited', to: 'active', at: T0 + 1 });
+      expect(await storage.appendGameMove(game.id, 0, { seat: 0, move: { column: 3 } })).toBe(true);
+      expect(await storage.appendGameMove(game.id, 0, { seat: 1, move: { column: 4 } })).toBe(false); // a second writer
+      expect(await storage.appendGameMove(game.id, 1, { seat: 1, move: { from: 'e7', to: 'e5', note: 'ünïcode ♞' } })).toBe(true);
+      expect((await storage.getGame(game.id))?.moves).toEqual([
+        { seat: 0, move: { column: 3 } },
+        { seat: 1, move: { from: 'e7', to: 'e5', note: 'ünïcode ♞' } },
+      ]);
+      await storage.transitionGame(game.id, { from: 'active', to: 'finished', at: T0 + 2, winnerSeat: 0, reason: 'x' });
+      expect(await storage.appendGameMove(game.id, 2, { seat: 0, move: { column: 1 } })).toBe(false);
+      expect(await storage.appendGameMove('no-such-game', 0, { seat: 0, move: {} })).toBe(false);
+    });
+
     it('forgets games with their conversation when the account is removed', async () => {
       const { storage, players, conversationId } = await setup();
       const game = await storage.createGame({ conversationId, kind: 'connect4', players, seed: 1, at: T0 });

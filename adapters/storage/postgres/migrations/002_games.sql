@@ -10,7 +10,9 @@ CREATE TABLE games (
   winner_seat     INTEGER CHECK (winner_seat IN (0, 1)),
   reason          TEXT,
   created_at      BIGINT NOT NULL,
-  ended_at        BIGINT
+  ended_at        BIGINT,
+  moves           TEXT NOT NULL DEFAULT '[]',
+  move_count      INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX games_open ON games(conversation_id) WHERE status IN ('invited', 'active');
 CREATE INDEX games_finished ON games(conversation_id, ended_at DESC) WHERE status = 'finished';

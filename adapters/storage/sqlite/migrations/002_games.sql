@@ -10,7 +10,10 @@ CREATE TABLE games (
   winner_seat     INTEGER CHECK (winner_seat IN (0, 1)),
   reason          TEXT,
   created_at      INTEGER NOT NULL,
-  ended_at        INTEGER
+  ended_at        INTEGER,
+  -- Accepted moves of a turn-based game, JSON [{seat, move}], so a room made anew (a restart) replays them.
+  moves           TEXT NOT NULL DEFAULT '[]',
+  move_count      INTEGER NOT NULL DEFAULT 0
 );
 -- One open game (invited or active) per conversation: two invitations racing cannot both win.
 CREATE UNIQUE INDEX games_open ON games(conversation_id) WHERE status IN ('invited', 'active');
