@@ -59,6 +59,12 @@ function once<T>(room: Room, type: string, accept: (payload: T) => boolean = () 
 
 async function main(): Promise<void> {
   installExitHooks();
+  // colyseus.js warns about messages that arrive before a handler is registered (the welcome, right after joining);
+  // the players read only `state`, so those warnings are noise here.
+  const warn = console.warn.bind(console);
+  console.warn = (...parts: unknown[]) => {
+    if (!String(parts[0]).startsWith('colyseus.js: onMessage() not registered')) warn(...parts);
+  };
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'knock-bench-games-'));
   const env = {
     ...baseEnv(),
@@ -97,8 +103,9 @@ async function main(): Promise<void> {
       const cores = (cpuSeconds(server.pid) - cpu0) / seconds;
       const inputs = (players.reduce((n, p) => n + p.inputs, 0) - inputs0) / seconds;
       const statesPerSecond = (countStates(players) - states) / seconds;
-      measured.push({ games: target, cores });
-      process.stdout.write(`${String(target).padStart(5)} games  server CPU ${(cores * 100).toFixed(1).padStart(5)} %  states/s received ${statesPerSecond.toFixed(0).padStart(6)}  inputs/s sent ${inputs.toFixed(0)}\n`);
+      // Games that ended by score no longer tick: count only those still running.
+      measured.push({ games: target - finished.count, cores });
+      process.stdout.write(`${String(target - finished.count).padStart(5)} games running  server CPU ${(cores * 100).toFixed(1).padStart(5)} %  states/s received ${statesPerSecond.toFixed(0).padStart(6)}  inputs/s sent ${inputs.toFixed(0)}\n`);
     }
     // The same sockets, games left: what the connections alone cost (the baseline to subtract).
     await Promise.all(players.map((p) => p.room.leave(true).catch(() => undefined)));

@@ -15,6 +15,9 @@ import type { Identity } from '../peer.ts';
 import { gameResultText } from './gameRecords.ts';
 import { GameLogic, type GamePeer } from './gameLogic.ts';
 
+/** Most ticks run at once to catch up after a late timer. */
+const MAX_CATCH_UP_TICKS = 4;
+
 async function authorizeGame(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
   const parsed = gameJoinOptions.safeParse(raw);
   if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
@@ -82,7 +85,7 @@ export function gameRoomClass(deps: RoomDeps) {
         await deps.storage.finishedGames(game.conversationId, 1000),
       );
       this.logic = logic;
-      if (logic.tickMs !== null) this.ticker = setInterval(() => logic.tick(), logic.tickMs);
+      if (logic.tickMs !== null) this.startTicking(logic, logic.tickMs);
       for (const [type, schema] of Object.entries(gameClientMessages)) {
         this.handle(type, schema, (client, message) =>
           logic.dispatch(this.peerOf(client), type as keyof typeof gameClientMessages, message as never),
@@ -114,6 +117,24 @@ export function gameRoomClass(deps: RoomDeps) {
     override async onDispose(): Promise<void> {
       if (this.ticker) clearInterval(this.ticker);
       await this.logic?.dispose();
+    }
+
+    /**
+     * A fixed tick that keeps up with the clock: a timer that fires late (a busy process) runs the ticks it owes, up
+     * to a few at once (beyond that the game slows down rather than jump).
+     */
+    private startTicking(logic: GameLogic, tickMs: number): void {
+      let due = deps.clock.now() + tickMs;
+      this.ticker = setInterval(() => {
+        const now = deps.clock.now();
+        let ticks = 0;
+        while (due <= now && ticks < MAX_CATCH_UP_TICKS) {
+          due += tickMs;
+          ticks += 1;
+        }
+        if (due <= now) due = now + tickMs;
+        if (ticks > 0) logic.tick(ticks);
+      }, tickMs);
     }
 
     private peerOf(client: KnockClient): GamePeer {

@@ -136,10 +136,14 @@ export class GameLogic {
     }
   }
 
-  /** One tick of a real-time game; paused while a player is away, stopped once over. */
-  tick(): void {
-    if (!this.game.tick || this.result || this.record.status !== 'active' || this.holders.includes(null)) return;
-    this.state = this.game.tick(this.state);
+  /**
+   * `ticks` ticks of a real-time game (more than one when the timer ran late: game time keeps up with the clock),
+   * then one state to everyone. Paused while a player is away, stopped once over.
+   */
+  tick(ticks = 1): void {
+    const step = this.game.tick;
+    if (!step || this.result || this.record.status !== 'active' || this.holders.includes(null)) return;
+    for (let i = 0; i < ticks && !this.game.result(this.state); i++) this.state = step(this.state);
     this.broadcastState();
     this.checkResult();
   }

@@ -170,5 +170,9 @@ describe('GameLogic', () => {
     logic.join(peer('a2', 'owner'));
     logic.tick();
     expect((sent(vic, 'state').at(-1) as { view: PongView }).view.tick).toBe(4);
+    // A late timer owes three ticks: game time catches up, in one state.
+    logic.tick(3);
+    expect(sent(vic, 'state')).toHaveLength(5);
+    expect((sent(vic, 'state').at(-1) as { view: PongView }).view.tick).toBe(7);
   });
 });
