@@ -3,7 +3,7 @@
  * sampling profiler, drives the 1:1 relay in a closed loop from the load processes, and prints the functions with
  * the most self time. The `.cpuprofile` stays for Chrome DevTools (Performance > Load profile).
  *
- *   node --import tsx bench/profile.ts [--pairs 100] [--window 8] [--seconds 8] [--kind knock|knockIndexed]
+ *   node --import tsx bench/profile.ts [--pairs 100] [--window 8] [--seconds 8] [--kind knock]
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';

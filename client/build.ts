@@ -36,6 +36,8 @@ export interface BuildResult {
   files: Record<string, string>;
   /** File name inside `outdir` -> its size gzipped (level 9), for the JS, CSS and HTML files. */
   gzipBytes: Record<string, number>;
+  /** The scripts every page loads (entry and its static imports); the other chunks load on demand. */
+  initialScripts: string[];
 }
 
 /** Hashed outputs of earlier builds; removed once the new ones are in place so `dist/` does not grow forever. */
@@ -62,6 +64,24 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+const MAIN = path.join(clientDir, 'src', 'main.tsx');
+
+/**
+ * What a page loads before anything is opened: the entry script and the chunks it imports statically (not those
+ * behind a dynamic import, like the document editor).
+ */
+export function initialScripts(metafile: Metafile, entry: string): string[] {
+  const byBase = new Map(Object.entries(metafile.outputs).map(([p, o]) => [path.basename(p), o]));
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    for (const imported of byBase.get(name)?.imports ?? []) if (imported.kind === 'import-statement') visit(path.basename(imported.path));
+  };
+  visit(entry);
+  return [...seen];
+}
+
 export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
   const outdir = opts.outdir === undefined ? defaultOutdir : path.resolve(opts.outdir);
   await mkdir(outdir, { recursive: true });
@@ -74,7 +94,7 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     format: 'esm',
     platform: 'browser',
     target: 'es2020',
-    // Games (Phaser) load as a chunk of their own, only when a game opens.
+    // The document editor (Tiptap, Yjs) and games (Phaser) are chunks of their own, loaded by a dynamic import when opened.
     splitting: true,
     entryNames: '[name]-[hash]',
     chunkNames: 'chunk-[hash]',
@@ -115,7 +135,7 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     const content = await readFile(path.join(outdir, name));
     gzipBytes[name] = gzipSync(content, { level: 9 }).length;
   }
-  return { files, gzipBytes };
+  return { files, gzipBytes, initialScripts: initialScripts(result.metafile, js) };
 }
 
 function entryOutputs(metafile: Metafile): { js: string; css: string | undefined; chunks: string[] } {
@@ -125,8 +145,8 @@ function entryOutputs(metafile: Metafile): { js: string; css: string | undefined
   for (const [outPath, output] of Object.entries(metafile.outputs)) {
     const base = path.basename(outPath);
     if (!base.endsWith('.js')) continue;
-    // With splitting, a dynamically imported module (the games chunk) has an entryPoint too: the app is main.tsx.
-    if (output.entryPoint !== undefined && /(^|\/)src\/main\.tsx$/.test(output.entryPoint)) {
+    // A module loaded by a dynamic import (the document editor) is an entry point of its own in the metafile.
+    if (output.entryPoint !== undefined && path.resolve(clientDir, output.entryPoint) === MAIN) {
       js = base;
       if (output.cssBundle !== undefined) css = path.basename(output.cssBundle);
     } else {
@@ -178,11 +198,14 @@ const invokedAsScript = process.argv[1] !== undefined && import.meta.url === pat
 if (invokedAsScript) {
   const minify = !process.argv.includes('--dev');
   const started = Date.now();
-  const { files, gzipBytes } = await buildClient({ minify });
+  const { files, gzipBytes, initialScripts: initial } = await buildClient({ minify });
   const lines = Object.entries(files).map(([logical, name]) => {
     const gz = gzipBytes[name];
-    return `  ${logical.padEnd(12)} ${name.padEnd(24)} ${gz === undefined ? '' : `${formatKiB(gz)} gzipped`}`;
+    const when = name.endsWith('.js') && !initial.includes(name) ? ' (loaded on demand)' : '';
+    return `  ${logical.padEnd(12)} ${name.padEnd(24)} ${gz === undefined ? '' : `${formatKiB(gz)} gzipped`}${when}`;
   });
+  const initialGz = [...initial, files['app.css'] ?? '', 'index.html'].reduce((n, name) => n + (gzipBytes[name] ?? 0), 0);
+  lines.push(`  every page loads ${formatKiB(initialGz)} gzipped (scripts, stylesheet and shell)`);
   process.stdout.write(
     `Built the client into ${path.relative(process.cwd(), defaultOutdir) || '.'} in ${Date.now() - started} ms` +
       `${minify ? '' : ' (unminified)'}:\n${lines.join('\n')}\n`,

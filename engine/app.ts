@@ -18,6 +18,7 @@ import { openCoordination, redactUrl } from '../adapters/presence/coordination.t
 import { PostgresStorage } from '../adapters/storage/postgres/PostgresStorage.ts';
 import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
 import { conversationRoomClass } from '../rooms/conversation/ConversationRoom.ts';
+import { docRoomClass } from '../rooms/doc/DocRoom.ts';
 import { userRoomClass } from '../rooms/user/UserRoom.ts';
 import { gameRoomClass } from '../rooms/game/GameRoom.ts';
 import type { RoomDeps } from '../rooms/deps.ts';
@@ -153,6 +154,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, isAllowedOrigin };
   gameServer.define('user', userRoomClass(roomDeps)).filterBy(['handle']);
   gameServer.define('conversation', conversationRoomClass(roomDeps)).filterBy(['conversationId']);
+  gameServer.define('doc', docRoomClass(roomDeps)).filterBy(['docId']);
   gameServer.define('game', gameRoomClass(roomDeps)).filterBy(['gameId']);
 
   let url = '';

@@ -90,6 +90,8 @@ export const configSchema = z.object({
       callStarts: rate.default({ perWindow: 5, windowMs: 60_000 }),
       /** SDP descriptions and ICE candidates one connection may relay (trickle ICE comes in bursts). */
       callSignals: rate.default({ perWindow: 300, windowMs: 10_000 }),
+      /** Yjs sync and awareness messages one connection may send to a document (a keystroke is one, a cursor move one). */
+      docMessages: rate.default({ perWindow: 600, windowMs: 10_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -101,6 +103,7 @@ export const configSchema = z.object({
       signupsPerIp: { perWindow: 5, windowMs: 3600_000 },
       callStarts: { perWindow: 5, windowMs: 60_000 },
       callSignals: { perWindow: 300, windowMs: 10_000 },
+      docMessages: { perWindow: 600, windowMs: 10_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),
@@ -143,6 +146,12 @@ export const configSchema = z.object({
   janusAdminKey: z.string().min(1).optional(),
   /** Janus's token_auth_secret, when Janus requires signed tokens (token_auth): Knock signs short-lived ones. */
   janusTokenSecret: z.string().min(1).optional(),
+  /** Largest Yjs update (or sync step) one client may send to a document; bigger ones are refused with `too_large`. */
+  docMaxUpdateBytes: z.number().int().min(1024).default(1024 * 1024),
+  /** Most bytes a document may hold (its compacted Yjs state); updates beyond it are refused with `too_large`. */
+  docMaxBytes: z.number().int().min(4096).default(16 * 1024 * 1024),
+  /** A document's stored updates are compacted into one snapshot after this many (and when its room closes). */
+  docCompactUpdates: z.number().int().min(1).max(100_000).default(500),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -155,6 +164,9 @@ export const configSchema = z.object({
   }
   if (config.janusUrl !== undefined && config.janusPublicUrl === undefined) {
     ctx.addIssue({ code: 'custom', path: ['janusPublicUrl'], message: 'is required with KNOCK_JANUS_URL: the address browsers reach Janus\u2019s WebSocket API at' });
+  }
+  if (typeof config.docMaxUpdateBytes === 'number' && typeof config.maxFrameBytes === 'number' && config.docMaxUpdateBytes + 1024 > config.maxFrameBytes) {
+    ctx.addIssue({ code: 'custom', path: ['docMaxUpdateBytes'], message: 'must be at least 1 KiB below KNOCK_MAX_FRAME_BYTES (a bigger frame closes the socket before it can be refused politely)' });
   }
   // Colyseus routes a room's sockets to the one process holding it by this address; without it, a client matched
   // by another process gets "seat reservation expired".
@@ -207,6 +219,9 @@ const envKeys = {
   KNOCK_JANUS_PUBLIC_URL: 'janusPublicUrl',
   KNOCK_JANUS_ADMIN_KEY: 'janusAdminKey',
   KNOCK_JANUS_TOKEN_SECRET: 'janusTokenSecret',
+  KNOCK_DOC_MAX_UPDATE_BYTES: 'docMaxUpdateBytes',
+  KNOCK_DOC_MAX_BYTES: 'docMaxBytes',
+  KNOCK_DOC_COMPACT_UPDATES: 'docCompactUpdates',
   KNOCK_GAME_FORFEIT_MS: 'gameForfeitMs',
 } as const;
 
@@ -252,6 +267,9 @@ const envSchema = z.object({
   KNOCK_JANUS_PUBLIC_URL: z.string().min(1).optional(),
   KNOCK_JANUS_ADMIN_KEY: z.string().min(1).optional(),
   KNOCK_JANUS_TOKEN_SECRET: z.string().min(1).optional(),
+  KNOCK_DOC_MAX_UPDATE_BYTES: z.coerce.number().int().optional(),
+  KNOCK_DOC_MAX_BYTES: z.coerce.number().int().optional(),
+  KNOCK_DOC_COMPACT_UPDATES: z.coerce.number().int().optional(),
   KNOCK_GAME_FORFEIT_MS: z.coerce.number().int().optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z

@@ -22,6 +22,8 @@ export const limits = {
   sdpChars: 32 * 1024,
   /** Longest ICE candidate line. Real ones are 60-250 characters (an mDNS host name included). */
   candidateChars: 1024,
+  /** Longest document title. */
+  titleChars: 120,
   /**
    * Unread counts stop here: with this many messages or more after the owner's read mark a conversation shows
    * "99+", as phones' badges do, and counting it costs the same whether 100 or 100,000 wait.
@@ -53,6 +55,19 @@ export const displayNameSchema = z
   .min(1, { message: 'The name cannot be empty.' })
   .max(limits.nameChars, { message: `The name is too long (at most ${limits.nameChars} characters).` })
   .refine(wellFormed, { message: 'The name contains broken characters.' });
+
+export const documentTitleSchema = z
+  .string()
+  .trim()
+  .min(1, { message: 'The title cannot be empty.' })
+  .max(limits.titleChars, { message: `The title is too long (at most ${limits.titleChars} characters).` })
+  .refine(wellFormed, { message: 'The title contains broken characters.' });
+
+/**
+ * A document's card in the conversation is a message whose clientMsgId is `doc:<docId>` and whose body is the
+ * title. No client can send such an id (clientMsgIdSchema has no ":"), so views show these as cards by the prefix.
+ */
+export const DOC_CARD_PREFIX = 'doc:';
 
 export const passwordSchema = z
   .string()
@@ -353,6 +368,8 @@ export const conversationClientMessages = {
   'call.signal': z.object({ ...signalTarget, ...signalBody }).refine(exactlyOneSignal, oneSignalMessage),
   /** This device's microphone and camera switched on or off (shown to the others). */
   'call.media': z.object({ callId: callIdSchema, audio: z.boolean(), video: z.boolean() }),
+  /** Creates a shared document in this conversation; its card (a message, DOC_CARD_PREFIX) goes to everyone. */
+  'doc.create': z.object({ title: documentTitleSchema }),
   ...gameConversationClientMessages,
 } as const;
 export type ConversationClientMessages = { [K in keyof typeof conversationClientMessages]: z.infer<(typeof conversationClientMessages)[K]> };
@@ -403,10 +420,46 @@ export const conversationServerMessages = {
   'call.signal': z
     .object({ callId: callIdSchema, from: id, participantId: id, ...signalBody })
     .refine(exactlyOneSignal, oneSignalMessage),
+  /** To the device that sent `doc.create`: the new document (its card follows as a `message`), to open it at once. */
+  'doc.created': z.object({ docId: id, title: z.string() }),
   error: errorPayload,
   ...gameConversationServerMessages,
 } as const;
 export type ConversationServerMessages = { [K in keyof typeof conversationServerMessages]: z.infer<(typeof conversationServerMessages)[K]> };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Documents (DESIGN "DocRoom"): one DocRoom per document carries Yjs sync and awareness, as y-protocols encodes
+// them, inside msgpack binary fields. Sync: the client sends step 1 on every join; the server answers step 2 and its
+// own step 1, the client answers that with step 2 (what the server lacks: offline edits); then updates both ways.
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'must be binary (y-protocols bytes).' });
+
+export const docJoinOptions = z.object({
+  docId: id,
+  /** The visitor's conversation token; owners use their session instead. */
+  token: z.string().min(16).max(128).optional(),
+});
+export type DocJoinOptions = z.infer<typeof docJoinOptions>;
+
+export const docClientMessages = {
+  /** A y-protocols sync message: step 1, step 2 or an update. */
+  sync: bytes,
+  /** A y-protocols awareness update of this client's own state (cursor, selection); the server sets the name. */
+  awareness: bytes,
+} as const;
+export type DocClientMessages = { [K in keyof typeof docClientMessages]: z.infer<(typeof docClientMessages)[K]> };
+
+export const docServerMessages = {
+  welcome: z.object({
+    doc: z.object({ id, conversationId: id, title: z.string() }),
+    me: z.object({ participantId: id, role: roleSchema, name: z.string() }),
+    /** The server refuses an update over maxUpdateBytes, and any update once the document holds maxDocBytes. */
+    limits: z.object({ maxUpdateBytes: z.number().int(), maxDocBytes: z.number().int() }),
+  }),
+  sync: bytes,
+  awareness: bytes,
+  error: errorPayload,
+} as const;
+export type DocServerMessages = { [K in keyof typeof docServerMessages]: z.infer<(typeof docServerMessages)[K]> };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Client -> UserRoom: nothing yet; knocks go over HTTP (they set the visitor's cookie).

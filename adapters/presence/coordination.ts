@@ -1,8 +1,12 @@
 /**
  * How the processes of one Knock coordinate (DESIGN "The stack": scale-out): Colyseus's Presence (pub/sub and shared
  * keys: the Hub's events, the owner's presence lease, seat reservations between processes) and its matchmaking
- * driver (where every room lives). Both are Colyseus's own, not Knock's:
- * - no REDIS_URL: LocalPresence and LocalDriver, in this process's memory (one process);
+ * driver (where every room lives):
+ * - no REDIS_URL: Colyseus's LocalPresence and Knock's IndexedDriver (adapters/colyseus/IndexedDriver.ts), in this
+ *   process's memory (one process). Not Colyseus's LocalDriver: it keeps every room in one array and scans it on
+ *   each find, `has` and remove, so every room activation costs more the more rooms are open. In our bench
+ *   (bench/README.md, 0 then 5,000 rooms open) activation fell from ~709/s to ~127/s on LocalDriver, and from
+ *   ~782/s to ~439/s on IndexedDriver, which finds, checks and removes a room by its id and filter values.
  * - REDIS_URL: RedisPresence and RedisDriver (0.16), which place every room in exactly one process of the cluster
  *   and let any process route a client to it (each process then needs its `publicAddress`).
  *
@@ -11,9 +15,10 @@
  *   new Server({ transport, presence, driver, publicAddress: config.publicAddress });
  *   // Server.gracefullyShutdown() shuts both down (it closes the Redis connections).
  */
-import { LocalDriver, LocalPresence, type MatchMakerDriver, type Presence } from '@colyseus/core';
+import { LocalPresence, type MatchMakerDriver, type Presence } from '@colyseus/core';
 import { RedisDriver } from '@colyseus/redis-driver';
 import { RedisPresence } from '@colyseus/redis-presence';
+import { IndexedDriver } from '../colyseus/IndexedDriver.ts';
 import type { Logger } from '../../engine/logger.ts';
 
 export interface Coordination {
@@ -27,7 +32,7 @@ export interface Coordination {
 const REDIS_START_TIMEOUT_MS = 10_000;
 
 export async function openCoordination(redisUrl: string | undefined, logger: Pick<Logger, 'error'>): Promise<Coordination> {
-  if (redisUrl === undefined) return { presence: new LocalPresence(), driver: new LocalDriver(), kind: 'local' };
+  if (redisUrl === undefined) return { presence: new LocalPresence(), driver: new IndexedDriver(), kind: 'local' };
   const presence = new LoggedRedisPresence(redisUrl, logger);
   const driver = new RedisDriver(redisUrl);
   try {

@@ -88,3 +88,12 @@ export function storedMessage(sent: NewMessage, seq: number, sender: { role: Rol
     clientMsgId: sent.clientMsgId,
   };
 }
+
+/** Bytes as better-sqlite3 and pg take them, without a copy. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function noDocument(): KnockError {
+  return new KnockError('not_found', 'There is no such document.');
+}

@@ -1,4 +1,4 @@
-/** The games table as both SQL adapters read it (002_games.sql), and its record. */
+/** The games table as both SQL adapters read it (003_games.sql), and its record. */
 import type { GameMove, GameStatus, StoredGame } from '../../engine/ports/storage.ts';
 
 export interface GameRow {

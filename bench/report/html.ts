@@ -10,7 +10,6 @@ const serverColor: Record<string, string> = {
   colyseus: palette[1]!,
   colyseusIndexed: palette[5]!,
   knock: palette[2]!,
-  knockIndexed: palette[3]!,
   cluster: palette[4]!,
 };
 const color = (server: string) => serverColor[server] ?? palette[7]!;
@@ -91,9 +90,9 @@ function throughputSection(r: BenchReport): string {
   return `<section><h2>1:1 relay: throughput and latency</h2>
 <p>Chat pairs (${r.throughput.map((t) => `${t.label}: ${t.pairsOpened}`).join(', ')}), both ends in the same load process so send and receipt share a clock.
 Latency: from handing the message to the sender's socket to the other party's receipt. Saturation: closed loop, a fixed number of messages in flight per pair.
-Knock stores every message (SQLite, synchronous=FULL) before it acks and relays it; plain ws forwards the frame untouched and acks nothing; bare Colyseus acks and relays from memory.
+Knock stores every message durably before it acks and relays it (SQLite: the messages of one event-loop turn in one transaction, then an fdatasync of the WAL in the thread pool); plain ws forwards the frame untouched and acks nothing; bare Colyseus acks and relays from memory.
 CPU columns: average cores busy (server, load processes, everything else) and cores idle waiting for the disk (iowait). "per server CPU-s": delivered messages per second of server CPU.
-${r.storageProbe ? `Storage on this machine (${escapeXml(r.storageProbe.path)}): a 4 KiB write + fdatasync takes p50 ${ms(r.storageProbe.latency.p50Ms)} ms, p99 ${ms(r.storageProbe.latency.p99Ms)} ms, max ${ms(r.storageProbe.latency.maxMs)} ms; Knock commits each message with one, on its event loop.` : ''}</p>
+${r.storageProbe ? `Storage on this machine (${escapeXml(r.storageProbe.path)}): a 4 KiB write + fdatasync takes p50 ${ms(r.storageProbe.latency.p50Ms)} ms, p99 ${ms(r.storageProbe.latency.p99Ms)} ms, max ${ms(r.storageProbe.latency.maxMs)} ms; Knock acknowledges a message once such a sync of the WAL covers its commit (one sync covers every commit since the one before, off the event loop).` : ''}</p>
 ${rate === null ? '' : lineChart({ title: `Latency distribution at ${int(rate)} msg/s offered (at most half of Knock\u2019s saturation)`, xLabel: 'percentile', yLabel: 'latency (ms)', yLog: true, xTicks: percentileTicks, series: spectra })}
 ${lineChart({ title: 'Delivered against offered load (open loop); dashed: closed-loop saturation', xLabel: 'offered (messages/s)', yLabel: 'delivered (messages/s)', xLog: true, yLog: true, series: [...delivered, ...saturations] })}
 ${lineChart({ title: 'p99 latency against offered load', xLabel: 'offered (messages/s)', yLabel: 'p99 latency (ms)', xLog: true, yLog: true, series: p99 })}
@@ -116,7 +115,7 @@ function memorySection(r: BenchReport): string {
   return `<section><h2>Memory against connections</h2>
 <p>Server RSS after a full GC (the server runs with --expose-gc and a probe preloaded: bench/servers/memoryProbe.ts). Per connection: (RSS - RSS at the baseline) / connections added.
 A visitor has a URL open (joined its UserRoom; ${r.memory.find((m) => m.shape === 'visitor')?.baseline.connections ?? 0} URLs opened before the baseline); an owner is online at their URL (one room each); plain: a bare ws socket.
-Idle CPU: the server's CPU while the connections sat idle (Knock and bare Colyseus ping every socket every 800 ms).</p>
+Idle CPU: the server's CPU while the connections sat idle (bare Colyseus pings every socket every 800 ms; Knock pings owners\u2019 devices every 800 ms and visitors every 10 s).</p>
 ${lineChart({ title: 'Server memory (RSS) against idle connections', xLabel: 'connections', yLabel: 'RSS (MiB)', series })}
 ${table(['series', 'connections', 'RSS MiB', 'KiB per connection', 'V8 heap MiB', 'idle server CPU', 'idle load CPU', 'opened/s', 'failed to open', 'dropped by server'], rows)}
 </section>`;
@@ -151,7 +150,7 @@ function activationSection(r: BenchReport): string {
   return `<section><h2>Room activation</h2>
 <p>Visitors open URLs whose rooms are not open, ${r.activation[0]?.handles ?? 0} distinct handles per measurement, several joins in flight: each joinOrCreate creates the room.
 Measured with the owners of the memory ramp still online (one room each), then with no rooms open. With many connections open the server's CPU is partly taken by their idle work
-(a ping every 800 ms per socket, a presence renewal every 2 s per online owner): "CPU-ms per activation" subtracts that idle load, to show what one activation itself costs.</p>
+(a ping every 800 ms per owner\u2019s socket, a presence renewal every 2 s per online owner): "CPU-ms per activation" subtracts that idle load, to show what one activation itself costs.</p>
 ${chart}
 ${table(['server', 'rooms open', 'activated', 'per second', 'p50 ms', 'p99 ms', 'server CPU', 'idle CPU before', 'CPU-ms per activation', 'failed'], r.activation.map((a) => [a.label, int(a.roomsOpen), a.activated, int(a.perSec), ms(a.latency.p50Ms), ms(a.latency.p99Ms), a.cpu.server.toFixed(2), a.idleCpuCores.toFixed(2), a.cpuMsPerActivation.toFixed(2), a.failed]))}
 ${drivers}

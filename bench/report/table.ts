@@ -59,7 +59,7 @@ export function renderTable(r: BenchReport): string {
       );
     }
     if (r.throughput.some((t) => t.saturation.loadBound)) out.push('  * the load processes\u2019 CPU was full: the server may have more to give');
-    if (r.storageProbe) out.push(`  storage: fdatasync of 4 KiB p50 ${ms(r.storageProbe.latency.p50Ms)} ms, p99 ${ms(r.storageProbe.latency.p99Ms)} ms, max ${ms(r.storageProbe.latency.maxMs)} ms (one per stored message: ${int(1000 / r.storageProbe.latency.p50Ms)}/s at p50)`);
+    if (r.storageProbe) out.push(`  storage: fdatasync of 4 KiB p50 ${ms(r.storageProbe.latency.p50Ms)} ms, p99 ${ms(r.storageProbe.latency.p99Ms)} ms, max ${ms(r.storageProbe.latency.maxMs)} ms (Knock\u2019s acks wait for one, which covers every SQLite commit since the one before: ${int(1000 / r.storageProbe.latency.p50Ms)} syncs/s at p50)`);
   }
 
   if (r.memory.length > 0) {

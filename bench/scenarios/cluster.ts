@@ -78,7 +78,7 @@ async function saturate(
       const which = `${processes} process${processes > 1 ? 'es' : ''}`;
       ctx.log(`cluster: ${which} saturate at ${fmt(saturation.deliveredPerSec)} msg/s (p99 ${saturation.latency.p99Ms.toFixed(1)} ms, server CPU ${saturation.cpu.server.toFixed(2)}, other CPU ${saturation.cpu.other.toFixed(2)})`);
       const ratePerSec = Math.max(1, Math.round(rateFor(saturation.deliveredPerSec)));
-      const step = await runStep(ctx, server, { mode: 'open', ratePerSec }, ctx.mode.throughput.step);
+      const step = await runStep(ctx, server, { mode: 'open', ratePerSec }, phase);
       ctx.log(`cluster: ${which} at ${fmt(ratePerSec)} msg/s offered: p50 ${step.latency.p50Ms.toFixed(2)} ms, p99 ${step.latency.p99Ms.toFixed(2)} ms`);
       return { saturation, step };
     } finally {

@@ -1,7 +1,8 @@
 /**
  * How long a durable write waits on this machine: 4 KiB written and fdatasync'd, repeatedly, in a directory on the
- * same filesystem as Knock's data directory (os.tmpdir()). Knock on SQLite (synchronous=FULL) commits each message
- * with one such sync, from its event loop, so 1 / this latency bounds one process's relay throughput.
+ * same filesystem as Knock's data directory (os.tmpdir()). Knock on SQLite acknowledges a message once an
+ * fdatasync of the WAL covers its commit (adapters/storage/sqlite/walSync.ts, in the thread pool); one sync covers
+ * every commit made since the one before, so 1 / this latency bounds the syncs per second, not the messages.
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';

@@ -1,7 +1,10 @@
 /**
  * 1:1 relay throughput and latency: chat pairs (both ends in the same load process), first a closed loop to find
- * the saturation throughput, then open-loop steps at set rates. For Knock each message is validated, stored
- * (SQLite synchronous=FULL) and acknowledged before it is relayed: "durably stored before its ack".
+ * the saturation throughput, then open-loop steps at set rates. For Knock each message is validated and its append
+ * started as it arrives (storage applies one conversation's appends in call order); SQLite writes every append of
+ * one event-loop turn in one transaction, made durable by one fdatasync of the WAL in the thread pool (commits
+ * made while a sync runs share the next); only then do the acks and broadcasts leave, in sequence order, and what
+ * one tick sends to a socket goes out in one write (corked): "durably stored before its ack".
  */
 import type { OpenResult, PairSpec, TrafficPlan, TrafficResult } from '../load/messages.ts';
 import type { Phase } from '../modes.ts';

@@ -1,7 +1,9 @@
 /**
- * Colyseus with no Knock logic: the same @colyseus/core and ws-transport versions and the same transport settings
- * as Knock (engine/app.ts: frame limit, ping every 800 ms with one retry), so the difference to Knock is Knock's own
- * code (validation, authorization, storage, presence). Rooms:
+ * Colyseus with no Knock logic: the same @colyseus/core and ws-transport versions and transport settings as Knock
+ * (engine/app.ts: frame limit, ping every 800 ms with one retry), so the difference to Knock is Knock's own code
+ * (validation, authorization, storage, presence). One exception: Colyseus's transport pings every socket at that
+ * rate, where Knock's (adapters/colyseus/LivenessTransport.ts) pings only owners' devices at it and visitors every
+ * 10 s, so bare Colyseus's idle visitors cost more CPU than Knock's. Rooms:
  * - `relay` (filterBy pair): Knock's message shape without Knock's work: `send` -> `ack` to the sender and
  *   `message` to everyone else, in memory only;
  * - `user` (filterBy handle): an empty room per URL that sends `welcome` on join (idle visitors, owners, activation).

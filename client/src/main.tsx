@@ -2,8 +2,12 @@
 import { render } from 'preact';
 import { App } from './views/App.tsx';
 import { BrowserRouter } from './router.ts';
+import { openDocId } from './views/docLocation.ts';
 import './styles.css';
+import './docs.css';
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('The page has no #app element.');
 render(<App router={new BrowserRouter(window)} />, root);
+// A document in the address (a reload, a shared link): fetch the editor while the page connects, not after.
+if (openDocId(location.hash) !== null) void import('./docs/DocEditor.tsx');

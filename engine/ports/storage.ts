@@ -6,6 +6,9 @@
  * Secrets (session tokens, conversation tokens) are stored only as hashes: the caller hashes, the adapter stores.
  */
 import type { ConversationSummary, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
+import type { DocumentStorage } from './documentStorage.ts';
+
+export type { DocumentRecord, DocumentState, DocumentStorage } from './documentStorage.ts';
 
 export interface Account {
   id: string;
@@ -52,7 +55,8 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-export interface Storage extends GameStorage {
+/** Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage (below). */
+export interface Storage extends DocumentStorage, GameStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;

@@ -15,7 +15,7 @@ import { ConversationLogic, type ConversationPeer } from './conversationLogic.ts
 
 const SUMMARY_DELAY_MS = 50;
 
-/** Who may join: the visitor holding the conversation's token, or the owner's signed-in devices. */
+/** Who may join: the visitor holding the conversation's token, or the owner's signed-in devices (also of its documents: DocRoom). */
 export async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
   checkOrigin(deps, context.headers);
   const parsed = conversationJoinOptions.safeParse(raw);

@@ -11,6 +11,7 @@ import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
 import {
+  DOC_CARD_PREFIX,
   limits,
   type ConversationClientMessages,
   type ConversationServerMessages,
@@ -190,6 +191,8 @@ export class ConversationLogic {
       case 'call.signal':
       case 'call.media':
         return this.calls.dispatch(peer, type as CallMessageType, m as ConversationClientMessages[CallMessageType]);
+      case 'doc.create':
+        return this.createDocument(peer, m as ConversationClientMessages['doc.create']);
       case 'game.invite':
       case 'game.answer':
         return this.games.dispatch(peer, type as GameInviteType, m as ConversationClientMessages[GameInviteType]);
@@ -233,6 +236,16 @@ export class ConversationLogic {
     // The next message's delivery follows this one whatever its outcome; the caller sees the outcome.
     this.deliveries = task.catch(() => undefined);
     return task;
+  }
+
+  // --- documents ----------------------------------------------------------------------------------------------------
+  /** Creates a document (rooms/doc) and posts its card: a message `doc:<id>` whose body is the title, to everyone. */
+  private async createDocument(peer: ConversationPeer, msg: ConversationClientMessages['doc.create']): Promise<void> {
+    this.checkRate(peer, 'messageBucket', 'Messages');
+    const me = this.participantOf(peer);
+    const doc = await this.deps.storage.createDocument({ conversationId: this.conversation.id, createdBy: me.id, title: msg.title, at: this.deps.clock.now() });
+    peer.transport.send('doc.created', { docId: doc.id, title: doc.title });
+    await this.record({ senderId: me.id, clientMsgId: `${DOC_CARD_PREFIX}${doc.id}`, body: doc.title });
   }
 
   // --- catch-up, sync and history --------------------------------------------------------------------------------

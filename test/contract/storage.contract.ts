@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
+import { documentRules } from './storage/documents.contract.ts';
 import type { StorageContext } from './storage/fixtures.ts';
 import { messageRules } from './storage/messages.contract.ts';
 import { gameRules } from './storage/games.contract.ts';
@@ -47,6 +48,7 @@ export function storageContract(
     accountRules(ctx);
     conversationRules(ctx);
     messageRules(ctx);
+    documentRules(ctx);
     gameRules(ctx);
   });
 }

@@ -26,7 +26,15 @@ export interface NetProxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(target: string): Promise<NetProxy> {
+export interface ProxyOptions {
+  /**
+   * Delay of each chunk, in ms, asked per chunk (seeded tests pass a seeded draw): a slow, jittery network. Order
+   * is kept per direction, as TCP keeps it.
+   */
+  delayMs?: () => number;
+}
+
+export async function startProxy(target: string, options: ProxyOptions = {}): Promise<NetProxy> {
   const { hostname, port } = new URL(target);
   const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
   let reachable = true;
@@ -46,8 +54,8 @@ export async function startProxy(target: string): Promise<NetProxy> {
     // Errors here are the point of the proxy (cut connections): each side just ends the other.
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    relay(client, upstream, options.delayMs);
+    relay(upstream, client, options.delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address() as net.AddressInfo;
@@ -97,4 +105,32 @@ export async function startProxy(target: string): Promise<NetProxy> {
     },
   };
   return proxy;
+}
+
+/** Carries `from` to `to`, each chunk after `delayMs()` but never before an earlier one. */
+function relay(from: net.Socket, to: net.Socket, delayMs: (() => number) | undefined): void {
+  if (!delayMs) {
+    from.pipe(to);
+    return;
+  }
+  const queue: Array<{ chunk: Buffer; at: number }> = [];
+  let timer: NodeJS.Timeout | null = null;
+  const drain = (): void => {
+    timer = null;
+    const now = Date.now();
+    while (queue.length > 0 && queue[0]!.at <= now) {
+      const { chunk } = queue.shift()!;
+      if (!to.destroyed) to.write(chunk);
+    }
+    if (queue.length > 0) timer = setTimeout(drain, queue[0]!.at - now);
+  };
+  from.on('data', (chunk: Buffer) => {
+    const last = queue.at(-1)?.at ?? 0;
+    queue.push({ chunk, at: Math.max(last, Date.now() + Math.max(0, delayMs())) });
+    timer ??= setTimeout(drain, queue[0]!.at - Date.now());
+  });
+  from.on('close', () => {
+    if (timer) clearTimeout(timer);
+    queue.length = 0;
+  });
 }

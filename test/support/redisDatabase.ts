@@ -69,7 +69,7 @@ export class TestRedis extends RedisPresence {
   }
 
   /** The rooms Colyseus lists, of one type. */
-  async rooms(name: 'user' | 'conversation'): Promise<RoomListing[]> {
+  async rooms(name: 'user' | 'conversation' | 'doc'): Promise<RoomListing[]> {
     const all = await this.pub.hgetall('roomcaches');
     return Object.values(all)
       .map((text) => JSON.parse(text) as RoomListing)

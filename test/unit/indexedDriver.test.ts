@@ -3,12 +3,14 @@
  * own LocalDriver does, only without scanning. The property test runs random sequences of what Colyseus does to
  * listings (create, save, updateOne, direct assignment, remove, cleanup, clear) against both drivers side by side
  * and compares every answer; fast-check prints the seed and the shrunk sequence when they differ (CONVENTIONS 14).
- * Then Colyseus's real matchmaker runs on the driver: filterBy, locking when full, disposal.
+ * Then Colyseus's real matchmaker runs on the driver: filterBy, locking when full, disposal. Last, Knock's
+ * single-process coordination must hand Colyseus this driver.
  */
 import { LocalDriver, LocalPresence, Room, matchMaker, type IRoomCache, type RoomCache, type SortOptions } from '@colyseus/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndexedDriver } from '../../adapters/colyseus/IndexedDriver.ts';
+import { openCoordination } from '../../adapters/presence/coordination.ts';
 
 type Conditions = Partial<IRoomCache>;
 
@@ -281,5 +283,13 @@ describe('IndexedDriver under Colyseus\u2019s matchmaker', () => {
     await matchMaker.getLocalRoomById(b1.room.roomId)!.disconnect();
     expect(driver.has(b1.room.roomId)).toBe(false);
     expect(await matchMaker.query({ name: 'url', handle: 'bob' })).toEqual([]);
+  });
+});
+
+describe('Knock in one process', () => {
+  it('lists its rooms in the IndexedDriver, not Colyseus\u2019s LocalDriver', async () => {
+    const { driver, kind } = await openCoordination(undefined, { error: () => undefined });
+    expect(kind).toBe('local');
+    expect(driver).toBeInstanceOf(IndexedDriver);
   });
 });

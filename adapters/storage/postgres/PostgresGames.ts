@@ -1,4 +1,4 @@
-/** The games part of the PostgreSQL adapter (002_games.sql): one statement per call, so each is its own transaction. */
+/** The games part of the PostgreSQL adapter (003_games.sql): one statement per call, so each is its own transaction. */
 import type pg from 'pg';
 import { KnockError } from '../../../engine/errors.ts';
 import type { GameMove, GameStorage, StoredGame } from '../../../engine/ports/storage.ts';

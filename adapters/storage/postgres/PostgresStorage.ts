@@ -19,7 +19,8 @@ import {
 import {
   asRole, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
-import { SqlState, asStorageError, isViolation, withCause } from './databaseErrors.ts';
+import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
+import { PostgresDocuments } from './documents.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
 import { PostgresGames } from './PostgresGames.ts';
 import {
@@ -40,7 +41,7 @@ export interface PostgresStorageOptions {
   logger?: Pick<Logger, 'warn'>;
 }
 
-/** Most appends in one transaction: a burst larger than this is committed in several. */
+/** Most appends of one conversation in one transaction: a burst larger than this is committed in several. */
 const APPEND_BATCH = 256;
 
 interface PendingAppend {
@@ -79,10 +80,10 @@ function parseBigint(text: string): number {
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
-  /** Appends waiting for the next batch, in call order. */
-  private readonly pendingAppends: PendingAppend[] = [];
-  /** The batches being written, until none is left. */
-  private flushing: Promise<void> | undefined;
+  /** Per conversation: the appends waiting for its next batch (call order), while its batches are being written. */
+  private readonly appendQueues = new Map<string, PendingAppend[]>();
+  /** The conversations' write loops running now (close waits for them). */
+  private readonly draining = new Set<Promise<void>>();
 
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -232,12 +233,14 @@ export class PostgresStorage implements Storage {
   // -- messages ---------------------------------------------------------------------------------------------------
 
   /**
-   * Group commit, as in the SQLite adapter: appends wait for the turn of the event loop to end, then every append
-   * waiting goes into one transaction on one connection (at most APPEND_BATCH), in call order, so they share one
-   * commit (one WAL flush) and one conversation's appends get consecutive seqs in the order they were called. One
-   * batch is written at a time; appends that arrive meanwhile form the next. Nobody is answered before the commit.
-   * Per append: a read that authorises the sender and finds a retry (the common duplicate costs one read), then
-   * the increment of last_seq and the insert as one statement (see sql.appendMessage).
+   * Group commit per conversation: a conversation's appends wait for the turn of the event loop to end, then all
+   * of its waiting appends (at most APPEND_BATCH) go into one transaction on one connection, in call order, so they
+   * share one commit and get consecutive seqs in the order they were called. A conversation's next batch starts
+   * when its last one is committed; different conversations write at the same time on the pool's connections
+   * (PostgreSQL flushes the WAL once for commits that come together). Nobody is answered before the commit.
+   * Per append: a read that authorises the sender and finds a retry (the common duplicate costs one read), then the
+   * increment of last_seq and the insert as one statement (see sql.appendMessage); a lone append needs no
+   * BEGIN/COMMIT, that statement is its transaction.
    * If the database refuses a statement (another process appended the same clientMsgId, or removed the
    * conversation, in between), the batch is rolled back and its appends are written again one by one, each in its
    * own transaction, where such a refusal is answered for that append alone.
@@ -246,20 +249,30 @@ export class PostgresStorage implements Storage {
     assertWellFormed(input.body, 'The message');
     if (this.closing) throw new KnockError('internal', 'The database is closed.');
     return new Promise<AppendResult>((resolve, reject) => {
-      this.pendingAppends.push({ input, resolve, reject });
-      this.flushing ??= new Promise<void>((done) => setImmediate(done)).then(() => this.flushAppends());
+      const id = input.conversationId;
+      const queue = this.appendQueues.get(id);
+      if (queue) {
+        queue.push({ input, resolve, reject });
+        return;
+      }
+      const started: PendingAppend[] = [{ input, resolve, reject }];
+      this.appendQueues.set(id, started);
+      const loop = new Promise<void>((done) => setImmediate(done)).then(() => this.drainAppends(id, started));
+      this.draining.add(loop);
+      void loop.finally(() => this.draining.delete(loop));
     });
   }
 
-  private async flushAppends(): Promise<void> {
+  /** Writes one conversation's appends, batch after batch, until none waits; then the conversation has no queue. */
+  private async drainAppends(id: string, queue: PendingAppend[]): Promise<void> {
     try {
-      while (this.pendingAppends.length > 0) {
-        const batch = this.pendingAppends.splice(0, APPEND_BATCH);
+      while (queue.length > 0) {
+        const batch = queue.splice(0, APPEND_BATCH);
         if (batch.length === 1) await settle(batch[0]!, () => this.appendAlone(batch[0]!.input));
         else await this.appendBatch(batch);
       }
     } finally {
-      this.flushing = undefined;
+      this.appendQueues.delete(id);
     }
   }
 
@@ -350,6 +363,14 @@ export class PostgresStorage implements Storage {
   // -- lifecycle --------------------------------------------------------------------------------------------------
 
   /** Ends the pool once; later and concurrent calls wait for the same end. */
+  // -- documents (./documents.ts: same pool, own statements) -----------------------------------------------
+  private readonly documents = new PostgresDocuments(this.pool);
+  readonly createDocument: Storage['createDocument'] = (input) => this.documents.createDocument(input);
+  readonly getDocument: Storage['getDocument'] = (id) => this.documents.getDocument(id);
+  readonly appendDocumentUpdate: Storage['appendDocumentUpdate'] = (id, update, at) => this.documents.appendDocumentUpdate(id, update, at);
+  readonly loadDocumentState: Storage['loadDocumentState'] = (id) => this.documents.loadDocumentState(id);
+  readonly compactDocument: Storage['compactDocument'] = (id, snapshot, upTo, at) => this.documents.compactDocument(id, snapshot, upTo, at);
+
   // -- games (PostgresGames.ts) -----------------------------------------------------------------------------------
   private readonly games = new PostgresGames(this.pool);
   createGame: GameStorage['createGame'] = (input) => this.games.createGame(input);
@@ -362,7 +383,7 @@ export class PostgresStorage implements Storage {
   async close(): Promise<void> {
     // Appends already accepted are written first; new ones are refused from now on.
     this.closing ??= (async () => {
-      while (this.flushing) await this.flushing;
+      while (this.draining.size > 0) await Promise.all(this.draining);
       await this.pool.end();
     })();
     return this.closing;
@@ -370,21 +391,13 @@ export class PostgresStorage implements Storage {
 
   // -- internals --------------------------------------------------------------------------------------------------
 
-  /**
-   * One statement on the pool. `refine` maps the errors the call site expects (with its own message); every other
-   * error goes through asStorageError. The original error stays reachable as `cause`.
-   */
-  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  /** One statement on the pool (databaseErrors.ts runStatement). */
+  private run<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values: unknown[],
     refine?: (err: unknown) => KnockError | undefined,
   ): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.pool.query<R>(text, values);
-    } catch (err) {
-      const refined = refine?.(err);
-      throw refined ? withCause(refined, err) : asStorageError(err);
-    }
+    return runStatement<R>(this.pool, text, values, refine);
   }
 
   /** The message a concurrent append of the same (sender, clientMsgId) committed first. */

@@ -44,3 +44,21 @@ export function withCause(error: KnockError, cause: unknown): KnockError {
   error.cause = cause;
   return error;
 }
+
+/**
+ * One statement on the pool. `refine` maps the errors the call site expects (with its own message); every other
+ * error goes through asStorageError. The original error stays reachable as `cause`.
+ */
+export async function runStatement<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  pool: pg.Pool,
+  text: string,
+  values: unknown[],
+  refine?: (err: unknown) => KnockError | undefined,
+): Promise<pg.QueryResult<R>> {
+  try {
+    return await pool.query<R>(text, values);
+  } catch (err) {
+    const refined = refine?.(err);
+    throw refined ? withCause(refined, err) : asStorageError(err);
+  }
+}

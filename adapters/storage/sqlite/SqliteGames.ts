@@ -1,4 +1,4 @@
-/** The games part of the SQLite adapter (002_games.sql): one statement per call, so each is atomic by itself. */
+/** The games part of the SQLite adapter (003_games.sql): one statement per call, so each is atomic by itself. */
 import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { GameMove, GameStorage, StoredGame } from '../../../engine/ports/storage.ts';

@@ -18,6 +18,7 @@ import {
   type CreatedConversation, type NewAccount, type NewConversation,
 } from '../common.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
+import { SqliteDocuments } from './documents.ts';
 import { applyMigrations } from './migrate.ts';
 import { SqliteGames } from './SqliteGames.ts';
 import { WalSync } from './walSync.ts';
@@ -317,6 +318,14 @@ export class SqliteStorage implements Storage {
   async messagesBefore(conversationId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]> {
     return this.visible(this.q.messagesBefore.all(conversationId, beforeSeq, rowLimit(limit)).map(toMessage));
   }
+
+  // -- documents (./documents.ts: same connection, own statements) -----------------------------------------------
+  private readonly documents = new SqliteDocuments(this.db);
+  readonly createDocument: Storage['createDocument'] = (input) => this.documents.createDocument(input);
+  readonly getDocument: Storage['getDocument'] = (id) => this.documents.getDocument(id);
+  readonly appendDocumentUpdate: Storage['appendDocumentUpdate'] = (id, update, at) => this.documents.appendDocumentUpdate(id, update, at);
+  readonly loadDocumentState: Storage['loadDocumentState'] = (id) => this.documents.loadDocumentState(id);
+  readonly compactDocument: Storage['compactDocument'] = (id, snapshot, upTo, at) => this.documents.compactDocument(id, snapshot, upTo, at);
 
   // -- lifecycle --------------------------------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ export type CallListener = (event: CallEvent) => void;
 export type GameInviteEvent = { type: 'game'; payload: ConversationServerMessages['game'] } | { type: 'error'; payload: ErrorPayload };
 export type GameInviteListener = (event: GameInviteEvent) => void;
 
+export type DocCreatedListener = (doc: ConversationServerMessages['doc.created']) => void;
+
 export interface ConversationSessionOptions {
   endpoint: string;
   conversationId: string;
@@ -59,6 +61,7 @@ export class ConversationSession {
   private readonly outbox: Outbox;
   private readonly listeners = new Set<Listener>();
   private readonly callListeners = new Set<CallListener>();
+  private readonly docListeners = new Set<DocCreatedListener>();
   private readonly gameListeners = new Set<GameInviteListener>();
   private readonly stored = new Map<number, MessageRecord>();
   private readonly failed = new Map<string, { body: string; at: number; error: string }>();
@@ -220,6 +223,23 @@ export class ConversationSession {
     return this.link.send(type, payload);
   }
 
+  // --- documents (the editor itself is client/src/docs, loaded when a document opens) -------------------------------------
+  /** Where and how this conversation's documents are opened (DocProvider takes the same endpoint and token). */
+  get access(): { endpoint: string; token?: string } {
+    return this.options.token ? { endpoint: this.options.endpoint, token: this.options.token } : { endpoint: this.options.endpoint };
+  }
+
+  /** Asks the server for a new document in this conversation; false while disconnected. Its card arrives as a message. */
+  createDocument(title: string): boolean {
+    return this.link.send('doc.create', { title });
+  }
+
+  /** Hears the documents this device created (to open them at once). */
+  onDocCreated(listener: DocCreatedListener): () => void {
+    this.docListeners.add(listener);
+    return () => this.docListeners.delete(listener);
+  }
+
   // --- games (gameSession.ts builds on these) ------------------------------------------------------------------------
   /** What a GameSession needs to join this conversation's games as the same person. */
   get joinCredentials(): { endpoint: string; conversationId: string; token?: string; headers?: Record<string, string> } {
@@ -285,6 +305,9 @@ export class ConversationSession {
         break;
       case 'error':
         this.onError(payload as ErrorPayload);
+        break;
+      case 'doc.created':
+        for (const listener of [...this.docListeners]) listener(payload as ConversationServerMessages['doc.created']);
         break;
     }
     this.changed();

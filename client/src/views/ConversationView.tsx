@@ -8,6 +8,8 @@ import type { Signal } from '@preact/signals';
 import type { ConversationSession } from '../sdk/conversationSession.ts';
 import type { ConversationSnapshot } from '../sdk/types.ts';
 import { Composer } from './Composer.tsx';
+import { DocPanel } from './DocPanel.tsx';
+import { DocumentsBar } from './DocumentsBar.tsx';
 import { GamePanel } from './GamePanel.tsx';
 import { MessageList } from './MessageList.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
@@ -51,6 +53,8 @@ export function ConversationView(props: ConversationViewProps) {
           </button>
         </div>
       )}
+      <DocumentsBar session={session} live={snapshot.connection === 'live'} />
+      <DocPanel session={session} messages={snapshot.messages} />
       <Composer
         draft={draft}
         onSend={(body) => {

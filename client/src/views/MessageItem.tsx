@@ -2,8 +2,10 @@
 import type { MessageView } from '../sdk/types.ts';
 import { clockTime, fullDate, isoDate } from '../timeFormat.ts';
 import { MessageText } from './MessageText.tsx';
+import { DocCard, isDocCard } from './DocCard.tsx';
 
 export function MessageItem({ message, continued }: { message: MessageView; continued: boolean }) {
+  if (isDocCard(message)) return <DocCard message={message} />;
   const side = message.mine ? 'message--mine' : 'message--theirs';
   // The name stays in the text for screen readers and tests, but is shown only at the start of a run of messages
   // from the same person, and never on my own bubbles (their side says it).

@@ -1,4 +1,4 @@
--- 002: games played in conversations (issue 6; the same model as sqlite/002_games.sql).
+-- 003: games played in conversations (issue 6; the same model as sqlite/003_games.sql).
 CREATE TABLE games (
   id              TEXT COLLATE "C" PRIMARY KEY,
   conversation_id TEXT COLLATE "C" NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,

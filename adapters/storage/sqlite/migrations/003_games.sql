@@ -1,4 +1,4 @@
--- 002: games played in conversations (issue 6): invitations, the game going on, finished games (score history).
+-- 003: games played in conversations (issue 6): invitations, the game going on, finished games (score history).
 CREATE TABLE games (
   id              TEXT PRIMARY KEY,
   conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
