@@ -94,8 +94,8 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     format: 'esm',
     platform: 'browser',
     target: 'es2020',
-    // The document editor (Tiptap, Yjs) and the call screen with its media code are chunks of their own, loaded
-    // by a dynamic import when a document opens or a call rings or starts.
+    // The document editor (Tiptap, Yjs), the call screen with its media code and games (Phaser) are chunks of their
+    // own, loaded by a dynamic import when a document opens, a call rings or starts, or a game opens.
     splitting: true,
     entryNames: '[name]-[hash]',
     chunkNames: 'chunk-[hash]',

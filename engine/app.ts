@@ -20,6 +20,7 @@ import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
 import { conversationRoomClass } from '../rooms/conversation/ConversationRoom.ts';
 import { docRoomClass } from '../rooms/doc/DocRoom.ts';
 import { userRoomClass } from '../rooms/user/UserRoom.ts';
+import { gameRoomClass } from '../rooms/game/GameRoom.ts';
 import type { RoomDeps } from '../rooms/deps.ts';
 import { Accounts } from './accounts.ts';
 import { Auth } from './auth.ts';
@@ -156,6 +157,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   gameServer.define('user', userRoomClass(roomDeps)).filterBy(['handle']);
   gameServer.define('conversation', conversationRoomClass(roomDeps)).filterBy(['conversationId']);
   gameServer.define('doc', docRoomClass(roomDeps)).filterBy(['docId']);
+  gameServer.define('game', gameRoomClass(roomDeps)).filterBy(['gameId']);
 
   let url = '';
   let closed: Promise<void> | null = null;

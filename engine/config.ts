@@ -128,6 +128,10 @@ export const configSchema = z.object({
   callMeshMax: z.number().int().min(2).max(8).default(4),
   /** Most devices in a call through the conference server. */
   callMaxMembers: z.number().int().min(3).max(100).default(12),
+  /** How long a game waits for a player whose devices all left (a reload, a network drop) before they forfeit. */
+  gameForfeitMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** Moves and inputs one player may send to a game (Pong sends one per key change; a flood is refused). */
+  gameInputs: z.object({ perWindow: z.number().int().min(1).max(10_000), windowMs: z.number().int().min(100).max(600_000) }).default({ perWindow: 30, windowMs: 1_000 }),
   /** STUN/TURN servers handed to call members (TURN ones with per-member credentials from turnSecret). */
   iceServers: z.array(iceServerEntry).default([]),
   /** coturn's static-auth-secret (use-auth-secret): TURN credentials are minted from it, per member, short-lived. */
@@ -224,6 +228,7 @@ const envKeys = {
   KNOCK_DOC_MAX_UPDATE_BYTES: 'docMaxUpdateBytes',
   KNOCK_DOC_MAX_BYTES: 'docMaxBytes',
   KNOCK_DOC_COMPACT_UPDATES: 'docCompactUpdates',
+  KNOCK_GAME_FORFEIT_MS: 'gameForfeitMs',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -272,6 +277,7 @@ const envSchema = z.object({
   KNOCK_DOC_MAX_UPDATE_BYTES: z.coerce.number().int().optional(),
   KNOCK_DOC_MAX_BYTES: z.coerce.number().int().optional(),
   KNOCK_DOC_COMPACT_UPDATES: z.coerce.number().int().optional(),
+  KNOCK_GAME_FORFEIT_MS: z.coerce.number().int().optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

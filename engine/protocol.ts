@@ -239,6 +239,87 @@ const exactlyOneSignal = (s: { description?: unknown; candidate?: unknown }) => 
 const oneSignalMessage = { message: 'A signal carries either a description or a candidate.' };
 
 // ---------------------------------------------------------------------------------------------------------------
+// Games (issue 6): invitations go through the ConversationRoom (and are recorded in the chat); play goes through a
+// GameRoom per game. The kinds are those of games/ (games/types.ts gameKinds; this module stays free of games/).
+export const gameKindSchema = z.enum(['connect4', 'chess', 'pong'], { message: 'The game must be "connect4", "chess" or "pong".' });
+export type GameKindName = z.infer<typeof gameKindSchema>;
+export const gameIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'gameId is not valid.' });
+const seatSchema = z.union([z.literal(0), z.literal(1)]);
+export const gameRecord = z.object({
+  id: gameIdSchema,
+  kind: gameKindSchema,
+  /** invited: waiting for the other player; active: being played (join its GameRoom); declined / finished: over. */
+  status: z.enum(['invited', 'declined', 'active', 'finished']),
+  /** Participant ids by seat; seat 0 invited and moves first. */
+  players: z.tuple([id, id]),
+  winnerSeat: seatSchema.nullable(),
+  reason: z.string().nullable(),
+  createdAt: z.number(),
+  endedAt: z.number().nullable(),
+});
+export type GameRecord = z.infer<typeof gameRecord>;
+export const gameScoresSchema = z.object({
+  /** Wins by participant id, over this conversation's finished games. */
+  wins: z.record(z.string(), z.number().int()),
+  draws: z.number().int(),
+  /** The newest finished games, newest first. */
+  recent: z.array(gameRecord),
+});
+export type GameScores = z.infer<typeof gameScoresSchema>;
+
+const gameConversationClientMessages = {
+  /** Invites the other side to a game (also a rematch); recorded in the chat. One open game per conversation. */
+  'game.invite': z.object({ kind: gameKindSchema }),
+  /** The invited player accepts or declines; the inviter may withdraw (accept: false). */
+  'game.answer': z.object({ gameId: gameIdSchema, accept: z.boolean() }),
+} as const;
+
+const gameConversationServerMessages = {
+  /** A game of this conversation changed (and, on joining, the open one): show the invitation or open the game. */
+  game: gameRecord,
+} as const;
+
+export const gameJoinOptions = z.object({
+  gameId: gameIdSchema,
+  conversationId: id,
+  /** The visitor's conversation token; owners use their session. */
+  token: z.string().min(16).max(128).optional(),
+});
+export type GameJoinOptions = z.infer<typeof gameJoinOptions>;
+
+/** A player's turn-based move or real-time input; its shape is each game's (games/), checked by the game. */
+export const gameClientMessages = {
+  move: z.object({ move: z.unknown() }),
+  resign: z.object({}),
+} as const;
+export type GameClientMessages = { [K in keyof typeof gameClientMessages]: z.infer<(typeof gameClientMessages)[K]> };
+
+const lastMoveSchema = z.object({ seat: seatSchema, text: z.string() }).nullable();
+const gameResultSchema = z.object({ winner: seatSchema.nullable(), reason: z.string() });
+export const gameServerMessages = {
+  welcome: z.object({
+    game: gameRecord,
+    /** This device's seat, or null for a spectator. */
+    seat: seatSchema.nullable(),
+    names: z.tuple([z.string(), z.string()]),
+    /** The game's view (games/<kind>.ts); its shape is the game's. */
+    view: z.unknown(),
+    turn: seatSchema.nullable(),
+    lastMove: lastMoveSchema,
+    result: gameResultSchema.nullable(),
+    scores: gameScoresSchema,
+    tickMs: z.number().nullable(),
+  }),
+  /** After every accepted move (turn-based) or every tick (real-time). */
+  state: z.object({ view: z.unknown(), turn: seatSchema.nullable(), lastMove: lastMoveSchema }),
+  /** Which players have a device here; a missing one forfeits at `forfeitAt`. */
+  players: z.object({ connected: z.tuple([z.boolean(), z.boolean()]), forfeitAt: z.tuple([z.number().nullable(), z.number().nullable()]) }),
+  over: z.object({ result: gameResultSchema, game: gameRecord, scores: gameScoresSchema }),
+  error: errorPayload,
+} as const;
+export type GameServerMessages = { [K in keyof typeof gameServerMessages]: z.infer<(typeof gameServerMessages)[K]> };
+
+// ---------------------------------------------------------------------------------------------------------------
 // Join options.
 export const userJoinOptions = z.object({ handle: handleSchema });
 export type UserJoinOptions = z.infer<typeof userJoinOptions>;
@@ -292,6 +373,7 @@ export const conversationClientMessages = {
   'call.media': z.object({ callId: callIdSchema, audio: z.boolean(), video: z.boolean() }),
   /** Creates a shared document in this conversation; its card (a message, DOC_CARD_PREFIX) goes to everyone. */
   'doc.create': z.object({ title: documentTitleSchema }),
+  ...gameConversationClientMessages,
 } as const;
 export type ConversationClientMessages = { [K in keyof typeof conversationClientMessages]: z.infer<(typeof conversationClientMessages)[K]> };
 
@@ -346,6 +428,7 @@ export const conversationServerMessages = {
   /** To the device that sent `doc.create`: the new document (its card follows as a `message`), to open it at once. */
   'doc.created': z.object({ docId: id, title: z.string() }),
   error: errorPayload,
+  ...gameConversationServerMessages,
 } as const;
 export type ConversationServerMessages = { [K in keyof typeof conversationServerMessages]: z.infer<(typeof conversationServerMessages)[K]> };
 

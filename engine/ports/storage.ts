@@ -55,8 +55,8 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-/** Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts). */
-export interface Storage extends DocumentStorage {
+/** Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage (below). */
+export interface Storage extends DocumentStorage, GameStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -107,4 +107,57 @@ export interface Storage extends DocumentStorage {
   messagesBefore(conversationId: string, beforeSeq: number, limit: number): Promise<MessageRecord[]>;
 
   close(): Promise<void>;
+}
+
+// -- games (issue 6) -----------------------------------------------------------------------------------------------
+/** invited -> declined | active; active -> finished. At most one game of a conversation is invited or active. */
+export type GameStatus = 'invited' | 'declined' | 'active' | 'finished';
+
+export interface StoredGame {
+  id: string;
+  conversationId: string;
+  /** A kind of games/ (`connect4`, `chess`, `pong`); the port stores it as given. */
+  kind: string;
+  /** Participant ids by seat: seat 0 (who invited, moves first) and seat 1. */
+  players: [string, string];
+  status: GameStatus;
+  /** Everything random in the game comes from it (games/types.ts). */
+  seed: number;
+  /** Set when finished: the winning seat, or null for a draw or an abandoned game. */
+  winnerSeat: 0 | 1 | null;
+  /** Set when declined or finished: "four in a row", "resigned", "forfeit", ... */
+  reason: string | null;
+  createdAt: number;
+  endedAt: number | null;
+  /** The accepted moves of a turn-based game, in order: a GameRoom made anew (a restart) replays them. */
+  moves: GameMove[];
+}
+
+export interface GameMove {
+  seat: 0 | 1;
+  move: unknown;
+}
+
+/** The games of conversations: invitations, the game going on, and finished games (the score history). */
+export interface GameStorage {
+  /** A new invitation (status `invited`). A `conflict` error if the conversation has an invited or active game. */
+  createGame(input: { conversationId: string; kind: string; players: [string, string]; seed: number; at: number }): Promise<StoredGame>;
+  getGame(id: string): Promise<StoredGame | null>;
+  /** The conversation's invited or active game, if any. */
+  openGame(conversationId: string): Promise<StoredGame | null>;
+  /**
+   * Moves a game from status `from` to `to` (with the result when finishing), atomically: null, and nothing
+   * changed, when the game is not in `from` (someone else moved it first) or does not exist.
+   */
+  transitionGame(
+    id: string,
+    change: { from: GameStatus; to: GameStatus; at: number; winnerSeat?: 0 | 1 | null; reason?: string | null },
+  ): Promise<StoredGame | null>;
+  /** Finished games of a conversation, newest first. */
+  finishedGames(conversationId: string, limit: number): Promise<StoredGame[]>;
+  /**
+   * Appends a move to an active game's list, if the list still has `expectedCount` moves (so two writers cannot
+   * both add the next move). False, and nothing changed, otherwise.
+   */
+  appendGameMove(id: string, expectedCount: number, move: GameMove): Promise<boolean>;
 }

@@ -139,6 +139,11 @@ export function conversationRoomClass(deps: RoomDeps) {
       }
     }
 
+    /** Called by a GameRoom (matchMaker.remoteRoomCall, from any process) once a game's result is stored. */
+    async gameFinished(gameId: string): Promise<void> {
+      await this.logic?.games.finished(gameId);
+    }
+
     private peerOf(client: KnockClient): ConversationPeer {
       const peer = this.peers.get(client.sessionId);
       if (!peer) throw new KnockError('forbidden', 'You have not joined this conversation yet.');

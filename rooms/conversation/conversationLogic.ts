@@ -22,6 +22,7 @@ import { KnockError, asKnockError, CloseCode } from '../../engine/errors.ts';
 import { rateLimited } from '../../engine/rateLimit.ts';
 import { deliver, goLive, type Peer } from '../peer.ts';
 import { CallLogic, type CallMessageType, type CallSetup } from './callLogic.ts';
+import { GameInvites, type GameInviteType } from './gameInvites.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
 type ServerType = keyof ConversationServerMessages & string;
@@ -48,6 +49,8 @@ export class ConversationLogic {
   private readonly caughtUpTo = new Map<string, number>();
   /** The conversation's call (at most one at a time). */
   readonly calls: CallLogic;
+  /** Game invitations and results (the games themselves run in GameRooms). */
+  readonly games: GameInvites;
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -65,6 +68,16 @@ export class ConversationLogic {
       devices: () => this.peers.values(),
       device: (id) => this.peers.get(id),
       participantOf: (peer) => this.participantOf(peer),
+      record: (entry) => this.record(entry),
+    });
+    this.games = new GameInvites({
+      storage: deps.storage,
+      clock: deps.clock,
+      logger: deps.logger,
+      conversationId: conversation.id,
+      participants: () => this.participants.values(),
+      participantOf: (peer) => this.participantOf(peer),
+      peers: () => this.peers.values(),
       record: (entry) => this.record(entry),
     });
   }
@@ -91,6 +104,8 @@ export class ConversationLogic {
     });
     // Follows the catch-up (the peer is joining: live events wait in its buffer).
     this.calls.deviceJoined(peer);
+    // Buffered like the call state: it reaches the device after its catch-up.
+    await this.games.deviceJoined(peer).catch((err: unknown) => this.deps.logger.error({ err }, 'could not read the open game'));
     let heldUpTo: number;
     try {
       heldUpTo = await this.sendCatchUp(peer, since);
@@ -178,6 +193,9 @@ export class ConversationLogic {
         return this.calls.dispatch(peer, type as CallMessageType, m as ConversationClientMessages[CallMessageType]);
       case 'doc.create':
         return this.createDocument(peer, m as ConversationClientMessages['doc.create']);
+      case 'game.invite':
+      case 'game.answer':
+        return this.games.dispatch(peer, type as GameInviteType, m as ConversationClientMessages[GameInviteType]);
       default:
         throw new KnockError('unknown_type', `Unknown message type "${String(type)}".`);
     }

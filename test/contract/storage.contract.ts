@@ -13,6 +13,7 @@ import { conversationRules } from './storage/conversations.contract.ts';
 import { documentRules } from './storage/documents.contract.ts';
 import type { StorageContext } from './storage/fixtures.ts';
 import { messageRules } from './storage/messages.contract.ts';
+import { gameRules } from './storage/games.contract.ts';
 
 /**
  * Registers the suite. `open` must return an empty store each time (every test starts from nothing); `cleanup`
@@ -48,5 +49,6 @@ export function storageContract(
     conversationRules(ctx);
     messageRules(ctx);
     documentRules(ctx);
+    gameRules(ctx);
   });
 }

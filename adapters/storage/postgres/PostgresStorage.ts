@@ -11,6 +11,7 @@ import type { ConversationSummary, MessageRecord } from '../../../engine/protoco
 import type {
   Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
+import type { GameStorage } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type NewAccount, type NewConversation,
@@ -21,6 +22,7 @@ import {
 import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
 import { PostgresDocuments } from './documents.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
+import { PostgresGames } from './PostgresGames.ts';
 import {
   encodeText, decodeText, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary, type SenderRow,
 } from './queries.ts';
@@ -368,6 +370,15 @@ export class PostgresStorage implements Storage {
   readonly appendDocumentUpdate: Storage['appendDocumentUpdate'] = (id, update, at) => this.documents.appendDocumentUpdate(id, update, at);
   readonly loadDocumentState: Storage['loadDocumentState'] = (id) => this.documents.loadDocumentState(id);
   readonly compactDocument: Storage['compactDocument'] = (id, snapshot, upTo, at) => this.documents.compactDocument(id, snapshot, upTo, at);
+
+  // -- games (PostgresGames.ts) -----------------------------------------------------------------------------------
+  private readonly games = new PostgresGames(this.pool);
+  createGame: GameStorage['createGame'] = (input) => this.games.createGame(input);
+  getGame: GameStorage['getGame'] = (id) => this.games.getGame(id);
+  openGame: GameStorage['openGame'] = (conversationId) => this.games.openGame(conversationId);
+  transitionGame: GameStorage['transitionGame'] = (id, change) => this.games.transitionGame(id, change);
+  finishedGames: GameStorage['finishedGames'] = (conversationId, limit) => this.games.finishedGames(conversationId, limit);
+  appendGameMove: GameStorage['appendGameMove'] = (id, expectedCount, move) => this.games.appendGameMove(id, expectedCount, move);
 
   async close(): Promise<void> {
     // Appends already accepted are written first; new ones are refused from now on.

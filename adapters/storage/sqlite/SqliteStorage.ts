@@ -12,6 +12,7 @@ import type { ConversationSummary, MessageRecord } from '../../../engine/protoco
 import type {
   Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
+import type { GameStorage } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type NewAccount, type NewConversation,
@@ -19,6 +20,7 @@ import {
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteDocuments } from './documents.ts';
 import { applyMigrations } from './migrate.ts';
+import { SqliteGames } from './SqliteGames.ts';
 import { WalSync } from './walSync.ts';
 import { sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary } from './queries.ts';
 
@@ -326,6 +328,19 @@ export class SqliteStorage implements Storage {
   readonly compactDocument: Storage['compactDocument'] = (id, snapshot, upTo, at) => this.documents.compactDocument(id, snapshot, upTo, at);
 
   // -- lifecycle --------------------------------------------------------------------------------------------------
+
+  // -- games (SqliteGames.ts) -------------------------------------------------------------------------------------
+  private gameStore: SqliteGames | null = null;
+  private get games(): SqliteGames {
+    this.gameStore ??= new SqliteGames(this.db);
+    return this.gameStore;
+  }
+  createGame: GameStorage['createGame'] = (input) => this.games.createGame(input);
+  getGame: GameStorage['getGame'] = (id) => this.games.getGame(id);
+  openGame: GameStorage['openGame'] = (conversationId) => this.games.openGame(conversationId);
+  transitionGame: GameStorage['transitionGame'] = (id, change) => this.games.transitionGame(id, change);
+  finishedGames: GameStorage['finishedGames'] = (conversationId, limit) => this.games.finishedGames(conversationId, limit);
+  appendGameMove: GameStorage['appendGameMove'] = (id, expectedCount, move) => this.games.appendGameMove(id, expectedCount, move);
 
   async close(): Promise<void> {
     if (this.closed) return;

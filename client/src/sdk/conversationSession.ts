@@ -32,6 +32,9 @@ export type CallEvent =
   | { type: 'error'; payload: ErrorPayload };
 export type CallServerType = Extract<keyof ConversationServerMessages, `call.${string}`>;
 export type CallListener = (event: CallEvent) => void;
+/** Game records of this conversation, and errors answering game messages (gameSession.ts listens). */
+export type GameInviteEvent = { type: 'game'; payload: ConversationServerMessages['game'] } | { type: 'error'; payload: ErrorPayload };
+export type GameInviteListener = (event: GameInviteEvent) => void;
 
 export type DocCreatedListener = (doc: ConversationServerMessages['doc.created']) => void;
 
@@ -59,6 +62,7 @@ export class ConversationSession {
   private readonly listeners = new Set<Listener>();
   private readonly callListeners = new Set<CallListener>();
   private readonly docListeners = new Set<DocCreatedListener>();
+  private readonly gameListeners = new Set<GameInviteListener>();
   private readonly stored = new Map<number, MessageRecord>();
   private readonly failed = new Map<string, { body: string; at: number; error: string }>();
   private readonly participants = new Map<string, ParticipantRecord>();
@@ -236,8 +240,31 @@ export class ConversationSession {
     return () => this.docListeners.delete(listener);
   }
 
+  // --- games (gameSession.ts builds on these) ------------------------------------------------------------------------
+  /** What a GameSession needs to join this conversation's games as the same person. */
+  get joinCredentials(): { endpoint: string; conversationId: string; token?: string; headers?: Record<string, string> } {
+    const { endpoint, conversationId, token, headers } = this.options;
+    return { endpoint, conversationId, ...(token ? { token } : {}), ...(headers ? { headers } : {}) };
+  }
+
+  /** Hears game records (invitations, games starting and ending) and errors answering game messages. */
+  onGame(listener: GameInviteListener): () => void {
+    this.gameListeners.add(listener);
+    return () => this.gameListeners.delete(listener);
+  }
+
+  /** Sends a game invitation or answer; false while disconnected. */
+  sendGame<T extends Extract<keyof ConversationClientMessages, `game.${string}`>>(type: T, payload: ConversationClientMessages[T]): boolean {
+    return this.link.send(type, payload);
+  }
+
   // --- incoming -------------------------------------------------------------------------------------------------------
   private onMessage<K extends keyof ConversationServerMessages>(type: K, payload: ConversationServerMessages[K]): void {
+    const isGameError = type === 'error' && (payload as ErrorPayload).ref?.startsWith('game.') === true;
+    if (type === 'game' || isGameError) {
+      for (const listener of [...this.gameListeners]) listener({ type, payload } as GameInviteEvent);
+      return;
+    }
     const isCallError = type === 'error' && (payload as ErrorPayload).ref?.startsWith('call.') === true;
     if (type.startsWith('call.') || isCallError) {
       for (const listener of [...this.callListeners]) listener({ type, payload } as CallEvent);

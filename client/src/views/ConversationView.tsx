@@ -12,6 +12,7 @@ import { Composer } from './Composer.tsx';
 import { DismissableError } from './DismissableError.tsx';
 import { DocPanel } from './DocPanel.tsx';
 import { DocumentsBar } from './DocumentsBar.tsx';
+import { GamePanel } from './GamePanel.tsx';
 import { MessageList } from './MessageList.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
 
@@ -42,6 +43,7 @@ export function ConversationView(props: ConversationViewProps) {
       <div class="banner-slot" aria-live="polite">
         {snapshot.connection === 'reconnecting' && <p class="banner">Connection lost. Reconnecting…</p>}
       </div>
+      <GamePanel session={session} snapshot={snapshot} />
       <MessageList
         messages={snapshot.messages}
         hasOlder={snapshot.hasOlder}
