@@ -16,7 +16,11 @@ type Ticket = ConversationServerMessages['call.ticket'];
 type Signal = ConversationServerMessages['call.signal'];
 
 const RING_TIMEOUT_MS = 1500;
-const REJOIN_GRACE_MS = 1500;
+/**
+ * Long enough that a reload on a busy CI machine (a new socket, a join, a `call.join`) lands inside it: at 1.5 s a
+ * loaded run saw the grace end first, and the rejoin became a fresh join at the end of the list.
+ */
+const REJOIN_GRACE_MS = 4000;
 const CALL_STARTS = 3;
 const TURN_SECRET = 'integration-turn-secret';
 
@@ -68,7 +72,7 @@ function stateIs(room: RawRoom, what: string, predicate: (s: State) => boolean):
   return waitFor(room, (s) => {
     const last = lastState(s);
     return last !== undefined && predicate(last);
-  }, what).then((s) => lastState(s)!);
+  }, what, REJOIN_GRACE_MS + 5000).then((s) => lastState(s)!);
 }
 
 function errorCount(room: RawRoom, n: number, what: string): Promise<ErrorPayload[]> {
