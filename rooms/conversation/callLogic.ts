@@ -319,6 +319,7 @@ export class CallLogic {
       role: me.role,
       name: me.name,
       joinedAt,
+      seat: heir?.seat ?? Math.max(0, ...[...call.members.values()].map((m) => m.seat)) + 1,
       rejoinKey: randomBytes(18).toString('base64url'),
       connection: 'connected',
       cancelGrace: null,

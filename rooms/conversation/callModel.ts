@@ -71,6 +71,11 @@ export interface Member {
   readonly role: Role;
   readonly name: string;
   readonly joinedAt: number;
+  /**
+   * Order of joining, kept by a device that takes a place over: members are listed by it. (joinedAt alone ties
+   * when two join in the same millisecond, and the list would then follow the Map's order, where an heir is last.)
+   */
+  readonly seat: number;
   /** Given to this member's device only (its ticket): proves a later device is the same tab coming back. */
   readonly rejoinKey: string;
   connection: 'connected' | 'reconnecting';
@@ -116,7 +121,7 @@ export function stateOf(call: Call, capacity: number): CallState {
     endReason: call.endReason,
     ringUntil: call.ringUntil,
     members: [...call.members.values()]
-      .sort((a, b) => a.joinedAt - b.joinedAt)
+      .sort((a, b) => a.seat - b.seat)
       .map((m) => ({
         deviceId: m.deviceId,
         participantId: m.participantId,

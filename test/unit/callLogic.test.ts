@@ -273,6 +273,22 @@ describe('reload and rejoin', () => {
     expect(state(vic)?.status).toBe('active');
   });
 
+  it('lists a device that took a place over where that place was, even when everyone joined in the same millisecond', async () => {
+    const { vic, tab1 } = await setUp();
+    const callId = await inCall(vic, tab1); // the clock does not move: both joined at the same time
+    expect(state(tab1)?.members.map((m) => m.deviceId)).toEqual(['vic-phone', 'alice-tab-1']);
+
+    f.logic.leave('vic-phone'); // the caller reloads
+    await f.logic.calls.idle();
+    const reloaded = await f.join(f.visitorPeer('vic-phone-reloaded'));
+    await send(reloaded, 'call.join', { callId });
+
+    expect(state(tab1)?.members.map((m) => [m.deviceId, m.connection])).toEqual([
+      ['vic-phone-reloaded', 'connected'],
+      ['alice-tab-1', 'connected'],
+    ]);
+  });
+
   it('gives a tab its own place back by its rejoin key, even before the old socket is known to be gone', async () => {
     const { vic, tab1, tab2 } = await setUp();
     const callId = await inCall(vic, tab1);
