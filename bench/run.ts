@@ -37,6 +37,9 @@ import { measureThroughput } from './scenarios/throughput.ts';
 import type { SeedPlan, Seeded } from './seed.ts';
 import { startServer, type RunningServer, type ServerKind } from './targets.ts';
 
+/** Smoke mode checks that every scenario produces numbers, on CI machines busy with other tests: pings stay out of it. */
+const SMOKE_PING_INTERVAL_MS = 10_000;
+
 const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'colyseusIndexed', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -169,7 +172,7 @@ async function chatThenRooms(ctx: BenchContext, report: BenchReport, kind: 'knoc
 
 async function withServer(ctx: BenchContext, kind: ServerKind, seed: SeedPlan | undefined, body: (server: RunningServer, seeded: Seeded) => Promise<void>): Promise<void> {
   ctx.log(`starting ${kind} on CPU ${ctx.serverCpus}`);
-  const { server, seeded } = await startServer(kind, { cpus: ctx.serverCpus, ...(seed ? { seed } : {}) });
+  const { server, seeded } = await startServer(kind, { cpus: ctx.serverCpus, ...(seed ? { seed } : {}), ...(ctx.mode.name === 'smoke' ? { pingIntervalMs: SMOKE_PING_INTERVAL_MS } : {}) });
   try {
     await body(server, seeded);
   } finally {

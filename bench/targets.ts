@@ -71,7 +71,7 @@ const entries: Record<ServerKind, { script: string; health: string; protocol: Wi
 };
 
 /** Starts one server; Knock gets a fresh data directory, seeded with `seed` before it starts. */
-export async function startServer(kind: ServerKind, opts: { cpus: string; seed?: SeedPlan; nodeFlags?: string[] }): Promise<{ server: RunningServer; seeded: Seeded }> {
+export async function startServer(kind: ServerKind, opts: { cpus: string; seed?: SeedPlan; nodeFlags?: string[]; pingIntervalMs?: number }): Promise<{ server: RunningServer; seeded: Seeded }> {
   const entry = entries[kind];
   const workDir = mkdtempSync(path.join(os.tmpdir(), `knock-bench-${kind}-`));
   try {
@@ -85,6 +85,10 @@ export async function startServer(kind: ServerKind, opts: { cpus: string; seed?:
       BENCH_MEMORY_FILE: path.join(workDir, 'memory.json'),
       ...entry.env,
       ...(isKnock ? { KNOCK_DATA_DIR: workDir, KNOCK_LOG_LEVEL: 'warn', KNOCK_RATE_LIMITS: benchRateLimits } : {}),
+      // Smoke mode on a busy CI machine: a late pong must not drop a connection the smoke test counts.
+      ...(opts.pingIntervalMs !== undefined
+        ? { KNOCK_PING_INTERVAL_MS: String(opts.pingIntervalMs), BENCH_PING_INTERVAL_MS: String(opts.pingIntervalMs) }
+        : {}),
     };
     const proc = spawnPinned({ name: kind, cpus: opts.cpus, nodeArgs: ['--expose-gc', ...(opts.nodeFlags ?? []), '--import', 'tsx', '--import', probe, entry.script], env });
     const endpoint = `http://127.0.0.1:${port}`;
