@@ -187,13 +187,14 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
       page.evaluate(() => {
         const pc = window.__knockMedia!.connections.find((c) => c.connectionState !== 'closed')!;
         const ufrag = (sdp: string | undefined) => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1] ?? null;
-        return `${ufrag(pc.localDescription?.sdp)}/${ufrag(pc.remoteDescription?.sdp)}/${pc.signalingState}`;
+        // '|' is not an ICE character; '/' is, and a ufrag holding one split the answer wrongly.
+        return `${ufrag(pc.localDescription?.sdp)}|${ufrag(pc.remoteDescription?.sdp)}|${pc.signalingState}`;
       });
     for (const page of [visitor, owner]) {
-      const [local, remote] = (await ice(page)).split('/');
+      const [local, remote] = (await ice(page)).split('|');
       await page.evaluate(() => window.__knockMedia!.connections.find((c) => c.connectionState !== 'closed')!.restartIce());
       await eventually(() => ice(page), (now) => {
-        const [l, r, state] = now.split('/');
+        const [l, r, state] = now.split('|');
         expect([l !== local, r !== remote, state]).toEqual([true, true, 'stable']);
       }, 10_000);
       await Promise.all([expectMediaFlowing(visitor, { videoFrom: 1 }), expectMediaFlowing(owner, { videoFrom: 1 })]);

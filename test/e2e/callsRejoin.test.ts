@@ -30,7 +30,7 @@ describe('calls across reloads and limits', { timeout: 90_000 }, () => {
 
     await visitor.reload();
     // Nothing clicked: the tab takes its place back in the call, and the owner's side connects to it again.
-    await videoOf(visitor, 'Alice').waitFor({ timeout: 15_000 });
+    await videoOf(visitor, 'Alice').waitFor({ timeout: 30_000 });
     await callButton(visitor, 'Hang up').waitFor();
     // Sound may wait for a click after a reload (autoplay rules), so only video is checked here.
     await Promise.all([expectMediaFlowing(visitor, { videoFrom: 1, audio: false }), expectMediaFlowing(owner, { videoFrom: 1, audio: false })]);
