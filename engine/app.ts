@@ -54,7 +54,13 @@ export interface Knock {
  *   const storage = await openStorage(configFromEnv(process.env), logger);
  */
 export async function openStorage(config: KnockConfig, logger?: Logger): Promise<Storage> {
-  if (config.databaseUrl === undefined) return SqliteStorage.open({ file: path.join(config.dataDir, 'knock.db') });
+  if (config.databaseUrl === undefined) {
+    const log = logger?.child({ module: 'sqlite' });
+    return SqliteStorage.open({
+      file: path.join(config.dataDir, 'knock.db'),
+      ...(log ? { onError: (err: Error) => log.error({ err }, 'WAL checkpoints moved back to the event loop') } : {}),
+    });
+  }
   const log = logger?.child({ module: 'postgres' });
   return PostgresStorage.open({ connectionString: config.databaseUrl, schema: config.databaseSchema, ...(log ? { logger: log } : {}) });
 }

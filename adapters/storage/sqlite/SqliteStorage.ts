@@ -10,9 +10,8 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, Conversation, NewMessage, Participant, Session, Storage,
+  Account, AppendResult, Conversation, GameStorage, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
-import type { GameStorage } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type NewAccount, type NewConversation,
@@ -21,6 +20,7 @@ import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRo
 import { SqliteDocuments } from './documents.ts';
 import { applyMigrations } from './migrate.ts';
 import { SqliteGames } from './SqliteGames.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { WalSync } from './walSync.ts';
 import { sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary } from './queries.ts';
 
@@ -75,9 +75,13 @@ export class SqliteStorage implements Storage {
   private readonly syncOff: Database.Statement;
   private readonly syncOn: Database.Statement;
 
-  private constructor(private readonly db: Db, walPath: string | null) {
+  /** Runs WAL checkpoints in a worker thread (null in memory: no WAL). */
+  private readonly checkpoints: Checkpointer | null;
+
+  private constructor(private readonly db: Db, file: string | null, onError?: (err: Error) => void) {
     this.q = prepareStatements(db);
-    this.wal = walPath === null ? null : new WalSync(walPath);
+    this.wal = file === null ? null : new WalSync(`${file}-wal`);
+    this.checkpoints = file === null ? null : new Checkpointer(db, file, onError);
     this.syncOff = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncOn = db.prepare('PRAGMA synchronous = FULL');
     this.appendBatch = db.transaction((inputs: NewMessage[], outcomes) => {
@@ -101,7 +105,7 @@ export class SqliteStorage implements Storage {
    *   const storage = SqliteStorage.open({ file: join(config.dataDir, 'knock.db') });
    *   const test = SqliteStorage.open({ file: ':memory:' });
    */
-  static open(opts: { file: string }): SqliteStorage {
+  static open(opts: { file: string; /** told when WAL checkpoints fall back to the event loop */ onError?: (err: Error) => void }): SqliteStorage {
     const inMemory = opts.file === ':memory:';
     if (!inMemory) mkdirSync(dirname(resolve(opts.file)), { recursive: true });
     const db = new Database(opts.file);
@@ -112,7 +116,7 @@ export class SqliteStorage implements Storage {
       db.close();
       throw err;
     }
-    return new SqliteStorage(db, inMemory ? null : `${resolve(opts.file)}-wal`);
+    return new SqliteStorage(db, inMemory ? null : resolve(opts.file), opts.onError);
   }
 
   // -- accounts ---------------------------------------------------------------------------------------------------
@@ -276,6 +280,7 @@ export class SqliteStorage implements Storage {
     try {
       if (this.wal) this.syncOff.run();
       this.appendBatch.immediate(batch.map((p) => p.input), outcomes);
+      this.checkpoints?.committed();
     } catch (error) {
       for (const p of batch) p.reject(error); // the commit failed: nothing of this batch is stored
       return;
@@ -350,6 +355,7 @@ export class SqliteStorage implements Storage {
       await this.wal.settled().catch(() => undefined); // a failed sync was already reported to its callers
       this.wal.close();
     }
+    await this.checkpoints?.close();
     this.db.close();
   }
 
