@@ -45,6 +45,13 @@ export interface Mode {
   openUrl: { visitors: number; owners: number; concurrency: number };
   cluster: { pairs: number; window: number; saturation: Phase };
   driverMicro: { sizes: number[]; operations: number; maxMs: number };
+  /**
+   * Document sync (`docs`): `docs` documents, two editors each (both in one load process). Closed loop with `window`
+   * keystrokes in flight per document, then open loop at `fractions` of that saturation.
+   */
+  docs: { docs: number; window: number; saturation: Phase; step: Phase; fractions: number[] };
+  /** Pong games running at once at each point (`games`); the clients' ticks and the server's CPU over `measureMs`. */
+  games: { counts: number[]; settleMs: number; measureMs: number; concurrency: number };
   /** Visitor memory and owner memory each on a fresh server (else one server: smoke, where memory means nothing). */
   freshServers: boolean;
   /** Bare Colyseus's owner ramp and activation on Colyseus's LocalDriver (in the `colyseus` scenario). */
@@ -74,6 +81,8 @@ const smoke: Mode = {
   // and a window that catches no message would fail the smoke test for nothing.
   cluster: { pairs: 4, window: 2, saturation: { warmupMs: 1500, measureMs: 2000, drainMs: 3000 } },
   driverMicro: { sizes: [0, 200], operations: 200, maxMs: 200 },
+  docs: { docs: 3, window: 2, saturation: { warmupMs: 200, measureMs: 800, drainMs: 3000 }, step: { warmupMs: 100, measureMs: 600, drainMs: 3000 }, fractions: [0.5] },
+  games: { counts: [1], settleMs: 300, measureMs: 2000, concurrency: 1 },
   freshServers: false,
   colyseusRooms: true,
   colyseusIndexed: true,
@@ -95,6 +104,8 @@ const quick: Mode = {
   openUrl: { visitors: 100, owners: 10, concurrency: 4 },
   cluster: { pairs: 60, window: 8, saturation: { warmupMs: 500, measureMs: 2000, drainMs: 4000 } },
   driverMicro: { sizes: [0, 5000, 19000], operations: 2000, maxMs: 300 },
+  docs: { docs: 20, window: 8, saturation: { warmupMs: 700, measureMs: 2500, drainMs: 3000 }, step: { warmupMs: 300, measureMs: 2000, drainMs: 3000 }, fractions: [0.5] },
+  games: { counts: [1, 50], settleMs: 1000, measureMs: 3000, concurrency: 4 },
   freshServers: true,
   colyseusRooms: false,
   colyseusIndexed: false,
@@ -116,6 +127,8 @@ const full: Mode = {
   openUrl: { visitors: 500, owners: 20, concurrency: 4 },
   cluster: { pairs: 200, window: 8, saturation: { warmupMs: 2000, measureMs: 10_000, drainMs: 10_000 } },
   driverMicro: { sizes: [0, 1000, 5000, 10_000, 19_000], operations: 5000, maxMs: 2000 },
+  docs: { docs: 50, window: 8, saturation: { warmupMs: 2000, measureMs: 8000, drainMs: 10_000 }, step: { warmupMs: 2000, measureMs: 6000, drainMs: 10_000 }, fractions: [0.25, 0.5, 0.75] },
+  games: { counts: [1, 50, 100], settleMs: 2000, measureMs: 8000, concurrency: 4 },
   freshServers: true,
   colyseusRooms: true,
   colyseusIndexed: true,

@@ -24,6 +24,9 @@ export interface LoadStep {
   window: number | null;
   windowMs: number;
   sentPerSec: number;
+  /** Messages sent over the whole step (warm-up and window), and how many of them reached the other party by the end of the drain. */
+  sent: number;
+  delivered: number;
   /** Messages the other party received, per second of the window. */
   deliveredPerSec: number;
   /** Delivered messages per second of server CPU: what a fully used core would relay at this efficiency. */
@@ -147,6 +150,52 @@ export interface DriverMicroPoint {
   createPerSec: number;
 }
 
+/** Yjs updates through Knock's DocRoom: keystrokes of one editor delivered to the other editor of the document. */
+export interface DocSyncResult {
+  server: string;
+  label: string;
+  /** Documents planned and opened; each has two editors (the SDK's DocProvider): the visitor and the owner. */
+  docs: number;
+  docsOpened: number;
+  editorsPerDoc: number;
+  /** Closed loop: `window` keystrokes in flight per document (a message here is one Yjs update of one character). */
+  saturation: LoadStep;
+  /** Open loop at fractions of the saturation, ascending. */
+  steps: LoadStep[];
+}
+
+/** Pong games running at once: the ticks their players received, and what they cost the server. */
+export interface GamesPoint {
+  /** Games started so far (the point's count), and those still playing (not over by score) at the window's end. */
+  games: number;
+  running: number;
+  /** States received by one player of each running game, per second, summed over games: ticks served. */
+  ticksPerSec: number;
+  /** running × the game's tick rate: what a server that keeps up serves. */
+  expectedTicksPerSec: number;
+  /** States received by both players, per second. */
+  statesPerSec: number;
+  inputsPerSec: number;
+  cpu: CpuUse;
+  /** (server cores with the games − server cores with them left) / running games: a fraction of a core. */
+  cpuPerGame: number;
+  loadBound: boolean;
+}
+
+export interface GamesResult {
+  server: string;
+  label: string;
+  game: string;
+  /** The game's configured tick rate (Hz). */
+  tickHz: number;
+  windowMs: number;
+  /** The server's CPU with every game left and the conversation sockets still open (the baseline subtracted). */
+  idleCpuCores: number;
+  points: GamesPoint[];
+  failed: number;
+  firstErrors: string[];
+}
+
 export interface TargetCheck {
   id: string;
   label: string;
@@ -175,6 +224,8 @@ export interface BenchReport {
   openUrl: OpenUrlResult[];
   cluster: ClusterResult;
   driverMicro: DriverMicroPoint[];
+  docSync: DocSyncResult | null;
+  games: GamesResult | null;
   /** Measured just before Knock's relay throughput. */
   storageProbe: StorageProbe | null;
   targets: TargetCheck[];

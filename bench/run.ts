@@ -7,12 +7,13 @@
  * In order: the matchmaking driver alone; Knock (open a URL, relay throughput and latency, activation, memory per
  * owner and per visitor); the plain ws relay (the wire's limit) and bare Colyseus on Colyseus's LocalDriver at the
  * same rates and counts; bare Colyseus's owner ramp and activation on Knock's IndexedDriver (what the driver alone
- * changes; Knock itself runs on it); two Knock processes on PostgreSQL + Redis. Then the targets, as ratios to the
+ * changes; Knock itself runs on it); two Knock processes on PostgreSQL + Redis; document sync (Yjs updates through
+ * the DocRoom) and Pong games on Knock. Then the targets, as ratios to the
  * plain ws relay of this run, a JSON file and an HTML report under bench/results/, and a table on the terminal.
  *
  * Options: --smoke | --quick | --full, --out <dir>, --server-cpus <list>, --load-cpus <list>,
- * --cluster-cpus <list,list>, --only <drivers,knock,ws,colyseus,colyseusIndexed,cluster> (each name but `drivers`
- * and `cluster` is the server kind it starts).
+ * --cluster-cpus <list,list>, --only <drivers,knock,ws,colyseus,colyseusIndexed,cluster,docs,games> (each of
+ * knock, ws, colyseus and colyseusIndexed is the server kind it starts; docs and games start Knock).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,7 +31,9 @@ import type { BenchReport } from './results.ts';
 import { measureCluster } from './scenarios/cluster.ts';
 import { activate, closeIdle, memoryRamp } from './scenarios/connections.ts';
 import type { BenchContext } from './scenarios/context.ts';
+import { measureDocSync } from './scenarios/docSync.ts';
 import { measureDrivers } from './scenarios/driverMicro.ts';
+import { measureGames } from './scenarios/games.ts';
 import { measureOpenUrl } from './scenarios/openUrl.ts';
 import { probeStorage } from './scenarios/storageProbe.ts';
 import { measureThroughput } from './scenarios/throughput.ts';
@@ -40,7 +43,7 @@ import { startServer, type RunningServer, type ServerKind } from './targets.ts';
 /** Smoke mode checks that every scenario produces numbers, on CI machines busy with other tests: pings stay out of it. */
 const SMOKE_PING_INTERVAL_MS = 10_000;
 
-const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'colyseusIndexed', 'cluster'] as const;
+const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'colyseusIndexed', 'cluster', 'docs', 'games'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -189,6 +192,8 @@ function contention(report: BenchReport): BenchReport['contention'] {
     ...report.throughput.flatMap((t) => [t.saturation, ...t.steps]).map((s) => s.cpu.other),
     ...report.activation.map((a) => a.cpu.other),
     ...report.memory.flatMap((m) => m.points.map((p) => p.openingCpu.other)),
+    ...(report.docSync ? [report.docSync.saturation, ...report.docSync.steps].map((s) => s.cpu.other) : []),
+    ...(report.games?.points.map((p) => p.cpu.other) ?? []),
   ];
   if (others.length === 0) return { meanOtherCores: 0, maxOtherCores: 0, samples: 0 };
   return { meanOtherCores: others.reduce((a, b) => a + b, 0) / others.length, maxOtherCores: Math.max(...others), samples: others.length };
@@ -224,6 +229,8 @@ async function main(): Promise<number> {
     openUrl: [],
     cluster: { skipped: 'not run', pairs: 0, single: null, double: null, singleAtHalf: null, doubleAtHalf: null, cpusPerProcess: opts.clusterCpus, note: opts.clusterNote },
     driverMicro: [],
+    docSync: null,
+    games: null,
     storageProbe: null,
     targets: [],
     contention: { meanOtherCores: 0, maxOtherCores: 0, samples: 0 },
@@ -249,6 +256,7 @@ async function main(): Promise<number> {
       log(`${name} FAILED: ${text}`);
       // Connections of the failed scenario must not leak into the next one.
       await pool.all({ cmd: 'closePairs', timeoutMs: 20_000 }, 30_000).catch(() => undefined);
+      await pool.all({ cmd: 'leaveGames', close: true, timeoutMs: 20_000 }, 30_000).catch(() => undefined);
       await closeIdle(ctx).catch(() => undefined);
     }
   };
@@ -306,6 +314,19 @@ async function main(): Promise<number> {
     await scenario('cluster', async () => {
       report.cluster = await measureCluster(ctx, opts.clusterCpus, opts.clusterNote);
     });
+
+    // Documents and games each on a fresh Knock, one owner account (logged in) per document or game.
+    await scenario('docs', () =>
+      withServer(ctx, 'knock', { doc: { count: mode.docs.docs, sessions: true } }, async (server, seeded) => {
+        report.docSync = await measureDocSync(ctx, server, seeded.doc!);
+      }),
+    );
+
+    await scenario('games', () =>
+      withServer(ctx, 'knock', { game: { count: Math.max(...mode.games.counts), sessions: true } }, async (server, seeded) => {
+        report.games = await measureGames(ctx, server, seeded.game!);
+      }),
+    );
   } finally {
     await pool.stop().catch(() => undefined);
     killAll();

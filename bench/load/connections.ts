@@ -43,8 +43,13 @@ export class Clients {
   }
 
   owner(endpoint: string, token: string): Client {
-    return new Client(endpoint, { headers: { cookie: `${SESSION_COOKIE}=${encodeURIComponent(token)}` } });
+    return new Client(endpoint, { headers: ownerHeaders(token) });
   }
+}
+
+/** What an owner's logged-in browser sends with every request and WebSocket: the session cookie. */
+export function ownerHeaders(token: string): Record<string, string> {
+  return { cookie: `${SESSION_COOKIE}=${encodeURIComponent(token)}` };
 }
 
 export async function openPair(protocol: WireProtocol, spec: PairSpec, clients: Clients, sink: ChatSink, timeoutMs: number): Promise<ChatPair> {
@@ -190,16 +195,21 @@ async function openColyseusPair(spec: PairSpec, clients: Clients, sink: ChatSink
   };
 }
 
-async function openKnockPair(spec: PairSpec, clients: Clients, sink: ChatSink, timeoutMs: number): Promise<ChatPair> {
-  if (!spec.owner) throw new Error('a Knock pair needs an owner');
-  const res = await fetch(`${spec.endpoint}/_/api/u/${spec.owner.handle}/knock`, {
+/** A visitor knocks at /<handle> (POST /_/api/u/<handle>/knock), as the page does: a new conversation and its token. */
+export async function knockAt(endpoint: string, handle: string, name: string, timeoutMs: number): Promise<{ conversationId: string; token: string }> {
+  const res = await fetch(`${endpoint}/_/api/u/${handle}/knock`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `Visitor ${spec.id}` }),
+    body: JSON.stringify({ name }),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  if (res.status !== 201 && res.status !== 200) throw new Error(`knock on /${spec.owner.handle}: HTTP ${res.status} ${await res.text()}`);
-  const { conversationId, token } = (await res.json()) as { conversationId: string; token: string };
+  if (res.status !== 201 && res.status !== 200) throw new Error(`knock on /${handle}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as { conversationId: string; token: string };
+}
+
+async function openKnockPair(spec: PairSpec, clients: Clients, sink: ChatSink, timeoutMs: number): Promise<ChatPair> {
+  if (!spec.owner) throw new Error('a Knock pair needs an owner');
+  const { conversationId, token } = await knockAt(spec.endpoint, spec.owner.handle, `Visitor ${spec.id}`, timeoutMs);
   const visitor = await join(clients.visitor(spec.endpoint), 'conversation', { conversationId, token }, timeoutMs);
   const visitorLive = nextMessage(visitor, 'messages', timeoutMs);
   const owner = await join(clients.owner(spec.endpoint, spec.owner.token), 'conversation', { conversationId }, timeoutMs);

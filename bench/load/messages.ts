@@ -31,8 +31,18 @@ export type TrafficPlan =
   /** Closed loop: `window` messages in flight per pair; each delivery sends the next (saturation). */
   | { mode: 'closed'; window: number; warmupMs: number; measureMs: number; drainMs: number };
 
+/** What a pair is: two ends of a conversation (chat), or two editors of one document (Knock only, docPair.ts). */
+export type PairKind = 'chat' | 'doc';
+
+/** One Pong game (Knock only): a visitor knocks at the owner's URL and invites them; the owner accepts. */
+export interface GameSpec {
+  id: string;
+  endpoint: string;
+  owner: { handle: string; token: string };
+}
+
 export type Command =
-  | { cmd: 'openPairs'; protocol: WireProtocol; pairs: PairSpec[]; concurrency: number; timeoutMs: number }
+  | { cmd: 'openPairs'; protocol: WireProtocol; pairs: PairSpec[]; concurrency: number; timeoutMs: number; kind?: PairKind }
   | { cmd: 'closePairs'; timeoutMs: number }
   | { cmd: 'traffic'; plan: TrafficPlan }
   /** `deadline` (epoch ms): no join is started after it; the specs left are reported as skipped. */
@@ -41,6 +51,12 @@ export type Command =
   /** How many idle connections are still open, and how many the server closed. */
   | { cmd: 'idleStatus' }
   | { cmd: 'openUrl'; specs: Array<{ endpoint: string; handle: string }>; concurrency: number; timeoutMs: number }
+  /** Starts games (added to those this process already plays); they play until left. */
+  | { cmd: 'openGames'; games: GameSpec[]; concurrency: number; timeoutMs: number }
+  /** Counts what the games this process plays receive over `measureMs`. */
+  | { cmd: 'gameWindow'; measureMs: number }
+  /** Leaves every game (the conversation sockets stay), or leaves them and closes everything. */
+  | { cmd: 'leaveGames'; close: boolean; timeoutMs: number }
   | { cmd: 'exit' };
 
 export interface OpenResult {
@@ -64,8 +80,9 @@ export interface TrafficResult {
   /** Messages sent during the measurement window, and in all (warm-up and window). */
   sentInWindow: number;
   sent: number;
-  /** Deliveries (the other party received `message`) that happened during the window. */
+  /** Deliveries (the other party received `message`) that happened during the window, and in all (drain included). */
   deliveredInWindow: number;
+  delivered: number;
   acked: number;
   /** Refused by the server (`error` naming the clientMsgId). */
   errors: number;
@@ -89,6 +106,19 @@ export interface OpenUrlResult {
   /** Knock (POST), join the new conversation, catch-up received, first message sent and acknowledged. */
   knockToFirstAck: HistogramData;
   firstErrors: string[];
+}
+
+export interface GameWindowResult {
+  /** Games this process plays, and those of them not over (by score) at the end of the window. */
+  games: number;
+  running: number;
+  /** States the first player of each running game received in the window: ticks served to one player. */
+  ticks: number;
+  /** States both players of the running games received. */
+  states: number;
+  /** Inputs the players sent (a paddle changing direction). */
+  inputs: number;
+  windowMs: number;
 }
 
 export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

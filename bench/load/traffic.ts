@@ -35,7 +35,7 @@ export class Traffic implements ChatSink {
   private closedLoop = false;
   private latency = new Histogram();
   private ackLatency = new Histogram();
-  private counts = { sent: 0, sentInWindow: 0, deliveredInWindow: 0, acked: 0, errors: 0 };
+  private counts = { sent: 0, sentInWindow: 0, delivered: 0, deliveredInWindow: 0, acked: 0, errors: 0 };
   private firstErrors: string[] = [];
   private drained: (() => void) | null = null;
 
@@ -85,6 +85,7 @@ export class Traffic implements ChatSink {
     const entry = this.inFlight.get(clientMsgId);
     if (!entry) return; // from an earlier run, after its drain gave up
     this.inFlight.delete(clientMsgId);
+    this.counts.delivered++;
     if (now >= this.windowStart && now < this.windowEnd) this.counts.deliveredInWindow++;
     if (entry.inWindow) this.latency.record(now - entry.sentAt);
     if (this.closedLoop && this.sending) this.sendOn(entry.pair);
@@ -163,7 +164,7 @@ export class Traffic implements ChatSink {
     this.inFlight.clear();
     this.latency = new Histogram();
     this.ackLatency = new Histogram();
-    this.counts = { sent: 0, sentInWindow: 0, deliveredInWindow: 0, acked: 0, errors: 0 };
+    this.counts = { sent: 0, sentInWindow: 0, delivered: 0, deliveredInWindow: 0, acked: 0, errors: 0 };
     this.firstErrors = [];
     this.closedLoop = false;
     this.nextEnd.fill(0);

@@ -5,8 +5,10 @@
  */
 import { Histogram } from '../lib/histogram.ts';
 import { Clients, openIdle, openPair, type ChatPair, type ChatSink, type IdleConnection } from './connections.ts';
-import type { Command, IdleSpec, IdleStatus, OpenResult, OpenUrlResult, PairSpec, Reply, Request, WireProtocol } from './messages.ts';
+import { openDocPair } from './docPair.ts';
+import type { Command, GameSpec, GameWindowResult, IdleSpec, IdleStatus, OpenResult, OpenUrlResult, PairKind, PairSpec, Reply, Request, WireProtocol } from './messages.ts';
 import { OpenUrlRecorder, openUrlOnce } from './openUrl.ts';
+import { startPongGame, type PongGame } from './pong.ts';
 import { Traffic } from './traffic.ts';
 
 const MAX_ERRORS_KEPT = 5;
@@ -16,6 +18,7 @@ class LoadProcess {
   private readonly clients = new Clients();
   private pairs: ChatPair[] = [];
   private idle: IdleConnection[] = [];
+  private games: PongGame[] = [];
   private traffic: Traffic | null = null;
   private runs = 0;
   /** Chat events go to the traffic engine once one runs; until then (joining) there are none to count. */
@@ -28,7 +31,7 @@ class LoadProcess {
   async handle(command: Command): Promise<unknown> {
     switch (command.cmd) {
       case 'openPairs':
-        return this.openPairs(command.protocol, command.pairs, command.concurrency, command.timeoutMs);
+        return this.openPairs(command.protocol, command.kind ?? 'chat', command.pairs, command.concurrency, command.timeoutMs);
       case 'closePairs': {
         const pairs = this.pairs.splice(0);
         this.traffic = null;
@@ -51,16 +54,53 @@ class LoadProcess {
       }
       case 'openUrl':
         return this.openUrl(command.specs, command.concurrency, command.timeoutMs);
+      case 'openGames':
+        return this.openGames(command.games, command.concurrency, command.timeoutMs);
+      case 'gameWindow':
+        return this.gameWindow(command.measureMs);
+      case 'leaveGames': {
+        const games = command.close ? this.games.splice(0) : this.games;
+        await Promise.race([Promise.all(games.map((g) => (command.close ? g.close() : g.leaveGame()))), sleep(command.timeoutMs)]);
+        return { left: games.length };
+      }
       case 'exit':
         setImmediate(() => process.exit(0));
         return null;
     }
   }
 
-  private async openPairs(protocol: WireProtocol, specs: PairSpec[], concurrency: number, timeoutMs: number): Promise<OpenResult> {
+  private async openPairs(protocol: WireProtocol, kind: PairKind, specs: PairSpec[], concurrency: number, timeoutMs: number): Promise<OpenResult> {
+    if (kind === 'doc' && protocol !== 'knock') throw new Error('document pairs need Knock');
     return timed(specs, concurrency, async (spec) => {
-      this.pairs.push(await openPair(protocol, spec, this.clients, this.sink, timeoutMs));
+      this.pairs.push(await (kind === 'doc' ? openDocPair(spec, this.clients, this.sink, timeoutMs) : openPair(protocol, spec, this.clients, this.sink, timeoutMs)));
     });
+  }
+
+  private async openGames(specs: GameSpec[], concurrency: number, timeoutMs: number): Promise<OpenResult> {
+    return timed(specs, concurrency, async (spec) => {
+      this.games.push(await startPongGame({ endpoint: spec.endpoint, owner: spec.owner, name: `Player ${spec.id}` }, this.clients, timeoutMs));
+    });
+  }
+
+  /** What the games receive over `measureMs`; a game that ends (by score) meanwhile is left out. */
+  private async gameWindow(measureMs: number): Promise<GameWindowResult> {
+    const games = [...this.games];
+    const before = games.map((g) => g.players.map((p) => ({ states: p.states, inputs: p.inputs })));
+    const start = performance.now();
+    await sleep(measureMs);
+    const windowMs = performance.now() - start;
+    const result: GameWindowResult = { games: games.length, running: 0, ticks: 0, states: 0, inputs: 0, windowMs };
+    games.forEach((game, i) => {
+      if (game.over) return;
+      result.running++;
+      game.players.forEach((p, seat) => {
+        const was = before[i]![seat]!;
+        if (seat === 0) result.ticks += p.states - was.states;
+        result.states += p.states - was.states;
+        result.inputs += p.inputs - was.inputs;
+      });
+    });
+    return result;
   }
 
   private async openIdle(protocol: WireProtocol, role: 'visitor' | 'owner', specs: IdleSpec[], concurrency: number, timeoutMs: number, deadline?: number): Promise<OpenResult> {

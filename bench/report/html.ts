@@ -2,7 +2,7 @@
  * The self-contained HTML report: the targets, then one section per measurement with its charts (inline SVG from
  * svg.ts) and the numbers behind them. No script, no external resource.
  */
-import type { BenchReport, LoadStep, MemorySeries } from '../results.ts';
+import type { BenchReport, GamesPoint, LoadStep, MemorySeries } from '../results.ts';
 import { barChart, escapeXml, lineChart, palette, type LineSeries } from './svg.ts';
 
 const serverColor: Record<string, string> = {
@@ -183,6 +183,33 @@ ${table(STEP_HEADERS, [
 </section>`;
 }
 
+function docSyncSection(r: BenchReport): string {
+  const d = r.docSync;
+  if (!d) return '';
+  const steps = [d.saturation, ...d.steps];
+  const name = (s: LoadStep) => (s.offeredPerSec === null ? `saturation (${s.window} in flight per document)` : `${int(s.offeredPerSec)} updates/s offered`);
+  const spectra: LineSeries[] = steps.map((s, i) => ({ name: name(s), color: palette[i % palette.length]!, points: s.spectrum.map(([p, v]) => [nines(p), v] as [number, number]) }));
+  return `<section><h2>Document sync: Yjs updates through the DocRoom</h2>
+<p>${d.docsOpened} documents, ${d.editorsPerDoc} editors each (the SDK's DocProvider over colyseus.js: the visitor who made the document, and the owner), both editors of a document in the same load process.
+One update is one keystroke: a one-character insert at the end of the editor's own text, sent at once; it counts as delivered when the other editor's Y.Doc has applied it (its state vector holds it), and latency runs from the insert to then.
+The server applies and stores each update (compacting every few hundred) and relays it. Saturation: closed loop; then open loop at a fraction of it. "lost": updates never applied by the other editor, or refused.</p>
+${lineChart({ title: 'Keystroke delivery latency distribution', xLabel: 'percentile', yLabel: 'latency (ms)', yLog: true, xTicks: percentileTicks, series: spectra })}
+${table(['load', ...STEP_HEADERS.slice(1)], steps.map((s) => stepRow(name(s), s)))}
+</section>`;
+}
+
+function gamesSection(r: BenchReport): string {
+  const g = r.games;
+  if (!g) return '';
+  const points = (value: (p: GamesPoint) => number) => g.points.map((p) => [p.running, value(p)] as [number, number]);
+  return `<section><h2>Games: ticks served and server CPU per running game</h2>
+<p>Games of ${escapeXml(g.game)} at once, each with two players (colyseus.js) whose paddles follow the ball. The GameRoom sends every player one state per tick (${g.tickHz} Hz): ticks/s counts the states one player of each running game received, summed over games.
+CPU per game: (server CPU with the games \u2212 server CPU once every game was left, the conversation sockets still open: ${(100 * g.idleCpuCores).toFixed(1)} % of a core) / games running. Games that ended by score during a window are not counted.${g.failed ? ` ${g.failed} games failed to start: ${escapeXml(g.firstErrors[0] ?? '')}` : ''}</p>
+${g.points.length > 1 ? lineChart({ title: 'Ticks received per second against games running', xLabel: 'games running', yLabel: 'ticks/s', series: [{ name: 'received', color: color('knock'), points: points((p) => p.ticksPerSec) }, { name: `${g.tickHz} Hz per game`, color: palette[7]!, dashed: true, points: points((p) => p.expectedTicksPerSec) }] }) : ''}
+${table(['games running', 'ticks/s', `expected at ${g.tickHz} Hz`, 'states/s (both players)', 'inputs/s', 'server CPU', 'CPU per game (% of a core)', 'load CPU', 'other CPU'], g.points.map((p) => [int(p.running), int(p.ticksPerSec), int(p.expectedTicksPerSec), int(p.statesPerSec), int(p.inputsPerSec), p.cpu.server.toFixed(3), (100 * p.cpuPerGame).toFixed(2), p.cpu.load.toFixed(2) + (p.loadBound ? '*' : ''), p.cpu.other.toFixed(2)]))}
+</section>`;
+}
+
 export function renderHtml(r: BenchReport): string {
   const targets = table(
     ['', 'target', 'measured', 'required', 'note'],
@@ -212,6 +239,8 @@ ${memorySection(r)}
 ${activationSection(r)}
 ${openUrlSection(r)}
 ${clusterSection(r)}
+${docSyncSection(r)}
+${gamesSection(r)}
 </body></html>
 `;
 }

@@ -122,6 +122,46 @@ export function renderTable(r: BenchReport): string {
     out.push(`\nOpen a URL to ready (${o.label}, ${o.visitors} visitors): p50 ${ms(o.openToReady.p50Ms)} ms, p95 ${ms(o.openToReady.p95Ms)} ms, p99 ${ms(o.openToReady.p99Ms)} ms; knock to first ack p50 ${ms(o.knockToFirstAck.p50Ms)} ms, p99 ${ms(o.knockToFirstAck.p99Ms)} ms${o.failed ? ` (${o.failed} failed)` : ''}`);
   }
 
+  const d = r.docSync;
+  if (d) {
+    out.push(`\nDocument sync: Yjs updates (one keystroke each) through the DocRoom to the other editor (${d.docsOpened} documents x ${d.editorsPerDoc} editors)`);
+    out.push(
+      grid(
+        ['load', 'sent/s', 'delivered/s', 'p50 ms', 'p99 ms', 'server CPU', 'per server CPU-s', 'delivered / sent', 'errors'],
+        [d.saturation, ...d.steps].map((s) => [
+          s.offeredPerSec === null ? `saturation (${s.window} in flight per document)` : `${int(s.offeredPerSec)}/s offered`,
+          int(s.sentPerSec),
+          int(s.deliveredPerSec),
+          ms(s.latency.p50Ms),
+          ms(s.latency.p99Ms),
+          s.cpu.server.toFixed(2),
+          int(s.perServerCpuSecond),
+          `${int(s.delivered)} / ${int(s.sent)}`,
+          String(s.errors),
+        ]),
+      ),
+    );
+  }
+
+  const g = r.games;
+  if (g) {
+    out.push(`\nGames (${g.game}, ${g.tickHz} Hz): ticks received by the players, server CPU per running game beyond the idle conversations (${(100 * g.idleCpuCores).toFixed(1)} % of a core)`);
+    out.push(
+      grid(
+        ['games running', 'ticks/s', `expected at ${g.tickHz} Hz`, 'received', 'server CPU', 'CPU per game', 'load CPU'],
+        g.points.map((p) => [
+          int(p.running),
+          int(p.ticksPerSec),
+          int(p.expectedTicksPerSec),
+          p.expectedTicksPerSec > 0 ? `${((100 * p.ticksPerSec) / p.expectedTicksPerSec).toFixed(0)}%` : '-',
+          `${(100 * p.cpu.server).toFixed(1)} %`,
+          `${(100 * p.cpuPerGame).toFixed(2)} %`,
+          p.cpu.load.toFixed(2) + (p.loadBound ? '*' : ''),
+        ]),
+      ),
+    );
+  }
+
   const c = r.cluster;
   if (c.skipped) out.push(`\nCluster (PostgreSQL + Redis): skipped: ${c.skipped}`);
   else if (c.single && c.double) {

@@ -6,7 +6,7 @@
  * made while a sync runs share the next); only then do the acks and broadcasts leave, in sequence order, and what
  * one tick sends to a socket goes out in one write (corked): "durably stored before its ack".
  */
-import type { OpenResult, PairSpec, TrafficPlan, TrafficResult } from '../load/messages.ts';
+import type { OpenResult, PairKind, PairSpec, TrafficPlan, TrafficResult } from '../load/messages.ts';
 import type { Phase } from '../modes.ts';
 import type { LoadStep, ThroughputResult } from '../results.ts';
 import { sleep } from '../lib/processes.ts';
@@ -17,17 +17,17 @@ const OPEN_TIMEOUT_MS = 30_000;
 const QUIET_TIMEOUT_MS = 30_000;
 
 /** Opens the pairs (spread over the load processes) and returns how many opened. */
-export async function openPairs(ctx: BenchContext, server: RunningServer, pairs: PairSpec[]): Promise<number> {
+export async function openPairs(ctx: BenchContext, server: RunningServer, pairs: PairSpec[], kind: PairKind = 'chat'): Promise<number> {
   const results = await ctx.pool.each<OpenResult>(
     ctx.pool.split(pairs).map((share) =>
-      share.length === 0 ? null : { cmd: 'openPairs', protocol: server.protocol, pairs: share, concurrency: 8, timeoutMs: OPEN_TIMEOUT_MS },
+      share.length === 0 ? null : { cmd: 'openPairs', protocol: server.protocol, kind, pairs: share, concurrency: 8, timeoutMs: OPEN_TIMEOUT_MS },
     ),
     OPEN_TIMEOUT_MS * 4,
   );
   const opened = results.reduce((n, r) => n + r.opened, 0);
   const errors = results.flatMap((r) => r.firstErrors);
   if (errors.length > 0) ctx.errors.push(`${server.label}: ${pairs.length - opened} of ${pairs.length} pairs failed to open: ${errors[0]}`);
-  if (opened === 0) throw new Error(`${server.label}: no chat pair could be opened: ${errors[0] ?? 'no error given'}`);
+  if (opened === 0) throw new Error(`${server.label}: no ${kind === 'doc' ? 'document' : 'chat'} pair could be opened: ${errors[0] ?? 'no error given'}`);
   return opened;
 }
 
@@ -64,6 +64,8 @@ export async function runStep(ctx: BenchContext, server: RunningServer, plan: { 
     window: plan.mode === 'closed' ? plan.window : null,
     windowMs: phase.measureMs,
     sentPerSec,
+    sent: result.reduce((n, r) => n + r.sent, 0),
+    delivered: result.reduce((n, r) => n + r.delivered, 0),
     deliveredPerSec,
     perServerCpuSecond: cpu.server > 0 ? deliveredPerSec / cpu.server : 0,
     latency: latency.summary(),

@@ -15,7 +15,7 @@ import { testDatabaseUrl } from '../support/postgresSchemas.ts';
 import { testRedisUrl } from '../support/redisDatabase.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const RUN_TIMEOUT_MS = 150_000;
+const RUN_TIMEOUT_MS = 180_000;
 
 interface Run {
   code: number | null;
@@ -164,6 +164,37 @@ describe('bench/run.ts --smoke', () => {
     expectTraffic(cluster.singleAtHalf!, 'cluster, 1 process, open loop');
     expectTraffic(cluster.doubleAtHalf!, 'cluster, 2 processes, open loop');
     expect(cluster.doubleAtHalf!.offeredPerSec).toBe(cluster.singleAtHalf!.offeredPerSec);
+  });
+
+  it('syncs every keystroke of one document editor to the other through the DocRoom, and says how fast', () => {
+    const docs = run.report.docSync;
+    expect(docs, 'the docs scenario ran').not.toBeNull();
+    expect(docs!.docsOpened).toBe(docs!.docs);
+    for (const step of [docs!.saturation, ...docs!.steps]) {
+      const what = `documents, ${step.offeredPerSec === null ? 'saturation' : `${step.offeredPerSec}/s`}`;
+      expectTraffic(step, what);
+      expect(step.errors, `${what}: ${step.firstErrors.join('; ')}`).toBe(0);
+      expect(step.sent, what).toBeGreaterThan(0);
+      expect(step.delivered, `${what}: every update sent reached the other editor`).toBe(step.sent);
+    }
+    expect(docs!.steps.length).toBeGreaterThan(0);
+  });
+
+  it('plays Pong games and reports the ticks their players received and the server CPU per game', () => {
+    const games = run.report.games;
+    expect(games, 'the games scenario ran').not.toBeNull();
+    expect(games!.failed, games!.firstErrors.join('; ')).toBe(0);
+    expect(games!.tickHz).toBe(25);
+    expect(games!.points.length).toBeGreaterThan(0);
+    for (const p of games!.points) {
+      expect(p.running, 'games still running in the window').toBeGreaterThan(0);
+      expect(p.ticksPerSec, 'ticks per second received').toBeGreaterThan(0);
+      expect(p.expectedTicksPerSec).toBe(p.running * 25);
+      expect(p.cpu.server, 'server CPU with the games').toBeGreaterThan(0);
+      expect(Number.isFinite(p.cpuPerGame)).toBe(true);
+    }
+    expect(run.html).toContain('Document sync');
+    expect(run.html).toContain('Games: ticks served');
   });
 
   it('checks every target and writes an HTML report with its charts', () => {
