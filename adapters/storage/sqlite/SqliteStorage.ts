@@ -277,15 +277,12 @@ export class SqliteStorage implements Storage {
     const batch = this.pendingAppends.splice(0);
     if (batch.length === 0) return;
     const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
+    let durable: Promise<void> | void;
     try {
-      if (this.wal) this.syncOff.run();
-      this.appendBatch.immediate(batch.map((p) => p.input), outcomes);
-      this.checkpoints?.committed();
+      durable = this.commitDurably(() => this.appendBatch.immediate(batch.map((p) => p.input), outcomes));
     } catch (error) {
       for (const p of batch) p.reject(error); // the commit failed: nothing of this batch is stored
       return;
-    } finally {
-      if (this.wal) this.syncOn.run();
     }
     const answer = () =>
       batch.forEach((p, i) => {
@@ -293,10 +290,27 @@ export class SqliteStorage implements Storage {
         if (outcome.ok) p.resolve(outcome.value);
         else p.reject(outcome.error);
       });
-    if (!this.wal) return answer();
-    this.wal.until(this.wal.committed()).then(answer, (error: unknown) => {
+    if (!durable) return answer();
+    durable.then(answer, (error: unknown) => {
       for (const p of batch) p.reject(error);
     });
+  }
+
+  /**
+   * Runs `write` (one transaction) without syncing inside the call (synchronous=NORMAL for it only), and returns
+   * when the WAL holding its commit has been synced in the thread pool (nothing to wait for in memory). Throws what
+   * `write` throws, at once: then nothing of it was committed.
+   */
+  private commitDurably(write: () => void): Promise<void> | void {
+    if (!this.wal) return write();
+    this.syncOff.run();
+    try {
+      write();
+    } finally {
+      this.syncOn.run();
+    }
+    this.checkpoints?.committed();
+    return this.wal.until(this.wal.committed());
   }
 
   /** `value`, once every commit made so far is durable: a reader never sees an append that could still be lost. */
@@ -325,7 +339,10 @@ export class SqliteStorage implements Storage {
   }
 
   // -- documents (./documents.ts: same connection, own statements) -----------------------------------------------
-  private readonly documents = new SqliteDocuments(this.db);
+  private readonly documents = new SqliteDocuments(this.db, {
+    commit: (write) => this.commitDurably(write),
+    visible: (value) => this.visible(value),
+  });
   readonly createDocument: Storage['createDocument'] = (input) => this.documents.createDocument(input);
   readonly getDocument: Storage['getDocument'] = (id) => this.documents.getDocument(id);
   readonly appendDocumentUpdate: Storage['appendDocumentUpdate'] = (id, update, at) => this.documents.appendDocumentUpdate(id, update, at);

@@ -1,6 +1,8 @@
 /**
  * Documents (engine/ports/documentStorage.ts) in SQLite: the same connection as SqliteStorage, its own statements.
- * Every update is committed (synchronous=FULL) before the DocRoom relays it further, like messages.
+ * Updates and compactions are made durable as messages are (SqliteStorage's `commitDurably`: committed without a
+ * sync in the call, then the WAL synced in the thread pool before the promise resolves), so a burst of typing never
+ * stops the event loop on the disk; a document is read only once what was committed before is durable.
  */
 import type Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
@@ -23,10 +25,19 @@ const toDocument = (row: DocumentRow): DocumentRecord => ({
   createdAt: row.created_at,
 });
 
+/** How SqliteStorage makes a write durable, and holds back reads until what they could show is. */
+export interface Durability {
+  commit(write: () => void): Promise<void> | void;
+  visible<T>(value: T): Promise<T> | T;
+}
+
 export class SqliteDocuments implements DocumentStorage {
   private readonly q;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly durability: Durability,
+  ) {
     this.q = {
       participant: db.prepare<[string], { conversation_id: string }>('SELECT conversation_id FROM participants WHERE id = ?'),
       conversationExists: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM conversations WHERE id = ?'),
@@ -64,11 +75,13 @@ export class SqliteDocuments implements DocumentStorage {
   }
 
   async appendDocumentUpdate(documentId: string, update: Uint8Array, at: number): Promise<number> {
+    let id = 0;
     const append = this.db.transaction(() => {
       if (!this.q.exists.get(documentId)) throw noDocument();
-      return Number(this.q.appendUpdate.run(documentId, asBuffer(update), at).lastInsertRowid);
+      id = Number(this.q.appendUpdate.run(documentId, asBuffer(update), at).lastInsertRowid);
     });
-    return append.immediate();
+    await this.durability.commit(() => append.immediate());
+    return id;
   }
 
   async loadDocumentState(documentId: string): Promise<DocumentState> {
@@ -81,7 +94,7 @@ export class SqliteDocuments implements DocumentStorage {
       const bytes = (snapshot?.byteLength ?? 0) + updates.reduce((n, u) => n + u.byteLength, 0);
       return { snapshot, updates, lastUpdateId: rows.at(-1)?.id ?? 0, bytes };
     });
-    return read();
+    return this.durability.visible(read());
   }
 
   async compactDocument(documentId: string, snapshot: Uint8Array, upToUpdateId: number, at: number): Promise<void> {
@@ -89,7 +102,7 @@ export class SqliteDocuments implements DocumentStorage {
       if (this.q.setSnapshot.run(asBuffer(snapshot), at, documentId).changes === 0) throw noDocument();
       this.q.dropUpdates.run(documentId, upToUpdateId);
     });
-    compact.immediate();
+    await this.durability.commit(() => compact.immediate());
   }
 }
 
