@@ -59,6 +59,9 @@ export class Checkpointer {
     if (worker === null) return this.closing ?? Promise.resolve();
     this.worker = null;
     this.closing = new Promise<void>((resolve) => {
+      // Referenced again while it closes: a process with nothing else left to do would otherwise exit (with code
+      // 0) before the worker's exit, and whatever awaits this close would never go on.
+      worker.ref();
       worker.once('exit', () => resolve());
       worker.postMessage('close');
     });
