@@ -95,8 +95,13 @@ export interface MemorySeries {
 export interface ActivationResult {
   server: string;
   label: string;
-  /** Rooms open (owners online) while the activations ran. */
+  /** Rooms open while the activations ran. */
   roomsOpen: number;
+  /**
+   * What held those rooms open: each its owner online (pinged every 800 ms, presence renewed) or each one idle
+   * visitor with the owner offline (pinged every 10 s): the second isolates what the number of rooms costs.
+   */
+  heldBy: 'none' | 'owners' | 'visitors';
   handles: number;
   activated: number;
   failed: number;

@@ -27,9 +27,9 @@ import { modes, type ModeName } from './modes.ts';
 import { renderHtml } from './report/html.ts';
 import { renderTable } from './report/table.ts';
 import { checkTargets } from './report/targets.ts';
-import type { BenchReport } from './results.ts';
+import type { ActivationResult, BenchReport } from './results.ts';
 import { measureCluster } from './scenarios/cluster.ts';
-import { activate, closeIdle, memoryRamp } from './scenarios/connections.ts';
+import { activate, closeIdle, holdRoomsWithVisitors, memoryRamp } from './scenarios/connections.ts';
 import type { BenchContext } from './scenarios/context.ts';
 import { measureDocSync } from './scenarios/docSync.ts';
 import { measureDrivers } from './scenarios/driverMicro.ts';
@@ -112,7 +112,7 @@ function knockSeedPlan(mode: (typeof modes)[ModeName], purpose: 'chat' | 'rooms'
   if (purpose === 'chat') {
     return { pair: { count: throughput.pairs, sessions: true }, url: { count: openUrl.owners, sessions: true }, anc: { count: connections.anchors, sessions: false }, ...warm };
   }
-  return { own: { count: Math.max(...connections.ownerCounts), sessions: true }, act: { count: activation.handles * 2, sessions: false }, ...warm };
+  return { own: { count: Math.max(...connections.ownerCounts), sessions: true }, act: { count: activation.handles * 3, sessions: false }, ...warm };
 }
 
 /** For servers without accounts (bare Colyseus), the same handles with no session. */
@@ -122,7 +122,8 @@ function namesOnly(plan: SeedPlan): Seeded {
 
 /**
  * On a fresh server (so no freed memory of earlier work hides what owners cost): the owner ramp (memory per owner,
- * a room each), activation with those rooms open, then, once every room is gone, activation with none open.
+ * a room each), activation with those rooms open; then (Knock) the same number of rooms held open by one idle
+ * visitor each, owners offline, and activation with those open; then, once every room is gone, with none open.
  */
 async function ownersAndActivation(ctx: BenchContext, server: RunningServer, seeded: Seeded, report: BenchReport): Promise<void> {
   const endpoint = server.endpoints[0]!;
@@ -133,10 +134,16 @@ async function ownersAndActivation(ctx: BenchContext, server: RunningServer, see
   report.memory.push(await memoryRamp(ctx, server, { shape: 'owner', specs: owners, counts: ctx.mode.connections.ownerCounts, warmup: seeded.warm!.map(spec) }));
   const ramp = report.memory.at(-1)!;
   const roomsOpen = ramp.points.at(-1)?.connections ?? 0;
-  const withRooms = await activate(ctx, server, act.slice(half), roomsOpen, ramp.points.at(-1)?.idleCpuCores ?? 0);
+  const withOwners = await activate(ctx, server, act.slice(half, 2 * half), { rooms: roomsOpen, heldBy: 'owners' }, ramp.points.at(-1)?.idleCpuCores ?? 0);
   // Every room disposes as its last client leaves; closeIdle waits until the server is done with them.
   await closeIdle(ctx, server);
-  report.activation.push(await activate(ctx, server, act.slice(0, half), 0), withRooms);
+  let withVisitors: ActivationResult | null = null;
+  if (server.kind === 'knock' && roomsOpen > 0) {
+    const held = await holdRoomsWithVisitors(ctx, server, owners.slice(0, roomsOpen));
+    withVisitors = await activate(ctx, server, act.slice(2 * half, 3 * half), { rooms: held.rooms, heldBy: 'visitors' }, held.idleCpuCores);
+    await closeIdle(ctx, server);
+  }
+  report.activation.push(await activate(ctx, server, act.slice(0, half)), withOwners, ...(withVisitors ? [withVisitors] : []));
   await closeIdle(ctx, server);
 }
 

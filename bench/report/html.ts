@@ -124,16 +124,21 @@ ${table(['series', 'connections', 'RSS MiB', 'KiB per connection', 'V8 heap MiB'
 function activationSection(r: BenchReport): string {
   if (r.activation.length === 0) return '';
   const servers = [...new Set(r.activation.map((a) => a.label))];
-  // Two bars per server: no room open, and the most rooms its owner ramp reached (the count is in the legend).
-  const runsOf = (label: string) => r.activation.filter((a) => a.label === label).sort((a, b) => a.roomsOpen - b.roomsOpen);
+  // Bars per server: no room open, the owner ramp's rooms open (owners online), as many held by idle visitors.
+  const runsOf = (label: string) => r.activation.filter((a) => a.label === label);
   const chart = barChart({
     title: 'Room activations per second (a URL opened whose room is not open)',
     yLabel: 'activations/s',
-    categories: ['no room open', 'the owners\u2019 rooms open'],
+    categories: ['no room open', 'rooms open, owners online', 'rooms open, one idle visitor each'],
     groups: servers.map((label) => {
       const runs = runsOf(label);
-      const many = runs.length > 1 ? runs.at(-1) : undefined;
-      return { name: `${label}${many ? ` (${int(many.roomsOpen)} open)` : ''}`, color: color(runs[0]!.server), values: [runs[0]?.perSec ?? null, many?.perSec ?? null] };
+      const held = (h: string) => runs.find((a) => a.roomsOpen > 0 && a.heldBy === h);
+      const many = held('owners') ?? held('visitors');
+      return {
+        name: `${label}${many ? ` (${int(many.roomsOpen)} open)` : ''}`,
+        color: color(runs[0]!.server),
+        values: [runs.find((a) => a.roomsOpen === 0)?.perSec ?? null, held('owners')?.perSec ?? null, held('visitors')?.perSec ?? null],
+      };
     }),
     line: { value: 500, label: 'target 500/s' },
   });
@@ -149,10 +154,11 @@ function activationSection(r: BenchReport): string {
   });
   return `<section><h2>Room activation</h2>
 <p>Visitors open URLs whose rooms are not open, ${r.activation[0]?.handles ?? 0} distinct handles per measurement, several joins in flight: each joinOrCreate creates the room.
-Measured with the owners of the memory ramp still online (one room each), then with no rooms open. With many connections open the server's CPU is partly taken by their idle work
-(a ping every 800 ms per owner\u2019s socket, a presence renewal every 2 s per online owner): "CPU-ms per activation" subtracts that idle load, to show what one activation itself costs.</p>
+Measured with the owners of the memory ramp still online (one room each); for Knock, then with as many rooms held open by one idle visitor each (owners offline, so no presence pings:
+what the number of rooms itself costs); then with no rooms open. With many connections open the server's CPU is partly taken by their idle work
+(a ping every 800 ms per owner\u2019s socket, a presence renewal every 2 s per online owner, a ping every 10 s per visitor): "CPU-ms per activation" subtracts that idle load, to show what one activation itself costs.</p>
 ${chart}
-${table(['server', 'rooms open', 'activated', 'per second', 'p50 ms', 'p99 ms', 'server CPU', 'idle CPU before', 'CPU-ms per activation', 'failed'], r.activation.map((a) => [a.label, int(a.roomsOpen), a.activated, int(a.perSec), ms(a.latency.p50Ms), ms(a.latency.p99Ms), a.cpu.server.toFixed(2), a.idleCpuCores.toFixed(2), a.cpuMsPerActivation.toFixed(2), a.failed]))}
+${table(['server', 'rooms open', 'held by', 'activated', 'per second', 'p50 ms', 'p99 ms', 'server CPU', 'idle CPU before', 'CPU-ms per activation', 'failed'], r.activation.map((a) => [a.label, int(a.roomsOpen), a.heldBy, a.activated, int(a.perSec), ms(a.latency.p50Ms), ms(a.latency.p99Ms), a.cpu.server.toFixed(2), a.idleCpuCores.toFixed(2), a.cpuMsPerActivation.toFixed(2), a.failed]))}
 ${drivers}
 ${r.driverMicro.length ? table(['driver', 'rooms', 'find/s', 'create+remove/s'], r.driverMicro.map((p) => [p.driver, int(p.rooms), int(p.findPerSec), int(p.createPerSec)])) : ''}
 </section>`;

@@ -85,20 +85,21 @@ export function renderTable(r: BenchReport): string {
     out.push('\nRoom activations per second (URL opened, room created); [server CPU-ms per activation beyond the idle load]');
     out.push(
       grid(
-        ['server', 'no room open', 'rooms open', 'with them open', 'ratio', 'idle CPU of the open rooms'],
-        servers.map((label) => {
-          const runs = r.activation.filter((a) => a.label === label).sort((a, b) => a.roomsOpen - b.roomsOpen);
-          const none = runs[0];
-          const many = runs.length > 1 ? runs.at(-1) : undefined;
+        ['server', 'no room open', 'rooms open', 'held by', 'with them open', 'ratio', 'idle CPU of the open rooms'],
+        servers.flatMap((label) => {
+          const runs = r.activation.filter((a) => a.label === label);
+          const none = runs.find((a) => a.roomsOpen === 0);
+          const many = runs.filter((a) => a.roomsOpen > 0);
           const cell = (a: (typeof runs)[number] | undefined) => (a ? `${int(a.perSec)} [${a.cpuMsPerActivation.toFixed(2)}]` : '-');
-          return [
+          return (many.length > 0 ? many : [undefined]).map((m) => [
             label,
             cell(none),
-            many ? int(many.roomsOpen) : '-',
-            cell(many),
-            none && many ? `${((100 * many.perSec) / none.perSec).toFixed(0)}%` : '-',
-            many ? many.idleCpuCores.toFixed(2) : '-',
-          ];
+            m ? int(m.roomsOpen) : '-',
+            m ? m.heldBy : '-',
+            cell(m),
+            none && m ? `${((100 * m.perSec) / none.perSec).toFixed(0)}%` : '-',
+            m ? m.idleCpuCores.toFixed(2) : '-',
+          ]);
         }),
       ),
     );

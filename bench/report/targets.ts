@@ -157,7 +157,9 @@ const knockActivations = (r: Measured) => r.activation.filter((a) => a.server ==
 
 function activationTargets(r: Measured): TargetCheck[] {
   const runs = knockActivations(r);
-  return [activationRateTarget(runs), activationFlatTarget(r, runs)];
+  const zero = runs.filter((a) => a.roomsOpen === 0);
+  const heldBy = (h: ActivationResult['heldBy']) => [...zero, ...runs.filter((a) => a.roomsOpen > 0 && a.heldBy === h)];
+  return [activationRateTarget(runs), activationFlatTarget(r, heldBy('visitors'), 'visitors'), activationFlatTarget(r, heldBy('owners'), 'owners')];
 }
 
 function activationRateTarget(runs: ActivationResult[]): TargetCheck {
@@ -179,9 +181,12 @@ function activationRateTarget(runs: ActivationResult[]): TargetCheck {
   };
 }
 
-function activationFlatTarget(r: Measured, runs: ActivationResult[]): TargetCheck {
-  const id = 'activation-flat-knock';
-  const label = 'activation rate with many rooms open vs none, Knock';
+function activationFlatTarget(r: Measured, runs: ActivationResult[], heldBy: 'visitors' | 'owners'): TargetCheck {
+  const id = heldBy === 'visitors' ? 'activation-flat-knock' : 'activation-flat-knock-owners';
+  const label =
+    heldBy === 'visitors'
+      ? 'activation rate with many rooms open (one idle visitor each) vs none, Knock'
+      : 'activation rate with many rooms open (each owner online, pinged every 800 ms) vs none, Knock';
   const required = `>= ${pct(FLATNESS)}`;
   const zero = runs[0];
   const many = runs.length > 1 ? runs.at(-1) : undefined;

@@ -133,18 +133,26 @@ export async function memoryRamp(
  * Opens URLs whose rooms are not open (each join creates a room) and times it; the connections stay open.
  * `idleCpuCores`: the server's CPU with the open rooms idle, measured just before (memoryRamp's last point).
  */
-export async function activate(ctx: BenchContext, server: RunningServer, specs: IdleSpec[], roomsOpen: number, idleCpuCores = 0): Promise<ActivationResult> {
+export async function activate(
+  ctx: BenchContext,
+  server: RunningServer,
+  specs: IdleSpec[],
+  open: { rooms: number; heldBy: ActivationResult['heldBy'] } = { rooms: 0, heldBy: 'none' },
+  idleCpuCores = 0,
+): Promise<ActivationResult> {
+  const roomsOpen = open.rooms;
   const { result, cpu } = await withCpu(ctx, server, () => openIdle(ctx, server, 'visitor', specs, ctx.mode.activation.concurrency));
   const perSec = result.opened / (result.elapsedMs / 1000);
   const cpuMsPerActivation = perSec > 0 ? (Math.max(0, cpu.server - idleCpuCores) * 1000) / perSec : 0;
   ctx.log(
-    `${server.label}: ${result.opened} rooms activated with ${roomsOpen} open: ${Math.round(perSec)}/s ` +
+    `${server.label}: ${result.opened} rooms activated with ${roomsOpen} open${roomsOpen ? ` (held by ${open.heldBy})` : ''}: ${Math.round(perSec)}/s ` +
       `(server CPU ${cpu.server.toFixed(2)}, ${idleCpuCores.toFixed(2)} of it idle load; ${cpuMsPerActivation.toFixed(2)} CPU-ms each)${result.failed ? `, ${result.failed} failed` : ''}`,
   );
   return {
     server: server.kind,
     label: server.label,
     roomsOpen,
+    heldBy: open.heldBy,
     handles: specs.length,
     activated: result.opened,
     failed: result.failed,
@@ -155,6 +163,20 @@ export async function activate(ctx: BenchContext, server: RunningServer, specs: 
     cpuMsPerActivation,
     firstErrors: result.firstErrors,
   };
+}
+
+/**
+ * Opens one idle visitor at each URL of `specs` (owners offline: each join creates that URL's room and holds it
+ * open), then reads the server's idle CPU with them. Returns the rooms held and that CPU.
+ */
+export async function holdRoomsWithVisitors(ctx: BenchContext, server: RunningServer, specs: IdleSpec[]): Promise<{ rooms: number; idleCpuCores: number }> {
+  const opened = await openIdle(ctx, server, 'visitor', specs.map((s) => ({ endpoint: s.endpoint, handle: s.handle })));
+  const meter = new CpuMeter({ server: server.procs.map((p) => p.pid), load: ctx.pool.pids });
+  await sleep(ctx.mode.connections.settleMs);
+  const idleCpuCores = meter.read().cores.server ?? 0;
+  const rooms = (await idleStatus(ctx)).open;
+  ctx.log(`${server.label}: ${rooms} rooms held open by one idle visitor each (owners offline), opened at ${Math.round(opened.opened / (opened.elapsedMs / 1000))}/s, idle CPU ${idleCpuCores.toFixed(2)}${opened.failed ? `, ${opened.failed} failed` : ''}`);
+  return { rooms, idleCpuCores };
 }
 
 export function mib(bytes: number): string {

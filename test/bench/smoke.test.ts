@@ -126,10 +126,12 @@ describe('bench/run.ts --smoke', () => {
     }
   });
 
-  it('activates rooms with none open and with the owners\u2019 rooms open: Knock, and bare Colyseus on both drivers', () => {
+  it('activates rooms with none open and with the owners\u2019 rooms open (Knock: also with rooms held by idle visitors), Knock and bare Colyseus on both drivers', () => {
     for (const server of ['knock', 'colyseus', 'colyseusIndexed']) {
       const runs = run.report.activation.filter((a) => a.server === server);
-      expect(runs.map((a) => a.roomsOpen > 0).sort(), server).toEqual([false, true]);
+      const expected = server === 'knock' ? ['none', 'owners', 'visitors'] : ['none', 'owners'];
+      expect(runs.map((a) => a.heldBy).sort(), server).toEqual(expected);
+      for (const a of runs) expect(a.roomsOpen > 0, `${server} ${a.heldBy}`).toBe(a.heldBy !== 'none');
       for (const a of runs) {
         expect(a.failed, `${server}: ${a.firstErrors.join('; ')}`).toBe(0);
         expect(a.activated, server).toBe(a.handles);
@@ -199,7 +201,7 @@ describe('bench/run.ts --smoke', () => {
 
   it('checks every target and writes an HTML report with its charts', () => {
     const ids = run.report.targets.map((t) => t.id);
-    expect(ids).toEqual(expect.arrayContaining(['relay-throughput', 'relay-p99', 'visitor-memory', 'visitors-held', 'activation-rate-knock', 'activation-flat-knock', 'cluster-scaling']));
+    expect(ids).toEqual(expect.arrayContaining(['relay-throughput', 'relay-p99', 'visitor-memory', 'visitors-held', 'activation-rate-knock', 'activation-flat-knock', 'activation-flat-knock-owners', 'cluster-scaling']));
     for (const t of run.report.targets) expect([true, false, null], t.id).toContain(t.met);
     expect(run.report.targets.find((t) => t.id === 'relay-throughput')?.value).toBeGreaterThan(0);
     expect(run.html).toContain('<svg');
