@@ -49,6 +49,11 @@ function coalesceWrites(client: KnockClient): void {
 }
 
 export abstract class KnockRoom extends Room {
+  /**
+   * No Schema state to patch. Left at Colyseus's default (50 ms), every room runs a 20 Hz timer (broadcastPatch,
+   * which also drives the room clock, unused here): 0.25 cores for 5,000 idle rooms in the bench.
+   */
+  override patchRate = 0;
   private readonly handlers = new Map<string, Handler>();
   protected abstract readonly log: Logger;
   protected abstract readonly maxMessageBytes: number;
