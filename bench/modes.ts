@@ -100,7 +100,8 @@ const quick: Mode = {
     ownFractions: [0.5],
   },
   connections: { visitorCounts: [1000, 5000], ownerCounts: [1000, 5000], anchors: 50, settleMs: 1000, concurrency: 64, stepBudgetMs: 60_000 },
-  activation: { handles: 500, concurrency: 32 },
+  // 500 activations took under half a second on Knock: too short a window to compare two of them.
+  activation: { handles: 800, concurrency: 32 },
   openUrl: { visitors: 100, owners: 10, concurrency: 4 },
   cluster: { pairs: 60, window: 8, saturation: { warmupMs: 500, measureMs: 2000, drainMs: 4000 } },
   driverMicro: { sizes: [0, 5000, 19000], operations: 2000, maxMs: 300 },
@@ -123,7 +124,7 @@ const full: Mode = {
     ownFractions: [0.25, 0.5, 0.75, 0.9],
   },
   connections: { visitorCounts: [1000, 5000, 19_500], ownerCounts: [1000, 5000, 19_000], anchors: 100, settleMs: 3000, concurrency: 64, stepBudgetMs: 360_000 },
-  activation: { handles: 500, concurrency: 32 },
+  activation: { handles: 3000, concurrency: 32 },
   openUrl: { visitors: 500, owners: 20, concurrency: 4 },
   cluster: { pairs: 200, window: 8, saturation: { warmupMs: 2000, measureMs: 10_000, drainMs: 10_000 } },
   driverMicro: { sizes: [0, 1000, 5000, 10_000, 19_000], operations: 5000, maxMs: 2000 },
