@@ -128,6 +128,36 @@ describe('CallSession', () => {
     expect(back.call?.members.map((m) => m.connection)).toEqual(['connected', 'connected']);
   });
 
+  it('rejoins after a reload when the call panel attaches only once the page is connected and was told of the call', async () => {
+    const { handle, person: alice } = await cast.owner('Alice');
+    const vicPerson = cast.visitor();
+    const { conversationId, token } = await vicPerson.api.knock(handle, 'Vic');
+    const tabStore = memoryStore();
+    const first = follow(vicPerson, conversationId, token, tabStore);
+    const tab = follow(alice, conversationId).call;
+    await Promise.all([first.call, tab].map(live));
+    first.call.start('video');
+    await phaseIs(tab, 'incoming');
+    tab.accept();
+    await phaseIs(first.call, 'active');
+    first.call.close();
+    await first.close();
+    await waitFor(tab, (s) => s.call?.members[0]?.connection === 'reconnecting', 'Vic reconnecting');
+
+    // The reloaded page: its conversation connects and hears the call's state before any call panel listens.
+    const conversation = vicPerson.conversation(conversationId, token);
+    let stop = () => undefined as unknown;
+    await new Promise<void>((resolve) => {
+      stop = conversation.onCall((e) => e.type === 'call.state' && resolve());
+    });
+    stop();
+    const late = CallSession.attach(conversation, { store: tabStore });
+    calls.push(late);
+    const back = await phaseIs(late, 'active');
+    expect(back.call?.members.map((m) => m.connection)).toEqual(['connected', 'connected']);
+    expect(tab.snapshot().call?.status).toBe('active');
+  });
+
   it('says plainly when the call is full', async () => {
     const { handle, person: alice } = await cast.owner('Alice');
     const vicPerson = cast.visitor();

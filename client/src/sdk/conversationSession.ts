@@ -61,6 +61,12 @@ export class ConversationSession {
   private readonly outbox: Outbox;
   private readonly listeners = new Set<Listener>();
   private readonly callListeners = new Set<CallListener>();
+  /**
+   * The last `call.state` and `call.ring` of the current connection: the server sends them once, as the device joins,
+   * and a listener that attaches later (the call panel mounts after the session connected, e.g. after a reload in a
+   * call) must still learn of the call, or the tab never takes its place back.
+   */
+  private callNow: { deviceId: string | null; state: CallEvent | null; ring: CallEvent | null } = { deviceId: null, state: null, ring: null };
   private readonly docListeners = new Set<DocCreatedListener>();
   private readonly gameListeners = new Set<GameInviteListener>();
   private readonly stored = new Map<number, MessageRecord>();
@@ -215,6 +221,12 @@ export class ConversationSession {
   /** Hears call messages and errors about them; they do not change this session's snapshot. */
   onCall(listener: CallListener): () => void {
     this.callListeners.add(listener);
+    // What this connection was told of the call before the listener came: the current state, then a ring.
+    const { deviceId, state, ring } = this.callNow;
+    if (deviceId !== null && deviceId === this.deviceId) {
+      if (state) listener(state);
+      if (ring) listener(ring);
+    }
     return () => this.callListeners.delete(listener);
   }
 
@@ -267,7 +279,20 @@ export class ConversationSession {
     }
     const isCallError = type === 'error' && (payload as ErrorPayload).ref?.startsWith('call.') === true;
     if (type.startsWith('call.') || isCallError) {
-      for (const listener of [...this.callListeners]) listener({ type, payload } as CallEvent);
+      const event = { type, payload } as CallEvent;
+      if (type === 'call.state' || type === 'call.ring') {
+        const deviceId = this.deviceId;
+        if (this.callNow.deviceId !== deviceId) this.callNow = { deviceId, state: null, ring: null };
+        if (type === 'call.ring') this.callNow.ring = event;
+        else {
+          this.callNow.state = event;
+          // A ring is only news while its call still rings.
+          const state = payload as ConversationServerMessages['call.state'];
+          const ring = this.callNow.ring?.payload as ConversationServerMessages['call.ring'] | undefined;
+          if (ring && (ring.callId !== state.callId || state.status !== 'ringing')) this.callNow.ring = null;
+        }
+      }
+      for (const listener of [...this.callListeners]) listener(event);
       return;
     }
     switch (type) {
