@@ -4,6 +4,7 @@
  * the most self time. The `.cpuprofile` stays for Chrome DevTools (Performance > Load profile).
  *
  *   node --import tsx bench/profile.ts [--pairs 100] [--window 8] [--seconds 8] [--kind knock]
+ *   node --import tsx bench/profile.ts --rate 4000     # open loop at a set rate instead of saturation
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   const kind = arg('--kind', 'knock') as ServerKind;
   const pairs = Number(arg('--pairs', '100'));
   const window = Number(arg('--window', '8'));
+  const rate = Number(arg('--rate', '0'));
   const seconds = Number(arg('--seconds', '8'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'knock-profile-'));
   const mode = modes.quick;
@@ -65,7 +67,8 @@ async function main(): Promise<void> {
   try {
     const endpoint = server.endpoints[0]!;
     await openPairs(ctx, server, seeded.pair!.map((owner, i) => ({ id: `p${i}`, endpoint, owner })));
-    const step = await runStep(ctx, server, { mode: 'closed', window }, { warmupMs: 1000, measureMs: seconds * 1000, drainMs: 3000 });
+    const load = rate > 0 ? ({ mode: 'open', ratePerSec: rate } as const) : ({ mode: 'closed', window } as const);
+    const step = await runStep(ctx, server, load, { warmupMs: 1000, measureMs: seconds * 1000, drainMs: 3000 });
     console.log(`delivered ${Math.round(step.deliveredPerSec)} msg/s, server CPU ${step.cpu.server.toFixed(2)} cores, load CPU ${step.cpu.load.toFixed(2)}, other ${step.cpu.other.toFixed(2)}, iowait ${step.cpu.iowait.toFixed(2)}${step.loadBound ? " (load-bound)" : ""}, p50 ${step.latency.p50Ms.toFixed(1)} ms, p99 ${step.latency.p99Ms.toFixed(1)} ms`);
     await closePairs(ctx);
   } finally {
