@@ -49,6 +49,25 @@ function nextSignal(call: CallSession, timeoutMs = 5000): Promise<CallSignal> {
 const phaseIs = (call: CallSession, phase: CallSnapshot['phase']) => waitFor(call, (s) => s.phase === phase, `phase ${phase}`);
 const live = (call: CallSession) => waitFor(call, (s) => s.deviceId !== null, 'connected');
 
+/** Vic calls Alice, she accepts, then Vic's page unloads: Alice's tab sees Vic reconnecting; the tab's store is kept. */
+async function visitorUnloadedInCall() {
+  const { handle, person: alice } = await cast.owner('Alice');
+  const vicPerson = cast.visitor();
+  const { conversationId, token } = await vicPerson.api.knock(handle, 'Vic');
+  const tabStore = memoryStore(); // sessionStorage of the visitor's tab
+  const first = follow(vicPerson, conversationId, token, tabStore);
+  const tab = follow(alice, conversationId).call;
+  await Promise.all([first.call, tab].map(live));
+  first.call.start('video');
+  await phaseIs(tab, 'incoming');
+  tab.accept();
+  await phaseIs(first.call, 'active');
+  first.call.close();
+  await first.close(); // the page unloads
+  await waitFor(tab, (s) => s.call?.members[0]?.connection === 'reconnecting', 'Vic reconnecting');
+  return { vicPerson, conversationId, token, tabStore, tab };
+}
+
 describe('CallSession', () => {
   it('rings both owner tabs; the one that accepts is in the call, the other sees it going on elsewhere', async () => {
     const { handle, person: alice } = await cast.owner('Alice');
@@ -108,41 +127,14 @@ describe('CallSession', () => {
   });
 
   it('rejoins the call after a reload, from what the tab kept', async () => {
-    const { handle, person: alice } = await cast.owner('Alice');
-    const vicPerson = cast.visitor();
-    const { conversationId, token } = await vicPerson.api.knock(handle, 'Vic');
-    const tabStore = memoryStore(); // sessionStorage of the visitor's tab
-    const first = follow(vicPerson, conversationId, token, tabStore);
-    const tab = follow(alice, conversationId).call;
-    await Promise.all([first.call, tab].map(live));
-    first.call.start('video');
-    await phaseIs(tab, 'incoming');
-    tab.accept();
-    await phaseIs(first.call, 'active');
-
-    first.call.close();
-    await first.close(); // the page unloads
-    await waitFor(tab, (s) => s.call?.members[0]?.connection === 'reconnecting', 'Vic reconnecting');
+    const { vicPerson, conversationId, token, tabStore } = await visitorUnloadedInCall();
     const reloaded = follow(vicPerson, conversationId, token, tabStore).call;
     const back = await phaseIs(reloaded, 'active');
     expect(back.call?.members.map((m) => m.connection)).toEqual(['connected', 'connected']);
   });
 
   it('rejoins after a reload when the call panel attaches only once the page is connected and was told of the call', async () => {
-    const { handle, person: alice } = await cast.owner('Alice');
-    const vicPerson = cast.visitor();
-    const { conversationId, token } = await vicPerson.api.knock(handle, 'Vic');
-    const tabStore = memoryStore();
-    const first = follow(vicPerson, conversationId, token, tabStore);
-    const tab = follow(alice, conversationId).call;
-    await Promise.all([first.call, tab].map(live));
-    first.call.start('video');
-    await phaseIs(tab, 'incoming');
-    tab.accept();
-    await phaseIs(first.call, 'active');
-    first.call.close();
-    await first.close();
-    await waitFor(tab, (s) => s.call?.members[0]?.connection === 'reconnecting', 'Vic reconnecting');
+    const { vicPerson, conversationId, token, tabStore, tab } = await visitorUnloadedInCall();
 
     // The reloaded page: its conversation connects and hears the call's state before any call panel listens.
     const conversation = vicPerson.conversation(conversationId, token);
