@@ -152,6 +152,29 @@ describe('owner presence', () => {
     expect(device.snapshot().online).toBe(true);
   });
 
+  it('keeps an owner device that answered in time while the server was too busy to read the answer before its next round', async () => {
+    const { handle, person: alice } = await cast.owner('Alice');
+    const device = alice.ownerSession(handle);
+    await waitFor(device, (s) => s.online, 'owner device online');
+    // The device's own socket (colyseus.js over `ws`, in this process, like the server).
+    const socket = (device as unknown as { link: { room: { connection: { transport: { ws: import('ws').WebSocket } } } } }).link.room.connection.transport.ws;
+    let closed = false;
+    socket.once('close', () => (closed = true));
+    // ws answers a ping with its pong first, then emits 'ping': stalling here holds this whole process (server
+    // included) after the pong was sent, so the server's next round comes due before it has read that pong.
+    let stalls = 0;
+    socket.on('ping', () => {
+      if (stalls >= 2) return;
+      stalls++;
+      const until = Date.now() + PING_INTERVAL_MS * 1.5;
+      while (Date.now() < until); // a busy event loop, as under load
+    });
+    await new Promise((r) => setTimeout(r, PING_INTERVAL_MS * 5));
+    expect(closed).toBe(false);
+    expect(stalls).toBe(2);
+    expect(device.snapshot().online).toBe(true);
+  });
+
   it('closes the sockets of a session that logs out, and the visitor sees the owner offline', async () => {
     const { handle, person: alice } = await cast.owner('Alice');
     const { page, chat, conversationId } = await watchers(handle);
