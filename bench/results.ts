@@ -113,6 +113,8 @@ export interface ActivationResult {
   idleCpuCores: number;
   /** Server CPU per activation beyond that idle load: the cost of one activation itself. */
   cpuMsPerActivation: number;
+  /** The load processes' CPU was full: the rate is what they could drive, not what the server could do. */
+  loadBound: boolean;
   firstErrors: string[];
 }
 

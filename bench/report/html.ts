@@ -158,7 +158,7 @@ Measured with the owners of the memory ramp still online (one room each); for Kn
 what the number of rooms itself costs); then with no rooms open. With many connections open the server's CPU is partly taken by their idle work
 (a ping every 800 ms per owner\u2019s socket, a presence renewal every 2 s per online owner, a ping every 10 s per visitor): "CPU-ms per activation" subtracts that idle load, to show what one activation itself costs.</p>
 ${chart}
-${table(['server', 'rooms open', 'held by', 'activated', 'per second', 'p50 ms', 'p99 ms', 'server CPU', 'idle CPU before', 'CPU-ms per activation', 'failed'], r.activation.map((a) => [a.label, int(a.roomsOpen), a.heldBy, a.activated, int(a.perSec), ms(a.latency.p50Ms), ms(a.latency.p99Ms), a.cpu.server.toFixed(2), a.idleCpuCores.toFixed(2), a.cpuMsPerActivation.toFixed(2), a.failed]))}
+${table(['server', 'rooms open', 'held by', 'activated', 'per second', 'p50 ms', 'p99 ms', 'server CPU', 'load CPU', 'idle CPU before', 'CPU-ms per activation', 'failed'], r.activation.map((a) => [a.label, int(a.roomsOpen), a.heldBy, a.activated, int(a.perSec), ms(a.latency.p50Ms), ms(a.latency.p99Ms), a.cpu.server.toFixed(2), a.cpu.load.toFixed(2) + (a.loadBound ? '*' : ''), a.idleCpuCores.toFixed(2), a.cpuMsPerActivation.toFixed(2), a.failed]))}
 ${drivers}
 ${r.driverMicro.length ? table(['driver', 'rooms', 'find/s', 'create+remove/s'], r.driverMicro.map((p) => [p.driver, int(p.rooms), int(p.findPerSec), int(p.createPerSec)])) : ''}
 </section>`;

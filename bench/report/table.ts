@@ -90,7 +90,7 @@ export function renderTable(r: BenchReport): string {
           const runs = r.activation.filter((a) => a.label === label);
           const none = runs.find((a) => a.roomsOpen === 0);
           const many = runs.filter((a) => a.roomsOpen > 0);
-          const cell = (a: (typeof runs)[number] | undefined) => (a ? `${int(a.perSec)} [${a.cpuMsPerActivation.toFixed(2)}]` : '-');
+          const cell = (a: (typeof runs)[number] | undefined) => (a ? `${int(a.perSec)} [${a.cpuMsPerActivation.toFixed(2)}]${a.loadBound ? '*' : ''}` : '-');
           return (many.length > 0 ? many : [undefined]).map((m) => [
             label,
             cell(none),
@@ -103,6 +103,7 @@ export function renderTable(r: BenchReport): string {
         }),
       ),
     );
+    if (r.activation.some((a) => a.loadBound)) out.push('  * the load processes\u2019 CPU was full: the rate is what they could drive');
   }
 
   if (r.driverMicro.length > 0) {

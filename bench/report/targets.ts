@@ -194,6 +194,8 @@ function activationFlatTarget(r: Measured, runs: ActivationResult[], heldBy: 'vi
   if (!many) return notMeasured(id, label, required, FLATNESS, 'only one room count was run');
   const ratio = many.perSec / zero.perSec;
   const met = ratio >= FLATNESS;
+  const bound = [zero, many].filter((a) => a.loadBound).map((a) => `${a.roomsOpen} rooms open (load CPU ${a.cpu.load.toFixed(2)})`);
+  const loadNote = bound.length > 0 ? ` The load processes\u2019 CPU was full with ${bound.join(' and ')}: that rate is what they could drive, not what the server could do.` : '';
   const partial =
     many.roomsOpen >= 19_000 ? '' : r.mode === 'full' ? ` (the owner ramp reached ${many.roomsOpen} rooms of 19,000 within its time limit)` : ` (this mode opens ${many.roomsOpen} rooms, not 19,000; run with --full)`;
   return {
@@ -207,7 +209,7 @@ function activationFlatTarget(r: Measured, runs: ActivationResult[], heldBy: 'vi
     note: met
       ? ''
       : `Missed: the rate falls by ${pct(1 - ratio)} with ${many.roomsOpen} rooms open. The open rooms\u2019 idle work took ${many.idleCpuCores.toFixed(2)} cores before the activations started; ` +
-        `one activation itself cost ${many.cpuMsPerActivation.toFixed(2)} CPU-ms with them open vs ${zero.cpuMsPerActivation.toFixed(2)} with none (${(many.cpuMsPerActivation / Math.max(1e-9, zero.cpuMsPerActivation)).toFixed(2)}x).`,
+        `one activation itself cost ${many.cpuMsPerActivation.toFixed(2)} CPU-ms with them open vs ${zero.cpuMsPerActivation.toFixed(2)} with none (${(many.cpuMsPerActivation / Math.max(1e-9, zero.cpuMsPerActivation)).toFixed(2)}x).${loadNote}`,
   };
 }
 

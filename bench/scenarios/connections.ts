@@ -146,7 +146,7 @@ export async function activate(
   const cpuMsPerActivation = perSec > 0 ? (Math.max(0, cpu.server - idleCpuCores) * 1000) / perSec : 0;
   ctx.log(
     `${server.label}: ${result.opened} rooms activated with ${roomsOpen} open${roomsOpen ? ` (held by ${open.heldBy})` : ''}: ${Math.round(perSec)}/s ` +
-      `(server CPU ${cpu.server.toFixed(2)}, ${idleCpuCores.toFixed(2)} of it idle load; ${cpuMsPerActivation.toFixed(2)} CPU-ms each)${result.failed ? `, ${result.failed} failed` : ''}`,
+      `(server CPU ${cpu.server.toFixed(2)}, ${idleCpuCores.toFixed(2)} of it idle load; ${cpuMsPerActivation.toFixed(2)} CPU-ms each), load CPU ${cpu.load.toFixed(2)}${result.failed ? `, ${result.failed} failed` : ''}`,
   );
   return {
     server: server.kind,
@@ -161,6 +161,7 @@ export async function activate(
     cpu,
     idleCpuCores,
     cpuMsPerActivation,
+    loadBound: cpu.load >= 0.9 * ctx.loadCpuCount,
     firstErrors: result.firstErrors,
   };
 }
