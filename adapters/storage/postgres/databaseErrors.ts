@@ -51,12 +51,12 @@ export function withCause(error: KnockError, cause: unknown): KnockError {
  */
 export async function runStatement<R extends pg.QueryResultRow = pg.QueryResultRow>(
   pool: pg.Pool,
-  text: string,
+  statement: string | pg.QueryConfig,
   values: unknown[],
   refine?: (err: unknown) => KnockError | undefined,
 ): Promise<pg.QueryResult<R>> {
   try {
-    return await pool.query<R>(text, values);
+    return await (typeof statement === 'string' ? pool.query<R>(statement, values) : pool.query<R>({ ...statement, values }));
   } catch (err) {
     const refined = refine?.(err);
     throw refined ? withCause(refined, err) : asStorageError(err);
