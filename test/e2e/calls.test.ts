@@ -150,8 +150,11 @@ describe('one-to-one calls in the browser', { timeout: 90_000 }, () => {
     // visitor keeps hearing the owner over the same connection (the track is replaced, nothing renegotiated).
     await owner.getByRole('button', { name: 'Devices' }).click();
     const microphone = owner.getByRole('combobox', { name: 'Microphone' });
-    const choices = await microphone.locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
-    expect(choices.length).toBeGreaterThan(1);
+    // The list fills once the browser has listed its devices (a moment after the panel opens), as a person sees.
+    const choices = await eventually(
+      () => microphone.locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)),
+      (values) => expect(values.length).toBeGreaterThan(1),
+    );
     const current = await microphone.inputValue();
     const before = await liveCaptureTracks(owner);
     await microphone.selectOption(choices.find((c) => c !== current)!);
