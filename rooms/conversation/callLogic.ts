@@ -269,15 +269,16 @@ export class CallLogic {
     this.call = null;
     this.setup.onBusy(false);
     this.notify(call);
-    const body = callRecordText(call.kind, reason, call.answeredAt === null ? 0 : now - call.answeredAt);
-    await this.host
-      .record({ senderId: call.callerId, clientMsgId: callRecordId(call.id), body })
-      .catch((err: unknown) => this.host.logger.error({ err, callId: call.id }, 'could not record the call'));
+    // The conference room goes first: once the chat shows the call ended, its passes let nobody in any more.
     if (call.sfu) {
       await this.setup.mediaRouter
         ?.destroyRoom(call.sfu)
         .catch((err: unknown) => this.host.logger.error({ err, callId: call.id }, 'could not close the conference room'));
     }
+    const body = callRecordText(call.kind, reason, call.answeredAt === null ? 0 : now - call.answeredAt);
+    await this.host
+      .record({ senderId: call.callerId, clientMsgId: callRecordId(call.id), body })
+      .catch((err: unknown) => this.host.logger.error({ err, callId: call.id }, 'could not record the call'));
   }
 
   // --- signalling (no queue: it changes nothing) ----------------------------------------------------------------------
