@@ -327,7 +327,7 @@ export class PostgresStorage implements Storage {
 
   /** The two statements of an append on `db`; database errors are thrown as they come (the callers map them). */
   private async appendOn(db: pg.Pool | pg.PoolClient, input: NewMessage): Promise<AppendResult> {
-    const sender = (await db.query<SenderRow>(prepared('senderAndDuplicate', [input.senderId, input.clientMsgId]))).rows[0];
+    const sender = (await db.query<SenderRow>(named(sql.senderAndDuplicate, [input.senderId, input.clientMsgId]))).rows[0];
     if (!sender || sender.conversation_id !== input.conversationId) {
       const exists = await db.query(sql.conversationExists, [input.conversationId]);
       if (exists.rowCount === 0) throw new KnockError('not_found', 'There is no such conversation.');
@@ -339,7 +339,7 @@ export class PostgresStorage implements Storage {
       return { message: storedMessage(first, sender.seq, author), duplicate: true };
     }
     const written = await db.query<{ seq: number }>(
-      prepared('appendMessage', [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body)]),
+      named(sql.appendMessage, [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body)]),
     );
     const seq = written.rows[0]?.seq;
     if (seq === undefined) throw new KnockError('not_found', 'There is no such conversation.');
@@ -395,7 +395,7 @@ export class PostgresStorage implements Storage {
     values: unknown[],
     refine?: (err: unknown) => KnockError | undefined,
   ): Promise<pg.QueryResult<R>> {
-    return runStatement<R>(this.pool, named(text, values), values, refine);
+    return runStatement<R>(this.pool, named(text, values), refine);
   }
 
   /** The message a concurrent append of the same (sender, clientMsgId) committed first. */
@@ -450,12 +450,8 @@ function receiptSeq(seq: number): number {
  */
 const statementNames = new Map<string, string>(Object.entries(sql).map(([key, text]) => [text, `knock_${key}`]));
 
-function prepared(key: keyof typeof sql, values: unknown[]): pg.QueryConfig {
-  return { name: `knock_${key}`, text: sql[key], values };
-}
-
-/** `text` as a named statement when it is one of Knock's (sql), else as it is. */
-function named(text: string, values: unknown[]): pg.QueryConfig | string {
+/** The query of `text` and `values`, named when `text` is one of Knock's statements (sql). */
+function named(text: string, values: unknown[]): pg.QueryConfig {
   const name = statementNames.get(text);
-  return name === undefined ? text : { name, text, values };
+  return name === undefined ? { text, values } : { name, text, values };
 }

@@ -51,12 +51,11 @@ export function withCause(error: KnockError, cause: unknown): KnockError {
  */
 export async function runStatement<R extends pg.QueryResultRow = pg.QueryResultRow>(
   pool: pg.Pool,
-  statement: string | pg.QueryConfig,
-  values: unknown[],
+  query: pg.QueryConfig,
   refine?: (err: unknown) => KnockError | undefined,
 ): Promise<pg.QueryResult<R>> {
   try {
-    return await (typeof statement === 'string' ? pool.query<R>(statement, values) : pool.query<R>({ ...statement, values }));
+    return await pool.query<R>(query);
   } catch (err) {
     const refined = refine?.(err);
     throw refined ? withCause(refined, err) : asStorageError(err);

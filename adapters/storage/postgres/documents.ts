@@ -99,7 +99,7 @@ export class PostgresDocuments implements DocumentStorage {
     values: unknown[],
     refine?: (err: unknown) => KnockError | undefined,
   ): Promise<pg.QueryResult<R>> {
-    return runStatement<R>(this.pool, text, values, refine);
+    return runStatement<R>(this.pool, { text, values }, refine);
   }
 }
 
