@@ -16,8 +16,7 @@ const run = () => {
   if (!dirty) return;
   dirty = false;
   try {
-    const { busy, log, checkpointed } = checkpoint.get();
-    parentPort.postMessage({ type: 'checkpointed', busy, log, checkpointed });
+    checkpoint.get();
   } catch (err) {
     parentPort.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
   }
