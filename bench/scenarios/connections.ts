@@ -45,6 +45,14 @@ async function openIdle(
   };
 }
 
+/** The server's and the load processes' CPU (cores) while the connections sit idle for the mode's settle time. */
+async function idleCpu(ctx: BenchContext, server: RunningServer): Promise<{ server: number; load: number }> {
+  const meter = new CpuMeter({ server: server.procs.map((p) => p.pid), load: ctx.pool.pids });
+  await sleep(ctx.mode.connections.settleMs);
+  const { cores } = meter.read();
+  return { server: cores.server ?? 0, load: cores.load ?? 0 };
+}
+
 async function idleStatus(ctx: BenchContext): Promise<IdleStatus> {
   const all = await ctx.pool.all<IdleStatus>({ cmd: 'idleStatus' }, 30_000);
   return { open: all.reduce((n, s) => n + s.open, 0), dropped: all.reduce((n, s) => n + s.dropped, 0) };
@@ -95,11 +103,7 @@ export async function memoryRamp(
     used += toOpen.length;
     const { result: opened, cpu: openingCpu } = await withCpu(ctx, server, () => openIdle(ctx, server, role, toOpen));
     firstErrors.push(...opened.firstErrors);
-    const meter = new CpuMeter({ server: server.procs.map((p) => p.pid), load: ctx.pool.pids });
-    await sleep(ctx.mode.connections.settleMs);
-    const idle = meter.read();
-    const idleCpuCores = idle.cores.server ?? 0;
-    const idleLoadCpuCores = idle.cores.load ?? 0;
+    const { server: idleCpuCores, load: idleLoadCpuCores } = await idleCpu(ctx, server);
     const sample = await server.memory();
     // What the server holds now: opened, minus what it closed since (a load process too slow to answer pings).
     const status = await idleStatus(ctx);
@@ -172,9 +176,7 @@ export async function activate(
  */
 export async function holdRoomsWithVisitors(ctx: BenchContext, server: RunningServer, specs: IdleSpec[]): Promise<{ rooms: number; idleCpuCores: number }> {
   const opened = await openIdle(ctx, server, 'visitor', specs.map((s) => ({ endpoint: s.endpoint, handle: s.handle })));
-  const meter = new CpuMeter({ server: server.procs.map((p) => p.pid), load: ctx.pool.pids });
-  await sleep(ctx.mode.connections.settleMs);
-  const idleCpuCores = meter.read().cores.server ?? 0;
+  const idleCpuCores = (await idleCpu(ctx, server)).server;
   const rooms = (await idleStatus(ctx)).open;
   ctx.log(`${server.label}: ${rooms} rooms held open by one idle visitor each (owners offline), opened at ${Math.round(opened.opened / (opened.elapsedMs / 1000))}/s, idle CPU ${idleCpuCores.toFixed(2)}${opened.failed ? `, ${opened.failed} failed` : ''}`);
   return { rooms, idleCpuCores };
