@@ -56,8 +56,14 @@ export const configSchema = z.object({
   publicUrl: z.url().optional(),
   /** Self sign-up at /_/signup. */
   signupOpen: z.boolean().default(true),
-  /** Trust X-Forwarded-For / X-Real-IP from a reverse proxy for client addresses (rate limits). */
-  trustProxy: z.boolean().default(false),
+  /**
+   * How many reverse proxies in front of Knock append to X-Forwarded-For (engine/http/clientAddress.ts): the client is
+   * the entry that many from the right. 0 (false): the header is ignored, the TCP peer is the client; true means 1.
+   */
+  trustProxy: z
+    .union([z.boolean(), z.number().int().min(0).max(16)], { error: 'must be true, false or a number of proxies from 0 to 16' })
+    .default(false)
+    .transform((v) => (v === true ? 1 : v === false ? 0 : v)),
   /** Cookies get `Secure` (HTTPS deployments). Defaults to true when publicUrl is https. */
   secureCookies: z.boolean().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -248,7 +254,10 @@ const envSchema = z.object({
   KNOCK_DATA_DIR: z.string().min(1).optional(),
   KNOCK_PUBLIC_URL: z.url().optional(),
   KNOCK_SIGNUP: z.enum(['open', 'closed']).transform((v) => v === 'open').optional(),
-  KNOCK_TRUST_PROXY: bool.optional(),
+  /** true/false, or how many proxies (hops) append to X-Forwarded-For. */
+  KNOCK_TRUST_PROXY: z
+    .union([bool, z.string().regex(/^\d{1,2}$/).transform(Number)], { error: 'must be true, false or a number of proxies (1, 2, ...)' })
+    .optional(),
   KNOCK_SECURE_COOKIES: bool.optional(),
   KNOCK_LOG_LEVEL: z.string().optional(),
   KNOCK_SESSION_TTL_MS: z.coerce.number().int().positive().optional(),

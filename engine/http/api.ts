@@ -30,6 +30,7 @@ export interface ApiDeps {
 export interface RequestInfo {
   req: IncomingMessage;
   res: ServerResponse;
+  /** The client as per-address limits count it (engine/http/clientAddress.ts clientKeyOf: its IPv4, or its IPv6 /64). */
   ip: string;
   url: URL;
 }

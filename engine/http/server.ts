@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { Storage } from '../ports/storage.ts';
 import { HANDLE_PATTERN, RESERVED_HANDLES } from '../protocol.ts';
 import type { Api } from './api.ts';
+import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
 
 /** `connectSources`: origins besides our own the pages may open sockets to (the conference server's WebSocket API). */
@@ -42,7 +43,8 @@ export interface HttpDeps {
   storage: Storage;
   logger: Logger;
   assetsDir: string;
-  trustProxy: boolean;
+  /** Reverse proxies whose X-Forwarded-For entries are believed (config.trustProxy; 0: none). */
+  trustProxy: number;
   hsts: boolean;
   isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean;
   isReady(): boolean;
@@ -81,7 +83,7 @@ export class HttpHandler {
       if (method !== 'GET' && method !== 'HEAD' && !this.deps.isAllowedOrigin(req.headers.origin, req.headers.host)) {
         throw new KnockError('forbidden', 'Requests from other sites are not allowed.');
       }
-      const info = { req, res, url, ip: this.clientIp(req) };
+      const info = { req, res, url, ip: clientKeyOf(req, this.deps.trustProxy) };
       if (await this.deps.api.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
@@ -140,14 +142,5 @@ export class HttpHandler {
       return null;
     });
     return this.shell;
-  }
-
-  private clientIp(req: IncomingMessage): string {
-    if (this.deps.trustProxy) {
-      const forwarded = req.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first) return first;
-    }
-    return req.socket.remoteAddress ?? 'unknown';
   }
 }

@@ -22,7 +22,7 @@ describe('configFromEnv', () => {
       port: 8080,
       host: '0.0.0.0',
       signupOpen: true,
-      trustProxy: false,
+      trustProxy: 0,
       logLevel: 'info',
       maxBodyBytes: 64 * 1024,
       rateLimits: configSchema.shape.rateLimits.parse(undefined),
@@ -51,9 +51,16 @@ describe('configFromEnv', () => {
   });
 
   it('reads yes/no style booleans', () => {
-    expect(configFromEnv({ KNOCK_TRUST_PROXY: 'yes' }).trustProxy).toBe(true);
-    expect(configFromEnv({ KNOCK_TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(configFromEnv({ KNOCK_SECURE_COOKIES: 'off' }).secureCookies).toBe(false);
     expect(configFromEnv({ KNOCK_SECURE_COOKIES: '1' }).secureCookies).toBe(true);
+  });
+
+  it('reads KNOCK_TRUST_PROXY as a number of proxies: true is one, false none, a number that many', () => {
+    expect(configFromEnv({ KNOCK_TRUST_PROXY: 'true' }).trustProxy).toBe(1);
+    expect(configFromEnv({ KNOCK_TRUST_PROXY: 'yes' }).trustProxy).toBe(1);
+    expect(configFromEnv({ KNOCK_TRUST_PROXY: 'off' }).trustProxy).toBe(0);
+    expect(configFromEnv({ KNOCK_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(configFromEnv({}).trustProxy).toBe(0);
   });
 
   it('merges KNOCK_RATE_LIMITS into the default limits, keeping the ones it does not name', () => {
@@ -67,6 +74,7 @@ describe('configFromEnv', () => {
     ['PORT', '70000'],
     ['KNOCK_SIGNUP', 'maybe'],
     ['KNOCK_TRUST_PROXY', 'perhaps'],
+    ['KNOCK_TRUST_PROXY', '99'],
     ['KNOCK_PUBLIC_URL', 'not a url'],
     ['KNOCK_SESSION_TTL_MS', '-5'],
     ['KNOCK_RATE_LIMITS', '{socketMessages: 100}'],
