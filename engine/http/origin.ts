@@ -1,13 +1,24 @@
 /**
- * The Origin rule shared by the WebSocket handshake, matchmaking and HTTP API: a browser request must come from a
- * page of this server (its Host, or the configured public URL). Requests without an Origin header come from
- * non-browser clients (CLI, tests, bridges), which cookies cannot be forged for, and are allowed.
+ * The Origin rule shared by the WebSocket handshake, matchmaking (its CORS answer and the rooms' own check) and the
+ * HTTP API's writes: a browser request must come from a page of this server. Requests without an Origin header come
+ * from non-browser clients (CLI, tests, bridges), which cookies cannot be forged for, and are allowed.
+ *
+ * Which pages are "of this server": with a public URL configured (KNOCK_PUBLIC_URL), its origin and nothing else.
+ * Without one, whatever host the request names (Origin equal to Host), which is all Knock can know then; but under
+ * DNS rebinding an attacker's name points at this server, and the attacker's page then sends Origin and Host both
+ * naming the attacker's host, so the Host rule accepts it. That is why the README asks every deployment reachable
+ * from a browser to set KNOCK_PUBLIC_URL.
+ *
+ * @example
+ *   const allowed = originChecker('https://chat.example.com');
+ *   allowed('https://chat.example.com', '127.0.0.1:8080'); // true (the proxy rewrote the Host)
+ *   allowed('http://rebound.example', 'rebound.example');   // false
  */
 export function originChecker(publicUrl: string | undefined): (origin: string | undefined, host: string | undefined) => boolean {
   const publicOrigin = publicUrl ? new URL(publicUrl).origin : null;
   return (origin, host) => {
     if (origin === undefined) return true;
-    if (publicOrigin !== null && origin === publicOrigin) return true;
+    if (publicOrigin !== null) return origin === publicOrigin;
     if (!host) return false;
     return origin === `http://${host}` || origin === `https://${host}`;
   };

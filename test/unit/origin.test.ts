@@ -30,4 +30,11 @@ describe('originChecker', () => {
     expect(behindProxy('http://chat.example.com', '127.0.0.1:8080')).toBe(false);
     expect(behindProxy('https://evil.example', '127.0.0.1:8080')).toBe(false);
   });
+
+  it('with a public URL, refuses a page whose Origin merely equals the Host (DNS rebinding), and the server\u2019s own address', () => {
+    const behindProxy = originChecker('https://chat.example.com');
+    expect(behindProxy('http://rebound.example:8080', 'rebound.example:8080')).toBe(false);
+    expect(behindProxy('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(false);
+    expect(behindProxy('https://chat.example.com', 'chat.example.com')).toBe(true);
+  });
 });
