@@ -78,8 +78,9 @@ export const configSchema = z.object({
   pingIntervalMs: z.number().int().min(0).default(800),
   /** Server pings every other socket (visitors) this often; one missed pong closes it. */
   idlePingIntervalMs: z.number().int().min(0).default(10_000),
+  // Strict: a misspelt limit in KNOCK_RATE_LIMITS is refused by name rather than silently left at its default.
   rateLimits: z
-    .object({
+    .strictObject({
       /** Messages one connection may send (token bucket: perWindow tokens refilled over windowMs). */
       socketMessages: rate.default({ perWindow: 30, windowMs: 10_000 }),
       /** Typing and receipt signals per connection. */
@@ -88,8 +89,11 @@ export const configSchema = z.object({
       knocksPerIp: rate.default({ perWindow: 10, windowMs: 60_000 }),
       /** Conversations anyone may start with one owner. */
       knocksPerTarget: rate.default({ perWindow: 120, windowMs: 60_000 }),
-      /** Login attempts per IP and per handle. */
+      /** Login attempts from one client address, whatever the account (over it: refused). */
       loginsPerIp: rate.default({ perWindow: 20, windowMs: 60_000 }),
+      /** Login attempts for one account from one client address (over it: refused). */
+      loginsPerHandleAndIp: rate.default({ perWindow: 10, windowMs: 60_000 }),
+      /** Login attempts for one account from everywhere (over it: slowed down, never refused; engine/loginThrottle.ts). */
       loginsPerHandle: rate.default({ perWindow: 10, windowMs: 60_000 }),
       signupsPerIp: rate.default({ perWindow: 5, windowMs: 3600_000 }),
       /** Calls one participant (a visitor, an owner) may start in one conversation. */
@@ -105,6 +109,7 @@ export const configSchema = z.object({
       knocksPerIp: { perWindow: 10, windowMs: 60_000 },
       knocksPerTarget: { perWindow: 120, windowMs: 60_000 },
       loginsPerIp: { perWindow: 20, windowMs: 60_000 },
+      loginsPerHandleAndIp: { perWindow: 10, windowMs: 60_000 },
       loginsPerHandle: { perWindow: 10, windowMs: 60_000 },
       signupsPerIp: { perWindow: 5, windowMs: 3600_000 },
       callStarts: { perWindow: 5, windowMs: 60_000 },

@@ -21,15 +21,32 @@ export class TokenBucket {
   }
 
   take(): Verdict {
-    const now = this.clock.now();
-    const refillPerMs = this.config.perWindow / this.config.windowMs;
-    this.tokens = Math.min(this.config.perWindow, this.tokens + (now - this.updatedAt) * refillPerMs);
-    this.updatedAt = now;
+    const refillPerMs = this.refill();
     if (this.tokens >= 1) {
       this.tokens -= 1;
       return { ok: true };
     }
     return { ok: false, retryAfterMs: Math.ceil((1 - this.tokens) / refillPerMs) };
+  }
+
+  /**
+   * Takes a token even from an empty bucket, going at most `overdraft` tokens below zero, and returns how many whole
+   * tokens the bucket owes afterwards (0 when it had one to give). For limits that slow down rather than refuse: the
+   * debt says how far over its rate the key is, and repays itself at the refill rate.
+   */
+  borrow(overdraft: number): number {
+    this.refill();
+    this.tokens = Math.max(-overdraft, this.tokens - 1);
+    return this.tokens >= 0 ? 0 : Math.ceil(-this.tokens);
+  }
+
+  /** Adds the tokens earned since the last update; returns the refill rate (tokens per ms). */
+  private refill(): number {
+    const now = this.clock.now();
+    const refillPerMs = this.config.perWindow / this.config.windowMs;
+    this.tokens = Math.min(this.config.perWindow, this.tokens + (now - this.updatedAt) * refillPerMs);
+    this.updatedAt = now;
+    return refillPerMs;
   }
 
   /** True once the bucket has refilled completely, so a keyed limiter may forget it. */
@@ -51,19 +68,28 @@ export class KeyedRateLimiter {
   ) {}
 
   take(key: string): Verdict {
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      if (this.buckets.size >= this.maxKeys || ++this.takesSinceSweep >= 1000) this.sweep();
-      bucket = new TokenBucket(this.config, this.clock);
-      this.buckets.set(key, bucket);
-    }
-    return bucket.take();
+    return this.bucketOf(key).take();
+  }
+
+  /** `TokenBucket.borrow` on the key's bucket: how many tokens it owes after this action (0: within its rate). */
+  borrow(key: string, overdraft: number): number {
+    return this.bucketOf(key).borrow(overdraft);
   }
 
   /** Takes a token or throws `rate_limited` with a readable message. */
   takeOrThrow(key: string, what: string): void {
     const verdict = this.take(key);
     if (!verdict.ok) throw rateLimited(what, verdict.retryAfterMs);
+  }
+
+  private bucketOf(key: string): TokenBucket {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys || ++this.takesSinceSweep >= 1000) this.sweep();
+      bucket = new TokenBucket(this.config, this.clock);
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
   }
 
   private sweep(): void {

@@ -9,9 +9,10 @@ import type { KnockConfig } from '../config.ts';
 import { SESSION_COOKIE, parseCookies, serializeCookie, visitorCookieName } from '../cookies.ts';
 import { KnockError } from '../errors.ts';
 import type { Hub } from '../hub.ts';
-import type { Clock } from '../ports/clock.ts';
+import { systemTimers, type Clock, type Timers } from '../ports/clock.ts';
 import type { Account, Storage } from '../ports/storage.ts';
 import { KeyedRateLimiter } from '../rateLimit.ts';
+import { LoginThrottle } from '../loginThrottle.ts';
 import { handleSchema, knockBody, loginBody, signupBody, type KnockAnswer, type ProfileAnswer } from '../protocol.ts';
 import { readJson, sendJson } from './io.ts';
 
@@ -23,6 +24,8 @@ export interface ApiDeps {
   accounts: Accounts;
   hub: Hub;
   clock: Clock;
+  /** For the logins' slow-down; the system's when absent. */
+  timers?: Timers;
   config: KnockConfig;
   secureCookies: boolean;
 }
@@ -38,16 +41,14 @@ export interface RequestInfo {
 export class Api {
   private readonly knocksPerIp: KeyedRateLimiter;
   private readonly knocksPerTarget: KeyedRateLimiter;
-  private readonly loginsPerIp: KeyedRateLimiter;
-  private readonly loginsPerHandle: KeyedRateLimiter;
+  private readonly logins: LoginThrottle;
   private readonly signupsPerIp: KeyedRateLimiter;
 
   constructor(private readonly deps: ApiDeps) {
     const { rateLimits } = deps.config;
     this.knocksPerIp = new KeyedRateLimiter(rateLimits.knocksPerIp, deps.clock);
     this.knocksPerTarget = new KeyedRateLimiter(rateLimits.knocksPerTarget, deps.clock);
-    this.loginsPerIp = new KeyedRateLimiter(rateLimits.loginsPerIp, deps.clock);
-    this.loginsPerHandle = new KeyedRateLimiter(rateLimits.loginsPerHandle, deps.clock);
+    this.logins = new LoginThrottle(rateLimits, deps.clock, deps.timers ?? systemTimers);
     this.signupsPerIp = new KeyedRateLimiter(rateLimits.signupsPerIp, deps.clock);
   }
 
@@ -123,8 +124,7 @@ export class Api {
 
   private async login(r: RequestInfo): Promise<void> {
     const body = await readJson(r.req, loginBody, this.deps.config.maxBodyBytes);
-    this.loginsPerIp.takeOrThrow(r.ip, 'Login attempts from your address');
-    this.loginsPerHandle.takeOrThrow(body.handle, 'Login attempts for this account');
+    await this.logins.admit(body.handle, r.ip);
     const { token, account } = await this.deps.auth.login(body.handle, body.password);
     sendJson(r.res, 200, { handle: account.handle, displayName: account.displayName }, { 'Set-Cookie': [this.sessionCookie(token)] });
   }

@@ -265,7 +265,7 @@ describe('with small knock and login limits', () => {
   let knock: TestKnock;
   beforeAll(async () => {
     knock = await startKnock({
-      rateLimits: { knocksPerIp: { perWindow: 2, windowMs: 60_000 }, loginsPerHandle: { perWindow: 3, windowMs: 60_000 } },
+      rateLimits: { knocksPerIp: { perWindow: 2, windowMs: 60_000 }, loginsPerHandleAndIp: { perWindow: 3, windowMs: 60_000 } },
     });
     await knock.addUser('alice', 'Alice');
     await knock.addUser('bob', 'Bob');
@@ -287,7 +287,7 @@ describe('with small knock and login limits', () => {
     expect(again.status).toBe(200);
   });
 
-  it('limits login attempts per handle with 429 and Retry-After, leaving other handles alone', async () => {
+  it('limits login attempts per handle from one address with 429 and Retry-After, leaving other handles alone', async () => {
     await knock.addUser('erin', 'Erin');
     const attempts = [];
     for (let i = 0; i < 4; i++) attempts.push(await post(knock.url, '/_/api/login', { handle: 'erin', password: `wrong ${i}` }));

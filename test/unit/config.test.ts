@@ -55,6 +55,12 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ KNOCK_SECURE_COOKIES: '1' }).secureCookies).toBe(true);
   });
 
+  it('refuses a rate limit it does not know in KNOCK_RATE_LIMITS, naming it, rather than ignoring a misspelt one', () => {
+    const error = refusal({ KNOCK_RATE_LIMITS: '{"loginsPerHandel":{"perWindow":5,"windowMs":60000}}' });
+    expect(error.message).toContain('KNOCK_RATE_LIMITS');
+    expect(error.message).toContain('loginsPerHandel');
+  });
+
   it('reads KNOCK_TRUST_PROXY as a number of proxies: true is one, false none, a number that many', () => {
     expect(configFromEnv({ KNOCK_TRUST_PROXY: 'true' }).trustProxy).toBe(1);
     expect(configFromEnv({ KNOCK_TRUST_PROXY: 'yes' }).trustProxy).toBe(1);

@@ -46,6 +46,16 @@ describe('TokenBucket', () => {
     expect(bucket.take()).toEqual({ ok: false, retryAfterMs: 334 });
   });
 
+  it('lends tokens beyond empty, up to the overdraft, and says how many it owes; the debt is repaid at the refill rate', () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ perWindow: 2, windowMs: 1000 }, clock);
+    expect([1, 2, 3, 4, 5, 6].map(() => bucket.borrow(3))).toEqual([0, 0, 1, 2, 3, 3]);
+    clock.advance(1000); // two tokens earned: one still owed
+    expect(bucket.borrow(3)).toBe(2);
+    clock.advance(3000);
+    expect(bucket.borrow(3)).toBe(0);
+  });
+
   it('is full again only once it has refilled completely', () => {
     const clock = new ManualClock();
     const bucket = new TokenBucket({ perWindow: 2, windowMs: 1000 }, clock);
