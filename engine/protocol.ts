@@ -509,6 +509,12 @@ export type UserServerMessages = { [K in keyof typeof userServerMessages]: z.inf
 export const loginBody = z.object({ handle: handleSchema, password: z.string().min(1).max(1024) });
 export const signupBody = z.object({ handle: handleSchema, displayName: displayNameSchema, password: passwordSchema });
 export const knockBody = z.object({ name: displayNameSchema.optional() });
+/** Continue the conversation of a resume link in this browser (its token becomes the visitor's cookie). */
+export const resumeBody = z.object({ token: z.string().min(16).max(128) });
+
+/** A visitor's conversation with one owner, as the visitor's page needs it. */
+export const visitorConversation = z.object({ id, token: z.string(), resumePath: z.string(), visitorName: z.string() });
+export type VisitorConversation = z.infer<typeof visitorConversation>;
 
 export const profileAnswer = z.object({
   handle: z.string(),
@@ -517,8 +523,14 @@ export const profileAnswer = z.object({
   /** The signed-in account, if any; `isOwner` when it owns this URL. */
   viewer: z.object({ handle: z.string(), displayName: z.string() }).nullable(),
   isOwner: z.boolean(),
-  /** The visitor's own conversation with this owner (from the cookie or the resume link), if any. */
-  conversation: z.object({ id, token: z.string(), resumePath: z.string(), visitorName: z.string() }).nullable(),
+  /** The visitor's own conversation with this owner: the one this browser holds (its cookie), if any. */
+  conversation: visitorConversation.nullable(),
+  /**
+   * The conversation of the resume link the page was opened with (`?resume=`), if it is one of this owner's; null
+   * without a link or for a link that is not valid. Reading it changes nothing: the browser adopts it only by
+   * `POST /_/api/u/<handle>/resume`.
+   */
+  linked: visitorConversation.nullable(),
 });
 export type ProfileAnswer = z.infer<typeof profileAnswer>;
 

@@ -13,7 +13,7 @@ import { systemTimers, type Clock, type Timers } from '../ports/clock.ts';
 import type { Account, Storage } from '../ports/storage.ts';
 import { KeyedRateLimiter } from '../rateLimit.ts';
 import { LoginThrottle } from '../loginThrottle.ts';
-import { handleSchema, knockBody, loginBody, signupBody, type KnockAnswer, type ProfileAnswer } from '../protocol.ts';
+import { handleSchema, knockBody, loginBody, resumeBody, signupBody, type KnockAnswer, type ProfileAnswer, type VisitorConversation } from '../protocol.ts';
 import { readJson, sendJson } from './io.ts';
 
 const YEAR_S = 365 * 24 * 3600;
@@ -64,6 +64,7 @@ export class Api {
     let m: RegExpMatchArray | null;
     if (method === 'GET' && (m = path.match(/^\/_\/api\/profile\/([^/]+)$/))) return () => this.profile(r, safeDecode(m![1]!));
     if (method === 'POST' && (m = path.match(/^\/_\/api\/u\/([^/]+)\/knock$/))) return () => this.knock(r, safeDecode(m![1]!));
+    if (method === 'POST' && (m = path.match(/^\/_\/api\/u\/([^/]+)\/resume$/))) return () => this.resume(r, safeDecode(m![1]!));
     if (method === 'POST' && path === '/_/api/login') return () => this.login(r);
     if (method === 'POST' && path === '/_/api/logout') return () => this.logout(r);
     if (method === 'GET' && path === '/_/api/signup') return () => sendJson(r.res, 200, { open: this.deps.config.signupOpen });
@@ -72,19 +73,19 @@ export class Api {
     return null;
   }
 
+  /**
+   * A GET: it reads, and never moves the browser into another conversation. (It once set the visitor cookie to the
+   * `?resume=` token, so one click on an attacker's link put the victim in a conversation the attacker reads.)
+   */
   private async profile(r: RequestInfo, handle: string): Promise<void> {
     const account = await this.accountAt(handle);
     const viewer = await this.viewer(r.req);
     const resume = r.url.searchParams.get('resume');
     const cookieToken = parseCookies(r.req.headers.cookie).get(visitorCookieName(account.handle));
-    const headers: Record<string, string[]> = { 'Set-Cookie': [] };
-    let conversation: ProfileAnswer['conversation'] = null;
-    for (const token of [resume, cookieToken]) {
-      if (!token || conversation) continue;
-      conversation = await this.visitorConversation(account, token);
-      if (conversation && token === resume && resume !== cookieToken) headers['Set-Cookie']!.push(this.visitorCookie(account.handle, token));
-    }
-    if (!conversation && cookieToken) headers['Set-Cookie']!.push(this.visitorCookie(account.handle, '', 0));
+    const conversation = cookieToken ? await this.visitorConversation(account, cookieToken) : null;
+    const linked = !resume ? null : resume === cookieToken ? conversation : await this.visitorConversation(account, resume);
+    // A cookie naming no conversation (removed, or garbage) is dropped: that loses nothing and adopts nothing.
+    const headers: Record<string, string[]> = { 'Set-Cookie': !conversation && cookieToken ? [this.visitorCookie(account.handle, '', 0)] : [] };
     const answer: ProfileAnswer = {
       handle: account.handle,
       displayName: account.displayName,
@@ -92,6 +93,7 @@ export class Api {
       viewer: viewer ? { handle: viewer.handle, displayName: viewer.displayName } : null,
       isOwner: viewer?.id === account.id,
       conversation,
+      linked,
     };
     sendJson(r.res, 200, answer, headers);
   }
@@ -120,6 +122,21 @@ export class Api {
     if (summary) this.deps.hub.publishOwner(account.handle, { type: 'conversation', summary });
     const answer: KnockAnswer = { conversationId: conversation.id, token, resumePath: resumePath(account.handle, token) };
     sendJson(r.res, 201, answer, { 'Set-Cookie': [this.visitorCookie(account.handle, token)] });
+  }
+
+  /**
+   * The visitor chose (on the page of a resume link) to continue that conversation in this browser: its token becomes
+   * the visitor cookie, replacing whatever conversation the browser held with this owner. Only by this POST, which the
+   * Origin check (server.ts) and JSON-only bodies keep other sites from making.
+   */
+  private async resume(r: RequestInfo, handle: string): Promise<void> {
+    const body = await readJson(r.req, resumeBody, this.deps.config.maxBodyBytes);
+    const account = await this.accountAt(handle);
+    const viewer = await this.viewer(r.req);
+    if (viewer?.id === account.id) throw new KnockError('bad_request', 'This is your own URL: your conversations are in your console.');
+    const conversation = await this.visitorConversation(account, body.token);
+    if (!conversation) throw new KnockError('not_found', 'This conversation link is not valid (any more).');
+    sendJson(r.res, 200, conversation satisfies VisitorConversation, { 'Set-Cookie': [this.visitorCookie(account.handle, body.token)] });
   }
 
   private async login(r: RequestInfo): Promise<void> {
@@ -165,7 +182,7 @@ export class Api {
     return this.deps.auth.accountOf(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
   }
 
-  private async visitorConversation(account: Account, token: string): Promise<ProfileAnswer['conversation']> {
+  private async visitorConversation(account: Account, token: string): Promise<VisitorConversation | null> {
     if (token.length < 16 || token.length > 128) return null;
     const conversation = await this.deps.storage.getConversationByTokenHash(secretHash(token));
     if (!conversation || conversation.ownerAccountId !== account.id) return null;

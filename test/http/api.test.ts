@@ -134,7 +134,7 @@ describe('with the default server', () => {
     it('shows a visitor the owner, without a conversation yet', async () => {
       const res = await get(base, '/_/api/profile/alice');
       expect(await res.json()).toEqual({
-        handle: 'alice', displayName: 'Alice', online: false, viewer: null, isOwner: false, conversation: null,
+        handle: 'alice', displayName: 'Alice', online: false, viewer: null, isOwner: false, conversation: null, linked: null,
       });
     });
 
@@ -189,22 +189,90 @@ describe('with the default server', () => {
   });
 
   describe('resume links', () => {
-    it('finds the conversation from ?resume= and sets the visitor cookie on a new device', async () => {
-      const knocked = (await (await post(base, '/_/api/u/alice/knock', { name: 'Vic' })).json()) as { conversationId: string; token: string };
+    type Knocked = { conversationId: string; token: string };
+    const knockAs = async (name: string): Promise<Knocked> => (await (await post(base, '/_/api/u/alice/knock', { name })).json()) as Knocked;
+    const visitorCookie = (token: string) => cookiePair(visitorCookieName('alice'), token);
+    const resume = (token: unknown, opts: Parameters<typeof post>[3] = {}) => post(base, '/_/api/u/alice/resume', { token }, { origin: base, ...opts });
+
+    it('shows the conversation of ?resume= as the linked one, and sets no cookie: a GET changes nothing', async () => {
+      const knocked = await knockAs('Vic');
 
       const res = await get(base, `/_/api/profile/alice?resume=${knocked.token}`);
 
-      const profile = (await res.json()) as { conversation: unknown };
-      expect(profile.conversation).toEqual({
+      const profile = (await res.json()) as { conversation: unknown; linked: unknown };
+      expect(profile.conversation).toBeNull();
+      expect(profile.linked).toEqual({
         id: knocked.conversationId, token: knocked.token, resumePath: `/alice/c/${knocked.token}`, visitorName: 'Vic',
       });
-      expect(setCookies(res).get(visitorCookieName('alice'))?.value).toBe(knocked.token);
+      expect(setCookies(res).has(visitorCookieName('alice'))).toBe(false);
+    });
+
+    it('never moves a visitor into the conversation of an attacker\u2019s link by a GET (resume-link fixation)', async () => {
+      const attacker = await knockAs('Mallory');
+      const victim = await knockAs('Victoria');
+
+      const res = await get(base, `/_/api/profile/alice?resume=${attacker.token}`, { cookie: visitorCookie(victim.token) });
+
+      // No Set-Cookie at all: the victim's browser keeps her own conversation.
+      expect(setCookies(res).has(visitorCookieName('alice'))).toBe(false);
+      const profile = (await res.json()) as { conversation: { id: string } | null; linked: { id: string } | null };
+      expect(profile.conversation?.id).toBe(victim.conversationId);
+      expect(profile.linked?.id).toBe(attacker.conversationId);
+    });
+
+    it('adopts the linked conversation in this browser only by an explicit POST from Knock\u2019s own page', async () => {
+      const mine = await knockAs('Vic');
+      const linked = await knockAs('Vic on the laptop');
+
+      const res = await resume(linked.token, { cookie: visitorCookie(mine.token) });
+
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ id: linked.conversationId, token: linked.token, resumePath: `/alice/c/${linked.token}`, visitorName: 'Vic on the laptop' });
+      const cookie = setCookies(res).get(visitorCookieName('alice'));
+      expect(cookie?.value).toBe(linked.token);
+      expect(cookie?.attributes.has('httponly')).toBe(true);
+      const after = (await (await get(base, '/_/api/profile/alice', { cookie: visitorCookie(cookie!.value) })).json()) as { conversation: { id: string } };
+      expect(after.conversation.id).toBe(linked.conversationId);
+    });
+
+    it.each([
+      ['from another site', 403, 'forbidden', { origin: 'http://evil.example' }],
+      ['sent as a form (no CORS preflight)', 400, 'bad_request', { contentType: 'text/plain' }],
+    ])('refuses to adopt a conversation %s (%i), setting no cookie', async (_what, status, code, opts) => {
+      const attacker = await knockAs('Mallory');
+      const victim = await knockAs('Victoria');
+
+      const res = await resume(attacker.token, { cookie: visitorCookie(victim.token), ...opts });
+
+      expect(res.status).toBe(status);
+      expect(await errorOf(res)).toMatchObject({ code });
+      expect(setCookies(res).has(visitorCookieName('alice'))).toBe(false);
+    });
+
+    it('refuses to adopt a token that opens nothing here, one of another owner, or one of absurd size', async () => {
+      await knock.addUser('zoe', 'Zoe');
+      const withZoe = (await (await post(base, '/_/api/u/zoe/knock', {})).json()) as Knocked;
+
+      for (const [token, status] of [['x'.repeat(43), 404], [withZoe.token, 404], ['short', 400], ['y'.repeat(129), 400], [42, 400]] as const) {
+        const res = await resume(token);
+        expect(res.status).toBe(status);
+        expect(setCookies(res).has(visitorCookieName('alice'))).toBe(false);
+      }
+      const huge = await post(base, '/_/api/u/alice/resume', JSON.stringify({ token: 'z'.repeat(1024 * 1024) }), { origin: base });
+      expect(huge.status).toBe(413);
+    });
+
+    it('refuses the owner adopting a conversation at their own URL', async () => {
+      const knocked = await knockAs('Vic');
+      const res = await resume(knocked.token, { cookie: await login(base, 'alice') });
+      expect(res.status).toBe(400);
+      expect(setCookies(res).has(visitorCookieName('alice'))).toBe(false);
     });
 
     it('ignores a resume token that opens nothing, and sets no cookie', async () => {
       const res = await get(base, `/_/api/profile/alice?resume=${'x'.repeat(43)}`);
 
-      expect(((await res.json()) as { conversation: unknown }).conversation).toBeNull();
+      expect(await res.json()).toMatchObject({ conversation: null, linked: null });
       expect(setCookies(res).has(visitorCookieName('alice'))).toBe(false);
     });
 

@@ -2,8 +2,10 @@
 import {
   knockAnswer,
   profileAnswer,
+  visitorConversation,
   type KnockAnswer,
   type ProfileAnswer,
+  type VisitorConversation,
 } from '../../../engine/protocol.ts';
 import type { z } from 'zod';
 
@@ -58,6 +60,10 @@ export function createApi(options: ApiOptions) {
     profile(handle: string, resumeToken?: string): Promise<ProfileAnswer> {
       const query = resumeToken ? `?resume=${encodeURIComponent(resumeToken)}` : '';
       return call('GET', `/_/api/profile/${encodeURIComponent(handle)}${query}`, undefined, profileAnswer);
+    },
+    /** Continues the conversation of a resume link in this browser (it becomes the one the browser holds with `handle`). */
+    resume(handle: string, token: string): Promise<VisitorConversation> {
+      return call('POST', `/_/api/u/${encodeURIComponent(handle)}/resume`, { token }, visitorConversation);
     },
     knock(handle: string, name?: string): Promise<KnockAnswer> {
       return call('POST', `/_/api/u/${encodeURIComponent(handle)}/knock`, name ? { name } : {}, knockAnswer);

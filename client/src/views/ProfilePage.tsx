@@ -77,7 +77,7 @@ export function ProfilePage({ handle, resumeToken }: { handle: string; resumeTok
       return current.profile.isOwner ? (
         <OwnerConsole key="owner" profile={current.profile} onLoggedOut={load} />
       ) : (
-        <VisitorPage key="visitor" profile={current.profile} onLoggedIn={load} />
+        <VisitorPage key="visitor" profile={current.profile} linkOpened={resumeToken !== undefined} onLoggedIn={load} />
       );
   }
 }

@@ -2,10 +2,14 @@
  * What anyone sees at someone's URL: their card and live presence, and a conversation with them. Before the first
  * message there is no conversation, only presence; the first Send knocks (creating the conversation), then the
  * page switches to the conversation and sends the message through it.
+ *
+ * Opened from a resume link (`/<handle>/c/<token>`), the page shows that conversation and makes it the one this
+ * browser holds (a POST: the profile's GET never does). If the browser already holds another conversation with this
+ * owner, the page first asks which one to continue (ResumeChoice).
  */
 import { useEffect, useId, useRef } from 'preact/hooks';
 import { useSignal, type Signal } from '@preact/signals';
-import type { ProfileAnswer } from '../../../engine/protocol.ts';
+import type { ProfileAnswer, VisitorConversation } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { browserStore } from '../sdk/browserStore.ts';
 import { ConversationSession } from '../sdk/conversationSession.ts';
@@ -19,7 +23,9 @@ import { Link } from './Link.tsx';
 import { MessageList } from './MessageList.tsx';
 import { OwnerLogin } from './OwnerLogin.tsx';
 import { ProfileHeader } from './ProfileHeader.tsx';
+import { ResumeChoice } from './ResumeChoice.tsx';
 import { ResumeLink } from './ResumeLink.tsx';
+import { useRouter } from '../router.ts';
 import { TypingIndicator } from './TypingIndicator.tsx';
 
 interface ConversationRef {
@@ -28,7 +34,21 @@ interface ConversationRef {
   resumePath: string;
 }
 
-type Stage = { kind: 'presence' } | { kind: 'conversation'; conversation: ConversationRef; initialBody: string | null };
+type Stage =
+  | { kind: 'presence' }
+  /** A resume link to another conversation than the one this browser holds: the person chooses. */
+  | { kind: 'choice'; own: VisitorConversation; linked: VisitorConversation }
+  | { kind: 'conversation'; conversation: ConversationRef; initialBody: string | null };
+
+function refOf(c: VisitorConversation): ConversationRef {
+  return { conversationId: c.id, token: c.token, resumePath: c.resumePath };
+}
+
+function firstStage({ conversation: own, linked }: ProfileAnswer): Stage {
+  if (linked !== null && own !== null && linked.id !== own.id) return { kind: 'choice', own, linked };
+  const shown = linked ?? own;
+  return shown === null ? { kind: 'presence' } : { kind: 'conversation', conversation: refOf(shown), initialBody: null };
+}
 
 /** State the two stages share, so switching from one to the other loses nothing. */
 interface SharedState {
@@ -39,23 +59,39 @@ interface SharedState {
   knownOnline: Signal<boolean>;
 }
 
-export function VisitorPage({ profile, onLoggedIn }: { profile: ProfileAnswer; onLoggedIn: () => Promise<void> }) {
-  const existing = profile.conversation;
-  const stage = useSignal<Stage>(
-    existing === null
-      ? { kind: 'presence' }
-      : {
-          kind: 'conversation',
-          conversation: { conversationId: existing.id, token: existing.token, resumePath: existing.resumePath },
-          initialBody: null,
-        },
-  );
+export function VisitorPage({
+  profile,
+  linkOpened,
+  onLoggedIn,
+}: {
+  profile: ProfileAnswer;
+  /** The page was opened from a resume link (whether or not it is valid). */
+  linkOpened: boolean;
+  onLoggedIn: () => Promise<void>;
+}) {
+  const router = useRouter();
+  const stage = useSignal<Stage>(firstStage(profile));
+  const shown = profile.linked ?? profile.conversation;
   const shared: SharedState = {
     profile,
     draft: useSignal(''),
-    visitorName: useSignal(existing?.visitorName ?? ''),
+    visitorName: useSignal(shown?.visitorName ?? ''),
     knownOnline: useSignal(profile.online),
   };
+  const adoptError = useSignal<string | null>(null);
+
+  const adopt = async (linked: VisitorConversation): Promise<void> => {
+    await api.resume(profile.handle, linked.token);
+    shared.visitorName.value = linked.visitorName;
+    stage.value = { kind: 'conversation', conversation: refOf(linked), initialBody: null };
+  };
+  useEffect(() => {
+    // A link opened in a browser holding no conversation with this owner: nothing is replaced, so it becomes this
+    // browser's conversation at once (a reload of /<handle> continues it).
+    const { linked, conversation } = profile;
+    if (linked === null || conversation !== null) return;
+    adopt(linked).catch((err: unknown) => (adoptError.value = `This browser could not keep the conversation: ${errorText(err)}`));
+  }, []);
 
   const current = stage.value;
   return (
@@ -67,7 +103,28 @@ export function VisitorPage({ profile, onLoggedIn }: { profile: ProfileAnswer; o
         <OwnerLogin handle={profile.handle} onLoggedIn={onLoggedIn} />
       </div>
       <main class="chat-card">
-        {current.kind === 'presence' ? (
+        {linkOpened && profile.linked === null && (
+          <p role="status" class="banner">
+            The conversation link you opened is not valid (any more).
+          </p>
+        )}
+        {adoptError.value !== null && (
+          <p role="alert" class="error error--inline">
+            {adoptError.value}
+          </p>
+        )}
+        {current.kind === 'choice' ? (
+          <>
+            <ProfileHeader name={profile.displayName} handle={profile.handle} online={shared.knownOnline.value} />
+            <ResumeChoice
+              ownerName={profile.displayName}
+              own={current.own}
+              linked={current.linked}
+              onContinueLinked={() => adopt(current.linked)}
+              onKeepOwn={() => router.navigate(`/${profile.handle}`)}
+            />
+          </>
+        ) : current.kind === 'presence' ? (
           <PresenceStage
             shared={shared}
             onKnocked={(conversation, initialBody) => (stage.value = { kind: 'conversation', conversation, initialBody })}
