@@ -14,7 +14,7 @@ import { TaskItem, TaskList } from '@tiptap/extension-list';
 import StarterKit from '@tiptap/starter-kit';
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import type { ErrorPayload } from '../../../engine/protocol.ts';
-import { browserStore } from '../sdk/browserStore.ts';
+import type { KeyValueStore } from '../sdk/types.ts';
 import { DocProvider, type DocStatus } from '../sdk/docProvider.ts';
 import { exportHtml, exportMarkdown } from './docExport.ts';
 import { DocToolbar } from './DocToolbar.tsx';
@@ -22,7 +22,8 @@ import { DocToolbar } from './DocToolbar.tsx';
 export interface DocEditorProps {
   docId: string;
   title: string;
-  access: { endpoint: string; token?: string };
+  /** The conversation's server, credentials and store (the document's copy is kept where its messages are). */
+  access: { endpoint: string; token?: string; store: KeyValueStore };
   onClose: () => void;
 }
 
@@ -42,7 +43,7 @@ export function DocEditor({ docId, title, access, onClose }: DocEditorProps) {
   useEffect(() => {
     const element = mount.current;
     if (!element) return undefined;
-    const p = DocProvider.open({ endpoint: access.endpoint, docId, cache: browserStore, ...(access.token ? { token: access.token } : {}) });
+    const p = DocProvider.open({ endpoint: access.endpoint, docId, cache: access.store, ...(access.token ? { token: access.token } : {}) });
     const color = COLORS[p.doc.clientID % COLORS.length] ?? COLORS[0]!;
     const e = new Editor({
       element,

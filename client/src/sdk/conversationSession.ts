@@ -237,8 +237,10 @@ export class ConversationSession {
 
   // --- documents (the editor itself is client/src/docs, loaded when a document opens) -------------------------------------
   /** Where and how this conversation's documents are opened (DocProvider takes the same endpoint and token). */
-  get access(): { endpoint: string; token?: string } {
-    return this.options.token ? { endpoint: this.options.endpoint, token: this.options.token } : { endpoint: this.options.endpoint };
+  /** How a document of this conversation is opened: the same server and credentials, kept in the same store. */
+  get access(): { endpoint: string; token?: string; store: KeyValueStore } {
+    const { endpoint, token, store } = this.options;
+    return token ? { endpoint, token, store } : { endpoint, store };
   }
 
   /** Asks the server for a new document in this conversation; false while disconnected. Its card arrives as a message. */

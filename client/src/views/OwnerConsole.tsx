@@ -2,11 +2,12 @@
  * What the owner sees at their own URL: their presence, their conversations and the open one. On a phone
  * (<= 640 px) the list and the conversation take turns, with a Back button.
  */
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import type { ConversationSummary, ProfileAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
-import { browserStore } from '../sdk/browserStore.ts';
+import { CloseCode } from '../../../engine/errors.ts';
+import { ownerStore } from '../sdk/browserStore.ts';
 import { ConversationSession } from '../sdk/conversationSession.ts';
 import { OwnerSession } from '../sdk/userSession.ts';
 import { errorText } from '../errorText.ts';
@@ -33,15 +34,38 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
     document.title = `${unread > 0 ? `(${unread}) ` : ''}${profile.displayName} — Knock`;
   }, [unread, profile.displayName]);
 
+  /**
+   * Logged out, here or elsewhere (another tab, the password changed with the CLI): the replies not sent yet and the
+   * copies of documents kept for this owner leave this browser, and the page becomes the visitor page. Once more when
+   * the console is gone, in case a last acknowledgement rewrote the outbox meanwhile.
+   */
+  const loggedOut = useRef(false);
+  const forgetOwner = async () => {
+    loggedOut.current = true;
+    ownerStore.clear();
+    await onLoggedOut();
+  };
+  useEffect(
+    () => () => {
+      if (loggedOut.current) ownerStore.clear();
+    },
+    [],
+  );
   const logOut = async () => {
     error.value = null;
     try {
       await api.logout();
-      await onLoggedOut();
+      await forgetOwner();
     } catch (err) {
       error.value = errorText(err);
     }
   };
+  // Closed as logged out, or (re)joined no longer as the owner: the session is gone.
+  const endCode = snapshot?.connection === 'closed' ? session?.endReason?.code : undefined;
+  const sessionEnded = endCode === CloseCode.loggedOut || endCode === 'unauthorized';
+  useEffect(() => {
+    if (sessionEnded && !loggedOut.current) void forgetOwner();
+  }, [sessionEnded]);
 
   const selected = conversations.find((c) => c.id === selectedId.value) ?? null;
   // Calls ringing in conversations not on screen (the open one rings in its pane).
@@ -153,7 +177,7 @@ function OwnerConversationPane({
   onAnswered: () => void;
 }) {
   const session = useOpenSession(() =>
-    ConversationSession.open({ endpoint: location.origin, conversationId, store: browserStore }),
+    ConversationSession.open({ endpoint: location.origin, conversationId, store: ownerStore }),
   );
   const snapshot = useSnapshot(session).value;
   const draft = useSignal('');
