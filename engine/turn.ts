@@ -45,15 +45,20 @@ export class IceServerIssuer {
     private readonly clock: Clock,
   ) {}
 
-  /** The ICE servers for one member, which candidates to use, and when TURN credentials stop working (ms since the epoch). */
-  issue(memberId: string): { iceServers: IceServer[]; iceTransportPolicy: IceTransportPolicy; expiresAt: number } {
+  /**
+   * The ICE servers for one member, which candidates to use, and when TURN credentials stop working (ms since the
+   * epoch). With `turn: false` (a call nobody has answered yet) only the STUN servers: a relay costs bandwidth and
+   * hides whoever uses it, so it is handed out once there is someone to talk to.
+   */
+  issue(memberId: string, options: { turn: boolean } = { turn: true }): { iceServers: IceServer[]; iceTransportPolicy: IceTransportPolicy; expiresAt: number } {
     const expiresAt = this.clock.now() + this.config.turnTtlMs;
     const secret = this.config.turnSecret;
-    const iceServers = this.config.iceServers.map((entry): IceServer => {
-      const urls = [...entry.urls];
-      if (secret === undefined || !urls.some(isTurnUrl)) return { urls };
+    const iceServers = this.config.iceServers.flatMap((entry): IceServer[] => {
+      const urls = options.turn ? [...entry.urls] : entry.urls.filter((url) => !isTurnUrl(url));
+      if (urls.length === 0) return [];
+      if (secret === undefined || !urls.some(isTurnUrl)) return [{ urls }];
       const username = turnUsername(expiresAt, memberId);
-      return { urls, username, credential: turnCredential(secret, username) };
+      return [{ urls, username, credential: turnCredential(secret, username) }];
     });
     return { iceServers, iceTransportPolicy: this.config.iceTransportPolicy ?? 'all', expiresAt };
   }

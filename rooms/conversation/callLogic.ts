@@ -163,6 +163,8 @@ export class CallLogic {
     call.ringUntil = null;
     call.cancelRing?.();
     call.cancelRing = null;
+    // Those who called had STUN only while it rang: now their TURN servers, before they hear of whom to connect to.
+    for (const m of call.members.values()) this.sendTicket(call, m);
     await this.admit(call, peer, me);
     this.notify(call);
   }
@@ -372,7 +374,9 @@ export class CallLogic {
   private sendTicket(call: Call, member: Member): void {
     const peer = this.host.device(member.deviceId);
     if (!peer) return;
-    const { iceServers, iceTransportPolicy, expiresAt } = this.setup.ice.issue(`${call.id}.${member.deviceId}`);
+    // TURN credentials only once the call is answered: whoever starts a call (any anonymous visitor) would otherwise
+    // get a relay for an hour without anyone to talk to.
+    const { iceServers, iceTransportPolicy, expiresAt } = this.setup.ice.issue(`${call.id}.${member.deviceId}`, { turn: call.status === 'active' });
     deliver(peer, 'call.ticket', {
       callId: call.id,
       deviceId: member.deviceId,

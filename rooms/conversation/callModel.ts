@@ -42,7 +42,7 @@ export interface CallConfig {
 export interface CallSetup {
   timers: Timers;
   config: CallConfig;
-  ice: { issue(memberId: string): { iceServers: IceServer[]; iceTransportPolicy?: IceTransportPolicy; expiresAt: number } };
+  ice: { issue(memberId: string, options: { turn: boolean }): { iceServers: IceServer[]; iceTransportPolicy?: IceTransportPolicy; expiresAt: number } };
   /** The conference server, or null: calls then stay peer-to-peer, up to `meshMax` devices. */
   mediaRouter: MediaRouter | null;
   /** Tells the owner's devices outside this conversation that a call from the visitor rings, was answered or ended. */

@@ -120,6 +120,17 @@ describe('ringing and answering', () => {
     expect(late).toMatchObject({ code: 'conflict', message: 'This call was answered on another device.', ref: 'call.accept' });
   });
 
+  it('gives an anonymous caller no TURN credentials while the call rings, and TURN credentials of its own once answered', async () => {
+    const { visitor, tab1 } = await conversation();
+    const callId = await callRinging(visitor);
+    const ringing = (await waitFor(visitor, (s) => s.of('call.ticket').length === 1, 'caller ticket')).of<Ticket>('call.ticket')[0]!;
+    expect(ringing.iceServers).toEqual([{ urls: ['stun:127.0.0.1:3478'] }]);
+
+    tab1.send('call.accept', { callId });
+    const answered = (await waitFor(visitor, (s) => s.of('call.ticket').length === 2, 'caller ticket once answered')).of<Ticket>('call.ticket')[1]!;
+    expect(answered.iceServers[1]).toMatchObject({ urls: ['turn:127.0.0.1:3478?transport=udp'], username: expect.stringMatching(new RegExp(`^\\d+:${callId}\\.${deviceOf(visitor)}$`)) });
+  });
+
   it('rings an owner tab that is opened (or reloaded) while the call rings', async () => {
     const { visitor, conversationId } = await conversation();
     const callId = await callRinging(visitor);

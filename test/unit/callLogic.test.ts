@@ -79,14 +79,11 @@ describe('ringing', () => {
     expect(f.busy.now).toBe(true);
   });
 
-  it('gives the caller a ticket: STUN as configured, TURN with credentials of its own that expire', async () => {
+  it('gives the caller a ticket with STUN only while the call rings: no TURN credentials before anyone answers', async () => {
     const { vic } = await setUp();
     const callId = await vicCalls(vic);
 
-    const t = ticket(vic)!;
-    const expiry = Math.floor((f.clock.now() + testIce.turnTtlMs) / 1000);
-    const username = `${expiry}:${callId}.vic-phone`;
-    expect(t).toEqual({
+    expect(ticket(vic)).toEqual({
       callId,
       deviceId: 'vic-phone',
       rejoinKey: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/),
@@ -94,11 +91,32 @@ describe('ringing', () => {
       expiresAt: f.clock.now() + testIce.turnTtlMs,
       sfu: null,
       iceTransportPolicy: 'all',
-      iceServers: [
-        { urls: ['stun:stun.knock.test:3478'] },
-        { urls: ['turn:turn.knock.test:3478?transport=udp'], username, credential: createHmac('sha1', testIce.turnSecret).update(username).digest('base64') },
-      ],
+      iceServers: [{ urls: ['stun:stun.knock.test:3478'] }],
     });
+    // Asking again (call.join, as a page does to renew its ticket) gets no more while it rings.
+    await send(vic, 'call.join', { callId });
+    expect(vic.transport.of('call.ticket')).toHaveLength(2);
+    expect(JSON.stringify(vic.transport.of('call.ticket'))).not.toMatch(/turn:|credential/);
+  });
+
+  it('gives both sides TURN credentials of their own once the call is answered, the caller before it hears whom to call', async () => {
+    const { vic, tab1 } = await setUp();
+    const callId = await vicCalls(vic);
+    vic.transport.clear();
+
+    await send(tab1, 'call.accept', { callId });
+
+    const expiry = Math.floor((f.clock.now() + testIce.turnTtlMs) / 1000);
+    const turnOf = (device: string) => {
+      const username = `${expiry}:${callId}.${device}`;
+      return { urls: ['turn:turn.knock.test:3478?transport=udp'], username, credential: createHmac('sha1', testIce.turnSecret).update(username).digest('base64') };
+    };
+    expect(ticket(vic)?.iceServers).toEqual([{ urls: ['stun:stun.knock.test:3478'] }, turnOf('vic-phone')]);
+    expect(ticket(tab1)?.iceServers).toEqual([{ urls: ['stun:stun.knock.test:3478'] }, turnOf('alice-tab-1')]);
+    // The caller's new ticket came before the state naming the device that answered.
+    const order = vic.transport.sent.map((m) => m.type).filter((t) => t === 'call.ticket' || t === 'call.state');
+    expect(order[0]).toBe('call.ticket');
+    expect(memberIds(state(vic))).toEqual(['vic-phone', 'alice-tab-1']);
   });
 
   it('rings a device of the callee that opens the conversation while the call rings', async () => {

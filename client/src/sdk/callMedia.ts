@@ -44,7 +44,8 @@ export interface CallMediaSnapshot {
 }
 
 type Transport =
-  | { kind: 'mesh'; key: string; mesh: PeerMesh }
+  /** `ticket`: the one whose ICE servers the mesh uses. */
+  | { kind: 'mesh'; key: string; mesh: PeerMesh; ticket: CallTicket }
   | { kind: 'sfu'; key: string; room: JanusVideoRoom; retry: ReturnType<typeof setTimeout> | null; failures: number };
 
 /** How long after losing the conference server this device tries again (a Janus restart, a network change), doubling up to the max. */
@@ -224,6 +225,14 @@ export class CallMedia {
       return;
     }
     const key = `mesh:${ticket.deviceId}`;
+    if (this.transport?.kind === 'mesh' && this.transport.key === key) {
+      // A new ticket for the same device: TURN servers given once the call is answered, or renewed credentials.
+      if (this.transport.ticket !== ticket) {
+        this.transport.ticket = ticket;
+        this.transport.mesh.setRtc(rtc);
+      }
+      return;
+    }
     if (this.transport?.key === key) return;
     this.closeTransport();
     const mesh = new PeerMesh({
@@ -238,7 +247,7 @@ export class CallMedia {
         this.changed();
       },
     });
-    this.transport = { kind: 'mesh', key, mesh };
+    this.transport = { kind: 'mesh', key, mesh, ticket };
     mesh.update(snap.call?.members ?? []);
     const early = this.early;
     this.early = [];

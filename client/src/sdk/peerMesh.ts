@@ -86,6 +86,21 @@ export class PeerMesh {
     return [...this.links.values()].map((l) => l.view());
   }
 
+  /**
+   * Other ICE servers from now on (a new ticket: the TURN servers a caller is given once the call is answered, or
+   * renewed credentials): connections made later use them, and existing ones at their next ICE gathering (a restart).
+   */
+  setRtc(rtc: RTCConfiguration): void {
+    this.options.rtc = rtc;
+    for (const link of this.links.values()) {
+      try {
+        link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: rtc.iceServers ?? [], iceTransportPolicy: rtc.iceTransportPolicy ?? 'all' });
+      } catch (err) {
+        this.options.onError('The call could not take the new relay servers.', err);
+      }
+    }
+  }
+
   /** Every peer connection (for statistics). */
   connections(): RTCPeerConnection[] {
     return [...this.links.values()].map((l) => l.pc);
