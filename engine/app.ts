@@ -34,6 +34,7 @@ import { systemClock, systemTimers, type Clock, type Timers } from './ports/cloc
 import type { MediaRouter } from './ports/mediaRouter.ts';
 import type { Storage } from './ports/storage.ts';
 import { IceServerIssuer } from './turn.ts';
+import { SessionWatch } from './sessionWatch.ts';
 
 export const defaultAssetsDir = fileURLToPath(new URL('../client/dist/', import.meta.url));
 
@@ -164,6 +165,10 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   gameServer.define('conversation', conversationRoomClass(roomDeps)).filterBy(['conversationId']);
   gameServer.define('doc', docRoomClass(roomDeps)).filterBy(['docId']);
   gameServer.define('game', gameRoomClass(roomDeps)).filterBy(['gameId']);
+  // Sockets whose session ends without a word to this process (CLI, expiry) are closed (engine/sessionWatch.ts).
+  const { sessionCheckIntervalMs: checkIntervalMs, sessionPurgeIntervalMs: purgeIntervalMs } = config;
+  const sessionWatch = new SessionWatch({ storage, clock, logger: logger.child({ module: 'sessions' }), checkIntervalMs, purgeIntervalMs });
+  sessionWatch.followRooms(['user', 'conversation', 'doc', 'game'].map((name) => matchMaker.getHandler(name)));
 
   let url = '';
   let closed: Promise<void> | null = null;
@@ -179,6 +184,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       url = `http://${host}:${port}`;
+      sessionWatch.start();
       ready = true;
       logger.info(
         {
@@ -195,6 +201,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     close() {
       closed ??= (async () => {
         ready = false;
+        sessionWatch.close();
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
         await gameServer.gracefullyShutdown(false);

@@ -68,6 +68,10 @@ export const configSchema = z.object({
   secureCookies: z.boolean().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   sessionTtlMs: z.number().int().positive().default(30 * 24 * 3600_000),
+  /** How often the sessions of open sockets are checked; a socket whose session ended (CLI, expiry) closes within it. */
+  sessionCheckIntervalMs: z.number().int().min(200).max(600_000).default(2000),
+  /** How often expired sessions are deleted. */
+  sessionPurgeIntervalMs: z.number().int().min(1000).max(7 * 24 * 3600_000).default(3600_000),
   /** Largest WebSocket frame accepted at all; bigger frames close the socket (1009). */
   maxFrameBytes: z.number().int().min(4096).default(4 * 1024 * 1024),
   /** Largest room message handled; bigger ones (up to maxFrameBytes) get a `too_large` error, the socket stays. */
@@ -214,6 +218,8 @@ const envKeys = {
   KNOCK_SECURE_COOKIES: 'secureCookies',
   KNOCK_LOG_LEVEL: 'logLevel',
   KNOCK_SESSION_TTL_MS: 'sessionTtlMs',
+  KNOCK_SESSION_CHECK_INTERVAL_MS: 'sessionCheckIntervalMs',
+  KNOCK_SESSION_PURGE_INTERVAL_MS: 'sessionPurgeIntervalMs',
   KNOCK_MAX_FRAME_BYTES: 'maxFrameBytes',
   KNOCK_MAX_MESSAGE_BYTES: 'maxMessageBytes',
   KNOCK_PING_INTERVAL_MS: 'pingIntervalMs',
@@ -266,6 +272,8 @@ const envSchema = z.object({
   KNOCK_SECURE_COOKIES: bool.optional(),
   KNOCK_LOG_LEVEL: z.string().optional(),
   KNOCK_SESSION_TTL_MS: z.coerce.number().int().positive().optional(),
+  KNOCK_SESSION_CHECK_INTERVAL_MS: z.coerce.number().int().optional(),
+  KNOCK_SESSION_PURGE_INTERVAL_MS: z.coerce.number().int().optional(),
   KNOCK_MAX_FRAME_BYTES: z.coerce.number().int().optional(),
   KNOCK_MAX_MESSAGE_BYTES: z.coerce.number().int().optional(),
   KNOCK_PING_INTERVAL_MS: z.coerce.number().int().optional(),

@@ -72,6 +72,13 @@ export interface Storage extends DocumentStorage, GameStorage {
   getSession(tokenHash: string, now: number): Promise<Session | null>;
   deleteSession(tokenHash: string): Promise<void>;
   deleteSessionsOf(accountId: string): Promise<void>;
+  /**
+   * Of `tokenHashes`, those whose session exists and has not expired at `now`, in one query however many there are
+   * (the sessions of every socket of a process, checked every few seconds: engine/sessionWatch.ts).
+   */
+  liveSessions(tokenHashes: readonly string[], now: number): Promise<Set<string>>;
+  /** Deletes the sessions expired at `now`; resolves with how many. */
+  purgeExpiredSessions(now: number): Promise<number>;
 
   // conversations
   /** Creates a conversation with its two participants: the owner (the account) and the visitor. */

@@ -2,43 +2,20 @@
  * The operators' CLI (engine/bin/knock.mjs -> engine/cli.ts), run as a real child process on a temporary
  * KNOCK_DATA_DIR, and checked against a real server opened on the same directory.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
 import { startKnock } from '../support/knockServer.ts';
 import { post } from '../support/httpClient.ts';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = path.join(root, 'engine/bin/knock.mjs');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { knockCli as runCli, type CliRun } from '../support/knockCli.ts';
 
 let dataDir: string;
 
-/** Runs `knock ...args` with only the environment it needs, `stdin` written to its standard input. */
-function knockCli(args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH, HOME: os.tmpdir(), KNOCK_DATA_DIR: dataDir },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+/** Runs `knock ...args` on this file's data directory, `stdin` written to its standard input. */
+function knockCli(args: string[], stdin = ''): Promise<CliRun> {
+  return runCli(args, { KNOCK_DATA_DIR: dataDir }, stdin);
 }
 
 beforeAll(async () => {

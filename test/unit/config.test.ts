@@ -55,6 +55,15 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ KNOCK_SECURE_COOKIES: '1' }).secureCookies).toBe(true);
   });
 
+  it('reads how often sessions of open sockets are checked and expired ones purged', () => {
+    expect(configFromEnv({})).toMatchObject({ sessionCheckIntervalMs: 2000, sessionPurgeIntervalMs: 3600_000 });
+    expect(configFromEnv({ KNOCK_SESSION_CHECK_INTERVAL_MS: '5000', KNOCK_SESSION_PURGE_INTERVAL_MS: '60000' })).toMatchObject({
+      sessionCheckIntervalMs: 5000,
+      sessionPurgeIntervalMs: 60_000,
+    });
+    expect(refusal({ KNOCK_SESSION_CHECK_INTERVAL_MS: '10' }).message).toContain('KNOCK_SESSION_CHECK_INTERVAL_MS');
+  });
+
   it('refuses a rate limit it does not know in KNOCK_RATE_LIMITS, naming it, rather than ignoring a misspelt one', () => {
     const error = refusal({ KNOCK_RATE_LIMITS: '{"loginsPerHandel":{"perWindow":5,"windowMs":60000}}' });
     expect(error.message).toContain('KNOCK_RATE_LIMITS');

@@ -175,6 +175,16 @@ export class PostgresStorage implements Storage {
     await this.run(sql.deleteSessionsOf, [accountId]);
   }
 
+  async liveSessions(tokenHashes: readonly string[], now: number): Promise<Set<string>> {
+    if (tokenHashes.length === 0) return new Set();
+    const result = await this.run<{ token_hash: string }>(sql.liveSessions, [tokenHashes, now]);
+    return new Set(result.rows.map((row) => row.token_hash));
+  }
+
+  async purgeExpiredSessions(now: number): Promise<number> {
+    return (await this.run(sql.purgeExpiredSessions, [now])).rowCount ?? 0;
+  }
+
   // -- conversations ----------------------------------------------------------------------------------------------
 
   async createConversation(input: NewConversation): Promise<CreatedConversation> {

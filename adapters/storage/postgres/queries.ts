@@ -36,6 +36,10 @@ export const sql = {
   liveSession: 'SELECT token_hash, account_id, created_at, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2',
   deleteSession: 'DELETE FROM sessions WHERE token_hash = $1',
   deleteSessionsOf: 'DELETE FROM sessions WHERE account_id = $1',
+  // One statement whatever the number of hashes (each a primary-key lookup).
+  liveSessions: 'SELECT token_hash FROM sessions WHERE token_hash = ANY($1::text[]) AND expires_at > $2',
+  // Runs every few minutes over a table of one row per login: a scan, no index needed.
+  purgeExpiredSessions: 'DELETE FROM sessions WHERE expires_at <= $1',
 
   /**
    * The conversation and its two participants in one statement (so one round trip and atomic without BEGIN):

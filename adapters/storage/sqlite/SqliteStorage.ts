@@ -39,6 +39,8 @@ function prepareStatements(db: Db) {
     liveSession: db.prepare<[string, number], SessionRow>(sql.liveSession),
     deleteSession: db.prepare<[string]>(sql.deleteSession),
     deleteSessionsOf: db.prepare<[string]>(sql.deleteSessionsOf),
+    liveSessions: db.prepare<[string, number], { token_hash: string }>(sql.liveSessions),
+    purgeExpiredSessions: db.prepare<[number]>(sql.purgeExpiredSessions),
     insertConversation: db.prepare<[string, string, string, number, number]>(sql.insertConversation),
     conversationById: db.prepare<[string], ConversationRow<string>>(sql.conversationById),
     conversationByTokenHash: db.prepare<[string], ConversationRow<string>>(sql.conversationByTokenHash),
@@ -182,6 +184,15 @@ export class SqliteStorage implements Storage {
 
   async deleteSessionsOf(accountId: string): Promise<void> {
     this.q.deleteSessionsOf.run(accountId);
+  }
+
+  async liveSessions(tokenHashes: readonly string[], now: number): Promise<Set<string>> {
+    if (tokenHashes.length === 0) return new Set();
+    return new Set(this.q.liveSessions.all(JSON.stringify(tokenHashes), now).map((row) => row.token_hash));
+  }
+
+  async purgeExpiredSessions(now: number): Promise<number> {
+    return this.q.purgeExpiredSessions.run(now).changes;
   }
 
   // -- conversations ----------------------------------------------------------------------------------------------

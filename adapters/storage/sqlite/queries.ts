@@ -20,6 +20,10 @@ export const sql = {
   liveSession: 'SELECT * FROM sessions WHERE token_hash = ? AND expires_at > ?',
   deleteSession: 'DELETE FROM sessions WHERE token_hash = ?',
   deleteSessionsOf: 'DELETE FROM sessions WHERE account_id = ?',
+  // The hashes come as one JSON array: one statement whatever their number (each is a primary-key lookup).
+  liveSessions: 'SELECT token_hash FROM sessions WHERE token_hash IN (SELECT value FROM json_each(?)) AND expires_at > ?',
+  // Runs every few minutes over a table of one row per login: a scan, no index needed.
+  purgeExpiredSessions: 'DELETE FROM sessions WHERE expires_at <= ?',
 
   insertConversation:
     'INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)',

@@ -166,6 +166,47 @@ export function accountRules(ctx: StorageContext): void {
       expect(await s.getSession('b1', T0)).not.toBeNull();
     });
 
+    it('tells which of many sessions are live at an instant, in one call', async () => {
+      const s = ctx.storage();
+      const ann = await seedAccount(s, 'ann');
+      const bob = await seedAccount(s, 'bob');
+      await s.createSession({ tokenHash: 'ann-long', accountId: ann.id, createdAt: T0, expiresAt: T0 + 10_000 });
+      await s.createSession({ tokenHash: 'ann-short', accountId: ann.id, createdAt: T0, expiresAt: T0 + 1000 });
+      await s.createSession({ tokenHash: 'bob-1', accountId: bob.id, createdAt: T0, expiresAt: T0 + 10_000 });
+      await s.deleteSession('bob-1');
+
+      expect(await s.liveSessions(['ann-long', 'ann-short', 'bob-1', 'never-existed'], T0)).toEqual(new Set(['ann-long', 'ann-short']));
+      expect(await s.liveSessions(['ann-long', 'ann-short'], T0 + 1000)).toEqual(new Set(['ann-long']));
+      expect(await s.liveSessions([], T0)).toEqual(new Set());
+      // Hashes are matched exactly, also with characters SQL and JSON treat specially.
+      expect(await s.liveSessions(["ann-long' OR '1'='1", 'ANN-LONG', 'ann-long"]'], T0)).toEqual(new Set());
+    });
+
+    it('answers for thousands of sessions at once', async () => {
+      const s = ctx.storage();
+      const ann = await seedAccount(s);
+      for (let i = 0; i < 50; i++) await s.createSession({ tokenHash: `live-${i}`, accountId: ann.id, createdAt: T0, expiresAt: T0 + 1000 });
+      const asked = Array.from({ length: 5000 }, (_, i) => (i < 50 ? `live-${i}` : `gone-${i}`));
+      const live = await s.liveSessions(asked, T0);
+      expect(live.size).toBe(50);
+      expect(live.has('live-49')).toBe(true);
+    });
+
+    it('purges the sessions expired at an instant, and only those', async () => {
+      const s = ctx.storage();
+      const ann = await seedAccount(s);
+      await s.createSession({ tokenHash: 'old-1', accountId: ann.id, createdAt: T0, expiresAt: T0 + 1000 });
+      await s.createSession({ tokenHash: 'old-2', accountId: ann.id, createdAt: T0, expiresAt: T0 + 2000 });
+      await s.createSession({ tokenHash: 'current', accountId: ann.id, createdAt: T0, expiresAt: T0 + 2001 });
+
+      expect(await s.purgeExpiredSessions(T0 + 2000)).toBe(2);
+      expect(await s.purgeExpiredSessions(T0 + 2000)).toBe(0);
+      expect(await s.getSession('current', T0 + 2000)).not.toBeNull();
+      // The purged ones are gone for good, not merely expired: they are not there even for an earlier instant.
+      expect(await s.getSession('old-1', T0)).toBeNull();
+      expect(await s.liveSessions(['old-1', 'old-2', 'current'], T0)).toEqual(new Set(['current']));
+    });
+
     it('refuses a session for an account that does not exist', async () => {
       const s = ctx.storage();
       const orphan = s.createSession({ tokenHash: 'x', accountId: 'no-such-account', createdAt: T0, expiresAt: T0 + 1000 });
