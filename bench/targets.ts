@@ -47,6 +47,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Every bench client connects from 127.0.0.1: the per-address caps on sockets would stop the load at a thousand. */
+const benchConnectionCaps = { KNOCK_MAX_WEBSOCKETS_PER_IP: '1000000', KNOCK_MAX_CONNECTIONS_PER_IP: '1000000' };
+
 /** Knock's limits, raised so that only the server's capacity limits the load (README "KNOCK_RATE_LIMITS"). */
 const UNLIMITED = { perWindow: 1_000_000_000, windowMs: 1000 };
 export const benchRateLimits = JSON.stringify({
@@ -56,6 +59,7 @@ export const benchRateLimits = JSON.stringify({
   knocksPerTarget: UNLIMITED,
   loginsPerIp: UNLIMITED,
   loginsPerHandle: UNLIMITED,
+  loginsPerHandleAndIp: UNLIMITED,
   signupsPerIp: UNLIMITED,
   // Yjs messages to a document (60/s per connection by default): the `docs` scenario types far faster.
   docMessages: UNLIMITED,
@@ -86,7 +90,7 @@ export async function startServer(kind: ServerKind, opts: { cpus: string; seed?:
       HOST: '127.0.0.1',
       BENCH_MEMORY_FILE: path.join(workDir, 'memory.json'),
       ...entry.env,
-      ...(isKnock ? { KNOCK_DATA_DIR: workDir, KNOCK_LOG_LEVEL: 'warn', KNOCK_RATE_LIMITS: benchRateLimits } : {}),
+      ...(isKnock ? { KNOCK_DATA_DIR: workDir, KNOCK_LOG_LEVEL: 'warn', KNOCK_RATE_LIMITS: benchRateLimits, ...benchConnectionCaps } : {}),
       // Smoke mode on a busy CI machine: a late pong must not drop a connection the smoke test counts.
       ...(opts.pingIntervalMs !== undefined
         ? { KNOCK_PING_INTERVAL_MS: String(opts.pingIntervalMs), BENCH_PING_INTERVAL_MS: String(opts.pingIntervalMs) }
@@ -141,6 +145,7 @@ export async function startKnockCluster(count: number, cluster: ClusterEnv, cpus
         KNOCK_DATA_DIR: path.join(workDir, `p${i}`),
         KNOCK_LOG_LEVEL: 'warn',
         KNOCK_RATE_LIMITS: benchRateLimits,
+        ...benchConnectionCaps,
         DATABASE_URL: cluster.databaseUrl,
         KNOCK_DATABASE_SCHEMA: cluster.databaseSchema,
         REDIS_URL: cluster.redisUrl,

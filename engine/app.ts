@@ -27,6 +27,7 @@ import { Auth } from './auth.ts';
 import type { KnockConfig } from './config.ts';
 import { Hub } from './hub.ts';
 import { Api } from './http/api.ts';
+import { ConnectionLimits } from './http/connectionLimits.ts';
 import { originChecker } from './http/origin.ts';
 import { HttpHandler } from './http/server.ts';
 import type { Logger } from './logger.ts';
@@ -121,14 +122,17 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     // Browsers open Janus's WebSocket API themselves (calls of three or more): the page must be allowed to.
     connectSources: config.janusPublicUrl === undefined ? [] : [new URL(config.janusPublicUrl).origin.replace(/^http/, 'ws')],
   });
-  const httpServer = http.createServer(http_.listener);
+  // Per-address caps on sockets and Node's request timeouts (engine/http/connectionLimits.ts).
+  const connectionLimits = new ConnectionLimits(config, logger.child({ module: 'connections' }));
+  const httpServer = http.createServer(connectionLimits.serverOptions, http_.listener);
+  connectionLimits.attach(httpServer);
   const transport = new LivenessTransport({
     server: httpServer,
     maxPayload: config.maxFrameBytes,
     pingInterval: config.pingIntervalMs,
     idlePingInterval: config.idlePingIntervalMs,
     pingMaxRetries: 1,
-    verifyClient: (info: { origin: string; req: http.IncomingMessage }) => isAllowedOrigin(info.origin || undefined, info.req.headers.host),
+    verifyClient: connectionLimits.webSocketVerifier((info) => isAllowedOrigin(info.origin || undefined, info.req.headers.host)),
   });
   const colyseusLog = logger.child({ module: 'colyseus' });
   const gameServer = new Server({

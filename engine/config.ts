@@ -78,6 +78,16 @@ export const configSchema = z.object({
   maxMessageBytes: z.number().int().min(1024).default(64 * 1024),
   /** Largest HTTP JSON body. */
   maxBodyBytes: z.number().int().min(1024).default(64 * 1024),
+  /** Open WebSockets one client address may hold (behind a proxy, the address it forwards); engine/http/connectionLimits.ts. */
+  maxWebSocketsPerIp: z.number().int().min(1).max(1_000_000).default(1000),
+  /** Open TCP connections one remote address may hold, when no proxy is trusted (behind one, the proxy's business). */
+  maxConnectionsPerIp: z.number().int().min(1).max(1_000_000).default(1500),
+  /** A request's headers must all arrive within this; a slow or silent connection gets 408 and is closed. */
+  headersTimeoutMs: z.number().int().min(1000).max(600_000).default(10_000),
+  /** A whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+  /** An idle keep-alive HTTP connection is closed after this (behind a load balancer, set it above the balancer's idle timeout). */
+  keepAliveTimeoutMs: z.number().int().min(1000).max(600_000).default(5000),
   /** Server pings an owner's devices this often; one missed pong closes it (owner presence turns offline). */
   pingIntervalMs: z.number().int().min(0).default(800),
   /** Server pings every other socket (visitors) this often; one missed pong closes it. */
@@ -182,6 +192,9 @@ export const configSchema = z.object({
       message: 'is required when KNOCK_ICE_SERVERS lists a turn: or turns: server (coturn use-auth-secret + static-auth-secret)',
     });
   }
+  if (typeof config.headersTimeoutMs === 'number' && typeof config.requestTimeoutMs === 'number' && config.headersTimeoutMs > config.requestTimeoutMs) {
+    ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: 'must not be longer than KNOCK_REQUEST_TIMEOUT_MS (the headers are part of the request)' });
+  }
   if (config.janusUrl !== undefined && config.janusPublicUrl === undefined) {
     ctx.addIssue({ code: 'custom', path: ['janusPublicUrl'], message: 'is required with KNOCK_JANUS_URL: the address browsers reach Janus\u2019s WebSocket API at' });
   }
@@ -224,6 +237,11 @@ const envKeys = {
   KNOCK_MAX_MESSAGE_BYTES: 'maxMessageBytes',
   KNOCK_PING_INTERVAL_MS: 'pingIntervalMs',
   KNOCK_IDLE_PING_INTERVAL_MS: 'idlePingIntervalMs',
+  KNOCK_MAX_WEBSOCKETS_PER_IP: 'maxWebSocketsPerIp',
+  KNOCK_MAX_CONNECTIONS_PER_IP: 'maxConnectionsPerIp',
+  KNOCK_HEADERS_TIMEOUT_MS: 'headersTimeoutMs',
+  KNOCK_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  KNOCK_KEEP_ALIVE_TIMEOUT_MS: 'keepAliveTimeoutMs',
   KNOCK_RATE_LIMITS: 'rateLimits',
   DATABASE_URL: 'databaseUrl',
   KNOCK_DATABASE_SCHEMA: 'databaseSchema',
@@ -278,6 +296,11 @@ const envSchema = z.object({
   KNOCK_MAX_MESSAGE_BYTES: z.coerce.number().int().optional(),
   KNOCK_PING_INTERVAL_MS: z.coerce.number().int().optional(),
   KNOCK_IDLE_PING_INTERVAL_MS: z.coerce.number().int().optional(),
+  KNOCK_MAX_WEBSOCKETS_PER_IP: z.coerce.number().int().optional(),
+  KNOCK_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().optional(),
+  KNOCK_HEADERS_TIMEOUT_MS: z.coerce.number().int().optional(),
+  KNOCK_REQUEST_TIMEOUT_MS: z.coerce.number().int().optional(),
+  KNOCK_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().optional(),
   DATABASE_URL: z.string().min(1).optional(),
   KNOCK_DATABASE_SCHEMA: z.string().min(1).optional(),
   REDIS_URL: z.string().min(1).optional(),

@@ -3,6 +3,7 @@
  * an answer read the way a browser stores them.
  */
 import http from 'node:http';
+import WebSocket from 'ws';
 
 export interface SetCookie {
   name: string;
@@ -100,5 +101,27 @@ export function rawPost(
     );
     req.on('error', reject);
     req.end(data);
+  });
+}
+
+/**
+ * How a bare WebSocket handshake with these headers ends: `open` (then closed at once), or the HTTP status it was
+ * refused with. The path names no room: the handshake's checks (Origin, per-address caps) come before any room.
+ */
+export function wsHandshake(base: string, opts: { origin?: string; headers?: Record<string, string> } = {}): Promise<'open' | number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/noprocess/noroom`, {
+      ...(opts.origin ? { origin: opts.origin } : {}),
+      headers: opts.headers ?? {},
+    });
+    socket.once('open', () => {
+      socket.terminate();
+      resolve('open');
+    });
+    socket.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('error', reject);
   });
 }

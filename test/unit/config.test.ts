@@ -64,6 +64,19 @@ describe('configFromEnv', () => {
     expect(refusal({ KNOCK_SESSION_CHECK_INTERVAL_MS: '10' }).message).toContain('KNOCK_SESSION_CHECK_INTERVAL_MS');
   });
 
+  it('reads the per-address socket caps and the request timeouts, and refuses headers allowed longer than the request', () => {
+    expect(configFromEnv({})).toMatchObject({
+      maxWebSocketsPerIp: 1000,
+      maxConnectionsPerIp: 1500,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5000,
+    });
+    expect(configFromEnv({ KNOCK_MAX_WEBSOCKETS_PER_IP: '50', KNOCK_KEEP_ALIVE_TIMEOUT_MS: '65000' })).toMatchObject({ maxWebSocketsPerIp: 50, keepAliveTimeoutMs: 65_000 });
+    expect(refusal({ KNOCK_HEADERS_TIMEOUT_MS: '40000' }).message).toContain('KNOCK_HEADERS_TIMEOUT_MS');
+    expect(refusal({ KNOCK_MAX_CONNECTIONS_PER_IP: '0' }).message).toContain('KNOCK_MAX_CONNECTIONS_PER_IP');
+  });
+
   it('refuses a rate limit it does not know in KNOCK_RATE_LIMITS, naming it, rather than ignoring a misspelt one', () => {
     const error = refusal({ KNOCK_RATE_LIMITS: '{"loginsPerHandel":{"perWindow":5,"windowMs":60000}}' });
     expect(error.message).toContain('KNOCK_RATE_LIMITS');
