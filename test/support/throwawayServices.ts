@@ -79,8 +79,10 @@ export async function testServices(env: NodeJS.ProcessEnv = process.env): Promis
   }
 }
 
-interface Throwaway {
+export interface Throwaway {
   readonly url: string;
+  /** Its temporary directory, gone after stop(). */
+  readonly directory: string;
   stop(): Promise<void>;
 }
 
@@ -132,7 +134,7 @@ function postgresBin(name: string): string {
   throw new Error(`PostgreSQL is not installed (no ${root}/*/bin/${name}): as root, \`apt-get install postgresql\`, or set KNOCK_TEST_DATABASE_URL.`);
 }
 
-class ThrowawayPostgres implements Throwaway {
+export class ThrowawayPostgres implements Throwaway {
   private constructor(
     readonly url: string,
     private readonly guard: ChildProcess,
@@ -181,13 +183,18 @@ class ThrowawayPostgres implements Throwaway {
     return this.guard.exitCode !== null || this.guard.signalCode !== null;
   }
 
+  /** The directory holding its data and socket (removed by stop()). */
+  get directory(): string {
+    return this.dir;
+  }
+
   async stop(): Promise<void> {
     await stopGuard(this.guard);
     await rm(this.dir, { recursive: true, force: true });
   }
 }
 
-class ThrowawayRedis implements Throwaway {
+export class ThrowawayRedis implements Throwaway {
   private constructor(
     readonly url: string,
     private readonly guard: ChildProcess,
@@ -214,6 +221,10 @@ class ThrowawayRedis implements Throwaway {
       throw err;
     }
     return server;
+  }
+
+  get directory(): string {
+    return this.dir;
   }
 
   async stop(): Promise<void> {
