@@ -39,7 +39,11 @@ async function main(): Promise<void> {
     KNOCK_DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     KNOCK_LOG_LEVEL: 'warn',
-    KNOCK_RATE_LIMITS: JSON.stringify({ knocksPerIp: { perWindow: 100_000, windowMs: 60_000 }, socketMessages: { perWindow: 100_000, windowMs: 10_000 } }),
+    KNOCK_RATE_LIMITS: JSON.stringify({
+      knocksPerIp: { perWindow: 100_000, windowMs: 60_000 },
+      socketMessages: { perWindow: 100_000, windowMs: 10_000 },
+      matchmakesPerIp: { perWindow: 100_000, windowMs: 60_000 },
+    }),
   };
   execFileSync(process.execPath, ['engine/bin/knock.mjs', 'user', 'add', HANDLE, '--name', 'Bench', '--password-stdin'], { cwd: repoRoot, env, input: `${PASSWORD}\n` });
   const port = await freePort();

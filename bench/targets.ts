@@ -61,6 +61,8 @@ export const benchRateLimits = JSON.stringify({
   loginsPerHandle: UNLIMITED,
   loginsPerHandleAndIp: UNLIMITED,
   signupsPerIp: UNLIMITED,
+  // Every load connection joins from 127.0.0.1.
+  matchmakesPerIp: UNLIMITED,
   // Yjs messages to a document (60/s per connection by default): the `docs` scenario types far faster.
   docMessages: UNLIMITED,
 });

@@ -11,7 +11,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, matchMaker } from '@colyseus/core';
+import { Server, matchMaker, type AuthContext } from '@colyseus/core';
 import { LivenessTransport } from '../adapters/colyseus/LivenessTransport.ts';
 import { JanusRouter } from '../adapters/media/janus/JanusRouter.ts';
 import { openCoordination, redactUrl } from '../adapters/presence/coordination.ts';
@@ -30,12 +30,17 @@ import { Api } from './http/api.ts';
 import { ConnectionLimits } from './http/connectionLimits.ts';
 import { originChecker } from './http/origin.ts';
 import { HttpHandler } from './http/server.ts';
+import { Matchmaking } from './http/matchmaking.ts';
 import type { Logger } from './logger.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './ports/clock.ts';
 import type { MediaRouter } from './ports/mediaRouter.ts';
+import type { RoomClaims } from './ports/roomClaims.ts';
 import type { Storage } from './ports/storage.ts';
 import { IceServerIssuer } from './turn.ts';
 import { SessionWatch } from './sessionWatch.ts';
+
+/** The room types clients may join (and the only ones defined). */
+const ROOM_TYPES = { user: 'user', conversation: 'conversation', doc: 'doc', game: 'game' } as const;
 
 export const defaultAssetsDir = fileURLToPath(new URL('../client/dist/', import.meta.url));
 
@@ -110,8 +115,17 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   let ready = false;
 
   const api = new Api({ storage, auth, accounts, hub, clock, config, secureCookies });
+  const matchmaking = new Matchmaking({
+    joinOrCreate: (roomName, options, authContext) => matchMaker.joinOrCreate(roomName, options, authContext as unknown as AuthContext),
+    roomNames: new Set(Object.values(ROOM_TYPES)),
+    isAllowedOrigin,
+    rate: config.rateLimits.matchmakesPerIp,
+    clock,
+    logger: logger.child({ module: 'matchmaking' }),
+  });
   const http_ = new HttpHandler({
     api,
+    matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
     assetsDir: config.assetsDir ?? defaultAssetsDir,
@@ -154,25 +168,32 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       error: (...args: unknown[]) => colyseusLog.error(args.map(String).join(' ')),
     },
   });
-  // Colyseus keeps its matchmaker in module state, one per process; this is its documented hook for CORS.
-  // Credentialed matchmaking is allowed only for our own pages.
-  delete (matchMaker.controller.DEFAULT_CORS_HEADERS as Record<string, string>)['Access-Control-Allow-Origin'];
-  matchMaker.controller.getCorsHeaders = (req: http.IncomingMessage): Record<string, string> => {
-    const origin = req.headers.origin;
-    return origin && isAllowedOrigin(origin, req.headers.host) ? { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } : {};
-  };
+  // Colyseus put its own matchmaking route in front of ours (any URL containing "/matchmake", no body limit, every
+  // method it exposes): take it out. Knock serves matchmaking itself (engine/http/matchmaking.ts).
+  httpServer.removeAllListeners('request');
+  httpServer.on('request', http_.listener);
+  let claims: RoomClaims;
+  try {
+    claims = await coordination.openClaims(matchMaker.processId, config.presenceTtlMs);
+  } catch (err) {
+    // Nothing listens yet: close what was opened (as when coordination itself fails to open).
+    presence.shutdown();
+    await driver.shutdown();
+    await storage.close();
+    throw err;
+  }
 
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);
-  const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, isAllowedOrigin };
-  gameServer.define('user', userRoomClass(roomDeps)).filterBy(['handle']);
-  gameServer.define('conversation', conversationRoomClass(roomDeps)).filterBy(['conversationId']);
-  gameServer.define('doc', docRoomClass(roomDeps)).filterBy(['docId']);
-  gameServer.define('game', gameRoomClass(roomDeps)).filterBy(['gameId']);
+  const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin };
+  gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']);
+  gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']);
+  gameServer.define(ROOM_TYPES.doc, docRoomClass(roomDeps)).filterBy(['docId']);
+  gameServer.define(ROOM_TYPES.game, gameRoomClass(roomDeps)).filterBy(['gameId']);
   // Sockets whose session ends without a word to this process (CLI, expiry) are closed (engine/sessionWatch.ts).
   const { sessionCheckIntervalMs: checkIntervalMs, sessionPurgeIntervalMs: purgeIntervalMs } = config;
   const sessionWatch = new SessionWatch({ storage, clock, logger: logger.child({ module: 'sessions' }), checkIntervalMs, purgeIntervalMs });
-  sessionWatch.followRooms(['user', 'conversation', 'doc', 'game'].map((name) => matchMaker.getHandler(name)));
+  sessionWatch.followRooms(Object.values(ROOM_TYPES).map((name) => matchMaker.getHandler(name)));
 
   let url = '';
   let closed: Promise<void> | null = null;
@@ -209,6 +230,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
         await gameServer.gracefullyShutdown(false);
+        await claims.close();
         // After the rooms: ending their calls closed the conference rooms.
         await mediaRouter?.close();
         httpServer.closeAllConnections();

@@ -116,6 +116,8 @@ export const configSchema = z.object({
       callSignals: rate.default({ perWindow: 300, windowMs: 10_000 }),
       /** Yjs sync and awareness messages one connection may send to a document (a keystroke is one, a cursor move one). */
       docMessages: rate.default({ perWindow: 600, windowMs: 10_000 }),
+      /** Room joins (matchmaking requests) from one IP: a page makes a few, reconnecting after a restart a few more. */
+      matchmakesPerIp: rate.default({ perWindow: 300, windowMs: 60_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -129,6 +131,7 @@ export const configSchema = z.object({
       callStarts: { perWindow: 5, windowMs: 60_000 },
       callSignals: { perWindow: 300, windowMs: 10_000 },
       docMessages: { perWindow: 600, windowMs: 10_000 },
+      matchmakesPerIp: { perWindow: 300, windowMs: 60_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),

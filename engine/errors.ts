@@ -13,9 +13,11 @@ export const errorCodes = [
   'unauthorized', // no valid session or token
   'forbidden', // valid identity, not allowed here
   'not_found',
+  'method_not_allowed', // an HTTP method the route does not take
   'conflict', // e.g. a handle already taken
   'signup_closed',
   'call_full', // a call has as many members as it can take; data.capacity says how many
+  'unavailable', // for a moment only (a room moving between processes): try again shortly
   'internal', // a bug or an outage on our side; logged with context
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
@@ -40,9 +42,11 @@ const httpStatusOf: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   signup_closed: 403,
   call_full: 409,
+  unavailable: 503,
   internal: 500,
 };
 

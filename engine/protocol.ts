@@ -35,6 +35,15 @@ export const limits = {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
 
+/**
+ * Where colyseus.js clients are pointed (`new Client(origin + ROOMS_PATH)`): they ask for seats at
+ * `<origin>/_/matchmake/joinOrCreate/<room type>` and, when the room's process has no public address of its own,
+ * open its socket at `<origin>/_/<processId>/<roomId>`. Under `/_/`, like everything of the system, so no handle
+ * can shadow it.
+ */
+export const ROOMS_PATH = '/_';
+export const MATCHMAKE_PREFIX = `${ROOMS_PATH}/matchmake/`;
+
 export const HANDLE_PATTERN = /^[a-z0-9][a-z0-9._-]{1,31}$/;
 /** Handles that would shadow files browsers and crawlers ask for at the root. */
 export const RESERVED_HANDLES: ReadonlySet<string> = new Set([

@@ -8,6 +8,7 @@ import type { Clock, Timers } from '../engine/ports/clock.ts';
 import type { MediaRouter } from '../engine/ports/mediaRouter.ts';
 import type { IceServerIssuer } from '../engine/turn.ts';
 import type { Storage } from '../engine/ports/storage.ts';
+import type { RoomClaims } from '../engine/ports/roomClaims.ts';
 import { SESSION_COOKIE, parseCookies } from '../engine/cookies.ts';
 import { secretHash } from '../engine/auth.ts';
 import { KnockError } from '../engine/errors.ts';
@@ -25,6 +26,8 @@ export interface RoomDeps {
   ice: Pick<IceServerIssuer, 'issue'>;
   /** The conference server (SFU), or null: calls stay peer-to-peer. */
   mediaRouter: MediaRouter | null;
+  /** One room per scope across the cluster (rooms/knockRoom.ts claims its scope before it sets up). */
+  claims: RoomClaims;
   /** The same Origin rule as the WebSocket handshake and the HTTP API. */
   isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean;
 }

@@ -1,8 +1,14 @@
 /**
- * The Colyseus base of Knock's rooms. It owns the one place where socket bytes become messages:
- * size check, decoding, a typed handler map with zod validation (CONVENTIONS 2). Unlike Colyseus's own
- * `onMessage(type, cb, validate)`, which closes the socket when validation throws, every bad message here gets
- * an `error` reply and the connection, the room and the stored data stay as they were.
+ * The Colyseus base of Knock's rooms. It owns:
+ * - who gets in (DESIGN "A room trusts nobody's options"): a room claims its scope (`user:alice`, `game:<id>`: one
+ *   room per scope in the whole cluster, engine/ports/roomClaims.ts) before it sets itself up, and admits a socket
+ *   only if the identity it carries was established, by the room type's `onAuth`, for this very scope. Colyseus
+ *   seats a client in whatever room a roomId names (joinById) with options checked for another; this check inside
+ *   the room holds whatever path seated the client.
+ * - the one place where socket bytes become messages: size check, decoding, a typed handler map with zod
+ *   validation (CONVENTIONS 2). Unlike Colyseus's own `onMessage(type, cb, validate)`, which closes the socket when
+ *   validation throws, every bad message here gets an `error` reply and the connection, the room and the stored
+ *   data stay as they were.
  */
 import { Room, Protocol, ClientState, type Client } from '@colyseus/core';
 import { decode } from '@colyseus/schema';
@@ -11,10 +17,16 @@ import type { z } from 'zod';
 import { KnockError, asKnockError, CloseCode } from '../engine/errors.ts';
 import { clientMsgIdSchema, describeIssues, type ErrorPayload } from '../engine/protocol.ts';
 import type { Logger } from '../engine/logger.ts';
+import type { RoomClaims } from '../engine/ports/roomClaims.ts';
 import type { Identity, PeerTransport } from './peer.ts';
 import { containsReplacementChar, hasMalformedText } from './malformedText.ts';
 
-export type KnockClient = Client<unknown, Identity>;
+/** What a room type's `onAuth` established: who joins, and for which room (its scope, e.g. `conversation:<id>`). */
+export interface Admission extends Identity {
+  readonly scope: string;
+}
+
+export type KnockClient = Client<unknown, Admission>;
 type Handler = (client: KnockClient, message: unknown) => void;
 
 /** The TCP socket under a `ws` WebSocket (a private field of `ws`; absent on other transports). */
@@ -48,15 +60,70 @@ function coalesceWrites(client: KnockClient): void {
   }
 }
 
-export abstract class KnockRoom extends Room {
+export abstract class KnockRoom<Options = unknown> extends Room {
   /**
    * No Schema state to patch. Left at Colyseus's default (50 ms), every room runs a 20 Hz timer (broadcastPatch,
    * which also drives the room clock, unused here): 0.25 cores for 5,000 idle rooms in the bench.
    */
   override patchRate = 0;
   private readonly handlers = new Map<string, Handler>();
+  /** The scope this room holds the claim of, once claimed. */
+  private scope: string | null = null;
   protected abstract readonly log: Logger;
   protected abstract readonly maxMessageBytes: number;
+  protected abstract readonly claims: RoomClaims;
+
+  /** The scope of the room these (matchmaking) options name, as the room type's `onAuth` names it too. */
+  protected abstract scopeOf(options: Options): string;
+  /** What `onCreate` does once the room holds its scope. */
+  protected abstract setUp(options: Options): Promise<void>;
+
+  /** Claims the scope first: a second room for it is refused before it subscribes, loads or ticks anything. */
+  override async onCreate(options: Options): Promise<void> {
+    const scope = this.scopeOf(options);
+    if (!(await this.claims.claim(scope, this.roomId))) {
+      throw new KnockError('unavailable', 'This room is moving to another server. Trying again…');
+    }
+    this.scope = scope;
+    try {
+      await this.setUp(options);
+    } catch (err) {
+      await this.releaseScope();
+      throw err;
+    }
+  }
+
+  /**
+   * The identity of a client about to join, if it was established for this room; otherwise the join is refused
+   * (Colyseus then closes the socket with the error). Call it first in `onJoin`.
+   */
+  protected admit(client: KnockClient): Admission {
+    const admission = client.auth;
+    if (!admission) throw new KnockError('unauthorized', 'The join was not authorized.');
+    if (this.scope === null || admission.scope !== this.scope) {
+      this.log.warn({ roomId: this.roomId, scope: this.scope, claimed: admission.scope }, 'refused a client authorized for another room');
+      throw new KnockError('forbidden', 'You may not join this room.');
+    }
+    return admission;
+  }
+
+  /** Colyseus's disposal (onDispose included: last writes stored), then the scope is free for a successor. */
+  protected override async _dispose(): Promise<unknown> {
+    try {
+      return await super._dispose();
+    } finally {
+      await this.releaseScope();
+    }
+  }
+
+  private async releaseScope(): Promise<void> {
+    const scope = this.scope;
+    if (scope === null) return;
+    this.scope = null;
+    await this.claims.release(scope, this.roomId).catch((err: unknown) => {
+      this.log.error({ err, scope }, 'could not release the room’s claim; it lapses with this process');
+    });
+  }
 
   /** How the room logic talks to one client: typed messages (writes coalesced per tick) and a Knock close code. */
   protected transportOf<Messages>(client: KnockClient): PeerTransport<Messages> {

@@ -20,19 +20,28 @@ import { RedisDriver } from '@colyseus/redis-driver';
 import { RedisPresence } from '@colyseus/redis-presence';
 import { IndexedDriver } from '../colyseus/IndexedDriver.ts';
 import type { Logger } from '../../engine/logger.ts';
+import type { RoomClaims } from '../../engine/ports/roomClaims.ts';
+import { LocalRoomClaims, RedisRoomClaims, type RedisCommands } from './roomClaims.ts';
 
 export interface Coordination {
   presence: Presence;
   driver: MatchMakerDriver;
   /** 'redis' when shared by several processes. */
   kind: 'local' | 'redis';
+  /**
+   * One room per scope across every process (engine/ports/roomClaims.ts), for this process (Colyseus's processId,
+   * known once the Server exists). `leaseMs`: how long a dead process's claims outlive it.
+   */
+  openClaims(processId: string, leaseMs: number): Promise<RoomClaims>;
 }
 
 /** How long a first Redis command may take at start before Knock gives up with a clear message. */
 const REDIS_START_TIMEOUT_MS = 10_000;
 
 export async function openCoordination(redisUrl: string | undefined, logger: Pick<Logger, 'error'>): Promise<Coordination> {
-  if (redisUrl === undefined) return { presence: new LocalPresence(), driver: new IndexedDriver(), kind: 'local' };
+  if (redisUrl === undefined) {
+    return { presence: new LocalPresence(), driver: new IndexedDriver(), kind: 'local', openClaims: async () => new LocalRoomClaims() };
+  }
   const presence = new LoggedRedisPresence(redisUrl, logger);
   const driver = new RedisDriver(redisUrl);
   try {
@@ -43,7 +52,12 @@ export async function openCoordination(redisUrl: string | undefined, logger: Pic
     await driver.shutdown().catch(() => undefined); // already failing: the error below says why
     throw new Error(`Redis at ${redactUrl(redisUrl)} (REDIS_URL) did not answer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  return { presence, driver, kind: 'redis' };
+  return {
+    presence,
+    driver,
+    kind: 'redis',
+    openClaims: (processId, leaseMs) => RedisRoomClaims.open(presence.commands, { processId, leaseMs, logger }),
+  };
 }
 
 /** RedisPresence whose connection errors go to Knock's log (ioredis prints unhandled ones to the console). */
@@ -53,6 +67,11 @@ class LoggedRedisPresence extends RedisPresence {
     for (const [role, client] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
       client.on('error', (err: unknown) => logger.error({ err, role }, 'Redis connection error (presence); reconnecting'));
     }
+  }
+
+  /** The publishing connection, for the few commands Presence does not offer (room claims' Lua scripts). */
+  get commands(): RedisCommands {
+    return this.pub as unknown as RedisCommands;
   }
 }
 

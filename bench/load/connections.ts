@@ -9,6 +9,7 @@
 import { Client, type Room } from 'colyseus.js';
 import WebSocket from 'ws';
 import { SESSION_COOKIE } from '../../engine/cookies.ts';
+import { ROOMS_PATH } from '../../engine/protocol.ts';
 import type { IdleSpec, PairSpec, WireProtocol } from './messages.ts';
 
 export interface ChatSink {
@@ -32,19 +33,27 @@ export interface IdleConnection {
   close(): Promise<void>;
 }
 
-/** Clients per endpoint: visitors share one (no headers); an owner needs one of their own (their cookie). */
+/**
+ * Clients per endpoint: visitors share one (no headers); an owner needs one of their own (their cookie). Knock serves
+ * matchmaking under `/_/` (engine/protocol.ts ROOMS_PATH); bare Colyseus where Colyseus puts it.
+ */
 export class Clients {
   private readonly anonymous = new Map<string, Client>();
 
-  visitor(endpoint: string): Client {
-    let client = this.anonymous.get(endpoint);
-    if (!client) this.anonymous.set(endpoint, (client = new Client(endpoint)));
+  visitor(endpoint: string, protocol: WireProtocol = 'knock'): Client {
+    const base = roomsEndpoint(endpoint, protocol);
+    let client = this.anonymous.get(base);
+    if (!client) this.anonymous.set(base, (client = new Client(base)));
     return client;
   }
 
   owner(endpoint: string, token: string): Client {
-    return new Client(endpoint, { headers: ownerHeaders(token) });
+    return new Client(roomsEndpoint(endpoint, 'knock'), { headers: ownerHeaders(token) });
   }
+}
+
+function roomsEndpoint(endpoint: string, protocol: WireProtocol): string {
+  return protocol === 'knock' ? endpoint + ROOMS_PATH : endpoint;
 }
 
 /** What an owner's logged-in browser sends with every request and WebSocket: the session cookie. */
@@ -179,7 +188,7 @@ function wireChat(room: Room, sink: ChatSink): void {
 }
 
 async function openColyseusPair(spec: PairSpec, clients: Clients, sink: ChatSink, timeoutMs: number): Promise<ChatPair> {
-  const client = clients.visitor(spec.endpoint);
+  const client = clients.visitor(spec.endpoint, 'colyseus');
   const a = await join(client, 'relay', { pair: spec.id }, timeoutMs);
   const b = await join(client, 'relay', { pair: spec.id }, timeoutMs);
   if (a.roomId !== b.roomId) throw new Error(`pair ${spec.id} landed in two rooms`);
@@ -244,7 +253,7 @@ export async function openIdle(protocol: WireProtocol, role: 'visitor' | 'owner'
     };
   }
   if (!spec.handle) throw new Error('an idle room connection needs a handle');
-  const client = role === 'owner' ? clients.owner(spec.endpoint, spec.token ?? '') : clients.visitor(spec.endpoint);
+  const client = role === 'owner' ? clients.owner(spec.endpoint, spec.token ?? '') : clients.visitor(spec.endpoint, protocol);
   const room = await join(client, 'user', { handle: spec.handle }, timeoutMs);
   let open = true;
   room.onLeave(() => (open = false));

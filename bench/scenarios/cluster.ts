@@ -3,11 +3,15 @@
  * saturation throughput of one process and of two. Pair i is matched by process i % n (as a load balancer with
  * client affinity would spread people), so each conversation's room lives on the process its people reach.
  * A fresh schema and a Redis logical database of its own (claimed as the tests do) are removed at the end.
- * Skipped, with the reason in the report, when PostgreSQL or Redis does not answer.
+ * PostgreSQL and Redis are found as the tests find them (test/support/throwawayServices.ts): the ones named by
+ * KNOCK_TEST_DATABASE_URL / KNOCK_TEST_REDIS_URL, else the machine's, else throwaway ones started for the scenario
+ * (a throwaway PostgreSQL runs without fsync: the report's note says which was used).
+ * Skipped, with the reason in the report, when none can be had.
  */
 import { PostgresStorage } from '../../adapters/storage/postgres/PostgresStorage.ts';
-import { TestSchemas, newSchemaName, testDatabaseUrl } from '../../test/support/postgresSchemas.ts';
+import { TestSchemas, newSchemaName } from '../../test/support/postgresSchemas.ts';
 import { TestRedis } from '../../test/support/redisDatabase.ts';
+import { testServices, type TestServices } from '../../test/support/throwawayServices.ts';
 import { withTimeout } from '../lib/processes.ts';
 import type { PairSpec } from '../load/messages.ts';
 import type { ClusterResult, LoadStep } from '../results.ts';
@@ -20,21 +24,31 @@ const PROBE_TIMEOUT_MS = 5000;
 
 export async function measureCluster(ctx: BenchContext, cpus: string[], note: string): Promise<ClusterResult> {
   const { pairs, window, saturation } = ctx.mode.cluster;
-  const empty: ClusterResult = { skipped: null, pairs, single: null, double: null, singleAtHalf: null, doubleAtHalf: null, cpusPerProcess: cpus, note };
-  const schemas = new TestSchemas();
+  let empty: ClusterResult = { skipped: null, pairs, single: null, double: null, singleAtHalf: null, doubleAtHalf: null, cpusPerProcess: cpus, note };
+  let services: TestServices;
+  try {
+    services = await testServices();
+  } catch (err) {
+    const reason = `no PostgreSQL and Redis to use: ${err instanceof Error ? err.message : String(err)}`;
+    ctx.log(`cluster: skipped (${reason})`);
+    return { ...empty, skipped: reason };
+  }
+  ctx.log(`cluster: ${services.describe()}`);
+  empty = { ...empty, note: `${note} ${services.describe()}.` };
+  const schemas = new TestSchemas(services.databaseUrl);
   const schema = newSchemaName();
   let redis: TestRedis | null = null;
   try {
     let owners: Array<{ handle: string; token: string }>;
     try {
-      redis = await withTimeout(TestRedis.claim(), PROBE_TIMEOUT_MS, 'Redis');
-      owners = await seedOwners(ctx, schema, pairs);
+      redis = await withTimeout(TestRedis.claim(services.redisUrl), PROBE_TIMEOUT_MS, 'Redis');
+      owners = await seedOwners(ctx, services.databaseUrl, schema, pairs);
     } catch (err) {
-      const reason = `PostgreSQL (${testDatabaseUrl}) or Redis not available: ${err instanceof Error ? err.message : String(err)}`;
+      const reason = `PostgreSQL or Redis not available: ${err instanceof Error ? err.message : String(err)}`;
       ctx.log(`cluster: skipped (${reason})`);
       return { ...empty, skipped: reason };
     }
-    const env: ClusterEnv = { databaseUrl: testDatabaseUrl, databaseSchema: schema, redisUrl: redis.url };
+    const env: ClusterEnv = { databaseUrl: services.databaseUrl, databaseSchema: schema, redisUrl: redis.url };
     // Each also runs open loop at half the one-process saturation: latency at the same rate, one process or two.
     const one = await saturate(ctx, 1, env, cpus, owners, window, saturation, (sat) => sat / 2);
     const halfRate = one.step.offeredPerSec ?? 1;
@@ -45,11 +59,12 @@ export async function measureCluster(ctx: BenchContext, cpus: string[], note: st
     await redis?.release().catch(() => undefined);
     await schemas.drop(schema).catch((err: unknown) => ctx.errors.push(`cluster: could not drop schema ${schema}: ${String(err)}`));
     await schemas.end();
+    await services.stop();
   }
 }
 
-async function seedOwners(ctx: BenchContext, schema: string, count: number): Promise<Array<{ handle: string; token: string }>> {
-  const storage = await withTimeout(PostgresStorage.open({ connectionString: testDatabaseUrl, schema }), PROBE_TIMEOUT_MS, 'PostgreSQL');
+async function seedOwners(ctx: BenchContext, databaseUrl: string, schema: string, count: number): Promise<Array<{ handle: string; token: string }>> {
+  const storage = await withTimeout(PostgresStorage.open({ connectionString: databaseUrl, schema }), PROBE_TIMEOUT_MS, 'PostgreSQL');
   try {
     ctx.log(`cluster: seeding ${count} owners in PostgreSQL schema ${schema}`);
     return (await seedStorage(storage, { pair: { count, sessions: true } })).pair!;

@@ -12,6 +12,7 @@ import { HANDLE_PATTERN, RESERVED_HANDLES } from '../protocol.ts';
 import type { Api } from './api.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
+import { Matchmaking } from './matchmaking.ts';
 
 /** `connectSources`: origins besides our own the pages may open sockets to (the conference server's WebSocket API). */
 function contentSecurityPolicy(connectSources: readonly string[]): string {
@@ -40,6 +41,7 @@ const CONTENT_TYPES: Record<string, string> = {
 
 export interface HttpDeps {
   api: Api;
+  matchmaking: Matchmaking;
   storage: Storage;
   logger: Logger;
   assetsDir: string;
@@ -79,6 +81,7 @@ export class HttpHandler {
       const ready = this.deps.isReady();
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ok' : 'starting' });
     }
+    if (Matchmaking.owns(pathname)) return this.deps.matchmaking.serve(req, res, pathname, clientKeyOf(req, this.deps.trustProxy));
     if (pathname.startsWith('/_/api/')) {
       if (method !== 'GET' && method !== 'HEAD' && !this.deps.isAllowedOrigin(req.headers.origin, req.headers.host)) {
         throw new KnockError('forbidden', 'Requests from other sites are not allowed.');
@@ -87,8 +90,11 @@ export class HttpHandler {
       if (await this.deps.api.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      throw new KnockError('method_not_allowed', 'Pages and files are read with GET.');
+    }
     if (pathname.startsWith('/_/assets/')) return this.asset(res, pathname.slice('/_/assets/'.length), method);
-    if (method !== 'GET' && method !== 'HEAD') throw new KnockError('not_found', 'Not found.');
     return this.page(res, pathname);
   }
 

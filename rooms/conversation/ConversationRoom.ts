@@ -7,16 +7,21 @@ import { KnockError } from '../../engine/errors.ts';
 import { secretHash } from '../../engine/auth.ts';
 import { conversationClientMessages, conversationJoinOptions, describeIssues, type ConversationServerMessages } from '../../engine/protocol.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
-import { KnockRoom, type KnockClient } from '../knockRoom.ts';
+import { KnockRoom, type Admission, type KnockClient } from '../knockRoom.ts';
 import { checkOrigin, viewerOf, type RoomDeps } from '../deps.ts';
 import { OwnerPresence } from '../ownerPresence.ts';
-import type { Identity } from '../peer.ts';
 import { ConversationLogic, type ConversationPeer } from './conversationLogic.ts';
 
 const SUMMARY_DELAY_MS = 50;
 
-/** Who may join: the visitor holding the conversation's token, or the owner's signed-in devices (also of its documents: DocRoom). */
-export async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
+/** The scope of a conversation's room. */
+export const conversationScope = (conversationId: string): string => `conversation:${conversationId}`;
+
+/**
+ * Who may join: the visitor holding the conversation's token, or the owner's signed-in devices. DocRoom and GameRoom
+ * admit the same people to the conversation's documents and games, under their own scope.
+ */
+export async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Admission> {
   checkOrigin(deps, context.headers);
   const parsed = conversationJoinOptions.safeParse(raw);
   if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
@@ -24,34 +29,40 @@ export async function authorize(deps: RoomDeps, bearer: string | undefined, raw:
   const conversation = await deps.storage.getConversation(options.conversationId);
   if (!conversation) throw new KnockError('not_found', 'This conversation does not exist.');
   const participants = await deps.storage.getParticipants(conversation.id);
+  const scope = conversationScope(conversation.id);
   if (options.token !== undefined) {
     const byToken = await deps.storage.getConversationByTokenHash(secretHash(options.token));
     const visitor = participants.find((p) => p.role === 'visitor');
     if (byToken?.id !== conversation.id || !visitor) throw new KnockError('forbidden', 'This link is not valid.');
-    return { role: 'visitor', participantId: visitor.id, accountId: null, sessionHash: null, name: visitor.name };
+    return { scope, role: 'visitor', participantId: visitor.id, accountId: null, sessionHash: null, name: visitor.name };
   }
   const viewer = await viewerOf(deps, context.headers, bearer);
   if (!viewer) throw new KnockError('unauthorized', 'Please log in.');
   const owner = participants.find((p) => p.role === 'owner' && p.accountId === viewer.account.id);
   if (!owner) throw new KnockError('forbidden', 'You are not a member of this conversation.');
-  return { role: 'owner', participantId: owner.id, accountId: viewer.account.id, sessionHash: viewer.sessionHash, name: owner.name };
+  return { scope, role: 'owner', participantId: owner.id, accountId: viewer.account.id, sessionHash: viewer.sessionHash, name: owner.name };
 }
 
 export function conversationRoomClass(deps: RoomDeps) {
-  return class ConversationRoom extends KnockRoom {
+  return class ConversationRoom extends KnockRoom<{ conversationId: string }> {
     protected readonly log = deps.logger.child({ room: 'conversation' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
+    protected readonly claims = deps.claims;
     private logic: ConversationLogic | null = null;
     private readonly peers = new Map<string, ConversationPeer>();
     private unsubscribe: (() => void) | null = null;
     private summaryTimer: NodeJS.Timeout | null = null;
     private presenceTimer: NodeJS.Timeout | null = null;
 
-    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Identity> {
+    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Admission> {
       return authorize(deps, token, options, context);
     }
 
-    override async onCreate(options: { conversationId: string }): Promise<void> {
+    protected scopeOf(options: { conversationId: string }): string {
+      return conversationScope(options.conversationId);
+    }
+
+    protected async setUp(options: { conversationId: string }): Promise<void> {
       const conversation = await deps.storage.getConversation(options.conversationId);
       if (!conversation) throw new KnockError('not_found', 'This conversation does not exist.');
       const participants = await deps.storage.getParticipants(conversation.id);
@@ -110,8 +121,7 @@ export function conversationRoomClass(deps: RoomDeps) {
     }
 
     override async onJoin(client: KnockClient, options: { since?: number }): Promise<void> {
-      const identity = client.auth;
-      if (!identity) throw new KnockError('unauthorized', 'The join was not authorized.');
+      const identity = this.admit(client);
       const peer: ConversationPeer = {
         id: client.sessionId,
         identity,

@@ -9,36 +9,43 @@ import { describeIssues, docClientMessages, docJoinOptions } from '../../engine/
 import { TokenBucket } from '../../engine/rateLimit.ts';
 import { authorize } from '../conversation/ConversationRoom.ts';
 import { checkOrigin, type RoomDeps } from '../deps.ts';
-import { KnockRoom, type KnockClient } from '../knockRoom.ts';
-import type { Identity } from '../peer.ts';
+import { KnockRoom, type Admission, type KnockClient } from '../knockRoom.ts';
 import { DocLogic, type DocPeer } from './docLogic.ts';
 
 /** Room messages around a Yjs update (type name, msgpack header): allowed on top of docMaxUpdateBytes. */
 const ENVELOPE_BYTES = 1024;
 
-async function authorizeDoc(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
+const docScope = (docId: string): string => `doc:${docId}`;
+
+async function authorizeDoc(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Admission> {
   checkOrigin(deps, context.headers);
   const parsed = docJoinOptions.safeParse(raw);
   if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
   const doc = await deps.storage.getDocument(parsed.data.docId);
   if (!doc) throw new KnockError('not_found', 'This document does not exist.');
   const { token } = parsed.data;
-  return authorize(deps, bearer, { conversationId: doc.conversationId, ...(token !== undefined ? { token } : {}) }, context);
+  const member = await authorize(deps, bearer, { conversationId: doc.conversationId, ...(token !== undefined ? { token } : {}) }, context);
+  return { ...member, scope: docScope(doc.id) };
 }
 
 export function docRoomClass(deps: RoomDeps) {
-  return class DocRoom extends KnockRoom {
+  return class DocRoom extends KnockRoom<{ docId: string }> {
     protected readonly log = deps.logger.child({ room: 'doc' });
     protected readonly maxMessageBytes = deps.config.docMaxUpdateBytes + ENVELOPE_BYTES;
+    protected readonly claims = deps.claims;
     private logic: DocLogic | null = null;
     private readonly peers = new Map<string, DocPeer>();
     private unsubscribe: (() => void) | null = null;
 
-    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Identity> {
+    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Admission> {
       return authorizeDoc(deps, token, options, context);
     }
 
-    override async onCreate(options: { docId: string }): Promise<void> {
+    protected scopeOf(options: { docId: string }): string {
+      return docScope(options.docId);
+    }
+
+    protected async setUp(options: { docId: string }): Promise<void> {
       const doc = await deps.storage.getDocument(options.docId);
       if (!doc) throw new KnockError('not_found', 'This document does not exist.');
       const conversation = await deps.storage.getConversation(doc.conversationId);
@@ -64,8 +71,7 @@ export function docRoomClass(deps: RoomDeps) {
     }
 
     override onJoin(client: KnockClient): void {
-      const identity = client.auth;
-      if (!identity) throw new KnockError('unauthorized', 'The join was not authorized.');
+      const identity = this.admit(client);
       const peer: DocPeer = {
         id: client.sessionId,
         identity,

@@ -10,22 +10,23 @@ import type { StoredGame } from '../../engine/ports/storage.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
 import { authorize } from '../conversation/ConversationRoom.ts';
 import type { RoomDeps } from '../deps.ts';
-import { KnockRoom, type KnockClient } from '../knockRoom.ts';
-import type { Identity } from '../peer.ts';
+import { KnockRoom, type Admission, type KnockClient } from '../knockRoom.ts';
 import { gameResultText } from './gameRecords.ts';
 import { GameLogic, type GamePeer } from './gameLogic.ts';
 
 /** Most ticks run at once to catch up after a late timer. */
 const MAX_CATCH_UP_TICKS = 4;
 
-async function authorizeGame(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
+const gameScope = (gameId: string): string => `game:${gameId}`;
+
+async function authorizeGame(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Admission> {
   const parsed = gameJoinOptions.safeParse(raw);
   if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
   const { gameId, conversationId, token } = parsed.data;
   const identity = await authorize(deps, bearer, { conversationId, ...(token !== undefined ? { token } : {}) }, context);
   const game = await deps.storage.getGame(gameId);
   if (!game || game.conversationId !== conversationId) throw new KnockError('not_found', 'There is no such game in this conversation.');
-  return identity;
+  return { ...identity, scope: gameScope(game.id) };
 }
 
 /** Records a finished game in its conversation: through the conversation's room when one is open anywhere, so its devices see it at once; else straight into storage (read on the next join). */
@@ -51,18 +52,23 @@ async function recordInConversation(deps: RoomDeps, game: StoredGame): Promise<v
 }
 
 export function gameRoomClass(deps: RoomDeps) {
-  return class GameRoom extends KnockRoom {
+  return class GameRoom extends KnockRoom<{ gameId: string }> {
     protected readonly log = deps.logger.child({ room: 'game' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
+    protected readonly claims = deps.claims;
     private logic: GameLogic | null = null;
     private readonly peers = new Map<string, GamePeer>();
     private ticker: NodeJS.Timeout | null = null;
 
-    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Identity> {
+    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Admission> {
       return authorizeGame(deps, token, options, context);
     }
 
-    override async onCreate(options: { gameId: string }): Promise<void> {
+    protected scopeOf(options: { gameId: string }): string {
+      return gameScope(options.gameId);
+    }
+
+    protected async setUp(options: { gameId: string }): Promise<void> {
       const game = await deps.storage.getGame(options.gameId);
       if (!game) throw new KnockError('not_found', 'There is no such game.');
       const participants = await deps.storage.getParticipants(game.conversationId);
@@ -94,8 +100,7 @@ export function gameRoomClass(deps: RoomDeps) {
     }
 
     override onJoin(client: KnockClient): void {
-      const identity = client.auth;
-      if (!identity) throw new KnockError('unauthorized', 'The join was not authorized.');
+      const identity = this.admit(client);
       const bucket = new TokenBucket(deps.config.gameInputs, deps.clock);
       const peer: GamePeer = {
         id: client.sessionId,

@@ -8,37 +8,45 @@ import { KnockError } from '../../engine/errors.ts';
 import { describeIssues, userJoinOptions } from '../../engine/protocol.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
 import { watchClosely } from '../../adapters/colyseus/LivenessTransport.ts';
-import { KnockRoom, type KnockClient } from '../knockRoom.ts';
+import { KnockRoom, type Admission, type KnockClient } from '../knockRoom.ts';
 import { checkOrigin, viewerOf, type RoomDeps } from '../deps.ts';
-import type { Identity } from '../peer.ts';
 import { UserLogic, type UserPeer } from './userLogic.ts';
 
-async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Identity> {
+/** The scope of the UserRoom of a handle (one in the whole cluster). */
+export const userScope = (handle: string): string => `user:${handle}`;
+
+async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Admission> {
   checkOrigin(deps, context.headers);
   const parsed = userJoinOptions.safeParse(raw);
   if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
   const account = await deps.storage.getAccountByHandle(parsed.data.handle);
   if (!account) throw new KnockError('not_found', `There is nobody at /${parsed.data.handle}.`);
   const viewer = await viewerOf(deps, context.headers, bearer);
+  const scope = userScope(account.handle);
   if (viewer && viewer.account.id === account.id) {
-    return { role: 'owner', participantId: null, accountId: account.id, sessionHash: viewer.sessionHash, name: account.displayName };
+    return { scope, role: 'owner', participantId: null, accountId: account.id, sessionHash: viewer.sessionHash, name: account.displayName };
   }
-  return { role: 'visitor', participantId: null, accountId: viewer?.account.id ?? null, sessionHash: null, name: '' };
+  return { scope, role: 'visitor', participantId: null, accountId: viewer?.account.id ?? null, sessionHash: null, name: '' };
 }
 
 export function userRoomClass(deps: RoomDeps) {
-  return class UserRoom extends KnockRoom {
+  return class UserRoom extends KnockRoom<{ handle: string }> {
     protected readonly log = deps.logger.child({ room: 'user' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
+    protected readonly claims = deps.claims;
     private logic: UserLogic | null = null;
     private readonly unsubscribes: Array<() => void> = [];
     private presenceTimer: NodeJS.Timeout | null = null;
 
-    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Identity> {
+    static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Admission> {
       return authorize(deps, token, options, context);
     }
 
-    override async onCreate(options: { handle: string }): Promise<void> {
+    protected scopeOf(options: { handle: string }): string {
+      return userScope(options.handle);
+    }
+
+    protected async setUp(options: { handle: string }): Promise<void> {
       const account = await deps.storage.getAccountByHandle(options.handle);
       if (!account) throw new KnockError('not_found', `There is nobody at /${options.handle}.`);
       const logic = new UserLogic({ storage: deps.storage, clock: deps.clock, hub: deps.hub, logger: this.log }, account);
@@ -50,8 +58,7 @@ export function userRoomClass(deps: RoomDeps) {
     }
 
     override async onJoin(client: KnockClient): Promise<void> {
-      const identity = client.auth;
-      if (!identity) throw new KnockError('unauthorized', 'The join was not authorized.');
+      const identity = this.admit(client);
       // Visitors see the owner go offline when this socket dies: it is pinged at the fast rate.
       if (identity.role === 'owner') watchClosely(client);
       const peer: UserPeer = {

@@ -59,6 +59,12 @@ export class UserLogic {
 
   async join(peer: UserPeer): Promise<void> {
     peer.state = { kind: 'joining', buffered: [] };
+    if (peer.identity.role === 'owner' && peer.identity.accountId !== this.account.id) {
+      // An owner of another account: never this account's console, and never its presence.
+      peer.state = { kind: 'draining' };
+      peer.transport.close(CloseCode.forbidden, 'You are not the owner of this address.');
+      return;
+    }
     if (peer.identity.role === 'owner') {
       this.owners.set(peer.id, peer);
       const conversations = await this.deps.storage.listConversations(this.account.id, { limit: LIST_LIMIT });

@@ -139,24 +139,25 @@ describe('sockets from other sites', () => {
   });
 
   it('refuses matchmaking requested from a foreign Origin with an error, and reserves no seat', async () => {
-    const res = await post(base, '/matchmake/joinOrCreate/user', { handle: 'alice' }, { origin: 'http://evil.example' });
-    const body = (await res.json()) as Record<string, unknown>;
+    const res = await post(base, '/_/matchmake/joinOrCreate/user', { handle: 'alice' }, { origin: 'http://evil.example' });
+    const body = (await res.json()) as { error?: { code: string; message: string } };
 
-    expect(body.error).toEqual(expect.stringMatching(/not allowed/));
+    expect(res.status).toBe(403);
+    expect(body.error).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/not allowed/) });
     expect(body).not.toHaveProperty('sessionId');
   });
 
   it('gives a foreign Origin no CORS grant on matchmaking answers', async () => {
-    // app.ts answers getCorsHeaders with {} for foreign origins, meaning "no grant"; Colyseus merges that over its
-    // DEFAULT_CORS_HEADERS, whose `Access-Control-Allow-Origin: *` then lets any site read the answer.
-    const res = await post(base, '/matchmake/joinOrCreate/user', { handle: 'alice' }, { origin: 'http://evil.example' });
+    // Colyseus's own route answered every origin with `Access-Control-Allow-Origin: *` (its DEFAULT_CORS_HEADERS);
+    // Knock's grants only its own pages.
+    const res = await post(base, '/_/matchmake/joinOrCreate/user', { handle: 'alice' }, { origin: 'http://evil.example' });
     await res.arrayBuffer();
 
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('grants matchmaking with the same body when it comes from the server\u2019s own pages', async () => {
-    const res = await post(base, '/matchmake/joinOrCreate/user', { handle: 'alice' }, { origin: base });
+    const res = await post(base, '/_/matchmake/joinOrCreate/user', { handle: 'alice' }, { origin: base });
     const body = (await res.json()) as Record<string, unknown>;
 
     expect(body).toHaveProperty('sessionId');

@@ -37,6 +37,7 @@ export const FAST_RATE_LIMITS = {
   socketMessages: { perWindow: 10_000, windowMs: 1000 },
   socketSignals: { perWindow: 10_000, windowMs: 1000 },
   knocksPerIp: { perWindow: 1000, windowMs: 60_000 },
+  matchmakesPerIp: { perWindow: 10_000, windowMs: 60_000 },
 } as const;
 
 /** Several processes of one Knock: shared PostgreSQL and Redis (README "Running several processes"). */

@@ -9,6 +9,7 @@
  *   await waitFor(room, (s) => s.of('ack').length === 1, 'ack');
  */
 import { Client, type Room } from 'colyseus.js';
+import { ROOMS_PATH } from '../../engine/protocol.ts';
 
 export interface Received {
   type: string | number;
@@ -41,8 +42,17 @@ export class RawRoom {
 
   /** Joins (or creates) a room; rejects with colyseus.js's MatchMakeError (`code`, `message`) when refused. */
   static async join(base: string, roomName: string, options: Record<string, unknown>, headers?: Record<string, string>): Promise<RawRoom> {
-    const client = new Client(base, headers ? { headers } : undefined);
+    const client = new Client(base + ROOMS_PATH, headers ? { headers } : undefined);
     return new RawRoom(await client.joinOrCreate(roomName, options));
+  }
+
+  /**
+   * Opens the socket of a seat reserved by any path (Colyseus's `joinById`, a seat reserved through Redis): what
+   * colyseus.js does with a matchmaking answer. Rejects with the room's refusal (`code`, `message`).
+   */
+  static async consume(base: string, reservation: { room: object; sessionId: string }, headers?: Record<string, string>): Promise<RawRoom> {
+    const client = new Client(base + ROOMS_PATH, headers ? { headers } : undefined);
+    return new RawRoom(await client.consumeSeatReservation(JSON.parse(JSON.stringify(reservation)) as never));
   }
 
   snapshot(): RawRoomSnapshot {

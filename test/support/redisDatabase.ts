@@ -12,6 +12,7 @@
  *   await redis.release();
  */
 import { RedisPresence } from '@colyseus/redis-presence';
+import type { RedisCommands } from '../../adapters/presence/roomClaims.ts';
 
 /** The test Redis: this machine's, unless the environment names another (without a database number). */
 export const testRedisUrl = (process.env.KNOCK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\/\d*$/, '');
@@ -30,6 +31,8 @@ export interface RoomListing {
   /** The filterBy values: `handle` for UserRooms, `conversationId` for ConversationRooms. */
   handle?: string;
   conversationId?: string;
+  docId?: string;
+  gameId?: string;
 }
 
 export class TestRedis extends RedisPresence {
@@ -69,11 +72,26 @@ export class TestRedis extends RedisPresence {
   }
 
   /** The rooms Colyseus lists, of one type. */
-  async rooms(name: 'user' | 'conversation' | 'doc'): Promise<RoomListing[]> {
+  async rooms(name: 'user' | 'conversation' | 'doc' | 'game'): Promise<RoomListing[]> {
     const all = await this.pub.hgetall('roomcaches');
     return Object.values(all)
       .map((text) => JSON.parse(text) as RoomListing)
       .filter((room) => room.name === name);
+  }
+
+  /** This database's connection, for adapters that take raw commands (room claims). */
+  get commands(): RedisCommands {
+    return this.pub as unknown as RedisCommands;
+  }
+
+  /** A key's value, e.g. one of Knock's own (`knock:room:<scope>`). */
+  async value(key: string): Promise<string | null> {
+    return this.pub.get(key);
+  }
+
+  /** Deletes a key, e.g. a process's room lease, as its expiry would. */
+  async remove(key: string): Promise<void> {
+    await this.pub.del(key);
   }
 
   /** Empties the database (the claim goes with it) and closes the connections. Safe to call more than once. */

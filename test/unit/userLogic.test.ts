@@ -95,6 +95,19 @@ afterEach(async () => {
 });
 
 describe('UserLogic owner presence', () => {
+  it('gives an owner of another account neither this console nor this owner’s presence, and closes it', async () => {
+    await setup();
+    const mallory = await f.storage.createAccount({ handle: 'mallory', displayName: 'Mallory', passwordHash: 'not-a-hash', at: T0 });
+    const intruder = makePeer<UserServerMessages>('intruder', { role: 'owner', participantId: null, accountId: mallory.id, sessionHash: 's-m', name: 'Mallory' }, clock);
+    await f.logic.join(intruder);
+    await settle();
+
+    expect(intruder.transport.of('welcome')).toEqual([]);
+    expect(intruder.transport.closes).toEqual([{ code: CloseCode.forbidden, reason: expect.any(String) }]);
+    expect(f.hub.writes).toEqual([]);
+    expect(f.logic.peerCount).toBe(0);
+  });
+
   it('marks the owner online exactly once when the first device joins', async () => {
     await setup();
     await joined(f.owner('phone'));

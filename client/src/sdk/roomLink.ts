@@ -6,11 +6,15 @@
 import { Client, type Room } from 'colyseus.js';
 import type { z } from 'zod';
 import { CloseCode } from '../../../engine/errors.ts';
+import { ROOMS_PATH } from '../../../engine/protocol.ts';
 
 /** Colyseus's "left on purpose" close code. */
 const CONSENTED = 4000;
-/** Join refusals that retrying cannot fix. */
-const FATAL_CODES = new Set(['forbidden', 'not_found', 'unauthorized', 'bad_request']);
+/**
+ * Join refusals that retrying cannot fix: a room's refusal carries Knock's code, the matchmaking route's own an HTTP
+ * status (429 and 503 are worth another try, so they are not here).
+ */
+const FATAL_CODES: ReadonlySet<string | number> = new Set(['forbidden', 'not_found', 'unauthorized', 'bad_request', 400, 401, 403, 404, 405, 413]);
 const FATAL_CLOSES: ReadonlySet<number> = new Set([CONSENTED, CloseCode.loggedOut, CloseCode.forbidden, CloseCode.gone]);
 
 export interface RoomLinkConfig<S extends Record<string, z.ZodType>> {
@@ -35,7 +39,7 @@ export class RoomLink<S extends Record<string, z.ZodType>> {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly config: RoomLinkConfig<S>) {
-    this.client = new Client(config.endpoint, config.headers ? { headers: config.headers } : undefined);
+    this.client = new Client(config.endpoint + ROOMS_PATH, config.headers ? { headers: config.headers } : undefined);
   }
 
   start(): void {
@@ -74,7 +78,7 @@ export class RoomLink<S extends Record<string, z.ZodType>> {
       room = await this.client.joinOrCreate(this.config.roomName, this.config.options());
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && FATAL_CODES.has(code)) {
+      if ((typeof code === 'string' || typeof code === 'number') && FATAL_CODES.has(code)) {
         this.end({ code, message: (err as Error).message });
         return;
       }
