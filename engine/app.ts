@@ -31,6 +31,7 @@ import { ConnectionLimits } from './http/connectionLimits.ts';
 import { originChecker } from './http/origin.ts';
 import { HttpHandler } from './http/server.ts';
 import { Matchmaking } from './http/matchmaking.ts';
+import { ProcessAddresses } from './http/processAddresses.ts';
 import type { Logger } from './logger.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './ports/clock.ts';
 import type { MediaRouter } from './ports/mediaRouter.ts';
@@ -110,7 +111,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const hub = new Hub(presence, { presenceTtlMs: config.presenceTtlMs, logger: logger.child({ module: 'hub' }) });
   const auth = new Auth(storage, clock, config.sessionTtlMs);
   const accounts = new Accounts(storage, clock);
-  const isAllowedOrigin = originChecker(config.publicUrl);
+  // The others' addresses are known once the matchmaker has a processId (below); until then, only this process's.
+  let processAddresses: ProcessAddresses | null = null;
+  const isAllowedOrigin = originChecker(config.publicUrl, (origin) => processAddresses?.isPageOrigin(origin) ?? false);
   const secureCookies = config.secureCookies ?? config.publicUrl?.startsWith('https:') ?? false;
   let ready = false;
 
@@ -135,6 +138,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     isReady: () => ready,
     // Browsers open Janus's WebSocket API themselves (calls of three or more): the page must be allowed to.
     connectSources: config.janusPublicUrl === undefined ? [] : [new URL(config.janusPublicUrl).origin.replace(/^http/, 'ws')],
+    // Pages open room sockets at whichever process holds the room.
+    processSources: async () => (await processAddresses?.connectSources()) ?? [],
   });
   // Per-address caps on sockets and Node's request timeouts (engine/http/connectionLimits.ts).
   const connectionLimits = new ConnectionLimits(config, logger.child({ module: 'connections' }));
@@ -175,6 +180,15 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   let claims: RoomClaims;
   try {
     claims = await coordination.openClaims(matchMaker.processId, config.presenceTtlMs);
+    processAddresses = new ProcessAddresses({
+      hub,
+      clock,
+      processId: matchMaker.processId,
+      own: config.publicAddress,
+      refreshMs: hub.presenceRefreshMs,
+      logger: logger.child({ module: 'addresses' }),
+    });
+    await processAddresses.start();
   } catch (err) {
     // Nothing listens yet: close what was opened (as when coordination itself fails to open).
     presence.shutdown();
@@ -229,6 +243,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         sessionWatch.close();
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
+        await processAddresses?.close();
         await gameServer.gracefullyShutdown(false);
         await claims.close();
         // After the rooms: ending their calls closed the conference rooms.

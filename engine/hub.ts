@@ -11,6 +11,9 @@
  *                          the cluster) renews every `presenceRefreshMs`. A process that dies without a word
  *                          (SIGKILL, power cut) publishes no "offline"; its lease simply expires, and rooms that
  *                          re-read it (rooms/ownerPresence.ts) show the owner offline.
+ *   knock:addresses        a hash, processId -> the process's public address (KNOCK_PUBLIC_ADDRESS) and until when
+ *                          it is live (renewed every `presenceRefreshMs`), so every process knows where the others'
+ *                          room sockets are (engine/http/processAddresses.ts); `addresses` announces changes
  */
 import type { Presence } from '@colyseus/core';
 import type { Logger } from './logger.ts';
@@ -36,6 +39,8 @@ export interface HubOptions {
 }
 
 const onlineKey = (handle: string): string => `knock:online:${handle}`;
+const ADDRESSES_KEY = 'knock:addresses';
+const ADDRESSES_TOPIC = 'addresses';
 const callsKey = (handle: string): string => `knock:calls:${handle}`;
 type CallNotice = UserServerMessages['call'];
 
@@ -114,7 +119,7 @@ export class Hub {
     return ringing;
   }
 
-  private publish(topic: string, event: PresenceEvent | OwnerEvent): void {
+  private publish(topic: string, event: PresenceEvent | OwnerEvent | { type: 'addresses' }): void {
     const failed = (err: unknown) => this.logger.error({ err, topic, type: event.type }, 'could not publish an event');
     try {
       // Called at once (LocalPresence delivers synchronously, so order is kept); RedisPresence answers with a
@@ -123,6 +128,40 @@ export class Hub {
     } catch (err) {
       failed(err);
     }
+  }
+
+  /** Records this process's public address as live for one lease, and tells the other processes when it is new. */
+  async announceAddress(processId: string, address: string, now: number, isNew: boolean): Promise<void> {
+    await this.presence.hset(ADDRESSES_KEY, processId, JSON.stringify({ address, until: now + this.leaseSeconds * 1000 }));
+    if (isNew) this.publish(ADDRESSES_TOPIC, { type: 'addresses' });
+  }
+
+  /** Removes this process's address (it stops); the others hear it. */
+  async withdrawAddress(processId: string): Promise<void> {
+    await this.presence.hdel(ADDRESSES_KEY, processId);
+    this.publish(ADDRESSES_TOPIC, { type: 'addresses' });
+  }
+
+  /** The public addresses of the processes live at `now`; those whose lease ran out (a dead process) are forgotten. */
+  async liveAddresses(now: number): Promise<string[]> {
+    const all = (await this.presence.hgetall(ADDRESSES_KEY)) ?? {};
+    const live: string[] = [];
+    for (const [processId, text] of Object.entries(all)) {
+      let entry: { address?: unknown; until?: unknown } | null = null;
+      try {
+        entry = JSON.parse(text) as { address?: unknown; until?: unknown };
+      } catch {
+        entry = null;
+      }
+      if (entry && typeof entry.address === 'string' && typeof entry.until === 'number' && entry.until > now) live.push(entry.address);
+      else await this.presence.hdel(ADDRESSES_KEY, processId);
+    }
+    return live;
+  }
+
+  /** Called when a process announces or withdraws its address. */
+  async onAddresses(callback: () => void): Promise<() => void> {
+    return this.subscribe(ADDRESSES_TOPIC, callback);
   }
 
   /** Subscribes; the returned function unsubscribes exactly this callback. */

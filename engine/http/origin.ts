@@ -9,15 +9,23 @@
  * naming the attacker's host, so the Host rule accepts it. That is why the README asks every deployment reachable
  * from a browser to set KNOCK_PUBLIC_URL.
  *
+ * Several processes (README "Running several processes"): a page served by one process opens room sockets at
+ * another, so pages served at any live process's own public address are accepted too (`isProcessPage`,
+ * engine/http/processAddresses.ts: from each process's configuration, never from the request).
+ *
  * @example
  *   const allowed = originChecker('https://chat.example.com');
  *   allowed('https://chat.example.com', '127.0.0.1:8080'); // true (the proxy rewrote the Host)
  *   allowed('http://rebound.example', 'rebound.example');   // false
  */
-export function originChecker(publicUrl: string | undefined): (origin: string | undefined, host: string | undefined) => boolean {
+export function originChecker(
+  publicUrl: string | undefined,
+  isProcessPage: (origin: string) => boolean = () => false,
+): (origin: string | undefined, host: string | undefined) => boolean {
   const publicOrigin = publicUrl ? new URL(publicUrl).origin : null;
   return (origin, host) => {
     if (origin === undefined) return true;
+    if (isProcessPage(origin)) return true;
     if (publicOrigin !== null) return origin === publicOrigin;
     if (!host) return false;
     return origin === `http://${host}` || origin === `https://${host}`;

@@ -52,14 +52,22 @@ export interface HttpDeps {
   isReady(): boolean;
   /** Other origins pages connect to (Janus's WebSocket API when it is on another host or port). */
   connectSources?: readonly string[];
+  /** Origins of the other processes' room sockets, as of now (engine/http/processAddresses.ts). */
+  processSources?: () => Promise<readonly string[]>;
 }
 
 export class HttpHandler {
   private shell: Promise<string | null> | null = null;
-  private readonly csp: string;
+  /** The policy for the last set of process sources (they rarely change). */
+  private csp: { key: string; value: string } | null = null;
 
-  constructor(private readonly deps: HttpDeps) {
-    this.csp = contentSecurityPolicy(deps.connectSources ?? []);
+  constructor(private readonly deps: HttpDeps) {}
+
+  private async contentSecurityPolicy(): Promise<string> {
+    const sources = [...(this.deps.connectSources ?? []), ...((await this.deps.processSources?.()) ?? [])];
+    const key = sources.join(' ');
+    if (this.csp?.key !== key) this.csp = { key, value: contentSecurityPolicy(sources) };
+    return this.csp.value;
   }
 
   /** The `request` listener; never throws (errors are answered and logged). */
@@ -115,7 +123,7 @@ export class HttpHandler {
     }
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': this.csp,
+      'Content-Security-Policy': await this.contentSecurityPolicy(),
       'Cache-Control': 'no-cache',
       'Content-Length': Buffer.byteLength(html),
     });
