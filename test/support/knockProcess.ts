@@ -1,9 +1,12 @@
 /**
- * Knock as a separate process, for fault tests (CONVENTIONS 13): `node --import tsx engine/main.ts` on a free port
- * picked once (so a restart comes back at the same address clients know), its own temporary data directory, and
- * the operations a fault test needs: start, SIGKILL, graceful stop, and the operators' CLI against the same data.
+ * Knock as a separate process, for fault tests (CONVENTIONS 13), started exactly as `npm start` starts it once
+ * `prestart` has built it: `node engine/dist/main.mjs` (the ahead-of-time build of engine/main.ts), in a process group
+ * of its own, on a free port picked once (so a restart comes back at the same address clients know), with its own
+ * temporary data directory; and the operations a fault test needs: start, SIGKILL, a graceful stop (SIGTERM or
+ * SIGINT, to the process or to its whole group), and the operators' CLI against the same data, run as `npx knock`
+ * runs it (engine/bin/knock.mjs, which runs engine/dist/cli.mjs).
  * `dispose()` kills whatever is still running and removes the data directory; call it in a `finally`/`afterEach`.
- * The browser bundle (client/dist) must exist: the vitest globalSetup builds it.
+ * The browser bundle (client/dist) and the server's (engine/dist) must exist: the vitest globalSetup builds both.
  *
  * @example
  *   const knock = await KnockProcess.create();
@@ -29,7 +32,8 @@ export { freePort };
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const HEALTH_POLL_MS = 50;
 const START_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 10_000;
+/** After a stop signal, how long before the process is killed: beyond any KNOCK_SHUTDOWN_TIMEOUT_MS a test sets. */
+const KILL_AFTER_MS = 20_000;
 const KEEP_OUTPUT_CHARS = 64 * 1024;
 
 /** Limits for machines, not humans: a test types far faster than a person (the default is 30 messages per 10 s). */
@@ -143,10 +147,12 @@ export class KnockProcess {
   async start(): Promise<void> {
     if (this.disposed) throw new Error('This KnockProcess was disposed.');
     if (this.child) throw new Error(`Knock is already running (pid ${this.child.pid}).`);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'engine/main.ts'], {
+    const child = spawn(process.execPath, ['engine/dist/main.mjs'], {
       cwd: repoRoot,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own, as a service manager gives it: `stop({ group: true })` signals all of it.
+      detached: true,
     });
     this.child = child;
     live.add(child);
@@ -198,12 +204,26 @@ export class KnockProcess {
 
   /** SIGTERM, the graceful path (main.ts closes rooms and the database); resolves with the exit code. */
   async stop(): Promise<number | null> {
+    return (await this.stopWith())?.code ?? null;
+  }
+
+  /**
+   * Sends `signal` (default SIGTERM) to the server, or with `group` to its whole process group (as systemd or a
+   * terminal's Ctrl-C does); resolves with how it ended and how many ms after the signal, or null if it was not
+   * running. A process still there after 20 s is killed (its result then says signal SIGKILL).
+   */
+  async stopWith(opts: { signal?: 'SIGTERM' | 'SIGINT'; group?: boolean } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number } | null> {
     const child = this.child;
-    if (!child) return null;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const exited = this.exited;
+    if (!child || !exited || child.pid === undefined) return null;
+    const signal = opts.signal ?? 'SIGTERM';
+    const sent = Date.now();
+    if (opts.group) process.kill(-child.pid, signal);
+    else child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
     try {
-      return (await this.exited)?.code ?? null;
+      const end = await exited;
+      return { ...end, ms: Date.now() - sent };
     } finally {
       clearTimeout(timer);
     }
