@@ -6,7 +6,7 @@
 import { configFromEnv, type KnockConfig } from './config.ts';
 import { createKnock } from './app.ts';
 import { KnockError } from './errors.ts';
-import { createLogger } from './logger.ts';
+import { ProcessLog } from './logger.ts';
 
 let config: KnockConfig;
 try {
@@ -17,7 +17,8 @@ try {
   process.stderr.write(`knock: ${err.message}\n`);
   process.exit(78); // EX_CONFIG
 }
-const logger = createLogger(config.logLevel);
+const log = new ProcessLog(config.logLevel);
+const { logger } = log;
 const knock = await createKnock(config, { logger });
 await knock.listen();
 
@@ -28,9 +29,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     logger.info({ signal }, 'stopping');
     knock.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
+      async () => {
+        await log.flush(500);
+        process.exit(0);
+      },
+      async (err: unknown) => {
         logger.error({ err }, 'error while stopping');
+        await log.flush(500);
         process.exit(1);
       },
     );
