@@ -71,6 +71,11 @@ export interface KnockProcessOptions {
   /** More environment for the server (e.g. KNOCK_PING_INTERVAL_MS). */
   env?: Record<string, string>;
   logLevel?: string;
+  /**
+   * Nobody reads the server's standard output (a log reader that stalls): the pipe fills up and stays full.
+   * `stalledOutput()` reads what is in it once the server has exited. `log` then holds standard error only.
+   */
+  stalledStdout?: boolean;
 }
 
 /** Every child started by this module, so none outlives the test process even if a test forgets `dispose()`. */
@@ -87,10 +92,13 @@ export class KnockProcess {
   /** How many times the server has been started (1 after the first start). */
   starts = 0;
 
+  private stalledStdout: NodeJS.ReadableStream | null = null;
+
   private constructor(
     readonly port: number,
     readonly dataDir: string,
     private readonly env: Record<string, string>,
+    private readonly stdoutStalls: boolean,
   ) {}
 
   static async create(options: KnockProcessOptions = {}): Promise<KnockProcess> {
@@ -113,7 +121,7 @@ export class KnockProcess {
         : {}),
       ...options.env,
     };
-    return new KnockProcess(port, dataDir, env);
+    return new KnockProcess(port, dataDir, env, options.stalledStdout ?? false);
   }
 
   get url(): string {
@@ -161,7 +169,12 @@ export class KnockProcess {
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString('utf8')).slice(-KEEP_OUTPUT_CHARS);
     };
-    child.stdout?.on('data', keep);
+    if (this.stdoutStalls && child.stdout) {
+      child.stdout.pause();
+      this.stalledStdout = child.stdout;
+    } else {
+      child.stdout?.on('data', keep);
+    }
     child.stderr?.on('data', keep);
     this.output += `--- start #${run} (pid ${child.pid ?? '?'}) ---\n`;
     this.exited = new Promise((resolve) => {
@@ -184,6 +197,19 @@ export class KnockProcess {
     }
     await this.kill();
     throw new Error(`Knock did not answer /_/health with 200 within ${START_TIMEOUT_MS} ms.\n${this.output}`);
+  }
+
+  /** With `stalledStdout`: what the server's standard output pipe held, read once the server has exited. */
+  async stalledOutput(): Promise<string> {
+    const out = this.stalledStdout;
+    if (!out) throw new Error('stalledOutput() needs KnockProcess.create({ stalledStdout: true }).');
+    if (this.child) throw new Error('stalledOutput() reads the pipe once the server has exited.');
+    let text = '';
+    out.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    const ended = new Promise<void>((resolve) => out.once('end', () => resolve()));
+    out.resume();
+    await ended;
+    return text;
   }
 
   /** SIGKILL: the process gets no chance to flush, close or say goodbye. Resolves once it has exited. */
