@@ -1,8 +1,8 @@
 /**
  * Knock as a separate process, for fault tests (CONVENTIONS 13), started exactly as `npm start` starts it once
- * `prestart` has built it: `node engine/dist/main.mjs` (the ahead-of-time build of engine/main.ts), in a process group
- * of its own, on a free port picked once (so a restart comes back at the same address clients know), with its own
- * temporary data directory; and the operations a fault test needs: start, SIGKILL, a graceful stop (SIGTERM or
+ * `prestart` has built it: package.json's start script (`node … engine/dist/main.mjs`, the ahead-of-time build of
+ * engine/main.ts), in a process group of its own, on a free port picked once (so a restart comes back at the same
+ * address clients know), with its own temporary data directory; and the operations a fault test needs: start, SIGKILL, a graceful stop (SIGTERM or
  * SIGINT, to the process or to its whole group), and the operators' CLI against the same data, run as `npx knock`
  * runs it (engine/bin/knock.mjs, which runs engine/dist/cli.mjs).
  * `dispose()` kills whatever is still running and removes the data directory; call it in a `finally`/`afterEach`.
@@ -20,6 +20,7 @@
  *   }
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -155,7 +156,7 @@ export class KnockProcess {
   async start(): Promise<void> {
     if (this.disposed) throw new Error('This KnockProcess was disposed.');
     if (this.child) throw new Error(`Knock is already running (pid ${this.child.pid}).`);
-    const child = spawn(process.execPath, ['engine/dist/main.mjs'], {
+    const child = spawn(process.execPath, npmStartArgs(), {
       cwd: repoRoot,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -282,6 +283,14 @@ export class KnockProcess {
     await this.kill();
     await rm(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** The node arguments of package.json's `start` script (`node … engine/dist/main.mjs`): the process runs what `npm start` runs. */
+function npmStartArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  if (command !== 'node') throw new Error(`package.json's start script should run node: ${pkg.scripts.start}`);
+  return args;
 }
 
 async function healthy(url: string): Promise<boolean> {
