@@ -21,6 +21,8 @@ import { conversationRoomClass } from '../rooms/conversation/ConversationRoom.ts
 import { docRoomClass } from '../rooms/doc/DocRoom.ts';
 import { userRoomClass } from '../rooms/user/UserRoom.ts';
 import { gameRoomClass } from '../rooms/game/GameRoom.ts';
+import type { KnockRoom } from '../rooms/knockRoom.ts';
+import { LocalRooms, type RoomSummary } from '../rooms/localRooms.ts';
 import type { RoomDeps } from '../rooms/deps.ts';
 import { Accounts } from './accounts.ts';
 import { Auth } from './auth.ts';
@@ -51,7 +53,14 @@ export interface Knock {
   /** http://host:port once listening. */
   readonly url: string;
   listen(): Promise<void>;
+  /**
+   * Stops: no new connections; every room closes (its clients told to reconnect: CloseCode.restarting) once its last
+   * writes are stored; then the conference server, the sockets, the database. Not bounded in time by itself: the
+   * entry point bounds it (engine/shutdown.ts).
+   */
   close(): Promise<void>;
+  /** While closing: the step under way, and the rooms that have not finished closing (for the log of a late stop). */
+  pending(): { step: string; rooms: RoomSummary[] };
 }
 
 /**
@@ -125,6 +134,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     rate: config.rateLimits.matchmakesPerIp,
     clock,
     logger: logger.child({ module: 'matchmaking' }),
+    isReady: () => ready,
   });
   const http_ = new HttpHandler({
     api,
@@ -200,10 +210,15 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);
   const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin };
-  gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']);
-  gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']);
-  gameServer.define(ROOM_TYPES.doc, docRoomClass(roomDeps)).filterBy(['docId']);
-  gameServer.define(ROOM_TYPES.game, gameRoomClass(roomDeps)).filterBy(['gameId']);
+  const rooms = new LocalRooms();
+  const track = (room: unknown) => rooms.add(room as KnockRoom);
+  gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']).on('create', track);
+  gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']).on('create', track);
+  gameServer.define(ROOM_TYPES.doc, docRoomClass(roomDeps)).filterBy(['docId']).on('create', track);
+  gameServer.define(ROOM_TYPES.game, gameRoomClass(roomDeps)).filterBy(['gameId']).on('create', track);
+  // Colyseus calls this first when it shuts down, before its own wait for rooms and before closing the transport,
+  // the presence and the driver, which the rooms' last writes may still use.
+  gameServer.onBeforeShutdown(() => rooms.closeAll());
   // Sockets whose session ends without a word to this process (CLI, expiry) are closed (engine/sessionWatch.ts).
   const { sessionCheckIntervalMs: checkIntervalMs, sessionPurgeIntervalMs: purgeIntervalMs } = config;
   const sessionWatch = new SessionWatch({ storage, clock, logger: logger.child({ module: 'sessions' }), checkIntervalMs, purgeIntervalMs });
@@ -211,6 +226,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
 
   let url = '';
   let closed: Promise<void> | null = null;
+  let step = 'running';
   return {
     storage,
     accounts,
@@ -241,18 +257,28 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       closed ??= (async () => {
         ready = false;
         sessionWatch.close();
+        step = 'rooms';
+        // No new connections from here: clients told to reconnect come back to the next process (or, scaled out,
+        // to another one), not to rooms of this one that would hold the stop. Idle keep-alive connections close.
+        httpServer.close();
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
         await processAddresses?.close();
         await gameServer.gracefullyShutdown(false);
         await claims.close();
+        step = 'conference server';
         // After the rooms: ending their calls closed the conference rooms.
         await mediaRouter?.close();
         httpServer.closeAllConnections();
+        step = 'storage';
         await storage.close();
+        step = 'stopped';
         logger.info('Knock stopped');
       })();
       return closed;
+    },
+    pending() {
+      return { step, rooms: rooms.pending() };
     },
   };
 }

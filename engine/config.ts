@@ -185,6 +185,11 @@ export const configSchema = z.object({
   docMaxBytes: z.number().int().min(4096).default(16 * 1024 * 1024),
   /** A document's stored updates are compacted into one snapshot after this many (and when its room closes). */
   docCompactUpdates: z.number().int().min(1).max(100_000).default(500),
+  /**
+   * The most a stop (SIGTERM, SIGINT) takes: rooms close and store their last writes, clients are told to reconnect,
+   * the database closes. Whatever is still pending then is logged and the process exits with code 1.
+   */
+  shutdownTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -267,6 +272,7 @@ const envKeys = {
   KNOCK_DOC_MAX_BYTES: 'docMaxBytes',
   KNOCK_DOC_COMPACT_UPDATES: 'docCompactUpdates',
   KNOCK_GAME_FORFEIT_MS: 'gameForfeitMs',
+  KNOCK_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -326,6 +332,7 @@ const envSchema = z.object({
   KNOCK_DOC_MAX_BYTES: z.coerce.number().int().optional(),
   KNOCK_DOC_COMPACT_UPDATES: z.coerce.number().int().optional(),
   KNOCK_GAME_FORFEIT_MS: z.coerce.number().int().optional(),
+  KNOCK_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

@@ -394,6 +394,11 @@ export const conversationServerMessages = {
     participants: z.array(participantRecord),
     ownerOnline: z.boolean(),
     lastSeq: seq,
+    /**
+     * The call going on as the device joins (its `call.state` follows the catch-up), or null: none, so a call this
+     * device still shows ended while it was away (a restart, a long network drop). Absent from older servers.
+     */
+    callId: callIdSchema.nullable().optional(),
   }),
   /** Messages after `afterSeq`, in order; `more` says another sync is needed to catch up. */
   messages: z.object({ afterSeq: seq, items: z.array(messageRecord), more: z.boolean() }),

@@ -69,6 +69,12 @@ export abstract class KnockRoom<Options = unknown> extends Room {
   private readonly handlers = new Map<string, Handler>();
   /** The scope this room holds the claim of, once claimed. */
   private scope: string | null = null;
+  private stopping = false;
+  private markClosed: () => void = () => undefined;
+  /** Resolves once the room has closed: its `onDispose` (the last writes to storage) has finished. */
+  readonly closed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
   protected abstract readonly log: Logger;
   protected abstract readonly maxMessageBytes: number;
   protected abstract readonly claims: RoomClaims;
@@ -113,6 +119,7 @@ export abstract class KnockRoom<Options = unknown> extends Room {
       return await super._dispose();
     } finally {
       await this.releaseScope();
+      this.markClosed();
     }
   }
 
@@ -158,9 +165,44 @@ export abstract class KnockRoom<Options = unknown> extends Room {
     });
   }
 
-  /** On shutdown, tell clients to come back (Colyseus's default code means "left on purpose": no reconnect). */
+  /**
+   * The process is stopping: every client is told to come back (CloseCode.restarting; Colyseus's default code means
+   * "left on purpose", which clients do not retry), and the room closes now, whatever would keep it open otherwise
+   * (a call's rejoin grace or a game's forfeit wait: `autoDispose = false`; `disconnect()` overrides it). Idempotent.
+   */
   override onBeforeShutdown(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    // Seats reserved for clients that have not connected yet would hold the room, and the stop, until they expire
+    // (Colyseus's seat reservation time, 15 s): those clients cannot connect to a stopping process, and retry.
+    for (const sessionId of Object.keys(this.reservedSeats)) {
+      clearTimeout(this.reservedSeatTimeouts[sessionId]);
+      delete this.reservedSeatTimeouts[sessionId];
+      delete this.reservedSeats[sessionId];
+    }
+    const hadClients = this.clients.length > 0;
     void this.disconnect(CloseCode.restarting);
+    // The room is disposed when its last client has left, unless an auto-dispose timer is pending (a seat reserved
+    // moments ago, a call that just ended): run that timer now rather than up to 15 s later.
+    if (hadClients) this.resetAutoDisposeTimeout(0);
+  }
+
+  /** No seat in a room that is closing for the stop: the client is refused and retries (on the next process). */
+  protected override async _reserveSeat(
+    sessionId: string,
+    joinOptions?: unknown,
+    authData?: unknown,
+    seconds?: number,
+    allowReconnection?: boolean,
+    devModeReconnection?: boolean,
+  ): Promise<boolean> {
+    if (this.stopping) return false;
+    return super._reserveSeat(sessionId, joinOptions, authData, seconds, allowReconnection, devModeReconnection);
+  }
+
+  /** What this room is, for the log of a stop that did not finish in time. */
+  describe(): { room: string; roomId: string; clients: number } {
+    return { room: this.roomName, roomId: this.roomId, clients: this.clients.length };
   }
 
   protected sendError(client: KnockClient, error: KnockError, ref?: string): void {

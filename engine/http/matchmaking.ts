@@ -46,6 +46,8 @@ export interface MatchmakingDeps {
   rate: RateLimitConfig;
   clock: Clock;
   logger: Logger;
+  /** False while starting and stopping: no room is made or joined in a process that is going away. */
+  isReady(): boolean;
 }
 
 const isKnockCode = (code: unknown): code is string => typeof code === 'string' && (errorCodes as readonly string[]).includes(code);
@@ -83,6 +85,7 @@ export class Matchmaking {
       throw new KnockError('method_not_allowed', 'Matchmaking takes POST only.');
     }
     if (!allowed) throw new KnockError('forbidden', `Connections from ${origin ?? 'this page'} are not allowed.`);
+    if (!this.deps.isReady()) throw new KnockError('unavailable', 'The server is restarting. Trying again…');
     this.perIp.takeOrThrow(ip, 'Joins from your address');
     const [method, roomName, ...rest] = pathname.slice(MATCHMAKE_PREFIX.length).split('/');
     if (method !== 'joinOrCreate' || rest.length > 0) throw new KnockError('not_found', 'No such matchmaking call.');

@@ -41,6 +41,11 @@ export class CallLogic {
     this.signals = new KeyedRateLimiter(setup.config.callSignals, host.clock);
   }
 
+  /** The call going on (ringing or answered), if any. */
+  get currentCallId(): string | null {
+    return this.call?.id ?? null;
+  }
+
   /** How many devices a call takes here. */
   get capacity(): number {
     return this.setup.mediaRouter ? this.setup.config.maxMembers : this.setup.config.meshMax;

@@ -101,6 +101,7 @@ export class ConversationLogic {
       participants: [...this.participants.values()].map(toRecord),
       ownerOnline: this.ownerOnline,
       lastSeq: this.lastSeq,
+      callId: this.calls.currentCallId,
     });
     // Follows the catch-up (the peer is joining: live events wait in its buffer).
     this.calls.deviceJoined(peer);

@@ -148,8 +148,10 @@ export class GameLogic {
     this.checkResult();
   }
 
+  /** Stops the forfeit clocks; resolves once every move accepted is stored, and the result it reached recorded. */
   async dispose(): Promise<void> {
     for (const seat of [0, 1] as const) this.stopForfeit(seat);
+    await this.moving;
     await this.finishing;
   }
 

@@ -1,9 +1,12 @@
 /**
- * Knock as a separate process, for fault tests (CONVENTIONS 13): `node --import tsx engine/main.ts` on a free port
- * picked once (so a restart comes back at the same address clients know), its own temporary data directory, and
- * the operations a fault test needs: start, SIGKILL, graceful stop, and the operators' CLI against the same data.
+ * Knock as a separate process, for fault tests (CONVENTIONS 13), started exactly as `npm start` starts it once
+ * `prestart` has built it: package.json's start script (`node … engine/dist/main.mjs`, the ahead-of-time build of
+ * engine/main.ts), in a process group of its own, on a free port picked once (so a restart comes back at the same
+ * address clients know), with its own temporary data directory; and the operations a fault test needs: start, SIGKILL, a graceful stop (SIGTERM or
+ * SIGINT, to the process or to its whole group), and the operators' CLI against the same data, run as `npx knock`
+ * runs it (engine/bin/knock.mjs, which runs engine/dist/cli.mjs).
  * `dispose()` kills whatever is still running and removes the data directory; call it in a `finally`/`afterEach`.
- * The browser bundle (client/dist) must exist: the vitest globalSetup builds it.
+ * The browser bundle (client/dist) and the server's (engine/dist) must exist: the vitest globalSetup builds both.
  *
  * @example
  *   const knock = await KnockProcess.create();
@@ -17,6 +20,7 @@
  *   }
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +33,8 @@ export { freePort };
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const HEALTH_POLL_MS = 50;
 const START_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 10_000;
+/** After a stop signal, how long before the process is killed: beyond any KNOCK_SHUTDOWN_TIMEOUT_MS a test sets. */
+const KILL_AFTER_MS = 20_000;
 const KEEP_OUTPUT_CHARS = 64 * 1024;
 
 /** Limits for machines, not humans: a test types far faster than a person (the default is 30 messages per 10 s). */
@@ -68,6 +73,11 @@ export interface KnockProcessOptions {
   /** More environment for the server (e.g. KNOCK_PING_INTERVAL_MS). */
   env?: Record<string, string>;
   logLevel?: string;
+  /**
+   * Nobody reads the server's standard output (a log reader that stalls): the pipe fills up and stays full.
+   * `stalledOutput()` reads what is in it once the server has exited. `log` then holds standard error only.
+   */
+  stalledStdout?: boolean;
 }
 
 /** Every child started by this module, so none outlives the test process even if a test forgets `dispose()`. */
@@ -84,10 +94,13 @@ export class KnockProcess {
   /** How many times the server has been started (1 after the first start). */
   starts = 0;
 
+  private stalledStdout: NodeJS.ReadableStream | null = null;
+
   private constructor(
     readonly port: number,
     readonly dataDir: string,
     private readonly env: Record<string, string>,
+    private readonly stdoutStalls: boolean,
   ) {}
 
   static async create(options: KnockProcessOptions = {}): Promise<KnockProcess> {
@@ -110,7 +123,7 @@ export class KnockProcess {
         : {}),
       ...options.env,
     };
-    return new KnockProcess(port, dataDir, env);
+    return new KnockProcess(port, dataDir, env, options.stalledStdout ?? false);
   }
 
   get url(): string {
@@ -144,10 +157,12 @@ export class KnockProcess {
   async start(): Promise<void> {
     if (this.disposed) throw new Error('This KnockProcess was disposed.');
     if (this.child) throw new Error(`Knock is already running (pid ${this.child.pid}).`);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'engine/main.ts'], {
+    const child = spawn(process.execPath, npmStartArgs(), {
       cwd: repoRoot,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own, as a service manager gives it: `stop({ group: true })` signals all of it.
+      detached: true,
     });
     this.child = child;
     live.add(child);
@@ -156,7 +171,12 @@ export class KnockProcess {
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString('utf8')).slice(-KEEP_OUTPUT_CHARS);
     };
-    child.stdout?.on('data', keep);
+    if (this.stdoutStalls && child.stdout) {
+      child.stdout.pause();
+      this.stalledStdout = child.stdout;
+    } else {
+      child.stdout?.on('data', keep);
+    }
     child.stderr?.on('data', keep);
     this.output += `--- start #${run} (pid ${child.pid ?? '?'}) ---\n`;
     this.exited = new Promise((resolve) => {
@@ -181,6 +201,19 @@ export class KnockProcess {
     throw new Error(`Knock did not answer /_/health with 200 within ${START_TIMEOUT_MS} ms.\n${this.output}`);
   }
 
+  /** With `stalledStdout`: what the server's standard output pipe held, read once the server has exited. */
+  async stalledOutput(): Promise<string> {
+    const out = this.stalledStdout;
+    if (!out) throw new Error('stalledOutput() needs KnockProcess.create({ stalledStdout: true }).');
+    if (this.child) throw new Error('stalledOutput() reads the pipe once the server has exited.');
+    let text = '';
+    out.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    const ended = new Promise<void>((resolve) => out.once('end', () => resolve()));
+    out.resume();
+    await ended;
+    return text;
+  }
+
   /** SIGKILL: the process gets no chance to flush, close or say goodbye. Resolves once it has exited. */
   async kill(): Promise<void> {
     const child = this.child;
@@ -199,12 +232,26 @@ export class KnockProcess {
 
   /** SIGTERM, the graceful path (main.ts closes rooms and the database); resolves with the exit code. */
   async stop(): Promise<number | null> {
+    return (await this.stopWith())?.code ?? null;
+  }
+
+  /**
+   * Sends `signal` (default SIGTERM) to the server, or with `group` to its whole process group (as systemd or a
+   * terminal's Ctrl-C does); resolves with how it ended and how many ms after the signal, or null if it was not
+   * running. A process still there after 20 s is killed (its result then says signal SIGKILL).
+   */
+  async stopWith(opts: { signal?: 'SIGTERM' | 'SIGINT'; group?: boolean } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number } | null> {
     const child = this.child;
-    if (!child) return null;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const exited = this.exited;
+    if (!child || !exited || child.pid === undefined) return null;
+    const signal = opts.signal ?? 'SIGTERM';
+    const sent = Date.now();
+    if (opts.group) process.kill(-child.pid, signal);
+    else child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
     try {
-      return (await this.exited)?.code ?? null;
+      const end = await exited;
+      return { ...end, ms: Date.now() - sent };
     } finally {
       clearTimeout(timer);
     }
@@ -237,6 +284,14 @@ export class KnockProcess {
     await this.kill();
     await rm(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** The node arguments of package.json's `start` script (`node … engine/dist/main.mjs`): the process runs what `npm start` runs. */
+function npmStartArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  if (command !== 'node') throw new Error(`package.json's start script should run node: ${pkg.scripts.start}`);
+  return args;
 }
 
 async function healthy(url: string): Promise<boolean> {

@@ -28,6 +28,7 @@ export async function startKnock(overrides: Partial<KnockConfigInput> = {}): Pro
     storage: knock.storage,
     accounts: knock.accounts,
     listen: () => knock.listen(),
+    pending: () => knock.pending(),
     async addUser(handle: string, displayName: string, password = TEST_PASSWORD) {
       await knock.accounts.add(handle, displayName, password);
     },

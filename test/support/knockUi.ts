@@ -33,7 +33,7 @@ export async function logInAsOwner(page: Page, password = TEST_PASSWORD): Promis
  */
 export async function ownerAndVisitor(
   browser: BrowserHarness,
-  knock: TestKnock,
+  knock: Pick<TestKnock, 'addUser' | 'url'>,
   handle: string,
   devices: { owner?: BrowserContextOptions; visitor?: BrowserContextOptions } = {},
 ): Promise<{ owner: Page; visitor: Page }> {

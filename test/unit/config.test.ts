@@ -36,6 +36,12 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ KNOCK_ICE_TRANSPORT_POLICY: 'relay' }).iceTransportPolicy).toBe('relay');
   });
 
+  it('bounds a stop by KNOCK_SHUTDOWN_TIMEOUT_MS (10 s by default) and names the variable when it is wrong', () => {
+    expect(configFromEnv({}).shutdownTimeoutMs).toBe(10_000);
+    expect(configFromEnv({ KNOCK_SHUTDOWN_TIMEOUT_MS: '30000' }).shutdownTimeoutMs).toBe(30_000);
+    expect(refusal({ KNOCK_SHUTDOWN_TIMEOUT_MS: '10' }).message).toContain('KNOCK_SHUTDOWN_TIMEOUT_MS');
+  });
+
   it('ignores environment variables that are not Knock\u2019s', () => {
     expect(configFromEnv({ HOME: '/root', NODE_ENV: 'production' }).port).toBe(8080);
   });

@@ -187,6 +187,9 @@ export class CallSession {
       case 'call.ring':
         this.ring = event.payload;
         break;
+      case 'call.none':
+        this.onNoCall();
+        break;
       case 'call.ticket':
         this.ticket = event.payload;
         this.hold(event.payload.callId, event.payload.rejoinKey);
@@ -226,6 +229,15 @@ export class CallSession {
       const { rejoinKey } = this.held;
       this.send('call.join', rejoinKey === undefined ? { callId: state.callId } : { callId: state.callId, rejoinKey });
     }
+  }
+
+  /** Joined with no call going on: one this device still shows ended while it was away (a restart, a long drop). */
+  private onNoCall(): void {
+    if (this.held) this.release();
+    this.call = null;
+    this.ring = null;
+    this.ticket = null;
+    this.unheard = [];
   }
 
   private onError(error: ErrorPayload): void {

@@ -29,7 +29,9 @@ import type { ConnectionState, ConversationSnapshot, DeliveryStatus, KeyValueSto
 /** Call messages of this conversation, and errors answering call messages (callSession.ts listens). */
 export type CallEvent =
   | { [K in CallServerType]: { type: K; payload: ConversationServerMessages[K] } }[CallServerType]
-  | { type: 'error'; payload: ErrorPayload };
+  | { type: 'error'; payload: ErrorPayload }
+  /** No call was going on as this connection joined (the welcome said so). */
+  | { type: 'call.none'; payload: null };
 export type CallServerType = Extract<keyof ConversationServerMessages, `call.${string}`>;
 export type CallListener = (event: CallEvent) => void;
 /** Game records of this conversation, and errors answering game messages (gameSession.ts listens). */
@@ -341,6 +343,12 @@ export class ConversationSession {
   }
 
   private onWelcome(w: ConversationServerMessages['welcome']): void {
+    if (w.callId === null) {
+      // Kept like a call.state, for a call panel that mounts later on this connection.
+      const none: CallEvent = { type: 'call.none', payload: null };
+      this.callNow = { deviceId: this.deviceId, state: none, ring: null };
+      for (const listener of [...this.callListeners]) listener(none);
+    }
     this.me = w.me;
     this.ownerName = w.conversation.ownerName;
     this.ownerHandle = w.conversation.ownerHandle;
