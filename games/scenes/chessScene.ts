@@ -27,7 +27,7 @@ export function chessScene(link: SceneLink) {
       this.graphics = this.add.graphics();
       const unsubscribe = link.onState(() => this.draw());
       this.events.once('destroy', unsubscribe);
-      this.input.keyboard?.on('keydown', (event: KeyboardEvent) => this.onKey(event));
+      this.events.once('destroy', link.onKey((event, down) => down && this.onKey(event)));
       this.input.on('pointerdown', (pointer: Phaser.Input.Pointer) => {
         const col = Math.floor(pointer.x / SQUARE);
         const row = Math.floor(pointer.y / SQUARE);

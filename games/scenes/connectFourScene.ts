@@ -15,7 +15,7 @@ export function connectFourScene(link: SceneLink) {
       this.graphics = this.add.graphics();
       const unsubscribe = link.onState(() => this.draw());
       this.events.once('destroy', unsubscribe);
-      this.input.keyboard?.on('keydown', (event: KeyboardEvent) => this.onKey(event));
+      this.events.once('destroy', link.onKey((event, down) => down && this.onKey(event)));
       this.input.on('pointerdown', (pointer: Phaser.Input.Pointer) => {
         this.cursor = Math.max(0, Math.min(COLUMNS - 1, Math.floor(pointer.x / CELL)));
         this.drop();

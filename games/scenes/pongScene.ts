@@ -19,9 +19,7 @@ export function pongScene(link: SceneLink) {
       if (initial) this.smoother.push(initial, performance.now());
       const unsubscribe = link.onState((view, at) => this.smoother.push(view as PongView, at));
       this.events.once('destroy', unsubscribe);
-      const keyboard = this.input.keyboard;
-      keyboard?.on('keydown', (event: KeyboardEvent) => this.onKey(event, true));
-      keyboard?.on('keyup', (event: KeyboardEvent) => this.onKey(event, false));
+      this.events.once('destroy', link.onKey((event, down) => this.onKey(event, down)));
       link.ready();
     }
 

@@ -184,6 +184,7 @@ describe('two Knock processes on Redis and PostgreSQL', () => {
 
     // Presence: the owner's only console closes (on A) and opens again; the visitor (on B's room and A's) sees both.
     const chatSaw = recordChanges(chat, (s) => s.ownerOnline);
+    const chatConnection = recordChanges(chat, (s) => s.connection);
     await ownerConsole.close();
     await waitFor(chat, (s) => !s.ownerOnline, 'the conversation shows the owner offline', CLEAN_CLOSE_OFFLINE_MS);
     await waitFor(page, (s) => !s.online, 'the page shows the owner offline', CLEAN_CLOSE_OFFLINE_MS);
@@ -266,6 +267,7 @@ describe('two Knock processes on Redis and PostgreSQL', () => {
     expect(await whereIs(c, 'user', (r) => r.handle === OWNER), "the owner's UserRoom").toEqual(['A']);
     expect(await whereIs(c, 'conversation', (r) => r.conversationId === conversationId), 'the ConversationRoom').toEqual(['B']);
     const chatSaw = recordChanges(chat, (s) => s.ownerOnline);
+    const chatConnection = recordChanges(chat, (s) => s.connection);
 
     // A dies with the owner's presence in it, and the owner's only device goes with it (a laptop closed): nobody
     // is left to say "offline". The presence lease does, by expiring. A is frozen first, so the device's goodbye
@@ -285,11 +287,12 @@ describe('two Knock processes on Redis and PostgreSQL', () => {
     // The owner comes back: their balancer sends them to B, where their UserRoom now is.
     const returnedAt = Date.now();
     const back = owner.ownerSession(OWNER);
+    const backSaw = recordChanges(back, (s) => s.connection);
     await waitFor(back, (s) => s.connection === 'live' && s.online, "the owner's new console is live", RECOVERY_MS);
     await waitFor(chat, (s) => s.ownerOnline, 'the conversation shows the owner online again', CLEAN_CLOSE_OFFLINE_MS);
     await waitFor(page, (s) => s.online, 'the page shows the owner online again', CLEAN_CLOSE_OFFLINE_MS);
     console.info(`[scale/multiProcess] online shown ${Date.now() - returnedAt} ms after the owner opened a console again`);
-    expect(chatSaw.values, 'the conversation never lost its connection: its room was on B').toEqual([true, false, true]);
+    expect(chatSaw.values, `the conversation never lost its connection: its room was on B (its connection went ${chatConnection.values.join(' > ')}; the owner's console's ${backSaw.values.join(' > ')})`).toEqual([true, false, true]);
     expect(chat.snapshot().connection).toBe('live');
 
     // And the conversation goes on: the owner, now matched by B, writes; the visitor reads.
