@@ -14,13 +14,13 @@
  *
  * It runs in the `calls` project (test/vitest.config.ts): its pages encode and decode live video.
  */
-import { afterAll, describe, expect, it, type TestContext } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import type { BrowserContextOptions, Page } from 'playwright-core';
 import { callButton, expectMediaFlowing, videoOf, watchMedia } from '../support/callUi.ts';
-import { KnockProcess, freePort } from '../support/knockProcess.ts';
+import { createDocument, docSaved, openDocument, textIn, typeAtEnd } from '../support/docUi.ts';
+import { freePort, type KnockProcess } from '../support/knockProcess.ts';
 import { PathProxy } from '../support/pathProxy.ts';
-import { TestSchemas, newSchemaName, testDatabaseUrl } from '../support/postgresSchemas.ts';
-import { TestRedis } from '../support/redisDatabase.ts';
+import { TestCluster, type RoomType } from '../support/testCluster.ts';
 import { CALL_ARGS, CALL_TEST_PING_INTERVAL_MS, CALL_UI_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import {
   conversationList,
@@ -43,20 +43,14 @@ const OWNER = 'alice';
  * check that removes the dead process's rooms), then the new room (README "When a process dies").
  */
 const RECOVERY_MS = 20_000;
-/** Opening a document fetches and parses the editor chunk (about 500 KB of script). */
-const OPEN_DOC_MS = 20_000;
-
-const schemas = new TestSchemas();
-afterAll(() => schemas.end());
 
 const browser = useBrowser({ args: CALL_ARGS, timeoutMs: CALL_UI_TIMEOUT_MS });
 
 type Layout = 'one origin' | 'own addresses';
 
-interface Cluster {
+interface TwoProcesses {
+  cluster: TestCluster;
   a: KnockProcess;
-  b: KnockProcess;
-  redis: TestRedis;
   /** Where the owner opens their URL (a page served by A), and the context options that make it so. */
   ownerSite: string;
   owner: BrowserContextOptions;
@@ -75,21 +69,8 @@ interface Cluster {
  *   process that served it pass the Origin rule by the Host; its sockets to the other process (Origin B, Host A)
  *   pass only because B announced its address through Redis (engine/http/processAddresses.ts).
  */
-async function startCluster(layout: Layout, test: Pick<TestContext, 'onTestFailed' | 'onTestFinished'>): Promise<Cluster> {
-  // Everything started here is stopped in reverse order once the test is over, passed or failed. Not in an
-  // afterEach: vitest skips the remaining afterEach hooks once one throws, as useBrowser's does when a page logged a
-  // CSP violation; onTestFinished runs after them all (so a failed test's screenshots show live pages), and always.
-  const stops: Array<() => Promise<unknown>> = [];
-  test.onTestFinished(async () => {
-    const errors: unknown[] = [];
-    for (const stop of stops.reverse()) await stop().catch((err: unknown) => errors.push(err));
-    if (errors.length > 0) throw new AggregateError(errors, 'could not stop everything the test started');
-  });
-  const schema = newSchemaName();
-  stops.push(() => schemas.drop(schema));
-  const redis = await TestRedis.claim();
-  stops.push(() => redis.release());
-  const cluster = { databaseUrl: testDatabaseUrl, databaseSchema: schema, redisUrl: redis.url };
+async function startCluster(layout: Layout, test: Pick<TestContext, 'onTestFailed' | 'onTestFinished'>): Promise<TwoProcesses> {
+  const cluster = await TestCluster.open(test, `scale/browsers, ${layout}`);
   // The call tests' ping interval: a page busy with video answers pings late (test/support/chromium.ts).
   const env = { KNOCK_PING_INTERVAL_MS: String(CALL_TEST_PING_INTERVAL_MS) };
   const proxyPort = layout === 'one origin' ? await freePort() : null;
@@ -97,58 +78,22 @@ async function startCluster(layout: Layout, test: Pick<TestContext, 'onTestFaile
     proxyPort === null
       ? {}
       : { KNOCK_PUBLIC_URL: `http://127.0.0.1:${proxyPort}`, KNOCK_PUBLIC_ADDRESS: `127.0.0.1:${proxyPort}/_/p${n}`, KNOCK_TRUST_PROXY: 'true' };
-  const a = await KnockProcess.create({ cluster, env: { ...env, ...behindProxy(1) } });
-  stops.push(() => a.dispose());
-  const b = await KnockProcess.create({ cluster, env: { ...env, ...behindProxy(2) } });
-  stops.push(() => b.dispose());
-  test.onTestFailed(() => console.error(`[scale/browsers] ${layout}: process A printed:\n${a.log}\nprocess B printed:\n${b.log}`));
-  await a.addUser(OWNER, 'Alice'); // the CLI, on PostgreSQL: creates the schema and applies the migrations
+  const a = await cluster.add({ ...env, ...behindProxy(1) });
+  const b = await cluster.add({ ...env, ...behindProxy(2) });
+  await cluster.addUser(OWNER, 'Alice');
   await Promise.all([a.start(), b.start()]);
 
   if (proxyPort === null) {
-    return { a, b, redis, ownerSite: a.url, owner: {}, visitorSite: b.url, visitor: {} };
+    return { cluster, a, ownerSite: a.url, owner: {}, visitorSite: b.url, visitor: {} };
   }
   const proxy = await PathProxy.start([a.url, b.url], { port: proxyPort });
-  stops.push(() => proxy.close());
+  cluster.stopAtEnd(() => proxy.close());
   const affinity = (order: string): BrowserContextOptions => ({ extraHTTPHeaders: { 'x-knock-upstream': order } });
-  return { a, b, redis, ownerSite: proxy.url, owner: affinity('1,2'), visitorSite: proxy.url, visitor: affinity('2,1') };
+  return { cluster, a, ownerSite: proxy.url, owner: affinity('1,2'), visitorSite: proxy.url, visitor: affinity('2,1') };
 }
 
-/** Which process holds the rooms of one type, from Colyseus's own listing in Redis (each names its public address). */
-async function whereAre(c: Cluster, name: 'user' | 'conversation' | 'doc'): Promise<Array<'A' | 'B'>> {
-  return (await c.redis.rooms(name)).map((room) => {
-    if (room.publicAddress === c.a.publicAddress) return 'A';
-    if (room.publicAddress === c.b.publicAddress) return 'B';
-    throw new Error(`A ${name} room at an unknown address: ${JSON.stringify(room)}`);
-  });
-}
-
-async function expectRooms(c: Cluster, name: 'user' | 'conversation' | 'doc', expected: Array<'A' | 'B'>, timeout = 5000): Promise<void> {
-  await eventually(() => whereAre(c, name), (where) => expect(where, `where the ${name} rooms are`).toEqual(expected), timeout);
-}
-
-const editorOf = (page: Page) => page.getByRole('textbox', { name: 'Document' });
-/** The document's text as its reader sees it, without the other people's cursor labels drawn inside it. */
-const textIn = (page: Page) =>
-  editorOf(page).evaluate((element) => {
-    const copy = element.cloneNode(true) as HTMLElement;
-    for (const caret of copy.querySelectorAll('.collaboration-carets__caret')) caret.remove();
-    return [...copy.children].map((block) => block.textContent ?? '').join('\n');
-  });
-const docSaved = (page: Page, timeout = OPEN_DOC_MS) => page.getByRole('status').filter({ hasText: 'All changes saved' }).waitFor({ timeout });
-
-/** Opens the document from its card in the conversation, and waits until it is loaded. */
-async function openDocument(page: Page, title: string): Promise<void> {
-  await page.getByRole('article', { name: `Document: ${title}` }).getByRole('link', { name: `Open ${title}` }).click();
-  await editorOf(page).waitFor({ timeout: OPEN_DOC_MS });
-  await docSaved(page);
-}
-
-/** Types at the end of the document. */
-async function typeAtEnd(page: Page, text: string): Promise<void> {
-  await editorOf(page).click();
-  await editorOf(page).press('Control+End');
-  await page.keyboard.type(text, { delay: 10 });
+async function expectRooms(c: TwoProcesses, type: RoomType, expected: string[], timeout = 5000): Promise<void> {
+  await eventually(() => c.cluster.whereAre(type), (where) => expect(where, `where the ${type} rooms are`).toEqual(expected), timeout);
 }
 
 /** `from` writes `body`; `to` reads it, and `from` sees it read (`to` has the conversation open). */
@@ -202,7 +147,7 @@ async function expectConversation(page: Page, expected: Array<string | RegExp>, 
  * reads presence from A's UserRoom; the owner's page on A writes in B's conversation room; the visitor edits in A's
  * document room), then A dies and both finish on B.
  */
-async function twoPeopleAcrossProcesses(c: Cluster, layout: Layout): Promise<void> {
+async function twoPeopleAcrossProcesses(c: TwoProcesses, layout: Layout): Promise<void> {
   // The owner opens their URL first (not logged in yet): the URL's room (one per URL, made where its first client
   // is matched) is on A. The visitor's page, served by B, follows it live there: the owner logs in, the visitor
   // sees them come online.
@@ -243,11 +188,7 @@ async function twoPeopleAcrossProcesses(c: Cluster, layout: Layout): Promise<voi
   for (const page of [visitor, owner]) await expectConversation(page, chat);
 
   // A document: the owner makes it (its room on A, where the owner is matched), the visitor opens its card.
-  await owner.getByRole('button', { name: 'New document' }).click();
-  await owner.getByRole('textbox', { name: 'Title' }).fill(TITLE);
-  await owner.getByRole('button', { name: 'Create document' }).click();
-  await editorOf(owner).waitFor({ timeout: OPEN_DOC_MS });
-  await docSaved(owner);
+  await createDocument(owner, TITLE);
   await expectRooms(c, 'doc', ['A']);
   await typeAtEnd(owner, `${OWNER_LINE} `);
   await openDocument(visitor, TITLE);
