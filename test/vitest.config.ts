@@ -6,9 +6,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /**
  * The call tests measure live media in Chromium (decoded frames, audio energy, ICE restarts through Janus and coturn):
  * beside two other busy test files on a 2-core machine their fake camera and the WebRTC threads starve and a
- * frame arrives seconds late. They run last, one file at a time, once everything else has finished.
+ * frame arrives seconds late. They run last, one file at a time, once everything else has finished. The browser
+ * scale-out tests make a video call too (and run two Knock processes besides).
  */
-const CALL_E2E = ['test/e2e/calls*.test.ts'];
+const CALL_E2E = ['test/e2e/calls*.test.ts', 'test/scale/browsers*.test.ts'];
 
 export default defineConfig({
   root,

@@ -2,10 +2,14 @@
 import { render } from 'preact';
 import { App } from './views/App.tsx';
 import { BrowserRouter } from './router.ts';
+import { sessionStore } from './sdk/browserStore.ts';
+import { reloadWhenPolicyIsStale } from './stalePolicy.ts';
 import { openDocId } from './views/docLocation.ts';
 import './styles.css';
 import './docs.css';
 
+// Before anything connects: a room on a process this page's policy does not name needs a fresh page.
+reloadWhenPolicyIsStale(window, sessionStore);
 const root = document.getElementById('app');
 if (root === null) throw new Error('The page has no #app element.');
 render(<App router={new BrowserRouter(window)} />, root);

@@ -32,20 +32,29 @@ export class PathProxy {
     private readonly upstreams: Upstream[],
   ) {}
 
-  static async start(upstreamUrls: string[]): Promise<PathProxy> {
+  /**
+   * `port`: where to listen (default: any free port). The processes behind the proxy name its port in their
+   * KNOCK_PUBLIC_ADDRESS, so a test picks it (freePort) before it starts them, and starts the proxy once their ports
+   * are known.
+   */
+  static async start(upstreamUrls: string[], options: { port?: number } = {}): Promise<PathProxy> {
     const upstreams = upstreamUrls.map((url) => {
       const { hostname, port } = new URL(url);
       return { host: hostname, port: Number(port) };
     });
     const server = http.createServer();
     const proxy = new PathProxy(server, upstreams);
-    server.on('request', (req, res) => void proxy.forward(req, res));
+    // A browser that goes away mid-request (a closed context) ends only that request.
+    server.on('request', (req, res) => void proxy.forward(req, res).catch(() => res.destroy()));
     server.on('upgrade', (req, socket, head) => void proxy.upgrade(req, socket as net.Socket, head));
     server.on('connection', (socket) => {
       proxy.sockets.add(socket);
       socket.once('close', () => proxy.sockets.delete(socket));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    });
     return proxy;
   }
 
@@ -97,9 +106,14 @@ export class PathProxy {
           this.served.push(n);
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
           upRes.pipe(res);
+          // A process that dies mid-answer cuts the answer short, as it would through nginx (not a hang).
+          upRes.once('close', () => {
+            if (!upRes.complete) res.destroy();
+          });
           resolve(true);
         });
-        out.once('error', () => resolve(false)); // refused: a process that is down
+        // Refused (a process that is down), or cut later: `on`, since a second error must not go unheard.
+        out.on('error', () => resolve(false));
         out.end(body);
       });
       if (answered) return;
