@@ -180,7 +180,13 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       debug: (...args: unknown[]) => colyseusLog.debug(args.map(String).join(' ')),
       info: (...args: unknown[]) => colyseusLog.info(args.map(String).join(' ')),
       warn: (...args: unknown[]) => colyseusLog.warn(args.map(String).join(' ')),
-      error: (...args: unknown[]) => colyseusLog.error(args.map(String).join(' ')),
+      // Colyseus prints every error a room throws while being created or joined with its stack; a KnockError there
+      // is a refusal by design (a room whose scope another room holds: the client tries again), not a fault.
+      error: (...args: unknown[]) => {
+        const text = args.map(String).join(' ');
+        if (text.startsWith('KnockError: ')) colyseusLog.debug(text.split('\n')[0]!);
+        else colyseusLog.error(text);
+      },
     },
   });
   // Colyseus put its own matchmaking route in front of ours (any URL containing "/matchmake", no body limit, every
