@@ -58,16 +58,17 @@ describe('co-editing a document in the browser', { timeout: E2E_TEST_TIMEOUT_MS 
   it('both type at once and agree, see each other’s cursor, merge offline edits (a closed tab’s too), and keep it across a reload', async () => {
     const { owner, visitor } = await coEditing('alice-docs', 'Trip plan');
 
-    // At the same time, each at their own cursor.
+    // At the same time, each at their own place: Bob has begun the text and goes on at its end while Alice writes
+    // before it. (Both typing into an empty document start at the same place, where a CRDT may interleave their
+    // letters: convergence holds, but neither sentence would stay whole.)
+    await editorOf(visitor).click();
+    await visitor.keyboard.type('Route: ');
+    await eventually(() => textIn(owner), (text) => expect(text).toContain('Route:'));
+    await editorOf(owner).click();
+    await owner.keyboard.press('Control+Home');
     await Promise.all([
-      (async () => {
-        await editorOf(visitor).click();
-        await visitor.keyboard.type('Bob writes the route. ', { delay: 15 });
-      })(),
-      (async () => {
-        await editorOf(owner).click();
-        await owner.keyboard.type('Alice books the rooms. ', { delay: 15 });
-      })(),
+      visitor.keyboard.type('Bob writes the route. ', { delay: 15 }),
+      owner.keyboard.type('Alice books the rooms. ', { delay: 15 }),
     ]);
     const agreed = await eventually(
       async () => [await textIn(owner), await textIn(visitor)],

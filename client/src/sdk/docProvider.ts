@@ -82,10 +82,15 @@ export class DocProvider {
     }
   }
 
+  /**
+   * Connects at once, whatever `navigator.onLine` says: it is false on a machine with no network but loopback (a
+   * Knock on the same machine, or on a LAN with no router, is still reachable), so a failed attempt, retried with
+   * backoff, is the only sure answer. The browser's `offline` and `online` events, real changes, still close and
+   * reopen the connection.
+   */
   static open(options: DocProviderOptions): DocProvider {
     const provider = new DocProvider(options);
-    if (typeof navigator === 'undefined' || navigator.onLine !== false) provider.connect();
-    else provider.setStatus('disconnected');
+    provider.connect();
     return provider;
   }
 
