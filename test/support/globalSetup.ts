@@ -10,9 +10,13 @@ import { buildServer } from '../../engine/build.mjs';
 import { testServices } from './throwawayServices.ts';
 
 export default async function setup(): Promise<() => Promise<void>> {
+  // Vitest runs this once per project (test/vitest.config.ts has several): the first builds and finds the services,
+  // the others find them in the environment it set.
+  if (process.env.KNOCK_TEST_SETUP_DONE === '1') return async () => undefined;
   const [services] = await Promise.all([testServices(), buildClient({ minify: true }), buildServer()]);
   process.env.KNOCK_TEST_DATABASE_URL = services.databaseUrl;
   process.env.KNOCK_TEST_REDIS_URL = services.redisUrl;
+  process.env.KNOCK_TEST_SETUP_DONE = '1';
   console.log(`[knock tests] ${services.describe()}`);
   return () => services.stop();
 }
