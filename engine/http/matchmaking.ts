@@ -17,6 +17,7 @@
  *   if (Matchmaking.owns(pathname)) return matchmaking.serve(req, res, pathname, ip);
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { getBearerToken } from '@colyseus/core';
 import { z } from 'zod';
 import { KnockError, errorCodes } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -91,7 +92,7 @@ export class Matchmaking {
     if (method !== 'joinOrCreate' || rest.length > 0) throw new KnockError('not_found', 'No such matchmaking call.');
     if (roomName === undefined || !this.deps.roomNames.has(roomName)) throw new KnockError('not_found', 'No such room type.');
     const options = await readJson(req, joinOptions, MAX_BODY_BYTES);
-    const auth: AuthContextOut = { token: bearerOf(req.headers.authorization), headers: req.headers, ip, req };
+    const auth: AuthContextOut = { token: getBearerToken(req.headers.authorization ?? ''), headers: req.headers, ip, req };
     let answer: unknown;
     try {
       answer = await this.deps.joinOrCreate(roomName, options, auth);
@@ -110,8 +111,4 @@ export class Matchmaking {
     if (typeof code === 'number') return { code, error: 'The room could not be joined right now. Trying again\u2026' };
     return { code: 'internal', error: 'Something went wrong on the server. Please try again.' };
   }
-}
-
-function bearerOf(header: string | undefined): string | undefined {
-  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
 }
