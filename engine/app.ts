@@ -216,19 +216,21 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);
   const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin };
+  const handlers = [
+    gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']),
+    gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']),
+    gameServer.define(ROOM_TYPES.doc, docRoomClass(roomDeps)).filterBy(['docId']),
+    gameServer.define(ROOM_TYPES.game, gameRoomClass(roomDeps)).filterBy(['gameId']),
+  ];
   const rooms = new LocalRooms();
-  const track = (room: unknown) => rooms.add(room as KnockRoom);
-  gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']).on('create', track);
-  gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']).on('create', track);
-  gameServer.define(ROOM_TYPES.doc, docRoomClass(roomDeps)).filterBy(['docId']).on('create', track);
-  gameServer.define(ROOM_TYPES.game, gameRoomClass(roomDeps)).filterBy(['gameId']).on('create', track);
+  for (const handler of handlers) handler.on('create', (room: unknown) => rooms.add(room as KnockRoom));
   // Colyseus calls this first when it shuts down, before its own wait for rooms and before closing the transport,
   // the presence and the driver, which the rooms' last writes may still use.
   gameServer.onBeforeShutdown(() => rooms.closeAll());
   // Sockets whose session ends without a word to this process (CLI, expiry) are closed (engine/sessionWatch.ts).
   const { sessionCheckIntervalMs: checkIntervalMs, sessionPurgeIntervalMs: purgeIntervalMs } = config;
   const sessionWatch = new SessionWatch({ storage, clock, logger: logger.child({ module: 'sessions' }), checkIntervalMs, purgeIntervalMs });
-  sessionWatch.followRooms(Object.values(ROOM_TYPES).map((name) => matchMaker.getHandler(name)));
+  sessionWatch.followRooms(handlers);
 
   let url = '';
   let closed: Promise<void> | null = null;
