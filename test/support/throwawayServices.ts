@@ -41,31 +41,36 @@ export interface TestServices {
 export async function testServices(env: NodeJS.ProcessEnv = process.env): Promise<TestServices> {
   const started: Throwaway[] = [];
   const notes: string[] = [];
+  /** The set URL, else the machine's when it answers, else a throwaway server's; noted for the run's log. */
+  const choose = async (what: string, variable: string, machine: { url: string; where: string; answers: () => Promise<boolean> }, start: () => Promise<Throwaway>): Promise<string> => {
+    const set = env[variable];
+    if (set) {
+      notes.push(`${what}: ${variable}`);
+      return set;
+    }
+    if (await machine.answers()) {
+      notes.push(`${what}: the machine\u2019s, ${machine.where}`);
+      return machine.url;
+    }
+    const t0 = Date.now();
+    const server = await start();
+    started.push(server);
+    notes.push(`${what}: throwaway at ${server.url} (started in ${Date.now() - t0} ms)`);
+    return server.url;
+  };
   try {
-    let databaseUrl = env.KNOCK_TEST_DATABASE_URL;
-    if (databaseUrl) notes.push('PostgreSQL: KNOCK_TEST_DATABASE_URL');
-    else if (await postgresAnswers(DEFAULT_DATABASE_URL)) {
-      databaseUrl = DEFAULT_DATABASE_URL;
-      notes.push('PostgreSQL: the machine\u2019s, 127.0.0.1:5432');
-    } else {
-      const t0 = Date.now();
-      const server = await ThrowawayPostgres.start();
-      started.push(server);
-      databaseUrl = server.url;
-      notes.push(`PostgreSQL: throwaway at ${server.url} (started in ${Date.now() - t0} ms)`);
-    }
-    let redisUrl = env.KNOCK_TEST_REDIS_URL;
-    if (redisUrl) notes.push('Redis: KNOCK_TEST_REDIS_URL');
-    else if (await redisAnswers(6379)) {
-      redisUrl = DEFAULT_REDIS_URL;
-      notes.push('Redis: the machine\u2019s, 127.0.0.1:6379');
-    } else {
-      const t0 = Date.now();
-      const server = await ThrowawayRedis.start();
-      started.push(server);
-      redisUrl = server.url;
-      notes.push(`Redis: throwaway at ${server.url} (started in ${Date.now() - t0} ms)`);
-    }
+    const databaseUrl = await choose(
+      'PostgreSQL',
+      'KNOCK_TEST_DATABASE_URL',
+      { url: DEFAULT_DATABASE_URL, where: '127.0.0.1:5432', answers: () => postgresAnswers(DEFAULT_DATABASE_URL) },
+      () => ThrowawayPostgres.start(),
+    );
+    const redisUrl = await choose(
+      'Redis',
+      'KNOCK_TEST_REDIS_URL',
+      { url: DEFAULT_REDIS_URL, where: '127.0.0.1:6379', answers: () => redisAnswers(6379) },
+      () => ThrowawayRedis.start(),
+    );
     let stopped: Promise<void> | null = null;
     return {
       databaseUrl,
