@@ -164,6 +164,9 @@ function statusText(snap: GamePlaySnapshot, kind: GameKindName): string {
     const outcome = result.winner === null ? `Game over: ${result.reason === 'abandoned' ? 'abandoned' : `a draw (${result.reason})`}.` : `${result.winner === seat ? 'You won' : `${names[result.winner]} won`} (${result.reason}).`;
     return `${outcome}${last}`;
   }
+  // While the game's connection is lost the board may be out of date, and a move would go nowhere: say so rather
+  // than "Your turn".
+  if (snap.connection === 'reconnecting') return `Reconnecting\u2026${last}`;
   if (kind === 'pong') {
     const score = (snap.view as { score?: [number, number] } | null)?.score ?? [0, 0];
     return `Score: ${names[0]} ${score[0]}, ${names[1]} ${score[1]}.`;
