@@ -117,7 +117,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     throw err;
   }
   const { presence, driver } = coordination;
-  const hub = new Hub(presence, { presenceTtlMs: config.presenceTtlMs, logger: logger.child({ module: 'hub' }) });
+  const hub = new Hub(presence, { presenceTtlMs: config.presenceTtlMs, shared: coordination.kind === 'redis', logger: logger.child({ module: 'hub' }) });
   const auth = new Auth(storage, clock, config.sessionTtlMs);
   const accounts = new Accounts(storage, clock);
   // The others' addresses are known once the matchmaker has a processId (below); until then, only this process's.

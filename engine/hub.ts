@@ -11,13 +11,16 @@
  *                          the cluster) renews every `presenceRefreshMs`. A process that dies without a word
  *                          (SIGKILL, power cut) publishes no "offline"; its lease simply expires, and rooms that
  *                          re-read it (rooms/ownerPresence.ts) show the owner offline.
+ *   conversation:<id>      each event stored in the conversation (engine/conversationLog.ts) -> its ConversationRoom,
+ *                          wherever it is open; delivered at once in this process, and through Redis to the others
  *   knock:addresses        a hash, processId -> the process's public address (KNOCK_PUBLIC_ADDRESS) and until when
  *                          it is live (renewed every `presenceRefreshMs`), so every process knows where the others'
  *                          room sockets are (engine/http/processAddresses.ts); `addresses` announces changes
  */
+import { randomUUID } from 'node:crypto';
 import type { Presence } from '@colyseus/core';
 import type { Logger } from './logger.ts';
-import { userServerMessages, type ConversationSummary, type UserServerMessages } from './protocol.ts';
+import { userServerMessages, type ConversationSummary, type MessageRecord, type UserServerMessages } from './protocol.ts';
 
 export type PresenceEvent =
   | { type: 'online'; online: boolean }
@@ -34,6 +37,11 @@ type Callback<E> = (event: E) => void;
 export interface HubOptions {
   /** How long an "online" lives without being renewed (config.presenceTtlMs). */
   presenceTtlMs: number;
+  /**
+   * True when the presence reaches other processes (Redis). Conversation events are then published there too, and
+   * each process skips its own on the way back (it delivered them already, without the round trip). Default false.
+   */
+  shared?: boolean;
   /** Told when an event cannot be published (e.g. Redis unreachable); the event is lost, the caller carries on. */
   logger: Pick<Logger, 'error'>;
 }
@@ -43,6 +51,13 @@ const ADDRESSES_KEY = 'knock:addresses';
 const ADDRESSES_TOPIC = 'addresses';
 const callsKey = (handle: string): string => `knock:calls:${handle}`;
 type CallNotice = UserServerMessages['call'];
+const conversationTopic = (conversationId: string): string => `conversation:${conversationId}`;
+/** A conversation's event as it travels between processes. */
+interface ConversationEventNotice {
+  type: 'message';
+  origin: string;
+  message: MessageRecord;
+}
 
 export class Hub {
   /** How often the owner's UserRoom renews the lease, and how often rooms re-read it: a third of its life. */
@@ -51,12 +66,18 @@ export class Hub {
   private readonly leaseSeconds: number;
 
   private readonly logger: Pick<Logger, 'error'>;
+  private readonly shared: boolean;
+  /** Tells this process's events from the other processes' on a shared topic. */
+  private readonly origin = randomUUID();
+  /** This process's subscribers to conversation topics, delivered synchronously (in the order events are stored). */
+  private readonly conversationListeners = new Map<string, Set<Callback<MessageRecord>>>();
 
   constructor(
     private readonly presence: Presence,
     options: HubOptions,
   ) {
     this.logger = options.logger;
+    this.shared = options.shared ?? false;
     this.leaseSeconds = Math.ceil(options.presenceTtlMs / 1000);
     this.presenceRefreshMs = Math.floor(options.presenceTtlMs / 3);
   }
@@ -119,7 +140,44 @@ export class Hub {
     return ringing;
   }
 
-  private publish(topic: string, event: PresenceEvent | OwnerEvent | { type: 'addresses' }): void {
+  /** A message stored in the conversation (only the ConversationLog publishes these). */
+  publishConversation(conversationId: string, message: MessageRecord): void {
+    for (const callback of this.conversationListeners.get(conversationId) ?? []) {
+      try {
+        callback(message);
+      } catch (err) {
+        this.logger.error({ err, conversationId }, 'a conversation listener failed');
+      }
+    }
+    if (this.shared) this.publish(conversationTopic(conversationId), { type: 'message', origin: this.origin, message });
+  }
+
+  /** Every message stored in the conversation from now on, from any process, at most once each (order: see ConversationRoom). */
+  async onConversation(conversationId: string, callback: Callback<MessageRecord>): Promise<() => void> {
+    let local = this.conversationListeners.get(conversationId);
+    if (!local) this.conversationListeners.set(conversationId, (local = new Set()));
+    local.add(callback);
+    const removeLocal = () => {
+      local.delete(callback);
+      if (local.size === 0 && this.conversationListeners.get(conversationId) === local) this.conversationListeners.delete(conversationId);
+    };
+    if (!this.shared) return removeLocal;
+    const remote = (event: ConversationEventNotice) => {
+      if (event.origin !== this.origin) callback(event.message);
+    };
+    try {
+      const unsubscribe = await this.subscribe(conversationTopic(conversationId), remote);
+      return () => {
+        removeLocal();
+        unsubscribe();
+      };
+    } catch (err) {
+      removeLocal();
+      throw err;
+    }
+  }
+
+  private publish(topic: string, event: PresenceEvent | OwnerEvent | ConversationEventNotice | { type: 'addresses' }): void {
     const failed = (err: unknown) => this.logger.error({ err, topic, type: event.type }, 'could not publish an event');
     try {
       // Called at once (LocalPresence delivers synchronously, so order is kept); RedisPresence answers with a

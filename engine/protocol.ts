@@ -72,12 +72,6 @@ export const documentTitleSchema = z
   .max(limits.titleChars, { message: `The title is too long (at most ${limits.titleChars} characters).` })
   .refine(wellFormed, { message: 'The title contains broken characters.' });
 
-/**
- * A document's card in the conversation is a message whose clientMsgId is `doc:<docId>` and whose body is the
- * title. No client can send such an id (clientMsgIdSchema has no ":"), so views show these as cards by the prefix.
- */
-export const DOC_CARD_PREFIX = 'doc:';
-
 export const passwordSchema = z
   .string()
   .min(8, { message: 'The password needs at least 8 characters.' })
@@ -94,18 +88,6 @@ export type Role = z.infer<typeof roleSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Records carried inside messages.
-export const messageRecord = z.object({
-  seq,
-  senderId: id,
-  senderRole: roleSchema,
-  senderName: z.string(),
-  body: z.string(),
-  /** Server time of storage, milliseconds since the epoch. */
-  at: z.number(),
-  clientMsgId: z.string(),
-});
-export type MessageRecord = z.infer<typeof messageRecord>;
-
 export const participantRecord = z.object({
   id,
   role: roleSchema,
@@ -274,6 +256,58 @@ export const gameScoresSchema = z.object({
   /** The newest finished games, newest first. */
   recent: z.array(gameRecord),
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conversation events (DESIGN "The conversation log"): what a conversation's history holds, each entered through
+// the ConversationLog (engine/conversationLog.ts) whoever writes it. Every message has a `body` a person can read as
+// plain text (for `text`, what was written; for the rest, the server's words: "Missed call", the document's title,
+// "Connect Four: Vic won"), which is what a summary, an older client or a text-only channel shows, and a typed
+// `event` that views switch on, exhaustively, never a prefix of an id. Room is kept for the kinds of channels to
+// come (`file`, `email`, `sms`, `xmpp`): each adds a member here, and the compiler finds every view to extend.
+const callEvent = z.object({
+  kind: z.literal('call'),
+  callId: callIdSchema,
+  media: callKindSchema,
+  reason: callEndReasonSchema,
+  /** How long it lasted once answered; null when not known (calls recorded before events were typed). */
+  durationMs: z.number().int().nonnegative().nullable(),
+});
+const gameAnswerSchema = z.enum(['accepted', 'declined', 'withdrawn']);
+export const conversationEvent = z.discriminatedUnion('kind', [
+  /** What a participant wrote (the body). */
+  z.object({ kind: z.literal('text') }),
+  /** A call ended: answered and how long, missed, declined. */
+  callEvent,
+  /** A shared document was created; its title is the body (its editor: rooms/doc). */
+  z.object({ kind: z.literal('doc'), docId: id }),
+  /** One side invited the other to a game. */
+  z.object({ kind: z.literal('game.invite'), gameId: gameIdSchema, game: gameKindSchema }),
+  /** The invitation was accepted, declined, or withdrawn by the inviter. */
+  z.object({ kind: z.literal('game.answer'), gameId: gameIdSchema, game: gameKindSchema, answer: gameAnswerSchema }),
+  /** A game ended (the body says who won and the score). */
+  z.object({ kind: z.literal('game.result'), gameId: gameIdSchema, game: gameKindSchema, winnerSeat: seatSchema.nullable(), reason: z.string().nullable() }),
+  /** A note of the server's about the conversation (the body), shown apart from what people wrote. */
+  z.object({ kind: z.literal('system') }),
+]);
+export type ConversationEvent = z.infer<typeof conversationEvent>;
+export type ConversationEventKind = ConversationEvent['kind'];
+
+export const messageRecord = z.object({
+  seq,
+  senderId: id,
+  senderRole: roleSchema,
+  senderName: z.string(),
+  body: z.string(),
+  /** Server time of storage, milliseconds since the epoch. */
+  at: z.number(),
+  /**
+   * The sender's clientMsgId (never with ":"), or the idempotency key of an event the server wrote (always with
+   * ":", e.g. `call:<callId>`, `game:<id>:result`): unique per sender, so writing an event twice stores it once.
+   */
+  clientMsgId: z.string(),
+  event: conversationEvent,
+});
+export type MessageRecord = z.infer<typeof messageRecord>;
 export type GameScores = z.infer<typeof gameScoresSchema>;
 
 const gameConversationClientMessages = {
@@ -380,7 +414,7 @@ export const conversationClientMessages = {
   'call.signal': z.object({ ...signalTarget, ...signalBody }).refine(exactlyOneSignal, oneSignalMessage),
   /** This device's microphone and camera switched on or off (shown to the others). */
   'call.media': z.object({ callId: callIdSchema, audio: z.boolean(), video: z.boolean() }),
-  /** Creates a shared document in this conversation; its card (a message, DOC_CARD_PREFIX) goes to everyone. */
+  /** Creates a shared document in this conversation; its card (a `doc` event) goes to everyone. */
   'doc.create': z.object({ title: documentTitleSchema }),
   ...gameConversationClientMessages,
 } as const;

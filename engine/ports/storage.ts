@@ -5,7 +5,7 @@
  * Every method is async so that a networked database fits the same port. Times are milliseconds since the epoch.
  * Secrets (session tokens, conversation tokens) are stored only as hashes: the caller hashes, the adapter stores.
  */
-import type { ConversationSummary, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
+import type { ConversationEvent, ConversationSummary, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
 import type { DocumentStorage } from './documentStorage.ts';
 
 export type { DocumentRecord, DocumentState, DocumentStorage } from './documentStorage.ts';
@@ -44,8 +44,12 @@ export interface Participant extends ParticipantRecord {
 export interface NewMessage {
   conversationId: string;
   senderId: string;
+  /** The sender's clientMsgId, or the idempotency key of an event the server writes (MessageRecord.clientMsgId). */
   clientMsgId: string;
+  /** The plain-text form everyone can read (protocol: conversation events). */
   body: string;
+  /** What kind of event this is, with its typed fields; stored as its kind and the rest as a payload. */
+  event: ConversationEvent;
   at: number;
 }
 
@@ -103,6 +107,7 @@ export interface Storage extends DocumentStorage, GameStorage {
   // messages
   /**
    * Stores a message with the conversation's next seq, in one transaction; idempotent on (senderId, clientMsgId).
+   * Only the ConversationLog (engine/conversationLog.ts) calls it: it publishes what is stored.
    * Appends to one conversation are applied in call order, even while earlier ones are still being written: the
    * caller may start the next before the last resolves (the ConversationRoom does, so a burst shares a commit).
    * Adapters may commit several appends together, but none resolves before its own commit.
