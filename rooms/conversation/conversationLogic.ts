@@ -11,7 +11,7 @@ import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
 import {
-  DOC_CARD_PREFIX,
+
   limits,
   type ConversationClientMessages,
   type ConversationServerMessages,
@@ -246,7 +246,7 @@ export class ConversationLogic {
     const me = this.participantOf(peer);
     const doc = await this.deps.storage.createDocument({ conversationId: this.conversation.id, createdBy: me.id, title: msg.title, at: this.deps.clock.now() });
     peer.transport.send('doc.created', { docId: doc.id, title: doc.title });
-    await this.record({ senderId: me.id, clientMsgId: `${DOC_CARD_PREFIX}${doc.id}`, body: doc.title });
+    await this.record({ senderId: me.id, clientMsgId: `doc:${doc.id}`, body: doc.title });
   }
 
   // --- catch-up, sync and history --------------------------------------------------------------------------------

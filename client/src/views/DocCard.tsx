@@ -1,5 +1,5 @@
 /** A shared document's card in the conversation (a message `doc:<id>` whose body is the title): opens the editor. */
-import { DOC_CARD_PREFIX } from '../../../engine/protocol.ts';
+const DOC_CARD_PREFIX = 'doc:';
 import type { MessageView } from '../sdk/types.ts';
 import { clockTime, fullDate, isoDate } from '../timeFormat.ts';
 import { docHash } from './docLocation.ts';
