@@ -28,6 +28,7 @@ import { Accounts } from './accounts.ts';
 import { Auth } from './auth.ts';
 import type { KnockConfig } from './config.ts';
 import { Hub } from './hub.ts';
+import { ConversationLog } from './conversationLog.ts';
 import { Api } from './http/api.ts';
 import { ConnectionLimits } from './http/connectionLimits.ts';
 import { originChecker } from './http/origin.ts';
@@ -41,6 +42,9 @@ import type { RoomClaims } from './ports/roomClaims.ts';
 import type { Storage } from './ports/storage.ts';
 import { IceServerIssuer } from './turn.ts';
 import { SessionWatch } from './sessionWatch.ts';
+
+/** How long the owner's list waits for more activity in a conversation before it gets one summary of the burst. */
+const SUMMARY_DELAY_MS = 50;
 
 /** The room types clients may join (and the only ones defined). */
 const ROOM_TYPES = { user: 'user', conversation: 'conversation', doc: 'doc', game: 'game' } as const;
@@ -126,7 +130,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const secureCookies = config.secureCookies ?? config.publicUrl?.startsWith('https:') ?? false;
   let ready = false;
 
-  const api = new Api({ storage, auth, accounts, hub, clock, config, secureCookies });
+  // Every event of every conversation enters through it, from rooms and HTTP alike (engine/conversationLog.ts).
+  const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
+  const api = new Api({ storage, auth, accounts, hub, conversationLog, clock, config, secureCookies });
   const matchmaking = new Matchmaking({
     joinOrCreate: (roomName, options, authContext) => matchMaker.joinOrCreate(roomName, options, authContext as unknown as AuthContext),
     roomNames: new Set(Object.values(ROOM_TYPES)),
@@ -215,7 +221,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
 
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);
-  const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin };
+  const roomDeps: RoomDeps = { storage, conversationLog, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin };
   const handlers = [
     gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']),
     gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']),
@@ -226,7 +232,11 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   for (const handler of handlers) handler.on('create', (room: unknown) => rooms.add(room as KnockRoom));
   // Colyseus calls this first when it shuts down, before its own wait for rooms and before closing the transport,
   // the presence and the driver, which the rooms' last writes may still use.
-  gameServer.onBeforeShutdown(() => rooms.closeAll());
+  // The log's last summaries follow the rooms' last writes, and go out while the presence is still open.
+  gameServer.onBeforeShutdown(async () => {
+    await rooms.closeAll();
+    await conversationLog.close();
+  });
   // Sockets whose session ends without a word to this process (CLI, expiry) are closed (engine/sessionWatch.ts).
   const { sessionCheckIntervalMs: checkIntervalMs, sessionPurgeIntervalMs: purgeIntervalMs } = config;
   const sessionWatch = new SessionWatch({ storage, clock, logger: logger.child({ module: 'sessions' }), checkIntervalMs, purgeIntervalMs });

@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Auth } from '../engine/auth.ts';
 import type { KnockConfig } from '../engine/config.ts';
+import type { ConversationLog } from '../engine/conversationLog.ts';
 import type { Hub } from '../engine/hub.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { Clock, Timers } from '../engine/ports/clock.ts';
@@ -16,6 +17,8 @@ import type { Account } from '../engine/ports/storage.ts';
 
 export interface RoomDeps {
   storage: Storage;
+  /** The one door into conversations' histories (engine/conversationLog.ts). */
+  conversationLog: ConversationLog;
   hub: Hub;
   auth: Auth;
   clock: Clock;
@@ -38,14 +41,14 @@ export interface Viewer {
 }
 
 /** The signed-in account of a join request: the session cookie (browsers) or a bearer token (other clients). */
-export async function viewerOf(deps: RoomDeps, headers: IncomingHttpHeaders, bearer: string | undefined): Promise<Viewer | null> {
+export async function viewerOf(deps: Pick<RoomDeps, 'auth'>, headers: IncomingHttpHeaders, bearer: string | undefined): Promise<Viewer | null> {
   const token = bearer || parseCookies(headers.cookie).get(SESSION_COOKIE);
   if (!token) return null;
   const account = await deps.auth.accountOf(token);
   return account ? { account, sessionHash: secretHash(token) } : null;
 }
 
-export function checkOrigin(deps: RoomDeps, headers: IncomingHttpHeaders): void {
+export function checkOrigin(deps: Pick<RoomDeps, 'isAllowedOrigin'>, headers: IncomingHttpHeaders): void {
   const origin = headers.origin;
   if (!deps.isAllowedOrigin(origin, headers.host)) {
     throw new KnockError('forbidden', `Connections from ${origin ?? 'this page'} are not allowed.`);

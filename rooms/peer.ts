@@ -2,7 +2,9 @@
  * A connection as the plain room logic sees it (CONVENTIONS 1, 4): transport-free, so unit tests drive the logic
  * with fake transports while the Colyseus shells wire real sockets to it.
  */
-import type { Role } from '../engine/protocol.ts';
+import { asKnockError } from '../engine/errors.ts';
+import type { Logger } from '../engine/logger.ts';
+import type { ErrorPayload, Role } from '../engine/protocol.ts';
 import type { TokenBucket } from '../engine/rateLimit.ts';
 
 export interface PeerTransport<Messages> {
@@ -67,4 +69,14 @@ export function goLive<M>(peer: Peer<M>, alreadySent: (type: keyof M & string, p
   peer.state = { kind: 'active' };
   for (const event of buffered) if (!alreadySent(event.type, event.payload)) peer.transport.send(event.type, event.payload as M[keyof M & string]);
   return true;
+}
+
+/**
+ * The one way a room's logic answers a message it could not carry out: an `error` to that peer, with `ref` (the
+ * message's clientMsgId or type) so the client knows which; an unexpected failure is logged with `context` as well.
+ */
+export function replyError<M extends { error: ErrorPayload }>(peer: Peer<M>, err: unknown, ref: string, logger: Pick<Logger, 'error'>, context: object): void {
+  const error = asKnockError(err);
+  if (error.code === 'internal') logger.error({ err, ...context }, 'handler failed');
+  peer.transport.send('error' as keyof M & string, { ...error.toJSON(), ref } as M[keyof M & string]);
 }

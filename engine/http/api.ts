@@ -8,6 +8,7 @@ import { newSecret, secretHash, type Auth } from '../auth.ts';
 import type { KnockConfig } from '../config.ts';
 import { SESSION_COOKIE, parseCookies, serializeCookie, visitorCookieName } from '../cookies.ts';
 import { KnockError } from '../errors.ts';
+import type { ConversationLog } from '../conversationLog.ts';
 import type { Hub } from '../hub.ts';
 import { systemTimers, type Clock, type Timers } from '../ports/clock.ts';
 import type { Account, Storage } from '../ports/storage.ts';
@@ -23,6 +24,8 @@ export interface ApiDeps {
   auth: Auth;
   accounts: Accounts;
   hub: Hub;
+  /** A knock opens a conversation: its owner's console hears of it through the log, like of every change. */
+  conversationLog: Pick<ConversationLog, 'publishSummary'>;
   clock: Clock;
   /** For the logins' slow-down; the system's when absent. */
   timers?: Timers;
@@ -118,8 +121,7 @@ export class Api {
       visitorName: body.name ?? '',
       at: this.deps.clock.now(),
     });
-    const summary = await this.deps.storage.getConversationSummary(conversation.id);
-    if (summary) this.deps.hub.publishOwner(account.handle, { type: 'conversation', summary });
+    await this.deps.conversationLog.publishSummary(conversation.id);
     const answer: KnockAnswer = { conversationId: conversation.id, token, resumePath: resumePath(account.handle, token) };
     sendJson(r.res, 201, answer, { 'Set-Cookie': [this.visitorCookie(account.handle, token)] });
   }

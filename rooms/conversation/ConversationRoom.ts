@@ -1,61 +1,33 @@
 /**
  * ConversationRoom: one per conversation (filterBy conversationId). A thin Colyseus shell over ConversationLogic:
- * authorization at matchmaking (before a room is ever created), then sockets wired to the logic.
+ * authorization at matchmaking (rooms/conversationAccess.ts, before a room is ever created), sockets wired to the
+ * logic, and the conversation's Hub topic wired to `relay`, so that every event written through the ConversationLog,
+ * in this process or another, reaches the devices here.
  */
 import type { AuthContext } from '@colyseus/core';
 import { KnockError } from '../../engine/errors.ts';
-import { secretHash } from '../../engine/auth.ts';
-import { conversationClientMessages, conversationJoinOptions, describeIssues, type ConversationServerMessages } from '../../engine/protocol.ts';
+import { conversationClientMessages, type MessageRecord } from '../../engine/protocol.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
+import { ConversationAccess, conversationScope } from '../conversationAccess.ts';
+import type { RoomDeps } from '../deps.ts';
 import { KnockRoom, type Admission, type KnockClient } from '../knockRoom.ts';
-import { checkOrigin, viewerOf, type RoomDeps } from '../deps.ts';
 import { OwnerPresence } from '../ownerPresence.ts';
+import { Peers } from '../peers.ts';
 import { ConversationLogic, type ConversationPeer } from './conversationLogic.ts';
 
-const SUMMARY_DELAY_MS = 50;
-
-/** The scope of a conversation's room. */
-export const conversationScope = (conversationId: string): string => `conversation:${conversationId}`;
-
-/**
- * Who may join: the visitor holding the conversation's token, or the owner's signed-in devices. DocRoom and GameRoom
- * admit the same people to the conversation's documents and games, under their own scope.
- */
-export async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Admission> {
-  checkOrigin(deps, context.headers);
-  const parsed = conversationJoinOptions.safeParse(raw);
-  if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
-  const options = parsed.data;
-  const conversation = await deps.storage.getConversation(options.conversationId);
-  if (!conversation) throw new KnockError('not_found', 'This conversation does not exist.');
-  const participants = await deps.storage.getParticipants(conversation.id);
-  const scope = conversationScope(conversation.id);
-  if (options.token !== undefined) {
-    const byToken = await deps.storage.getConversationByTokenHash(secretHash(options.token));
-    const visitor = participants.find((p) => p.role === 'visitor');
-    if (byToken?.id !== conversation.id || !visitor) throw new KnockError('forbidden', 'This link is not valid.');
-    return { scope, role: 'visitor', participantId: visitor.id, accountId: null, sessionHash: null, name: visitor.name };
-  }
-  const viewer = await viewerOf(deps, context.headers, bearer);
-  if (!viewer) throw new KnockError('unauthorized', 'Please log in.');
-  const owner = participants.find((p) => p.role === 'owner' && p.accountId === viewer.account.id);
-  if (!owner) throw new KnockError('forbidden', 'You are not a member of this conversation.');
-  return { scope, role: 'owner', participantId: owner.id, accountId: viewer.account.id, sessionHash: viewer.sessionHash, name: owner.name };
-}
-
 export function conversationRoomClass(deps: RoomDeps) {
+  const access = new ConversationAccess(deps);
   return class ConversationRoom extends KnockRoom<{ conversationId: string }> {
     protected readonly log = deps.logger.child({ room: 'conversation' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
     protected readonly claims = deps.claims;
     private logic: ConversationLogic | null = null;
-    private readonly peers = new Map<string, ConversationPeer>();
-    private unsubscribe: (() => void) | null = null;
-    private summaryTimer: NodeJS.Timeout | null = null;
+    private readonly peers = new Peers<ConversationPeer>('this conversation');
+    private readonly unsubscribes: Array<() => void> = [];
     private presenceTimer: NodeJS.Timeout | null = null;
 
     static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Admission> {
-      return authorize(deps, token, options, context);
+      return access.conversation(token, options, context.headers);
     }
 
     protected scopeOf(options: { conversationId: string }): string {
@@ -63,6 +35,15 @@ export function conversationRoomClass(deps: RoomDeps) {
     }
 
     protected async setUp(options: { conversationId: string }): Promise<void> {
+      // Subscribed before the conversation is read: an event stored meanwhile is either in what is read or heard here
+      // (and kept until the logic exists; `relay` drops what the read already holds).
+      const heardEarly: MessageRecord[] = [];
+      this.unsubscribes.push(
+        await deps.hub.onConversation(options.conversationId, (message) => {
+          if (this.logic) this.logic.relay(message);
+          else heardEarly.push(message);
+        }),
+      );
       const conversation = await deps.storage.getConversation(options.conversationId);
       if (!conversation) throw new KnockError('not_found', 'This conversation does not exist.');
       const participants = await deps.storage.getParticipants(conversation.id);
@@ -71,9 +52,9 @@ export function conversationRoomClass(deps: RoomDeps) {
       const logic = new ConversationLogic(
         {
           storage: deps.storage,
+          log: deps.conversationLog,
           clock: deps.clock,
           logger: this.log,
-          onSummaryChanged: () => this.scheduleSummary(handle),
           calls: {
             timers: deps.timers,
             config: {
@@ -99,6 +80,7 @@ export function conversationRoomClass(deps: RoomDeps) {
         false,
       );
       this.logic = logic;
+      for (const message of heardEarly) logic.relay(message);
       // Events say at once when the owner comes and goes; the periodic re-read catches an owner whose process
       // died without saying so (engine/hub.ts, the presence lease).
       const ownerPresence = new OwnerPresence({
@@ -106,76 +88,44 @@ export function conversationRoomClass(deps: RoomDeps) {
         onChange: (online) => logic.setOwnerOnline(online),
         logger: this.log,
       });
-      this.unsubscribe = await deps.hub.onPresence(handle, (event) => {
-        if (event.type === 'online') ownerPresence.heard(event.online);
-        else logic.endSession(event.sessionHash);
-      });
+      this.unsubscribes.push(
+        await deps.hub.onPresence(handle, (event) => {
+          if (event.type === 'online') ownerPresence.heard(event.online);
+          else logic.endSession(event.sessionHash);
+        }),
+      );
       await ownerPresence.refresh();
       // A plain timer: Colyseus's room clock only ticks in rooms with a patch rate or a simulation interval.
       this.presenceTimer = setInterval(() => void ownerPresence.refresh(), deps.hub.presenceRefreshMs);
       for (const [type, schema] of Object.entries(conversationClientMessages)) {
         this.handle(type, schema, (client, message) =>
-          logic.dispatch(this.peerOf(client), type as keyof typeof conversationClientMessages, message as never),
+          logic.dispatch(this.peers.of(client.sessionId), type as keyof typeof conversationClientMessages, message as never),
         );
       }
     }
 
     override async onJoin(client: KnockClient, options: { since?: number }): Promise<void> {
       const identity = this.admit(client);
-      const peer: ConversationPeer = {
+      const peer = this.peers.add({
         id: client.sessionId,
         identity,
         state: { kind: 'joining', buffered: [] },
         messageBucket: new TokenBucket(deps.config.rateLimits.socketMessages, deps.clock),
         signalBucket: new TokenBucket(deps.config.rateLimits.socketSignals, deps.clock),
         transport: this.transportOf(client),
-      };
-      this.peers.set(peer.id, peer);
+      });
       await this.logic!.join(peer, typeof options.since === 'number' ? options.since : undefined);
     }
 
     override onLeave(client: KnockClient): void {
-      this.peers.delete(client.sessionId);
+      this.peers.remove(client.sessionId);
       this.logic?.leave(client.sessionId);
     }
 
     override async onDispose(): Promise<void> {
       if (this.presenceTimer) clearInterval(this.presenceTimer);
-      this.unsubscribe?.();
+      for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
       await this.logic?.dispose();
-      if (this.summaryTimer) {
-        clearTimeout(this.summaryTimer);
-        await this.publishSummary(this.logic!.conversation.ownerHandle);
-      }
-    }
-
-    /** Called by a GameRoom (matchMaker.remoteRoomCall, from any process) once a game's result is stored. */
-    async gameFinished(gameId: string): Promise<void> {
-      await this.logic?.games.finished(gameId);
-    }
-
-    private peerOf(client: KnockClient): ConversationPeer {
-      const peer = this.peers.get(client.sessionId);
-      if (!peer) throw new KnockError('forbidden', 'You have not joined this conversation yet.');
-      return peer;
-    }
-
-    /** Coalesces list updates for the owner's devices: one summary per burst of activity. */
-    private scheduleSummary(handle: string): void {
-      if (this.summaryTimer) return;
-      this.summaryTimer = setTimeout(() => void this.publishSummary(handle), SUMMARY_DELAY_MS);
-    }
-
-    private async publishSummary(handle: string): Promise<void> {
-      this.summaryTimer = null;
-      try {
-        const summary = await deps.storage.getConversationSummary(this.logic!.conversation.id);
-        if (summary) deps.hub.publishOwner(handle, { type: 'conversation', summary });
-      } catch (err) {
-        this.log.error({ err }, 'could not publish the conversation summary');
-      }
     }
   };
 }
-
-export type { ConversationServerMessages };

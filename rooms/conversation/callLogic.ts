@@ -21,7 +21,7 @@ import type { CallEndReason, ConversationClientMessages, SfuJoin } from '../../e
 import { KeyedRateLimiter, rateLimited } from '../../engine/rateLimit.ts';
 import { deliver } from '../peer.ts';
 import { modeOf, ringOf, ringsFor, stateOf, type Call, type CallHost, type CallMessageType, type CallPeer, type CallSetup, type Member } from './callModel.ts';
-import { callRecordId, callRecordText } from './callRecord.ts';
+import { callRecordEntry } from './callRecord.ts';
 
 export type { CallConfig, CallHost, CallMessageType, CallNotice, CallSetup } from './callModel.ts';
 
@@ -51,30 +51,19 @@ export class CallLogic {
     return this.setup.mediaRouter ? this.setup.config.maxMembers : this.setup.config.meshMax;
   }
 
-  /** Handles one validated `call.*` message; a refusal is thrown as a KnockError for the caller to send back. */
-  dispatch<T extends CallMessageType>(peer: CallPeer, type: T, message: ConversationClientMessages[T]): Promise<void> {
-    const m = message as ConversationClientMessages[CallMessageType];
-    switch (type) {
-      case 'call.signal':
-        this.signal(peer, m as ConversationClientMessages['call.signal']);
-        return Promise.resolve();
-      case 'call.media':
-        this.media(peer, m as ConversationClientMessages['call.media']);
-        return Promise.resolve();
-      case 'call.start':
-        return this.enqueue(() => this.start(peer, m as ConversationClientMessages['call.start']));
-      case 'call.accept':
-        return this.enqueue(() => this.accept(peer, (m as ConversationClientMessages['call.accept']).callId));
-      case 'call.decline':
-        return this.enqueue(() => this.decline(peer, (m as ConversationClientMessages['call.decline']).callId));
-      case 'call.join':
-        return this.enqueue(() => this.join(peer, m as ConversationClientMessages['call.join']));
-      case 'call.leave':
-        return this.enqueue(() => this.leave(peer, (m as ConversationClientMessages['call.leave']).callId));
-      default:
-        return Promise.reject(new KnockError('unknown_type', `Unknown message type "${String(type)}".`));
-    }
-  }
+  /**
+   * One handler per validated `call.*` message, each typed by its message; a refusal is thrown as a KnockError for
+   * the conversation to send back. Changes run one at a time (the queue); signals change nothing and skip it.
+   */
+  readonly handlers: { [T in CallMessageType]: (peer: CallPeer, message: ConversationClientMessages[T]) => Promise<void> } = {
+    'call.signal': async (peer, m) => this.signal(peer, m),
+    'call.media': async (peer, m) => this.media(peer, m),
+    'call.start': (peer, m) => this.enqueue(() => this.start(peer, m)),
+    'call.accept': (peer, m) => this.enqueue(() => this.accept(peer, m.callId)),
+    'call.decline': (peer, m) => this.enqueue(() => this.decline(peer, m.callId)),
+    'call.join': (peer, m) => this.enqueue(() => this.join(peer, m)),
+    'call.leave': (peer, m) => this.enqueue(() => this.leave(peer, m.callId)),
+  };
 
   /** A device joined the conversation: it learns of the call going on, and rings if the call is for it. */
   deviceJoined(peer: CallPeer): void {
@@ -282,9 +271,8 @@ export class CallLogic {
         ?.destroyRoom(call.sfu)
         .catch((err: unknown) => this.host.logger.error({ err, callId: call.id }, 'could not close the conference room'));
     }
-    const body = callRecordText(call.kind, reason, call.answeredAt === null ? 0 : now - call.answeredAt);
     await this.host
-      .record({ senderId: call.callerId, clientMsgId: callRecordId(call.id), body })
+      .record(callRecordEntry(call, reason, call.answeredAt === null ? 0 : now - call.answeredAt))
       .catch((err: unknown) => this.host.logger.error({ err, callId: call.id }, 'could not record the call'));
   }
 

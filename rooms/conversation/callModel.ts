@@ -3,6 +3,7 @@
  * conversation and the composition root, and what devices are told about it.
  */
 import type { RateLimitConfig } from '../../engine/config.ts';
+import type { LogEntry } from '../../engine/conversationLog.ts';
 import type { Logger } from '../../engine/logger.ts';
 import type { Clock, Timers } from '../../engine/ports/clock.ts';
 import type { MediaRoom, MediaRouter } from '../../engine/ports/mediaRouter.ts';
@@ -61,8 +62,8 @@ export interface CallHost {
   device(id: string): CallPeer | undefined;
   /** The peer's participant; throws `forbidden` when it is none. */
   participantOf(peer: CallPeer): Participant;
-  /** Stores a message through the conversation's normal write path (acked by nobody, broadcast to all). */
-  record(entry: { senderId: string; clientMsgId: string; body: string }): Promise<void>;
+  /** Writes an event in the conversation (through its ConversationLog: stored, then relayed to every device). */
+  record(entry: LogEntry): Promise<void>;
 }
 
 export interface Member {

@@ -1,21 +1,19 @@
 /**
- * What a call leaves in the conversation once it ends: one message from the caller, through the normal storage path,
- * whose body says what happened ("Call, 12 min", "Missed call", "Declined video call").
- *
- * Its clientMsgId is `call:<callId>`: storing it twice stores it once (idempotent like every message), and no client
- * can forge one, since clients' ids cannot hold ":" (protocol clientMsgIdSchema). So a view may show these messages as
- * call records by that prefix alone.
+ * What a call leaves in the conversation once it ends: one `call` event from the caller (protocol: conversation
+ * events), written through the ConversationLog under the idempotency key `call:<callId>` (writing it twice stores it
+ * once), whose body says what happened in words ("Call, 12 min", "Missed call", "Declined video call").
  */
+import type { LogEntry } from '../../engine/conversationLog.ts';
 import type { CallEndReason, CallKind } from '../../engine/protocol.ts';
 
-export const CALL_RECORD_PREFIX = 'call:';
-
-export function callRecordId(callId: string): string {
-  return `${CALL_RECORD_PREFIX}${callId}`;
-}
-
-export function isCallRecord(clientMsgId: string): boolean {
-  return clientMsgId.startsWith(CALL_RECORD_PREFIX);
+/** The entry a call that ended writes in its conversation. */
+export function callRecordEntry(call: { id: string; kind: CallKind; callerId: string }, reason: CallEndReason, durationMs: number): LogEntry {
+  return {
+    senderId: call.callerId,
+    idempotencyKey: `call:${call.id}`,
+    body: callRecordText(call.kind, reason, durationMs),
+    event: { kind: 'call', callId: call.id, media: call.kind, reason, durationMs: Math.max(0, Math.round(durationMs)) },
+  };
 }
 
 /** "45 s", "12 min", "1 h 05 min". */

@@ -2,47 +2,58 @@
  * The logic of one conversation (DESIGN "Delivery"), free of Colyseus: members, messages, receipts, typing and the
  * owner's presence. The ConversationRoom shell wires sockets to it; unit tests drive it directly.
  *
- * Delivery: a message is validated, rate-limited, stored with the next seq (idempotent on sender + clientMsgId),
- * and only then acked to its sender and broadcast. Each write starts as its message arrives (the storage keeps call
- * order, so seqs follow arrival and a burst shares one commit); acks and broadcasts wait for every earlier
- * message's, so they leave in seq order. A joining peer gets its catch-up before any live event (live events wait in its buffer).
+ * Delivery: a message is validated, rate-limited and written through the ConversationLog (engine/conversationLog.ts),
+ * which stores it with the next seq (idempotent on sender + clientMsgId) and publishes it on the conversation's Hub
+ * topic. Only then is it acked to its sender; every device hears it from that topic (`relay`), whoever wrote it:
+ * this room, a knock, a GameRoom, a channel, another process. Relayed messages go out in seq order, with no gap: one
+ * that arrives early waits while the missing ones are read from storage. Each write starts as its message arrives
+ * (a burst shares one commit); acks wait for every earlier message's, so they leave in seq order. A joining peer gets
+ * its catch-up before any live event (live events wait in its buffer).
  */
+import type { ConversationLog, LogEntry } from '../../engine/conversationLog.ts';
 import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
 import {
-
   limits,
   type ConversationClientMessages,
   type ConversationServerMessages,
   type MessageRecord,
   type ParticipantRecord,
 } from '../../engine/protocol.ts';
-import { KnockError, asKnockError, CloseCode } from '../../engine/errors.ts';
+import { KnockError, CloseCode } from '../../engine/errors.ts';
 import { rateLimited } from '../../engine/rateLimit.ts';
-import { deliver, goLive, type Peer } from '../peer.ts';
-import { CallLogic, type CallMessageType, type CallSetup } from './callLogic.ts';
-import { GameInvites, type GameInviteType } from './gameInvites.ts';
+import { deliver, goLive, replyError, type Peer } from '../peer.ts';
+import { CallLogic, type CallSetup } from './callLogic.ts';
+import { GameInvites } from './gameInvites.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
 type ServerType = keyof ConversationServerMessages & string;
 
 export interface ConversationDeps {
   storage: Storage;
+  /** Where every event of the conversation is written (and the owner's list told of changes). */
+  log: Pick<ConversationLog, 'append' | 'summaryChanged'>;
   clock: Clock;
   logger: Logger;
-  /** Called (coalesced) after activity that changes the owner's conversation list: new messages, reads, names. */
-  onSummaryChanged: (conversationId: string) => void;
   /** Calls: timers, limits, ICE servers, the conference server. */
   calls: CallSetup;
 }
 
+type Handlers = { [T in keyof ConversationClientMessages]: (peer: ConversationPeer, message: ConversationClientMessages[T]) => void | Promise<void> };
+
 export class ConversationLogic {
   private readonly peers = new Map<string, ConversationPeer>();
   private readonly participants = new Map<string, Participant>();
+  /** The newest seq relayed to the devices: every message up to it went out, in order. */
   private lastSeq: number;
+  /** Messages heard before one of a lower seq (another process's, or a lost event): they wait for the gap to fill. */
+  private readonly early = new Map<number, MessageRecord>();
+  private fillingGap = false;
+  /** Messages of peers being written now (sender + clientMsgId -> the peer): their sender gets an ack, not a copy. */
+  private readonly sending = new Map<string, string>();
   private ownerOnline: boolean;
-  /** The ack and broadcast of the last message accepted: the next one's wait for it (seq order on the wire). */
+  /** The ack of the last message accepted: the next one's waits for it (seq order on the wire). */
   private deliveries: Promise<void> = Promise.resolve();
   private disposed = false;
   /** Per peer, the highest seq its catch-up carried: a live `message` at or below it was sent already. */
@@ -68,7 +79,7 @@ export class ConversationLogic {
       devices: () => this.peers.values(),
       device: (id) => this.peers.get(id),
       participantOf: (peer) => this.participantOf(peer),
-      record: (entry) => this.record(entry),
+      record: (entry) => this.append(entry),
     });
     this.games = new GameInvites({
       storage: deps.storage,
@@ -78,8 +89,19 @@ export class ConversationLogic {
       participants: () => this.participants.values(),
       participantOf: (peer) => this.participantOf(peer),
       peers: () => this.peers.values(),
-      record: (entry) => this.record(entry),
+      record: (entry) => this.append(entry),
     });
+    this.handlers = {
+      send: (peer, m) => this.send(peer, m),
+      sync: (peer, m) => this.sync(peer, m),
+      history: (peer, m) => this.history(peer, m),
+      typing: (peer, m) => this.typing(peer, m),
+      receipt: (peer, m) => this.receipt(peer, m),
+      rename: (peer, m) => this.rename(peer, m),
+      'doc.create': (peer, m) => this.createDocument(peer, m),
+      ...this.calls.handlers,
+      ...this.games.handlers,
+    };
   }
 
   get peerCount(): number {
@@ -129,6 +151,9 @@ export class ConversationLogic {
     this.calls.deviceLeft(peerId);
   }
 
+  /** One handler per validated message type, each typed by its message: the room's whole dispatch. */
+  private readonly handlers: Handlers;
+
   /** Validated messages arrive here; every failure goes back to the peer as an `error` with `ref`. */
   async dispatch<T extends keyof ConversationClientMessages>(
     peer: ConversationPeer,
@@ -136,13 +161,28 @@ export class ConversationLogic {
     message: ConversationClientMessages[T],
   ): Promise<void> {
     const ref = type === 'send' ? (message as ConversationClientMessages['send']).clientMsgId : type;
+    const handler = this.handlers[type] as Handlers[T] | undefined;
     try {
-      await this.handle(peer, type, message);
+      if (!handler) throw new KnockError('unknown_type', `Unknown message type "${String(type).slice(0, 64)}".`);
+      await handler(peer, message);
     } catch (err) {
-      const error = asKnockError(err);
-      if (error.code === 'internal') this.deps.logger.error({ err, type, conversationId: this.conversation.id }, 'handler failed');
-      peer.transport.send('error', { ...error.toJSON(), ref });
+      replyError(peer, err, ref, this.deps.logger, { type, conversationId: this.conversation.id });
     }
+  }
+
+  /**
+   * A message stored in the conversation (the Hub's `conversation:<id>` topic, whoever wrote it): every device gets
+   * it once, in seq order. One that comes before a lower seq still unheard waits while the gap is read from storage.
+   */
+  relay(message: MessageRecord): void {
+    if (this.disposed || message.seq <= this.lastSeq) return;
+    if (message.seq === this.lastSeq + 1 && this.early.size === 0) {
+      this.relayNext(message);
+      return;
+    }
+    this.early.set(message.seq, message);
+    this.drainEarly();
+    if (this.early.size > 0) void this.fillGap();
   }
 
   setOwnerOnline(online: boolean): void {
@@ -165,88 +205,88 @@ export class ConversationLogic {
     await this.deliveries;
   }
 
-  private async handle<T extends keyof ConversationClientMessages>(
-    peer: ConversationPeer,
-    type: T,
-    message: ConversationClientMessages[T],
-  ): Promise<void> {
-    const m = message as ConversationClientMessages[keyof ConversationClientMessages];
-    switch (type) {
-      case 'send':
-        return this.send(peer, m as ConversationClientMessages['send']);
-      case 'sync':
-        return this.sync(peer, m as ConversationClientMessages['sync']);
-      case 'history':
-        return this.history(peer, m as ConversationClientMessages['history']);
-      case 'typing':
-        return this.typing(peer, m as ConversationClientMessages['typing']);
-      case 'receipt':
-        return this.receipt(peer, m as ConversationClientMessages['receipt']);
-      case 'rename':
-        return this.rename(peer, m as ConversationClientMessages['rename']);
-      case 'call.start':
-      case 'call.accept':
-      case 'call.decline':
-      case 'call.join':
-      case 'call.leave':
-      case 'call.signal':
-      case 'call.media':
-        return this.calls.dispatch(peer, type as CallMessageType, m as ConversationClientMessages[CallMessageType]);
-      case 'doc.create':
-        return this.createDocument(peer, m as ConversationClientMessages['doc.create']);
-      case 'game.invite':
-      case 'game.answer':
-        return this.games.dispatch(peer, type as GameInviteType, m as ConversationClientMessages[GameInviteType]);
-      default:
-        throw new KnockError('unknown_type', `Unknown message type "${String(type)}".`);
-    }
-  }
-
   // --- send -----------------------------------------------------------------------------------------------------
   private send(peer: ConversationPeer, msg: ConversationClientMessages['send']): Promise<void> {
     this.checkRate(peer, 'messageBucket', 'Messages');
     const sender = this.participantOf(peer);
-    return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body }, peer);
-  }
-
-  /** A message the server writes (a call's record): the same queue, seq and broadcast as any, acked by nobody. */
-  private record(entry: { senderId: string; clientMsgId: string; body: string }): Promise<void> {
-    return this.append(entry);
+    return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } }, peer);
   }
 
   /**
-   * Stores a message, then acks it to the peer that sent it (if any) and broadcasts it to everyone else. The write
-   * starts at once: Storage applies one conversation's appends in call order, so a burst is stored with consecutive
-   * seqs in one commit rather than one commit after another. The ack and broadcast wait for those of every earlier
-   * message, so they leave in seq order. A peer's message is refused once the room is closing (its client resends
-   * it); the server's own records are still written then.
+   * Writes an event through the log, then acks it to the peer that sent it (if any); everyone else hears it from the
+   * log's topic (`relay`). The write starts at once: the log keeps one conversation's appends in call order, so a
+   * burst is stored with consecutive seqs in one commit. The ack waits for every earlier message's, so acks leave in
+   * seq order. A peer's message is refused once the room is closing (its client resends it); the server's own
+   * records (a call that ended as the room closed) are still written then.
    */
-  private append(entry: { senderId: string; clientMsgId: string; body: string }, from?: ConversationPeer): Promise<void> {
+  private append(entry: LogEntry, from?: ConversationPeer): Promise<void> {
     if (from && this.disposed) return Promise.reject(new KnockError('internal', 'The conversation is closing; your message will be resent.'));
-    const stored = this.deps.storage.appendMessage({ conversationId: this.conversation.id, ...entry, at: this.deps.clock.now() });
+    const sendingKey = from && entry.clientMsgId !== undefined ? `${entry.senderId}\n${entry.clientMsgId}` : null;
+    if (sendingKey && from) this.sending.set(sendingKey, from.id);
+    const stored = this.deps.log.append(this.conversation.id, entry);
     // Its failure is handled below, once earlier deliveries are done; until then it must not count as unhandled.
     stored.catch(() => undefined);
     const task = this.deliveries.then(async () => {
-      const { message, duplicate } = await stored;
-      from?.transport.send('ack', { clientMsgId: message.clientMsgId, seq: message.seq, at: message.at });
-      if (duplicate) return;
-      this.lastSeq = Math.max(this.lastSeq, message.seq);
-      this.broadcast('message', message, from?.id);
-      this.deps.onSummaryChanged(this.conversation.id);
+      try {
+        const { message } = await stored;
+        from?.transport.send('ack', { clientMsgId: message.clientMsgId, seq: message.seq, at: message.at });
+      } finally {
+        if (sendingKey) this.sending.delete(sendingKey);
+      }
     });
-    // The next message's delivery follows this one whatever its outcome; the caller sees the outcome.
+    // The next message's ack follows this one whatever its outcome; the caller sees the outcome.
     this.deliveries = task.catch(() => undefined);
     return task;
   }
 
+  /** Sends the next message in seq order to every device (but the one whose write it is: that one gets the ack). */
+  private relayNext(message: MessageRecord): void {
+    this.lastSeq = message.seq;
+    const senderPeer = this.sending.get(`${message.senderId}\n${message.clientMsgId}`);
+    this.broadcast('message', message, senderPeer);
+    const event = message.event;
+    if (event.kind === 'game.invite' || event.kind === 'game.answer' || event.kind === 'game.result') this.games.eventRelayed(event.gameId);
+  }
+
+  /** Relays the early messages that follow on from `lastSeq` now. */
+  private drainEarly(): void {
+    for (let next = this.early.get(this.lastSeq + 1); next; next = this.early.get(this.lastSeq + 1)) {
+      this.early.delete(next.seq);
+      this.relayNext(next);
+    }
+    for (const seq of this.early.keys()) if (seq <= this.lastSeq) this.early.delete(seq);
+  }
+
+  /**
+   * Reads what is missing before the early messages from storage. A message is published only once stored, and a
+   * higher seq is only stored once the lower ones are, so the gap is always there to read.
+   */
+  private async fillGap(): Promise<void> {
+    if (this.fillingGap) return;
+    this.fillingGap = true;
+    try {
+      while (this.early.size > 0 && !this.disposed) {
+        const items = await this.deps.storage.messagesAfter(this.conversation.id, this.lastSeq, limits.pageSize);
+        const before = this.lastSeq;
+        for (const item of items) if (item.seq === this.lastSeq + 1) this.relayNext(item);
+        this.drainEarly();
+        if (this.lastSeq === before) break;
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, conversationId: this.conversation.id }, 'could not read the messages missing before a relayed one');
+    } finally {
+      this.fillingGap = false;
+    }
+  }
+
   // --- documents ----------------------------------------------------------------------------------------------------
-  /** Creates a document (rooms/doc) and posts its card: a message `doc:<id>` whose body is the title, to everyone. */
+  /** Creates a document (rooms/doc) and posts its card (a `doc` event whose body is the title) to everyone. */
   private async createDocument(peer: ConversationPeer, msg: ConversationClientMessages['doc.create']): Promise<void> {
     this.checkRate(peer, 'messageBucket', 'Messages');
     const me = this.participantOf(peer);
     const doc = await this.deps.storage.createDocument({ conversationId: this.conversation.id, createdBy: me.id, title: msg.title, at: this.deps.clock.now() });
     peer.transport.send('doc.created', { docId: doc.id, title: doc.title });
-    await this.record({ senderId: me.id, clientMsgId: `doc:${doc.id}`, body: doc.title });
+    await this.append({ senderId: me.id, idempotencyKey: `doc:${doc.id}`, body: doc.title, event: { kind: 'doc', docId: doc.id } });
   }
 
   // --- catch-up, sync and history --------------------------------------------------------------------------------
@@ -302,7 +342,7 @@ export class ConversationLogic {
     this.broadcast('receipt', { participantId: stored.id, kind: 'delivered', seq: stored.deliveredSeq });
     if (msg.kind === 'read') {
       this.broadcast('receipt', { participantId: stored.id, kind: 'read', seq: stored.readSeq });
-      if (stored.role === 'owner') this.deps.onSummaryChanged(this.conversation.id);
+      if (stored.role === 'owner') this.deps.log.summaryChanged(this.conversation.id);
     }
   }
 
@@ -314,7 +354,7 @@ export class ConversationLogic {
     if (!stored) throw new KnockError('not_found', 'You are no longer in this conversation.');
     this.participants.set(stored.id, stored);
     this.broadcast('participant', toRecord(stored));
-    this.deps.onSummaryChanged(this.conversation.id);
+    this.deps.log.summaryChanged(this.conversation.id);
   }
 
   // --- plumbing -----------------------------------------------------------------------------------------------------

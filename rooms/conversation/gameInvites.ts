@@ -1,9 +1,11 @@
 /**
  * Game invitations of one conversation (issue 6), free of Colyseus like the rest of ConversationLogic: either side
- * invites the other to a game, the other accepts or declines, and the game's result comes back here from its
- * GameRoom. Each step is stored first (Storage games), then recorded as a message in the chat (clientMsgIds
- * `game:<id>:<step>`, which no client can send: theirs have no ":") and broadcast as a `game` record.
+ * invites the other to a game, the other accepts or declines. Each step is stored first (Storage games), then written
+ * in the chat as a `game.invite` / `game.answer` event (idempotency keys `game:<id>:<step>`). The result is written by
+ * the game's GameRoom (game.result, rooms/game/gameRecords.ts), wherever it runs. Whatever game event reaches the
+ * conversation, from here or from a GameRoom, its devices then get the game's current `game` record.
  */
+import type { LogEntry } from '../../engine/conversationLog.ts';
 import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { Participant, Storage, StoredGame } from '../../engine/ports/storage.ts';
@@ -11,7 +13,7 @@ import type { ConversationClientMessages, ConversationServerMessages } from '../
 import { KnockError } from '../../engine/errors.ts';
 import { rateLimited } from '../../engine/rateLimit.ts';
 import { gameTitles, type GameKind } from '../../games/types.ts';
-import { gameResultText, toGameRecord } from '../game/gameRecords.ts';
+import { toGameRecord } from '../game/gameRecords.ts';
 import { deliver, type Peer } from '../peer.ts';
 
 type GamePeer = Peer<ConversationServerMessages>;
@@ -25,20 +27,21 @@ export interface GameInvitesDeps {
   participants: () => Iterable<Participant>;
   participantOf: (peer: GamePeer) => Participant;
   peers: () => Iterable<GamePeer>;
-  record: (entry: { senderId: string; clientMsgId: string; body: string }) => Promise<void>;
+  record: (entry: LogEntry) => Promise<void>;
   /** A random 32-bit seed for a new game. */
   seed?: () => number;
 }
 
 export class GameInvites {
+  /** Game records go out one after the other, so a device never gets an older state after a newer one. */
+  private announcing: Promise<void> = Promise.resolve();
+
   constructor(private readonly deps: GameInvitesDeps) {}
 
-  async dispatch<T extends GameInviteType>(peer: GamePeer, type: T, message: ConversationClientMessages[T]): Promise<void> {
-    const verdict = peer.messageBucket.take();
-    if (!verdict.ok) throw rateLimited('Game invitations', verdict.retryAfterMs);
-    if (type === 'game.invite') return this.invite(peer, message as ConversationClientMessages['game.invite']);
-    return this.answer(peer, message as ConversationClientMessages['game.answer']);
-  }
+  readonly handlers: { [T in GameInviteType]: (peer: GamePeer, message: ConversationClientMessages[T]) => Promise<void> } = {
+    'game.invite': (peer, m) => this.invite(this.checkRate(peer), m),
+    'game.answer': (peer, m) => this.answer(this.checkRate(peer), m),
+  };
 
   /** A joining device learns of the invitation or game open now (it follows the catch-up). */
   async deviceJoined(peer: GamePeer): Promise<void> {
@@ -46,18 +49,22 @@ export class GameInvites {
     if (open) deliver(peer, 'game', toGameRecord(open));
   }
 
-  /** Told by the game's room once it stored the result: record it in the chat and tell every device. */
-  async finished(gameId: string): Promise<void> {
-    const game = await this.deps.storage.getGame(gameId);
-    if (!game || game.conversationId !== this.deps.conversationId || game.status !== 'finished') return;
-    const names = this.namesOf(game);
-    const scores = await this.deps.storage.finishedGames(this.deps.conversationId, 1000);
-    await this.deps.record({
-      senderId: game.players[game.winnerSeat ?? 0],
-      clientMsgId: `game:${game.id}:result`,
-      body: gameResultText(game, names, scores),
+  /** A game event reached the conversation (from here or a GameRoom): every device gets the game as stored now. */
+  eventRelayed(gameId: string): void {
+    this.announcing = this.announcing.then(async () => {
+      try {
+        const game = await this.deps.storage.getGame(gameId);
+        if (game && game.conversationId === this.deps.conversationId) this.broadcast(game);
+      } catch (err) {
+        this.deps.logger.error({ err, gameId }, 'could not read the game to announce it');
+      }
     });
-    this.broadcast(game);
+  }
+
+  private checkRate(peer: GamePeer): GamePeer {
+    const verdict = peer.messageBucket.take();
+    if (!verdict.ok) throw rateLimited('Game invitations', verdict.retryAfterMs);
+    return peer;
   }
 
   private async invite(peer: GamePeer, msg: ConversationClientMessages['game.invite']): Promise<void> {
@@ -71,8 +78,12 @@ export class GameInvites {
       seed: this.deps.seed?.() ?? Math.floor(Math.random() * 2 ** 32),
       at: this.deps.clock.now(),
     });
-    await this.deps.record({ senderId: me.id, clientMsgId: `game:${game.id}:invite`, body: `${me.name} invites ${other.name} to play ${gameTitles[msg.kind]}.` });
-    this.broadcast(game);
+    await this.deps.record({
+      senderId: me.id,
+      idempotencyKey: `game:${game.id}:invite`,
+      body: `${me.name} invites ${other.name} to play ${gameTitles[msg.kind]}.`,
+      event: { kind: 'game.invite', gameId: game.id, game: msg.kind },
+    });
   }
 
   private async answer(peer: GamePeer, msg: ConversationClientMessages['game.answer']): Promise<void> {
@@ -89,15 +100,14 @@ export class GameInvites {
       ? await this.deps.storage.transitionGame(game.id, { from: 'invited', to: 'active', at })
       : await this.deps.storage.transitionGame(game.id, { from: 'invited', to: 'declined', at, reason: me.id === inviter ? 'withdrawn' : 'declined' });
     if (!changed) throw new KnockError('conflict', 'This invitation was already answered.');
-    const step = msg.accept ? 'accept' : 'decline';
-    const body = msg.accept ? `${me.name} accepted: ${title} is on.` : me.id === inviter ? `${me.name} withdrew the ${title} invitation.` : `${me.name} declined ${title}.`;
-    await this.deps.record({ senderId: me.id, clientMsgId: `game:${game.id}:${step}`, body });
-    this.broadcast(changed);
-  }
-
-  private namesOf(game: StoredGame): [string, string] {
-    const byId = new Map([...this.deps.participants()].map((p) => [p.id, p.name]));
-    return [byId.get(game.players[0]) ?? 'Player 1', byId.get(game.players[1]) ?? 'Player 2'];
+    const answer = msg.accept ? 'accepted' : me.id === inviter ? 'withdrawn' : 'declined';
+    const body = msg.accept ? `${me.name} accepted: ${title} is on.` : answer === 'withdrawn' ? `${me.name} withdrew the ${title} invitation.` : `${me.name} declined ${title}.`;
+    await this.deps.record({
+      senderId: me.id,
+      idempotencyKey: `game:${game.id}:${msg.accept ? 'accept' : 'decline'}`,
+      body,
+      event: { kind: 'game.answer', gameId: game.id, game: game.kind as GameKind, answer },
+    });
   }
 
   private broadcast(game: StoredGame): void {

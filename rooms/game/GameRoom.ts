@@ -3,65 +3,42 @@
  * game's conversation get in (the same check as the ConversationRoom's: the visitor's token or the owner's session);
  * players take their seats, everyone else watches. Real-time games tick here at their fixed rate.
  */
-import { matchMaker, type AuthContext } from '@colyseus/core';
+import type { AuthContext } from '@colyseus/core';
 import { KnockError } from '../../engine/errors.ts';
-import { describeIssues, gameClientMessages, gameJoinOptions } from '../../engine/protocol.ts';
+import { gameClientMessages } from '../../engine/protocol.ts';
 import type { StoredGame } from '../../engine/ports/storage.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
-import { authorize } from '../conversation/ConversationRoom.ts';
+import { ConversationAccess, gameScope } from '../conversationAccess.ts';
 import type { RoomDeps } from '../deps.ts';
 import { KnockRoom, type Admission, type KnockClient } from '../knockRoom.ts';
-import { gameResultText } from './gameRecords.ts';
+import { Peers } from '../peers.ts';
+import { gameResultEntry } from './gameRecords.ts';
 import { GameLogic, type GamePeer } from './gameLogic.ts';
 
 /** Most ticks run at once to catch up after a late timer. */
 const MAX_CATCH_UP_TICKS = 4;
 
-const gameScope = (gameId: string): string => `game:${gameId}`;
-
-async function authorizeGame(deps: RoomDeps, bearer: string | undefined, raw: unknown, context: AuthContext): Promise<Admission> {
-  const parsed = gameJoinOptions.safeParse(raw);
-  if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
-  const { gameId, conversationId, token } = parsed.data;
-  const identity = await authorize(deps, bearer, { conversationId, ...(token !== undefined ? { token } : {}) }, context);
-  const game = await deps.storage.getGame(gameId);
-  if (!game || game.conversationId !== conversationId) throw new KnockError('not_found', 'There is no such game in this conversation.');
-  return { ...identity, scope: gameScope(game.id) };
-}
-
-/** Records a finished game in its conversation: through the conversation's room when one is open anywhere, so its devices see it at once; else straight into storage (read on the next join). */
-async function recordInConversation(deps: RoomDeps, game: StoredGame): Promise<void> {
-  const [room] = await matchMaker.query({ name: 'conversation', conversationId: game.conversationId });
-  if (room) {
-    try {
-      await matchMaker.remoteRoomCall(room.roomId, 'gameFinished', [game.id]);
-      return;
-    } catch (err) {
-      deps.logger.warn({ err, gameId: game.id }, 'the conversation room did not take the result; storing it directly');
-    }
-  }
-  const participants = await deps.storage.getParticipants(game.conversationId);
-  const name = (id: string) => participants.find((p) => p.id === id)?.name ?? 'Player';
-  await deps.storage.appendMessage({
-    conversationId: game.conversationId,
-    senderId: game.players[game.winnerSeat ?? 0],
-    clientMsgId: `game:${game.id}:result`,
-    body: gameResultText(game, [name(game.players[0]), name(game.players[1])], await deps.storage.finishedGames(game.conversationId, 1000)),
-    at: deps.clock.now(),
-  });
+/**
+ * Writes a finished game's result in its conversation, through the ConversationLog like every event: stored once
+ * (its idempotency key), and shown at once by the conversation's room wherever it is open, or on the next join.
+ */
+async function recordResult(deps: RoomDeps, game: StoredGame, names: [string, string]): Promise<void> {
+  const finished = await deps.storage.finishedGames(game.conversationId, 1000);
+  await deps.conversationLog.append(game.conversationId, gameResultEntry(game, names, finished));
 }
 
 export function gameRoomClass(deps: RoomDeps) {
+  const access = new ConversationAccess(deps);
   return class GameRoom extends KnockRoom<{ gameId: string }> {
     protected readonly log = deps.logger.child({ room: 'game' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
     protected readonly claims = deps.claims;
     private logic: GameLogic | null = null;
-    private readonly peers = new Map<string, GamePeer>();
+    private readonly peers = new Peers<GamePeer>('this game');
     private ticker: NodeJS.Timeout | null = null;
 
     static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Admission> {
-      return authorizeGame(deps, token, options, context);
+      return access.game(token, options, context.headers);
     }
 
     protected scopeOf(options: { gameId: string }): string {
@@ -73,6 +50,7 @@ export function gameRoomClass(deps: RoomDeps) {
       if (!game) throw new KnockError('not_found', 'There is no such game.');
       const participants = await deps.storage.getParticipants(game.conversationId);
       const name = (id: string) => participants.find((p) => p.id === id)?.name ?? 'Player';
+      const names: [string, string] = [name(game.players[0]), name(game.players[1])];
       const logic = new GameLogic(
         {
           storage: deps.storage,
@@ -80,21 +58,21 @@ export function gameRoomClass(deps: RoomDeps) {
           timers: deps.timers,
           logger: this.log,
           forfeitMs: deps.config.gameForfeitMs,
-          onFinished: (finished) => recordInConversation(deps, finished),
+          onFinished: (finished) => recordResult(deps, finished, names),
           onBusy: (busy) => {
             this.autoDispose = !busy;
             if (!busy && this.clients.length === 0) void this.disconnect();
           },
         },
         game,
-        [name(game.players[0]), name(game.players[1])],
+        names,
         await deps.storage.finishedGames(game.conversationId, 1000),
       );
       this.logic = logic;
       if (logic.tickMs !== null) this.startTicking(logic, logic.tickMs);
       for (const [type, schema] of Object.entries(gameClientMessages)) {
         this.handle(type, schema, (client, message) =>
-          logic.dispatch(this.peerOf(client), type as keyof typeof gameClientMessages, message as never),
+          logic.dispatch(this.peers.of(client.sessionId), type as keyof typeof gameClientMessages, message as never),
         );
       }
     }
@@ -102,20 +80,20 @@ export function gameRoomClass(deps: RoomDeps) {
     override onJoin(client: KnockClient): void {
       const identity = this.admit(client);
       const bucket = new TokenBucket(deps.config.gameInputs, deps.clock);
-      const peer: GamePeer = {
-        id: client.sessionId,
-        identity,
-        state: { kind: 'joining', buffered: [] },
-        messageBucket: bucket,
-        signalBucket: bucket,
-        transport: this.transportOf(client),
-      };
-      this.peers.set(peer.id, peer);
-      this.logic!.join(peer);
+      this.logic!.join(
+        this.peers.add({
+          id: client.sessionId,
+          identity,
+          state: { kind: 'joining', buffered: [] },
+          messageBucket: bucket,
+          signalBucket: bucket,
+          transport: this.transportOf(client),
+        }),
+      );
     }
 
     override onLeave(client: KnockClient): void {
-      this.peers.delete(client.sessionId);
+      this.peers.remove(client.sessionId);
       this.logic?.leave(client.sessionId);
     }
 
@@ -140,12 +118,6 @@ export function gameRoomClass(deps: RoomDeps) {
         if (due <= now) due = now + tickMs;
         if (ticks > 0) logic.tick(ticks);
       }, tickMs);
-    }
-
-    private peerOf(client: KnockClient): GamePeer {
-      const peer = this.peers.get(client.sessionId);
-      if (!peer) throw new KnockError('forbidden', 'You have not joined this game yet.');
-      return peer;
     }
   };
 }

@@ -1,4 +1,5 @@
 /** What a finished game says, in the chat and in the game view: the result line and the conversation's score. */
+import type { LogEntry } from '../../engine/conversationLog.ts';
 import type { StoredGame } from '../../engine/ports/storage.ts';
 import type { GameRecord, GameScores } from '../../engine/protocol.ts';
 import { gameTitles, type GameKind } from '../../games/types.ts';
@@ -27,6 +28,19 @@ export function gameResultText(game: StoredGame, names: [string, string], finish
   const scores = scoresOf(finished);
   const score = `${names[0]} ${scores.wins[game.players[0]] ?? 0}, ${names[1]} ${scores.wins[game.players[1]] ?? 0}, ${scores.draws} draw${scores.draws === 1 ? '' : 's'}`;
   return `${title}: ${outcome}. Score: ${score}.`;
+}
+
+/**
+ * What a finished game writes in its conversation: a `game.result` event from the winner (seat 0 for a draw), keyed
+ * `game:<id>:result` so that writing it twice (a retry, a second process) stores it once.
+ */
+export function gameResultEntry(game: StoredGame, names: [string, string], finished: StoredGame[]): LogEntry {
+  return {
+    senderId: game.players[game.winnerSeat ?? 0],
+    idempotencyKey: `game:${game.id}:result`,
+    body: gameResultText(game, names, finished),
+    event: { kind: 'game.result', gameId: game.id, game: game.kind as GameKind, winnerSeat: game.winnerSeat, reason: game.reason },
+  };
 }
 
 export function toGameRecord(game: StoredGame): GameRecord {

@@ -3,6 +3,7 @@
  * turn order, cheating attempts refused without changing the game, spectators who see but cannot move, non-members
  * kept out, a reload resuming the game, forfeit on timeout, Pong's fixed tick, and results in the chat for both.
  */
+import { matchMaker } from '@colyseus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type Person } from '../support/clients.ts';
 import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
@@ -175,6 +176,37 @@ describe('Connect Four in a GameRoom', () => {
     expect(over.result).toEqual({ winner: 0, reason: 'Alice did not come back (forfeit)' });
     for (const room of [visitor, owner]) {
       await waitFor(room, (s) => s.of<MessageRecord>('message').some((m) => m.body.startsWith('Connect Four: Vic won (Alice did not come back (forfeit))')), 'forfeit in chat');
+    }
+  });
+});
+
+describe('a game that ends while nobody has the conversation open', () => {
+  it('records its result in the conversation exactly once, and the devices that come back see it once', async () => {
+    const { conversationId, token, alice, vicGame, aliceGame, visitor, owner, game } = await startGame('connect4');
+    // Everybody closes the chat; the boards stay open. The conversation's room goes (nothing keeps it).
+    await Promise.all([visitor.leave(), owner.leave()]);
+    await expect.poll(async () => (await matchMaker.query({ name: 'conversation', conversationId })).length, { timeout: 5000 }).toBe(0);
+
+    const moves: Array<[RawRoom, number]> = [[vicGame, 0], [aliceGame, 1], [vicGame, 0], [aliceGame, 1], [vicGame, 0], [aliceGame, 1], [vicGame, 0]];
+    for (const [i, [room, column]] of moves.entries()) {
+      room.send('move', { move: { column } });
+      await waitFor(vicGame, (s) => s.of('state').length === i + 1, `move ${i + 1}`);
+    }
+    await waitFor(aliceGame, (s) => s.of('over').length === 1, 'game over');
+    const resultLine = 'Connect Four: Vic won (four in a row). Score: Vic 1, Alice 0, 0 draws.';
+    // Stored (no room took it), once.
+    await expect.poll(async () => (await knock.storage.messagesAfter(conversationId, 0, 100)).filter((m) => m.event.kind === 'game.result').length, { timeout: 5000 }).toBe(1);
+    const [result] = (await knock.storage.messagesAfter(conversationId, 0, 100)).filter((m) => m.event.kind === 'game.result');
+    expect(result).toMatchObject({ body: resultLine, clientMsgId: `game:${game.id}:result` });
+
+    // Both come back: the result is in the chat once, as the game's result, and the game shows finished.
+    const vic = await open('conversation', { conversationId, token });
+    const alice2 = await open('conversation', { conversationId }, alice.headers);
+    for (const room of [vic, alice2]) {
+      const snapshot = await waitFor(room, (s) => s.of<{ items: MessageRecord[] }>('messages').length >= 1, 'catch-up');
+      const results = snapshot.of<{ items: MessageRecord[] }>('messages').flatMap((m) => m.items).filter((m) => m.event.kind === 'game.result');
+      expect(results.map((m) => m.body)).toEqual([resultLine]);
+      expect(results[0]!.event).toMatchObject({ kind: 'game.result', game: 'connect4', winnerSeat: 0, reason: 'four in a row' });
     }
   });
 });

@@ -3,6 +3,9 @@
  * directly, peers with recording transports and a manual clock. Unit tests of rooms/conversation start here.
  */
 import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
+import { LocalPresence } from '@colyseus/core';
+import { ConversationLog } from '../../engine/conversationLog.ts';
+import { Hub } from '../../engine/hub.ts';
 import { createLogger } from '../../engine/logger.ts';
 import type { RateLimitConfig } from '../../engine/config.ts';
 import type { Account, Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
@@ -24,7 +27,10 @@ export interface ConversationFixture {
   owner: Participant;
   visitor: Participant;
   logic: ConversationLogic;
-  /** Conversation ids passed to onSummaryChanged, in order. */
+  /** The conversation's log: what a knock, a game or a channel would write through. */
+  log: ConversationLog;
+  hub: Hub;
+  /** Conversation ids whose owner's summary was marked changed, in order. */
   summaries: string[];
   /** What the owner's console was told about calls, in order. */
   notices: CallNotice[];
@@ -88,12 +94,20 @@ export async function conversationFixture(
   const summaries: string[] = [];
   const notices: CallNotice[] = [];
   const busy = { now: false, changes: [] as boolean[] };
+  // The same door as in the server: a real ConversationLog on an in-memory Hub, whose topic feeds the logic's relay.
+  const hub = new Hub(new LocalPresence(), { presenceTtlMs: 6000, logger: createLogger('silent') });
+  const log = new ConversationLog({ storage: gated.storage, hub, clock, timers: clock, logger: createLogger('silent'), summaryDelayMs: 50 });
+  const summaryChanged = log.summaryChanged.bind(log);
+  log.summaryChanged = (id) => {
+    summaries.push(id);
+    summaryChanged(id);
+  };
   const logic = new ConversationLogic(
     {
       storage: gated.storage,
+      log,
       clock,
       logger: createLogger('silent'),
-      onSummaryChanged: (id) => summaries.push(id),
       calls: {
         timers: clock,
         config: { ...testCallConfig, ...opts.calls?.config },
@@ -110,6 +124,7 @@ export async function conversationFixture(
     [owner, visitor],
     opts.ownerOnline ?? false,
   );
+  await hub.onConversation(conversation.id, (message) => logic.relay(message));
 
   const fixture: ConversationFixture = {
     storage,
@@ -120,6 +135,8 @@ export async function conversationFixture(
     owner,
     visitor,
     logic,
+    log,
+    hub,
     summaries,
     notices,
     busy,

@@ -29,7 +29,8 @@ export class TestCluster {
 
   private constructor(
     readonly redis: TestRedis,
-    private readonly schema: string,
+    /** The PostgreSQL schema the processes share. */
+    readonly schema: string,
     /** What to stop when the test is over, in the order it was started. */
     private readonly stops: Array<() => Promise<unknown>>,
   ) {}
