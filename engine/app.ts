@@ -215,7 +215,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
 
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);
-  const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin };
+  const watchClosely: RoomDeps['watchClosely'] = (client) => transport.watchClosely(client);
+  const roomDeps: RoomDeps = { storage, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely };
   const handlers = [
     gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']),
     gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']),

@@ -9,6 +9,7 @@ import type { MediaRouter } from '../engine/ports/mediaRouter.ts';
 import type { IceServerIssuer } from '../engine/turn.ts';
 import type { Storage } from '../engine/ports/storage.ts';
 import type { RoomClaims } from '../engine/ports/roomClaims.ts';
+import type { KnockClient } from './knockRoom.ts';
 import { SESSION_COOKIE, parseCookies } from '../engine/cookies.ts';
 import { secretHash } from '../engine/auth.ts';
 import { KnockError } from '../engine/errors.ts';
@@ -30,6 +31,11 @@ export interface RoomDeps {
   claims: RoomClaims;
   /** The same Origin rule as the WebSocket handshake and the HTTP API. */
   isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean;
+  /**
+   * Marks a client's socket as one whose death others must learn of within seconds: the transport pings it at the
+   * fast rate, every other socket at the idle rate (adapters/colyseus/LivenessTransport.ts).
+   */
+  watchClosely(client: KnockClient): void;
 }
 
 export interface Viewer {
