@@ -10,6 +10,7 @@ import type { IceServerIssuer } from '../engine/turn.ts';
 import type { Storage } from '../engine/ports/storage.ts';
 import type { RoomClaims } from '../engine/ports/roomClaims.ts';
 import type { KnockClient } from './knockRoom.ts';
+import type { WriteCoalescer } from './writeCoalescer.ts';
 import { SESSION_COOKIE, parseCookies } from '../engine/cookies.ts';
 import { secretHash } from '../engine/auth.ts';
 import { KnockError } from '../engine/errors.ts';
@@ -36,6 +37,8 @@ export interface RoomDeps {
    * fast rate, every other socket at the idle rate (adapters/colyseus/LivenessTransport.ts).
    */
   watchClosely(client: KnockClient): void;
+  /** Per-tick write coalescing of the process's sockets, shared by every room (rooms/writeCoalescer.ts). */
+  writes: WriteCoalescer;
 }
 
 export interface Viewer {

@@ -33,6 +33,7 @@ export function userRoomClass(deps: RoomDeps) {
     protected readonly log = deps.logger.child({ room: 'user' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
     protected readonly claims = deps.claims;
+    protected readonly writes = deps.writes;
     private logic: UserLogic | null = null;
     private readonly unsubscribes: Array<() => void> = [];
     private presenceTimer: NodeJS.Timeout | null = null;
