@@ -23,6 +23,7 @@ import { userRoomClass } from '../rooms/user/UserRoom.ts';
 import { gameRoomClass } from '../rooms/game/GameRoom.ts';
 import type { KnockRoom } from '../rooms/knockRoom.ts';
 import { LocalRooms, type RoomSummary } from '../rooms/localRooms.ts';
+import { WriteCoalescer } from '../rooms/writeCoalescer.ts';
 import type { RoomDeps } from '../rooms/deps.ts';
 import { Accounts } from './accounts.ts';
 import { Auth } from './auth.ts';
@@ -221,7 +222,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
 
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);
-  const roomDeps: RoomDeps = { storage, conversationLog, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin };
+  const watchClosely: RoomDeps['watchClosely'] = (client) => transport.watchClosely(client);
+  const writes = new WriteCoalescer();
+  const roomDeps: RoomDeps = { storage, conversationLog, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely, writes };
   const handlers = [
     gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']),
     gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']),

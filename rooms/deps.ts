@@ -10,6 +10,8 @@ import type { MediaRouter } from '../engine/ports/mediaRouter.ts';
 import type { IceServerIssuer } from '../engine/turn.ts';
 import type { Storage } from '../engine/ports/storage.ts';
 import type { RoomClaims } from '../engine/ports/roomClaims.ts';
+import type { KnockClient } from './knockRoom.ts';
+import type { WriteCoalescer } from './writeCoalescer.ts';
 import { SESSION_COOKIE, parseCookies } from '../engine/cookies.ts';
 import { secretHash } from '../engine/auth.ts';
 import { KnockError } from '../engine/errors.ts';
@@ -33,6 +35,13 @@ export interface RoomDeps {
   claims: RoomClaims;
   /** The same Origin rule as the WebSocket handshake and the HTTP API. */
   isAllowedOrigin(origin: string | undefined, host: string | undefined): boolean;
+  /**
+   * Marks a client's socket as one whose death others must learn of within seconds: the transport pings it at the
+   * fast rate, every other socket at the idle rate (adapters/colyseus/LivenessTransport.ts).
+   */
+  watchClosely(client: KnockClient): void;
+  /** Per-tick write coalescing of the process's sockets, shared by every room (rooms/writeCoalescer.ts). */
+  writes: WriteCoalescer;
 }
 
 export interface Viewer {

@@ -20,6 +20,7 @@ import type { Logger } from '../engine/logger.ts';
 import type { RoomClaims } from '../engine/ports/roomClaims.ts';
 import type { Identity, PeerTransport } from './peer.ts';
 import { containsReplacementChar, hasMalformedText } from './malformedText.ts';
+import type { WriteCoalescer } from './writeCoalescer.ts';
 
 /** What a room type's `onAuth` established: who joins, and for which room (its scope, e.g. `conversation:<id>`). */
 export interface Admission extends Identity {
@@ -28,37 +29,6 @@ export interface Admission extends Identity {
 
 export type KnockClient = Client<unknown, Admission>;
 type Handler = (client: KnockClient, message: unknown) => void;
-
-/** The TCP socket under a `ws` WebSocket (a private field of `ws`; absent on other transports). */
-interface WithSocket {
-  _socket?: { cork(): void; uncork(): void; destroyed: boolean };
-}
-
-/** Sockets corked during the current tick; uncorked together once the tick's synchronous work and promises are done. */
-const corked = new Set<NonNullable<WithSocket['_socket']>>();
-let uncorkScheduled = false;
-
-function uncorkAll(): void {
-  uncorkScheduled = false;
-  for (const socket of corked) if (!socket.destroyed) socket.uncork();
-  corked.clear();
-}
-
-/**
- * A client's socket held corked until the end of the current tick: every frame sent to it meanwhile (the acks of
- * a group commit, a burst of broadcasts) leaves in one write(v) system call instead of one each. The frames and
- * their order are unchanged; they leave a few microseconds later.
- */
-function coalesceWrites(client: KnockClient): void {
-  const socket = (client.ref as unknown as WithSocket)._socket;
-  if (!socket || corked.has(socket)) return;
-  socket.cork();
-  corked.add(socket);
-  if (!uncorkScheduled) {
-    uncorkScheduled = true;
-    process.nextTick(uncorkAll);
-  }
-}
 
 export abstract class KnockRoom<Options = unknown> extends Room {
   /**
@@ -78,6 +48,8 @@ export abstract class KnockRoom<Options = unknown> extends Room {
   protected abstract readonly log: Logger;
   protected abstract readonly maxMessageBytes: number;
   protected abstract readonly claims: RoomClaims;
+  /** Per-tick write coalescing, one for the whole process (RoomDeps.writes): `protected readonly writes = deps.writes;`. */
+  protected abstract readonly writes: WriteCoalescer;
 
   /** The scope of the room these (matchmaking) options name, as the room type's `onAuth` names it too. */
   protected abstract scopeOf(options: Options): string;
@@ -136,7 +108,7 @@ export abstract class KnockRoom<Options = unknown> extends Room {
   protected transportOf<Messages>(client: KnockClient): PeerTransport<Messages> {
     return {
       send: (type, payload) => {
-        coalesceWrites(client);
+        this.writes.coalesce(client);
         client.send(type, payload);
       },
       close: (code, reason) => client.leave(code, reason),

@@ -10,18 +10,13 @@
  *
  * @example
  *   const transport = new LivenessTransport({ server, pingInterval: 800, idlePingInterval: 10_000, pingMaxRetries: 1 });
- *   // in a room's onJoin, for an owner's device:
- *   watchClosely(client);
+ *   // the composition root hands rooms the method (RoomDeps.watchClosely); in a room's onJoin, for an owner's device:
+ *   transport.watchClosely(client);
  */
 import { WebSocketTransport, type TransportOptions } from '@colyseus/ws-transport';
 import type WebSocket from 'ws';
 
 type RawClient = WebSocket & { pingCount: number; knockWatched?: boolean };
-
-/** Marks a client's socket as one whose death others must learn of within seconds. */
-export function watchClosely(client: { ref: unknown }): void {
-  (client.ref as RawClient).knockWatched = true;
-}
 
 /** How long after a round a socket that has not answered the previous ping is given for its pong to be read. */
 const VERDICT_DELAY_MS = 250;
@@ -40,6 +35,14 @@ export class LivenessTransport extends WebSocketTransport {
     super(rest);
     const interval = rest.pingInterval ?? 0;
     this.idleEvery = interval > 0 ? Math.max(1, Math.round(idlePingInterval / interval)) : 1;
+  }
+
+  /**
+   * Marks a client's socket as one whose death others must learn of within seconds: it is pinged every round. The
+   * mark lives on the socket itself, so it goes with it.
+   */
+  watchClosely(client: { ref: unknown }): void {
+    (client.ref as RawClient).knockWatched = true;
   }
 
   /**

@@ -21,6 +21,7 @@ export function conversationRoomClass(deps: RoomDeps) {
     protected readonly log = deps.logger.child({ room: 'conversation' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
     protected readonly claims = deps.claims;
+    protected readonly writes = deps.writes;
     private logic: ConversationLogic | null = null;
     private readonly peers = new Peers<ConversationPeer>('this conversation');
     private readonly unsubscribes: Array<() => void> = [];

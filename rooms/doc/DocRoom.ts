@@ -22,6 +22,7 @@ export function docRoomClass(deps: RoomDeps) {
     protected readonly log = deps.logger.child({ room: 'doc' });
     protected readonly maxMessageBytes = deps.config.docMaxUpdateBytes + ENVELOPE_BYTES;
     protected readonly claims = deps.claims;
+    protected readonly writes = deps.writes;
     private logic: DocLogic | null = null;
     private readonly peers = new Peers<DocPeer>('this document');
     private unsubscribe: (() => void) | null = null;

@@ -33,6 +33,7 @@ export function gameRoomClass(deps: RoomDeps) {
     protected readonly log = deps.logger.child({ room: 'game' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
     protected readonly claims = deps.claims;
+    protected readonly writes = deps.writes;
     private logic: GameLogic | null = null;
     private readonly peers = new Peers<GamePeer>('this game');
     private ticker: NodeJS.Timeout | null = null;

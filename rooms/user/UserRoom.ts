@@ -7,7 +7,6 @@ import type { AuthContext } from '@colyseus/core';
 import { KnockError } from '../../engine/errors.ts';
 import { describeIssues, userJoinOptions } from '../../engine/protocol.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
-import { watchClosely } from '../../adapters/colyseus/LivenessTransport.ts';
 import { KnockRoom, type Admission, type KnockClient } from '../knockRoom.ts';
 import { checkOrigin, viewerOf, type RoomDeps } from '../deps.ts';
 import { UserLogic, type UserPeer } from './userLogic.ts';
@@ -34,6 +33,7 @@ export function userRoomClass(deps: RoomDeps) {
     protected readonly log = deps.logger.child({ room: 'user' });
     protected readonly maxMessageBytes = deps.config.maxMessageBytes;
     protected readonly claims = deps.claims;
+    protected readonly writes = deps.writes;
     private logic: UserLogic | null = null;
     private readonly unsubscribes: Array<() => void> = [];
     private presenceTimer: NodeJS.Timeout | null = null;
@@ -60,7 +60,7 @@ export function userRoomClass(deps: RoomDeps) {
     override async onJoin(client: KnockClient): Promise<void> {
       const identity = this.admit(client);
       // Visitors see the owner go offline when this socket dies: it is pinged at the fast rate.
-      if (identity.role === 'owner') watchClosely(client);
+      if (identity.role === 'owner') deps.watchClosely(client);
       const peer: UserPeer = {
         id: client.sessionId,
         identity,
