@@ -22,17 +22,8 @@ export const errorCodes = [
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
-/** WebSocket close codes of Knock (4000-4999 is the application range). */
-export const CloseCode = {
-  /** The session ended (log out) or was revoked. */
-  loggedOut: 4001,
-  /** The join was refused: no such conversation, or not a member. */
-  forbidden: 4003,
-  /** The room closed on purpose (e.g. account removed). */
-  gone: 4004,
-  /** The server is restarting; reconnect. */
-  restarting: 4005,
-} as const;
+/** WebSocket close codes of Knock: defined with the protocol, which the browser shares; servers take them from here. */
+export { CloseCode } from './protocol.ts';
 
 const httpStatusOf: Record<ErrorCode, number> = {
   bad_request: 400,

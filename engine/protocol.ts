@@ -118,6 +118,22 @@ export const errorPayload = z.object({
 });
 export type ErrorPayload = z.infer<typeof errorPayload>;
 
+/**
+ * WebSocket close codes of Knock (4000-4999 is the application range). Here, not in engine/errors.ts, because the
+ * browser reads them too (a socket closed as logged out ends the session for good) and may import only this module;
+ * errors.ts re-exports them for the server.
+ */
+export const CloseCode = {
+  /** The session ended (log out) or was revoked. */
+  loggedOut: 4001,
+  /** The join was refused: no such conversation, or not a member. */
+  forbidden: 4003,
+  /** The room closed on purpose (e.g. account removed). */
+  gone: 4004,
+  /** The server is restarting; reconnect. */
+  restarting: 4005,
+} as const;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Calls (DESIGN "calls"): signalling through the ConversationRoom. A *device* is one connection to the room (its
 // Colyseus session id): an owner with two tabs has two devices, and signalling addresses devices, not people.

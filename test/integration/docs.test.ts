@@ -8,10 +8,9 @@ import * as Y from 'yjs';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { writeSyncStep1, writeUpdate } from 'y-protocols/sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DOC_CARD_PREFIX } from '../../engine/protocol.ts';
 import type { ErrorPayload } from '../../engine/protocol.ts';
 import { Person, waitFor } from '../support/clients.ts';
-import { sharedDoc, textOf, until, type SharedDoc } from '../support/docFixture.ts';
+import { isCardOf, sharedDoc, textOf, until, type SharedDoc } from '../support/docFixture.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { RawRoom } from '../support/rawRoom.ts';
 import { startProxy } from '../support/netProxy.ts';
@@ -59,9 +58,9 @@ const syncFrame = (write: (e: encoding.Encoder) => void): Uint8Array => {
 describe('documents in a conversation', () => {
   it('posts a card with the title to both sides, and carries edits both ways live', async () => {
     const s = await newDoc('Trip plan');
-    const card = s.ownerConversation.snapshot().messages.find((m) => m.key === `${DOC_CARD_PREFIX}${s.docId}`);
+    const card = s.ownerConversation.snapshot().messages.find(isCardOf(s.docId));
     expect(card?.body).toBe('Trip plan');
-    await waitFor(s.visitorConversation, (snap) => snap.messages.some((m) => m.key === `${DOC_CARD_PREFIX}${s.docId}`), 'card at the visitor');
+    await waitFor(s.visitorConversation, (snap) => snap.messages.some(isCardOf(s.docId)), 'card at the visitor');
 
     const owner = s.open('owner');
     const visitor = s.open('visitor');

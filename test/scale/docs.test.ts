@@ -7,7 +7,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DocProvider } from '../../client/src/sdk/docProvider.ts';
 import { Person, waitFor } from '../support/clients.ts';
-import { textOf, until } from '../support/docFixture.ts';
+import { isCardOf, textOf, until } from '../support/docFixture.ts';
 import { KnockProcess } from '../support/knockProcess.ts';
 import { TestSchemas, newSchemaName, testDatabaseUrl } from '../support/postgresSchemas.ts';
 import { TestRedis } from '../support/redisDatabase.ts';
@@ -42,7 +42,7 @@ describe('documents across two processes', () => {
     const created = new Promise<string>((resolve) => session.onDocCreated((doc) => resolve(doc.docId)));
     session.createDocument('Across processes');
     const docId = await created;
-    await waitFor(owner.conversation(conversationId), (s) => s.messages.some((m) => m.key === `doc:${docId}`), 'the card on A', 20_000);
+    await waitFor(owner.conversation(conversationId), (s) => s.messages.some(isCardOf(docId)), 'the card on A', 20_000);
 
     const providers: DocProvider[] = [];
     cleanups.push(() => Promise.all(providers.map((p) => p.destroy())));

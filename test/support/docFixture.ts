@@ -4,9 +4,9 @@
  * are then opened with the SDK's DocProvider (real colyseus.js sockets), directly or through a test proxy.
  */
 import * as Y from 'yjs';
-import { DOC_CARD_PREFIX } from '../../engine/protocol.ts';
 import { DocProvider } from '../../client/src/sdk/docProvider.ts';
 import type { ConversationSession } from '../../client/src/sdk/conversationSession.ts';
+import type { MessageView } from '../../client/src/sdk/types.ts';
 import { Person, waitFor } from './clients.ts';
 import type { TestKnock } from './knockServer.ts';
 
@@ -39,7 +39,7 @@ export async function sharedDoc(knock: TestKnock, handle = 'alice', title = 'Tri
   if (!visitorConversation.createDocument(title)) throw new Error('could not send doc.create');
   const docId = await created;
   const ownerConversation = owner.conversation(conversationId);
-  await waitFor(ownerConversation, (s) => s.messages.some((m) => m.key === `${DOC_CARD_PREFIX}${docId}`), 'the card at the owner');
+  await waitFor(ownerConversation, (s) => s.messages.some(isCardOf(docId)), 'the card at the owner');
   const providers: DocProvider[] = [];
   return {
     owner,
@@ -65,6 +65,11 @@ export async function sharedDoc(knock: TestKnock, handle = 'alice', title = 'Tri
       await visitor.closeAll();
     },
   };
+}
+
+/** Picks a document's card out of a conversation's messages: the message whose event is that document. */
+export function isCardOf(docId: string): (m: MessageView) => boolean {
+  return (m) => m.event.kind === 'doc' && m.event.docId === docId;
 }
 
 /** Resolves when `check()` holds, checking every 20 ms; rejects after `timeoutMs` with `what` and the last value. */

@@ -15,6 +15,7 @@ import {
   conversationClientMessages,
   conversationServerMessages,
   type ConversationClientMessages,
+  type ConversationEvent,
   type ConversationServerMessages,
   type ErrorPayload,
   type MessageRecord,
@@ -55,6 +56,8 @@ const TYPING_IDLE_MS = 4000;
 const TYPING_SHOWN_MS = 6000;
 const RECEIPT_DELAY_MS = 100;
 const PERMANENT_ERRORS = new Set(['bad_request', 'too_large', 'forbidden', 'not_found', 'unknown_type']);
+/** What this device writes is text: its pending, failed and just-acknowledged messages carry this event. */
+const TEXT: ConversationEvent = Object.freeze({ kind: 'text' });
 
 type Phase = 'away' | 'catchingUp' | 'live';
 
@@ -386,7 +389,7 @@ export class ConversationSession {
     if (pending && this.me) {
       const me = this.participants.get(this.me.participantId);
       this.addStored([
-        { seq: a.seq, at: a.at, body: pending.body, clientMsgId: a.clientMsgId, senderId: this.me.participantId, senderRole: this.me.role, senderName: me?.name ?? '' },
+        { seq: a.seq, at: a.at, body: pending.body, clientMsgId: a.clientMsgId, event: TEXT, senderId: this.me.participantId, senderRole: this.me.role, senderName: me?.name ?? '' },
       ]);
     }
     if (this.inflight === a.clientMsgId) this.inflight = null;
@@ -516,15 +519,15 @@ export class ConversationSession {
       .map((m) => {
         const mine = m.senderId === myId;
         const name = this.participants.get(m.senderId)?.name || m.senderName;
-        return { key: m.clientMsgId, seq: m.seq, body: m.body, at: m.at, senderRole: m.senderRole, senderName: name, mine, status: mine ? statusOf(m.seq) : 'read' };
+        return { key: m.clientMsgId, seq: m.seq, event: m.event, body: m.body, at: m.at, senderRole: m.senderRole, senderName: name, mine, status: mine ? statusOf(m.seq) : 'read' };
       });
     const myRole = this.me?.role ?? (this.options.token ? 'visitor' : 'owner');
     const myName = (myId && this.participants.get(myId)?.name) || '';
     for (const p of this.outbox.all()) {
-      messages.push({ key: p.clientMsgId, seq: null, body: p.body, at: p.at, senderRole: myRole, senderName: myName, mine: true, status: 'pending' });
+      messages.push({ key: p.clientMsgId, seq: null, event: TEXT, body: p.body, at: p.at, senderRole: myRole, senderName: myName, mine: true, status: 'pending' });
     }
     for (const [key, f] of this.failed) {
-      messages.push({ key, seq: null, body: f.body, at: f.at, senderRole: myRole, senderName: myName, mine: true, status: 'failed', error: f.error });
+      messages.push({ key, seq: null, event: TEXT, body: f.body, at: f.at, senderRole: myRole, senderName: myName, mine: true, status: 'failed', error: f.error });
     }
     return {
       conversationId: this.options.conversationId,

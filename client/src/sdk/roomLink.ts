@@ -5,8 +5,7 @@
  */
 import { Client, type Room } from 'colyseus.js';
 import type { z } from 'zod';
-import { CloseCode } from '../../../engine/errors.ts';
-import { ROOMS_PATH } from '../../../engine/protocol.ts';
+import { CloseCode, ROOMS_PATH } from '../../../engine/protocol.ts';
 
 /** Colyseus's "left on purpose" close code. */
 const CONSENTED = 4000;

@@ -3,15 +3,21 @@
  * userSession.ts) keeps these snapshots current; views subscribe and re-render. Framework-free on purpose:
  * integration tests drive the same SDK from Node with real sockets.
  */
-import type { ConversationSummary, ErrorPayload, ParticipantRecord, Role, UserServerMessages } from '../../../engine/protocol.ts';
+import type { ConversationEvent, ConversationSummary, ErrorPayload, ParticipantRecord, Role, UserServerMessages } from '../../../engine/protocol.ts';
 
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface MessageView {
-  /** Stable key for rendering: the clientMsgId. */
+  /** Stable key for rendering (the clientMsgId), and nothing else: what a message is, `event` says. */
   key: string;
   /** Null until the server acknowledged it. */
   seq: number | null;
+  /**
+   * What the message is (text, a call record, a document's card, a game's step, a note of the server's): views switch
+   * on `event.kind`. This device's pending and failed messages are `{ kind: 'text' }`.
+   */
+  event: ConversationEvent;
+  /** Plain text a person reads: what was written, or for other events the server's words ("Missed call", a title). */
   body: string;
   /** Server time once stored; local time while pending. */
   at: number;

@@ -1,15 +1,9 @@
-/** A shared document's card in the conversation (a message `doc:<id>` whose body is the title): opens the editor. */
-const DOC_CARD_PREFIX = 'doc:';
+/** A shared document's card in the conversation (a `doc` event, whose body is the title): opens the editor. */
 import type { MessageView } from '../sdk/types.ts';
 import { clockTime, fullDate, isoDate } from '../timeFormat.ts';
 import { docHash } from './docLocation.ts';
 
-export function isDocCard(message: MessageView): boolean {
-  return message.key.startsWith(DOC_CARD_PREFIX);
-}
-
-export function DocCard({ message }: { message: MessageView }) {
-  const docId = message.key.slice(DOC_CARD_PREFIX.length);
+export function DocCard({ message, docId }: { message: MessageView; docId: string }) {
   return (
     <li class={`message ${message.mine ? 'message--mine' : 'message--theirs'} message--doc`}>
       <article class="doc-card" aria-label={`Document: ${message.body}`}>

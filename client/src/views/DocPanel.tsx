@@ -20,7 +20,7 @@ export function DocPanel({ session, messages }: { session: ConversationSession; 
   }, [docId, editor]);
 
   if (docId === null) return null;
-  const card = messages.find((m) => m.key === `doc:${docId}`);
+  const card = messages.find((m) => m.event.kind === 'doc' && m.event.docId === docId);
   const title = card?.body ?? 'Document';
   return (
     <section class="doc-panel" aria-label={`Document: ${title}`} data-doc={docHash(docId)}>

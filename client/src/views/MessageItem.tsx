@@ -1,19 +1,49 @@
-/** One message: sender, text, time and, for my own messages, how far it got. */
+/**
+ * One item of the message list, chosen by what the message is (`message.event.kind`): a bubble with sender, text, time
+ * and, for my own messages, how far it got; a call record; a document's card; a game's step; or a note of the
+ * server's, apart from the bubbles.
+ */
 import type { MessageView } from '../sdk/types.ts';
 import { clockTime, fullDate, isoDate } from '../timeFormat.ts';
 import { MessageText } from './MessageText.tsx';
-import { DocCard, isDocCard } from './DocCard.tsx';
+import { DocCard } from './DocCard.tsx';
 
 export function MessageItem({ message, continued }: { message: MessageView; continued: boolean }) {
-  if (isDocCard(message)) return <DocCard message={message} />;
+  const event = message.event;
+  switch (event.kind) {
+    case 'text':
+      return <Bubble message={message} continued={continued} />;
+    case 'call':
+      // "Call, 12 min", "Missed call": the server's words, in the caller's bubble.
+      return <Bubble message={message} continued={continued} variant="message--call" />;
+    case 'doc':
+      return <DocCard message={message} docId={event.docId} />;
+    case 'game.invite':
+    case 'game.answer':
+    case 'game.result':
+      return <Bubble message={message} continued={continued} variant="message--game" />;
+    case 'system':
+      return <SystemNote message={message} />;
+    default:
+      return unknownEvent(event, message);
+  }
+}
+
+/**
+ * A kind added to the protocol and not shown here is a compile error (`event` is not `never`). Should one reach a
+ * browser anyway (data newer than this build), its body, the plain text every event has, is shown as a note.
+ */
+function unknownEvent(_event: never, message: MessageView) {
+  return <SystemNote message={message} />;
+}
+
+function Bubble({ message, continued, variant }: { message: MessageView; continued: boolean; variant?: string }) {
   const side = message.mine ? 'message--mine' : 'message--theirs';
   // The name stays in the text for screen readers and tests, but is shown only at the start of a run of messages
   // from the same person, and never on my own bubbles (their side says it).
   const nameHidden = message.mine || continued;
-  // Call records ("Call, 12 min", "Missed call") are written by the server with a clientMsgId no client can send.
-  const callRecord = message.key.startsWith('call:');
   return (
-    <li class={`message ${side}${continued ? ' message--continued' : ''}${callRecord ? ' message--call' : ''}`}>
+    <li class={`message ${side}${continued ? ' message--continued' : ''}${variant === undefined ? '' : ` ${variant}`}`}>
       <span class={nameHidden ? 'message-sender visually-hidden' : 'message-sender'}>{message.senderName}</span>
       <div class={message.status === 'failed' ? 'bubble bubble--failed' : 'bubble'}>
         <p class="message-body">
@@ -21,12 +51,36 @@ export function MessageItem({ message, continued }: { message: MessageView; cont
         </p>
       </div>
       <div class="message-meta">
-        <time dateTime={isoDate(message.at)} title={fullDate(message.at)}>
-          {clockTime(message.at)}
-        </time>
+        <MessageTime at={message.at} />
         {message.mine && <DeliveryState message={message} />}
       </div>
     </li>
+  );
+}
+
+/**
+ * A note of the server's about the conversation: centred between the bubbles, with no sender. Screen readers meet
+ * it as an item of the message list that starts "Note", where a message starts with its sender's name.
+ */
+function SystemNote({ message }: { message: MessageView }) {
+  return (
+    <li class="message message--system">
+      <span class="visually-hidden">Note:</span>
+      <p class="system-note">
+        <MessageText text={message.body} />
+      </p>
+      <div class="message-meta">
+        <MessageTime at={message.at} />
+      </div>
+    </li>
+  );
+}
+
+function MessageTime({ at }: { at: number }) {
+  return (
+    <time dateTime={isoDate(at)} title={fullDate(at)}>
+      {clockTime(at)}
+    </time>
   );
 }
 

@@ -90,9 +90,10 @@ export function MessageList({ messages, hasOlder, loadingOlder, onLoadOlder, emp
   );
 }
 
-/** Same sender as the previous message, within 5 minutes: no need to repeat the name. */
+/** Same sender as the previous message, within 5 minutes, no note between: no need to repeat the name. */
 function continuesRun(previous: MessageView | undefined, message: MessageView): boolean {
-  if (previous === undefined) return false;
+  // A note of the server's stands apart from the bubbles: the message after it names its sender again.
+  if (previous === undefined || previous.event.kind === 'system') return false;
   const sameSender = previous.mine === message.mine && previous.senderName === message.senderName;
   return sameSender && message.at - previous.at < 5 * 60_000;
 }

@@ -4,9 +4,8 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
-import type { ConversationSummary, ProfileAnswer } from '../../../engine/protocol.ts';
+import { CloseCode, type ConversationSummary, type ProfileAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
-import { CloseCode } from '../../../engine/errors.ts';
 import { ownerStore } from '../sdk/browserStore.ts';
 import { ConversationSession } from '../sdk/conversationSession.ts';
 import { OwnerSession } from '../sdk/userSession.ts';

@@ -187,6 +187,7 @@ function PresenceStage({
           {
             key: 'knock',
             seq: null,
+            event: { kind: 'text' },
             body: pending.body,
             at: pending.at,
             senderRole: 'visitor',
