@@ -321,7 +321,12 @@ export const messageRecord = z.object({
    * ":", e.g. `call:<callId>`, `game:<id>:result`): unique per sender, so writing an event twice stores it once.
    */
   clientMsgId: z.string(),
-  event: conversationEvent,
+  /**
+   * A kind this browser's code does not know yet (a server upgraded while the page stayed open) shows as a note
+   * with the body, rather than dropping the whole batch it came in; a record without one (a server from before
+   * typed events, during a rolling upgrade) is text.
+   */
+  event: conversationEvent.catch(({ input }) => (input === undefined ? { kind: 'text' as const } : { kind: 'system' as const })),
 });
 export type MessageRecord = z.infer<typeof messageRecord>;
 export type GameScores = z.infer<typeof gameScoresSchema>;

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KnockError } from '../../engine/errors.ts';
 import type { LogEntry } from '../../engine/conversationLog.ts';
 import type { OwnerEvent } from '../../engine/hub.ts';
-import type { MessageRecord } from '../../engine/protocol.ts';
+import type { ConversationEvent, MessageRecord } from '../../engine/protocol.ts';
 import { cmid, conversationFixture, type ConvPeer, type ConversationFixture } from '../support/conversationFixture.ts';
 import { settle } from '../support/roomHarness.ts';
 
@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** What a channel would write: a text from the visitor, keyed by the channel's own id. */
-function fromChannel(f: ConversationFixture, n: number, body = `sms ${n}`): LogEntry {
+function fromChannel(f: ConversationFixture, n: number, body = `sms ${n}`): { senderId: string; idempotencyKey: string; body: string; event: ConversationEvent } {
   return { senderId: f.visitor.id, idempotencyKey: `sms:msg-${n}`, body, event: { kind: 'text' } };
 }
 
