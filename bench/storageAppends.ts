@@ -33,7 +33,7 @@ async function measure(storage: Storage, conversations: number, window: number, 
       Array.from({ length: window }, async (_, k) => {
         while (Date.now() < stopAt) {
           const started = performance.now();
-          await storage.appendMessage({ conversationId: c.conversation.id, senderId: c.visitor.id, clientMsgId: `b-${k}-${n++}`, body: 'hello', at: Date.now() });
+          await storage.appendMessage({ conversationId: c.conversation.id, senderId: c.visitor.id, clientMsgId: `b-${k}-${n++}`, body: 'hello', event: { kind: 'text' }, at: Date.now() });
           latency.record(performance.now() - started);
         }
       }),

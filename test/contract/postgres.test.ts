@@ -76,6 +76,7 @@ describe('PostgreSQL adapter', () => {
       senderId: (i % 2 ? conv.visitor : conv.owner).id,
       clientMsgId: `two-pools-${i}`,
       body: `message ${i}`,
+      event: { kind: 'text' },
       at: T0 + i,
     })));
     const results = await Promise.all(sends);
@@ -105,7 +106,7 @@ describe('PostgreSQL adapter', () => {
     const s = await open({ schema });
     const body = 'NUL \u0000 😀 \uFEFF end\u0000';
     const conv = await seedConversation(s, await seedAccount(s, 'ann', 'A\u0000nn'));
-    await s.appendMessage({ conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'raw-bytes', body, at: T0 });
+    await s.appendMessage({ conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'raw-bytes', body, event: { kind: 'text' }, at: T0 });
     const [row] = await schemas.query<{ body: Buffer; name: Buffer }>(
       `SELECT m.body, a.display_name AS name FROM "${schema}".messages m, "${schema}".accounts a`,
     );
@@ -121,7 +122,7 @@ describe('PostgreSQL adapter', () => {
     expect(await s.listAccounts()).toEqual([]);
     const conv = await seedConversation(s, await seedAccount(s));
     const nulId = s.appendMessage({
-      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'x\u0000', body: 'b', at: T0,
+      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'x\u0000', body: 'b', event: { kind: 'text' }, at: T0,
     });
     await expect(nulId).rejects.toMatchObject({ code: 'bad_request' });
     expect((await s.getConversation(conv.conversation.id))?.lastSeq).toBe(0);

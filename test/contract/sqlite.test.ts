@@ -107,7 +107,7 @@ describe('SQLite adapter', () => {
     const conv = await seedConversation(a, await seedAccount(a));
     const b = open(file);
     await Promise.all(range(1, 40).map((i) => (i % 2 ? a : b).appendMessage({
-      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: `two-conn-${i}`, body: `${i}`, at: T0 + i,
+      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: `two-conn-${i}`, body: `${i}`, event: { kind: 'text' }, at: T0 + i,
     })));
     expect(seqsOf(await a.messagesAfter(conv.conversation.id, 0, 100))).toEqual(range(1, 40));
   });
