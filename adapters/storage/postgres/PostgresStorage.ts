@@ -345,10 +345,13 @@ export class PostgresStorage implements Storage {
   /** The two statements of an append on `db`; database errors are thrown as they come (the callers map them). */
   private async appendOn(db: pg.Pool | pg.PoolClient, { input, event }: Append): Promise<AppendResult> {
     const sender = (await db.query<SenderRow>(named(sql.senderAndDuplicate, [input.senderId, input.clientMsgId]))).rows[0];
+    // Membership is checked in the read that finds a retry, so it costs no round trip of its own, and it still holds
+    // at the insert when that is another transaction (a lone append): no statement moves a participant to another
+    // conversation, and one removed in between fails the insert's foreign key. Refused here, no seq is taken.
     if (!sender || sender.conversation_id !== input.conversationId) {
       const exists = await db.query(sql.conversationExists, [input.conversationId]);
       if (exists.rowCount === 0) throw new KnockError('not_found', 'There is no such conversation.');
-      throw new KnockError('forbidden', 'This sender is not a participant of the conversation.');
+      throw new KnockError('forbidden', 'The sender is not a member of this conversation.');
     }
     const author = { role: asRole(sender.role), name: decodeText(sender.name) };
     if (sender.seq !== null && sender.body !== null && sender.at !== null && sender.kind !== null) {

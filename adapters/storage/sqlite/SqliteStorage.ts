@@ -401,7 +401,7 @@ export class SqliteStorage implements Storage {
     if (!this.q.conversationExists.get(conversationId)) {
       throw new KnockError('not_found', 'There is no such conversation.');
     }
-    throw new KnockError('forbidden', 'This sender is not a participant of the conversation.');
+    throw new KnockError('forbidden', 'The sender is not a member of this conversation.');
   }
 }
 

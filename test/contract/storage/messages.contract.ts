@@ -110,21 +110,36 @@ export function messageRules(ctx: StorageContext): void {
       expect(await s.messagesAfter(conv.conversation.id, 0, 100)).toHaveLength(1);
     });
 
-    it('refuses a sender who is not a participant of the conversation, and stores nothing', async () => {
+    it('refuses a sender of another conversation with forbidden, storing nothing, and the next append takes the next seq', async () => {
       const s = ctx.storage();
       const ann = await seedAccount(s);
       const mine = await seedConversation(s, ann);
       const other = await seedConversation(s, ann);
+      await appendSequence(s, mine, mine.visitor, 2);
+      const text = { kind: 'text' } as const;
+      // The intruder sent this clientMsgId in their own conversation: refused here, not answered with that message.
+      await s.appendMessage({
+        conversationId: other.conversation.id, senderId: other.visitor.id, clientMsgId: clientMsgId(1), body: 'mine', event: text, at: T0,
+      });
       const intruder = s.appendMessage({
-        conversationId: mine.conversation.id, senderId: other.visitor.id, clientMsgId: clientMsgId(1), body: 'x', event: { kind: 'text' }, at: T0,
+        conversationId: mine.conversation.id, senderId: other.visitor.id, clientMsgId: clientMsgId(1), body: 'x', event: text, at: T0,
       });
       await expect(intruder).rejects.toBeInstanceOf(KnockError);
-      await expect(intruder).rejects.toMatchObject({ code: 'forbidden' });
+      await expect(intruder).rejects.toMatchObject({ code: 'forbidden', message: 'The sender is not a member of this conversation.' });
       const unknown = s.appendMessage({
-        conversationId: mine.conversation.id, senderId: 'no-such-participant', clientMsgId: clientMsgId(2), body: 'x', event: { kind: 'text' }, at: T0,
+        conversationId: mine.conversation.id, senderId: 'no-such-participant', clientMsgId: clientMsgId(2), body: 'x', event: text, at: T0,
       });
       await expect(unknown).rejects.toMatchObject({ code: 'forbidden' });
-      for (const c of [mine, other]) expect((await s.getConversation(c.conversation.id))?.lastSeq).toBe(0);
+      expect((await s.getConversation(mine.conversation.id))?.lastSeq).toBe(2);
+      expect((await s.getConversation(other.conversation.id))?.lastSeq).toBe(1);
+
+      const next = await s.appendMessage({
+        conversationId: mine.conversation.id, senderId: mine.owner.id, clientMsgId: clientMsgId(3), body: 'next', event: text, at: T0 + 1,
+      });
+      expect(next.message.seq).toBe(3);
+      expect((await s.messagesAfter(mine.conversation.id, 0, 10)).map((m) => [m.seq, m.senderId])).toEqual([
+        [1, mine.visitor.id], [2, mine.visitor.id], [3, mine.owner.id],
+      ]);
     });
 
     it('refuses one append of a burst without undoing the others', async () => {
