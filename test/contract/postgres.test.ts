@@ -17,6 +17,8 @@ import { TestSchemas, newSchemaName, testDatabaseUrl } from '../support/postgres
 import { storageContract } from './storage.contract.ts';
 import { T0, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
 import { expectDataKeptOnReopen } from './storage/reopen.ts';
+import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped } from './storage/legacyEvents.ts';
+import { migrationsUpTo } from '../support/olderSchema.ts';
 
 const schemas = new TestSchemas();
 afterAll(() => schemas.end());
@@ -62,6 +64,32 @@ describe('PostgreSQL adapter', () => {
   it('keeps data when a schema is reopened, and continues its seqs', async () => {
     const schema = newSchemaName();
     await expectDataKeptOnReopen(await open({ schema }), () => open({ schema }), 'Ann \u0000 😀');
+  });
+
+  it('types the call, document and game records of a schema written before events were typed', async () => {
+    const schema = newSchemaName();
+    const dir = mkdtempSync(join(tmpdir(), 'knock-pg-older-'));
+    const pool = new pg.Pool({ connectionString: testDatabaseUrl, max: 1, options: `-c search_path=${schema}` });
+    let storeOpened = false;
+    try {
+      await applyMigrations(pool, schema, migrationsUpTo(defaultMigrationsDir, LEGACY_SCHEMA_VERSION, dir));
+      await expectLegacyRecordsTyped({
+        exec: async (statements) => {
+          await pool.query(statements);
+        },
+        open: async () => {
+          storeOpened = true;
+          await pool.end();
+          return open({ schema }); // released, and its schema dropped, in afterEach
+        },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      if (!storeOpened) {
+        await pool.end();
+        await schemas.drop(schema);
+      }
+    }
   });
 
   it('keeps seqs contiguous and sends idempotent when two processes append to one conversation at once', async () => {
