@@ -5,12 +5,16 @@
  * parallel on the pool). What the relay's durable write costs, without the relay.
  *
  *   node --import tsx bench/storageAppends.ts [--conversations 20] [--window 4] [--seconds 3] [--only sqlite|postgres]
+ *     [--event text|call]
+ *
+ * `--event call` appends call records (an event with a JSON payload) instead of text (no payload), the common case.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
 import type { Storage } from '../engine/ports/storage.ts';
+import type { ConversationEvent } from '../engine/protocol.ts';
 import { Histogram } from './lib/histogram.ts';
 import { TestSchemas } from '../test/support/postgresSchemas.ts';
 
@@ -19,7 +23,14 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1]! : fallback;
 }
 
-async function measure(storage: Storage, conversations: number, window: number, seconds: number) {
+/** The event of the `n`th append: text, or a call record of its own (as a server writes one per call). */
+function eventMaker(kind: string): (n: number) => ConversationEvent {
+  if (kind === 'text') return () => ({ kind: 'text' });
+  if (kind === 'call') return (n) => ({ kind: 'call', callId: `bench-call-${n}`, media: 'video', reason: 'completed', durationMs: 754_000 });
+  throw new Error(`--event is text or call, not ${kind}`);
+}
+
+async function measure(storage: Storage, conversations: number, window: number, seconds: number, eventOf: (n: number) => ConversationEvent) {
   const account = await storage.createAccount({ handle: 'bench', displayName: 'Bench', passwordHash: 'x', at: Date.now() });
   const convs = [];
   for (let i = 0; i < conversations; i++) {
@@ -33,7 +44,10 @@ async function measure(storage: Storage, conversations: number, window: number, 
       Array.from({ length: window }, async (_, k) => {
         while (Date.now() < stopAt) {
           const started = performance.now();
-          await storage.appendMessage({ conversationId: c.conversation.id, senderId: c.visitor.id, clientMsgId: `b-${k}-${n++}`, body: 'hello', at: Date.now() });
+          const i = n++;
+          await storage.appendMessage({
+            conversationId: c.conversation.id, senderId: c.visitor.id, clientMsgId: `b-${k}-${i}`, body: 'hello', event: eventOf(i), at: Date.now(),
+          });
           latency.record(performance.now() - started);
         }
       }),
@@ -48,12 +62,14 @@ async function main(): Promise<void> {
   const window = Number(arg('--window', '4'));
   const seconds = Number(arg('--seconds', '3'));
   const only = arg('--only', 'sqlite,postgres').split(',');
-  const shape = `${conversations} conversations x ${window} in flight, ${seconds} s`;
+  const event = arg('--event', 'text');
+  const eventOf = eventMaker(event);
+  const shape = `${conversations} conversations x ${window} in flight, ${seconds} s, ${event} events`;
   if (only.includes('sqlite')) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'knock-appends-'));
     const storage = SqliteStorage.open({ file: path.join(dir, 'knock.db') });
     try {
-      console.log('SQLite    ', shape, await measure(storage, conversations, window, seconds));
+      console.log('SQLite    ', shape, await measure(storage, conversations, window, seconds, eventOf));
     } finally {
       await storage.close();
       rmSync(dir, { recursive: true, force: true });
@@ -63,7 +79,7 @@ async function main(): Promise<void> {
     const schemas = new TestSchemas();
     const storage = await schemas.openStorage({});
     try {
-      console.log('PostgreSQL', shape, await measure(storage, conversations, window, seconds));
+      console.log('PostgreSQL', shape, await measure(storage, conversations, window, seconds, eventOf));
     } finally {
       await schemas.release(storage);
       await schemas.end();

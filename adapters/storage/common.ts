@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { KnockError } from '../../engine/errors.ts';
 import type { Account, Conversation, NewMessage, Participant, Storage } from '../../engine/ports/storage.ts';
-import type { MessageRecord, Role } from '../../engine/protocol.ts';
+import type { ConversationEvent, MessageRecord, Role } from '../../engine/protocol.ts';
 
 /** What the port's createAccount and createConversation take and return (inline in the port), named. */
 export type NewAccount = Parameters<Storage['createAccount']>[0];
@@ -78,14 +78,30 @@ export function newConversationRecords(
   return { conversation, owner, visitor };
 }
 
+/** An event as the messages table stores it (migration 004). */
+export interface EventColumns {
+  kind: string;
+  payload: string | null;
+}
+
 /**
- * The record `appendMessage` returns for a message stored under `seq`: what was sent (for a duplicate, the body and
- * time stored the first time), and its sender's role and name as they are now.
+ * The two columns an event is stored in: `kind`, and `payload`, its other fields as a JSON object, or null when it
+ * has none (`text`, `system`: most messages, so most rows hold no JSON at all). rows.ts eventOf reads them back.
+ */
+export function eventColumns(event: ConversationEvent): EventColumns {
+  const { kind, ...fields } = event;
+  const payload = JSON.stringify(fields);
+  return { kind, payload: payload === '{}' ? null : payload };
+}
+
+/**
+ * The record `appendMessage` returns for a message stored under `seq`: what was sent (for a duplicate, the body,
+ * time and event stored the first time), and its sender's role and name as they are now.
  */
 export function storedMessage(sent: NewMessage, seq: number, sender: { role: Role; name: string }): MessageRecord {
   return {
     seq, senderId: sent.senderId, senderRole: sender.role, senderName: sender.name, body: sent.body, at: sent.at,
-    clientMsgId: sent.clientMsgId,
+    clientMsgId: sent.clientMsgId, event: sent.event,
   };
 }
 

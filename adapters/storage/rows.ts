@@ -5,7 +5,7 @@
  * `rowMappers` takes the function that turns it into a string. Numbers arrive as JS numbers in both.
  */
 import type { Account, Conversation, Participant, Session } from '../../engine/ports/storage.ts';
-import type { ConversationSummary, MessageRecord, Role } from '../../engine/protocol.ts';
+import type { ConversationEvent, ConversationSummary, MessageRecord, Role } from '../../engine/protocol.ts';
 
 export interface AccountRow<T> {
   id: string;
@@ -50,6 +50,9 @@ export interface MessageRow<T> {
   body: T;
   at: number;
   client_msg_id: string;
+  /** The event's kind, and its other fields as a JSON object (NULL when it has none): see eventColumns. */
+  kind: string;
+  payload: string | null;
 }
 
 export interface SummaryRow<T> {
@@ -61,6 +64,16 @@ export interface SummaryRow<T> {
   last_at: number | null;
   last_role: string | null;
   unread: number;
+}
+
+/**
+ * The event a message row holds: its kind with the fields of its payload. Not validated: the adapter stored what the
+ * ConversationLog had checked (and migration 004 what the old server wrote), and zod on every row read would cost
+ * more than the rest of the read.
+ */
+export function eventOf(kind: string, payload: string | null): ConversationEvent {
+  // The cast is the trust above: a kind and fields that parsed with conversationEvent when written.
+  return (payload === null ? { kind } : { kind, ...(JSON.parse(payload) as object) }) as ConversationEvent;
 }
 
 /** The CHECK constraint guarantees this; the check keeps the type honest without a cast. */
@@ -129,6 +142,7 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
       body: decodeText(r.body),
       at: r.at,
       clientMsgId: r.client_msg_id,
+      event: eventOf(r.kind, r.payload),
     }),
 
     toSummary: (r) => {

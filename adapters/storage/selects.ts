@@ -9,7 +9,8 @@ import { limits } from '../../engine/protocol.ts';
  * Message rows (MessageRow). Sender role and name come from the participant as it is now: a rename shows on old
  * messages too.
  */
-export const messageSelect = `SELECT m.seq, m.sender_id, p.role AS sender_role, p.name AS sender_name, m.body, m.at, m.client_msg_id
+export const messageSelect = `SELECT m.seq, m.sender_id, p.role AS sender_role, p.name AS sender_name, m.body, m.at, m.client_msg_id,
+    m.kind, m.payload
   FROM messages m JOIN participants p ON p.id = m.sender_id`;
 
 /** Conversation rows (ConversationRow), with the owner's handle and display name. */

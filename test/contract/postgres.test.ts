@@ -17,6 +17,8 @@ import { TestSchemas, newSchemaName, testDatabaseUrl } from '../support/postgres
 import { storageContract } from './storage.contract.ts';
 import { T0, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
 import { expectDataKeptOnReopen } from './storage/reopen.ts';
+import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped } from './storage/legacyEvents.ts';
+import { migrationsUpTo } from '../support/olderSchema.ts';
 
 const schemas = new TestSchemas();
 afterAll(() => schemas.end());
@@ -64,6 +66,32 @@ describe('PostgreSQL adapter', () => {
     await expectDataKeptOnReopen(await open({ schema }), () => open({ schema }), 'Ann \u0000 😀');
   });
 
+  it('types the call, document and game records of a schema written before events were typed', async () => {
+    const schema = newSchemaName();
+    const dir = mkdtempSync(join(tmpdir(), 'knock-pg-older-'));
+    const pool = new pg.Pool({ connectionString: testDatabaseUrl, max: 1, options: `-c search_path=${schema}` });
+    let storeOpened = false;
+    try {
+      await applyMigrations(pool, schema, migrationsUpTo(defaultMigrationsDir, LEGACY_SCHEMA_VERSION, dir));
+      await expectLegacyRecordsTyped({
+        exec: async (statements) => {
+          await pool.query(statements);
+        },
+        open: async () => {
+          storeOpened = true;
+          await pool.end();
+          return open({ schema }); // released, and its schema dropped, in afterEach
+        },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      if (!storeOpened) {
+        await pool.end();
+        await schemas.drop(schema);
+      }
+    }
+  });
+
   it('keeps seqs contiguous and sends idempotent when two processes append to one conversation at once', async () => {
     const schema = newSchemaName();
     const a = await open({ schema, poolSize: 4 });
@@ -76,6 +104,7 @@ describe('PostgreSQL adapter', () => {
       senderId: (i % 2 ? conv.visitor : conv.owner).id,
       clientMsgId: `two-pools-${i}`,
       body: `message ${i}`,
+      event: { kind: 'text' },
       at: T0 + i,
     })));
     const results = await Promise.all(sends);
@@ -105,7 +134,7 @@ describe('PostgreSQL adapter', () => {
     const s = await open({ schema });
     const body = 'NUL \u0000 😀 \uFEFF end\u0000';
     const conv = await seedConversation(s, await seedAccount(s, 'ann', 'A\u0000nn'));
-    await s.appendMessage({ conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'raw-bytes', body, at: T0 });
+    await s.appendMessage({ conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'raw-bytes', body, event: { kind: 'text' }, at: T0 });
     const [row] = await schemas.query<{ body: Buffer; name: Buffer }>(
       `SELECT m.body, a.display_name AS name FROM "${schema}".messages m, "${schema}".accounts a`,
     );
@@ -121,7 +150,7 @@ describe('PostgreSQL adapter', () => {
     expect(await s.listAccounts()).toEqual([]);
     const conv = await seedConversation(s, await seedAccount(s));
     const nulId = s.appendMessage({
-      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'x\u0000', body: 'b', at: T0,
+      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: 'x\u0000', body: 'b', event: { kind: 'text' }, at: T0,
     });
     await expect(nulId).rejects.toMatchObject({ code: 'bad_request' });
     expect((await s.getConversation(conv.conversation.id))?.lastSeq).toBe(0);

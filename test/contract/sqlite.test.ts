@@ -14,6 +14,8 @@ import { sql } from '../../adapters/storage/sqlite/queries.ts';
 import { storageContract } from './storage.contract.ts';
 import { T0, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
 import { expectDataKeptOnReopen } from './storage/reopen.ts';
+import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped } from './storage/legacyEvents.ts';
+import { migrationsUpTo } from '../support/olderSchema.ts';
 
 /** Each file-backed store lives in its own temp directory, removed with it. */
 function fileStores(): { open: () => Promise<Storage>; cleanup: (s: Storage) => Promise<void> } {
@@ -82,6 +84,27 @@ describe('SQLite adapter', () => {
     await expectDataKeptOnReopen(open(file), () => open(file));
   });
 
+  it('types the call, document and game records of a database written before events were typed', async () => {
+    const file = join(dir, 'knock.db');
+    const db = new Database(file);
+    let raw: Database.Database | null = db;
+    try {
+      applyMigrations(db, migrationsUpTo(defaultMigrationsDir, LEGACY_SCHEMA_VERSION, join(dir, 'older-migrations')));
+      await expectLegacyRecordsTyped({
+        exec: async (statements) => {
+          db.exec(statements);
+        },
+        open: async () => {
+          db.close();
+          raw = null;
+          return open(file);
+        },
+      });
+    } finally {
+      raw?.close();
+    }
+  });
+
   it('writes a WAL-mode file database', async () => {
     const file = join(dir, 'knock.db');
     await open(file).close();
@@ -107,7 +130,7 @@ describe('SQLite adapter', () => {
     const conv = await seedConversation(a, await seedAccount(a));
     const b = open(file);
     await Promise.all(range(1, 40).map((i) => (i % 2 ? a : b).appendMessage({
-      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: `two-conn-${i}`, body: `${i}`, at: T0 + i,
+      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: `two-conn-${i}`, body: `${i}`, event: { kind: 'text' }, at: T0 + i,
     })));
     expect(seqsOf(await a.messagesAfter(conv.conversation.id, 0, 100))).toEqual(range(1, 40));
   });

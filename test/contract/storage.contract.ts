@@ -11,6 +11,7 @@ import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
 import { documentRules } from './storage/documents.contract.ts';
+import { eventRules } from './storage/events.contract.ts';
 import type { StorageContext } from './storage/fixtures.ts';
 import { messageRules } from './storage/messages.contract.ts';
 import { gameRules } from './storage/games.contract.ts';
@@ -48,6 +49,7 @@ export function storageContract(
     accountRules(ctx);
     conversationRules(ctx);
     messageRules(ctx);
+    eventRules(ctx);
     documentRules(ctx);
     gameRules(ctx);
   });

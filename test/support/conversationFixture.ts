@@ -87,7 +87,7 @@ export async function conversationFixture(
   const created = await storage.createConversation({ ownerAccountId: account.id, tokenHash: 'token-hash-1', visitorName: 'Vic', at: T0 });
   const { owner, visitor } = created;
   for (let i = 1; i <= (opts.seedMessages ?? 0); i++) {
-    await storage.appendMessage({ conversationId: created.conversation.id, senderId: visitor.id, clientMsgId: cmid(`seed${i}`), body: `seed ${i}`, at: T0 + i });
+    await storage.appendMessage({ conversationId: created.conversation.id, senderId: visitor.id, clientMsgId: cmid(`seed${i}`), body: `seed ${i}`, event: { kind: 'text' }, at: T0 + i });
   }
   const conversation = (await storage.getConversation(created.conversation.id))!;
   const gated = gatedStorage(opts.storage ? opts.storage(storage) : storage);

@@ -41,7 +41,7 @@ describe('Checkpointer', () => {
     for (let round = 0; round < 30; round++) {
       await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
-          storage.appendMessage({ conversationId: conversation.id, senderId: visitor.id, clientMsgId: `m-${round}-${i}`, body, at: Date.now() }),
+          storage.appendMessage({ conversationId: conversation.id, senderId: visitor.id, clientMsgId: `m-${round}-${i}`, body, event: { kind: 'text' }, at: Date.now() }),
         ),
       );
     }

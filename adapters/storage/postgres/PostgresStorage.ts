@@ -12,11 +12,11 @@ import type {
   Account, AppendResult, Conversation, GameStorage, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
-  assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
-  type CreatedConversation, type NewAccount, type NewConversation,
+  assertWellFormed, eventColumns, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
+  type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import {
-  asRole, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
+  asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
 import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
 import { PostgresDocuments } from './documents.ts';
@@ -43,8 +43,13 @@ export interface PostgresStorageOptions {
 /** Most appends of one conversation in one transaction: a burst larger than this is committed in several. */
 const APPEND_BATCH = 256;
 
-interface PendingAppend {
+/** An append, its event already in the columns it is stored in (encoded once, before it waits for a batch). */
+interface Append {
   input: NewMessage;
+  event: EventColumns;
+}
+
+interface PendingAppend extends Append {
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 }
@@ -257,14 +262,15 @@ export class PostgresStorage implements Storage {
   async appendMessage(input: NewMessage): Promise<AppendResult> {
     assertWellFormed(input.body, 'The message');
     if (this.closing) throw new KnockError('internal', 'The database is closed.');
+    const event = eventColumns(input.event);
     return new Promise<AppendResult>((resolve, reject) => {
       const id = input.conversationId;
       const queue = this.appendQueues.get(id);
       if (queue) {
-        queue.push({ input, resolve, reject });
+        queue.push({ input, event, resolve, reject });
         return;
       }
-      const started: PendingAppend[] = [{ input, resolve, reject }];
+      const started: PendingAppend[] = [{ input, event, resolve, reject }];
       this.appendQueues.set(id, started);
       const loop = new Promise<void>((done) => setImmediate(done)).then(() => this.drainAppends(id, started));
       this.draining.add(loop);
@@ -277,7 +283,7 @@ export class PostgresStorage implements Storage {
     try {
       while (queue.length > 0) {
         const batch = queue.splice(0, APPEND_BATCH);
-        if (batch.length === 1) await settle(batch[0]!, () => this.appendAlone(batch[0]!.input));
+        if (batch.length === 1) await settle(batch[0]!, () => this.appendAlone(batch[0]!));
         else await this.appendBatch(batch);
       }
     } finally {
@@ -299,7 +305,7 @@ export class PostgresStorage implements Storage {
       await client.query('BEGIN');
       for (const p of batch) {
         try {
-          const value = await this.appendOn(client, p.input);
+          const value = await this.appendOn(client, p);
           outcomes.push(() => p.resolve(value));
         } catch (err) {
           if (!(err instanceof KnockError)) throw err; // the transaction is aborted: retried one by one below
@@ -317,13 +323,14 @@ export class PostgresStorage implements Storage {
       for (const answer of outcomes) answer();
       return;
     }
-    for (const p of batch) await settle(p, () => this.appendAlone(p.input));
+    for (const p of batch) await settle(p, () => this.appendAlone(p));
   }
 
   /** One append in its own transaction (the single statement), a concurrent duplicate answered with the original. */
-  private async appendAlone(input: NewMessage): Promise<AppendResult> {
+  private async appendAlone(append: Append): Promise<AppendResult> {
+    const { input } = append;
     try {
-      return await this.appendOn(this.pool, input);
+      return await this.appendOn(this.pool, append);
     } catch (err) {
       if (err instanceof KnockError) throw err;
       if (isViolation(err, SqlState.uniqueViolation, 'messages_sender_client_msg_id_key')) return this.original(input, err);
@@ -336,20 +343,25 @@ export class PostgresStorage implements Storage {
   }
 
   /** The two statements of an append on `db`; database errors are thrown as they come (the callers map them). */
-  private async appendOn(db: pg.Pool | pg.PoolClient, input: NewMessage): Promise<AppendResult> {
+  private async appendOn(db: pg.Pool | pg.PoolClient, { input, event }: Append): Promise<AppendResult> {
     const sender = (await db.query<SenderRow>(named(sql.senderAndDuplicate, [input.senderId, input.clientMsgId]))).rows[0];
+    // Membership is checked in the read that finds a retry, so it costs no round trip of its own, and it still holds
+    // at the insert when that is another transaction (a lone append): no statement moves a participant to another
+    // conversation, and one removed in between fails the insert's foreign key. Refused here, no seq is taken.
     if (!sender || sender.conversation_id !== input.conversationId) {
       const exists = await db.query(sql.conversationExists, [input.conversationId]);
       if (exists.rowCount === 0) throw new KnockError('not_found', 'There is no such conversation.');
-      throw new KnockError('forbidden', 'This sender is not a participant of the conversation.');
+      throw new KnockError('forbidden', 'The sender is not a member of this conversation.');
     }
     const author = { role: asRole(sender.role), name: decodeText(sender.name) };
-    if (sender.seq !== null && sender.body !== null && sender.at !== null) {
-      const first = { ...input, body: decodeText(sender.body), at: sender.at };
+    if (sender.seq !== null && sender.body !== null && sender.at !== null && sender.kind !== null) {
+      const first = { ...input, body: decodeText(sender.body), at: sender.at, event: eventOf(sender.kind, sender.payload) };
       return { message: storedMessage(first, sender.seq, author), duplicate: true };
     }
     const written = await db.query<{ seq: number }>(
-      named(sql.appendMessage, [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body)]),
+      named(sql.appendMessage, [
+        input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body), event.kind, event.payload,
+      ]),
     );
     const seq = written.rows[0]?.seq;
     if (seq === undefined) throw new KnockError('not_found', 'There is no such conversation.');

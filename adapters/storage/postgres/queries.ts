@@ -17,6 +17,8 @@ export interface SenderRow {
   seq: number | null;
   body: Buffer | null;
   at: number | null;
+  kind: string | null;
+  payload: string | null;
 }
 
 /** The columns of ParticipantRow, read through the alias `p`. */
@@ -87,20 +89,20 @@ export const sql = {
     RETURNING ${participantColumns}`,
 
   /** $1 sender, $2 clientMsgId: the sender (to authorise) and, if this is a retry, the original message. */
-  senderAndDuplicate: `SELECT p.conversation_id, p.role, p.name, m.seq, m.body, m.at
+  senderAndDuplicate: `SELECT p.conversation_id, p.role, p.name, m.seq, m.body, m.at, m.kind, m.payload
     FROM participants p LEFT JOIN messages m ON m.sender_id = p.id AND m.client_msg_id = $2
     WHERE p.id = $1`,
   /**
    * The next seq and the message, in one statement and so in one transaction: the UPDATE takes the conversation's
    * row lock (concurrent appends to it wait here, then read the committed last_seq), and if the INSERT fails (a
    * concurrent duplicate) the increment is rolled back with it, so seqs never skip. No row: no such conversation.
-   * $1 conversation, $2 at, $3 sender, $4 clientMsgId, $5 body.
+   * $1 conversation, $2 at, $3 sender, $4 clientMsgId, $5 body, $6 event kind, $7 event payload (JSON or NULL).
    */
   appendMessage: `WITH next AS (
       UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq
     )
-    INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body, at)
-    SELECT $1, next.last_seq, $3, $4, $5, $2 FROM next
+    INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body, at, kind, payload)
+    SELECT $1, next.last_seq, $3, $4, $5, $2, $6, $7 FROM next
     RETURNING seq`,
   messageByClientId: `${messageSelect} WHERE m.sender_id = $1 AND m.client_msg_id = $2`,
   messagesAfter: `${messageSelect} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3`,

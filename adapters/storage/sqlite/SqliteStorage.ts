@@ -13,8 +13,8 @@ import type {
   Account, AppendResult, Conversation, GameStorage, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
-  assertWellFormed, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
-  type CreatedConversation, type NewAccount, type NewConversation,
+  assertWellFormed, eventColumns, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
+  type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteDocuments } from './documents.ts';
@@ -25,6 +25,12 @@ import { WalSync } from './walSync.ts';
 import { sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary } from './queries.ts';
 
 type Db = Database.Database;
+
+/** An append waiting for the next batch, its event already in the columns it is stored in. */
+interface QueuedAppend {
+  input: NewMessage;
+  event: EventColumns;
+}
 
 /** Every statement, prepared once per connection: parsing SQL on each call would dominate the cost of small queries. */
 function prepareStatements(db: Db) {
@@ -55,7 +61,7 @@ function prepareStatements(db: Db) {
     raiseRead: db.prepare<{ seq: number; id: string }>(sql.raiseRead),
     messageByClientId: db.prepare<[string, string], MessageRow<string>>(sql.messageByClientId),
     nextSeq: db.prepare<[number, string], { last_seq: number }>(sql.nextSeq),
-    insertMessage: db.prepare<[string, number, string, string, string, number]>(sql.insertMessage),
+    insertMessage: db.prepare<[string, number, string, string, string, number, string, string | null]>(sql.insertMessage),
     messagesAfter: db.prepare<[string, number, number], MessageRow<string>>(sql.messagesAfter),
     messagesBefore: db.prepare<[string, number, number], MessageRow<string>>(sql.messagesBefore),
   };
@@ -65,11 +71,11 @@ export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
   private closed = false;
 
-  private readonly pendingAppends: Array<{ input: NewMessage; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }> = [];
+  private readonly pendingAppends: Array<{ append: QueuedAppend; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }> = [];
   // IMMEDIATE (see flushAppends) takes the write lock before the duplicate checks, so another process (the CLI)
   // cannot slip the same clientMsgId or the same seq in between a check and its insert.
   private readonly appendBatch: Database.Transaction<
-    (inputs: NewMessage[], outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }>) => void
+    (appends: QueuedAppend[], outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }>) => void
   >;
 
   /** Syncs the appends' commits off the event loop (null in memory: nothing to sync). */
@@ -86,10 +92,10 @@ export class SqliteStorage implements Storage {
     this.checkpoints = file === null ? null : new Checkpointer(db, file, onError);
     this.syncOff = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncOn = db.prepare('PRAGMA synchronous = FULL');
-    this.appendBatch = db.transaction((inputs: NewMessage[], outcomes) => {
-      for (const input of inputs) {
+    this.appendBatch = db.transaction((appends: QueuedAppend[], outcomes) => {
+      for (const append of appends) {
         try {
-          outcomes.push({ ok: true, value: this.appendOne(input) });
+          outcomes.push({ ok: true, value: this.appendOne(append) });
         } catch (error) {
           // appendOne refuses (KnockError) before it writes anything, so the batch goes on without that append.
           // Any other error may come after the seq was raised: it ends the transaction, nothing of it is kept.
@@ -270,8 +276,10 @@ export class SqliteStorage implements Storage {
   async appendMessage(input: NewMessage): Promise<AppendResult> {
     assertWellFormed(input.body, 'The message');
     if (this.closed) throw new KnockError('internal', 'The database is closed.');
+    // Encoded before the batch: whatever it throws fails this append alone, and the write lock is not held for it.
+    const append: QueuedAppend = { input, event: eventColumns(input.event) };
     return new Promise<AppendResult>((resolve, reject) => {
-      this.pendingAppends.push({ input, resolve, reject });
+      this.pendingAppends.push({ append, resolve, reject });
       if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
     });
   }
@@ -290,7 +298,7 @@ export class SqliteStorage implements Storage {
     const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
     let durable: Promise<void> | void;
     try {
-      durable = this.commitDurably(() => this.appendBatch.immediate(batch.map((p) => p.input), outcomes));
+      durable = this.commitDurably(() => this.appendBatch.immediate(batch.map((p) => p.append), outcomes));
     } catch (error) {
       for (const p of batch) p.reject(error); // the commit failed: nothing of this batch is stored
       return;
@@ -330,14 +338,16 @@ export class SqliteStorage implements Storage {
   }
 
   /** One append, inside the batch's transaction; every refusal (KnockError) is thrown before its first write. */
-  private appendOne(input: NewMessage): AppendResult {
+  private appendOne({ input, event }: QueuedAppend): AppendResult {
     const sender = this.q.participantById.get(input.senderId);
     if (!sender || sender.conversation_id !== input.conversationId) this.refuseSender(input.conversationId);
     const existing = this.q.messageByClientId.get(input.senderId, input.clientMsgId);
     if (existing) return { message: toMessage(existing), duplicate: true };
     const next = this.q.nextSeq.get(input.at, input.conversationId);
     if (!next) throw new KnockError('not_found', 'There is no such conversation.');
-    this.q.insertMessage.run(input.conversationId, next.last_seq, input.senderId, input.clientMsgId, input.body, input.at);
+    this.q.insertMessage.run(
+      input.conversationId, next.last_seq, input.senderId, input.clientMsgId, input.body, input.at, event.kind, event.payload,
+    );
     return { message: storedMessage(input, next.last_seq, toParticipant(sender)), duplicate: false };
   }
 
@@ -391,7 +401,7 @@ export class SqliteStorage implements Storage {
     if (!this.q.conversationExists.get(conversationId)) {
       throw new KnockError('not_found', 'There is no such conversation.');
     }
-    throw new KnockError('forbidden', 'This sender is not a participant of the conversation.');
+    throw new KnockError('forbidden', 'The sender is not a member of this conversation.');
   }
 }
 

@@ -52,7 +52,7 @@ export const sql = {
   messageByClientId: `${messageSelect} WHERE m.sender_id = ? AND m.client_msg_id = ?`,
   nextSeq: 'UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq',
   insertMessage:
-    'INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body, at) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body, at, kind, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   messageBySeq: `${messageSelect} WHERE m.conversation_id = ? AND m.seq = ?`,
   messagesAfter: `${messageSelect} WHERE m.conversation_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`,
   // The inner query takes the newest `limit` below beforeSeq; the outer one returns them oldest first.

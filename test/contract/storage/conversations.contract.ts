@@ -97,7 +97,7 @@ export function conversationRules(ctx: StorageContext): void {
         .toEqual([c, b, a].map((x) => x.conversation.id));
 
       // A message moves its conversation to the top.
-      await s.appendMessage({ conversationId: a.conversation.id, senderId: a.visitor.id, clientMsgId: clientMsgId(1), body: 'hi', at: T0 + 10 });
+      await s.appendMessage({ conversationId: a.conversation.id, senderId: a.visitor.id, clientMsgId: clientMsgId(1), body: 'hi', event: { kind: 'text' }, at: T0 + 10 });
       const listed = await s.listConversations(ann.id, { limit: 10 });
       expect(listed.map((x) => x.id)).toEqual([a, c, b].map((x) => x.conversation.id));
       expect(listed.map((x) => x.updatedAt)).toEqual([T0 + 10, T0 + 3, T0 + 2]);
@@ -137,7 +137,7 @@ export function conversationRules(ctx: StorageContext): void {
         id, visitorName: 'Vic', lastSeq: 0, lastMessage: null, unread: 0, updatedAt: T0,
       });
       await appendSequence(s, conv, conv.visitor, 1);
-      await s.appendMessage({ conversationId: id, senderId: conv.owner.id, clientMsgId: clientMsgId('reply'), body: 'Hello Vic', at: T0 + 50 });
+      await s.appendMessage({ conversationId: id, senderId: conv.owner.id, clientMsgId: clientMsgId('reply'), body: 'Hello Vic', event: { kind: 'text' }, at: T0 + 50 });
       const summary = await s.getConversationSummary(id);
       expect(summary).toEqual({
         id, visitorName: 'Vic', lastSeq: 2, lastMessage: { body: 'Hello Vic', at: T0 + 50, senderRole: 'owner' },

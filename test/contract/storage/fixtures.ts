@@ -63,6 +63,7 @@ export async function appendSequence(
       senderId: sender.id,
       clientMsgId: clientMsgId(`${prefix}-${i}`),
       body: `${prefix} message ${i}`,
+      event: { kind: 'text' },
       at: T0 + 1000 + i,
     });
     out.push(message);

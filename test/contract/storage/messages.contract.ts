@@ -20,7 +20,7 @@ export function messageRules(ctx: StorageContext): void {
         const [key, conv] = i % 3 === 0 ? (['b', b] as const) : (['a', a] as const);
         const sender = i % 2 === 0 ? conv.visitor : conv.owner;
         const { message } = await s.appendMessage({
-          conversationId: conv.conversation.id, senderId: sender.id, clientMsgId: clientMsgId(i), body: `m${i}`, at: T0 + i,
+          conversationId: conv.conversation.id, senderId: sender.id, clientMsgId: clientMsgId(i), body: `m${i}`, event: { kind: 'text' }, at: T0 + i,
         });
         seqs[key]?.push(message.seq);
       }
@@ -33,16 +33,16 @@ export function messageRules(ctx: StorageContext): void {
       const s = ctx.storage();
       const conv = await seedConversation(s, await seedAccount(s, 'ann', 'Ann'), { visitorName: 'Vic' });
       const result = await s.appendMessage({
-        conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'Hello', at: T0 + 7,
+        conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'Hello', event: { kind: 'text' }, at: T0 + 7,
       });
       const expected = {
         seq: 1, senderId: conv.visitor.id, senderRole: 'visitor', senderName: 'Vic', body: 'Hello', at: T0 + 7,
-        clientMsgId: clientMsgId(1),
+        clientMsgId: clientMsgId(1), event: { kind: 'text' },
       };
       expect(result).toEqual({ message: expected, duplicate: false });
       expect(await s.messagesAfter(conv.conversation.id, 0, 10)).toEqual([expected]);
       const reply = await s.appendMessage({
-        conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: clientMsgId(2), body: 'Hi', at: T0 + 8,
+        conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: clientMsgId(2), body: 'Hi', event: { kind: 'text' }, at: T0 + 8,
       });
       expect(reply.message).toMatchObject({ seq: 2, senderRole: 'owner', senderName: 'Ann' });
     });
@@ -51,7 +51,7 @@ export function messageRules(ctx: StorageContext): void {
       const s = ctx.storage();
       const conv = await seedConversation(s, await seedAccount(s), { at: T0 });
       await s.appendMessage({
-        conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'x', at: T0 + 42,
+        conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'x', event: { kind: 'text' }, at: T0 + 42,
       });
       expect(await s.getConversation(conv.conversation.id)).toMatchObject({ lastSeq: 1, updatedAt: T0 + 42, createdAt: T0 });
     });
@@ -59,7 +59,7 @@ export function messageRules(ctx: StorageContext): void {
     it('returns the original message for a repeated clientMsgId without writing a new one', async () => {
       const s = ctx.storage();
       const conv = await seedConversation(s, await seedAccount(s));
-      const input = { conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1) };
+      const input = { conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), event: { kind: 'text' } as const };
       const first = await s.appendMessage({ ...input, body: 'original', at: T0 + 1 });
       const again = await s.appendMessage({ ...input, body: 'a retry with other text', at: T0 + 99 });
       expect(again).toEqual({ message: first.message, duplicate: true });
@@ -70,7 +70,7 @@ export function messageRules(ctx: StorageContext): void {
     it('treats the same clientMsgId from two senders as two messages', async () => {
       const s = ctx.storage();
       const conv = await seedConversation(s, await seedAccount(s));
-      const base = { conversationId: conv.conversation.id, clientMsgId: clientMsgId(1), body: 'same', at: T0 };
+      const base = { conversationId: conv.conversation.id, clientMsgId: clientMsgId(1), body: 'same', event: { kind: 'text' } as const, at: T0 };
       const fromVisitor = await s.appendMessage({ ...base, senderId: conv.visitor.id });
       const fromOwner = await s.appendMessage({ ...base, senderId: conv.owner.id });
       expect([fromVisitor.duplicate, fromOwner.duplicate]).toEqual([false, false]);
@@ -85,6 +85,7 @@ export function messageRules(ctx: StorageContext): void {
         senderId: i % 2 === 0 ? conv.owner.id : conv.visitor.id,
         clientMsgId: clientMsgId(i),
         body: `message ${i}`,
+        event: { kind: 'text' },
         at: T0 + i,
       })));
       expect(results.every((r) => !r.duplicate)).toBe(true);
@@ -100,28 +101,45 @@ export function messageRules(ctx: StorageContext): void {
     it('stores one message when the same clientMsgId is appended 20 times at once', async () => {
       const s = ctx.storage();
       const conv = await seedConversation(s, await seedAccount(s));
-      const input = { conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'once', at: T0 };
+      const input = {
+        conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'once', event: { kind: 'text' } as const, at: T0,
+      };
       const results = await Promise.all(range(1, 20).map(() => s.appendMessage(input)));
       expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
       expect(new Set(results.map((r) => r.message.seq))).toEqual(new Set([1]));
       expect(await s.messagesAfter(conv.conversation.id, 0, 100)).toHaveLength(1);
     });
 
-    it('refuses a sender who is not a participant of the conversation, and stores nothing', async () => {
+    it('refuses a sender of another conversation with forbidden, storing nothing, and the next append takes the next seq', async () => {
       const s = ctx.storage();
       const ann = await seedAccount(s);
       const mine = await seedConversation(s, ann);
       const other = await seedConversation(s, ann);
+      await appendSequence(s, mine, mine.visitor, 2);
+      const text = { kind: 'text' } as const;
+      // The intruder sent this clientMsgId in their own conversation: refused here, not answered with that message.
+      await s.appendMessage({
+        conversationId: other.conversation.id, senderId: other.visitor.id, clientMsgId: clientMsgId(1), body: 'mine', event: text, at: T0,
+      });
       const intruder = s.appendMessage({
-        conversationId: mine.conversation.id, senderId: other.visitor.id, clientMsgId: clientMsgId(1), body: 'x', at: T0,
+        conversationId: mine.conversation.id, senderId: other.visitor.id, clientMsgId: clientMsgId(1), body: 'x', event: text, at: T0,
       });
       await expect(intruder).rejects.toBeInstanceOf(KnockError);
-      await expect(intruder).rejects.toMatchObject({ code: 'forbidden' });
+      await expect(intruder).rejects.toMatchObject({ code: 'forbidden', message: 'The sender is not a member of this conversation.' });
       const unknown = s.appendMessage({
-        conversationId: mine.conversation.id, senderId: 'no-such-participant', clientMsgId: clientMsgId(2), body: 'x', at: T0,
+        conversationId: mine.conversation.id, senderId: 'no-such-participant', clientMsgId: clientMsgId(2), body: 'x', event: text, at: T0,
       });
       await expect(unknown).rejects.toMatchObject({ code: 'forbidden' });
-      for (const c of [mine, other]) expect((await s.getConversation(c.conversation.id))?.lastSeq).toBe(0);
+      expect((await s.getConversation(mine.conversation.id))?.lastSeq).toBe(2);
+      expect((await s.getConversation(other.conversation.id))?.lastSeq).toBe(1);
+
+      const next = await s.appendMessage({
+        conversationId: mine.conversation.id, senderId: mine.owner.id, clientMsgId: clientMsgId(3), body: 'next', event: text, at: T0 + 1,
+      });
+      expect(next.message.seq).toBe(3);
+      expect((await s.messagesAfter(mine.conversation.id, 0, 10)).map((m) => [m.seq, m.senderId])).toEqual([
+        [1, mine.visitor.id], [2, mine.visitor.id], [3, mine.owner.id],
+      ]);
     });
 
     it('refuses one append of a burst without undoing the others', async () => {
@@ -130,7 +148,7 @@ export function messageRules(ctx: StorageContext): void {
       const mine = await seedConversation(s, ann);
       const other = await seedConversation(s, ann);
       const append = (senderId: string, n: number) => s.appendMessage({
-        conversationId: mine.conversation.id, senderId, clientMsgId: clientMsgId(n), body: `burst ${n}`, at: T0,
+        conversationId: mine.conversation.id, senderId, clientMsgId: clientMsgId(n), body: `burst ${n}`, event: { kind: 'text' }, at: T0,
       });
       const outcomes = await Promise.allSettled([append(mine.visitor.id, 1), append(other.visitor.id, 2), append(mine.visitor.id, 3)]);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
@@ -142,7 +160,7 @@ export function messageRules(ctx: StorageContext): void {
       const s = ctx.storage();
       const conv = await seedConversation(s, await seedAccount(s));
       const lost = s.appendMessage({
-        conversationId: 'no-such-conversation', senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'x', at: T0,
+        conversationId: 'no-such-conversation', senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'x', event: { kind: 'text' }, at: T0,
       });
       await expect(lost).rejects.toMatchObject({ code: 'not_found' });
     });
@@ -163,6 +181,7 @@ export function messageRules(ctx: StorageContext): void {
           senderId: (o.sender === 'owner' ? conv.owner : conv.visitor).id,
           clientMsgId: clientMsgId(o.key),
           body: o.body,
+          event: { kind: 'text' },
           at: T0,
         });
         const results: AppendResult[] = [];
@@ -255,7 +274,7 @@ export function messageRules(ctx: StorageContext): void {
       const conv = await seedConversation(s, await seedAccount(s));
       for (const [i, body] of bodies.entries()) {
         const { message } = await s.appendMessage({
-          conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(i), body, at: T0 + i,
+          conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(i), body, event: { kind: 'text' }, at: T0 + i,
         });
         expect(message.body).toBe(body);
         const summary = await s.getConversationSummary(conv.conversation.id);
@@ -281,7 +300,7 @@ export function messageRules(ctx: StorageContext): void {
       const s = ctx.storage();
       const conv = await seedConversation(s, await seedAccount(s));
       const broken = s.appendMessage({
-        conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'half \uD83D emoji', at: T0,
+        conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: clientMsgId(1), body: 'half \uD83D emoji', event: { kind: 'text' }, at: T0,
       });
       await expect(broken).rejects.toMatchObject({ code: 'bad_request' });
       expect((await s.getConversation(conv.conversation.id))?.lastSeq).toBe(0);

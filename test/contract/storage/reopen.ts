@@ -25,7 +25,7 @@ export async function expectDataKeptOnReopen(
   expect(await again.getConversationByTokenHash(conv.tokenHash)).toEqual({ ...conv.conversation, lastSeq: 3, updatedAt: T0 + 1002 });
   expect(await again.messagesAfter(conv.conversation.id, 0, 10)).toEqual(before);
   const { message } = await again.appendMessage({
-    conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: 'after-reopen', body: 'x', at: T0 + 5000,
+    conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: 'after-reopen', body: 'x', event: { kind: 'text' }, at: T0 + 5000,
   });
   expect(message.seq).toBe(4);
 }
