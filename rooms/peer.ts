@@ -75,7 +75,7 @@ export function goLive<M>(peer: Peer<M>, alreadySent: (type: keyof M & string, p
  * The one way a room's logic answers a message it could not carry out: an `error` to that peer, with `ref` (the
  * message's clientMsgId or type) so the client knows which; an unexpected failure is logged with `context` as well.
  */
-export function replyError<M extends { error: ErrorPayload }>(peer: Peer<M>, err: unknown, ref: string, logger: Pick<Logger, 'error'>, context: object): void {
+export function replyError<M extends { error: ErrorPayload }>(peer: { readonly transport: PeerTransport<M> }, err: unknown, ref: string, logger: Pick<Logger, 'error'>, context: object): void {
   const error = asKnockError(err);
   if (error.code === 'internal') logger.error({ err, ...context }, 'handler failed');
   peer.transport.send('error' as keyof M & string, { ...error.toJSON(), ref } as M[keyof M & string]);

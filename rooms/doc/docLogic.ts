@@ -17,13 +17,13 @@ import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import { messageYjsSyncStep1, messageYjsSyncStep2, messageYjsUpdate, writeSyncStep1, writeUpdate } from 'y-protocols/sync';
-import { CloseCode, KnockError, asKnockError } from '../../engine/errors.ts';
+import { CloseCode, KnockError } from '../../engine/errors.ts';
 import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { DocumentRecord, DocumentStorage } from '../../engine/ports/documentStorage.ts';
 import type { DocClientMessages, DocServerMessages } from '../../engine/protocol.ts';
 import { rateLimited, type TokenBucket } from '../../engine/rateLimit.ts';
-import type { Identity, PeerTransport } from '../peer.ts';
+import { replyError, type Identity, type PeerTransport } from '../peer.ts';
 import { MAX_AWARENESS_IDS_PER_PEER, decodeAwareness, encodeAwareness } from './awarenessGate.ts';
 
 export interface DocLimits {
@@ -122,9 +122,7 @@ export class DocLogic {
       if (type === 'sync') this.receiveSync(peer, bytes);
       else this.receiveAwareness(peer, bytes);
     } catch (err) {
-      const error = asKnockError(err);
-      if (error.code === 'internal') this.deps.logger.error({ err, type, docId: this.doc.id }, 'document message failed');
-      peer.transport.send('error', { ...error.toJSON(), ref: type });
+      replyError(peer, err, type, this.deps.logger, { type, docId: this.doc.id });
     }
   }
 

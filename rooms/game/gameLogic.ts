@@ -9,7 +9,7 @@
  * then a real-time game is paused.
  */
 import type { RateLimitConfig } from '../../engine/config.ts';
-import { KnockError, asKnockError } from '../../engine/errors.ts';
+import { KnockError } from '../../engine/errors.ts';
 import type { Logger } from '../../engine/logger.ts';
 import type { Clock, Timers } from '../../engine/ports/clock.ts';
 import type { Storage, StoredGame } from '../../engine/ports/storage.ts';
@@ -17,7 +17,7 @@ import type { GameClientMessages, GameScores, GameServerMessages } from '../../e
 import { rateLimited } from '../../engine/rateLimit.ts';
 import { games, type AnyGame } from '../../games/registry.ts';
 import type { GameKind, GameResult, Seat } from '../../games/types.ts';
-import { deliver, goLive, type Peer } from '../peer.ts';
+import { deliver, goLive, replyError, type Peer } from '../peer.ts';
 import { scoresOf, toGameRecord } from './gameRecords.ts';
 
 export type GamePeer = Peer<GameServerMessages>;
@@ -130,9 +130,7 @@ export class GameLogic {
       if (type === 'resign') return await this.finish({ winner: seat === 0 ? 1 : 0, reason: `${this.names[seat]} resigned` });
       await this.move(seat, (message as GameClientMessages['move']).move);
     } catch (err) {
-      const error = asKnockError(err);
-      if (error.code === 'internal') this.deps.logger.error({ err, type, gameId: this.record.id }, 'game handler failed');
-      peer.transport.send('error', { ...error.toJSON(), ref: type });
+      replyError(peer, err, type, this.deps.logger, { type, gameId: this.record.id });
     }
   }
 
