@@ -9,6 +9,7 @@ import { E2E_TEST_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import {
   conversationButtons,
+  conversationList,
   eventually,
   expectDelivery,
   expectMessage,
@@ -138,7 +139,8 @@ describe('chatting in the browser', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
       () => entry.getAttribute('aria-label'),
       (label) => expect(label).toBe('Bob, 1 unread'),
     );
-    expect(await entry.innerText()).toContain('I will leave a message then.');
+    // The preview is shown in the entry, beside the button (whose visible text is the name alone).
+    expect(await conversationList(owner).getByRole('listitem').filter({ hasText: 'Bob' }).innerText()).toContain('I will leave a message then.');
     expect(await conversationButtons(owner).count()).toBe(1);
 
     // Opening it shows the message, and the visitor sees it read.

@@ -5,6 +5,11 @@ import { useState } from 'preact/hooks';
 interface Tool {
   label: string;
   text: string;
+  /**
+   * The button's name when its face is a word or a number rather than a symbol: it holds what is on the button, so
+   * someone who says "click H1" reaches it (WCAG 2.5.3, label in name). Otherwise the name is `label`.
+   */
+  name?: string;
   active?: (e: Editor) => boolean;
   run: (e: Editor) => void;
 }
@@ -13,10 +18,10 @@ const TOOLS: Tool[] = [
   { label: 'Bold', text: 'B', active: (e) => e.isActive('bold'), run: (e) => e.chain().focus().toggleBold().run() },
   { label: 'Italic', text: 'I', active: (e) => e.isActive('italic'), run: (e) => e.chain().focus().toggleItalic().run() },
   { label: 'Code', text: '</>', active: (e) => e.isActive('code'), run: (e) => e.chain().focus().toggleCode().run() },
-  { label: 'Heading 1', text: 'H1', active: (e) => e.isActive('heading', { level: 1 }), run: (e) => e.chain().focus().toggleHeading({ level: 1 }).run() },
-  { label: 'Heading 2', text: 'H2', active: (e) => e.isActive('heading', { level: 2 }), run: (e) => e.chain().focus().toggleHeading({ level: 2 }).run() },
+  { label: 'Heading 1', text: 'H1', name: 'H1, heading 1', active: (e) => e.isActive('heading', { level: 1 }), run: (e) => e.chain().focus().toggleHeading({ level: 1 }).run() },
+  { label: 'Heading 2', text: 'H2', name: 'H2, heading 2', active: (e) => e.isActive('heading', { level: 2 }), run: (e) => e.chain().focus().toggleHeading({ level: 2 }).run() },
   { label: 'Bullet list', text: '•', active: (e) => e.isActive('bulletList'), run: (e) => e.chain().focus().toggleBulletList().run() },
-  { label: 'Numbered list', text: '1.', active: (e) => e.isActive('orderedList'), run: (e) => e.chain().focus().toggleOrderedList().run() },
+  { label: 'Numbered list', text: '1.', name: '1. Numbered list', active: (e) => e.isActive('orderedList'), run: (e) => e.chain().focus().toggleOrderedList().run() },
   { label: 'Task list', text: '☐', active: (e) => e.isActive('taskList'), run: (e) => e.chain().focus().toggleTaskList().run() },
   { label: 'Code block', text: '{ }', active: (e) => e.isActive('codeBlock'), run: (e) => e.chain().focus().toggleCodeBlock().run() },
   { label: 'Undo', text: '↶', run: (e) => e.chain().focus().undo().run() },
@@ -40,7 +45,7 @@ export function DocToolbar({ editor }: { editor: Editor }) {
           key={tool.label}
           type="button"
           class="doc-tool"
-          aria-label={tool.label}
+          aria-label={tool.name ?? tool.label}
           title={tool.label}
           {...(tool.active ? { 'aria-pressed': tool.active(editor) } : {})}
           onMouseDown={(e) => e.preventDefault()}

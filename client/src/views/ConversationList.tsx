@@ -45,6 +45,7 @@ function ConversationItem({
   onSelect: (id: string) => void;
 }) {
   const previewId = useId();
+  const timeId = useId();
   const label = visitorLabel(summary);
   const last = summary.lastMessage;
   const preview = last === null ? 'No messages yet' : `${last.senderRole === 'owner' ? 'You: ' : ''}${last.body}`;
@@ -52,39 +53,39 @@ function ConversationItem({
   const classes = ['conversation', selected ? 'conversation--selected' : '', summary.unread > 0 ? 'conversation--unread' : '']
     .filter(Boolean)
     .join(' ');
+  /*
+   * The button holds only the name, the one text that labels it, and is stretched over the whole entry (styles.css),
+   * so the row is clicked as one. Its accessible name is the name and the unread count; the preview and the time
+   * describe it. Were they inside the button, its visible text would not be its name (WCAG 2.5.3, label in name: one
+   * who says "click Bob" must reach it), and a preview saying "Send" or "Back" would make another button's name
+   * ambiguous. What the name and description already say is hidden from the accessibility tree, not said twice.
+   */
   return (
-    <li>
-      {/* The name alone labels the button (the preview describes it), so a preview saying "Send" or "Back" never
-          makes another button's name ambiguous. */}
-      <button
-        type="button"
-        class={classes}
-        aria-current={selected ? 'true' : undefined}
-        aria-label={summary.unread > 0 ? `${label}, ${unreadBadge(summary.unread)} unread` : label}
-        aria-describedby={previewId}
-        onClick={() => onSelect(summary.id)}
-      >
-        <Avatar name={label} />
-        <span class="conversation-main">
-          <span class="conversation-top">
-            <span class="conversation-name">{label}</span>
-            <time class="conversation-time" dateTime={isoDate(at)} title={fullDate(at)}>
-              {relativeTime(at, now)}
-            </time>
-          </span>
-          <span class="conversation-bottom">
-            <span class="conversation-preview" id={previewId}>
-              {preview}
-            </span>
-            {summary.unread > 0 && (
-              <span class="badge">
-                {unreadBadge(summary.unread)}
-                <span class="visually-hidden"> unread</span>
-              </span>
-            )}
-          </span>
+    <li class={classes}>
+      <Avatar name={label} />
+      <span class="conversation-main">
+        <span class="conversation-top">
+          <button
+            type="button"
+            class="conversation-open"
+            aria-current={selected ? 'true' : undefined}
+            aria-label={summary.unread > 0 ? `${label}, ${unreadBadge(summary.unread)} unread` : label}
+            aria-describedby={`${previewId} ${timeId}`}
+            onClick={() => onSelect(summary.id)}
+          >
+            {label}
+          </button>
+          <time class="conversation-time" id={timeId} aria-hidden="true" dateTime={isoDate(at)} title={fullDate(at)}>
+            {relativeTime(at, now)}
+          </time>
         </span>
-      </button>
+        <span class="conversation-bottom" aria-hidden="true">
+          <span class="conversation-preview" id={previewId}>
+            {preview}
+          </span>
+          {summary.unread > 0 && <span class="badge">{unreadBadge(summary.unread)}</span>}
+        </span>
+      </span>
     </li>
   );
 }
