@@ -32,6 +32,8 @@ const IDEMPOTENCY_KEY = /^[a-z][a-z0-9.]{0,15}:[\x21-\x7e]{1,200}$/;
 /** The plain text of a server's event (a document's title, a game's result line) is short; a text message's is `limits.bodyChars`. */
 const MAX_BODY_CHARS = limits.bodyChars;
 const TEXT: ConversationEvent = Object.freeze({ kind: 'text' });
+/** How many conversations' owner handles the log remembers (a few hundred KB at most). */
+const OWNER_HANDLES_KEPT = 10_000;
 
 /** Who writes, what, and the key that makes writing it twice store it once. */
 export type LogEntry = {
@@ -58,6 +60,8 @@ export interface ConversationLogDeps {
 }
 
 export class ConversationLog {
+  /** The owner's handle of recent conversations (it never changes), so a summary costs one read, not two. */
+  private readonly ownerHandles = new Map<string, string>();
   /** Conversations whose owner gets a new summary soon, with the timer that sends it. */
   private readonly pendingSummaries = new Map<string, () => void>();
   private closed = false;
@@ -108,14 +112,22 @@ export class ConversationLog {
     this.pendingSummaries.get(conversationId)?.();
     this.pendingSummaries.delete(conversationId);
     try {
-      const [conversation, summary] = await Promise.all([
-        this.deps.storage.getConversation(conversationId),
-        this.deps.storage.getConversationSummary(conversationId),
-      ]);
-      if (conversation && summary) this.deps.hub.publishOwner(conversation.ownerHandle, { type: 'conversation', summary });
+      const [handle, summary] = await Promise.all([this.ownerHandleOf(conversationId), this.deps.storage.getConversationSummary(conversationId)]);
+      if (handle !== null && summary) this.deps.hub.publishOwner(handle, { type: 'conversation', summary });
     } catch (err) {
       this.deps.logger.error({ err, conversationId }, 'could not publish the conversation summary');
     }
+  }
+
+  private async ownerHandleOf(conversationId: string): Promise<string | null> {
+    const known = this.ownerHandles.get(conversationId);
+    if (known !== undefined) return known;
+    const conversation = await this.deps.storage.getConversation(conversationId);
+    if (!conversation) return null;
+    // Bounded: the oldest entry goes first (Map keeps insertion order).
+    if (this.ownerHandles.size >= OWNER_HANDLES_KEPT) this.ownerHandles.delete(this.ownerHandles.keys().next().value as string);
+    this.ownerHandles.set(conversationId, conversation.ownerHandle);
+    return conversation.ownerHandle;
   }
 
   /** Sends the summaries still waiting, then takes no more. Idempotent. */
