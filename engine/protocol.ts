@@ -29,6 +29,12 @@ export const limits = {
    * "99+", as phones' badges do, and counting it costs the same whether 100 or 100,000 wait.
    */
   unreadCap: 100,
+  /** Most files one message may carry, whatever KNOCK_MAX_FILES_PER_MESSAGE says (it may set fewer). */
+  filesPerMessage: 50,
+  /** Longest file name kept, in characters; longer names are cut (the extension kept). */
+  fileNameChars: 255,
+  /** Longest search query. */
+  searchChars: 200,
 } as const;
 
 /** A lone UTF-16 surrogate cannot be stored as UTF-8: refuse it at the door rather than store something else. */
@@ -106,6 +112,14 @@ export const conversationSummary = z.object({
   unread: seq,
   /** Last activity, milliseconds since the epoch: the list is ordered by it, newest first. */
   updatedAt: z.number(),
+  /** Hidden from the default list until new activity (the owner pressed "Archive"). Absent from older servers. */
+  archived: z.boolean().optional(),
+  /** The owner pressed "Mark as unread": shown unread (at least 1) until the owner reads it again. */
+  markedUnread: z.boolean().optional(),
+  /** How many files its messages carry. */
+  files: seq.optional(),
+  /** The address the visitor left for answers by email, if any (the owner's eyes only). */
+  visitorEmail: z.string().nullable().optional(),
 });
 export type ConversationSummary = z.infer<typeof conversationSummary>;
 
@@ -289,6 +303,21 @@ const callEvent = z.object({
   durationMs: z.number().int().nonnegative().nullable(),
 });
 const gameAnswerSchema = z.enum(['accepted', 'declined', 'withdrawn']);
+export const fileIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'fileId is not valid.' });
+/**
+ * A file attached to a message, as every member sees it: downloaded at `/_/files/<id>/<name>`, and for images a
+ * thumbnail at `/_/files/<id>/thumb` (made by the server, without EXIF). `name` is the uploader's file name made safe
+ * (no path, no control or bidirectional-override characters); `type` the MIME type Knock decided, never trusted.
+ */
+export const fileRefSchema = z.object({
+  id: fileIdSchema,
+  name: z.string().min(1).max(limits.fileNameChars),
+  size: z.number().int().nonnegative(),
+  type: z.string().max(255),
+  /** Set for images Knock could read (JPEG, PNG, WebP, GIF): their size in pixels, and a thumbnail exists. */
+  image: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).nullable(),
+});
+export type FileRef = z.infer<typeof fileRefSchema>;
 export const conversationEvent = z.discriminatedUnion('kind', [
   /** What a participant wrote (the body). */
   z.object({ kind: z.literal('text') }),
@@ -302,6 +331,8 @@ export const conversationEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('game.answer'), gameId: gameIdSchema, game: gameKindSchema, answer: gameAnswerSchema }),
   /** A game ended (the body says who won and the score). */
   z.object({ kind: z.literal('game.result'), gameId: gameIdSchema, game: gameKindSchema, winnerSeat: seatSchema.nullable(), reason: z.string().nullable() }),
+  /** A message with files (the body is its text, possibly empty; its plain-text form lists the files). */
+  z.object({ kind: z.literal('file'), files: z.array(fileRefSchema).min(1).max(limits.filesPerMessage) }),
   /** A note of the server's about the conversation (the body), shown apart from what people wrote. */
   z.object({ kind: z.literal('system') }),
 ]);
@@ -400,14 +431,21 @@ export type ConversationJoinOptions = z.infer<typeof conversationJoinOptions>;
 // ---------------------------------------------------------------------------------------------------------------
 // Client -> ConversationRoom.
 export const conversationClientMessages = {
-  send: z.object({
-    clientMsgId: clientMsgIdSchema,
-    body: z
-      .string()
-      .max(limits.bodyChars, { message: `The message is too long (at most ${limits.bodyChars} characters).` })
-      .refine((s) => s.trim().length > 0, { message: 'The message is empty.' })
-      .refine(wellFormed, { message: 'The message contains broken characters.' }),
-  }),
+  /** A message: text, files uploaded before (POST /_/api/conversations/<id>/files), or both. */
+  send: z
+    .object({
+      clientMsgId: clientMsgIdSchema,
+      body: z
+        .string()
+        .max(limits.bodyChars, { message: `The message is too long (at most ${limits.bodyChars} characters).` })
+        .refine(wellFormed, { message: 'The message contains broken characters.' }),
+      files: z
+        .array(fileIdSchema)
+        .max(limits.filesPerMessage, { message: `A message carries at most ${limits.filesPerMessage} files.` })
+        .refine((ids) => new Set(ids).size === ids.length, { message: 'A file is attached twice.' })
+        .optional(),
+    })
+    .refine((m) => m.body.trim().length > 0 || (m.files?.length ?? 0) > 0, { message: 'The message is empty.' }),
   /** Ask for messages after a seq (catch-up and gap repair). */
   sync: z.object({ afterSeq: seq, limit: z.number().int().min(1).max(limits.pageSize).optional() }),
   /** Ask for older messages (scrolling up). */
@@ -577,7 +615,25 @@ export type UserServerMessages = { [K in keyof typeof userServerMessages]: z.inf
 // HTTP API bodies and answers.
 export const loginBody = z.object({ handle: handleSchema, password: z.string().min(1).max(1024) });
 export const signupBody = z.object({ handle: handleSchema, displayName: displayNameSchema, password: passwordSchema });
-export const knockBody = z.object({ name: displayNameSchema.optional() });
+export const emailSchema = z
+  .string()
+  .trim()
+  .max(254, { message: 'The email address is too long.' })
+  .regex(/^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/, { message: 'This does not look like an email address.' });
+/** A visitor's knock: their name, and (optional) an email address the owner may answer to later. */
+export const knockBody = z.object({ name: displayNameSchema.optional(), email: emailSchema.optional() });
+
+// ---------------------------------------------------------------------------------------------------------------
+// The owner's inbox (issue 16), HTTP under /_/api/conversations (the owner's session).
+export const inboxFilterSchema = z.enum(['all', 'unread', 'files', 'archived']);
+export type InboxFilter = z.infer<typeof inboxFilterSchema>;
+/** GET /_/api/conversations?q=<words>&filter=<filter>: the owner's conversations, newest activity first. */
+export const inboxQuery = z.object({
+  q: z.string().trim().max(limits.searchChars, { message: `The search is too long (at most ${limits.searchChars} characters).` }).optional(),
+  filter: inboxFilterSchema.default('all'),
+});
+/** POST /_/api/conversations/<id>/archive: hides it from the default list until new activity (or `archived: false`). */
+export const archiveBody = z.object({ archived: z.boolean() });
 /** Continue the conversation of a resume link in this browser (its token becomes the visitor's cookie). */
 export const resumeBody = z.object({ token: z.string().min(16).max(128) });
 

@@ -5,7 +5,7 @@
  * Every method is async so that a networked database fits the same port. Times are milliseconds since the epoch.
  * Secrets (session tokens, conversation tokens) are stored only as hashes: the caller hashes, the adapter stores.
  */
-import type { ConversationEvent, ConversationSummary, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
+import type { ConversationEvent, ConversationSummary, InboxFilter, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
 import type { DocumentStorage } from './documentStorage.ts';
 
 export type { DocumentRecord, DocumentState, DocumentStorage } from './documentStorage.ts';
@@ -59,8 +59,8 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-/** Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage (below). */
-export interface Storage extends DocumentStorage, GameStorage {
+/** Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in FileStorage (below). */
+export interface Storage extends DocumentStorage, GameStorage, FileStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -90,13 +90,32 @@ export interface Storage extends DocumentStorage, GameStorage {
     ownerAccountId: string;
     tokenHash: string;
     visitorName: string;
+    /** Where the owner may answer by email later (issue 16's offline form); null or absent: none given. */
+    visitorEmail?: string | null;
     at: number;
   }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }>;
   getConversation(id: string): Promise<Conversation | null>;
   getConversationByTokenHash(tokenHash: string): Promise<Conversation | null>;
-  /** Newest activity first. */
-  listConversations(ownerAccountId: string, opts: { limit: number }): Promise<ConversationSummary[]>;
+  /**
+   * The owner's inbox, newest activity first. `filter` (default `all`): `all` leaves archived conversations out,
+   * `unread` keeps those with unread messages or marked unread, `files` those whose messages carry files, `archived`
+   * only archived ones. `query`: full-text search (SQLite FTS5, PostgreSQL text search; never LIKE) over message
+   * bodies, the visitor's name and file names; every word must match, as a word or the start of one, ignoring case;
+   * characters that are syntax to the engine are taken as text. With a query, archived conversations are included
+   * unless `filter` says otherwise.
+   */
+  listConversations(ownerAccountId: string, opts: { limit: number; filter?: InboxFilter; query?: string }): Promise<ConversationSummary[]>;
   getConversationSummary(id: string): Promise<ConversationSummary | null>;
+  /** Archives (or brings back) a conversation; any new message brings it back too. False if there is none. */
+  setArchived(conversationId: string, archived: boolean): Promise<boolean>;
+  /** Shows the conversation unread (at least 1) until the owner's read mark rises again. False if there is none. */
+  markUnread(conversationId: string): Promise<boolean>;
+  /**
+   * Deletes the conversation with its participants, messages, documents, games and files. Resolves with the blob ids
+   * (files' and thumbnails') that no file of any conversation references any more, for the caller to delete from
+   * Blobs; null if there was no such conversation.
+   */
+  deleteConversation(conversationId: string): Promise<string[] | null>;
 
   // participants
   getParticipants(conversationId: string): Promise<Participant[]>;
@@ -108,6 +127,9 @@ export interface Storage extends DocumentStorage, GameStorage {
   /**
    * Stores a message with the conversation's next seq, in one transaction; idempotent on (senderId, clientMsgId).
    * Only the ConversationLog (engine/conversationLog.ts) calls it: it publishes what is stored.
+   * A `file` event attaches its files in the same transaction: each must be a file of this conversation uploaded by
+   * the sender and not attached yet (else KnockError `bad_request`, nothing stored); a repeat of a stored message is
+   * answered as a duplicate without looking at the files. A new message brings an archived conversation back.
    * Appends to one conversation are applied in call order, even while earlier ones are still being written: the
    * caller may start the next before the last resolves (the ConversationRoom does, so a burst shares a commit).
    * Adapters may commit several appends together, but none resolves before its own commit.
@@ -172,4 +194,37 @@ export interface GameStorage {
    * both add the next move). False, and nothing changed, otherwise.
    */
   appendGameMove(id: string, expectedCount: number, move: GameMove): Promise<boolean>;
+}
+
+// -- files (issue 16) ----------------------------------------------------------------------------------------------
+/** A file uploaded into a conversation; its bytes are in Blobs (content-addressed: `blobId` is their SHA-256). */
+export interface StoredFile {
+  /** Random, what messages and URLs name it by (FileRef.id). */
+  id: string;
+  conversationId: string;
+  /** The participant who uploaded it: only they may attach it to a message. */
+  uploaderId: string;
+  blobId: string;
+  /** Made safe by the caller (no path, no control or bidi-override characters). */
+  name: string;
+  type: string;
+  size: number;
+  image: { width: number; height: number } | null;
+  /** The thumbnail's blob (images only). */
+  thumbBlobId: string | null;
+  /** The message carrying it, once attached. */
+  messageSeq: number | null;
+  createdAt: number;
+}
+
+export interface FileStorage {
+  createFile(input: Omit<StoredFile, 'id' | 'messageSeq' | 'createdAt'> & { at: number }): Promise<StoredFile>;
+  getFile(id: string): Promise<StoredFile | null>;
+  /** Bytes of every file (attached or not, thumbnails not counted) in the conversations the account owns: its quota use. */
+  ownerFileBytes(ownerAccountId: string): Promise<number>;
+  /**
+   * Deletes files never attached to a message that were uploaded before `before`; resolves with the blob ids no file
+   * references any more (for the caller to delete from Blobs).
+   */
+  purgeUnattachedFiles(before: number): Promise<string[]>;
 }
