@@ -634,6 +634,14 @@ export const inboxQuery = z.object({
 });
 /** POST /_/api/conversations/<id>/archive: hides it from the default list until new activity (or `archived: false`). */
 export const archiveBody = z.object({ archived: z.boolean() });
+/** What the owner's files take of their quota (KNOCK_OWNER_QUOTA_BYTES). */
+export const quotaRecord = z.object({ usedBytes: z.number().int().nonnegative(), limitBytes: z.number().int().nonnegative() });
+export const inboxAnswer = z.object({ conversations: z.array(conversationSummary), quota: quotaRecord });
+export type InboxAnswer = z.infer<typeof inboxAnswer>;
+/** POST /_/api/conversations/<id>/files (multipart, one part `file`): 201 with the stored file, to name in `send.files`. */
+export const uploadAnswer = fileRefSchema;
+/** Upload limits the browser checks before it sends a byte (the server checks them again while the bytes stream). */
+export const uploadLimits = z.object({ maxFileBytes: z.number().int().positive(), maxFilesPerMessage: z.number().int().positive() });
 /** Continue the conversation of a resume link in this browser (its token becomes the visitor's cookie). */
 export const resumeBody = z.object({ token: z.string().min(16).max(128) });
 
@@ -656,6 +664,8 @@ export const profileAnswer = z.object({
    * `POST /_/api/u/<handle>/resume`.
    */
   linked: visitorConversation.nullable(),
+  /** What a message's files may be, on this server. Absent from older servers. */
+  uploads: uploadLimits.optional(),
 });
 export type ProfileAnswer = z.infer<typeof profileAnswer>;
 
