@@ -30,6 +30,11 @@ import { Auth } from './auth.ts';
 import type { KnockConfig } from './config.ts';
 import { Hub } from './hub.ts';
 import { ConversationLog } from './conversationLog.ts';
+import { Files } from './files.ts';
+import { ConversationsApi } from './http/conversationsApi.ts';
+import type { Blobs } from './ports/blobs.ts';
+import { LocalBlobs } from '../adapters/blobs/local/LocalBlobs.ts';
+import { PostgresBlobs } from '../adapters/blobs/postgres/PostgresBlobs.ts';
 import { Api } from './http/api.ts';
 import { ConnectionLimits } from './http/connectionLimits.ts';
 import { originChecker } from './http/origin.ts';
@@ -46,6 +51,8 @@ import { SessionWatch } from './sessionWatch.ts';
 
 /** How long the owner's list waits for more activity in a conversation before it gets one summary of the burst. */
 const SUMMARY_DELAY_MS = 50;
+/** How often uploads never attached to a message are looked for (they go once a day old). */
+const UPLOAD_PURGE_INTERVAL_MS = 3600_000;
 
 /** The room types clients may join (and the only ones defined). */
 const ROOM_TYPES = { user: 'user', conversation: 'conversation', doc: 'doc', game: 'game' } as const;
@@ -88,6 +95,15 @@ export async function openStorage(config: KnockConfig, logger?: Logger): Promise
 }
 
 /**
+ * Where file contents go: a directory under KNOCK_DATA_DIR, or PostgreSQL when DATABASE_URL is set (so several
+ * processes share them without a shared disk).
+ */
+export async function openBlobs(config: KnockConfig, logger: Logger): Promise<Blobs> {
+  if (config.databaseUrl === undefined) return LocalBlobs.open({ dir: path.join(config.dataDir, 'blobs'), logger: logger.child({ module: 'blobs' }) });
+  return PostgresBlobs.open({ connectionString: config.databaseUrl, schema: config.databaseSchema, logger: logger.child({ module: 'blobs' }) });
+}
+
+/**
  * The conference server of this config: Janus when `janusUrl` is set, else none (calls stay peer-to-peer).
  *
  * @example
@@ -115,9 +131,17 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   }
   const storage = await openStorage(config, logger);
   let coordination: Awaited<ReturnType<typeof openCoordination>>;
+  let blobs: Blobs;
+  try {
+    blobs = await openBlobs(config, logger);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
   try {
     coordination = await openCoordination(config.redisUrl, logger.child({ module: 'redis' }));
   } catch (err) {
+    await blobs.close();
     await storage.close();
     throw err;
   }
@@ -134,6 +158,28 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   // Every event of every conversation enters through it, from rooms and HTTP alike (engine/conversationLog.ts).
   const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
   const api = new Api({ storage, auth, accounts, hub, conversationLog, clock, config, secureCookies });
+  const files = new Files({
+    storage,
+    blobs,
+    clock,
+    logger: logger.child({ module: 'files' }),
+    limits: { maxUploadBytes: config.maxUploadBytes, maxFilesPerMessage: config.maxFilesPerMessage, ownerQuotaBytes: config.ownerQuotaBytes },
+  });
+  const conversationsApi = new ConversationsApi({
+    storage,
+    auth,
+    files,
+    blobs,
+    conversationLog,
+    clock,
+    logger: logger.child({ module: 'files' }),
+    uploadsPerIp: config.rateLimits.uploadsPerIp,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  // Uploads never attached to a message go after a day (checked hourly, and once at start).
+  const purgeUploads = () => void files.purgeUnattached().catch((err: unknown) => logger.error({ err }, 'could not purge unattached uploads'));
+  const uploadPurge = setInterval(purgeUploads, UPLOAD_PURGE_INTERVAL_MS);
+  uploadPurge.unref();
   const matchmaking = new Matchmaking({
     joinOrCreate: (roomName, options, authContext) => matchMaker.joinOrCreate(roomName, options, authContext as unknown as AuthContext),
     roomNames: new Set(Object.values(ROOM_TYPES)),
@@ -145,6 +191,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   });
   const http_ = new HttpHandler({
     api,
+    conversationsApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -216,6 +263,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     // Nothing listens yet: close what was opened (as when coordination itself fails to open).
     presence.shutdown();
     await driver.shutdown();
+    clearInterval(uploadPurge);
+    await blobs.close();
     await storage.close();
     throw err;
   }
@@ -224,7 +273,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const mediaRouter = openMediaRouter(config, clock, logger);
   const watchClosely: RoomDeps['watchClosely'] = (client) => transport.watchClosely(client);
   const writes = new WriteCoalescer();
-  const roomDeps: RoomDeps = { storage, conversationLog, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely, writes };
+  const roomDeps: RoomDeps = { storage, conversationLog, files, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely, writes };
   const handlers = [
     gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']),
     gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']),
@@ -261,6 +310,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       url = `http://${host}:${port}`;
       sessionWatch.start();
+      purgeUploads();
       ready = true;
       logger.info(
         {
@@ -292,6 +342,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         await mediaRouter?.close();
         httpServer.closeAllConnections();
         step = 'storage';
+        clearInterval(uploadPurge);
+        await blobs.close();
         await storage.close();
         step = 'stopped';
         logger.info('Knock stopped');

@@ -118,6 +118,8 @@ export const configSchema = z.object({
       docMessages: rate.default({ perWindow: 600, windowMs: 10_000 }),
       /** Room joins (matchmaking requests) from one IP: a page makes a few, reconnecting after a restart a few more. */
       matchmakesPerIp: rate.default({ perWindow: 300, windowMs: 60_000 }),
+      /** File uploads from one client address. */
+      uploadsPerIp: rate.default({ perWindow: 120, windowMs: 60_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -132,6 +134,7 @@ export const configSchema = z.object({
       callSignals: { perWindow: 300, windowMs: 10_000 },
       docMessages: { perWindow: 600, windowMs: 10_000 },
       matchmakesPerIp: { perWindow: 300, windowMs: 60_000 },
+      uploadsPerIp: { perWindow: 120, windowMs: 60_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),
@@ -183,6 +186,12 @@ export const configSchema = z.object({
   docMaxUpdateBytes: z.number().int().min(1024).default(1024 * 1024),
   /** Most bytes a document may hold (its compacted Yjs state); updates beyond it are refused with `too_large`. */
   docMaxBytes: z.number().int().min(4096).default(16 * 1024 * 1024),
+  /** Largest file one may upload (KNOCK_MAX_UPLOAD_BYTES): bigger ones are refused with 413 while they stream. */
+  maxUploadBytes: z.number().int().min(1).max(4 * 1024 ** 3).default(25 * 1024 * 1024),
+  /** Most files one message may carry. */
+  maxFilesPerMessage: z.number().int().min(1).max(50).default(10),
+  /** Bytes of files all of one owner's conversations may hold (uploads by visitors count to the owner). */
+  ownerQuotaBytes: z.number().int().min(0).default(1024 ** 3),
   /** A document's stored updates are compacted into one snapshot after this many (and when its room closes). */
   docCompactUpdates: z.number().int().min(1).max(100_000).default(500),
   /**
@@ -270,6 +279,9 @@ const envKeys = {
   KNOCK_JANUS_TOKEN_SECRET: 'janusTokenSecret',
   KNOCK_DOC_MAX_UPDATE_BYTES: 'docMaxUpdateBytes',
   KNOCK_DOC_MAX_BYTES: 'docMaxBytes',
+  KNOCK_MAX_UPLOAD_BYTES: 'maxUploadBytes',
+  KNOCK_MAX_FILES_PER_MESSAGE: 'maxFilesPerMessage',
+  KNOCK_OWNER_QUOTA_BYTES: 'ownerQuotaBytes',
   KNOCK_DOC_COMPACT_UPDATES: 'docCompactUpdates',
   KNOCK_GAME_FORFEIT_MS: 'gameForfeitMs',
   KNOCK_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
@@ -330,6 +342,9 @@ const envSchema = z.object({
   KNOCK_JANUS_TOKEN_SECRET: z.string().min(1).optional(),
   KNOCK_DOC_MAX_UPDATE_BYTES: z.coerce.number().int().optional(),
   KNOCK_DOC_MAX_BYTES: z.coerce.number().int().optional(),
+  KNOCK_MAX_UPLOAD_BYTES: z.coerce.number().int().optional(),
+  KNOCK_MAX_FILES_PER_MESSAGE: z.coerce.number().int().optional(),
+  KNOCK_OWNER_QUOTA_BYTES: z.coerce.number().int().optional(),
   KNOCK_DOC_COMPACT_UPDATES: z.coerce.number().int().optional(),
   KNOCK_GAME_FORFEIT_MS: z.coerce.number().int().optional(),
   KNOCK_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().optional(),

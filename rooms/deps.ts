@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Auth } from '../engine/auth.ts';
 import type { KnockConfig } from '../engine/config.ts';
 import type { ConversationLog } from '../engine/conversationLog.ts';
+import type { Files } from '../engine/files.ts';
 import type { Hub } from '../engine/hub.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { Clock, Timers } from '../engine/ports/clock.ts';
@@ -21,6 +22,8 @@ export interface RoomDeps {
   storage: Storage;
   /** The one door into conversations' histories (engine/conversationLog.ts). */
   conversationLog: ConversationLog;
+  /** Files uploaded into conversations (engine/files.ts): what a message's `files` name. */
+  files: Pick<Files, 'refsFor'>;
   hub: Hub;
   auth: Auth;
   clock: Clock;

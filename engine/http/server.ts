@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { Storage } from '../ports/storage.ts';
 import { HANDLE_PATTERN, RESERVED_HANDLES } from '../protocol.ts';
 import type { Api } from './api.ts';
+import type { ConversationsApi } from './conversationsApi.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
 import { Matchmaking } from './matchmaking.ts';
@@ -41,6 +42,8 @@ const CONTENT_TYPES: Record<string, string> = {
 
 export interface HttpDeps {
   api: Api;
+  /** Files and the owner's inbox (engine/http/conversationsApi.ts). */
+  conversationsApi: ConversationsApi;
   matchmaking: Matchmaking;
   storage: Storage;
   logger: Logger;
@@ -96,6 +99,7 @@ export class HttpHandler {
       }
       const info = { req, res, url, ip: clientKeyOf(req, this.deps.trustProxy) };
       if (await this.deps.api.route(info, pathname)) return;
+      if (await this.deps.conversationsApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     if (method !== 'GET' && method !== 'HEAD') {
@@ -103,6 +107,7 @@ export class HttpHandler {
       throw new KnockError('method_not_allowed', 'Pages and files are read with GET.');
     }
     if (pathname.startsWith('/_/assets/')) return this.asset(res, pathname.slice('/_/assets/'.length), method);
+    if (pathname.startsWith('/_/files/')) return this.deps.conversationsApi.download(req, res, pathname);
     return this.page(res, pathname);
   }
 

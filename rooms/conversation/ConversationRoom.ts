@@ -54,6 +54,7 @@ export function conversationRoomClass(deps: RoomDeps) {
         {
           storage: deps.storage,
           log: deps.conversationLog,
+          files: deps.files,
           clock: deps.clock,
           logger: this.log,
           calls: {

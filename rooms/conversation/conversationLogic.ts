@@ -26,6 +26,7 @@ import { rateLimited } from '../../engine/rateLimit.ts';
 import { deliver, goLive, replyError, type Peer } from '../peer.ts';
 import { CallLogic, type CallSetup } from './callLogic.ts';
 import { GameInvites } from './gameInvites.ts';
+import { fileMessageBody, type Files } from '../../engine/files.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
 type ServerType = keyof ConversationServerMessages & string;
@@ -38,6 +39,8 @@ export interface ConversationDeps {
   logger: Logger;
   /** Calls: timers, limits, ICE servers, the conference server. */
   calls: CallSetup;
+  /** The files a message names (uploaded before over HTTP). */
+  files: Pick<Files, 'refsFor'>;
 }
 
 type Handlers = { [T in keyof ConversationClientMessages]: (peer: ConversationPeer, message: ConversationClientMessages[T]) => void | Promise<void> };
@@ -209,7 +212,19 @@ export class ConversationLogic {
   private send(peer: ConversationPeer, msg: ConversationClientMessages['send']): Promise<void> {
     this.checkRate(peer, 'messageBucket', 'Messages');
     const sender = this.participantOf(peer);
-    return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } }, peer);
+    if (!msg.files?.length) return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } }, peer);
+    return this.sendFiles(peer, sender, msg as ConversationClientMessages['send'] & { files: string[] });
+  }
+
+  /**
+   * A message with files. Its write waits for the files' lookup, so it may be stored after a text sent just behind
+   * it; a client sends one message at a time (its outbox), so its own messages keep their order. A repeat of a stored
+   * message is answered as a duplicate by storage before the files are looked at again.
+   */
+  private async sendFiles(peer: ConversationPeer, sender: Participant, msg: ConversationClientMessages['send'] & { files: string[] }): Promise<void> {
+    const files = await this.deps.files.refsFor(this.conversation.id, sender.id, msg.files);
+    const body = msg.body.trim().length > 0 ? msg.body : fileMessageBody(files);
+    return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body, event: { kind: 'file', files } }, peer);
   }
 
   /**

@@ -1,0 +1,337 @@
+/**
+ * Conversations over HTTP (issue 16): uploading files into a conversation (its members), downloading them (its
+ * members), and the owner's inbox (search, filters, archive, mark unread, delete). Checks first, then does
+ * (CONVENTIONS 7); a non-member learns nothing about what exists (404 whatever the reason).
+ *
+ *   POST   /_/api/conversations/<id>/files      multipart, one part `file`         -> 201 FileRef
+ *   GET    /_/api/conversations?q=&filter=      the owner's inbox                  -> InboxAnswer
+ *   POST   /_/api/conversations/<id>/archive    { archived }                       -> ConversationSummary
+ *   POST   /_/api/conversations/<id>/unread                                        -> ConversationSummary
+ *   DELETE /_/api/conversations/<id>                                               -> 204
+ *   GET    /_/files/<fileId>/<name>             the file, as an attachment (Range)
+ *   GET    /_/files/<fileId>/thumb              an image's thumbnail, inline
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import busboy from 'busboy';
+import { secretHash, type Auth } from '../auth.ts';
+import type { ConversationLog } from '../conversationLog.ts';
+import { SESSION_COOKIE, parseCookies, visitorCookieName } from '../cookies.ts';
+import { KnockError } from '../errors.ts';
+import type { Files } from '../files.ts';
+import type { Logger } from '../logger.ts';
+import type { Blobs } from '../ports/blobs.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Conversation, Participant, Storage, StoredFile } from '../ports/storage.ts';
+import { archiveBody, describeIssues, inboxQuery, type InboxAnswer } from '../protocol.ts';
+import { KeyedRateLimiter } from '../rateLimit.ts';
+import type { RateLimitConfig } from '../config.ts';
+import { readJson, sendJson } from './io.ts';
+import type { RequestInfo } from './api.ts';
+
+/** Multipart headers and boundaries around one file: allowed on top of the file's own limit. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+const INBOX_PAGE = 200;
+
+export interface ConversationsApiDeps {
+  storage: Storage;
+  auth: Auth;
+  files: Files;
+  blobs: Blobs;
+  conversationLog: Pick<ConversationLog, 'publishSummary'>;
+  clock: Clock;
+  logger: Logger;
+  uploadsPerIp: RateLimitConfig;
+  maxBodyBytes: number;
+}
+
+interface Member {
+  conversation: Conversation;
+  participant: Participant;
+}
+
+export class ConversationsApi {
+  private readonly uploadsPerIp: KeyedRateLimiter;
+
+  constructor(private readonly deps: ConversationsApiDeps) {
+    this.uploadsPerIp = new KeyedRateLimiter(deps.uploadsPerIp, deps.clock);
+  }
+
+  /** Routes /_/api/conversations*; false when no route matches. */
+  async route(r: RequestInfo, path: string): Promise<boolean> {
+    const method = r.req.method ?? 'GET';
+    let m: RegExpMatchArray | null;
+    if (method === 'GET' && path === '/_/api/conversations') return this.done(this.inbox(r));
+    if (method === 'POST' && (m = path.match(/^\/_\/api\/conversations\/([^/]+)\/files$/))) return this.done(this.upload(r, m[1]!));
+    if (method === 'POST' && (m = path.match(/^\/_\/api\/conversations\/([^/]+)\/archive$/))) return this.done(this.archive(r, m[1]!));
+    if (method === 'POST' && (m = path.match(/^\/_\/api\/conversations\/([^/]+)\/unread$/))) return this.done(this.unread(r, m[1]!));
+    if (method === 'DELETE' && (m = path.match(/^\/_\/api\/conversations\/([^/]+)$/))) return this.done(this.remove(r, m[1]!));
+    return false;
+  }
+
+  /** Serves /_/files/<id>/<name or "thumb"> (GET, HEAD). */
+  async download(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const m = path.match(/^\/_\/files\/([A-Za-z0-9_-]{8,64})\/([^/]+)$/);
+    const file = m ? await this.deps.storage.getFile(m[1]!) : null;
+    // An unknown file, or a member of another conversation asking: the same 404.
+    if (!file || !(await this.memberOf(req, file.conversationId))) throw new KnockError('not_found', 'There is no such file.');
+    const thumb = m![2] === 'thumb';
+    if (thumb && !file.thumbBlobId) throw new KnockError('not_found', 'There is no such file.');
+    await this.sendBlob(req, res, file, thumb);
+  }
+
+  private async done(work: Promise<void>): Promise<true> {
+    await work;
+    return true;
+  }
+
+  // --- uploads ----------------------------------------------------------------------------------------------------
+  private async upload(r: RequestInfo, conversationId: string): Promise<void> {
+    const member = await this.memberOf(r.req, conversationId);
+    if (!member) throw new KnockError('not_found', 'This conversation does not exist.');
+    this.uploadsPerIp.takeOrThrow(r.ip, 'Uploads from your address');
+    const { maxUploadBytes } = this.deps.files.limits;
+    const declared = Number(r.req.headers['content-length'] ?? 0);
+    if (declared > maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
+      throw new KnockError('too_large', `The file is too large (at most ${humanLimit(maxUploadBytes)}).`, { maxBytes: maxUploadBytes });
+    }
+    try {
+      const ref = await this.receiveOneFile(r.req, (stream, name) =>
+        this.deps.files.upload({ conversationId, participantId: member.participant.id, ownerAccountId: member.conversation.ownerAccountId }, stream, name),
+      );
+      sendJson(r.res, 201, ref);
+    } catch (err) {
+      // The client may still be sending: answer, then close the connection rather than read the rest.
+      r.res.setHeader('Connection', 'close');
+      r.res.once('finish', () => r.req.destroy());
+      throw err;
+    }
+  }
+
+  /** Streams the one `file` part of a multipart body into `store`; refuses anything else in the body. */
+  private receiveOneFile<T>(req: IncomingMessage, store: (stream: Readable, name: string) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let parser: busboy.Busboy;
+      try {
+        parser = busboy({ headers: req.headers, limits: { files: 1, fields: 0, parts: 1, fieldSize: 0, headerPairs: 20 } });
+      } catch {
+        reject(new KnockError('bad_request', 'Send the file as multipart/form-data, in a part named "file".'));
+        return;
+      }
+      let storing: Promise<T> | null = null;
+      const fail = (err: unknown) => {
+        req.unpipe(parser);
+        reject(err);
+      };
+      parser.on('file', (field, stream, info) => {
+        if (field !== 'file') {
+          stream.resume();
+          fail(new KnockError('bad_request', 'Send the file in a part named "file".'));
+          return;
+        }
+        storing = store(stream, info.filename ?? 'file');
+        storing.catch((err: unknown) => {
+          stream.resume();
+          fail(err);
+        });
+      });
+      parser.on('filesLimit', () => fail(new KnockError('bad_request', 'Send one file per request.')));
+      parser.on('partsLimit', () => fail(new KnockError('bad_request', 'Send one file per request.')));
+      parser.on('fieldsLimit', () => fail(new KnockError('bad_request', 'Send only the file.')));
+      parser.on('error', () => fail(new KnockError('bad_request', 'The upload was cut off or is not valid multipart/form-data.')));
+      parser.on('close', () => {
+        if (!storing) fail(new KnockError('bad_request', 'The request holds no file (a part named "file").'));
+        else storing.then(resolve, reject);
+      });
+      req.on('aborted', () => fail(new KnockError('bad_request', 'The upload was cut off.')));
+      req.pipe(parser);
+    });
+  }
+
+  // --- downloads --------------------------------------------------------------------------------------------------
+  private async sendBlob(req: IncomingMessage, res: ServerResponse, file: StoredFile, thumb: boolean): Promise<void> {
+    const blobId = thumb ? file.thumbBlobId! : file.blobId;
+    const stat = await this.deps.blobs.stat(blobId);
+    if (!stat) throw new KnockError('not_found', 'There is no such file.');
+    const size = stat.size;
+    const range = parseRange(req.headers.range, size);
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}` });
+      return void res.end();
+    }
+    const headers: Record<string, string> = {
+      // Whatever the file holds (an HTML page, an SVG with script), it never runs in our origin: no sniffing, a
+      // sandbox with nothing allowed, and downloaded rather than shown (thumbnails are our own WebP).
+      'Content-Type': thumb ? 'image/webp' : downloadType(file.type),
+      'Content-Disposition': thumb ? 'inline' : contentDisposition(file.name),
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': "sandbox; default-src 'none'",
+      'Cross-Origin-Resource-Policy': 'same-origin',
+      'Cache-Control': 'private, max-age=86400, immutable',
+      ETag: `"${blobId}"`,
+      'Accept-Ranges': 'bytes',
+    };
+    if (req.headers['if-none-match'] === headers.ETag) {
+      res.writeHead(304, { ETag: headers.ETag, 'Cache-Control': headers['Cache-Control']! });
+      return void res.end();
+    }
+    const partial = range !== null;
+    const start = range?.start ?? 0;
+    const end = range?.end ?? size - 1;
+    headers['Content-Length'] = String(size === 0 ? 0 : end - start + 1);
+    if (partial) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    res.writeHead(partial ? 206 : 200, headers);
+    if (req.method === 'HEAD' || size === 0) return void res.end();
+    const body = await this.deps.blobs.get(blobId, { start, end });
+    if (!body) return void res.destroy();
+    // A whole file is checked against its SHA-256 on the way out: corrupted bytes never arrive as a complete download.
+    const stages: NodeJS.ReadWriteStream[] = partial ? [] : [verifying(blobId, this.deps.logger)];
+    await pipeline(body, ...(stages as [Transform]), res).catch(() => res.destroy());
+  }
+
+  // --- the owner's inbox -------------------------------------------------------------------------------------------
+  private async inbox(r: RequestInfo): Promise<void> {
+    const owner = await this.ownerOf(r.req);
+    const parsed = inboxQuery.safeParse(Object.fromEntries(r.url.searchParams));
+    if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
+    const { q, filter } = parsed.data;
+    const conversations = await this.deps.storage.listConversations(owner, { limit: INBOX_PAGE, filter, ...(q ? { query: q } : {}) });
+    const answer: InboxAnswer = {
+      conversations,
+      quota: { usedBytes: await this.deps.storage.ownerFileBytes(owner), limitBytes: this.deps.files.limits.ownerQuotaBytes },
+    };
+    sendJson(r.res, 200, answer);
+  }
+
+  private async archive(r: RequestInfo, conversationId: string): Promise<void> {
+    const body = await readJson(r.req, archiveBody, this.deps.maxBodyBytes);
+    await this.ownConversation(r.req, conversationId);
+    await this.deps.storage.setArchived(conversationId, body.archived);
+    await this.answerSummary(r, conversationId);
+  }
+
+  private async unread(r: RequestInfo, conversationId: string): Promise<void> {
+    await this.ownConversation(r.req, conversationId);
+    await this.deps.storage.markUnread(conversationId);
+    await this.answerSummary(r, conversationId);
+  }
+
+  private async remove(r: RequestInfo, conversationId: string): Promise<void> {
+    await this.ownConversation(r.req, conversationId);
+    const orphans = await this.deps.storage.deleteConversation(conversationId);
+    if (orphans === null) throw new KnockError('not_found', 'This conversation does not exist.');
+    await this.deps.files.deleteBlobs(orphans);
+    r.res.writeHead(204, { 'Cache-Control': 'no-store' });
+    r.res.end();
+  }
+
+  private async answerSummary(r: RequestInfo, conversationId: string): Promise<void> {
+    const summary = await this.deps.storage.getConversationSummary(conversationId);
+    if (!summary) throw new KnockError('not_found', 'This conversation does not exist.');
+    // The owner's other devices update their lists too.
+    await this.deps.conversationLog.publishSummary(conversationId);
+    sendJson(r.res, 200, summary);
+  }
+
+  // --- who is asking -------------------------------------------------------------------------------------------------
+  /** The signed-in account's id; 401 otherwise. */
+  private async ownerOf(req: IncomingMessage): Promise<string> {
+    const account = await this.deps.auth.accountOf(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    if (!account) throw new KnockError('unauthorized', 'Please log in.');
+    return account.id;
+  }
+
+  /** The conversation, if the signed-in account owns it; 404 otherwise (another owner's is not revealed). */
+  private async ownConversation(req: IncomingMessage, conversationId: string): Promise<Conversation> {
+    const owner = await this.ownerOf(req);
+    const conversation = await this.deps.storage.getConversation(conversationId);
+    if (!conversation || conversation.ownerAccountId !== owner) throw new KnockError('not_found', 'This conversation does not exist.');
+    return conversation;
+  }
+
+  /**
+   * A member of the conversation making this request: the owner (session cookie), or the visitor (the conversation's
+   * token as a bearer token, or the visitor cookie this browser holds for the owner). Null for anyone else.
+   */
+  private async memberOf(req: IncomingMessage, conversationId: string): Promise<Member | null> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(conversationId)) return null;
+    const conversation = await this.deps.storage.getConversation(conversationId);
+    if (!conversation) return null;
+    const participants = await this.deps.storage.getParticipants(conversation.id);
+    const cookies = parseCookies(req.headers.cookie);
+    const account = await this.deps.auth.accountOf(cookies.get(SESSION_COOKIE));
+    if (account && account.id === conversation.ownerAccountId) {
+      const owner = participants.find((p) => p.role === 'owner');
+      if (owner) return { conversation, participant: owner };
+    }
+    const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(req.headers.authorization ?? '')?.[1];
+    for (const token of [bearer, cookies.get(visitorCookieName(conversation.ownerHandle))]) {
+      if (!token || token.length < 16 || token.length > 128) continue;
+      const byToken = await this.deps.storage.getConversationByTokenHash(secretHash(token));
+      const visitor = participants.find((p) => p.role === 'visitor');
+      if (byToken?.id === conversation.id && visitor) return { conversation, participant: visitor };
+    }
+    return null;
+  }
+}
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range; several are answered with the whole file, which RFC 9110 allows). */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (size === 0) return 'unsatisfiable';
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (!Number.isSafeInteger(start) || start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+/** A type browsers would run or render as a page is served as plain bytes (it is an attachment anyway). */
+function downloadType(type: string): string {
+  return /html|xml|svg|javascript|ecmascript|xhtml/i.test(type) ? 'application/octet-stream' : type;
+}
+
+/** RFC 6266: an ASCII fallback and the exact name in UTF-8. */
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+function humanLimit(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MB` : `${Math.round(n / 1024)} KB`;
+}
+
+/** Passes bytes through, holding the last chunk back until the whole matches its SHA-256; else the download fails. */
+function verifying(expected: string, logger: Logger): Transform {
+  const hash = createHash('sha256');
+  let held: Buffer | null = null;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      const previous = held;
+      held = chunk;
+      done(null, previous ?? undefined);
+    },
+    flush(done) {
+      const actual = hash.digest('hex');
+      if (actual !== expected) {
+        logger.error({ blobId: expected, actual }, 'a stored file does not match its SHA-256: not served');
+        done(new Error('stored file corrupted'));
+        return;
+      }
+      done(null, held ?? undefined);
+    },
+  });
+}
