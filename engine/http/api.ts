@@ -97,6 +97,7 @@ export class Api {
       isOwner: viewer?.id === account.id,
       conversation,
       linked,
+      uploads: { maxFileBytes: this.deps.config.maxUploadBytes, maxFilesPerMessage: this.deps.config.maxFilesPerMessage },
     };
     sendJson(r.res, 200, answer, headers);
   }
@@ -119,6 +120,7 @@ export class Api {
       ownerAccountId: account.id,
       tokenHash: secretHash(token),
       visitorName: body.name ?? '',
+      visitorEmail: body.email ?? null,
       at: this.deps.clock.now(),
     });
     await this.deps.conversationLog.publishSummary(conversation.id);

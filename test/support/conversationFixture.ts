@@ -5,6 +5,8 @@
 import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
 import { LocalPresence } from '@colyseus/core';
 import { ConversationLog } from '../../engine/conversationLog.ts';
+import { Files } from '../../engine/files.ts';
+import type { Blobs } from '../../engine/ports/blobs.ts';
 import { Hub } from '../../engine/hub.ts';
 import { createLogger } from '../../engine/logger.ts';
 import type { RateLimitConfig } from '../../engine/config.ts';
@@ -102,10 +104,16 @@ export async function conversationFixture(
     summaries.push(id);
     summaryChanged(id);
   };
+  // The conversation logic only looks files up (uploads are HTTP's): blobs are never touched here, and say so if they are.
+  const noBlobs = new Proxy({} as Blobs, {
+    get: () => () => Promise.reject(new Error('the conversation logic does not read or write file contents')),
+  });
+  const files = new Files({ storage: gated.storage, blobs: noBlobs, clock, logger: createLogger('silent'), limits: { maxUploadBytes: 1024, maxFilesPerMessage: 10, ownerQuotaBytes: 1024 ** 2 } });
   const logic = new ConversationLogic(
     {
       storage: gated.storage,
       log,
+      files,
       clock,
       logger: createLogger('silent'),
       calls: {
