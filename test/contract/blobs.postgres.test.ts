@@ -89,6 +89,7 @@ describe('PostgreSQL Blobs adapter', () => {
   it('stores a blob as 256 KiB chunk rows numbered from 0, the last one shorter, uncompressed', async () => {
     const { schema, open } = newSchema();
     const blobs = await open();
+    expect(CHUNK_BYTES).toBe(256 * KiB);
     const bytes = bytesOf(1, 2 * CHUNK_BYTES + 1000);
     const { id } = await blobs.put(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), { maxBytes: bytes.length });
     const rows = await schemas.query<{ n: number; size: number }>(

@@ -52,20 +52,22 @@ export class LocalBlobs implements Blobs {
     this.assertOpen();
     const tempPath = join(this.tmpDir, `${randomBytes(12).toString('hex')}.part`);
     const file = await open(tempPath, 'wx');
-    let info: BlobInfo;
     try {
+      let info: BlobInfo;
       try {
         info = await readLimited(source, opts.maxBytes, (chunk) => writeAll(file, chunk));
         await file.sync();
-      } finally {
-        await file.close();
+      } catch (err) {
+        await file.close().catch(() => undefined); // the error worth reporting is the first one
+        throw err;
       }
+      await file.close();
       await this.publish(tempPath, info.id);
+      return info;
     } catch (err) {
       await rm(tempPath, { force: true });
       throw err;
     }
-    return info;
   }
 
   async get(id: string, range?: { start: number; end: number }): Promise<Readable | null> {
