@@ -63,7 +63,7 @@ async function open(options: Record<string, unknown>, headers?: Record<string, s
 /** POST one file as multipart/form-data, as the browser does; `auth` is the visitor's token or the owner's cookies. */
 async function upload(conversationId: string, name: string, bytes: Uint8Array, auth: { token?: string; headers?: Record<string, string> }): Promise<Response> {
   const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
+  form.append('file', new Blob([new Uint8Array(bytes)]), name);
   return fetch(`${knock.url}/_/api/conversations/${conversationId}/files`, {
     method: 'POST',
     body: form,
