@@ -42,6 +42,8 @@ export interface RunningServer {
   /** http://127.0.0.1:<port> of each process. */
   endpoints: string[];
   procs: Pinned[];
+  /** Knock's data directory (SQLite, blobs), for benches that compare with the disk it is on. */
+  dataDir?: string;
   /** Reads the first process's memory after a full GC. */
   memory(): Promise<MemorySample>;
   stop(): Promise<void>;
@@ -65,6 +67,8 @@ export const benchRateLimits = JSON.stringify({
   matchmakesPerIp: UNLIMITED,
   // Yjs messages to a document (60/s per connection by default): the `docs` scenario types far faster.
   docMessages: UNLIMITED,
+  // bench/uploads.ts uploads from 127.0.0.1 too.
+  uploadsPerIp: UNLIMITED,
 });
 
 const START_TIMEOUT_MS = 60_000;
@@ -113,6 +117,7 @@ export async function startServer(kind: ServerKind, opts: { cpus: string; seed?:
       protocol: entry.protocol,
       endpoints: [endpoint],
       procs: [proc],
+      dataDir: workDir,
       memory: () => readMemory(proc, env.BENCH_MEMORY_FILE!),
       stop: async () => {
         await proc.stop();
