@@ -53,6 +53,8 @@ export class ConversationLogic {
   /** Messages heard before one of a lower seq (another process's, or a lost event): they wait for the gap to fill. */
   private readonly early = new Map<number, MessageRecord>();
   private fillingGap = false;
+  /** Per device, the file lookup its newest message waits for: its next messages queue behind it. */
+  private readonly lookups = new Map<string, Promise<LogEntry>>();
   /** Messages of peers being written now (sender + clientMsgId -> the peer): their sender gets an ack, not a copy. */
   private readonly sending = new Map<string, string>();
   private ownerOnline: boolean;
@@ -212,19 +214,29 @@ export class ConversationLogic {
   private send(peer: ConversationPeer, msg: ConversationClientMessages['send']): Promise<void> {
     this.checkRate(peer, 'messageBucket', 'Messages');
     const sender = this.participantOf(peer);
-    if (!msg.files?.length) return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } }, peer);
-    return this.sendFiles(peer, sender, msg as ConversationClientMessages['send'] & { files: string[] });
+    const prior = this.lookups.get(peer.id);
+    if (!msg.files?.length && !prior) return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } }, peer);
+    // A message with files is written once its files are looked up; whatever the same device sends meanwhile waits
+    // behind it, so one device's messages are stored in the order it sent them.
+    const entry = (prior ?? Promise.resolve()).catch(() => undefined).then(() => this.entryOf(sender, msg));
+    this.lookups.set(peer.id, entry);
+    void entry.then(
+      () => this.forgetLookup(peer.id, entry),
+      () => this.forgetLookup(peer.id, entry),
+    );
+    return entry.then((e) => this.append(e, peer));
   }
 
-  /**
-   * A message with files. Its write waits for the files' lookup, so it may be stored after a text sent just behind
-   * it; a client sends one message at a time (its outbox), so its own messages keep their order. A repeat of a stored
-   * message is answered as a duplicate by storage before the files are looked at again.
-   */
-  private async sendFiles(peer: ConversationPeer, sender: Participant, msg: ConversationClientMessages['send'] & { files: string[] }): Promise<void> {
+  private forgetLookup(peerId: string, entry: Promise<unknown>): void {
+    if (this.lookups.get(peerId) === entry) this.lookups.delete(peerId);
+  }
+
+  /** What a `send` writes: text, or a `file` event with its files' references (its body: the text, else their names). */
+  private async entryOf(sender: Participant, msg: ConversationClientMessages['send']): Promise<LogEntry> {
+    if (!msg.files?.length) return { senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } };
     const files = await this.deps.files.refsFor(this.conversation.id, sender.id, msg.files);
     const body = msg.body.trim().length > 0 ? msg.body : fileMessageBody(files);
-    return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body, event: { kind: 'file', files } }, peer);
+    return { senderId: sender.id, clientMsgId: msg.clientMsgId, body, event: { kind: 'file', files } };
   }
 
   /**
