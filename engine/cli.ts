@@ -1,13 +1,17 @@
 /**
- * The operators' CLI: `knock user add|list|remove|passwd`. It opens the same database as the server
- * (DATABASE_URL, else KNOCK_DATA_DIR), so it works beside running servers.
+ * The operators' CLI: `knock user add|list|remove|passwd` and `knock conversation list|archive|unarchive|delete` (what
+ * an owner does in the console's inbox). It opens the same database (and file store) as the server (DATABASE_URL,
+ * else KNOCK_DATA_DIR), so it works beside running servers.
  *
  * @example
  *   printf 'a long password\n' | npx knock user add alice --name "Alice Liddell" --password-stdin
  */
 import { parseArgs } from 'node:util';
 import { Accounts } from './accounts.ts';
-import { openStorage } from './app.ts';
+import { openBlobs, openStorage } from './app.ts';
+import { createLogger } from './logger.ts';
+import { inboxFilterSchema } from './protocol.ts';
+import type { Storage } from './ports/storage.ts';
 import { configFromEnv } from './config.ts';
 import { KnockError } from './errors.ts';
 import { systemClock } from './ports/clock.ts';
@@ -17,6 +21,8 @@ const USAGE = `Usage:
   knock user list
   knock user remove <handle>
   knock user passwd <handle> --password-stdin
+  knock conversation list <handle> [--search "<words>"] [--filter all|unread|files|archived]
+  knock conversation archive|unarchive|delete <conversation id>
 
 The password is read from standard input (one line). Data lives in PostgreSQL when DATABASE_URL is set
 (schema KNOCK_DATABASE_SCHEMA), otherwise in KNOCK_DATA_DIR (default ./data).`;
@@ -33,10 +39,16 @@ async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      name: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      search: { type: 'string' },
+      filter: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [group, command, handle] = positionals;
-  if (values.help || group !== 'user' || !command) {
+  if (values.help || (group !== 'user' && group !== 'conversation') || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
@@ -44,6 +56,13 @@ async function run(argv: string[]): Promise<number> {
   // shared environment file that sets REDIS_URL (and each server its own KNOCK_PUBLIC_ADDRESS) serves it as well.
   const config = configFromEnv({ ...process.env, REDIS_URL: undefined, KNOCK_PUBLIC_ADDRESS: undefined });
   const storage = await openStorage(config);
+  if (group === 'conversation') {
+    try {
+      return await conversationCommand(storage, command, handle, values, () => openBlobs(config, createLogger('warn', process.stderr)));
+    } finally {
+      await storage.close();
+    }
+  }
   const accounts = new Accounts(storage, systemClock);
   try {
     switch (command) {
@@ -74,6 +93,51 @@ async function run(argv: string[]): Promise<number> {
     }
   } finally {
     await storage.close();
+  }
+}
+
+/** The owner's inbox from the command line: the same storage calls as the console's buttons. */
+async function conversationCommand(
+  storage: Storage,
+  command: string,
+  target: string | undefined,
+  values: { search?: string | undefined; filter?: string | undefined },
+  openFileStore: () => ReturnType<typeof openBlobs>,
+): Promise<number> {
+  if (!target) throw new KnockError('bad_request', `conversation ${command} needs ${command === 'list' ? '<handle>' : '<conversation id>'}.`);
+  switch (command) {
+    case 'list': {
+      const account = await storage.getAccountByHandle(target);
+      if (!account) throw new KnockError('not_found', `There is no account "${target}".`);
+      const filter = inboxFilterSchema.safeParse(values.filter ?? 'all');
+      if (!filter.success) throw new KnockError('bad_request', '--filter is all, unread, files or archived.');
+      const list = await storage.listConversations(account.id, { limit: 1000, filter: filter.data, ...(values.search ? { query: values.search } : {}) });
+      for (const c of list) {
+        const flags = [c.archived ? 'archived' : '', c.unread > 0 || c.markedUnread ? `unread ${c.unread}` : '', c.files ? `files ${c.files}` : ''].filter(Boolean).join(', ');
+        process.stdout.write(`${c.id}\t${c.visitorName || '(no name)'}\t${new Date(c.updatedAt).toISOString()}\t${flags}\n`);
+      }
+      return 0;
+    }
+    case 'archive':
+    case 'unarchive': {
+      if (!(await storage.setArchived(target, command === 'archive'))) throw new KnockError('not_found', `There is no conversation "${target}".`);
+      process.stdout.write(`${command === 'archive' ? 'Archived' : 'Unarchived'} ${target}.\n`);
+      return 0;
+    }
+    case 'delete': {
+      const orphans = await storage.deleteConversation(target);
+      if (orphans === null) throw new KnockError('not_found', `There is no conversation "${target}".`);
+      const blobs = await openFileStore();
+      try {
+        for (const id of orphans) await blobs.delete(id);
+      } finally {
+        await blobs.close();
+      }
+      process.stdout.write(`Deleted ${target}, its messages and files.\n`);
+      return 0;
+    }
+    default:
+      throw new KnockError('bad_request', `Unknown command "conversation ${command}".\n${USAGE}`);
   }
 }
 

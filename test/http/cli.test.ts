@@ -97,3 +97,41 @@ describe('knock user', () => {
     expect(run.stdout).toMatch(/^Usage:\n\s+knock user add/);
   });
 });
+
+// The owner's inbox from the command line, on a running server's data directory: what the console's buttons do.
+describe('knock conversation', () => {
+  it('lists, searches, archives and deletes an owner’s conversations beside a running server', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'knock-cli-conv-'));
+    const knock = await startKnock({ dataDir: dir });
+    try {
+      await knock.addUser('dora', 'Dora');
+      const knockAs = async (name: string) => {
+        const res = await post(knock.url, '/_/api/u/dora/knock', { name });
+        return ((await res.json()) as { conversationId: string }).conversationId;
+      };
+      const vera = await knockAs('Vera');
+      const bruno = await knockAs('Bruno');
+      const cli = (args: string[]) => runCli(args, { KNOCK_DATA_DIR: dir });
+
+      const all = await cli(['conversation', 'list', 'dora']);
+      expect(all.code, all.stderr).toBe(0);
+      expect(all.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort()).toEqual([vera, bruno].sort());
+      const found = await cli(['conversation', 'list', 'dora', '--search', 'bru']);
+      expect(found.stdout.split('\t')[0]).toBe(bruno);
+
+      expect((await cli(['conversation', 'archive', vera])).stdout).toBe(`Archived ${vera}.\n`);
+      expect((await cli(['conversation', 'list', 'dora'])).stdout).not.toContain(vera);
+      expect((await cli(['conversation', 'list', 'dora', '--filter', 'archived'])).stdout).toContain(vera);
+
+      expect((await cli(['conversation', 'delete', bruno])).stdout).toBe(`Deleted ${bruno}, its messages and files.\n`);
+      expect(await knock.storage.getConversation(bruno)).toBeNull();
+      const again = await cli(['conversation', 'delete', bruno]);
+      expect(again).toMatchObject({ code: 1, stderr: `knock: There is no conversation "${bruno}".\n` });
+      const badFilter = await cli(['conversation', 'list', 'dora', '--filter', 'everything']);
+      expect(badFilter).toMatchObject({ code: 1, stderr: 'knock: --filter is all, unread, files or archived.\n' });
+    } finally {
+      await knock.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
