@@ -10,7 +10,7 @@ import { ownerStore } from '../sdk/browserStore.ts';
 import { ConversationSession } from '../sdk/conversationSession.ts';
 import { OwnerSession } from '../sdk/userSession.ts';
 import { errorText } from '../errorText.ts';
-import { useNow, useOpenSession, useSnapshot } from '../useSession.ts';
+import { useAttachments, useNow, useOpenSession, useSnapshot } from '../useSession.ts';
 import { ConversationList, visitorLabel } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
 import type { PendingAnswer } from './CallPanel.tsx';
@@ -139,6 +139,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               key={selectedId.value}
               conversationId={selectedId.value}
               summary={selected}
+              uploads={profile.uploads}
               onBack={() => (selectedId.value = null)}
               pendingAnswer={pendingAnswer.value?.conversationId === selectedId.value ? pendingAnswer.value : null}
               onAnswered={() => (pendingAnswer.value = null)}
@@ -165,12 +166,14 @@ function NoConversations({ handle }: { handle: string }) {
 function OwnerConversationPane({
   conversationId,
   summary,
+  uploads,
   onBack,
   pendingAnswer,
   onAnswered,
 }: {
   conversationId: string;
   summary: ConversationSummary | null;
+  uploads: ProfileAnswer['uploads'];
   onBack: () => void;
   pendingAnswer: PendingAnswer | null;
   onAnswered: () => void;
@@ -180,6 +183,7 @@ function OwnerConversationPane({
   );
   const snapshot = useSnapshot(session).value;
   const draft = useSignal('');
+  const attachments = useAttachments(uploads, { conversationId });
   const title = summary === null ? 'Visitor' : visitorLabel(summary);
   return (
     <>
@@ -194,6 +198,7 @@ function OwnerConversationPane({
           session={session}
           snapshot={snapshot}
           draft={draft}
+          attachments={attachments}
           peerName={title}
           pendingAnswer={pendingAnswer}
           onAnswered={onAnswered}
