@@ -158,3 +158,20 @@ describe('Inbox', () => {
     expect(ids()).toEqual(['carol']);
   });
 });
+
+describe('Inbox on a server that cannot answer', () => {
+  it('shows no error when only the quota could not be loaded, and the search error when a search fails', async () => {
+    const failing: InboxApi = { ...new HandApi(), inbox: async () => Promise.reject(new Error('The server answered 404.')) };
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const quiet = new Inbox({ owner: new LiveList(), api: failing });
+    quiet.refresh();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(quiet.snapshot().error).toBeNull();
+    expect(warn).toHaveBeenCalledOnce();
+    quiet.setQuery('x');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(quiet.snapshot().error).toBe('The server answered 404.');
+    quiet.close();
+    warn.mockRestore();
+  });
+});

@@ -171,6 +171,7 @@ export class Inbox {
     const request = ++this.requests;
     const key = this.key();
     const query = this.query.trim();
+    const onlyQuota = !this.narrowed();
     try {
       const answer = await this.options.api.inbox({ ...(query === '' ? {} : { q: query }), filter: this.filter });
       if (this.closed || request !== this.requests) return;
@@ -180,7 +181,12 @@ export class Inbox {
       this.error = null;
     } catch (err) {
       if (this.closed || request !== this.requests) return;
-      this.error = err instanceof Error && err.message !== '' ? err.message : 'The conversations could not be loaded.';
+      if (onlyQuota) {
+        // Only the quota was asked (the list itself is live): the console works without it, e.g. on an older server.
+        console.warn('The inbox could not be loaded (quota not shown):', err);
+      } else {
+        this.error = err instanceof Error && err.message !== '' ? err.message : 'The conversations could not be loaded.';
+      }
     }
     this.changed();
   }
