@@ -80,10 +80,12 @@ function ConversationItem({
   const previewId = useId();
   const timeId = useId();
   const label = visitorLabel(summary);
+  // Marked unread by the owner: shown with at least one unread, whatever the count says.
+  const unread = Math.max(summary.unread, summary.markedUnread === true ? 1 : 0);
   const last = summary.lastMessage;
   const preview = last === null ? 'No messages yet' : `${last.senderRole === 'owner' ? 'You: ' : ''}${last.body}`;
   const at = last?.at ?? summary.updatedAt;
-  const classes = ['conversation', selected ? 'conversation--selected' : '', summary.unread > 0 ? 'conversation--unread' : '']
+  const classes = ['conversation', selected ? 'conversation--selected' : '', unread > 0 ? 'conversation--unread' : '']
     .filter(Boolean)
     .join(' ');
   /*
@@ -103,7 +105,7 @@ function ConversationItem({
             class="conversation-open"
             data-conversation={summary.id}
             aria-current={selected ? 'true' : undefined}
-            aria-label={summary.unread > 0 ? `${label}, ${unreadBadge(summary.unread)} unread` : label}
+            aria-label={unread > 0 ? `${label}, ${unreadBadge(unread)} unread` : label}
             aria-describedby={`${previewId} ${timeId}`}
             onClick={() => onSelect(summary.id)}
           >
@@ -118,7 +120,7 @@ function ConversationItem({
             {summary.archived === true && <span class="conversation-tag">Archived · </span>}
             {preview}
           </span>
-          {summary.unread > 0 && <span class="badge">{unreadBadge(summary.unread)}</span>}
+          {unread > 0 && <span class="badge">{unreadBadge(unread)}</span>}
         </span>
       </span>
     </li>
