@@ -202,6 +202,33 @@ describe('files, and the URL as a mailbox', { timeout: E2E_TEST_TIMEOUT_MS * 2 }
     await vicInList(owner).waitFor();
   });
 
+  it('moves through the conversations with Up and Down from the search box, and opens one with Enter', async () => {
+    await knock.addUser('alice-keys', 'Alice');
+    for (const name of ['Uma', 'Ted']) {
+      const visitor = await browser.newPage(`visitor ${name}`);
+      await openProfile(visitor, knock.url, 'alice-keys');
+      await visitor.getByRole('textbox', { name: 'Your name' }).fill(name);
+      await sendWithEnter(visitor, `Hello from ${name}`);
+      await expectMessage(visitor, `Hello from ${name}`);
+    }
+    const owner = await browser.newPage('owner');
+    await openProfile(owner, knock.url, 'alice-keys');
+    await logInAsOwner(owner);
+    await eventually(() => conversationButtons(owner).count(), (n) => expect(n).toBe(2));
+    const focused = () => owner.evaluate(() => document.activeElement?.textContent ?? '');
+    await searchBox(owner).focus();
+    await owner.keyboard.press('ArrowDown');
+    expect(await focused()).toBe('Ted'); // newest first
+    await owner.keyboard.press('ArrowDown');
+    expect(await focused()).toBe('Uma');
+    await owner.keyboard.press('ArrowDown');
+    expect(await focused()).toBe('Uma'); // stays on the last
+    await owner.keyboard.press('ArrowUp');
+    expect(await focused()).toBe('Ted');
+    await owner.keyboard.press('Enter');
+    await expectMessage(owner, 'Hello from Ted');
+  });
+
   it('marks a conversation unread, and deletes one after a confirmation in a dialog; the storage used shows', async () => {
     await knock.addUser('alice-two', 'Alice');
     const [photo] = await photoAndPdf();
