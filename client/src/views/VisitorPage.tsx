@@ -12,7 +12,7 @@
  * first message wait for the knock, which gives them a conversation to be uploaded into; the message goes when they
  * are up (Composer).
  */
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { useSignal, type Signal } from '@preact/signals';
 import { emailSchema, type ProfileAnswer, type VisitorConversation } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
@@ -34,6 +34,7 @@ import { ResumeChoice } from './ResumeChoice.tsx';
 import { ResumeLink } from './ResumeLink.tsx';
 import { useRouter } from '../router.ts';
 import { TypingIndicator } from './TypingIndicator.tsx';
+import { EmailField, NameField } from './VisitorFields.tsx';
 
 interface ConversationRef {
   conversationId: string;
@@ -331,50 +332,6 @@ function ConversationStage({
         </div>
       )}
     </>
-  );
-}
-
-function NameField({ name: value, onCommit }: { name: Signal<string>; onCommit?: () => void }) {
-  const id = useId();
-  return (
-    <div class="name-field">
-      <label for={id}>Your name</label>
-      <input
-        id={id}
-        type="text"
-        name="name"
-        autocomplete="name"
-        placeholder="Optional"
-        maxLength={64}
-        value={value.value}
-        onInput={(e) => (value.value = e.currentTarget.value)}
-        onChange={() => onCommit?.()}
-      />
-    </div>
-  );
-}
-
-function EmailField({ email, ownerName }: { email: Signal<string>; ownerName: string }) {
-  const id = useId();
-  const hintId = useId();
-  return (
-    <div class="name-field">
-      <label for={id}>Your email</label>
-      <input
-        id={id}
-        type="email"
-        name="email"
-        autocomplete="email"
-        placeholder="Optional"
-        maxLength={254}
-        aria-describedby={hintId}
-        value={email.value}
-        onInput={(e) => (email.value = e.currentTarget.value)}
-      />
-      <span id={hintId} class="visually-hidden">
-        Optional: {ownerName} can answer you there.
-      </span>
-    </div>
   );
 }
 
