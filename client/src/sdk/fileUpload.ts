@@ -87,9 +87,19 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The server's `{ error: { code, message, data } }`, or a sentence for an answer without one (a proxy's 502). */
+interface ErrorBody {
+  code?: unknown;
+  message?: unknown;
+  data?: { retryAfterMs?: unknown };
+}
+
+/**
+ * The server's `{ error: { code, message, data } }` (engine/http/io.ts), or the same fields bare, or a sentence for an
+ * answer without them (a proxy's 502).
+ */
 function errorOf(json: unknown, status: number): UploadError {
-  const error = (json as { error?: { code?: unknown; message?: unknown; data?: { retryAfterMs?: unknown } } } | null)?.error;
+  const body = json as (ErrorBody & { error?: ErrorBody }) | null;
+  const error = body?.error ?? body;
   const code = typeof error?.code === 'string' ? error.code : status === 413 ? 'too_large' : 'internal';
   const message =
     typeof error?.message === 'string'
