@@ -4,6 +4,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { useSignal, type ReadonlySignal } from '@preact/signals';
+import { Attachments, type UploadLimits } from './sdk/attachments.ts';
+import { xhrUploader, type UploadTarget } from './sdk/fileUpload.ts';
 
 export interface SnapshotSource<S> {
   snapshot(): S;
@@ -57,4 +59,18 @@ export function useNow(everyMs: number): number {
     return () => clearInterval(timer);
   }, [everyMs, now]);
   return now.value;
+}
+
+/**
+ * The files of the message being written in one conversation (or, for a visitor who has not knocked, in the one to
+ * come: `target` null, set later with `setTarget`), uploaded with XHR; their uploads stop on unmount.
+ */
+export function useAttachments(limits: UploadLimits | undefined, target: UploadTarget | null): Attachments {
+  const [attachments] = useState(() => {
+    const created = new Attachments({ upload: xhrUploader(), limits });
+    if (target !== null) created.setTarget(target);
+    return created;
+  });
+  useEffect(() => () => attachments.close(), [attachments]);
+  return attachments;
 }

@@ -2,8 +2,9 @@
  * Every page a person sees passes axe-core's WCAG 2.1 A/AA rules with no serious or critical violation, in light and
  * dark, at desktop width and on a 360 px phone, where nothing scrolls sideways (Definition of done). The pages are
  * reached as a person reaches them, in one Chromium, one after another: the start page, sign-up, someone's URL before
- * and after knocking, the owner's login and console (a conversation open, another one unread), a resume link and the
- * choice it may bring up, a shared document, a game invitation and board, and a voice call (fake devices).
+ * and after knocking, the owner's login and console (a conversation open, another one unread; searching, filtered, and
+ * the dialog asking before a deletion), a resume link and the choice it may bring up, a shared document, a game
+ * invitation and board, and a voice call (fake devices).
  *
  * A failure lists each violation once, with its rule, impact, the element's selector, axe's summary of what to fix,
  * and every page and variant it showed on (test/support/axeAudit.ts).
@@ -138,6 +139,16 @@ describe('accessibility of every page (axe-core, WCAG 2.1 A/AA)', { timeout: E2E
     await owner.getByRole('button', { name: 'Carol, 1 unread', exact: true }).waitFor();
     await audit.check(owner, 'the console with a conversation open and another unread');
     await audit.check(bob, 'the visitor page in a conversation');
+
+    // The inbox's tools (issue 16): a filter pressed, a search typed, and the question before deleting a conversation.
+    await owner.getByRole('button', { name: 'Unread', exact: true }).click();
+    await owner.getByRole('searchbox', { name: 'Search conversations' }).fill('Carol');
+    await owner.getByRole('button', { name: 'Delete conversation' }).click();
+    await owner.getByRole('dialog', { name: 'Delete the conversation with Bob?' }).waitFor();
+    await audit.check(owner, 'the console searching, filtered, asking before a deletion');
+    await owner.getByRole('button', { name: 'Cancel' }).click();
+    await owner.getByRole('searchbox', { name: 'Search conversations' }).fill('');
+    await owner.getByRole('button', { name: 'Unread', exact: true }).click();
 
     // Bob's resume link, opened in a new browser: the conversation continues there.
     const link = bob.getByRole('link', { name: /\/alice\/c\// });

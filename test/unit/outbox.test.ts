@@ -52,3 +52,20 @@ describe('Outbox', () => {
     expect(new Outbox(store, KEY).all()).toEqual([m(1), m(3)]);
   });
 });
+
+describe('Outbox with files', () => {
+  const photo = { id: 'file-photo-01', name: 'photo.jpg', size: 123_456, type: 'image/jpeg', image: { width: 800, height: 600 } };
+  const pdf = { id: 'file-pdf-0001', name: 'plan.pdf', size: 2048, type: 'application/pdf', image: null };
+
+  it('keeps a message with its files across page loads, so the resend carries the same files', () => {
+    const store = memoryStore();
+    new Outbox(store, KEY).add({ clientMsgId: 'cmid-files-1', body: '', at: 5, files: [photo, pdf] });
+    expect(new Outbox(store, KEY).all()).toEqual([{ clientMsgId: 'cmid-files-1', body: '', at: 5, files: [photo, pdf] }]);
+  });
+
+  it('drops a stored message whose files are not files any more', () => {
+    const store = memoryStore();
+    store.set(KEY, JSON.stringify([{ ...m(1), files: [{ id: 'x' }] }, { ...m(2), files: [] }, { ...m(3), files: [pdf] }]));
+    expect(new Outbox(store, KEY).all()).toEqual([{ ...m(3), files: [pdf] }]);
+  });
+});

@@ -1,8 +1,13 @@
 /** The JSON API, for the browser (same-origin cookies) and for Node tests (an explicit base and cookie jar). */
 import {
+  conversationSummary,
+  inboxAnswer,
   knockAnswer,
   profileAnswer,
   visitorConversation,
+  type ConversationSummary,
+  type InboxAnswer,
+  type InboxFilter,
   type KnockAnswer,
   type ProfileAnswer,
   type VisitorConversation,
@@ -14,6 +19,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly status: number,
+    /** What the server added (e.g. `retryAfterMs` for `rate_limited`). */
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -46,9 +53,9 @@ export function createApi(options: ApiOptions) {
       throw new ApiError('network', 'The server cannot be reached. Check your connection and try again.', 0);
     }
     if (options.cookies) rememberCookies(res, options.cookies);
-    const json = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+    const json = (await res.json().catch(() => null)) as { error?: { code: string; message: string; data?: Record<string, unknown> } } | null;
     if (!res.ok) {
-      throw new ApiError(json?.error?.code ?? 'internal', json?.error?.message ?? `The server answered ${res.status}.`, res.status);
+      throw new ApiError(json?.error?.code ?? 'internal', json?.error?.message ?? `The server answered ${res.status}.`, res.status, json?.error?.data);
     }
     if (!schema) return json as z.infer<S>;
     const parsed = schema.safeParse(json);
@@ -65,8 +72,29 @@ export function createApi(options: ApiOptions) {
     resume(handle: string, token: string): Promise<VisitorConversation> {
       return call('POST', `/_/api/u/${encodeURIComponent(handle)}/resume`, { token }, visitorConversation);
     },
-    knock(handle: string, name?: string): Promise<KnockAnswer> {
-      return call('POST', `/_/api/u/${encodeURIComponent(handle)}/knock`, name ? { name } : {}, knockAnswer);
+    /** Starts a conversation with `handle`: the visitor's name and an address to be answered at, both optional. */
+    knock(handle: string, name?: string, email?: string): Promise<KnockAnswer> {
+      const body = { ...(name ? { name } : {}), ...(email ? { email } : {}) };
+      return call('POST', `/_/api/u/${encodeURIComponent(handle)}/knock`, body, knockAnswer);
+    },
+    /** The owner's inbox: conversations matching every word of `q` (if any) and the filter, and the quota used. */
+    inbox(query: { q?: string; filter?: InboxFilter } = {}): Promise<InboxAnswer> {
+      const params = new URLSearchParams();
+      if (query.q !== undefined && query.q.trim() !== '') params.set('q', query.q.trim());
+      params.set('filter', query.filter ?? 'all');
+      return call('GET', `/_/api/conversations?${params}`, undefined, inboxAnswer);
+    },
+    /** Archives a conversation (hidden from the default list until new activity), or brings it back. */
+    archive(conversationId: string, archived: boolean): Promise<ConversationSummary> {
+      return call('POST', `${conversationPath(conversationId)}/archive`, { archived }, conversationSummary);
+    },
+    /** Shows a conversation unread until the owner reads it again. */
+    markUnread(conversationId: string): Promise<ConversationSummary> {
+      return call('POST', `${conversationPath(conversationId)}/unread`, {}, conversationSummary);
+    },
+    /** Deletes a conversation for good: its messages, documents, games and files. */
+    async deleteConversation(conversationId: string): Promise<void> {
+      await call('DELETE', conversationPath(conversationId), undefined, null);
     },
     async login(handle: string, password: string): Promise<void> {
       await call('POST', '/_/api/login', { handle, password }, null);
@@ -85,6 +113,11 @@ export function createApi(options: ApiOptions) {
 }
 
 export type KnockApi = ReturnType<typeof createApi>;
+
+/** Where the owner's HTTP actions on one conversation live; its files are uploaded under it too (fileUpload.ts). */
+export function conversationPath(conversationId: string): string {
+  return `/_/api/conversations/${encodeURIComponent(conversationId)}`;
+}
 
 /** The browser's API: same origin, cookies handled by the browser. */
 export const api: KnockApi = createApi({ base: '' });

@@ -10,6 +10,7 @@
  *   const session = ConversationSession.open({ endpoint: location.origin, conversationId, token, store: browserStore });
  *   session.subscribe(() => render(session.snapshot()));
  *   session.send('Hello!');
+ *   session.send('The plan, and a photo', [pdfRef, photoRef]);   // files uploaded first (attachments.ts)
  */
 import {
   conversationClientMessages,
@@ -18,12 +19,13 @@ import {
   type ConversationEvent,
   type ConversationServerMessages,
   type ErrorPayload,
+  type FileRef,
   type MessageRecord,
   type ParticipantRecord,
   type Role,
 } from '../../../engine/protocol.ts';
 import { newClientMsgId } from './ids.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox, type PendingMessage } from './outbox.ts';
 import { RoomLink } from './roomLink.ts';
 import type { ConnectionState, ConversationSnapshot, DeliveryStatus, KeyValueStore, Listener, MessageView } from './types.ts';
 
@@ -56,8 +58,11 @@ const TYPING_IDLE_MS = 4000;
 const TYPING_SHOWN_MS = 6000;
 const RECEIPT_DELAY_MS = 100;
 const PERMANENT_ERRORS = new Set(['bad_request', 'too_large', 'forbidden', 'not_found', 'unknown_type']);
-/** What this device writes is text: its pending, failed and just-acknowledged messages carry this event. */
+/** What this device writes is text, or text with files: its pending, failed and just-acknowledged messages carry this event. */
 const TEXT: ConversationEvent = Object.freeze({ kind: 'text' });
+function writtenEvent(files: readonly FileRef[] | undefined): ConversationEvent {
+  return files !== undefined && files.length > 0 ? { kind: 'file', files: [...files] } : TEXT;
+}
 
 type Phase = 'away' | 'catchingUp' | 'live';
 
@@ -75,7 +80,7 @@ export class ConversationSession {
   private readonly docListeners = new Set<DocCreatedListener>();
   private readonly gameListeners = new Set<GameInviteListener>();
   private readonly stored = new Map<number, MessageRecord>();
-  private readonly failed = new Map<string, { body: string; at: number; error: string }>();
+  private readonly failed = new Map<string, { body: string; at: number; files?: FileRef[]; error: string }>();
   private readonly participants = new Map<string, ParticipantRecord>();
   private readonly typingUntil = new Map<string, { name: string; until: number }>();
   private me: { participantId: string; role: Role } | null = null;
@@ -154,17 +159,21 @@ export class ConversationSession {
     return this.cached;
   }
 
-  /** Writes a message: shown at once as pending, stored in the outbox, sent when its turn comes. */
-  send(body: string): string {
+  /**
+   * Writes a message: shown at once as pending, stored in the outbox, sent when its turn comes. `files` are files
+   * uploaded into this conversation before (attachments.ts); the body may then be empty.
+   */
+  send(body: string, files: readonly FileRef[] = []): string {
     const clientMsgId = newClientMsgId();
+    const withFiles = files.length > 0 ? { files: [...files] } : {};
     // Refuse here what the server would refuse (too long, empty, broken characters): the person sees why at once.
-    const valid = conversationClientMessages.send.shape.body.safeParse(body);
+    const valid = conversationClientMessages.send.safeParse(sendPayload({ clientMsgId, body, at: 0, ...withFiles }));
     if (!valid.success) {
-      this.failed.set(clientMsgId, { body, at: Date.now(), error: valid.error.issues[0]?.message ?? 'This message cannot be sent.' });
+      this.failed.set(clientMsgId, { body, at: Date.now(), ...withFiles, error: valid.error.issues[0]?.message ?? 'This message cannot be sent.' });
       this.changed();
       return clientMsgId;
     }
-    this.outbox.add({ clientMsgId, body, at: Date.now() });
+    this.outbox.add({ clientMsgId, body, at: Date.now(), ...withFiles });
     this.stopTyping();
     this.changed();
     this.pump();
@@ -389,7 +398,16 @@ export class ConversationSession {
     if (pending && this.me) {
       const me = this.participants.get(this.me.participantId);
       this.addStored([
-        { seq: a.seq, at: a.at, body: pending.body, clientMsgId: a.clientMsgId, event: TEXT, senderId: this.me.participantId, senderRole: this.me.role, senderName: me?.name ?? '' },
+        {
+          seq: a.seq,
+          at: a.at,
+          body: pending.body,
+          clientMsgId: a.clientMsgId,
+          event: writtenEvent(pending.files),
+          senderId: this.me.participantId,
+          senderRole: this.me.role,
+          senderName: me?.name ?? '',
+        },
       ]);
     }
     if (this.inflight === a.clientMsgId) this.inflight = null;
@@ -401,7 +419,7 @@ export class ConversationSession {
       this.inflight = null;
       if (PERMANENT_ERRORS.has(e.code)) {
         const pending = this.outbox.take(e.ref);
-        if (pending) this.failed.set(e.ref, { body: pending.body, at: pending.at, error: e.message });
+        if (pending) this.failed.set(e.ref, { body: pending.body, at: pending.at, ...(pending.files ? { files: pending.files } : {}), error: e.message });
       } else {
         const retryAfterMs = typeof e.data?.retryAfterMs === 'number' ? e.data.retryAfterMs : 1000;
         this.pause(retryAfterMs);
@@ -455,7 +473,7 @@ export class ConversationSession {
     if (this.phase !== 'live' || this.inflight !== null || Date.now() < this.pausedUntil) return;
     const next = this.outbox.all()[0];
     if (!next) return;
-    if (this.link.send('send', { clientMsgId: next.clientMsgId, body: next.body })) this.inflight = next.clientMsgId;
+    if (this.link.send('send', sendPayload(next))) this.inflight = next.clientMsgId;
   }
 
   private pause(ms: number): void {
@@ -524,10 +542,10 @@ export class ConversationSession {
     const myRole = this.me?.role ?? (this.options.token ? 'visitor' : 'owner');
     const myName = (myId && this.participants.get(myId)?.name) || '';
     for (const p of this.outbox.all()) {
-      messages.push({ key: p.clientMsgId, seq: null, event: TEXT, body: p.body, at: p.at, senderRole: myRole, senderName: myName, mine: true, status: 'pending' });
+      messages.push({ key: p.clientMsgId, seq: null, event: writtenEvent(p.files), body: p.body, at: p.at, senderRole: myRole, senderName: myName, mine: true, status: 'pending' });
     }
     for (const [key, f] of this.failed) {
-      messages.push({ key, seq: null, event: TEXT, body: f.body, at: f.at, senderRole: myRole, senderName: myName, mine: true, status: 'failed', error: f.error });
+      messages.push({ key, seq: null, event: writtenEvent(f.files), body: f.body, at: f.at, senderRole: myRole, senderName: myName, mine: true, status: 'failed', error: f.error });
     }
     return {
       conversationId: this.options.conversationId,
@@ -544,4 +562,10 @@ export class ConversationSession {
       lastError: this.lastError,
     };
   }
+}
+
+/** The `send` message for a pending one: the same clientMsgId and the same files' ids on every resend. */
+function sendPayload(message: PendingMessage): ConversationClientMessages['send'] {
+  const { clientMsgId, body, files } = message;
+  return files !== undefined && files.length > 0 ? { clientMsgId, body, files: files.map((f) => f.id) } : { clientMsgId, body };
 }

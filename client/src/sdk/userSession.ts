@@ -85,6 +85,22 @@ export class OwnerSession extends UserRoomSession<OwnerSnapshot> {
     return this.ended;
   }
 
+  /**
+   * Takes a summary the server answered an action with (archive, mark unread) at once, without waiting for the room
+   * to push it; whichever arrives later wins, and both say the same.
+   */
+  apply(summary: ConversationSummary): void {
+    this.conversations.set(summary.id, summary);
+    this.changed();
+  }
+
+  /** Drops a conversation the owner deleted (the room has no message saying so). */
+  forget(conversationId: string): void {
+    if (!this.conversations.delete(conversationId)) return;
+    this.ringing.delete(conversationId);
+    this.changed();
+  }
+
   protected onMessage<K extends keyof UserServerMessages>(type: K, payload: UserServerMessages[K]): void {
     if (type === 'welcome') {
       const w = payload as UserServerMessages['welcome'];

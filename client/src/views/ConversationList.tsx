@@ -1,4 +1,8 @@
-/** The owner's conversations, newest activity first (the SDK keeps the order). */
+/**
+ * The owner's conversations, newest activity first (the SDK keeps the order). Up and Down arrows move from one to the
+ * next (Home and End to the ends), Enter opens the one in focus.
+ */
+import type { TargetedKeyboardEvent } from 'preact';
 import { useId } from 'preact/hooks';
 import { limits, type ConversationSummary } from '../../../engine/protocol.ts';
 import { fullDate, isoDate, relativeTime } from '../timeFormat.ts';
@@ -25,12 +29,41 @@ export function ConversationList({
   onSelect: (id: string) => void;
 }) {
   return (
-    <ul class="conversations" aria-label="Conversations">
+    <ul class="conversations" aria-label="Conversations" onKeyDown={moveFocus}>
       {conversations.map((c) => (
         <ConversationItem key={c.id} summary={c} selected={c.id === selectedId} now={now} onSelect={onSelect} />
       ))}
     </ul>
   );
+}
+
+/** The conversations' buttons in list order. */
+function entriesOf(list: Element): HTMLButtonElement[] {
+  return [...list.querySelectorAll<HTMLButtonElement>('button.conversation-open')];
+}
+
+/** Focuses the first conversation of the list inside `container`; false when there is none. */
+export function focusFirstConversation(container: Element | null): boolean {
+  const first = container?.querySelector<HTMLButtonElement>('ul.conversations button.conversation-open');
+  first?.focus();
+  return first != null;
+}
+
+/** Focuses the conversation `id` inside `container`; false when it is not listed. */
+export function focusConversation(container: Element | null, id: string): boolean {
+  const entry = [...(container?.querySelectorAll<HTMLButtonElement>('button.conversation-open') ?? [])].find((b) => b.dataset.conversation === id);
+  entry?.focus();
+  return entry !== undefined;
+}
+
+function moveFocus(event: TargetedKeyboardEvent<HTMLUListElement>): void {
+  const entries = entriesOf(event.currentTarget);
+  const at = entries.findIndex((b) => b === document.activeElement);
+  if (at < 0) return;
+  const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: entries.length - 1 }[event.key];
+  if (to === undefined) return;
+  event.preventDefault();
+  entries[Math.max(0, Math.min(entries.length - 1, to))]?.focus();
 }
 
 function ConversationItem({
@@ -47,10 +80,12 @@ function ConversationItem({
   const previewId = useId();
   const timeId = useId();
   const label = visitorLabel(summary);
+  // Marked unread by the owner: shown with at least one unread, whatever the count says.
+  const unread = Math.max(summary.unread, summary.markedUnread === true ? 1 : 0);
   const last = summary.lastMessage;
   const preview = last === null ? 'No messages yet' : `${last.senderRole === 'owner' ? 'You: ' : ''}${last.body}`;
   const at = last?.at ?? summary.updatedAt;
-  const classes = ['conversation', selected ? 'conversation--selected' : '', summary.unread > 0 ? 'conversation--unread' : '']
+  const classes = ['conversation', selected ? 'conversation--selected' : '', unread > 0 ? 'conversation--unread' : '']
     .filter(Boolean)
     .join(' ');
   /*
@@ -68,8 +103,9 @@ function ConversationItem({
           <button
             type="button"
             class="conversation-open"
+            data-conversation={summary.id}
             aria-current={selected ? 'true' : undefined}
-            aria-label={summary.unread > 0 ? `${label}, ${unreadBadge(summary.unread)} unread` : label}
+            aria-label={unread > 0 ? `${label}, ${unreadBadge(unread)} unread` : label}
             aria-describedby={`${previewId} ${timeId}`}
             onClick={() => onSelect(summary.id)}
           >
@@ -81,9 +117,10 @@ function ConversationItem({
         </span>
         <span class="conversation-bottom" aria-hidden="true">
           <span class="conversation-preview" id={previewId}>
+            {summary.archived === true && <span class="conversation-tag">Archived · </span>}
             {preview}
           </span>
-          {summary.unread > 0 && <span class="badge">{unreadBadge(summary.unread)}</span>}
+          {unread > 0 && <span class="badge">{unreadBadge(unread)}</span>}
         </span>
       </span>
     </li>

@@ -1,10 +1,11 @@
 /**
- * A conversation, the same for the visitor and the owner: messages, typing, errors, the composer. Marks what
- * arrives as read while it is on screen.
+ * A conversation, the same for the visitor and the owner: messages, typing, errors, the composer and its files (a
+ * drop anywhere on the conversation attaches them). Marks what arrives as read while it is on screen.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
 import type { Signal } from '@preact/signals';
+import type { Attachments } from '../sdk/attachments.ts';
 import type { ConversationSession } from '../sdk/conversationSession.ts';
 import type { ConversationSnapshot } from '../sdk/types.ts';
 import { CallPanel, type PendingAnswer } from './CallPanel.tsx';
@@ -12,6 +13,7 @@ import { Composer } from './Composer.tsx';
 import { DismissableError } from './DismissableError.tsx';
 import { DocPanel } from './DocPanel.tsx';
 import { DocumentsBar } from './DocumentsBar.tsx';
+import { FileDropArea } from './FileDropArea.tsx';
 import { GamePanel } from './GamePanel.tsx';
 import { MessageList } from './MessageList.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
@@ -20,6 +22,8 @@ export interface ConversationViewProps {
   session: ConversationSession;
   snapshot: ConversationSnapshot;
   draft: Signal<string>;
+  /** The files of the message being written, uploaded into this conversation. */
+  attachments: Attachments;
   emptyHint?: ComponentChildren;
   /** Below the last message (the visitor's resume link). */
   listFooter?: ComponentChildren;
@@ -38,7 +42,7 @@ export function ConversationView(props: ConversationViewProps) {
   const { session, snapshot, draft } = props;
   useMarkRead(session, snapshot);
   return (
-    <>
+    <FileDropArea attachments={props.attachments}>
       <CallPanel session={session} live={snapshot.connection === 'live'} peerName={props.peerName} pendingAnswer={props.pendingAnswer ?? null} onAnswered={props.onAnswered} />
       <div class="banner-slot" aria-live="polite">
         {snapshot.connection === 'reconnecting' && <p class="banner">Connection lost. Reconnecting…</p>}
@@ -58,17 +62,18 @@ export function ConversationView(props: ConversationViewProps) {
       <DocPanel session={session} messages={snapshot.messages} />
       <Composer
         draft={draft}
-        onSend={(body) => {
+        attachments={props.attachments}
+        onSend={(body, files) => {
           // An error is about something done before; a new message starts afresh.
           if (snapshot.lastError !== null) session.clearError();
           props.beforeSend?.();
-          session.send(body);
+          session.send(body, files);
         }}
         onTyping={(active) => session.setTyping(active)}
       >
         {props.composerExtras}
       </Composer>
-    </>
+    </FileDropArea>
   );
 }
 

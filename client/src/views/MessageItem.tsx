@@ -1,12 +1,14 @@
 /**
  * One item of the message list, chosen by what the message is (`message.event.kind`): a bubble with sender, text, time
- * and, for my own messages, how far it got; a call record; a document's card; a game's step; or a note of the
- * server's, apart from the bubbles.
+ * and, for my own messages, how far it got; files below their text; a call record; a document's card; a game's step;
+ * or a note of the server's, apart from the bubbles.
  */
+import type { FileRef } from '../../../engine/protocol.ts';
 import type { MessageView } from '../sdk/types.ts';
 import { clockTime, fullDate, isoDate } from '../timeFormat.ts';
 import { MessageText } from './MessageText.tsx';
 import { DocCard } from './DocCard.tsx';
+import { MessageFiles } from './MessageFiles.tsx';
 
 export function MessageItem({ message, continued }: { message: MessageView; continued: boolean }) {
   const event = message.event;
@@ -16,6 +18,8 @@ export function MessageItem({ message, continued }: { message: MessageView; cont
     case 'call':
       // "Call, 12 min", "Missed call": the server's words, in the caller's bubble.
       return <Bubble message={message} continued={continued} variant="message--call" />;
+    case 'file':
+      return <Bubble message={message} continued={continued} files={event.files} />;
     case 'doc':
       return <DocCard message={message} docId={event.docId} />;
     case 'game.invite':
@@ -37,7 +41,7 @@ function unknownEvent(_event: never, message: MessageView) {
   return <SystemNote message={message} />;
 }
 
-function Bubble({ message, continued, variant }: { message: MessageView; continued: boolean; variant?: string }) {
+function Bubble({ message, continued, variant, files }: { message: MessageView; continued: boolean; variant?: string; files?: FileRef[] }) {
   const side = message.mine ? 'message--mine' : 'message--theirs';
   // The name stays in the text for screen readers and tests, but is shown only at the start of a run of messages
   // from the same person, and never on my own bubbles (their side says it).
@@ -45,11 +49,15 @@ function Bubble({ message, continued, variant }: { message: MessageView; continu
   return (
     <li class={`message ${side}${continued ? ' message--continued' : ''}${variant === undefined ? '' : ` ${variant}`}`}>
       <span class={nameHidden ? 'message-sender visually-hidden' : 'message-sender'}>{message.senderName}</span>
-      <div class={message.status === 'failed' ? 'bubble bubble--failed' : 'bubble'}>
-        <p class="message-body">
-          <MessageText text={message.body} />
-        </p>
-      </div>
+      {/* A message of files alone has no text to show: no empty bubble above them. */}
+      {(files === undefined || message.body.trim() !== '') && (
+        <div class={message.status === 'failed' ? 'bubble bubble--failed' : 'bubble'}>
+          <p class="message-body">
+            <MessageText text={message.body} />
+          </p>
+        </div>
+      )}
+      {files !== undefined && <MessageFiles files={files} />}
       <div class="message-meta">
         <MessageTime at={message.at} />
         {message.mine && <DeliveryState message={message} />}

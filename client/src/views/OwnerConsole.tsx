@@ -1,20 +1,25 @@
 /**
- * What the owner sees at their own URL: their presence, their conversations and the open one. On a phone
- * (<= 640 px) the list and the conversation take turns, with a Back button.
+ * What the owner sees at their own URL: their presence, their conversations (searched and filtered through the
+ * Inbox, with the storage their files use) and the open one, with its actions. On a phone (<= 640 px) the list and
+ * the conversation take turns, with a Back button.
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { CloseCode, type ConversationSummary, type ProfileAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { ownerStore } from '../sdk/browserStore.ts';
 import { ConversationSession } from '../sdk/conversationSession.ts';
+import { Inbox } from '../sdk/inbox.ts';
 import { OwnerSession } from '../sdk/userSession.ts';
 import { errorText } from '../errorText.ts';
-import { useNow, useOpenSession, useSnapshot } from '../useSession.ts';
-import { ConversationList, visitorLabel } from './ConversationList.tsx';
+import { formatBytes } from '../sizeFormat.ts';
+import { useAttachments, useNow, useOpenSession, useSnapshot } from '../useSession.ts';
+import { ConversationActions } from './ConversationActions.tsx';
+import { ConversationList, focusConversation, focusFirstConversation, visitorLabel } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
 import type { PendingAnswer } from './CallPanel.tsx';
 import { CopyButton } from './CopyButton.tsx';
+import { InboxControls } from './InboxControls.tsx';
 import { Link } from './Link.tsx';
 
 export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer; onLoggedOut: () => Promise<void> }) {
@@ -24,8 +29,14 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   /** An answer chosen in the console's ring, carried out by the conversation's pane once it rings there too. */
   const pendingAnswer = useSignal<(PendingAnswer & { conversationId: string }) | null>(null);
   const error = useSignal<string | null>(null);
+  /** What the last action on a conversation did ("Archived the conversation with Bob."), said politely. */
+  const notice = useSignal<string | null>(null);
   const now = useNow(30_000);
+  const inbox = useInbox(session);
+  const listed = useSnapshot(inbox).value;
+  const listAside = useRef<HTMLElement>(null);
 
+  // Every conversation the session knows (archived ones too): the open one keeps its title whatever the list shows.
   const conversations = snapshot?.conversations ?? [];
   const online = snapshot?.online ?? false;
   const unread = conversations.reduce((sum, c) => sum + c.unread, 0);
@@ -67,6 +78,15 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   }, [sessionEnded]);
 
   const selected = conversations.find((c) => c.id === selectedId.value) ?? null;
+  const shown = listed?.conversations ?? [];
+  /** Back to the list, the focus on the conversation just closed (or the first one, or the search box). */
+  const closePane = (closedId: string) => {
+    selectedId.value = null;
+    requestAnimationFrame(() => {
+      if (focusConversation(listAside.current, closedId) || focusFirstConversation(listAside.current)) return;
+      listAside.current?.querySelector<HTMLInputElement>('input[type="search"]')?.focus();
+    });
+  };
   // Calls ringing in conversations not on screen (the open one rings in its pane).
   const ringing = (snapshot?.ringing ?? []).filter((r) => r.conversationId !== selectedId.value && (r.ringUntil ?? 0) > Date.now());
   const answer = (conversationId: string, callId: string, action: PendingAnswer['action']) => {
@@ -115,19 +135,42 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
         </p>
       )}
       <div class={selectedId.value === null ? 'console-body' : 'console-body console-body--open'}>
-        <aside class="console-list">
+        <aside class="console-list" ref={listAside}>
           <h2 class="console-list-title">Conversations</h2>
+          {inbox !== null && listed !== null && (
+            <InboxControls
+              query={listed.query}
+              filter={listed.filter}
+              onQuery={(q) => inbox.setQuery(q)}
+              onFilter={(f) => inbox.setFilter(f)}
+              onLeaveDown={() => focusFirstConversation(listAside.current)}
+            />
+          )}
+          <p class="inbox-notice" aria-live="polite">
+            {notice.value}
+          </p>
+          {listed?.error != null && (
+            <p role="alert" class="error error--inline">
+              {listed.error}
+            </p>
+          )}
           {snapshot === null || (snapshot.connection === 'connecting' && conversations.length === 0) ? (
             <p class="muted padded">Loading…</p>
-          ) : conversations.length === 0 ? (
+          ) : conversations.length === 0 && (listed === null || (listed.query.trim() === '' && listed.filter === 'all')) ? (
             <NoConversations handle={profile.handle} />
+          ) : shown.length === 0 && listed !== null ? (
+            <p class="muted padded">{listed.loading ? 'Searching…' : emptyListText(listed.query, listed.filter)}</p>
           ) : null}
           <ConversationList
-            conversations={conversations}
+            conversations={shown}
             selectedId={selectedId.value}
             now={now}
-            onSelect={(id) => (selectedId.value = id)}
+            onSelect={(id) => {
+              notice.value = null;
+              selectedId.value = id;
+            }}
           />
+          {listed?.quota != null && <Quota usedBytes={listed.quota.usedBytes} limitBytes={listed.quota.limitBytes} />}
         </aside>
         <section class="console-pane" aria-label="Conversation">
           {selectedId.value === null ? (
@@ -139,7 +182,13 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               key={selectedId.value}
               conversationId={selectedId.value}
               summary={selected}
+              inbox={inbox}
+              uploads={profile.uploads}
               onBack={() => (selectedId.value = null)}
+              onDone={(id, text) => {
+                notice.value = text;
+                closePane(id);
+              }}
               pendingAnswer={pendingAnswer.value?.conversationId === selectedId.value ? pendingAnswer.value : null}
               onAnswered={() => (pendingAnswer.value = null)}
             />
@@ -148,6 +197,32 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
       </div>
     </div>
   );
+}
+
+/** The Inbox over the owner's live session, for as long as the console shows. */
+function useInbox(session: OwnerSession | null): Inbox | null {
+  const [inbox, setInbox] = useState<Inbox | null>(null);
+  useEffect(() => {
+    if (session === null) return undefined;
+    const created = new Inbox({ owner: session, api });
+    created.refresh();
+    setInbox(created);
+    return () => created.close();
+  }, [session]);
+  return inbox;
+}
+
+function emptyListText(query: string, filter: string): string {
+  if (query.trim() !== '') return 'No conversation matches this search.';
+  if (filter === 'unread') return 'No unread conversations.';
+  if (filter === 'files') return 'No conversations with files.';
+  if (filter === 'archived') return 'No archived conversations.';
+  return 'No conversations in your inbox: archived ones are under Archived.';
+}
+
+/** "120 MB of 1 GB used": what the owner's files take of their storage. */
+function Quota({ usedBytes, limitBytes }: { usedBytes: number; limitBytes: number }) {
+  return <p class="quota">{limitBytes > 0 ? `${formatBytes(usedBytes)} of ${formatBytes(limitBytes)} used` : `${formatBytes(usedBytes)} used`}</p>;
 }
 
 function NoConversations({ handle }: { handle: string }) {
@@ -165,13 +240,20 @@ function NoConversations({ handle }: { handle: string }) {
 function OwnerConversationPane({
   conversationId,
   summary,
+  inbox,
+  uploads,
   onBack,
+  onDone,
   pendingAnswer,
   onAnswered,
 }: {
   conversationId: string;
   summary: ConversationSummary | null;
+  inbox: Inbox | null;
+  uploads: ProfileAnswer['uploads'];
   onBack: () => void;
+  /** An action closed the conversation (archived, marked unread, deleted); `notice` says what happened. */
+  onDone: (conversationId: string, notice: string) => void;
   pendingAnswer: PendingAnswer | null;
   onAnswered: () => void;
 }) {
@@ -180,20 +262,33 @@ function OwnerConversationPane({
   );
   const snapshot = useSnapshot(session).value;
   const draft = useSignal('');
+  const attachments = useAttachments(uploads, { conversationId });
   const title = summary === null ? 'Visitor' : visitorLabel(summary);
+  const email = summary?.visitorEmail ?? null;
   return (
     <>
       <header class="pane-header">
         <button type="button" class="button button--quiet back" onClick={onBack}>
           <span aria-hidden="true">‹ </span>Back
         </button>
-        <h2 class="pane-title">{title}</h2>
+        <div class="pane-heading">
+          <h2 class="pane-title">{title}</h2>
+          {email !== null && email !== '' && (
+            <a class="pane-email" href={`mailto:${email}`}>
+              {email}
+            </a>
+          )}
+        </div>
+        {inbox !== null && (
+          <ConversationActions inbox={inbox} conversationId={conversationId} summary={summary} title={title} onDone={(text) => onDone(conversationId, text)} />
+        )}
       </header>
       {session !== null && snapshot !== null ? (
         <ConversationView
           session={session}
           snapshot={snapshot}
           draft={draft}
+          attachments={attachments}
           peerName={title}
           pendingAnswer={pendingAnswer}
           onAnswered={onAnswered}

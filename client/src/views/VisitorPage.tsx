@@ -6,19 +6,26 @@
  * Opened from a resume link (`/<handle>/c/<token>`), the page shows that conversation and makes it the one this
  * browser holds (a POST: the profile's GET never does). If the browser already holds another conversation with this
  * owner, the page first asks which one to continue (ResumeChoice).
+ *
+ * When the owner is away the page invites the visitor to leave a message, with files and (optionally) an email
+ * address to be answered at, and once it is stored says so, with the link to come back. Files attached before the
+ * first message wait for the knock, which gives them a conversation to be uploaded into; the message goes when they
+ * are up (Composer).
  */
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { useSignal, type Signal } from '@preact/signals';
-import type { ProfileAnswer, VisitorConversation } from '../../../engine/protocol.ts';
+import { emailSchema, type ProfileAnswer, type VisitorConversation } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { browserStore } from '../sdk/browserStore.ts';
 import { ConversationSession } from '../sdk/conversationSession.ts';
 import type { MessageView } from '../sdk/types.ts';
 import { VisitorPresence } from '../sdk/userSession.ts';
 import { errorText } from '../errorText.ts';
-import { useOpenSession, useSnapshot } from '../useSession.ts';
+import type { Attachments } from '../sdk/attachments.ts';
+import { useAttachments, useOpenSession, useSnapshot } from '../useSession.ts';
 import { Composer } from './Composer.tsx';
 import { ConversationView } from './ConversationView.tsx';
+import { FileDropArea } from './FileDropArea.tsx';
 import { Link } from './Link.tsx';
 import { MessageList } from './MessageList.tsx';
 import { OwnerLogin } from './OwnerLogin.tsx';
@@ -27,6 +34,7 @@ import { ResumeChoice } from './ResumeChoice.tsx';
 import { ResumeLink } from './ResumeLink.tsx';
 import { useRouter } from '../router.ts';
 import { TypingIndicator } from './TypingIndicator.tsx';
+import { EmailField, NameField } from './VisitorFields.tsx';
 
 interface ConversationRef {
   conversationId: string;
@@ -55,6 +63,10 @@ interface SharedState {
   profile: ProfileAnswer;
   draft: Signal<string>;
   visitorName: Signal<string>;
+  /** Where the visitor may be answered by email: given with the knock, when the owner is away. */
+  email: Signal<string>;
+  /** The files of the message being written; uploaded once there is a conversation. */
+  attachments: Attachments;
   /** The owner's presence as last seen by either stage; shown while the next session connects. */
   knownOnline: Signal<boolean>;
 }
@@ -76,6 +88,8 @@ export function VisitorPage({
     profile,
     draft: useSignal(''),
     visitorName: useSignal(shown?.visitorName ?? ''),
+    email: useSignal(''),
+    attachments: useAttachments(profile.uploads, null),
     knownOnline: useSignal(profile.online),
   };
   const adoptError = useSignal<string | null>(null);
@@ -148,9 +162,9 @@ function PresenceStage({
   onKnocked,
 }: {
   shared: SharedState;
-  onKnocked: (conversation: ConversationRef, initialBody: string) => void;
+  onKnocked: (conversation: ConversationRef, initialBody: string | null) => void;
 }) {
-  const { profile, draft, visitorName, knownOnline } = shared;
+  const { profile, draft, visitorName, email, attachments, knownOnline } = shared;
   const presence = useOpenSession(() => VisitorPresence.open({ endpoint: location.origin, handle: profile.handle }));
   const snapshot = useSnapshot(presence).value;
   const live = snapshot !== null && snapshot.connection === 'live';
@@ -160,28 +174,46 @@ function PresenceStage({
   const online = snapshot !== null && live ? snapshot.online : knownOnline.value;
   const ownerName = snapshot?.ownerName || profile.displayName;
 
-  /** The first message, shown as sending while the knock is under way. */
+  /** The first message, shown as sending while the knock is under way (with files, it stays in the composer). */
   const knocking = useSignal<{ body: string; at: number } | null>(null);
   const knockError = useSignal<string | null>(null);
 
-  const knock = async (body: string) => {
-    knocking.value = { body, at: Date.now() };
+  /** Starts the conversation; `body` is the first message, or null when files go with it (the composer sends it). */
+  const knock = async (body: string | null) => {
+    const typedEmail = email.value.trim();
+    const checkedEmail = typedEmail === '' ? null : emailSchema.safeParse(typedEmail);
+    if (checkedEmail !== null && !checkedEmail.success) {
+      knockError.value = checkedEmail.error.issues[0]?.message ?? 'This does not look like an email address.';
+      if (body !== null && draft.value === '') draft.value = body;
+      attachments.cancelSend();
+      return;
+    }
+    knocking.value = { body: body ?? '', at: Date.now() };
     knockError.value = null;
     const name = visitorName.value.trim();
     try {
-      const answer = await api.knock(profile.handle, name === '' ? undefined : name);
+      const answer = await api.knock(profile.handle, name === '' ? undefined : name, checkedEmail?.data);
       onKnocked(answer, body);
     } catch (err) {
       knockError.value = errorText(err);
       knocking.value = null;
+      attachments.cancelSend();
       // Give the text back so nothing typed is lost.
-      if (draft.value === '') draft.value = body;
+      if (body !== null && draft.value === '') draft.value = body;
     }
   };
 
+  // Send with files: they need a conversation to be uploaded into, so knock first; the message and its files stay in
+  // the composer of the conversation that opens, which sends them once uploaded.
+  const files = useSnapshot(attachments).value;
+  const filesWaitForKnock = files !== null && files.sendRequested && !files.hasTarget;
+  useEffect(() => {
+    if (filesWaitForKnock && knocking.value === null) void knock(null);
+  }, [filesWaitForKnock]);
+
   const pending = knocking.value;
   const messages: MessageView[] =
-    pending === null
+    pending === null || pending.body === ''
       ? []
       : [
           {
@@ -200,22 +232,27 @@ function PresenceStage({
   return (
     <>
       <ProfileHeader name={ownerName} handle={profile.handle} online={online} />
-      <MessageList
-        messages={messages}
-        hasOlder={false}
-        loadingOlder={false}
-        onLoadOlder={() => Promise.resolve()}
-        emptyHint={<EmptyHint ownerName={ownerName} online={online} />}
-      />
-      <TypingIndicator names={[]} />
-      {knockError.value !== null && (
-        <p role="alert" class="error error--inline">
-          {knockError.value}
-        </p>
-      )}
-      <Composer draft={draft} onSend={(body) => void knock(body)} onTyping={() => {}} disabled={pending !== null}>
-        <NameField name={visitorName} />
-      </Composer>
+      <FileDropArea attachments={attachments}>
+        <MessageList
+          messages={messages}
+          hasOlder={false}
+          loadingOlder={false}
+          onLoadOlder={() => Promise.resolve()}
+          emptyHint={<EmptyHint ownerName={ownerName} online={online} />}
+        />
+        <TypingIndicator names={[]} />
+        {knockError.value !== null && (
+          <p role="alert" class="error error--inline">
+            {knockError.value}
+          </p>
+        )}
+        <Composer draft={draft} attachments={attachments} onSend={(body) => void knock(body)} onTyping={() => {}} disabled={pending !== null}>
+          <div class="visitor-fields">
+            <NameField name={visitorName} />
+            {!online && <EmailField email={email} ownerName={ownerName} />}
+          </div>
+        </Composer>
+      </FileDropArea>
     </>
   );
 }
@@ -231,7 +268,12 @@ function ConversationStage({
   initialBody: string | null;
   onInitialSent: () => void;
 }) {
-  const { profile, draft, visitorName, knownOnline } = shared;
+  const { profile, draft, visitorName, email, attachments, knownOnline } = shared;
+  // Files attached before the knock, or now: they go into this conversation, with the visitor's token.
+  useEffect(() => {
+    attachments.setTarget({ conversationId: conversation.conversationId, token: conversation.token });
+    return () => attachments.setTarget(null);
+  }, [attachments, conversation.conversationId, conversation.token]);
   const session = useOpenSession(() => {
     const opened = ConversationSession.open({
       endpoint: location.origin,
@@ -270,9 +312,17 @@ function ConversationStage({
           session={session}
           snapshot={snapshot}
           draft={draft}
+          attachments={attachments}
           peerName={ownerName}
           emptyHint={<EmptyHint ownerName={ownerName} online={online} />}
-          listFooter={<ResumeLink resumePath={conversation.resumePath} />}
+          listFooter={
+            <>
+              {!online && snapshot.messages.some((m) => m.mine && m.seq !== null) && (
+                <MessageLeft ownerName={ownerName} email={email.value.trim()} />
+              )}
+              <ResumeLink resumePath={conversation.resumePath} />
+            </>
+          }
           composerExtras={<NameField name={visitorName} onCommit={renameIfChanged} />}
           beforeSend={renameIfChanged}
         />
@@ -285,31 +335,21 @@ function ConversationStage({
   );
 }
 
-function NameField({ name: value, onCommit }: { name: Signal<string>; onCommit?: () => void }) {
-  const id = useId();
-  return (
-    <div class="name-field">
-      <label for={id}>Your name</label>
-      <input
-        id={id}
-        type="text"
-        name="name"
-        autocomplete="name"
-        placeholder="Optional"
-        maxLength={64}
-        value={value.value}
-        onInput={(e) => (value.value = e.currentTarget.value)}
-        onChange={() => onCommit?.()}
-      />
-    </div>
-  );
-}
-
 function EmptyHint({ ownerName, online }: { ownerName: string; online: boolean }) {
   return online ? (
     <p>Say hello: {ownerName} is here right now and will see your message at once.</p>
   ) : (
-    <p>{ownerName} is away right now. Leave a message; it will be waiting for them.</p>
+    <p>{ownerName} is away: leave a message, with files if you like. It will be waiting for them.</p>
+  );
+}
+
+/** Said once the visitor's message is stored while the owner is away, above the link to come back. */
+function MessageLeft({ ownerName, email }: { ownerName: string; email: string }) {
+  return (
+    <p class="message-left" role="status">
+      Your message was left for {ownerName}. They will answer here{email === '' ? '' : ` or at ${email}`}; keep the link below
+      to come back to this conversation.
+    </p>
   );
 }
 
