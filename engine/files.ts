@@ -16,6 +16,8 @@ import type { Clock } from './ports/clock.ts';
 import type { Storage, StoredFile } from './ports/storage.ts';
 import { limits, type FileRef } from './protocol.ts';
 
+export { fileMessageBody } from './protocol.ts';
+
 /** Uploads never attached to a message are removed after this long. */
 export const UNATTACHED_FILE_TTL_MS = 24 * 3600_000;
 /** The longest side of a thumbnail, in pixels. */
@@ -189,11 +191,6 @@ function typeOf(head: Buffer, name: string): string {
   if (head.toString('latin1').startsWith('%PDF-')) return 'application/pdf';
   const ext = /\.([A-Za-z0-9]{1,8})$/.exec(name)?.[1]?.toLowerCase();
   return (ext && TYPES_BY_EXTENSION[ext]) ?? 'application/octet-stream';
-}
-
-/** The plain-text form of a message that carries files and no text: their names ("photo.jpg, report.pdf"). */
-export function fileMessageBody(files: readonly FileRef[]): string {
-  return files.map((f) => f.name).join(', ');
 }
 
 export function toFileRef(file: StoredFile): FileRef {

@@ -318,6 +318,13 @@ export const fileRefSchema = z.object({
   image: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).nullable(),
 });
 export type FileRef = z.infer<typeof fileRefSchema>;
+/**
+ * The body of a message that carries files and no text: their names ("photo.jpg, report.pdf"), what a summary or a
+ * text-only channel shows. Views show a `file` message's body only when it is something else (text someone wrote).
+ */
+export function fileMessageBody(files: readonly { name: string }[]): string {
+  return files.map((f) => f.name).join(', ');
+}
 export const conversationEvent = z.discriminatedUnion('kind', [
   /** What a participant wrote (the body). */
   z.object({ kind: z.literal('text') }),

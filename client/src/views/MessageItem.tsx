@@ -3,7 +3,7 @@
  * and, for my own messages, how far it got; files below their text; a call record; a document's card; a game's step;
  * or a note of the server's, apart from the bubbles.
  */
-import type { FileRef } from '../../../engine/protocol.ts';
+import { fileMessageBody, type FileRef } from '../../../engine/protocol.ts';
 import type { MessageView } from '../sdk/types.ts';
 import { clockTime, fullDate, isoDate } from '../timeFormat.ts';
 import { MessageText } from './MessageText.tsx';
@@ -49,8 +49,8 @@ function Bubble({ message, continued, variant, files }: { message: MessageView; 
   return (
     <li class={`message ${side}${continued ? ' message--continued' : ''}${variant === undefined ? '' : ` ${variant}`}`}>
       <span class={nameHidden ? 'message-sender visually-hidden' : 'message-sender'}>{message.senderName}</span>
-      {/* A message of files alone has no text to show: no empty bubble above them. */}
-      {(files === undefined || message.body.trim() !== '') && (
+      {/* A message of files alone has no text to show (its body only names the files): no bubble above them. */}
+      {(files === undefined || (message.body.trim() !== '' && message.body !== fileMessageBody(files))) && (
         <div class={message.status === 'failed' ? 'bubble bubble--failed' : 'bubble'}>
           <p class="message-body">
             <MessageText text={message.body} />
