@@ -452,7 +452,7 @@ export const conversationClientMessages = {
         .refine((ids) => new Set(ids).size === ids.length, { message: 'A file is attached twice.' })
         .optional(),
     })
-    .refine((m) => m.body.trim().length > 0 || (m.files?.length ?? 0) > 0, { message: 'The message is empty.' }),
+    .refine((m) => m.body.trim().length > 0 || (m.files?.length ?? 0) > 0, { message: 'The message is empty.', path: ['body'] }),
   /** Ask for messages after a seq (catch-up and gap repair). */
   sync: z.object({ afterSeq: seq, limit: z.number().int().min(1).max(limits.pageSize).optional() }),
   /** Ask for older messages (scrolling up). */
