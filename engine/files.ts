@@ -93,7 +93,7 @@ export class Files {
       throw err;
     }
     const name = safeFileName(declaredName);
-    const head = await this.head(blob.id);
+    const head = blob.size > 0 ? await this.head(blob.id, Math.min(15, blob.size - 1)) : Buffer.alloc(0);
     const image = imageTypeOf(head) ? await this.thumbnail(blob.id) : null;
     const stored = await this.deps.storage.createFile({
       conversationId: uploader.conversationId,
@@ -167,8 +167,8 @@ export class Files {
   }
 
   /** The first bytes of a blob, to tell what it is. */
-  private async head(blobId: string): Promise<Buffer> {
-    const stream = await this.deps.blobs.get(blobId, { start: 0, end: 15 });
+  private async head(blobId: string, end: number): Promise<Buffer> {
+    const stream = await this.deps.blobs.get(blobId, { start: 0, end });
     if (!stream) return Buffer.alloc(0);
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));

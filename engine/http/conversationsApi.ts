@@ -115,14 +115,17 @@ export class ConversationsApi {
     return new Promise<T>((resolve, reject) => {
       let parser: busboy.Busboy;
       try {
-        parser = busboy({ headers: req.headers, limits: { files: 1, fields: 0, parts: 1, fieldSize: 0, headerPairs: 20 } });
+        parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fields: 0, parts: 2, fieldSize: 0, headerPairs: 20 } });
       } catch {
         reject(new KnockError('bad_request', 'Send the file as multipart/form-data, in a part named "file".'));
         return;
       }
       let storing: Promise<T> | null = null;
+      let current: Readable | null = null;
       const fail = (err: unknown) => {
         req.unpipe(parser);
+        // The file being stored ends with an error, so the store gives up and keeps nothing of it.
+        if (current && !current.destroyed) current.destroy(err instanceof Error ? err : new Error(String(err)));
         reject(err);
       };
       parser.on('file', (field, stream, info) => {
@@ -131,6 +134,7 @@ export class ConversationsApi {
           fail(new KnockError('bad_request', 'Send the file in a part named "file".'));
           return;
         }
+        current = stream;
         storing = store(stream, info.filename ?? 'file');
         storing.catch((err: unknown) => {
           stream.resume();

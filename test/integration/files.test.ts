@@ -179,7 +179,15 @@ describe('files in a conversation', () => {
     const s = await scene();
     expect((await uploaded(s, '../../etc/passwd', Buffer.from('x'))).name).toBe('passwd');
     expect((await uploaded(s, 'invoice\u202Efdp.exe', Buffer.from('x'))).name).toBe('invoicefdp.exe');
-    expect((await uploaded(s, 'bell\u0007\u0000name.txt', Buffer.from('x'))).name).toBe('bellname.txt');
+    // Control characters cannot stand raw in a multipart header; an extended parameter (RFC 5987) carries them.
+    const boundary = 'hostileboundary';
+    const raw = await fetch(`${knock.url}/_/api/conversations/${s.conversationId}/files`, {
+      method: 'POST',
+      headers: { origin: knock.url, authorization: `Bearer ${s.token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body: `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8''bell%07%1B%5B31mname.txt\r\n\r\nx\r\n--${boundary}--\r\n`,
+    });
+    expect(raw.status, await raw.clone().text()).toBe(201);
+    expect(((await raw.json()) as FileRef).name).toBe('bell[31mname.txt');
     const empty = await uploaded(s, 'empty.txt', new Uint8Array(0));
     expect(empty).toMatchObject({ size: 0, name: 'empty.txt' });
     s.visitor.send('send', { clientMsgId: 'empty-0001', body: '', files: [empty.id] });

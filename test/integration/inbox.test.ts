@@ -32,13 +32,17 @@ async function post(owner: Person, path: string, body?: unknown, method = 'POST'
   });
 }
 
-/** A visitor who knocks and writes `text`. */
-async function visitorWrote(handle: string, name: string, text: string): Promise<string> {
+/** A visitor who knocks and writes `text`; `session` writes more. */
+async function visitorSession(handle: string, name: string, text: string) {
   const visitor = cast.visitor();
   const { session, conversationId } = await visitor.knock(handle, name);
   session.send(text);
   await waitFor(session, (s) => s.messages.some((m) => m.seq !== null), `${name}'s message stored`);
-  return conversationId;
+  return { session, conversationId };
+}
+
+async function visitorWrote(handle: string, name: string, text: string): Promise<string> {
+  return (await visitorSession(handle, name, text)).conversationId;
 }
 
 const ids = (answer: InboxAnswer) => answer.conversations.map((c: ConversationSummary) => c.id);
@@ -52,20 +56,28 @@ describe("the owner's inbox", () => {
     expect(ids(await inbox(owner, { q: 'bicy' }))).toEqual([bike]);
     expect(ids(await inbox(owner, { q: 'bruno' }))).toEqual([bike]);
     expect(ids(await inbox(owner, { q: 'submarine' }))).toEqual([]);
-    // Search syntax is text: nothing breaks.
-    for (const q of ['"', 'AND(', '*', '-x', "'; DROP TABLE messages; --"]) expect((await inbox(owner, { q })).conversations, q).toEqual([]);
+    // Search syntax is text: nothing breaks (a query of no words at all searches for nothing in particular).
+    for (const q of ['"', '*', '()']) await inbox(owner, { q });
+    for (const q of ['AND(', '-x', 'sail*boat', "'; DROP TABLE messages; --"]) expect((await inbox(owner, { q })).conversations, q).toEqual([]);
   });
 
   it('archives a conversation out of the list until a new message brings it back; marks one unread until it is read', async () => {
     const { handle, person: owner } = await cast.owner('Alice');
-    const first = await visitorWrote(handle, 'Vera', 'hello');
-    expect((await post(owner, `/_/api/conversations/${first}/archive`, { archived: true })).status).toBe(200);
+    const { session, conversationId: first } = await visitorSession(handle, 'Vera', 'hello');
+    const archived = await post(owner, `/_/api/conversations/${first}/archive`, { archived: true });
+    expect(((await archived.json()) as ConversationSummary)).toMatchObject({ id: first, archived: true });
     expect(ids(await inbox(owner))).not.toContain(first);
     expect(ids(await inbox(owner, { filter: 'archived' }))).toEqual([first]);
 
+    // The visitor writes again: the conversation is back in the list.
+    session.send('are you there?');
+    await waitFor(session, (s) => s.messages.filter((m) => m.seq !== null).length === 2, 'the second message stored');
+    expect(ids(await inbox(owner))).toEqual([first]);
+    expect(ids(await inbox(owner, { filter: 'archived' }))).toEqual([]);
+
     const unread = await post(owner, `/_/api/conversations/${first}/unread`);
     expect(((await unread.json()) as ConversationSummary)).toMatchObject({ markedUnread: true });
-    expect(ids(await inbox(owner, { filter: 'unread' }))).toContain(first);
+    expect(ids(await inbox(owner, { filter: 'unread' }))).toEqual([first]);
   });
 
   it('deletes a conversation with everything in it, for its owner only', async () => {
