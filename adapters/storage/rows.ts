@@ -60,6 +60,11 @@ export interface SummaryRow<T> {
   visitor_name: T | null;
   last_seq: number;
   updated_at: number;
+  /** Flags: 0 or 1 in SQLite, booleans in PostgreSQL. */
+  archived: number | boolean;
+  marked_unread: number | boolean;
+  file_count: number;
+  visitor_email: T | null;
   last_body: T | null;
   last_at: number | null;
   last_role: string | null;
@@ -150,13 +155,19 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
         r.last_body !== null && r.last_at !== null && r.last_role !== null
           ? { body: decodeText(r.last_body), at: r.last_at, senderRole: asRole(r.last_role) }
           : null;
+      const markedUnread = Boolean(r.marked_unread);
       return {
         id: r.id,
         visitorName: r.visitor_name === null ? '' : decodeText(r.visitor_name),
         lastSeq: r.last_seq,
         lastMessage,
-        unread: r.unread,
+        // Marked unread shows as unread however much was read.
+        unread: markedUnread && r.unread === 0 ? 1 : r.unread,
         updatedAt: r.updated_at,
+        archived: Boolean(r.archived),
+        markedUnread,
+        files: r.file_count,
+        visitorEmail: r.visitor_email === null ? null : decodeText(r.visitor_email),
       };
     },
   };

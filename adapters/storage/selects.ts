@@ -1,4 +1,4 @@
-import { limits } from '../../engine/protocol.ts';
+import { limits, type InboxFilter } from '../../engine/protocol.ts';
 
 /**
  * The SELECTs both SQL adapters run word for word. Each takes its WHERE clause from the adapter, so placeholders
@@ -21,17 +21,19 @@ export function conversationSelect(where: string): string {
     WHERE ${where}`;
 }
 
+/** The owner's read mark in conversation `c`: messages after it are unread. */
+const ownerMark = `COALESCE((SELECT MAX(o.read_seq) FROM participants o WHERE o.conversation_id = c.id AND o.role = 'owner'), 0)`;
+
 /**
  * Summary rows (SummaryRow), one per conversation; every sub-select is an index lookup (participants_by_conversation,
  * the messages (conversation_id, seq) key), so the inbox costs O(limit) lookups plus, per conversation, fewer than
  * `limits.unreadCap` unread messages counted, whatever the total (at the cap nothing is counted: it shows as "99+").
  * The visitor is the first to have joined: `joinOrder` is the participants column that orders joins and that
  * participants_by_conversation already holds after (conversation_id, role), so no sort: `join_order` in PostgreSQL,
- * `rowid` in SQLite.
+ * `rowid` in SQLite. A conversation marked unread with nothing unread shows 1: rows.ts toSummary.
  */
 export function summarySelect(where: string, joinOrder: 'join_order' | 'rowid'): string {
-  const ownerMark = `COALESCE((SELECT MAX(o.read_seq) FROM participants o WHERE o.conversation_id = c.id AND o.role = 'owner'), 0)`;
-  return `SELECT c.id, c.last_seq, c.updated_at,
+  return `SELECT c.id, c.last_seq, c.updated_at, c.archived, c.marked_unread, c.file_count, c.visitor_email,
       (SELECT v.name FROM participants v WHERE v.conversation_id = c.id AND v.role = 'visitor' ORDER BY v.${joinOrder} LIMIT 1)
         AS visitor_name,
       m.body AS last_body, m.at AS last_at, s.role AS last_role,
@@ -42,4 +44,35 @@ export function summarySelect(where: string, joinOrder: 'join_order' | 'rowid'):
     LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
     LEFT JOIN participants s ON s.id = m.sender_id
     WHERE ${where}`;
+}
+
+/**
+ * Which of the owner's conversations an inbox filter keeps (ports/storage.ts listConversations), as a condition on
+ * `c`. Archived conversations are left out of every list but the `archived` one, except when searching: a search
+ * looks through them too. `unread` stops at the first unread message it finds. TRUE and FALSE read the same in
+ * both databases (SQLite stores the flags as 0 and 1).
+ */
+export function inboxCondition(filter: InboxFilter, searching: boolean): string {
+  const shown = searching ? 'TRUE' : 'c.archived = FALSE';
+  switch (filter) {
+    case 'all':
+      return shown;
+    case 'unread':
+      return `${shown} AND (c.marked_unread = TRUE OR (c.last_seq > ${ownerMark} AND EXISTS (
+        SELECT 1 FROM messages u JOIN participants up ON up.id = u.sender_id
+        WHERE u.conversation_id = c.id AND up.role <> 'owner' AND u.seq > ${ownerMark})))`;
+    case 'files':
+      return `${shown} AND c.file_count > 0`;
+    case 'archived':
+      return 'c.archived = TRUE';
+    default:
+      return assertNever(filter);
+  }
+}
+
+/** Every inbox filter, so each adapter prepares one statement per filter. */
+export const inboxFilters: readonly InboxFilter[] = ['all', 'unread', 'files', 'archived'];
+
+function assertNever(value: never): never {
+  throw new Error(`Unknown inbox filter: ${String(value)}`);
 }

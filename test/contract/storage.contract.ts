@@ -12,6 +12,9 @@ import { accountRules } from './storage/accounts.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
 import { documentRules } from './storage/documents.contract.ts';
 import { eventRules } from './storage/events.contract.ts';
+import { fileRules } from './storage/files.contract.ts';
+import { inboxRules } from './storage/inbox.contract.ts';
+import { searchRules } from './storage/search.contract.ts';
 import type { StorageContext } from './storage/fixtures.ts';
 import { messageRules } from './storage/messages.contract.ts';
 import { gameRules } from './storage/games.contract.ts';
@@ -52,5 +55,8 @@ export function storageContract(
     eventRules(ctx);
     documentRules(ctx);
     gameRules(ctx);
+    fileRules(ctx);
+    inboxRules(ctx);
+    searchRules(ctx);
   });
 }

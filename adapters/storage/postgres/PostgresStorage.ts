@@ -9,21 +9,25 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, Conversation, GameStorage, NewMessage, Participant, Session, Storage,
+  Account, AppendResult, Conversation, FileStorage, GameStorage, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
+import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
 import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
 import { PostgresDocuments } from './documents.ts';
+import { PostgresFiles } from './files.ts';
+import { PostgresInbox } from './inbox.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
 import { PostgresGames } from './PostgresGames.ts';
 import {
-  encodeText, decodeText, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary, type SenderRow,
+  encodeText, decodeText, inboxSqlOf, searchSqlOf, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
+  type SenderRow,
 } from './queries.ts';
 
 export interface PostgresStorageOptions {
@@ -53,6 +57,15 @@ interface PendingAppend extends Append {
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 }
+
+/**
+ * A message's files were found attachable, then one was attached by another process before the message's statement
+ * attached it: the transaction is rolled back and the append tried again, which then refuses it.
+ */
+class AttachmentRace extends Error {}
+
+/** How many times a lone append with files is tried when AttachmentRace keeps happening (it cannot, for long). */
+const ATTACH_ATTEMPTS = 3;
 
 /** Answers `p` with the outcome of `write`. */
 async function settle(p: PendingAppend, write: () => Promise<AppendResult>): Promise<void> {
@@ -194,10 +207,15 @@ export class PostgresStorage implements Storage {
 
   async createConversation(input: NewConversation): Promise<CreatedConversation> {
     assertWellFormed(input.visitorName, 'The name');
+    const email = input.visitorEmail ?? null;
+    if (email !== null) assertWellFormed(email, 'The email address');
     const ids = newConversationIds();
     const created = await this.run<{ handle: string; display_name: Buffer }>(
       sql.createConversation,
-      [input.ownerAccountId, ids.conversation, input.tokenHash, input.at, ids.owner, ids.visitor, encodeText(input.visitorName)],
+      [
+        input.ownerAccountId, ids.conversation, input.tokenHash, input.at, ids.owner, ids.visitor, encodeText(input.visitorName),
+        email === null ? null : encodeText(email),
+      ],
       (err) => {
         if (isViolation(err, SqlState.uniqueViolation, 'conversations_token_hash_key')) {
           return new KnockError('conflict', 'This conversation token is already in use.');
@@ -220,13 +238,16 @@ export class PostgresStorage implements Storage {
     return mapFirst(await this.run<ConversationRow<Buffer>>(sql.conversationByTokenHash, [tokenHash]), toConversation);
   }
 
-  async listConversations(ownerAccountId: string, opts: { limit: number }): Promise<ConversationSummary[]> {
-    return (await this.run<SummaryRow<Buffer>>(sql.inbox, [ownerAccountId, rowLimit(opts.limit)])).rows.map(toSummary);
-  }
-
   async getConversationSummary(id: string): Promise<ConversationSummary | null> {
     return mapFirst(await this.run<SummaryRow<Buffer>>(sql.summaryById, [id]), toSummary);
   }
+
+  // -- the inbox of issue 16 (./inbox.ts: same pool and statement runner) ------------------------------------------
+  private readonly inbox = new PostgresInbox((text, values, refine) => this.run(text, values, refine));
+  readonly listConversations: Storage['listConversations'] = (owner, opts) => this.inbox.listConversations(owner, opts);
+  readonly setArchived: Storage['setArchived'] = (id, archived) => this.inbox.setArchived(id, archived);
+  readonly markUnread: Storage['markUnread'] = (id) => this.inbox.markUnread(id);
+  readonly deleteConversation: Storage['deleteConversation'] = (id) => this.inbox.deleteConversation(id);
 
   // -- participants -----------------------------------------------------------------------------------------------
 
@@ -326,13 +347,17 @@ export class PostgresStorage implements Storage {
     for (const p of batch) await settle(p, () => this.appendAlone(p));
   }
 
-  /** One append in its own transaction (the single statement), a concurrent duplicate answered with the original. */
-  private async appendAlone(append: Append): Promise<AppendResult> {
+  /**
+   * One append in its own transaction (the single statement; a message with files needs BEGIN and COMMIT around its
+   * check and its statement), a concurrent duplicate answered with the original.
+   */
+  private async appendAlone(append: Append, attempt = 1): Promise<AppendResult> {
     const { input } = append;
     try {
-      return await this.appendOn(this.pool, append);
+      return attachedFiles(input).length === 0 ? await this.appendOn(this.pool, append) : await this.appendInTransaction(append);
     } catch (err) {
       if (err instanceof KnockError) throw err;
+      if (err instanceof AttachmentRace && attempt < ATTACH_ATTEMPTS) return this.appendAlone(append, attempt + 1);
       if (isViolation(err, SqlState.uniqueViolation, 'messages_sender_client_msg_id_key')) return this.original(input, err);
       // The conversation (and so the sender) was removed between the two statements.
       if (isViolation(err, SqlState.foreignKeyViolation)) {
@@ -342,7 +367,25 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  /** The two statements of an append on `db`; database errors are thrown as they come (the callers map them). */
+  private async appendInTransaction(append: Append): Promise<AppendResult> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await this.appendOn(client, append);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * The two statements of an append on `db` (three for a message with files: their check comes before any write, so
+   * a refusal leaves a batch's transaction as it was); database errors are thrown as they come (the callers map them).
+   */
   private async appendOn(db: pg.Pool | pg.PoolClient, { input, event }: Append): Promise<AppendResult> {
     const sender = (await db.query<SenderRow>(named(sql.senderAndDuplicate, [input.senderId, input.clientMsgId]))).rows[0];
     // Membership is checked in the read that finds a retry, so it costs no round trip of its own, and it still holds
@@ -358,14 +401,19 @@ export class PostgresStorage implements Storage {
       const first = { ...input, body: decodeText(sender.body), at: sender.at, event: eventOf(sender.kind, sender.payload) };
       return { message: storedMessage(first, sender.seq, author), duplicate: true };
     }
-    const written = await db.query<{ seq: number }>(
-      named(sql.appendMessage, [
-        input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body), event.kind, event.payload,
-      ]),
-    );
-    const seq = written.rows[0]?.seq;
-    if (seq === undefined) throw new KnockError('not_found', 'There is no such conversation.');
-    return { message: storedMessage(input, seq, author), duplicate: false };
+    const values = [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body), event.kind, event.payload];
+    const files = attachedFiles(input);
+    if (files.length === 0) {
+      const seq = (await db.query<{ seq: number }>(named(sql.appendMessage, values))).rows[0]?.seq;
+      if (seq === undefined) throw new KnockError('not_found', 'There is no such conversation.');
+      return { message: storedMessage(input, seq, author), duplicate: false };
+    }
+    const ids = files.map((f) => f.id);
+    assertAttachable(input, files, (await db.query<AttachableRow>(named(sql.attachableFiles, [ids]))).rows);
+    const written = (await db.query<{ seq: number; attached: number }>(named(sql.appendFileMessage, [...values, ids]))).rows[0];
+    if (written === undefined) throw new KnockError('not_found', 'There is no such conversation.');
+    if (written.attached !== files.length) throw new AttachmentRace(`Only ${written.attached} of ${files.length} files could be attached.`);
+    return { message: storedMessage(input, written.seq, author), duplicate: false };
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
@@ -390,6 +438,13 @@ export class PostgresStorage implements Storage {
   readonly appendDocumentUpdate: Storage['appendDocumentUpdate'] = (id, update, at) => this.documents.appendDocumentUpdate(id, update, at);
   readonly loadDocumentState: Storage['loadDocumentState'] = (id) => this.documents.loadDocumentState(id);
   readonly compactDocument: Storage['compactDocument'] = (id, snapshot, upTo, at) => this.documents.compactDocument(id, snapshot, upTo, at);
+
+  // -- files (./files.ts: same pool, own statements) ------------------------------------------------------------
+  private readonly files = new PostgresFiles(this.pool);
+  readonly createFile: FileStorage['createFile'] = (input) => this.files.createFile(input);
+  readonly getFile: FileStorage['getFile'] = (id) => this.files.getFile(id);
+  readonly ownerFileBytes: FileStorage['ownerFileBytes'] = (ownerAccountId) => this.files.ownerFileBytes(ownerAccountId);
+  readonly purgeUnattachedFiles: FileStorage['purgeUnattachedFiles'] = (before) => this.files.purgeUnattachedFiles(before);
 
   // -- games (PostgresGames.ts) -----------------------------------------------------------------------------------
   private readonly games = new PostgresGames(this.pool);
@@ -470,7 +525,11 @@ function receiptSeq(seq: number): number {
  * the database's CPU: bench/storageAppends.ts, 2,000 -> 3,900 appends/s). A pooler in front of PostgreSQL must keep
  * prepared statements (PgBouncer in session mode, or 1.21+ with max_prepared_statements); README "PostgreSQL".
  */
-const statementNames = new Map<string, string>(Object.entries(sql).map(([key, text]) => [text, `knock_${key}`]));
+const statementNames = new Map<string, string>([
+  ...Object.entries(sql).map(([key, text]): [string, string] => [text, `knock_${key}`]),
+  ...Object.entries(inboxSqlOf).map(([filter, text]): [string, string] => [text, `knock_inbox_${filter}`]),
+  ...Object.entries(searchSqlOf).map(([filter, text]): [string, string] => [text, `knock_search_${filter}`]),
+]);
 
 /** The query of `text` and `values`, named when `text` is one of Knock's statements (sql). */
 function named(text: string, values: unknown[]): pg.QueryConfig {

@@ -6,8 +6,10 @@
  * BIGINT columns arrive as JS numbers (the pool's type parser, see PostgresStorage); BYTEA columns (names, bodies:
  * UTF-8, see migrations/001_init.sql) arrive as Buffers and are decoded here.
  */
+import type { InboxFilter } from '../../../engine/protocol.ts';
+import { fileMapper } from '../fileRows.ts';
 import { rowMappers } from '../rows.ts';
-import { conversationSelect, messageSelect, summarySelect } from '../selects.ts';
+import { conversationSelect, inboxCondition, inboxFilters, messageSelect, summarySelect } from '../selects.ts';
 
 /** The sender of an append, with the message it already sent under that clientMsgId, if any (LEFT JOIN). */
 export interface SenderRow {
@@ -47,13 +49,13 @@ export const sql = {
    * The conversation and its two participants in one statement (so one round trip and atomic without BEGIN):
    * nothing is inserted, and no row returned, when the account does not exist. The owner's participant takes the
    * account's display name. $1 account, $2 conversation id, $3 token hash, $4 at, $5 owner id, $6 visitor id,
-   * $7 visitor name.
+   * $7 visitor name, $8 visitor email (or NULL).
    */
   createConversation: `WITH owner AS (
       SELECT id, handle, display_name FROM accounts WHERE id = $1
     ), conversation AS (
-      INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at)
-      SELECT $2, owner.id, $3, 0, $4, $4 FROM owner
+      INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email)
+      SELECT $2, owner.id, $3, 0, $4, $4, $8::bytea FROM owner
       RETURNING id
     ), joined AS (
       INSERT INTO participants (id, conversation_id, role, account_id, name)
@@ -67,7 +69,7 @@ export const sql = {
   conversationById: conversationSelect('c.id = $1'),
   conversationByTokenHash: conversationSelect('c.token_hash = $1'),
   conversationExists: 'SELECT 1 AS found FROM conversations WHERE id = $1',
-  inbox: `${summarySelect('c.owner_account_id = $1', 'join_order')} ORDER BY c.updated_at DESC, c.id DESC LIMIT $2`,
+  inbox: inboxSql('all'),
   summaryById: summarySelect('c.id = $1', 'join_order'),
 
   participantsOf: `SELECT ${participantColumns} FROM participants p WHERE p.conversation_id = $1 ORDER BY p.role, p.join_order`,
@@ -80,8 +82,16 @@ export const sql = {
     WHERE p.id = $1 AND c.id = p.conversation_id
     RETURNING ${participantColumns}`,
   // Read implies delivered: one statement raises both, so no reader sees read_seq > delivered_seq. On the right of
-  // SET, p.read_seq is the value before this update.
-  raiseRead: `UPDATE participants p
+  // SET, p.read_seq is the value before this update. The owner reading up to where they had read (or further) ends
+  // "mark as unread" (a late receipt from another device, below the mark, does not): `unmarked`, in the same
+  // statement, which locks the conversation's row only when it is marked.
+  raiseRead: `WITH unmarked AS (
+      UPDATE conversations c SET marked_unread = false
+      FROM participants p
+      WHERE p.id = $1 AND p.role = 'owner' AND c.id = p.conversation_id AND c.marked_unread
+        AND LEAST($2::bigint, c.last_seq) >= p.read_seq
+    )
+    UPDATE participants p
     SET read_seq = GREATEST(p.read_seq, LEAST($2::bigint, c.last_seq)),
         delivered_seq = GREATEST(p.delivered_seq, p.read_seq, LEAST($2::bigint, c.last_seq))
     FROM conversations c
@@ -99,18 +109,100 @@ export const sql = {
    * $1 conversation, $2 at, $3 sender, $4 clientMsgId, $5 body, $6 event kind, $7 event payload (JSON or NULL).
    */
   appendMessage: `WITH next AS (
-      UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq
+      UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2, archived = false WHERE id = $1 RETURNING last_seq
     )
     INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body, at, kind, payload)
     SELECT $1, next.last_seq, $3, $4, $5, $2, $6, $7 FROM next
     RETURNING seq`,
+  /**
+   * appendMessage for a message with files, which it attaches in the same statement: $8 their ids (checked just
+   * before, in the same transaction: sql.attachableFiles). `attached` counts those still unattached when written;
+   * fewer than $8 means another process attached one in between, and the caller rolls back.
+   */
+  appendFileMessage: `WITH next AS (
+      UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2, archived = false, file_count = file_count + cardinality($8::text[])
+      WHERE id = $1 RETURNING last_seq
+    ), message AS (
+      INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body, at, kind, payload)
+      SELECT $1, next.last_seq, $3, $4, $5, $2, $6, $7 FROM next
+      RETURNING seq
+    ), attached AS (
+      UPDATE files f SET message_seq = message.seq FROM message
+      WHERE f.id = ANY($8::text[]) AND f.conversation_id = $1 AND f.uploader_id = $3 AND f.message_seq IS NULL
+      RETURNING f.id
+    )
+    SELECT message.seq, (SELECT count(*) FROM attached) AS attached FROM message`,
+  /** $1 file ids: what the attachment rule reads (fileRows.ts assertAttachable). */
+  attachableFiles: 'SELECT id, conversation_id, uploader_id, message_seq FROM files WHERE id = ANY($1::text[])',
   messageByClientId: `${messageSelect} WHERE m.sender_id = $1 AND m.client_msg_id = $2`,
   messagesAfter: `${messageSelect} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3`,
   // The inner query takes the newest `limit` below beforeSeq (a backward scan of the key); the outer one returns
   // them oldest first, sorting only that page.
   messagesBefore: `SELECT * FROM (${messageSelect} WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3) page
     ORDER BY seq`,
+
+  setArchived: 'UPDATE conversations SET archived = $2 WHERE id = $1',
+  markUnread: 'UPDATE conversations SET marked_unread = true WHERE id = $1',
+  /**
+   * Deletes the conversation (participants, messages, documents, games and files go with it: ON DELETE CASCADE) and
+   * returns the blobs of its files that no other file uses, in one statement. Its files are deleted by `gone` so the
+   * check can leave exactly them out: within the statement, the snapshot still shows every deleted row. No row when
+   * there is no such conversation.
+   */
+  deleteConversation: `WITH gone AS (
+      DELETE FROM files WHERE conversation_id = $1 RETURNING id, blob_id, thumb_blob_id
+    ), conversation AS (
+      DELETE FROM conversations WHERE id = $1 RETURNING id
+    )
+    SELECT ${unreferencedBlobs('gone')} AS blobs FROM conversation`,
 } as const;
+
+/**
+ * The blobs of the files deleted by CTE `gone` (id, blob_id, thumb_blob_id) that no other file uses, as an array.
+ * Two NOT EXISTS, so each is an index lookup (files_by_blob, files_by_thumb).
+ */
+export function unreferencedBlobs(gone: string): string {
+  return `ARRAY(
+      SELECT b.blob FROM (SELECT blob_id AS blob FROM ${gone} UNION SELECT thumb_blob_id FROM ${gone} WHERE thumb_blob_id IS NOT NULL) b
+      WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.blob_id = b.blob AND f.id NOT IN (SELECT id FROM ${gone}))
+        AND NOT EXISTS (SELECT 1 FROM files f WHERE f.thumb_blob_id = b.blob AND f.id NOT IN (SELECT id FROM ${gone}))
+      ORDER BY b.blob
+    )`;
+}
+
+/** The owner's inbox through one filter: $1 owner, $2 limit; newest activity first, read from conversations_inbox. */
+function inboxSql(filter: InboxFilter): string {
+  return `${summarySelect(`c.owner_account_id = $1 AND ${inboxCondition(filter, false)}`, 'join_order')}
+    ORDER BY c.updated_at DESC, c.id DESC LIMIT $2`;
+}
+
+/**
+ * The owner's conversations where every word is found (in a message, the visitor's name or an attached file's name,
+ * not necessarily the same one), through one filter: $1 the words (letters and digits only: searchWords.ts), $2
+ * owner, $3 limit. Each word becomes the prefix query 'word:*' of the knock_search configuration (accents and case
+ * folded as in the index) and is looked up in the three GIN indexes; a conversation is kept when every word hits it.
+ * A word the parser keeps nothing of (an empty tsquery) is left out rather than matching nothing.
+ */
+function searchSql(filter: InboxFilter): string {
+  return `WITH words AS (
+      SELECT w.ord, to_tsquery('knock_search', w.word || ':*') AS query FROM unnest($1::text[]) WITH ORDINALITY AS w(word, ord)
+    ), usable AS (
+      SELECT ord, query FROM words WHERE numnode(query) > 0
+    ), hits AS (
+      SELECT u.ord, m.conversation_id FROM usable u JOIN messages m ON m.search @@ u.query
+      UNION
+      SELECT u.ord, p.conversation_id FROM usable u JOIN participants p ON p.role = 'visitor' AND p.name_search @@ u.query
+      UNION
+      SELECT u.ord, f.conversation_id FROM usable u JOIN files f ON f.message_seq IS NOT NULL AND f.name_search @@ u.query
+    ), found AS (
+      SELECT conversation_id FROM hits GROUP BY conversation_id HAVING count(*) = (SELECT count(*) FROM usable)
+    )
+    ${summarySelect(`c.owner_account_id = $2 AND c.id IN (SELECT conversation_id FROM found) AND ${inboxCondition(filter, true)}`, 'join_order')}
+    ORDER BY c.updated_at DESC, c.id DESC LIMIT $3`;
+}
+
+export const inboxSqlOf = Object.fromEntries(inboxFilters.map((f) => [f, inboxSql(f)])) as Record<InboxFilter, string>;
+export const searchSqlOf = Object.fromEntries(inboxFilters.map((f) => [f, searchSql(f)])) as Record<InboxFilter, string>;
 
 /** Text is stored as its UTF-8 bytes (BYTEA; see migrations/001_init.sql for why). */
 export const encodeText = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -119,3 +211,4 @@ export const decodeText = (bytes: Buffer): string => bytes.toString('utf8');
 
 /** Rows to port records, BYTEA text decoded. */
 export const { toAccount, toSession, toConversation, toParticipant, toMessage, toSummary } = rowMappers(decodeText);
+export const toFile = fileMapper(decodeText);

@@ -10,14 +10,17 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, Conversation, GameStorage, NewMessage, Participant, Session, Storage,
+  Account, AppendResult, Conversation, FileStorage, GameStorage, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
+import { attachedFiles } from '../fileRows.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteDocuments } from './documents.ts';
+import { SqliteFiles } from './files.ts';
+import { SqliteInbox } from './inbox.ts';
 import { applyMigrations } from './migrate.ts';
 import { SqliteGames } from './SqliteGames.ts';
 import { Checkpointer } from './checkpointer.ts';
@@ -47,25 +50,32 @@ function prepareStatements(db: Db) {
     deleteSessionsOf: db.prepare<[string]>(sql.deleteSessionsOf),
     liveSessions: db.prepare<[string, number], { token_hash: string }>(sql.liveSessions),
     purgeExpiredSessions: db.prepare<[number]>(sql.purgeExpiredSessions),
-    insertConversation: db.prepare<[string, string, string, number, number]>(sql.insertConversation),
+    insertConversation: db.prepare<[string, string, string, number, number, string | null]>(sql.insertConversation),
     conversationById: db.prepare<[string], ConversationRow<string>>(sql.conversationById),
     conversationByTokenHash: db.prepare<[string], ConversationRow<string>>(sql.conversationByTokenHash),
     conversationExists: db.prepare<[string], { found: number }>(sql.conversationExists),
-    inbox: db.prepare<[string, number], SummaryRow<string>>(sql.inbox),
     summaryById: db.prepare<[string], SummaryRow<string>>(sql.summaryById),
     insertParticipant: db.prepare<[string, string, string, string | null, string]>(sql.insertParticipant),
     participantById: db.prepare<[string], ParticipantRow<string>>(sql.participantById),
     participantsOf: db.prepare<[string], ParticipantRow<string>>(sql.participantsOf),
     renameParticipant: db.prepare<[string, string]>(sql.renameParticipant),
+    clearMarkedUnread: db.prepare<{ seq: number; id: string }>(sql.clearMarkedUnread),
     raiseDelivered: db.prepare<{ seq: number; id: string }>(sql.raiseDelivered),
     raiseRead: db.prepare<{ seq: number; id: string }>(sql.raiseRead),
     messageByClientId: db.prepare<[string, string], MessageRow<string>>(sql.messageByClientId),
-    nextSeq: db.prepare<[number, string], { last_seq: number }>(sql.nextSeq),
+    nextSeq: db.prepare<[number, number, string], { last_seq: number }>(sql.nextSeq),
     insertMessage: db.prepare<[string, number, string, string, string, number, string, string | null]>(sql.insertMessage),
     messagesAfter: db.prepare<[string, number, number], MessageRow<string>>(sql.messagesAfter),
     messagesBefore: db.prepare<[string, number, number], MessageRow<string>>(sql.messagesBefore),
   };
 }
+
+/**
+ * How many appends may wait for the search index (search_pending, 005_inbox.sql) before they are moved into it after
+ * a batch; a search moves them first whatever their number. FTS5 writes a segment per commit, so moving several
+ * hundred at once costs each a fraction of indexing it in its own append's commit (bench/storageAppends.ts).
+ */
+const SEARCH_INDEX_BATCH = 512;
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -83,10 +93,13 @@ export class SqliteStorage implements Storage {
   private readonly syncOff: Database.Statement;
   private readonly syncOn: Database.Statement;
 
+  /** Appends committed since the search index last took the messages waiting for it (SqliteInbox.indexPending). */
+  private unindexed = 0;
+
   /** Runs WAL checkpoints in a worker thread (null in memory: no WAL). */
   private readonly checkpoints: Checkpointer | null;
 
-  private constructor(private readonly db: Db, file: string | null, onError?: (err: Error) => void) {
+  private constructor(private readonly db: Db, file: string | null, private readonly onError?: (err: Error) => void) {
     this.q = prepareStatements(db);
     this.wal = file === null ? null : new WalSync(`${file}-wal`);
     this.checkpoints = file === null ? null : new Checkpointer(db, file, onError);
@@ -113,7 +126,11 @@ export class SqliteStorage implements Storage {
    *   const storage = SqliteStorage.open({ file: join(config.dataDir, 'knock.db') });
    *   const test = SqliteStorage.open({ file: ':memory:' });
    */
-  static open(opts: { file: string; /** told when WAL checkpoints fall back to the event loop */ onError?: (err: Error) => void }): SqliteStorage {
+  static open(opts: {
+    file: string;
+    /** told when WAL checkpoints fall back to the event loop, and when the search index could not catch up after appends */
+    onError?: (err: Error) => void;
+  }): SqliteStorage {
     const inMemory = opts.file === ':memory:';
     if (!inMemory) mkdirSync(dirname(resolve(opts.file)), { recursive: true });
     const db = new Database(opts.file);
@@ -205,12 +222,14 @@ export class SqliteStorage implements Storage {
 
   async createConversation(input: NewConversation): Promise<CreatedConversation> {
     assertWellFormed(input.visitorName, 'The name');
+    const email = input.visitorEmail ?? null;
+    if (email !== null) assertWellFormed(email, 'The email address');
     const create = this.db.transaction(() => {
       const account = this.q.accountById.get(input.ownerAccountId);
       if (!account) throw new KnockError('not_found', 'There is no such account.');
       const ids = newConversationIds();
       try {
-        this.q.insertConversation.run(ids.conversation, account.id, input.tokenHash, input.at, input.at);
+        this.q.insertConversation.run(ids.conversation, account.id, input.tokenHash, input.at, input.at, email);
       } catch (err) {
         if (isConstraint(err, 'UNIQUE', 'conversations.token_hash')) {
           throw new KnockError('conflict', 'This conversation token is already in use.');
@@ -236,14 +255,27 @@ export class SqliteStorage implements Storage {
     return row ? toConversation(row) : null;
   }
 
-  async listConversations(ownerAccountId: string, opts: { limit: number }): Promise<ConversationSummary[]> {
-    return this.visible(this.q.inbox.all(ownerAccountId, rowLimit(opts.limit)).map(toSummary));
-  }
-
   async getConversationSummary(id: string): Promise<ConversationSummary | null> {
     const row = this.q.summaryById.get(id);
     return this.visible(row ? toSummary(row) : null);
   }
+
+  // -- files (./files.ts: same connection, own statements) ---------------------------------------------------------
+  private readonly files = new SqliteFiles(this.db);
+  readonly createFile: FileStorage['createFile'] = (input) => this.files.createFile(input);
+  readonly getFile: FileStorage['getFile'] = (id) => this.files.getFile(id);
+  readonly ownerFileBytes: FileStorage['ownerFileBytes'] = (ownerAccountId) => this.files.ownerFileBytes(ownerAccountId);
+  readonly purgeUnattachedFiles: FileStorage['purgeUnattachedFiles'] = (before) => this.files.purgeUnattachedFiles(before);
+
+  // -- the inbox of issue 16 (./inbox.ts: same connection, own statements; uses the files) -------------------------
+  private readonly inbox = new SqliteInbox(this.db, this.files, {
+    commitUnsynced: (write) => this.commitUnsynced(write),
+    visible: (value) => this.visible(value),
+  });
+  readonly listConversations: Storage['listConversations'] = (owner, opts) => this.inbox.listConversations(owner, opts);
+  readonly setArchived: Storage['setArchived'] = (id, archived) => this.inbox.setArchived(id, archived);
+  readonly markUnread: Storage['markUnread'] = (id) => this.inbox.markUnread(id);
+  readonly deleteConversation: Storage['deleteConversation'] = (id) => this.inbox.deleteConversation(id);
 
   // -- participants -----------------------------------------------------------------------------------------------
 
@@ -253,6 +285,7 @@ export class SqliteStorage implements Storage {
 
   async raiseReceipt(participantId: string, kind: 'delivered' | 'read', seq: number): Promise<Participant | null> {
     const raise = this.db.transaction(() => {
+      if (kind === 'read') this.q.clearMarkedUnread.run({ seq, id: participantId });
       const statement = kind === 'read' ? this.q.raiseRead : this.q.raiseDelivered;
       statement.run({ seq, id: participantId });
       return this.q.participantById.get(participantId);
@@ -303,6 +336,8 @@ export class SqliteStorage implements Storage {
       for (const p of batch) p.reject(error); // the commit failed: nothing of this batch is stored
       return;
     }
+    this.unindexed += batch.length;
+    if (this.unindexed >= SEARCH_INDEX_BATCH) this.catchUpSearchIndex();
     const answer = () =>
       batch.forEach((p, i) => {
         const outcome = outcomes[i]!;
@@ -332,22 +367,56 @@ export class SqliteStorage implements Storage {
     return this.wal.until(this.wal.committed());
   }
 
+  /**
+   * Runs `write` (one transaction) without syncing, and does not wait for the sync: for writes whose loss in a crash
+   * loses nothing (the search index catching up with messages that are stored).
+   */
+  private commitUnsynced(write: () => void): void {
+    if (!this.wal) return write();
+    this.syncOff.run();
+    try {
+      write();
+    } finally {
+      this.syncOn.run();
+    }
+    this.checkpoints?.committed();
+  }
+
+  /**
+   * Moves the messages waiting for the search index into it, after a batch (their answers do not wait for it). A
+   * failure here fails no append: it is reported, the messages keep waiting, and the next search tries again.
+   */
+  private catchUpSearchIndex(): void {
+    this.unindexed = 0;
+    try {
+      this.inbox.indexPending();
+    } catch (err) {
+      this.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
   /** `value`, once every commit made so far is durable: a reader never sees an append that could still be lost. */
   private visible<T>(value: T): Promise<T> | T {
     return this.wal ? this.wal.settled().then(() => value) : value;
   }
 
-  /** One append, inside the batch's transaction; every refusal (KnockError) is thrown before its first write. */
+  /**
+   * One append, inside the batch's transaction; every refusal (KnockError) is thrown before its first write. A
+   * trigger queues the message for the search index in the same transaction (005_inbox.sql, catchUpSearchIndex).
+   */
   private appendOne({ input, event }: QueuedAppend): AppendResult {
     const sender = this.q.participantById.get(input.senderId);
     if (!sender || sender.conversation_id !== input.conversationId) this.refuseSender(input.conversationId);
     const existing = this.q.messageByClientId.get(input.senderId, input.clientMsgId);
     if (existing) return { message: toMessage(existing), duplicate: true };
-    const next = this.q.nextSeq.get(input.at, input.conversationId);
+    const files = attachedFiles(input);
+    if (files.length > 0) this.files.checkAttachable(input, files);
+    const next = this.q.nextSeq.get(input.at, files.length, input.conversationId);
     if (!next) throw new KnockError('not_found', 'There is no such conversation.');
     this.q.insertMessage.run(
       input.conversationId, next.last_seq, input.senderId, input.clientMsgId, input.body, input.at, event.kind, event.payload,
     );
+    if (files.length > 0) this.files.attach(files, next.last_seq);
     return { message: storedMessage(input, next.last_seq, toParticipant(sender)), duplicate: false };
   }
 
@@ -370,8 +439,6 @@ export class SqliteStorage implements Storage {
   readonly loadDocumentState: Storage['loadDocumentState'] = (id) => this.documents.loadDocumentState(id);
   readonly compactDocument: Storage['compactDocument'] = (id, snapshot, upTo, at) => this.documents.compactDocument(id, snapshot, upTo, at);
 
-  // -- lifecycle --------------------------------------------------------------------------------------------------
-
   // -- games (SqliteGames.ts) -------------------------------------------------------------------------------------
   private gameStore: SqliteGames | null = null;
   private get games(): SqliteGames {
@@ -384,6 +451,8 @@ export class SqliteStorage implements Storage {
   transitionGame: GameStorage['transitionGame'] = (id, change) => this.games.transitionGame(id, change);
   finishedGames: GameStorage['finishedGames'] = (conversationId, limit) => this.games.finishedGames(conversationId, limit);
   appendGameMove: GameStorage['appendGameMove'] = (id, expectedCount, move) => this.games.appendGameMove(id, expectedCount, move);
+
+  // -- lifecycle --------------------------------------------------------------------------------------------------
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -3,8 +3,10 @@
  * behaviour, and so tests can EXPLAIN the same text the adapter runs. The row shapes and the SELECTs it shares with
  * PostgreSQL are in ../rows.ts and ../selects.ts.
  */
+import type { InboxFilter } from '../../../engine/protocol.ts';
+import { fileMapper } from '../fileRows.ts';
 import { rowMappers } from '../rows.ts';
-import { conversationSelect, messageSelect, summarySelect } from '../selects.ts';
+import { conversationSelect, inboxCondition, inboxFilters, messageSelect, summarySelect } from '../selects.ts';
 
 export const sql = {
   insertAccount:
@@ -25,12 +27,13 @@ export const sql = {
   // Runs every few minutes over a table of one row per login: a scan, no index needed.
   purgeExpiredSessions: 'DELETE FROM sessions WHERE expires_at <= ?',
 
-  insertConversation:
-    'INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)',
+  // The next search_key is one past the highest (an index lookup); a removed conversation's rows left with it.
+  insertConversation: `INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, search_key)
+    VALUES (?, ?, ?, 0, ?, ?, ?, (SELECT IFNULL(MAX(search_key), 0) + 1 FROM conversations))`,
   conversationById: conversationSelect('c.id = ?'),
   conversationByTokenHash: conversationSelect('c.token_hash = ?'),
   conversationExists: 'SELECT 1 AS found FROM conversations WHERE id = ?',
-  inbox: `${summarySelect('c.owner_account_id = ?', 'rowid')} ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`,
+  inbox: filteredInbox('all'),
   summaryById: summarySelect('c.id = ?', 'rowid'),
 
   insertParticipant:
@@ -38,6 +41,13 @@ export const sql = {
   participantById: 'SELECT * FROM participants WHERE id = ?',
   participantsOf: 'SELECT * FROM participants WHERE conversation_id = ? ORDER BY role, rowid',
   renameParticipant: 'UPDATE participants SET name = ? WHERE id = ?',
+  // Run before raiseRead: the owner reading up to where they had read (or further) ends "mark as unread"; a late
+  // receipt from another device, below the mark, does not.
+  clearMarkedUnread: `UPDATE conversations SET marked_unread = 0
+    WHERE marked_unread = 1 AND id = (
+      SELECT p.conversation_id FROM participants p
+      WHERE p.id = @id AND p.role = 'owner' AND MIN(@seq, conversations.last_seq) >= p.read_seq
+    )`,
   // Both watermarks are capped at the conversation's last seq: a receipt for a message that does not exist yet
   // would otherwise mark future messages as read before anyone saw them.
   raiseDelivered: `UPDATE participants
@@ -50,7 +60,9 @@ export const sql = {
     WHERE id = @id`,
 
   messageByClientId: `${messageSelect} WHERE m.sender_id = ? AND m.client_msg_id = ?`,
-  nextSeq: 'UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq',
+  // A new message brings an archived conversation back, and counts the files it carries.
+  nextSeq: `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?, archived = 0, file_count = file_count + ?
+    WHERE id = ? RETURNING last_seq`,
   insertMessage:
     'INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body, at, kind, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   messageBySeq: `${messageSelect} WHERE m.conversation_id = ? AND m.seq = ?`,
@@ -60,5 +72,46 @@ export const sql = {
     ORDER BY seq`,
 } as const;
 
+/** The inbox's statements of issue 16 (inbox.ts): filters, search, archive, mark unread, deletion, and the index. */
+export const inboxSql = {
+  setArchived: 'UPDATE conversations SET archived = ? WHERE id = ?',
+  markUnread: 'UPDATE conversations SET marked_unread = 1 WHERE id = ?',
+  // Participants, messages, documents, games and files go with it (ON DELETE CASCADE), its search rows by trigger.
+  deleteConversation: 'DELETE FROM conversations WHERE id = ?',
+  anyPending: 'SELECT 1 AS found FROM search_pending LIMIT 1',
+  // The messages waiting for the index, in rowid order so FTS5 writes them as one segment (005_inbox.sql).
+  indexPending: `INSERT INTO search (rowid, text)
+    SELECT p.id, s.text FROM search_pending p
+    JOIN conversations c ON c.search_key = p.id >> 32
+    JOIN search_messages s ON s.conversation_id = c.id AND s.seq = p.id & 4294967295
+    ORDER BY p.id`,
+  clearPending: 'DELETE FROM search_pending',
+} as const;
+
+/** The owner's inbox through one filter: $1 owner, $2 limit; newest activity first, read from conversations_inbox. */
+function filteredInbox(filter: InboxFilter): string {
+  return `${summarySelect(`c.owner_account_id = ? AND ${inboxCondition(filter, false)}`, 'rowid')}
+    ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`;
+}
+
+/**
+ * The owner's conversations where every word is found (in a message, the visitor's name or an attached file's name,
+ * not necessarily the same one), through one filter: $1 the words as a JSON array of FTS5 queries (`"word"*`),
+ * $2 owner, $3 limit. Each word is looked up in the index once; a conversation is kept when all of them hit it.
+ */
+function searchedInbox(filter: InboxFilter): string {
+  return `WITH words(query) AS (SELECT value FROM json_each(?)),
+    found(key) AS (
+      SELECT s.rowid >> 32 FROM words w JOIN search s ON s.search MATCH w.query
+      GROUP BY 1 HAVING COUNT(DISTINCT w.query) = (SELECT COUNT(*) FROM words)
+    )
+    ${summarySelect(`c.owner_account_id = ? AND c.search_key IN (SELECT key FROM found) AND ${inboxCondition(filter, true)}`, 'rowid')}
+    ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`;
+}
+
+export const inboxSqlOf = Object.fromEntries(inboxFilters.map((f) => [f, filteredInbox(f)])) as Record<InboxFilter, string>;
+export const searchSqlOf = Object.fromEntries(inboxFilters.map((f) => [f, searchedInbox(f)])) as Record<InboxFilter, string>;
+
 /** Rows to port records; TEXT columns arrive as strings, stored as given. */
 export const { toAccount, toSession, toConversation, toParticipant, toMessage, toSummary } = rowMappers((text: string) => text);
+export const toFile = fileMapper((text: string) => text);

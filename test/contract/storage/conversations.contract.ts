@@ -135,13 +135,14 @@ export function conversationRules(ctx: StorageContext): void {
       const id = conv.conversation.id;
       expect(await s.getConversationSummary(id)).toEqual({
         id, visitorName: 'Vic', lastSeq: 0, lastMessage: null, unread: 0, updatedAt: T0,
+        archived: false, markedUnread: false, files: 0, visitorEmail: null,
       });
       await appendSequence(s, conv, conv.visitor, 1);
       await s.appendMessage({ conversationId: id, senderId: conv.owner.id, clientMsgId: clientMsgId('reply'), body: 'Hello Vic', event: { kind: 'text' }, at: T0 + 50 });
       const summary = await s.getConversationSummary(id);
       expect(summary).toEqual({
         id, visitorName: 'Vic', lastSeq: 2, lastMessage: { body: 'Hello Vic', at: T0 + 50, senderRole: 'owner' },
-        unread: 1, updatedAt: T0 + 50,
+        unread: 1, updatedAt: T0 + 50, archived: false, markedUnread: false, files: 0, visitorEmail: null,
       });
       expect(await s.listConversations(ann.id, { limit: 10 })).toEqual([summary]);
       expect(await s.getConversationSummary('no-such-conversation')).toBeNull();

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Storage } from '../../../engine/ports/storage.ts';
 import { conversationEvent, type ConversationEvent, type ConversationEventKind } from '../../../engine/protocol.ts';
-import { T0, seedAccount, seedConversation, type SeededConversation, type StorageContext } from './fixtures.ts';
+import { T0, fileRef, seedAccount, seedConversation, seedFile, type SeededConversation, type StorageContext } from './fixtures.ts';
 
 /**
  * Events of every kind, each with its edge values (nulls, the longest ids, text that JSON must escape). Typed by
@@ -32,14 +32,32 @@ const samples: { [K in ConversationEventKind]: Array<Extract<ConversationEvent, 
     { kind: 'game.result', gameId: 'game-0005', game: 'pong', winnerSeat: 0, reason: 'a "quoted" \\ reason\n\u0000 😀' },
   ],
   system: [{ kind: 'system' }],
+  // A file event names files uploaded into its conversation by its sender: made per test (withFileEvents).
+  file: [],
 };
 const allSamples: ConversationEvent[] = Object.values(samples).flat();
+
+/** Who appends the `i`th event (appendEach): the visitor and the owner in turn. */
+const senderOf = (conv: SeededConversation, i: number) => (i % 2 === 0 ? conv.visitor : conv.owner);
+
+/**
+ * `events` followed by two file events of the conversation, each naming files its sender uploaded: one image, and
+ * two files whose names JSON must escape.
+ */
+async function withFileEvents(s: Storage, conv: SeededConversation, events: readonly ConversationEvent[]): Promise<ConversationEvent[]> {
+  const first = senderOf(conv, events.length);
+  const second = senderOf(conv, events.length + 1);
+  const photo = await seedFile(s, conv, first, { name: 'photo.jpg', image: { width: 800, height: 600 }, thumb: 'photo-thumb' });
+  const quoted = await seedFile(s, conv, second, { name: 'a "quoted" \\ name\u0000 😀.pdf' });
+  const plain = await seedFile(s, conv, second, { name: 'x.pdf', size: 0 });
+  return [...events, { kind: 'file', files: [fileRef(photo)] }, { kind: 'file', files: [fileRef(quoted), fileRef(plain)] }];
+}
 
 /** Appends one message per event, from the owner and the visitor in turn, keyed `e:<index>` like a server's event. */
 function appendEach(s: Storage, conv: SeededConversation, events: readonly ConversationEvent[], concurrent: boolean) {
   const append = (event: ConversationEvent, i: number) => s.appendMessage({
     conversationId: conv.conversation.id,
-    senderId: (i % 2 === 0 ? conv.visitor : conv.owner).id,
+    senderId: senderOf(conv, i).id,
     clientMsgId: `e:${i}`,
     body: `event ${i}`,
     event,
@@ -58,12 +76,13 @@ export function eventRules(ctx: StorageContext): void {
         const s = ctx.storage();
         const conv = await seedConversation(s, await seedAccount(s));
         const id = conv.conversation.id;
-        const results = await appendEach(s, conv, allSamples, concurrent);
-        expect(results.map((r) => r.message.event)).toEqual(allSamples);
-        expect((await s.messagesAfter(id, 0, 100)).map((m) => m.event)).toEqual(allSamples);
-        expect((await s.messagesBefore(id, 1000, 100)).map((m) => m.event)).toEqual(allSamples);
+        const events = await withFileEvents(s, conv, allSamples);
+        const results = await appendEach(s, conv, events, concurrent);
+        expect(results.map((r) => r.message.event)).toEqual(events);
+        expect((await s.messagesAfter(id, 0, 100)).map((m) => m.event)).toEqual(events);
+        expect((await s.messagesBefore(id, 1000, 100)).map((m) => m.event)).toEqual(events);
         // Paging does not shift an event onto a neighbour: the middle pages hold the same events at the same seqs.
-        expect((await s.messagesAfter(id, 3, 4)).map((m) => [m.seq, m.event])).toEqual(allSamples.slice(3, 7).map((e, i) => [i + 4, e]));
+        expect((await s.messagesAfter(id, 3, 4)).map((m) => [m.seq, m.event])).toEqual(events.slice(3, 7).map((e, i) => [i + 4, e]));
         for (const m of await s.messagesAfter(id, 0, 100)) expect(conversationEvent.parse(m.event)).toEqual(m.event);
       });
     }

@@ -3,8 +3,8 @@
  * most rules start from. Nothing here knows which database is behind the port.
  */
 import { randomUUID } from 'node:crypto';
-import type { Account, Conversation, Participant, Storage } from '../../../engine/ports/storage.ts';
-import type { MessageRecord } from '../../../engine/protocol.ts';
+import type { Account, AppendResult, Conversation, Participant, Storage, StoredFile } from '../../../engine/ports/storage.ts';
+import type { FileRef, MessageRecord } from '../../../engine/protocol.ts';
 
 /** The adapter of the current test: a fresh one per test, opened in beforeEach. */
 export interface StorageContext {
@@ -31,13 +31,14 @@ export async function seedAccount(storage: Storage, handle = 'ann', displayName 
 export async function seedConversation(
   storage: Storage,
   account: Account,
-  opts: { visitorName?: string; at?: number } = {},
+  opts: { visitorName?: string; visitorEmail?: string | null; at?: number } = {},
 ): Promise<SeededConversation> {
   const tokenHash = `token-hash-${randomUUID()}`;
   const created = await storage.createConversation({
     ownerAccountId: account.id,
     tokenHash,
     visitorName: opts.visitorName ?? 'Vic',
+    ...(opts.visitorEmail === undefined ? {} : { visitorEmail: opts.visitorEmail }),
     at: opts.at ?? T0,
   });
   return { ...created, tokenHash };
@@ -75,3 +76,52 @@ export const seqsOf = (messages: readonly MessageRecord[]): number[] => messages
 
 export const range = (from: number, to: number): number[] =>
   Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
+/** A blob id as Blobs makes them (64 hex digits), derived from a label so a test can share one on purpose. */
+export function blobId(label: string): string {
+  return Buffer.from(label.padEnd(32, '.').slice(0, 32), 'utf8').toString('hex');
+}
+
+/** Uploads a file (a PDF unless told otherwise) into the conversation, as `uploader`. */
+export async function seedFile(
+  storage: Storage,
+  seeded: SeededConversation,
+  uploader: Participant,
+  opts: { name?: string; size?: number; blob?: string; thumb?: string | null; image?: StoredFile['image']; at?: number } = {},
+): Promise<StoredFile> {
+  const name = opts.name ?? 'notes.pdf';
+  return storage.createFile({
+    conversationId: seeded.conversation.id,
+    uploaderId: uploader.id,
+    blobId: blobId(opts.blob ?? name),
+    name,
+    type: opts.image ? 'image/png' : 'application/pdf',
+    size: opts.size ?? 1000,
+    image: opts.image ?? null,
+    thumbBlobId: opts.thumb === undefined || opts.thumb === null ? null : blobId(opts.thumb),
+    at: opts.at ?? T0,
+  });
+}
+
+/** A file as a message carries it (protocol FileRef). */
+export function fileRef(file: StoredFile): FileRef {
+  return { id: file.id, name: file.name, size: file.size, type: file.type, image: file.image };
+}
+
+/** Sends `files` in a message of `sender`'s, with `body` (possibly empty). */
+export function sendFiles(
+  storage: Storage,
+  seeded: SeededConversation,
+  sender: Participant,
+  files: readonly StoredFile[],
+  opts: { clientMsgId?: string; body?: string; at?: number } = {},
+): Promise<AppendResult> {
+  return storage.appendMessage({
+    conversationId: seeded.conversation.id,
+    senderId: sender.id,
+    clientMsgId: opts.clientMsgId ?? clientMsgId(`files-${randomUUID().slice(0, 8)}`),
+    body: opts.body ?? '',
+    event: { kind: 'file', files: files.map(fileRef) },
+    at: opts.at ?? T0 + 500,
+  });
+}
