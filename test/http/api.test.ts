@@ -135,6 +135,8 @@ describe('with the default server', () => {
       const res = await get(base, '/_/api/profile/alice');
       expect(await res.json()).toEqual({
         handle: 'alice', displayName: 'Alice', online: false, viewer: null, isOwner: false, conversation: null, linked: null,
+        // What a message's files may be here (the defaults: 25 MiB a file, 10 files a message), checked before uploading.
+        uploads: { maxFileBytes: 25 * 1024 * 1024, maxFilesPerMessage: 10 },
       });
     });
 
