@@ -26,7 +26,7 @@ import { PostgresInbox } from './inbox.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
 import { PostgresGames } from './PostgresGames.ts';
 import {
-  encodeText, decodeText, inboxSqlOf, searchSqlOf, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
+  encodeText, decodeText, inboxSqlOf, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
   type SenderRow,
 } from './queries.ts';
 
@@ -528,7 +528,7 @@ function receiptSeq(seq: number): number {
 const statementNames = new Map<string, string>([
   ...Object.entries(sql).map(([key, text]): [string, string] => [text, `knock_${key}`]),
   ...Object.entries(inboxSqlOf).map(([filter, text]): [string, string] => [text, `knock_inbox_${filter}`]),
-  ...Object.entries(searchSqlOf).map(([filter, text]): [string, string] => [text, `knock_search_${filter}`]),
+  // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
 ]);
 
 /** The query of `text` and `values`, named when `text` is one of Knock's statements (sql). */
