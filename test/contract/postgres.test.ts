@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnockError } from '../../engine/errors.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/PostgresStorage.ts';
@@ -130,6 +131,18 @@ describe('PostgreSQL adapter', () => {
     const conv = await seedConversation(s, ann, { visitorName: 'Zoë' });
     await sendFiles(s, conv, conv.visitor, [await seedFile(s, conv, conv.visitor, { name: 'Crème-brûlée.pdf' })]);
     expect((await s.listConversations(ann.id, { limit: 5, query: 'ZOE creme BRULEE' })).map((c) => c.visitorName)).toEqual(['Zoë']);
+  });
+
+  it('warns at open when search cannot ignore accents (a schema made without unaccent), and says nothing otherwise', async () => {
+    const schema = newSchemaName();
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    await (await open({ schema })).close();
+    await (await PostgresStorage.open({ connectionString: testDatabaseUrl, schema, logger })).close();
+    expect(warnings).toEqual([]);
+    await schemas.query(`ALTER TEXT SEARCH CONFIGURATION "${schema}".knock_search ALTER MAPPING FOR word, numword, hword, numhword, hword_part, hword_numpart WITH simple`);
+    await (await PostgresStorage.open({ connectionString: testDatabaseUrl, schema, logger })).close();
+    expect(warnings).toEqual([expect.stringContaining('search ignores case but not accents')]);
   });
 
   it('keeps seqs contiguous and sends idempotent when two processes append to one conversation at once', async () => {
