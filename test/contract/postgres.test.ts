@@ -7,17 +7,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnockError } from '../../engine/errors.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/PostgresStorage.ts';
 import { applyMigrations, defaultMigrationsDir } from '../../adapters/storage/postgres/migrate.ts';
-import { sql } from '../../adapters/storage/postgres/queries.ts';
+import { inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/postgres/queries.ts';
 import { loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
 import { TestSchemas, newSchemaName, testDatabaseUrl } from '../support/postgresSchemas.ts';
 import { storageContract } from './storage.contract.ts';
-import { T0, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
+import { T0, range, seedAccount, seedConversation, seedFile, sendFiles, seqsOf } from './storage/fixtures.ts';
 import { expectDataKeptOnReopen } from './storage/reopen.ts';
-import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped } from './storage/legacyEvents.ts';
+import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped, type OlderDatabase } from './storage/legacyEvents.ts';
+import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/legacyInbox.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 const schemas = new TestSchemas();
@@ -66,14 +68,15 @@ describe('PostgreSQL adapter', () => {
     await expectDataKeptOnReopen(await open({ schema }), () => open({ schema }), 'Ann \u0000 😀');
   });
 
-  it('types the call, document and game records of a schema written before events were typed', async () => {
+  /** A schema at `version`, reached with plain SQL, then opened with the current code. */
+  async function olderSchema(version: number, check: (older: OlderDatabase) => Promise<void>): Promise<void> {
     const schema = newSchemaName();
     const dir = mkdtempSync(join(tmpdir(), 'knock-pg-older-'));
     const pool = new pg.Pool({ connectionString: testDatabaseUrl, max: 1, options: `-c search_path=${schema}` });
     let storeOpened = false;
     try {
-      await applyMigrations(pool, schema, migrationsUpTo(defaultMigrationsDir, LEGACY_SCHEMA_VERSION, dir));
-      await expectLegacyRecordsTyped({
+      await applyMigrations(pool, schema, migrationsUpTo(defaultMigrationsDir, version, dir));
+      await check({
         exec: async (statements) => {
           await pool.query(statements);
         },
@@ -90,6 +93,56 @@ describe('PostgreSQL adapter', () => {
         await schemas.drop(schema);
       }
     }
+  }
+
+  it('types the call, document and game records of a schema written before events were typed', async () => {
+    await olderSchema(LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped);
+  });
+
+  it('indexes for search the messages and visitors of a schema written before the inbox of issue 16', async () => {
+    await olderSchema(PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable);
+  });
+
+  it('attaches a file once when two processes send it in two messages at once: the other is refused, taking no seq', async () => {
+    const schema = newSchemaName();
+    const a = await open({ schema, poolSize: 2 });
+    const b = await open({ schema, poolSize: 2 });
+    const conv = await seedConversation(a, await seedAccount(a));
+    for (let round = 0; round < 10; round++) {
+      const file = await seedFile(a, conv, conv.visitor, { name: `race-${round}.pdf` });
+      const outcomes = await Promise.allSettled([a, b].map((store, i) => sendFiles(store, conv, conv.visitor, [file], {
+        clientMsgId: `race-${round}-${i}`,
+      })));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { code: 'bad_request' } });
+      expect((await b.getFile(file.id))?.messageSeq).toBe(round + 1);
+    }
+    expect(seqsOf(await a.messagesAfter(conv.conversation.id, 0, 100))).toEqual(range(1, 10));
+    expect((await a.getConversationSummary(conv.conversation.id))?.files).toBe(10);
+  });
+
+  it('folds accents with the unaccent extension, installed where dropping a schema cannot take it', async () => {
+    const [extension] = await schemas.query<{ schema: string }>(
+      "SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent'",
+    );
+    expect(extension?.schema).not.toMatch(/^knock_test_/);
+    const s = await open();
+    const ann = await seedAccount(s);
+    const conv = await seedConversation(s, ann, { visitorName: 'Zoë' });
+    await sendFiles(s, conv, conv.visitor, [await seedFile(s, conv, conv.visitor, { name: 'Crème-brûlée.pdf' })]);
+    expect((await s.listConversations(ann.id, { limit: 5, query: 'ZOE creme BRULEE' })).map((c) => c.visitorName)).toEqual(['Zoë']);
+  });
+
+  it('warns at open when search cannot ignore accents (a schema made without unaccent), and says nothing otherwise', async () => {
+    const schema = newSchemaName();
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    await (await open({ schema })).close();
+    await (await PostgresStorage.open({ connectionString: testDatabaseUrl, schema, logger })).close();
+    expect(warnings).toEqual([]);
+    await schemas.query(`ALTER TEXT SEARCH CONFIGURATION "${schema}".knock_search ALTER MAPPING FOR word, numword, hword, numhword, hword_part, hword_numpart WITH simple`);
+    await (await PostgresStorage.open({ connectionString: testDatabaseUrl, schema, logger })).close();
+    expect(warnings).toEqual([expect.stringContaining('search ignores case but not accents')]);
   });
 
   it('keeps seqs contiguous and sends idempotent when two processes append to one conversation at once', async () => {
@@ -208,9 +261,18 @@ describe('PostgreSQL adapter', () => {
       const plan = async (query: string, ...params: unknown[]): Promise<string> =>
         (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
 
-      const inbox = await plan(sql.inbox, 'account', 50);
-      expect(inbox).toContain('Index Scan using conversations_inbox on conversations');
-      expect(inbox).not.toMatch(/Seq Scan|Sort/);
+      for (const filter of ['all', 'unread', 'files', 'archived'] as const) {
+        const inbox = await plan(inboxSqlOf[filter], 'account', 50);
+        expect(inbox, filter).toContain('Index Scan using conversations_inbox on conversations');
+        expect(inbox, filter).not.toMatch(/Seq Scan|Sort/);
+      }
+      // A search finds its messages through their GIN index (read through bitmap scans only), given its words as a
+      // constant query: the way the adapter runs it, unnamed, so that it is planned with its parameters.
+      await client.query('SET enable_bitmapscan = on');
+      const search = await plan(searchSqlOf.all, ['word'], 'word:*', 'account', 50);
+      await client.query('SET enable_bitmapscan = off');
+      expect(search).toContain('Bitmap Index Scan on messages_search');
+      expect(search).not.toContain('Seq Scan');
       for (const steps of [
         await plan(sql.summaryById, 'conversation'),
         await plan(sql.messagesAfter, 'conversation', 0, 50),
@@ -218,9 +280,15 @@ describe('PostgreSQL adapter', () => {
         await plan(sql.senderAndDuplicate, 'sender', 'client-msg-id'),
         await plan(sql.liveSession, 'token-hash', T0),
         await plan(sql.participantsOf, 'conversation'),
+        await plan(sql.attachableFiles, ['file-id']),
       ]) {
         expect(steps).not.toMatch(/Seq Scan|Sort/);
       }
+      // Deleting a conversation finds its files, and asks of each of their blobs whether another file uses it, by index
+      // (the one sort is that of the few blob ids it returns).
+      const removal = await plan(sql.deleteConversation, 'conversation');
+      for (const index of ['files_by_conversation', 'files_by_blob', 'files_by_thumb']) expect(removal).toContain(index);
+      expect(removal).not.toContain('Seq Scan');
       // messagesBefore reads its page backwards from the key, then sorts only that page to return it ascending.
       const before = await plan(sql.messagesBefore, 'conversation', 100, 50);
       expect(before).toContain('Index Scan Backward using messages_pkey on messages');

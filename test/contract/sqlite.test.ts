@@ -10,11 +10,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
 import { applyMigrations, defaultMigrationsDir, loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
-import { sql } from '../../adapters/storage/sqlite/queries.ts';
+import { inboxSql, inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/sqlite/queries.ts';
 import { storageContract } from './storage.contract.ts';
-import { T0, range, seedAccount, seedConversation, seqsOf } from './storage/fixtures.ts';
+import { T0, appendSequence, range, seedAccount, seedConversation, seedFile, sendFiles, seqsOf } from './storage/fixtures.ts';
 import { expectDataKeptOnReopen } from './storage/reopen.ts';
-import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped } from './storage/legacyEvents.ts';
+import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped, type OlderDatabase } from './storage/legacyEvents.ts';
+import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/legacyInbox.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 /** Each file-backed store lives in its own temp directory, removed with it. */
@@ -84,13 +85,14 @@ describe('SQLite adapter', () => {
     await expectDataKeptOnReopen(open(file), () => open(file));
   });
 
-  it('types the call, document and game records of a database written before events were typed', async () => {
+  /** A database file at schema `version`, reached with plain SQL, then opened with the current code. */
+  async function olderDatabase(version: number, check: (older: OlderDatabase) => Promise<void>): Promise<void> {
     const file = join(dir, 'knock.db');
     const db = new Database(file);
     let raw: Database.Database | null = db;
     try {
-      applyMigrations(db, migrationsUpTo(defaultMigrationsDir, LEGACY_SCHEMA_VERSION, join(dir, 'older-migrations')));
-      await expectLegacyRecordsTyped({
+      applyMigrations(db, migrationsUpTo(defaultMigrationsDir, version, join(dir, 'older-migrations')));
+      await check({
         exec: async (statements) => {
           db.exec(statements);
         },
@@ -103,6 +105,75 @@ describe('SQLite adapter', () => {
     } finally {
       raw?.close();
     }
+  }
+
+  it('types the call, document and game records of a database written before events were typed', async () => {
+    await olderDatabase(LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped);
+  });
+
+  it('indexes for search the messages and visitors of a database written before the inbox of issue 16', async () => {
+    await olderDatabase(PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable);
+  });
+
+  it('keeps the search index exactly in step: nothing of deleted conversations or removed accounts stays in it', async () => {
+    const file = join(dir, 'knock.db');
+    const s = open(file);
+    const ann = await seedAccount(s, 'ann');
+    const bob = await seedAccount(s, 'bob');
+    const gone = await seedConversation(s, ann, { visitorName: 'Gone Visitor' });
+    const kept = await seedConversation(s, bob, { visitorName: 'Kept Visitor' });
+    await appendSequence(s, gone, gone.visitor, 3, 'indexed');
+    await appendSequence(s, kept, kept.visitor, 2, 'kept');
+    // A search moves what waits into the index; what comes after it waits until the next one.
+    expect(await s.listConversations(ann.id, { limit: 10, query: 'indexed' })).toHaveLength(1);
+    await appendSequence(s, gone, gone.visitor, 2, 'waiting');
+    await sendFiles(s, gone, gone.visitor, [await seedFile(s, gone, gone.visitor, { name: 'attached-file.pdf' })]);
+    await s.renameParticipant(gone.visitor.id, 'Renamed Visitor');
+    await s.deleteConversation(gone.conversation.id);
+    const other = await seedConversation(s, ann, { visitorName: 'Other' });
+    await appendSequence(s, other, other.visitor, 1, 'other');
+    expect(await s.removeAccount('ann')).toBe(true);
+    // A connection of its own, not read-only: FTS5 runs its integrity check as a write.
+    const raw = new Database(file);
+    const terms = (() => {
+      try {
+        raw.exec("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, 'search', 'row')");
+        raw.exec("INSERT INTO search (search, rank) VALUES ('integrity-check', 0)");
+        return {
+          terms: raw.prepare<[], { term: string }>('SELECT term FROM temp.terms ORDER BY term').all().map((r) => r.term),
+          waiting: raw.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM search_pending').get()?.n,
+        };
+      } finally {
+        raw.close();
+      }
+    })();
+    // Only Bob's conversation is left ("Kept Visitor", "kept message 0" and "1", taken in by Ann's search).
+    expect(terms.terms).toEqual(['0', '1', 'kept', 'message', 'visitor']);
+    expect(terms.waiting).toBe(0);
+    expect((await s.listConversations(bob.id, { limit: 10, query: 'kept message' })).map((c) => c.visitorName)).toEqual(['Kept Visitor']);
+  });
+
+  it('takes appended messages into the search index a few hundred at a time, without waiting for a search', async () => {
+    const file = join(dir, 'knock.db');
+    const s = open(file);
+    const conv = await seedConversation(s, await seedAccount(s));
+    const waiting = () => inspect(file, (db) => db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM search_pending').get()?.n);
+    await appendSequence(s, conv, conv.visitor, 10, 'few');
+    expect(waiting()).toBe(10);
+    await Promise.all(range(1, 600).map((i) => s.appendMessage({
+      conversationId: conv.conversation.id, senderId: conv.visitor.id, clientMsgId: `many-${i}`, body: `many ${i}`, event: { kind: 'text' }, at: T0 + i,
+    })));
+    expect(waiting()).toBe(0);
+  });
+
+  it('finds by search what another connection to the file appended', async () => {
+    const file = join(dir, 'knock.db');
+    const a = open(file);
+    const ann = await seedAccount(a);
+    const conv = await seedConversation(a, ann);
+    const b = open(file);
+    await appendSequence(b, conv, conv.visitor, 2, 'from-b');
+    expect((await a.listConversations(ann.id, { limit: 10, query: 'from b' })).map((c) => c.id)).toEqual([conv.conversation.id]);
   });
 
   it('writes a WAL-mode file database', async () => {
@@ -159,6 +230,19 @@ describe('SQLite adapter', () => {
       ];
       // messagesBefore scans and sorts only its own page (the subquery's `limit` rows), hence "SCAN (subquery".
       for (const steps of others) expect(steps.filter((d) => d.startsWith('SCAN') && !d.startsWith('SCAN (subquery'))).toEqual([]);
+      // Every filter of the inbox reads the owner's conversations newest first from the index, and stops at the limit.
+      for (const filter of ['all', 'unread', 'files', 'archived'] as const) {
+        const steps = plan(inboxSqlOf[filter], 'account', 50);
+        expect(steps, filter).toContain('SEARCH c USING INDEX conversations_inbox (owner_account_id=?)');
+        expect(steps.filter((d) => d.startsWith('SCAN') || d.includes('TEMP B-TREE FOR ORDER BY')), filter).toEqual([]);
+      }
+      // A search looks each word up in the FTS5 index (the only scans: the words, the index, and the conversations found).
+      const search = plan(searchSqlOf.all, '["\"word\"*"]', 'account', 50);
+      expect(search).toContain('SCAN s VIRTUAL TABLE INDEX 0:M1');
+      expect(search.filter((d) => d.startsWith('SCAN') && !/^SCAN (json_each|s VIRTUAL|found)/.test(d))).toEqual([]);
+      // The index catches up by key lookups of each message waiting.
+      // (SCAN f: the files of a file message's payload, json_each.)
+      expect(plan(inboxSql.indexPending).filter((d) => d.startsWith('SCAN') && !/^SCAN (p|f VIRTUAL TABLE)/.test(d))).toEqual([]);
     } finally {
       db.close();
     }

@@ -26,7 +26,7 @@ import { PostgresInbox } from './inbox.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
 import { PostgresGames } from './PostgresGames.ts';
 import {
-  encodeText, decodeText, inboxSqlOf, searchSqlOf, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
+  encodeText, decodeText, inboxSqlOf, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
   type SenderRow,
 } from './queries.ts';
 
@@ -129,6 +129,7 @@ export class PostgresStorage implements Storage {
     try {
       await checkServer(pool);
       await applyMigrations(pool, schema);
+      await warnIfAccentsCount(pool, opts.logger);
     } catch (err) {
       await pool.end();
       throw err;
@@ -162,7 +163,10 @@ export class PostgresStorage implements Storage {
     return (await this.run<AccountRow<Buffer>>(sql.allAccounts, [])).rows.map(toAccount);
   }
 
-  /** Sessions, conversations, participants and messages go with it through ON DELETE CASCADE (001_init.sql). */
+  /**
+   * Sessions, conversations, participants, messages, documents, games and files go with it through ON DELETE
+   * CASCADE (001_init.sql and after).
+   */
   async removeAccount(handle: string): Promise<boolean> {
     return ((await this.run(sql.deleteAccount, [handle])).rowCount ?? 0) > 0;
   }
@@ -500,6 +504,23 @@ async function checkServer(pool: pg.Pool): Promise<void> {
   }
 }
 
+/**
+ * Migration 005 folds accents in search only if the `unaccent` extension could be had (see its comments); without it
+ * search still works, ignoring case but not accents. Said once at open, so an operator can act on it.
+ */
+async function warnIfAccentsCount(pool: pg.Pool, logger: PostgresStorageOptions['logger']): Promise<void> {
+  const folded = await pool.query(
+    `SELECT 1 FROM pg_ts_config_map m JOIN pg_ts_dict d ON d.oid = m.mapdict
+     WHERE m.mapcfg = 'knock_search'::regconfig AND d.dictname = 'unaccent' LIMIT 1`,
+  );
+  if (folded.rowCount === 0) {
+    logger?.warn(
+      {},
+      'search ignores case but not accents: the PostgreSQL extension unaccent was not available when the schema was made (adapters/storage/README.md)',
+    );
+  }
+}
+
 function mapFirst<R extends pg.QueryResultRow, T>(result: pg.QueryResult<R>, map: (row: R) => T): T | null {
   const row = result.rows[0];
   return row ? map(row) : null;
@@ -528,7 +549,7 @@ function receiptSeq(seq: number): number {
 const statementNames = new Map<string, string>([
   ...Object.entries(sql).map(([key, text]): [string, string] => [text, `knock_${key}`]),
   ...Object.entries(inboxSqlOf).map(([filter, text]): [string, string] => [text, `knock_inbox_${filter}`]),
-  ...Object.entries(searchSqlOf).map(([filter, text]): [string, string] => [text, `knock_search_${filter}`]),
+  // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
 ]);
 
 /** The query of `text` and `values`, named when `text` is one of Knock's statements (sql). */

@@ -25,7 +25,7 @@ export class PostgresInbox {
     const words = searchWords(opts.query);
     const result = words.length === 0
       ? await this.run<SummaryRow<Buffer>>(inboxSqlOf[filter], [ownerAccountId, rowLimit(opts.limit)])
-      : await this.run<SummaryRow<Buffer>>(searchSqlOf[filter], [words, ownerAccountId, rowLimit(opts.limit)]);
+      : await this.run<SummaryRow<Buffer>>(searchSqlOf[filter], [words, words.map((w) => `${w}:*`).join(' | '), ownerAccountId, rowLimit(opts.limit)]);
     return result.rows.map(toSummary);
   }
 

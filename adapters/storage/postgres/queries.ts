@@ -178,27 +178,33 @@ function inboxSql(filter: InboxFilter): string {
 
 /**
  * The owner's conversations where every word is found (in a message, the visitor's name or an attached file's name,
- * not necessarily the same one), through one filter: $1 the words (letters and digits only: searchWords.ts), $2
- * owner, $3 limit. Each word becomes the prefix query 'word:*' of the knock_search configuration (accents and case
- * folded as in the index) and is looked up in the three GIN indexes; a conversation is kept when every word hits it.
- * A word the parser keeps nothing of (an empty tsquery) is left out rather than matching nothing.
+ * not necessarily the same one), through one filter: $1 the words (letters and digits only: searchWords.ts), $2 the
+ * same as one tsquery text, 'word1:* | word2:*', $3 owner, $4 limit. Each word is the prefix query 'word:*' of the
+ * knock_search configuration (accents and case folded as in the index). $2 finds the candidate rows through the three
+ * GIN indexes (it must be a parameter of the statement, not computed from $1 in SQL, so the planner sees a constant
+ * tsquery: of one it cannot see, it assumes it matches everything and scans the table); then a conversation is kept
+ * when every word hits one of its rows. A word the parser keeps nothing of (an empty tsquery) is left out rather
+ * than matching nothing. Run unnamed (PostgresStorage `named`), so every search is planned for its own words.
  */
 function searchSql(filter: InboxFilter): string {
   return `WITH words AS (
       SELECT w.ord, to_tsquery('knock_search', w.word || ':*') AS query FROM unnest($1::text[]) WITH ORDINALITY AS w(word, ord)
     ), usable AS (
       SELECT ord, query FROM words WHERE numnode(query) > 0
-    ), hits AS (
-      SELECT u.ord, m.conversation_id FROM usable u JOIN messages m ON m.search @@ u.query
-      UNION
-      SELECT u.ord, p.conversation_id FROM usable u JOIN participants p ON p.role = 'visitor' AND p.name_search @@ u.query
-      UNION
-      SELECT u.ord, f.conversation_id FROM usable u JOIN files f ON f.message_seq IS NOT NULL AND f.name_search @@ u.query
+    ), candidates AS MATERIALIZED (
+      SELECT m.conversation_id, m.search AS document FROM messages m WHERE m.search @@ to_tsquery('knock_search', $2::text)
+      UNION ALL
+      SELECT p.conversation_id, p.name_search FROM participants p
+        WHERE p.role = 'visitor' AND p.name_search @@ to_tsquery('knock_search', $2::text)
+      UNION ALL
+      SELECT f.conversation_id, f.name_search FROM files f
+        WHERE f.message_seq IS NOT NULL AND f.name_search @@ to_tsquery('knock_search', $2::text)
     ), found AS (
-      SELECT conversation_id FROM hits GROUP BY conversation_id HAVING count(*) = (SELECT count(*) FROM usable)
+      SELECT h.conversation_id FROM candidates h JOIN usable u ON h.document @@ u.query
+      GROUP BY h.conversation_id HAVING count(DISTINCT u.ord) = (SELECT count(*) FROM usable)
     )
-    ${summarySelect(`c.owner_account_id = $2 AND c.id IN (SELECT conversation_id FROM found) AND ${inboxCondition(filter, true)}`, 'join_order')}
-    ORDER BY c.updated_at DESC, c.id DESC LIMIT $3`;
+    ${summarySelect(`c.owner_account_id = $3 AND c.id IN (SELECT conversation_id FROM found) AND ${inboxCondition(filter, true)}`, 'join_order')}
+    ORDER BY c.updated_at DESC, c.id DESC LIMIT $4`;
 }
 
 export const inboxSqlOf = Object.fromEntries(inboxFilters.map((f) => [f, inboxSql(f)])) as Record<InboxFilter, string>;

@@ -173,7 +173,10 @@ export class SqliteStorage implements Storage {
     return this.q.allAccounts.all().map(toAccount);
   }
 
-  /** Sessions, conversations, participants and messages go with it through ON DELETE CASCADE (001_init.sql). */
+  /**
+   * Sessions, conversations, participants, messages, documents, games and files go with it through ON DELETE
+   * CASCADE (001_init.sql and after), the conversations' rows of the search index by trigger (005_inbox.sql).
+   */
   async removeAccount(handle: string): Promise<boolean> {
     return this.q.deleteAccount.run(handle).changes > 0;
   }

@@ -27,9 +27,9 @@ export const sql = {
   // Runs every few minutes over a table of one row per login: a scan, no index needed.
   purgeExpiredSessions: 'DELETE FROM sessions WHERE expires_at <= ?',
 
-  // The next search_key is one past the highest (an index lookup); a removed conversation's rows left with it.
-  insertConversation: `INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, search_key)
-    VALUES (?, ?, ?, 0, ?, ?, ?, (SELECT IFNULL(MAX(search_key), 0) + 1 FROM conversations))`,
+  // Its search_key is given by trigger (005_inbox.sql).
+  insertConversation: `INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email)
+    VALUES (?, ?, ?, 0, ?, ?, ?)`,
   conversationById: conversationSelect('c.id = ?'),
   conversationByTokenHash: conversationSelect('c.token_hash = ?'),
   conversationExists: 'SELECT 1 AS found FROM conversations WHERE id = ?',

@@ -20,7 +20,7 @@ export interface OlderDatabase {
 /** The version these rows are written for: the last schema before migration 004 typed events. */
 export const LEGACY_SCHEMA_VERSION = 3;
 
-type Row = Record<string, string | number | null>;
+export type Row = Record<string, string | number | null>;
 
 const conversationId = 'conv-legacy-0001';
 const owner = 'p-owner-0001';
@@ -147,7 +147,7 @@ function legacyRows(): string {
   ].join('\n');
 }
 
-function inserts(table: string, rows: Row[]): string {
+export function inserts(table: string, rows: Row[]): string {
   return rows.map((row) => `INSERT INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.values(row).map(literal).join(', ')});`).join('\n');
 }
 

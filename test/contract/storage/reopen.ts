@@ -24,6 +24,8 @@ export async function expectDataKeptOnReopen(
   expect(await again.getAccountByHandle('ann')).toEqual(ann);
   expect(await again.getConversationByTokenHash(conv.tokenHash)).toEqual({ ...conv.conversation, lastSeq: 3, updatedAt: T0 + 1002 });
   expect(await again.messagesAfter(conv.conversation.id, 0, 10)).toEqual(before);
+  // The search index holds what was written before, whatever it had taken in when the store closed.
+  expect((await again.listConversations(ann.id, { limit: 10, query: 'visitor message' })).map((c) => c.id)).toEqual([conv.conversation.id]);
   const { message } = await again.appendMessage({
     conversationId: conv.conversation.id, senderId: conv.owner.id, clientMsgId: 'after-reopen', body: 'x', event: { kind: 'text' }, at: T0 + 5000,
   });

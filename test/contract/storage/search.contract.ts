@@ -4,6 +4,7 @@
  * of the files its messages carry, ignoring case and accents. What the query language of the database would read as
  * syntax is only text.
  */
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Storage } from '../../../engine/ports/storage.ts';
 import {
@@ -11,11 +12,10 @@ import {
 } from './fixtures.ts';
 import { listed } from './inbox.contract.ts';
 
-let sent = 0;
-/** `sender` writes `body` in the conversation, at T0 + `at`. */
+/** The visitor (or the owner) writes `body` in the conversation, at T0 + `at`. */
 async function say(s: Storage, conv: SeededConversation, body: string, opts: { owner?: boolean; at?: number } = {}): Promise<void> {
   await s.appendMessage({
-    conversationId: conv.conversation.id, senderId: (opts.owner ? conv.owner : conv.visitor).id, clientMsgId: clientMsgId(`say-${++sent}`),
+    conversationId: conv.conversation.id, senderId: (opts.owner ? conv.owner : conv.visitor).id, clientMsgId: clientMsgId(`say-${randomUUID().slice(0, 8)}`),
     body, event: { kind: 'text' }, at: T0 + (opts.at ?? 100),
   });
 }

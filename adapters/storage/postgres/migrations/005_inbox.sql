@@ -31,8 +31,9 @@ BEGIN
       CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public;
     EXCEPTION WHEN OTHERS THEN
       -- Not installed on the server, no right to create it, no `public` schema, or another process created it at
-      -- the same moment (then it is there now): looked up again below either way.
-      NULL;
+      -- the same moment (then it is there now): looked up again below either way. PostgresStorage.open warns when
+      -- search ends up without it.
+      RAISE NOTICE 'unaccent could not be created (%): search will not ignore accents', SQLERRM;
     END;
     SELECT n.nspname INTO extension_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent';
   END IF;

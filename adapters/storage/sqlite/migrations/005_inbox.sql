@@ -9,10 +9,15 @@ ALTER TABLE conversations ADD COLUMN visitor_email TEXT;
 -- nor the `files` filter counts rows.
 ALTER TABLE conversations ADD COLUMN file_count INTEGER NOT NULL DEFAULT 0;
 -- The conversation's number in the search index (the high 32 bits of its rows' rowids, see `search`), given once
--- at creation. Not the conversation's rowid: without an INTEGER PRIMARY KEY, SQLite may renumber rowids (VACUUM).
+-- at creation (by trigger: whoever inserts the conversation), one past the highest. Not the conversation's rowid:
+-- without an INTEGER PRIMARY KEY, SQLite may renumber rowids (VACUUM). A deleted conversation's number may come
+-- back; its rows of the index left with it.
 ALTER TABLE conversations ADD COLUMN search_key INTEGER;
 UPDATE conversations SET search_key = rowid;
 CREATE UNIQUE INDEX conversations_by_search_key ON conversations(search_key);
+CREATE TRIGGER conversations_take_search_key AFTER INSERT ON conversations WHEN new.search_key IS NULL BEGIN
+  UPDATE conversations SET search_key = (SELECT IFNULL(MAX(search_key), 0) + 1 FROM conversations) WHERE id = new.id;
+END;
 
 -- A file uploaded into a conversation; its bytes are in Blobs under blob_id (their SHA-256, so files with the same
 -- bytes share a blob). message_seq is set when a message of the uploader's carries it; until then it is unattached
