@@ -171,6 +171,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     files,
     blobs,
     conversationLog,
+    hub,
     clock,
     logger: logger.child({ module: 'files' }),
     uploadsPerIp: config.rateLimits.uploadsPerIp,

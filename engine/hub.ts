@@ -11,6 +11,7 @@
  *                          the cluster) renews every `presenceRefreshMs`. A process that dies without a word
  *                          (SIGKILL, power cut) publishes no "offline"; its lease simply expires, and rooms that
  *                          re-read it (rooms/ownerPresence.ts) show the owner offline.
+ *   conversation-removed:<id>  the conversation was deleted (the owner's inbox)  -> its ConversationRoom, which closes
  *   conversation:<id>      each event stored in the conversation (engine/conversationLog.ts) -> its ConversationRoom,
  *                          wherever it is open; delivered at once in this process, and through Redis to the others
  *   knock:addresses        a hash, processId -> the process's public address (KNOCK_PUBLIC_ADDRESS) and until when
@@ -52,6 +53,7 @@ const ADDRESSES_TOPIC = 'addresses';
 const callsKey = (handle: string): string => `knock:calls:${handle}`;
 type CallNotice = UserServerMessages['call'];
 const conversationTopic = (conversationId: string): string => `conversation:${conversationId}`;
+const removedTopic = (conversationId: string): string => `conversation-removed:${conversationId}`;
 /** A conversation's event as it travels between processes. */
 interface ConversationEventNotice {
   type: 'message';
@@ -152,6 +154,15 @@ export class Hub {
     if (this.shared) this.publish(conversationTopic(conversationId), { type: 'message', origin: this.origin, message });
   }
 
+  /** The conversation was deleted: its room, wherever it is open, closes its sockets. */
+  publishConversationRemoved(conversationId: string): void {
+    this.publish(removedTopic(conversationId), { type: 'removed' });
+  }
+
+  async onConversationRemoved(conversationId: string, callback: () => void): Promise<() => void> {
+    return this.subscribe(removedTopic(conversationId), callback);
+  }
+
   /** Every message stored in the conversation from now on, from any process, at most once each (order: see ConversationRoom). */
   async onConversation(conversationId: string, callback: Callback<MessageRecord>): Promise<() => void> {
     let local = this.conversationListeners.get(conversationId);
@@ -177,7 +188,7 @@ export class Hub {
     }
   }
 
-  private publish(topic: string, event: PresenceEvent | OwnerEvent | ConversationEventNotice | { type: 'addresses' }): void {
+  private publish(topic: string, event: PresenceEvent | OwnerEvent | ConversationEventNotice | { type: 'addresses' } | { type: 'removed' }): void {
     const failed = (err: unknown) => this.logger.error({ err, topic, type: event.type }, 'could not publish an event');
     try {
       // Called at once (LocalPresence delivers synchronously, so order is kept); RedisPresence answers with a

@@ -21,6 +21,7 @@ import type { ConversationLog } from '../conversationLog.ts';
 import { SESSION_COOKIE, parseCookies, visitorCookieName } from '../cookies.ts';
 import { KnockError } from '../errors.ts';
 import type { Files } from '../files.ts';
+import type { Hub } from '../hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Blobs } from '../ports/blobs.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -41,6 +42,8 @@ export interface ConversationsApiDeps {
   files: Files;
   blobs: Blobs;
   conversationLog: Pick<ConversationLog, 'publishSummary'>;
+  /** Tells the deleted conversation's room, wherever it is open, to close. */
+  hub: Pick<Hub, 'publishConversationRemoved'>;
   clock: Clock;
   logger: Logger;
   uploadsPerIp: RateLimitConfig;
@@ -226,6 +229,7 @@ export class ConversationsApi {
     await this.ownConversation(r.req, conversationId);
     const orphans = await this.deps.storage.deleteConversation(conversationId);
     if (orphans === null) throw new KnockError('not_found', 'This conversation does not exist.');
+    this.deps.hub.publishConversationRemoved(conversationId);
     await this.deps.files.deleteBlobs(orphans);
     r.res.writeHead(204, { 'Cache-Control': 'no-store' });
     r.res.end();

@@ -5,7 +5,7 @@
  * in this process or another, reaches the devices here.
  */
 import type { AuthContext } from '@colyseus/core';
-import { KnockError } from '../../engine/errors.ts';
+import { CloseCode, KnockError } from '../../engine/errors.ts';
 import { conversationClientMessages, type MessageRecord } from '../../engine/protocol.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
 import { ConversationAccess, conversationScope } from '../conversationAccess.ts';
@@ -90,6 +90,10 @@ export function conversationRoomClass(deps: RoomDeps) {
         onChange: (online) => logic.setOwnerOnline(online),
         logger: this.log,
       });
+      // Deleted by its owner (the inbox): everyone in it is told, and the room closes.
+      this.unsubscribes.push(
+        await deps.hub.onConversationRemoved(conversation.id, () => void this.disconnect(CloseCode.gone)),
+      );
       this.unsubscribes.push(
         await deps.hub.onPresence(handle, (event) => {
           if (event.type === 'online') ownerPresence.heard(event.online);

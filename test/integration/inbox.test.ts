@@ -82,7 +82,7 @@ describe("the owner's inbox", () => {
 
   it('deletes a conversation with everything in it, for its owner only', async () => {
     const { handle, person: owner } = await cast.owner('Alice');
-    const doomed = await visitorWrote(handle, 'Vera', 'delete me');
+    const { session: vera, conversationId: doomed } = await visitorSession(handle, 'Vera', 'delete me');
     const mallory = await cast.owner('Mallory');
     // Another account: the same 404 as for a conversation that does not exist.
     for (const [path, method] of [[`/_/api/conversations/${doomed}`, 'DELETE'], [`/_/api/conversations/${doomed}/unread`, 'POST']] as const) {
@@ -96,6 +96,8 @@ describe("the owner's inbox", () => {
     expect(crossSite.status).toBe(403);
 
     expect((await post(owner, `/_/api/conversations/${doomed}`, undefined, 'DELETE')).status).toBe(204);
+    // The visitor still in it is disconnected for good, not left typing into nothing.
+    await waitFor(vera, (s) => s.connection === 'closed', "the visitor's conversation closes");
     expect(ids(await inbox(owner))).toEqual([]);
     expect(await knock.storage.getConversation(doomed)).toBeNull();
     expect((await post(owner, `/_/api/conversations/${doomed}`, undefined, 'DELETE')).status).toBe(404);
