@@ -79,11 +79,16 @@ describe('compaction', () => {
       const writer = s.open('visitor');
       await writer.whenSynced();
       const text = writer.doc.getText('text');
-      // 300 keystrokes, each its own update (as typing is), some deleting.
+      // 300 keystrokes, each its own update (as typing is), some deleting, in 6 bursts of 50. Each burst is stored
+      // before the next is typed, so the document holds at least 6 separate writes whatever the machine's speed (a
+      // pause of a few ms once let two bursts go out as one write on a loaded machine).
       for (let i = 0; i < 300; i++) {
         if (i % 7 === 6) text.delete(text.length - 1, 1);
         else text.insert(text.length, String.fromCharCode(97 + (i % 26)));
-        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5)); // let them go as separate writes
+        if (i % 50 === 49) {
+          const sofar = textOf(writer);
+          await waitForState(knock, s.docId, (st) => contentOf(st) === sofar, `burst ${(i + 1) / 50} stored`);
+        }
       }
       const expected = textOf(writer);
       const beforeState = await waitForState(knock, s.docId, (st) => contentOf(st) === expected, 'every update stored');
