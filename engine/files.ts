@@ -16,8 +16,6 @@ import type { Clock } from './ports/clock.ts';
 import type { Storage, StoredFile } from './ports/storage.ts';
 import { limits, type FileRef } from './protocol.ts';
 
-export { fileMessageBody } from './protocol.ts';
-
 /** Uploads never attached to a message are removed after this long. */
 export const UNATTACHED_FILE_TTL_MS = 24 * 3600_000;
 /** The longest side of a thumbnail, in pixels. */
@@ -88,7 +86,7 @@ export class Files {
       blob = await this.deps.blobs.put(source, { maxBytes: Math.min(maxUploadBytes, room) });
     } catch (err) {
       if (err instanceof KnockError && err.code === 'too_large') {
-        throw quotaBound ? quotaFull(ownerQuotaBytes) : new KnockError('too_large', `The file is too large (at most ${humanBytes(maxUploadBytes)}).`, { maxBytes: maxUploadBytes });
+        throw quotaBound ? quotaFull(ownerQuotaBytes) : fileTooLarge(maxUploadBytes);
       }
       throw err;
     }
@@ -195,6 +193,11 @@ function typeOf(head: Buffer, name: string): string {
 
 export function toFileRef(file: StoredFile): FileRef {
   return { id: file.id, name: file.name, size: file.size, type: file.type, image: file.image };
+}
+
+/** The refusal of a file over KNOCK_MAX_UPLOAD_BYTES, whether seen from its declared length or while it streams. */
+export function fileTooLarge(maxBytes: number): KnockError {
+  return new KnockError('too_large', `The file is too large (at most ${humanBytes(maxBytes)}).`, { maxBytes });
 }
 
 function quotaFull(quotaBytes: number): KnockError {

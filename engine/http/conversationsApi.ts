@@ -20,7 +20,7 @@ import { secretHash, type Auth } from '../auth.ts';
 import type { ConversationLog } from '../conversationLog.ts';
 import { SESSION_COOKIE, parseCookies, visitorCookieName } from '../cookies.ts';
 import { KnockError } from '../errors.ts';
-import type { Files } from '../files.ts';
+import { fileTooLarge, type Files } from '../files.ts';
 import type { Hub } from '../hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Blobs } from '../ports/blobs.ts';
@@ -98,7 +98,7 @@ export class ConversationsApi {
     const { maxUploadBytes } = this.deps.files.limits;
     const declared = Number(r.req.headers['content-length'] ?? 0);
     if (declared > maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
-      throw new KnockError('too_large', `The file is too large (at most ${humanLimit(maxUploadBytes)}).`, { maxBytes: maxUploadBytes });
+      throw fileTooLarge(maxUploadBytes);
     }
     try {
       const ref = await this.receiveOneFile(r.req, (stream, name) =>
@@ -315,10 +315,6 @@ function downloadType(type: string): string {
 function contentDisposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-function humanLimit(n: number): string {
-  return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MB` : `${Math.round(n / 1024)} KB`;
 }
 
 /** Passes bytes through, holding the last chunk back until the whole matches its SHA-256; else the download fails. */

@@ -15,6 +15,7 @@ import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
 import {
+  fileMessageBody,
   limits,
   type ConversationClientMessages,
   type ConversationServerMessages,
@@ -26,7 +27,7 @@ import { rateLimited } from '../../engine/rateLimit.ts';
 import { deliver, goLive, replyError, type Peer } from '../peer.ts';
 import { CallLogic, type CallSetup } from './callLogic.ts';
 import { GameInvites } from './gameInvites.ts';
-import { fileMessageBody, type Files } from '../../engine/files.ts';
+import type { Files } from '../../engine/files.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
 type ServerType = keyof ConversationServerMessages & string;

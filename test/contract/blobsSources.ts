@@ -21,9 +21,7 @@ function keystream(seed: number): ReturnType<typeof createCipheriv> {
   return createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
 }
 
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256 } from '../support/uploads.ts';
 
 /** `bytes` in pieces of 1 byte to 100 KiB, as a network delivers them, so no piece lines up with an adapter's chunks. */
 export async function* inPieces(bytes: Buffer, rand: SeededRandom): AsyncGenerator<Buffer> {

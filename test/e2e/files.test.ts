@@ -9,7 +9,7 @@
  *
  * Everything is reached by the names the UI gives it (test/support/knockUi.ts and the issue's names).
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../support/uploads.ts';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -47,7 +47,6 @@ interface UploadFile {
   buffer: Buffer;
 }
 
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** A photo-like PNG (noise compresses badly, as photos do), and a one-page PDF. */
 async function photoAndPdf(): Promise<[UploadFile, UploadFile]> {

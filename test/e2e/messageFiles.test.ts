@@ -15,6 +15,7 @@ import type { FileRef } from '../../engine/protocol.ts';
 import type { MessageView } from '../../client/src/sdk/types.ts';
 import { AccessibilityAudit } from '../support/axeAudit.ts';
 import { UI_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
+import { contrastOf } from '../support/contrast.ts';
 import type { ComposerPageOptions } from '../support/composerPage.tsx';
 import { eventually, messageBox, sendButton } from '../support/knockUi.ts';
 
@@ -308,22 +309,3 @@ describe("the composer's files", () => {
     await pending.route.abort();
   });
 });
-
-/** The contrast ratio (WCAG 2.1) of the first element matching `selector` against the background behind it. */
-function contrastOf(page: Page, selector: string): Promise<number> {
-  return page.$eval(selector, (el) => {
-    const rgb = (css: string): [number, number, number, number] => {
-      const [r = 0, g = 0, b = 0, a = 1] = (css.match(/[\d.]+/g) ?? []).map(Number);
-      return [r, g, b, a];
-    };
-    const luminance = ([r, g, b]: [number, number, number, number]) => {
-      const lin = (c: number) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4);
-      return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-    };
-    let background: Element | null = el;
-    while (background !== null && rgb(getComputedStyle(background).backgroundColor)[3] === 0) background = background.parentElement;
-    const behind = rgb(background === null ? 'rgb(255, 255, 255)' : getComputedStyle(background).backgroundColor);
-    const [fg, bg] = [luminance(rgb(getComputedStyle(el).color)), luminance(behind)];
-    return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-  });
-}

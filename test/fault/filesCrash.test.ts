@@ -5,13 +5,14 @@
  * same clientMsgId, as the browser's outbox does, and then stored once too. Where the kill lands is seeded: replay
  * with `KNOCK_TEST_SEED=<seed> npx vitest run --config test/vitest.config.ts test/fault/filesCrash.test.ts`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FileRef, MessageRecord } from '../../engine/protocol.ts';
 import { Person, waitFor } from '../support/clients.ts';
 import { KnockProcess } from '../support/knockProcess.ts';
 import { RawRoom } from '../support/rawRoom.ts';
 import { seededRandom, testSeed } from '../support/seeded.ts';
+import { sha256, uploadFile } from '../support/uploads.ts';
 
 const SEED = testSeed('fault/filesCrash');
 const MESSAGES = 12;
@@ -24,17 +25,13 @@ afterEach(async () => {
   knock = null;
 });
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 interface Sent {
   clientMsgId: string;
   files: Array<{ ref: FileRef; sha: string }>;
 }
 
 async function upload(base: string, conversationId: string, token: string, name: string, bytes: Uint8Array): Promise<FileRef> {
-  const form = new FormData();
-  form.append('file', new Blob([new Uint8Array(bytes)]), name);
-  const res = await fetch(`${base}/_/api/conversations/${conversationId}/files`, { method: 'POST', body: form, headers: { origin: base, authorization: `Bearer ${token}` } });
+  const res = await uploadFile(base, conversationId, name, bytes, { token });
   if (res.status !== 201) throw new Error(`upload ${res.status}: ${await res.text()}`);
   return (await res.json()) as FileRef;
 }

@@ -4,7 +4,6 @@
  * members only, and each bad input: over-size, too many files, quota, a non-member, hostile file names, an empty
  * file, HTML and SVG with script, a JPEG with GPS EXIF, an upload cut off mid-stream.
  */
-import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { waitFor, type Person } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { RawRoom } from '../support/rawRoom.ts';
+import { sha256, uploadFile } from '../support/uploads.ts';
 
 const MAX_UPLOAD = 256 * 1024;
 const QUOTA = 1024 * 1024;
@@ -32,8 +32,6 @@ afterEach(async () => {
   await cast.closeAll();
 });
 afterAll(() => knock.close());
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 interface Scene {
   handle: string;
@@ -60,15 +58,9 @@ async function open(options: Record<string, unknown>, headers?: Record<string, s
   return room;
 }
 
-/** POST one file as multipart/form-data, as the browser does; `auth` is the visitor's token or the owner's cookies. */
-async function upload(conversationId: string, name: string, bytes: Uint8Array, auth: { token?: string; headers?: Record<string, string> }): Promise<Response> {
-  const form = new FormData();
-  form.append('file', new Blob([new Uint8Array(bytes)]), name);
-  return fetch(`${knock.url}/_/api/conversations/${conversationId}/files`, {
-    method: 'POST',
-    body: form,
-    headers: { origin: knock.url, ...(auth.token ? { authorization: `Bearer ${auth.token}` } : {}), ...(auth.headers ?? {}) },
-  });
+/** POST one file as the browser does; `auth` is the visitor's token or the owner's cookies. */
+function upload(conversationId: string, name: string, bytes: Uint8Array, auth: { token?: string; headers?: Record<string, string> }): Promise<Response> {
+  return uploadFile(knock.url, conversationId, name, bytes, auth);
 }
 
 async function uploaded(s: Scene, name: string, bytes: Uint8Array): Promise<FileRef> {

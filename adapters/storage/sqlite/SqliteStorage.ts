@@ -360,13 +360,7 @@ export class SqliteStorage implements Storage {
    */
   private commitDurably(write: () => void): Promise<void> | void {
     if (!this.wal) return write();
-    this.syncOff.run();
-    try {
-      write();
-    } finally {
-      this.syncOn.run();
-    }
-    this.checkpoints?.committed();
+    this.commitUnsynced(write);
     return this.wal.until(this.wal.committed());
   }
 
