@@ -25,7 +25,7 @@ import type { Hub } from './hub.ts';
 import type { Logger } from './logger.ts';
 import type { Clock, Timers } from './ports/clock.ts';
 import type { AppendResult, Storage } from './ports/storage.ts';
-import { clientMsgIdSchema, conversationEvent, limits, type ConversationEvent } from './protocol.ts';
+import { clientMsgIdSchema, conversationEvent, limits, type ConversationEvent, type ConversationSummary } from './protocol.ts';
 
 /** What a server-side writer keys its event by: a source and that source's own id, e.g. `game:<id>:result`, `email:<Message-ID>`. */
 const IDEMPOTENCY_KEY = /^[a-z][a-z0-9.]{0,15}:[\x21-\x7e]{1,200}$/;
@@ -109,14 +109,21 @@ export class ConversationLog {
 
   /** Sends the conversation's summary to its owner's devices now (a knock: the console shows it at once). */
   async publishSummary(conversationId: string): Promise<void> {
+    await this.summaryNow(conversationId).catch((err: unknown) => {
+      this.deps.logger.error({ err, conversationId }, 'could not publish the conversation summary');
+    });
+  }
+
+  /**
+   * Reads the conversation's summary, sends it to the owner's devices, and resolves with it (null: no such
+   * conversation); a failure to read rejects. For an answer that carries the summary the devices got (the inbox).
+   */
+  async summaryNow(conversationId: string): Promise<ConversationSummary | null> {
     this.pendingSummaries.get(conversationId)?.();
     this.pendingSummaries.delete(conversationId);
-    try {
-      const [handle, summary] = await Promise.all([this.ownerHandleOf(conversationId), this.deps.storage.getConversationSummary(conversationId)]);
-      if (handle !== null && summary) this.deps.hub.publishOwner(handle, { type: 'conversation', summary });
-    } catch (err) {
-      this.deps.logger.error({ err, conversationId }, 'could not publish the conversation summary');
-    }
+    const [handle, summary] = await Promise.all([this.ownerHandleOf(conversationId), this.deps.storage.getConversationSummary(conversationId)]);
+    if (handle !== null && summary) this.deps.hub.publishOwner(handle, { type: 'conversation', summary });
+    return summary;
   }
 
   private async ownerHandleOf(conversationId: string): Promise<string | null> {

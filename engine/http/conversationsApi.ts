@@ -41,7 +41,7 @@ export interface ConversationsApiDeps {
   auth: Auth;
   files: Files;
   blobs: Blobs;
-  conversationLog: Pick<ConversationLog, 'publishSummary'>;
+  conversationLog: Pick<ConversationLog, 'summaryNow'>;
   /** Tells the deleted conversation's room, wherever it is open, to close. */
   hub: Pick<Hub, 'publishConversationRemoved'>;
   clock: Clock;
@@ -235,11 +235,10 @@ export class ConversationsApi {
     r.res.end();
   }
 
+  /** Answers with the conversation's summary, which the owner's other devices get too (one read for both). */
   private async answerSummary(r: RequestInfo, conversationId: string): Promise<void> {
-    const summary = await this.deps.storage.getConversationSummary(conversationId);
+    const summary = await this.deps.conversationLog.summaryNow(conversationId);
     if (!summary) throw new KnockError('not_found', 'This conversation does not exist.');
-    // The owner's other devices update their lists too.
-    await this.deps.conversationLog.publishSummary(conversationId);
     sendJson(r.res, 200, summary);
   }
 
