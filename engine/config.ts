@@ -120,6 +120,10 @@ export const configSchema = z.object({
       matchmakesPerIp: rate.default({ perWindow: 300, windowMs: 60_000 }),
       /** File uploads from one client address. */
       uploadsPerIp: rate.default({ perWindow: 120, windowMs: 60_000 }),
+      /** SMTP connections one address may open to Knock's mail server. */
+      mailConnectionsPerIp: rate.default({ perWindow: 30, windowMs: 60_000 }),
+      /** Mails one address may deliver to Knock's mail server (over it: 451, try later). */
+      mailsPerIp: rate.default({ perWindow: 60, windowMs: 60_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -135,6 +139,8 @@ export const configSchema = z.object({
       docMessages: { perWindow: 600, windowMs: 10_000 },
       matchmakesPerIp: { perWindow: 300, windowMs: 60_000 },
       uploadsPerIp: { perWindow: 120, windowMs: 60_000 },
+      mailConnectionsPerIp: { perWindow: 30, windowMs: 60_000 },
+      mailsPerIp: { perWindow: 60, windowMs: 60_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),
@@ -199,6 +205,36 @@ export const configSchema = z.object({
    * the database closes. Whatever is still pending then is logged and the process exits with code 1.
    */
   shutdownTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
+  // -- email (issue 17) --
+  /** The domain of every URL's address (`alice@<mailDomain>`); default: the host of publicUrl, else `localhost`. */
+  mailDomain: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, 'must be a domain name, e.g. example.com').optional(),
+  /** The SMTP server (Knock as the MX of mailDomain): 25 in production; -1 turns it off. */
+  smtpPort: int(-1, 65535).default(2525),
+  smtpHost: z.string().default('0.0.0.0'),
+  /** STARTTLS certificate and key (PEM files); without them the server offers no STARTTLS. */
+  smtpTlsCertFile: z.string().optional(),
+  smtpTlsKeyFile: z.string().optional(),
+  /** Largest mail accepted (announced as SIZE, refused above it with 552). */
+  maxMailBytes: z.number().int().min(1024).max(200 * 1024 * 1024).default(35 * 1024 * 1024),
+  /** Recipients one mail may have (over it: 452 at RCPT TO). */
+  maxMailRecipients: z.number().int().min(1).max(1000).default(50),
+  /** SMTP connections open at once from one address. */
+  maxMailConnectionsPerIp: z.number().int().min(1).max(10_000).default(10),
+  /** Where outgoing mail goes: smtp://user:pass@relay:587 (STARTTLS when offered) or smtps://...:465. Absent: no mail goes out (it waits in the outbox). */
+  smtpRelayUrl: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  /** DKIM signing of outgoing mail: the selector (its public key at <selector>._domainkey.<mailDomain>) and the private key file (PEM). */
+  dkimSelector: z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'must be a DNS label, e.g. knock2026').optional(),
+  dkimKeyFile: z.string().optional(),
+  /** The outbox's first retry after a temporary failure; each next one waits twice as long (with jitter), up to an hour. */
+  outboxRetryBaseMs: z.number().int().min(10).max(3600_000).default(30_000),
+  /** Tries before a job is given up as not delivered. */
+  outboxMaxAttempts: z.number().int().min(1).max(100).default(12),
+  /** How long a process holds a job it is sending before another may take it over (it died). */
+  outboxLeaseMs: z.number().int().min(1000).max(3600_000).default(120_000),
+  /** How often the outbox looks for jobs due that another process queued. */
+  outboxPollMs: z.number().int().min(50).max(600_000).default(5000),
+  /** At most one "you have a message" mail per conversation in this time; later messages are gathered into the next. */
+  notifyIntervalMs: z.number().int().min(0).max(24 * 3600_000).default(600_000),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -211,6 +247,12 @@ export const configSchema = z.object({
   }
   if (typeof config.headersTimeoutMs === 'number' && typeof config.requestTimeoutMs === 'number' && config.headersTimeoutMs > config.requestTimeoutMs) {
     ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: 'must not be longer than KNOCK_REQUEST_TIMEOUT_MS (the headers are part of the request)' });
+  }
+  if ((config.smtpTlsCertFile === undefined) !== (config.smtpTlsKeyFile === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['smtpTlsCertFile'], message: 'KNOCK_SMTP_TLS_CERT_FILE and KNOCK_SMTP_TLS_KEY_FILE go together' });
+  }
+  if ((config.dkimSelector === undefined) !== (config.dkimKeyFile === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['dkimSelector'], message: 'KNOCK_DKIM_SELECTOR and KNOCK_DKIM_KEY_FILE go together' });
   }
   if (config.janusUrl !== undefined && config.janusPublicUrl === undefined) {
     ctx.addIssue({ code: 'custom', path: ['janusPublicUrl'], message: 'is required with KNOCK_JANUS_URL: the address browsers reach Janus\u2019s WebSocket API at' });
@@ -285,6 +327,22 @@ const envKeys = {
   KNOCK_DOC_COMPACT_UPDATES: 'docCompactUpdates',
   KNOCK_GAME_FORFEIT_MS: 'gameForfeitMs',
   KNOCK_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  KNOCK_MAIL_DOMAIN: 'mailDomain',
+  KNOCK_SMTP_PORT: 'smtpPort',
+  KNOCK_SMTP_HOST: 'smtpHost',
+  KNOCK_SMTP_TLS_CERT_FILE: 'smtpTlsCertFile',
+  KNOCK_SMTP_TLS_KEY_FILE: 'smtpTlsKeyFile',
+  KNOCK_MAX_MAIL_BYTES: 'maxMailBytes',
+  KNOCK_MAX_MAIL_RECIPIENTS: 'maxMailRecipients',
+  KNOCK_MAX_MAIL_CONNECTIONS_PER_IP: 'maxMailConnectionsPerIp',
+  KNOCK_SMTP_RELAY_URL: 'smtpRelayUrl',
+  KNOCK_DKIM_SELECTOR: 'dkimSelector',
+  KNOCK_DKIM_KEY_FILE: 'dkimKeyFile',
+  KNOCK_OUTBOX_RETRY_BASE_MS: 'outboxRetryBaseMs',
+  KNOCK_OUTBOX_MAX_ATTEMPTS: 'outboxMaxAttempts',
+  KNOCK_OUTBOX_LEASE_MS: 'outboxLeaseMs',
+  KNOCK_OUTBOX_POLL_MS: 'outboxPollMs',
+  KNOCK_NOTIFY_INTERVAL_MS: 'notifyIntervalMs',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -348,6 +406,22 @@ const envSchema = z.object({
   KNOCK_DOC_COMPACT_UPDATES: z.coerce.number().int().optional(),
   KNOCK_GAME_FORFEIT_MS: z.coerce.number().int().optional(),
   KNOCK_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().optional(),
+  KNOCK_MAIL_DOMAIN: z.string().min(1).optional(),
+  KNOCK_SMTP_PORT: z.coerce.number().int().optional(),
+  KNOCK_SMTP_HOST: z.string().min(1).optional(),
+  KNOCK_SMTP_TLS_CERT_FILE: z.string().min(1).optional(),
+  KNOCK_SMTP_TLS_KEY_FILE: z.string().min(1).optional(),
+  KNOCK_MAX_MAIL_BYTES: z.coerce.number().int().optional(),
+  KNOCK_MAX_MAIL_RECIPIENTS: z.coerce.number().int().optional(),
+  KNOCK_MAX_MAIL_CONNECTIONS_PER_IP: z.coerce.number().int().optional(),
+  KNOCK_SMTP_RELAY_URL: z.string().min(1).optional(),
+  KNOCK_DKIM_SELECTOR: z.string().min(1).optional(),
+  KNOCK_DKIM_KEY_FILE: z.string().min(1).optional(),
+  KNOCK_OUTBOX_RETRY_BASE_MS: z.coerce.number().int().optional(),
+  KNOCK_OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().optional(),
+  KNOCK_OUTBOX_LEASE_MS: z.coerce.number().int().optional(),
+  KNOCK_OUTBOX_POLL_MS: z.coerce.number().int().optional(),
+  KNOCK_NOTIFY_INTERVAL_MS: z.coerce.number().int().optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()
@@ -384,4 +458,11 @@ export function configFromEnv(env: Record<string, string | undefined>): KnockCon
   }
   const config = parsed.data;
   return { ...config, dataDir: path.resolve(config.dataDir) };
+}
+
+/** The domain of every URL's address: KNOCK_MAIL_DOMAIN, else the host of KNOCK_PUBLIC_URL, else `localhost`. */
+export function mailDomainOf(config: Pick<KnockConfig, 'mailDomain' | 'publicUrl'>): string {
+  if (config.mailDomain !== undefined) return config.mailDomain.toLowerCase();
+  if (config.publicUrl !== undefined) return new URL(config.publicUrl).hostname.toLowerCase();
+  return 'localhost';
 }

@@ -35,6 +35,10 @@ export const limits = {
   fileNameChars: 255,
   /** Longest search query. */
   searchChars: 200,
+  /** Longest email subject kept, in characters (RFC 5322 allows more; mail clients show far less). */
+  subjectChars: 998,
+  /** Most attachments of one email kept (a mail with more keeps the first, and its body says how many were left). */
+  filesPerEmail: 50,
 } as const;
 
 /** A lone UTF-16 surrogate cannot be stored as UTF-8: refuse it at the door rather than store something else. */
@@ -120,6 +124,12 @@ export const conversationSummary = z.object({
   files: seq.optional(),
   /** The address the visitor left for answers by email, if any (the owner's eyes only). */
   visitorEmail: z.string().nullable().optional(),
+  /** `email`: a thread of mail (it came in by email, or the owner pressed "New email"); `chat` otherwise. Absent: chat. */
+  kind: z.enum(['chat', 'email']).optional(),
+  /** An email conversation's subject (the list shows it). */
+  subject: z.string().nullable().optional(),
+  /** Its mail failed DMARC: hidden from every list but `suspicious` (search still finds it). */
+  suspicious: z.boolean().optional(),
 });
 export type ConversationSummary = z.infer<typeof conversationSummary>;
 
@@ -325,6 +335,36 @@ export type FileRef = z.infer<typeof fileRefSchema>;
 export function fileMessageBody(files: readonly { name: string }[]): string {
   return files.map((f) => f.name).join(', ');
 }
+// -- email (issue 17) ---------------------------------------------------------------------------------------------
+/** One result of SPF, DKIM, DMARC or ARC as `mailauth` reports it (`none`: the sender published nothing to check). */
+export const mailAuthResultSchema = z.enum(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy']);
+export type MailAuthResult = z.infer<typeof mailAuthResultSchema>;
+/** How a received email's sender was authenticated, shown as a badge; `suspicious` when it failed DMARC. */
+export const emailAuthSchema = z.object({
+  spf: mailAuthResultSchema,
+  dkim: mailAuthResultSchema,
+  dmarc: mailAuthResultSchema,
+  arc: mailAuthResultSchema,
+  /** Failed DMARC: the From domain says this mail is not theirs. Kept out of the default list (filter `suspicious`). */
+  suspicious: z.boolean(),
+});
+export type EmailAuth = z.infer<typeof emailAuthSchema>;
+export const emailAddressSchema = z.object({ address: z.string().max(254), name: z.string().max(256) });
+export type EmailAddress = z.infer<typeof emailAddressSchema>;
+const emailEvent = z.object({
+  kind: z.literal('email'),
+  subject: z.string().max(limits.subjectChars),
+  from: emailAddressSchema,
+  to: z.array(emailAddressSchema).max(100),
+  /** Its Message-ID, without the angle brackets. */
+  messageId: z.string().max(998),
+  auth: emailAuthSchema,
+  /** It has an HTML part (sanitized on arrival): the view offers it in a sandboxed frame. */
+  html: z.boolean(),
+  files: z.array(fileRefSchema).max(limits.filesPerEmail),
+});
+export type EmailEvent = z.infer<typeof emailEvent>;
+
 export const conversationEvent = z.discriminatedUnion('kind', [
   /** What a participant wrote (the body). */
   z.object({ kind: z.literal('text') }),
@@ -340,6 +380,12 @@ export const conversationEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('game.result'), gameId: gameIdSchema, game: gameKindSchema, winnerSeat: seatSchema.nullable(), reason: z.string().nullable() }),
   /** A message with files (the body is its text, possibly empty; its plain-text form lists the files). */
   z.object({ kind: z.literal('file'), files: z.array(fileRefSchema).min(1).max(limits.filesPerMessage) }),
+  /**
+   * An email that came in (issue 17): the body is its text part (for a reply, with the quoted history cut), the
+   * rest the envelope a mail client shows. Its HTML part, if any, is shown sanitized in a sandboxed frame
+   * (`GET /_/api/conversations/<id>/emails/<seq>.html`); its attachments are files of the conversation.
+   */
+  emailEvent,
   /** A note of the server's about the conversation (the body), shown apart from what people wrote. */
   z.object({ kind: z.literal('system') }),
 ]);
@@ -486,6 +532,27 @@ export const conversationClientMessages = {
 } as const;
 export type ConversationClientMessages = { [K in keyof typeof conversationClientMessages]: z.infer<(typeof conversationClientMessages)[K]> };
 
+/**
+ * Where a message the owner wrote is on its way out by another channel (email now; XMPP, SMS, push later): the
+ * outbox's state of the job that carries it. Views say "Sending", "Sent", "Retrying" or "Not delivered" with the reason.
+ */
+export const deliveryStateSchema = z.enum(['sending', 'sent', 'retrying', 'failed']);
+export type DeliveryState = z.infer<typeof deliveryStateSchema>;
+export const deliveryRecord = z.object({
+  /** The message it carries. */
+  seq,
+  channel: z.enum(['email']),
+  /** Who it goes to (an email address). */
+  to: z.string(),
+  state: deliveryStateSchema,
+  /** Why it is retrying or was not delivered, in the relay's words ("550 5.1.1 No such user"). */
+  reason: z.string().nullable(),
+  attempts: z.number().int().nonnegative(),
+  /** The last change, milliseconds since the epoch. */
+  at: z.number(),
+});
+export type DeliveryRecord = z.infer<typeof deliveryRecord>;
+
 // Server -> ConversationRoom client.
 export const conversationServerMessages = {
   welcome: z.object({
@@ -541,6 +608,12 @@ export const conversationServerMessages = {
     .refine(exactlyOneSignal, oneSignalMessage),
   /** To the device that sent `doc.create`: the new document (its card follows as a `message`), to open it at once. */
   'doc.created': z.object({ docId: id, title: z.string() }),
+  /**
+   * To the owner's devices: how the mailing of one of the owner's messages stands (issue 17), whenever it changes;
+   * on joining, `deliveries` gives them all.
+   */
+  delivery: deliveryRecord,
+  deliveries: z.object({ items: z.array(deliveryRecord) }),
   error: errorPayload,
   ...gameConversationServerMessages,
 } as const;
@@ -632,7 +705,7 @@ export const knockBody = z.object({ name: displayNameSchema.optional(), email: e
 
 // ---------------------------------------------------------------------------------------------------------------
 // The owner's inbox (issue 16), HTTP under /_/api/conversations (the owner's session).
-export const inboxFilterSchema = z.enum(['all', 'unread', 'files', 'archived']);
+export const inboxFilterSchema = z.enum(['all', 'unread', 'files', 'archived', 'suspicious']);
 export type InboxFilter = z.infer<typeof inboxFilterSchema>;
 /** GET /_/api/conversations?q=<words>&filter=<filter>: the owner's conversations, newest activity first. */
 export const inboxQuery = z.object({
@@ -678,6 +751,46 @@ export type ProfileAnswer = z.infer<typeof profileAnswer>;
 
 export const knockAnswer = z.object({ conversationId: id, token: z.string(), resumePath: z.string() });
 export type KnockAnswer = z.infer<typeof knockAnswer>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Email (issue 17): HTTP under /_/api (the owner's session cookie, or a mail device's `Authorization: Bearer knd_...`).
+/** POST /_/api/emails: "New email". Creates an email conversation with `to` as its visitor; 201 with its id. The
+ * message itself (text and files) is then sent in that conversation like any other, and mailed by the outbox. */
+export const newEmailBody = z.object({
+  to: emailSchema,
+  subject: z.string().trim().min(1, { message: 'The subject is empty.' }).max(limits.subjectChars).refine(wellFormed, { message: 'The subject contains broken characters.' }),
+});
+export const newEmailAnswer = z.object({ conversationId: id });
+/** POST /_/api/conversations/<id>/messages: the owner (console or CLI) writes a message over HTTP, as a socket's `send`. */
+export const postMessageBody = z.object({
+  clientMsgId: clientMsgIdSchema,
+  body: z.string().max(limits.bodyChars).refine(wellFormed, { message: 'The message contains broken characters.' }),
+  files: z.array(fileIdSchema).max(limits.filesPerMessage).optional(),
+});
+export const postMessageAnswer = z.object({ seq, at: z.number() });
+/** POST /_/api/conversations/<id>/read: raises the owner's read mark (a mail client marked it Seen). */
+export const readBody = z.object({ seq });
+/** The owner's email address (Settings): notifications of messages left while offline go there once verified. */
+export const accountEmailRecord = z.object({ address: z.string(), verified: z.boolean() });
+/** A revocable device token (`npx knock mail login`). */
+export const deviceRecord = z.object({ id, name: z.string(), createdAt: z.number(), lastUsedAt: z.number().nullable() });
+export type DeviceRecord = z.infer<typeof deviceRecord>;
+/** GET /_/api/settings. */
+export const settingsAnswer = z.object({ email: accountEmailRecord.nullable(), mailAddress: z.string(), devices: z.array(deviceRecord) });
+export type SettingsAnswer = z.infer<typeof settingsAnswer>;
+/** PUT /_/api/settings/email: sets the address (unverified: a link is mailed to it); `null` removes it. */
+export const settingsEmailBody = z.object({ address: emailSchema.nullable() });
+/** POST /_/api/devices: a mail client logs in (handle and password, as the console's login), gets a token once. */
+export const deviceLoginBody = z.object({ handle: handleSchema, password: z.string().min(1).max(1024), name: z.string().trim().min(1).max(64) });
+export const deviceLoginAnswer = z.object({ id, token: z.string(), handle: z.string(), mailAddress: z.string() });
+/** GET /_/api/mail/conversations (a device token): every conversation, for `npx knock mail sync`. */
+export const mailConversationRecord = z.object({ id, subject: z.string(), lastSeq: seq, ownerReadSeq: seq });
+export const mailConversationsAnswer = z.object({ conversations: z.array(mailConversationRecord) });
+/**
+ * GET /_/api/mail/conversations/<id>/messages?after=<seq>: the messages after `after` (at most `limits.pageSize`), each
+ * as an RFC 5322 message (what came in by email byte for byte; the rest composed, with attachments), base64.
+ */
+export const mailMessagesAnswer = z.object({ items: z.array(z.object({ seq, from: z.enum(['owner', 'visitor']), eml: z.string() })), more: z.boolean() });
 
 /** Turns a zod failure into one sentence a person can read (CONVENTIONS 3). */
 export function describeIssues(error: z.ZodError): string {

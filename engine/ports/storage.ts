@@ -25,6 +25,8 @@ export interface Session {
   expiresAt: number;
 }
 
+export type ConversationKind = 'chat' | 'email';
+
 export interface Conversation {
   id: string;
   ownerAccountId: string;
@@ -33,6 +35,13 @@ export interface Conversation {
   lastSeq: number;
   createdAt: number;
   updatedAt: number;
+  /** Issue 17; `chat` for every conversation made before. */
+  kind: ConversationKind;
+  subject: string | null;
+  /** The visitor's (or the email correspondent's) address, if any: the owner's replies are mailed there. */
+  visitorEmail: string | null;
+  /** The visitor asked to get no more mail (the unsubscribe link): replies stay in the conversation only. */
+  visitorEmailOff: boolean;
 }
 
 export interface Participant extends ParticipantRecord {
@@ -59,8 +68,11 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-/** Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in FileStorage (below). */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage {
+/**
+ * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
+ * FileStorage, the outbox in OutboxStorage, email in MailStorage (below).
+ */
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -85,13 +97,21 @@ export interface Storage extends DocumentStorage, GameStorage, FileStorage {
   purgeExpiredSessions(now: number): Promise<number>;
 
   // conversations
-  /** Creates a conversation with its two participants: the owner (the account) and the visitor. */
+  /**
+   * Creates a conversation with its two participants: the owner (the account) and the visitor. An email
+   * conversation (issue 17) has `kind: 'email'`, a subject, and the correspondent's address as `visitorEmail`.
+   */
   createConversation(input: {
     ownerAccountId: string;
     tokenHash: string;
     visitorName: string;
     /** Where the owner may answer by email later (issue 16's offline form); null or absent: none given. */
     visitorEmail?: string | null;
+    /** Default `chat`. */
+    kind?: ConversationKind;
+    subject?: string | null;
+    /** Its first mail failed DMARC (kept out of the default list). */
+    suspicious?: boolean;
     at: number;
   }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }>;
   getConversation(id: string): Promise<Conversation | null>;
@@ -227,4 +247,155 @@ export interface FileStorage {
    * references any more (for the caller to delete from Blobs).
    */
   purgeUnattachedFiles(before: number): Promise<string[]>;
+}
+
+// -- the outbox (issue 17) -----------------------------------------------------------------------------------------
+/**
+ * One thing to send out by a channel (a mail now; XMPP, SMS, push, webhooks later), kept until the channel confirms
+ * it: `pending` (first try not done yet) -> `sent`, or `retrying` (a temporary failure; `runAt` is the next try) ->
+ * ... -> `sent` | `failed` (a permanent failure, or too many tries). While a process works on it, it holds a lease
+ * (`lockedBy` until `lockedUntil`); a lease that runs out (the process died) lets another process claim it again.
+ */
+export type OutboxState = 'pending' | 'retrying' | 'sent' | 'failed';
+
+export interface OutboxJob {
+  id: string;
+  /** What to do, e.g. `mail.reply`, `mail.notify`, `mail.verify`; the Outbox dispatches on it. */
+  kind: string;
+  /** Unique over all jobs: enqueueing a key a second time returns the first job and writes nothing. */
+  key: string;
+  /** The kind's own fields (JSON, at most 64 KiB). */
+  payload: unknown;
+  /** The conversation and message it carries, when it carries one (the owner sees its state under the message). */
+  conversationId: string | null;
+  messageSeq: number | null;
+  /** The recipient as the owner reads it (an email address), for the delivery line. */
+  recipient: string | null;
+  state: OutboxState;
+  /** Tries started so far (a claim counts one). */
+  attempts: number;
+  /** When it may be tried (next). */
+  runAt: number;
+  lockedBy: string | null;
+  lockedUntil: number | null;
+  /** The last failure, in the channel's words. */
+  lastError: string | null;
+  /** Set once sent: e.g. the mail's Message-ID, to match a bounce to the job. */
+  ref: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewOutboxJob {
+  kind: string;
+  key: string;
+  payload: unknown;
+  conversationId?: string | null;
+  messageSeq?: number | null;
+  recipient?: string | null;
+  /** Known before sending (a mail's Message-ID is chosen when queued, so a retry after a crash sends the same one). */
+  ref?: string | null;
+  runAt: number;
+  at: number;
+}
+
+export interface OutboxStorage {
+  /** Stores a job; a key stored before returns that job with `duplicate: true`, unchanged. */
+  enqueueJob(job: NewOutboxJob): Promise<{ job: OutboxJob; duplicate: boolean }>;
+  /**
+   * Claims up to `limit` jobs that are `pending` or `retrying`, due (`runAt <= now`) and not leased (no lease, or
+   * one that ran out before `now`), oldest `runAt` first: each gets the lease (`worker` until `now + leaseMs`) and
+   * one more attempt. Two processes claiming at once never get the same job (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  claimJobs(input: { worker: string; now: number; leaseMs: number; limit: number }): Promise<OutboxJob[]>;
+  /**
+   * Ends a claimed job's try: `sent` (with its ref), `retrying` at `runAt` with the error, or `failed` with the error.
+   * Only the lease holder may (`worker`): null, and nothing changed, when the lease was lost to another process.
+   * The lease is released.
+   */
+  settleJob(
+    id: string,
+    worker: string,
+    outcome: { state: 'sent'; ref?: string | null; at: number } | { state: 'retrying'; runAt: number; error: string; at: number } | { state: 'failed'; error: string; at: number },
+  ): Promise<OutboxJob | null>;
+  getJob(id: string): Promise<OutboxJob | null>;
+  /** The job whose `ref` is this (a bounce names the Message-ID it answers). */
+  jobByRef(ref: string): Promise<OutboxJob | null>;
+  /** The jobs carrying messages of a conversation (messageSeq set), by messageSeq; the newest job per message. */
+  conversationJobs(conversationId: string): Promise<OutboxJob[]>;
+  /** The earliest `runAt` of a job waiting (pending or retrying), or null: when the outbox has to look again. */
+  nextJobAt(): Promise<number | null>;
+  /** Marks a sent job failed after the fact (a bounce came back), with the reason. Null if there is none. */
+  failSentJob(id: string, error: string, at: number): Promise<OutboxJob | null>;
+}
+
+// -- email (issue 17) ----------------------------------------------------------------------------------------------
+/** The owner's own address (Settings): unverified until the link mailed to it is opened. */
+export interface AccountEmail {
+  accountId: string;
+  address: string;
+  verifiedAt: number | null;
+}
+
+/** A revocable token of a mail client (`npx knock mail login`); stored as a hash. */
+export interface DeviceToken {
+  id: string;
+  accountId: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** A mail of a conversation (in or out), by its Message-ID: threading, and the HTML and raw form of inbound mail. */
+export interface StoredMail {
+  /** Without angle brackets; unique per owner account. */
+  messageId: string;
+  accountId: string;
+  conversationId: string;
+  seq: number;
+  /** Inbound only: the message as received (RFC 5322), and its sanitized HTML part, in Blobs. */
+  rawBlobId: string | null;
+  htmlBlobId: string | null;
+  at: number;
+}
+
+export interface MailStorage {
+  /** The account's address, or null. */
+  getAccountEmail(accountId: string): Promise<AccountEmail | null>;
+  /** Sets (a new address starts unverified, with this verify token hash) or, with null, removes the address. */
+  setAccountEmail(accountId: string, input: { address: string; verifyTokenHash: string; at: number } | null): Promise<void>;
+  /** Verifies the address whose token this is (once); resolves with it, or null (unknown, used, or changed since). */
+  verifyAccountEmail(verifyTokenHash: string, at: number): Promise<AccountEmail | null>;
+
+  createDeviceToken(input: { accountId: string; name: string; tokenHash: string; at: number }): Promise<DeviceToken>;
+  /** The token's device, marking it used at `at`; null when unknown or revoked. */
+  useDeviceToken(tokenHash: string, at: number): Promise<DeviceToken | null>;
+  listDeviceTokens(accountId: string): Promise<DeviceToken[]>;
+  /** False if the account has no such device. */
+  revokeDeviceToken(accountId: string, id: string): Promise<boolean>;
+
+  /** Records a mail of a conversation; a Message-ID the account has already returns false and changes nothing. */
+  recordMail(mail: StoredMail): Promise<boolean>;
+  /** The first of these Message-IDs the account knows, with its conversation: the thread a reply belongs to. */
+  findMail(accountId: string, messageIds: readonly string[]): Promise<StoredMail | null>;
+  getMail(conversationId: string, seq: number): Promise<StoredMail | null>;
+  /** The conversation's mails' Message-IDs, oldest first, the newest `limit` (a reply's References). */
+  mailThread(conversationId: string, limit: number): Promise<string[]>;
+
+  /**
+   * The conversation whose reply address holds this token (`alice+c-<token>@domain`), made on first use: the token is
+   * given once per conversation and never changes.
+   */
+  conversationMailToken(conversationId: string): Promise<string>;
+  getConversationByMailToken(token: string): Promise<Conversation | null>;
+  /** The visitor's "no more mail" (the unsubscribe link), or back on. False if there is no such conversation. */
+  setVisitorEmailOff(conversationId: string, off: boolean): Promise<boolean>;
+  /** Sets the conversation's subject (the first mail of a chat gives it one). */
+  setSubject(conversationId: string, subject: string): Promise<boolean>;
+  /**
+   * The notification mark of an offline owner (at most one mail per conversation per 10 minutes): the highest seq
+   * already told, and when. Moving it is conditional on its old value (`from`), so two processes cannot both notify.
+   */
+  getNotifyMark(conversationId: string): Promise<{ seq: number; at: number }>;
+  moveNotifyMark(conversationId: string, from: { seq: number; at: number }, to: { seq: number; at: number }): Promise<boolean>;
 }
