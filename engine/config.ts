@@ -235,6 +235,8 @@ export const configSchema = z.object({
   outboxPollMs: z.number().int().min(50).max(600_000).default(5000),
   /** At most one "you have a message" mail per conversation in this time; later messages are gathered into the next. */
   notifyIntervalMs: z.number().int().min(0).max(24 * 3600_000).default(600_000),
+  /** An owner's reply in a chat is mailed to the visitor's address after this, unless the visitor read it in the chat by then. */
+  visitorMailDelayMs: z.number().int().min(0).max(24 * 3600_000).default(60_000),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -343,6 +345,7 @@ const envKeys = {
   KNOCK_OUTBOX_LEASE_MS: 'outboxLeaseMs',
   KNOCK_OUTBOX_POLL_MS: 'outboxPollMs',
   KNOCK_NOTIFY_INTERVAL_MS: 'notifyIntervalMs',
+  KNOCK_VISITOR_MAIL_DELAY_MS: 'visitorMailDelayMs',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -422,6 +425,7 @@ const envSchema = z.object({
   KNOCK_OUTBOX_LEASE_MS: z.coerce.number().int().optional(),
   KNOCK_OUTBOX_POLL_MS: z.coerce.number().int().optional(),
   KNOCK_NOTIFY_INTERVAL_MS: z.coerce.number().int().optional(),
+  KNOCK_VISITOR_MAIL_DELAY_MS: z.coerce.number().int().optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

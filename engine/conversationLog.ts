@@ -25,7 +25,7 @@ import type { Hub } from './hub.ts';
 import type { Logger } from './logger.ts';
 import type { Clock, Timers } from './ports/clock.ts';
 import type { AppendResult, Storage } from './ports/storage.ts';
-import { clientMsgIdSchema, conversationEvent, limits, type ConversationEvent, type ConversationSummary } from './protocol.ts';
+import { clientMsgIdSchema, conversationEvent, limits, type ConversationEvent, type ConversationSummary, type MessageRecord } from './protocol.ts';
 
 /** What a server-side writer keys its event by: a source and that source's own id, e.g. `game:<id>:result`, `email:<Message-ID>`. */
 const IDEMPOTENCY_KEY = /^[a-z][a-z0-9.]{0,15}:[\x21-\x7e]{1,200}$/;
@@ -65,8 +65,19 @@ export class ConversationLog {
   /** Conversations whose owner gets a new summary soon, with the timer that sends it. */
   private readonly pendingSummaries = new Map<string, () => void>();
   private closed = false;
+  /** Told of every event this process stores (email: the owner's replies go out, an offline owner is told). */
+  private readonly appendListeners: Array<(conversationId: string, message: MessageRecord) => void> = [];
 
   constructor(private readonly deps: ConversationLogDeps) {}
+
+  /**
+   * Calls `listener` after each event this process stores (not a repeat), once it is published. In-process only:
+   * each event is stored by exactly one process, so each is heard exactly once in the cluster. A listener that
+   * throws is logged; the append has succeeded regardless.
+   */
+  onAppended(listener: (conversationId: string, message: MessageRecord) => void): void {
+    this.appendListeners.push(listener);
+  }
 
   /**
    * Stores the event and publishes it to the conversation's devices; resolves with the stored message (or, for a
@@ -92,6 +103,13 @@ export class ConversationLog {
       if (!result.duplicate) {
         this.deps.hub.publishConversation(conversationId, result.message);
         this.summaryChanged(conversationId);
+        for (const listener of this.appendListeners) {
+          try {
+            listener(conversationId, result.message);
+          } catch (err) {
+            this.deps.logger.error({ err, conversationId }, 'a listener of stored events failed');
+          }
+        }
       }
       return result;
     });

@@ -11,6 +11,8 @@
  *                          the cluster) renews every `presenceRefreshMs`. A process that dies without a word
  *                          (SIGKILL, power cut) publishes no "offline"; its lease simply expires, and rooms that
  *                          re-read it (rooms/ownerPresence.ts) show the owner offline.
+ *   delivery:<id>          how an owner's message of the conversation is on its way out by email (the outbox,
+ *                          engine/outbox.ts) -> its ConversationRoom, which tells the owner's devices
  *   conversation-removed:<id>  the conversation was deleted (the owner's inbox)  -> its ConversationRoom, which closes
  *   conversation:<id>      each event stored in the conversation (engine/conversationLog.ts) -> its ConversationRoom,
  *                          wherever it is open; delivered at once in this process, and through Redis to the others
@@ -21,7 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Presence } from '@colyseus/core';
 import type { Logger } from './logger.ts';
-import { userServerMessages, type ConversationSummary, type MessageRecord, type UserServerMessages } from './protocol.ts';
+import { userServerMessages, type ConversationSummary, type DeliveryRecord, type MessageRecord, type UserServerMessages } from './protocol.ts';
 
 export type PresenceEvent =
   | { type: 'online'; online: boolean }
@@ -54,6 +56,7 @@ const callsKey = (handle: string): string => `knock:calls:${handle}`;
 type CallNotice = UserServerMessages['call'];
 const conversationTopic = (conversationId: string): string => `conversation:${conversationId}`;
 const removedTopic = (conversationId: string): string => `conversation-removed:${conversationId}`;
+const deliveryTopic = (conversationId: string): string => `delivery:${conversationId}`;
 /** A conversation's event as it travels between processes. */
 interface ConversationEventNotice {
   type: 'message';
@@ -163,6 +166,15 @@ export class Hub {
     return this.subscribe(removedTopic(conversationId), callback);
   }
 
+  /** The outbox's state of an owner's message changed (sending, sent, retrying, not delivered). */
+  publishDelivery(conversationId: string, delivery: DeliveryRecord): void {
+    this.publish(deliveryTopic(conversationId), { type: 'delivery', delivery });
+  }
+
+  async onDelivery(conversationId: string, callback: Callback<DeliveryRecord>): Promise<() => void> {
+    return this.subscribe(deliveryTopic(conversationId), (event: { delivery: DeliveryRecord }) => callback(event.delivery));
+  }
+
   /** Every message stored in the conversation from now on, from any process, at most once each (order: see ConversationRoom). */
   async onConversation(conversationId: string, callback: Callback<MessageRecord>): Promise<() => void> {
     let local = this.conversationListeners.get(conversationId);
@@ -188,7 +200,10 @@ export class Hub {
     }
   }
 
-  private publish(topic: string, event: PresenceEvent | OwnerEvent | ConversationEventNotice | { type: 'addresses' } | { type: 'removed' }): void {
+  private publish(
+    topic: string,
+    event: PresenceEvent | OwnerEvent | ConversationEventNotice | { type: 'addresses' } | { type: 'removed' } | { type: 'delivery'; delivery: DeliveryRecord },
+  ): void {
     const failed = (err: unknown) => this.logger.error({ err, topic, type: event.type }, 'could not publish an event');
     try {
       // Called at once (LocalPresence delivers synchronously, so order is kept); RedisPresence answers with a

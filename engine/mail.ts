@@ -3,10 +3,27 @@
  * (adapters/channels/email, behind engine/ports/mail.ts); this module decides where a mail goes (which account,
  * which conversation: threading by Message-ID, In-Reply-To, References, or a reply address `alice+c-<token>@domain`),
  * enters it through the ConversationLog, and queues what goes out (replies, notifications, verification links)
- * in the outbox (engine/outbox.ts).
+ * in the outbox (engine/outbox.ts), which retries them until the relay takes them.
+ *
+ *   inbound:  SMTP (adapter) -> recipient() at RCPT TO -> deliver() -> ConversationLog.append(email event)
+ *   outbound: ConversationLog (an owner's message) -> onAppended -> outbox job `mail.reply` -> relay
+ *             ConversationLog (a visitor's message, owner offline) -> job `mail.notify` (one per 10 minutes)
+ *             Settings (an address) -> job `mail.verify`
  */
-import type { Account, Conversation } from './ports/storage.ts';
-import type { MessageRecord } from './protocol.ts';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { newSecret, secretHash } from './auth.ts';
+import type { ConversationLog } from './conversationLog.ts';
+import { deliveryOf } from './deliveries.ts';
+import { KnockError } from './errors.ts';
+import type { Files } from './files.ts';
+import type { Hub } from './hub.ts';
+import type { Logger } from './logger.ts';
+import type { Blobs } from './ports/blobs.ts';
+import type { Clock } from './ports/clock.ts';
+import { MailSendError, type ComposeMail, type InboundHandler, type InboundMail, type MailRelay, type OutboundMail } from './ports/mail.ts';
+import type { Account, Conversation, NewOutboxJob, OutboxJob, Participant, Storage } from './ports/storage.ts';
+import { fileMessageBody, handleSchema, limits, type EmailAddress, type FileRef, type MessageRecord } from './protocol.ts';
 
 /** What the HTTP layer (engine/http/mailApi.ts) asks of email. */
 export interface MailActions {
@@ -21,4 +38,498 @@ export interface MailActions {
   newEmail(account: Account, input: { to: string; subject: string }): Promise<Conversation>;
   /** A message of the conversation as an RFC 5322 message (inbound mail as received; the rest composed), for a mail client. */
   messageAsMail(conversation: Conversation, message: MessageRecord): Promise<Buffer>;
+}
+
+/** The outbox's job kinds of email. */
+export const MailJob = { reply: 'mail.reply', notify: 'mail.notify', verify: 'mail.verify' } as const;
+
+/** What the outbox offers the mail service (engine/outbox.ts). */
+export interface MailOutbox {
+  enqueue(job: NewOutboxJob): Promise<unknown>;
+  handle(kind: string, handler: (job: OutboxJob) => Promise<{ ref?: string | null }>): void;
+}
+
+export interface MailDeps {
+  storage: Storage;
+  blobs: Blobs;
+  files: Pick<Files, 'upload'>;
+  log: Pick<ConversationLog, 'append' | 'onAppended'>;
+  outbox: MailOutbox;
+  hub: Pick<Hub, 'isOnline' | 'publishDelivery'>;
+  clock: Clock;
+  logger: Logger;
+  /** Every URL's mail domain (config `mailDomain`, lowercase). */
+  domain: string;
+  /** Where links in mail point: KNOCK_PUBLIC_URL, else the address the server listens at. */
+  publicUrl: () => string;
+  /** The relay, or null when none is configured (mail waits in the outbox, retried, until one is). */
+  relay: MailRelay | null;
+  compose: ComposeMail;
+  /** At most one "you have a message" mail per conversation in this time. */
+  notifyIntervalMs: number;
+  /** How long an owner's reply in a chat waits before it is mailed to the visitor (not mailed if read in the chat by then). */
+  visitorMailDelayMs: number;
+}
+
+/** Inline images of an HTML mail are shown from data: URLs up to this size each (larger ones are plain attachments). */
+const INLINE_IMAGE_BYTES = 1024 * 1024;
+/** How many earlier Message-IDs a reply's References carries. */
+const REFERENCES_KEPT = 20;
+/** How many of the visitor's messages a notification quotes. */
+const NOTIFY_QUOTES = 10;
+/** Knock's own Message-IDs: `knock.<conversationId>.<seq>@<domain>`, so a reply finds its conversation even unrecorded. */
+const OWN_MESSAGE_ID = /^knock\.([A-Za-z0-9_-]{1,64})\.(\d{1,15})@(.+)$/;
+
+const replyPayload = z.object({ conversationId: z.string(), seq: z.number().int().positive() });
+const notifyPayload = z.object({ conversationId: z.string(), afterSeq: z.number().int().nonnegative(), markAt: z.number() });
+const verifyPayload = z.object({ accountId: z.string(), address: z.string(), token: z.string() });
+
+/** A failure the outbox must not retry. */
+function permanent(message: string): MailSendError {
+  return new MailSendError(message, true, null);
+}
+
+export class Mail implements MailActions, InboundHandler {
+  constructor(private readonly deps: MailDeps) {
+    deps.outbox.handle(MailJob.reply, (job) => this.sendReply(job));
+    deps.outbox.handle(MailJob.notify, (job) => this.sendNotification(job));
+    deps.outbox.handle(MailJob.verify, (job) => this.sendVerification(job));
+    deps.log.onAppended((conversationId, message) => {
+      const done = message.senderRole === 'owner' ? this.queueReply(conversationId, message) : this.queueNotification(conversationId, message);
+      done.catch((err: unknown) => deps.logger.error({ err, conversationId, seq: message.seq }, 'could not queue mail for a message'));
+    });
+  }
+
+  addressOf(handle: string): string {
+    return `${handle}@${this.deps.domain}`;
+  }
+
+  /** Knock's Message-ID of a message: the same for every try, so a retry after a crash is one mail, not two. */
+  messageIdOf(conversationId: string, seq: number): string {
+    return `knock.${conversationId}.${seq}@${this.deps.domain}`;
+  }
+
+  // -- inbound ---------------------------------------------------------------------------------------------------
+
+  async recipient(address: string): Promise<'local' | 'unknown' | 'foreign'> {
+    const target = this.parseRecipient(address);
+    if (target === 'foreign') return 'foreign';
+    if (target === null) return 'unknown';
+    return (await this.deps.storage.getAccountByHandle(target.handle)) ? 'local' : 'unknown';
+  }
+
+  async deliver(mail: InboundMail): Promise<void> {
+    if (mail.bounce) {
+      await this.bounced(mail);
+      return;
+    }
+    // One delivery per account, whichever of its addresses were named (alice and alice+c-... count once).
+    const targets = new Map<string, { account: Account; token: string | null }>();
+    for (const rcpt of mail.envelope.rcptTo) {
+      const target = this.parseRecipient(rcpt);
+      if (target === null || target === 'foreign') continue;
+      const account = await this.deps.storage.getAccountByHandle(target.handle);
+      if (!account) continue;
+      const known = targets.get(account.id);
+      if (!known || (known.token === null && target.token !== null)) targets.set(account.id, { account, token: target.token });
+    }
+    if (targets.size === 0) throw new KnockError('not_found', 'No such mailbox here.');
+    for (const { account, token } of targets.values()) await this.deliverTo(account, token, mail);
+  }
+
+  /** `alice`, `alice+c-<token>` (a conversation's reply address) or `alice+anything` at our domain. */
+  private parseRecipient(address: string): { handle: string; token: string | null } | 'foreign' | null {
+    const at = address.lastIndexOf('@');
+    if (at <= 0) return null;
+    if (address.slice(at + 1).toLowerCase() !== this.deps.domain) return 'foreign';
+    const local = address.slice(0, at);
+    const plus = local.indexOf('+');
+    const handle = (plus === -1 ? local : local.slice(0, plus)).toLowerCase();
+    const tag = plus === -1 ? '' : local.slice(plus + 1);
+    if (!handleSchema.safeParse(handle).success) return null;
+    return { handle, token: /^c-./i.test(tag) ? tag.slice(2) : null };
+  }
+
+  private async deliverTo(account: Account, token: string | null, mail: InboundMail): Promise<void> {
+    const { storage, clock } = this.deps;
+    let conversation = token === null ? await this.threadOf(account, mail) : await storage.getConversationByMailToken(token);
+    if (token !== null && (!conversation || conversation.ownerAccountId !== account.id)) {
+      throw new KnockError(
+        'not_found',
+        `This conversation no longer exists, so your reply was not delivered. To write to ${account.displayName} again, send to ${this.addressOf(account.handle)}.`,
+      );
+    }
+    let visitor: Participant | undefined;
+    if (!conversation) {
+      const created = await storage.createConversation({
+        ownerAccountId: account.id,
+        tokenHash: secretHash(newSecret()),
+        visitorName: nameOf(mail.from),
+        visitorEmail: mail.from.address,
+        kind: 'email',
+        subject: cut(mail.subject.trim() || '(no subject)', limits.subjectChars),
+        suspicious: mail.auth.suspicious,
+        at: clock.now(),
+      });
+      conversation = created.conversation;
+      visitor = created.visitor;
+    } else {
+      visitor = (await storage.getParticipants(conversation.id)).find((p) => p.role === 'visitor');
+    }
+    if (!visitor) throw new KnockError('not_found', 'This conversation has no correspondent.');
+
+    const uploader = { conversationId: conversation.id, participantId: visitor.id, ownerAccountId: account.id };
+    const files: FileRef[] = [];
+    const notes: string[] = [];
+    const inline = new Map<string, string>();
+    for (const [i, attachment] of mail.attachments.entries()) {
+      if (i >= limits.filesPerEmail) {
+        notes.push(`(${mail.attachments.length - limits.filesPerEmail} more attachments were left out.)`);
+        break;
+      }
+      if (attachment.contentId !== null && attachment.contentType.startsWith('image/') && attachment.content.length <= INLINE_IMAGE_BYTES) {
+        inline.set(attachment.contentId, `data:${attachment.contentType.split(';')[0]};base64,${attachment.content.toString('base64')}`);
+      }
+      try {
+        files.push(await this.deps.files.upload(uploader, bytes(attachment.content), attachment.filename || 'attachment'));
+      } catch (err) {
+        if (!(err instanceof KnockError && err.code === 'too_large')) throw err;
+        // Over the file size limit, or the owner's quota is full: the mail is kept, the file is not.
+        notes.push(`(The attachment "${attachment.filename}" was not kept: ${err.message})`);
+      }
+    }
+    const raw = await this.deps.blobs.put(bytes(mail.raw), { maxBytes: Number.MAX_SAFE_INTEGER });
+    const html = mail.html === null ? null : await this.deps.blobs.put(bytes(Buffer.from(withInlineImages(mail.html, inline))), { maxBytes: Number.MAX_SAFE_INTEGER });
+
+    // A reply into a conversation shows what is new; the first mail of a thread shows all of it.
+    const fresh = conversation.lastSeq > 0 ? mail.newText : mail.text;
+    const text = [fresh.trim(), ...notes].filter((t) => t.length > 0).join('\n\n') || (files.length > 0 ? fileMessageBody(files) : '(no text)');
+    const result = await this.deps.log.append(conversation.id, {
+      senderId: visitor.id,
+      // Message-IDs may be long or odd: the key is their digest. Per sender, so the same mail to two owners is two.
+      idempotencyKey: `email:${createHash('sha256').update(mail.messageId).digest('base64url').slice(0, 32)}`,
+      body: cut(text, limits.bodyChars),
+      event: {
+        kind: 'email',
+        subject: cut(mail.subject, limits.subjectChars),
+        from: { address: cut(mail.from.address, 254), name: cut(mail.from.name, 256) },
+        to: mail.to.slice(0, 100).map((a) => ({ address: cut(a.address, 254), name: cut(a.name, 256) })),
+        messageId: cut(mail.messageId, 998),
+        auth: mail.auth,
+        html: html !== null,
+        files,
+      },
+    });
+    if (result.duplicate) return;
+    await storage.recordMail({
+      messageId: mail.messageId,
+      accountId: account.id,
+      conversationId: conversation.id,
+      seq: result.message.seq,
+      rawBlobId: raw.id,
+      htmlBlobId: html?.id ?? null,
+      at: clock.now(),
+    });
+    if (conversation.subject === null && mail.subject.trim() !== '') await storage.setSubject(conversation.id, cut(mail.subject.trim(), limits.subjectChars));
+  }
+
+  /** The conversation a mail continues: one of the Message-IDs it names, recorded or Knock's own; else none. */
+  private async threadOf(account: Account, mail: InboundMail): Promise<Conversation | null> {
+    const ids = [mail.messageId, ...mail.replyTo];
+    const known = await this.deps.storage.findMail(account.id, ids);
+    if (known) return this.deps.storage.getConversation(known.conversationId);
+    for (const id of mail.replyTo) {
+      const own = OWN_MESSAGE_ID.exec(id);
+      if (!own || own[3]!.toLowerCase() !== this.deps.domain) continue;
+      const conversation = await this.deps.storage.getConversation(own[1]!);
+      if (conversation && conversation.ownerAccountId === account.id) return conversation;
+    }
+    return null;
+  }
+
+  /** A delivery status notification: the mail it is about is marked not delivered, with the reason. */
+  private async bounced(mail: InboundMail): Promise<void> {
+    const bounce = mail.bounce!;
+    const job = bounce.originalMessageId === null ? null : await this.deps.storage.jobByRef(bounce.originalMessageId);
+    if (!job) {
+      this.deps.logger.info({ messageId: bounce.originalMessageId }, 'a bounce for no mail of ours was dropped');
+      return;
+    }
+    const reason = [bounce.status, bounce.diagnostic].filter((s) => s.length > 0).join(' ') || 'The recipient\u2019s server returned the mail.';
+    const failed = await this.deps.storage.failSentJob(job.id, reason, this.deps.clock.now());
+    if (failed) this.publishDelivery(failed);
+  }
+
+  // -- outbound --------------------------------------------------------------------------------------------------
+
+  /** Tells the owner's devices how a job carrying their message stands. */
+  publishDelivery(job: OutboxJob): void {
+    const delivery = deliveryOf(job);
+    if (delivery !== null) this.deps.hub.publishDelivery(job.conversationId!, delivery);
+  }
+
+  /** An owner's message in a conversation with an address: mailed (a chat's only if the visitor has not read it soon). */
+  private async queueReply(conversationId: string, message: MessageRecord): Promise<void> {
+    if (message.event.kind !== 'text' && message.event.kind !== 'file') return;
+    const conversation = await this.deps.storage.getConversation(conversationId);
+    if (!conversation || conversation.visitorEmail === null || conversation.visitorEmailOff) return;
+    const now = this.deps.clock.now();
+    await this.deps.outbox.enqueue({
+      kind: MailJob.reply,
+      key: `${MailJob.reply}:${conversationId}:${message.seq}`,
+      payload: { conversationId, seq: message.seq },
+      conversationId,
+      messageSeq: message.seq,
+      recipient: conversation.visitorEmail,
+      ref: this.messageIdOf(conversationId, message.seq),
+      runAt: conversation.kind === 'chat' ? now + this.deps.visitorMailDelayMs : now,
+      at: now,
+    });
+  }
+
+  private async sendReply(job: OutboxJob): Promise<{ ref: string | null }> {
+    const { conversationId, seq } = replyPayload.parse(job.payload);
+    const { storage } = this.deps;
+    const conversation = await storage.getConversation(conversationId);
+    if (!conversation) throw permanent('The conversation was deleted.');
+    if (conversation.visitorEmail === null) throw permanent('The conversation has no email address.');
+    if (conversation.visitorEmailOff) throw permanent('The recipient unsubscribed from this conversation.');
+    const [message] = await storage.messagesAfter(conversationId, seq - 1, 1);
+    if (!message || message.seq !== seq) throw permanent('The message is gone.');
+    const participants = await storage.getParticipants(conversationId);
+    const visitor = participants.find((p) => p.role === 'visitor');
+    // In a chat, a reply the visitor read there needs no mail.
+    if (conversation.kind === 'chat' && visitor && visitor.readSeq >= seq) return { ref: null };
+    const relay = this.relayOrWait();
+    const token = await storage.conversationMailToken(conversationId);
+    const messageId = this.messageIdOf(conversationId, seq);
+    const thread = (await storage.mailThread(conversationId, REFERENCES_KEPT)).filter((id) => id !== messageId);
+    const unsubscribe = `${this.deps.publicUrl()}/_/mail/unsubscribe/${token}`;
+    const footer = `\n\n-- \nReply to this email to answer ${conversation.ownerName}.\nNo more mail from this conversation: ${unsubscribe}`;
+    const text = message.event.kind === 'file' && message.body === fileMessageBody(message.event.files) ? '' : message.body;
+    const mail: OutboundMail = {
+      from: { name: conversation.ownerName, address: this.addressOf(conversation.ownerHandle) },
+      to: [{ name: visitor?.name ?? '', address: conversation.visitorEmail }],
+      replyTo: `${conversation.ownerHandle}+c-${token}@${this.deps.domain}`,
+      subject: this.subjectOf(conversation, thread.length > 0),
+      text: text + footer,
+      html: `<div>${escapeHtml(text).replace(/\n/g, '<br>')}</div><p style="color:#555">Reply to this email to answer ${escapeHtml(conversation.ownerName)}. <a href="${escapeHtml(unsubscribe)}">No more mail from this conversation</a></p>`,
+      messageId,
+      ...(thread.length > 0 ? { inReplyTo: thread[thread.length - 1]!, references: thread } : {}),
+      headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+      attachments: await this.attachmentsOf(message),
+      date: new Date(message.at),
+    };
+    await relay.send(mail);
+    await storage.recordMail({ messageId, accountId: conversation.ownerAccountId, conversationId, seq, rawBlobId: null, htmlBlobId: null, at: this.deps.clock.now() });
+    return { ref: messageId };
+  }
+
+  private subjectOf(conversation: Conversation, isReply: boolean): string {
+    const subject = conversation.subject ?? `Your conversation with ${conversation.ownerName}`;
+    return isReply && !/^re:/i.test(subject) ? `Re: ${subject}` : subject;
+  }
+
+  private relayOrWait(): MailRelay {
+    // Temporary: the mail waits in the outbox until a relay is configured and the process restarted.
+    if (this.deps.relay === null) throw new MailSendError('No mail relay is configured (KNOCK_SMTP_RELAY_URL).', false, null);
+    return this.deps.relay;
+  }
+
+  private async attachmentsOf(message: MessageRecord): Promise<NonNullable<OutboundMail['attachments']>> {
+    const refs = message.event.kind === 'file' || message.event.kind === 'email' ? message.event.files : [];
+    const attachments: NonNullable<OutboundMail['attachments']> = [];
+    for (const ref of refs) {
+      const file = await this.deps.storage.getFile(ref.id);
+      const stream = file ? await this.deps.blobs.get(file.blobId) : null;
+      if (!file || !stream) continue;
+      attachments.push({ filename: file.name, contentType: file.type, content: await readAll(stream) });
+    }
+    return attachments;
+  }
+
+  /** A visitor's message for an owner who is offline and has a verified address: one mail per conversation per interval. */
+  private async queueNotification(conversationId: string, message: MessageRecord): Promise<void> {
+    const { storage, clock } = this.deps;
+    const conversation = await storage.getConversation(conversationId);
+    if (!conversation) return;
+    const email = await storage.getAccountEmail(conversation.ownerAccountId);
+    if (!email || email.verifiedAt === null) return;
+    if (await this.deps.hub.isOnline(conversation.ownerHandle)) return;
+    const mark = await storage.getNotifyMark(conversationId);
+    if (message.seq <= mark.seq) return;
+    await this.enqueueNotification(conversationId, mark, clock.now());
+  }
+
+  /** One job per mark: every message until it is sent joins the same mail. */
+  private async enqueueNotification(conversationId: string, mark: { seq: number; at: number }, now: number): Promise<void> {
+    await this.deps.outbox.enqueue({
+      kind: MailJob.notify,
+      key: `${MailJob.notify}:${conversationId}:${mark.seq}`,
+      payload: { conversationId, afterSeq: mark.seq, markAt: mark.at },
+      conversationId,
+      runAt: Math.max(now, mark.at + this.deps.notifyIntervalMs),
+      at: now,
+    });
+  }
+
+  private async sendNotification(job: OutboxJob): Promise<{ ref: string | null }> {
+    const { conversationId, afterSeq, markAt } = notifyPayload.parse(job.payload);
+    const { storage, clock } = this.deps;
+    const conversation = await storage.getConversation(conversationId);
+    if (!conversation) return { ref: null };
+    const mark = await storage.getNotifyMark(conversationId);
+    // Another process's job moved the mark past this one's messages: they were told.
+    if (mark.seq !== afterSeq) return { ref: null };
+    const messages = (await storage.messagesAfter(conversationId, afterSeq, limits.pageSize)).filter((m) => m.senderRole === 'visitor');
+    const participants = await storage.getParticipants(conversationId);
+    const owner = participants.find((p) => p.role === 'owner');
+    const last = messages[messages.length - 1];
+    const email = await storage.getAccountEmail(conversation.ownerAccountId);
+    const unread = last !== undefined && (owner?.readSeq ?? 0) < last.seq;
+    let ref: string | null = null;
+    // Read meanwhile, or the address went: nothing to say; the mark still moves, so the next message starts anew.
+    if (unread && email && email.verifiedAt !== null) {
+      const relay = this.relayOrWait();
+      const visitorName = participants.find((p) => p.role === 'visitor')?.name ?? 'Someone';
+      const url = `${this.deps.publicUrl()}/${conversation.ownerHandle}`;
+      const quoted = messages.slice(-NOTIFY_QUOTES).map((m) => `> ${m.body.replace(/\n/g, '\n> ')}`);
+      const more = messages.length > NOTIFY_QUOTES ? [`(and ${messages.length - NOTIFY_QUOTES} earlier messages)`] : [];
+      ref = `knock.notify.${conversationId}.${last.seq}@${this.deps.domain}`;
+      await relay.send({
+        from: { name: 'Knock', address: `knock@${this.deps.domain}` },
+        to: [{ name: conversation.ownerName, address: email.address }],
+        subject: `${visitorName} left you a message at ${url}`,
+        text: [`${visitorName} wrote to you while you were away:`, '', ...more, ...quoted, '', `Answer at ${url}`].join('\n'),
+        messageId: ref,
+        headers: { 'Auto-Submitted': 'auto-generated' },
+      });
+    }
+    const upTo = last?.seq ?? afterSeq;
+    if (await storage.moveNotifyMark(conversationId, { seq: afterSeq, at: markAt }, { seq: upTo, at: clock.now() })) {
+      // What came while this mail went out waits for the next one.
+      if (conversation.lastSeq > upTo || (await storage.messagesAfter(conversationId, upTo, 1)).some((m) => m.senderRole === 'visitor')) {
+        await this.enqueueNotification(conversationId, { seq: upTo, at: clock.now() }, clock.now());
+      }
+    }
+    return { ref };
+  }
+
+  // -- the owner's address ---------------------------------------------------------------------------------------
+
+  async setOwnerEmail(account: Account, address: string | null): Promise<void> {
+    const { storage, clock } = this.deps;
+    if (address === null) {
+      await storage.setAccountEmail(account.id, null);
+      return;
+    }
+    const current = await storage.getAccountEmail(account.id);
+    if (current && current.address.toLowerCase() === address.toLowerCase() && current.verifiedAt !== null) return;
+    const token = newSecret();
+    const tokenHash = secretHash(token);
+    const now = clock.now();
+    await storage.setAccountEmail(account.id, { address, verifyTokenHash: tokenHash, at: now });
+    await this.deps.outbox.enqueue({
+      kind: MailJob.verify,
+      key: `${MailJob.verify}:${tokenHash}`,
+      payload: { accountId: account.id, address, token },
+      runAt: now,
+      at: now,
+    });
+  }
+
+  private async sendVerification(job: OutboxJob): Promise<{ ref: string | null }> {
+    const { accountId, address, token } = verifyPayload.parse(job.payload);
+    const current = await this.deps.storage.getAccountEmail(accountId);
+    const account = await this.deps.storage.getAccountById(accountId);
+    // Changed or removed since: this link would verify nothing.
+    if (!current || !account || current.address !== address || current.verifiedAt !== null) return { ref: null };
+    const relay = this.relayOrWait();
+    const link = `${this.deps.publicUrl()}/_/mail/verify/${token}`;
+    const ref = `knock.verify.${secretHash(token).slice(0, 16)}@${this.deps.domain}`;
+    await relay.send({
+      from: { name: 'Knock', address: `knock@${this.deps.domain}` },
+      to: [{ name: account.displayName, address }],
+      subject: 'Confirm your email address for Knock',
+      text: `Open this link to receive notifications for ${this.deps.publicUrl()}/${account.handle} at this address:\n\n${link}\n\nIf you did not ask for this, ignore this mail.`,
+      messageId: ref,
+      headers: { 'Auto-Submitted': 'auto-generated' },
+    });
+    return { ref };
+  }
+
+  // -- the HTTP layer's other actions ----------------------------------------------------------------------------
+
+  async newEmail(account: Account, input: { to: string; subject: string }): Promise<Conversation> {
+    const { conversation } = await this.deps.storage.createConversation({
+      ownerAccountId: account.id,
+      tokenHash: secretHash(newSecret()),
+      visitorName: cut(input.to, limits.nameChars),
+      visitorEmail: input.to,
+      kind: 'email',
+      subject: input.subject,
+      at: this.deps.clock.now(),
+    });
+    return conversation;
+  }
+
+  async messageAsMail(conversation: Conversation, message: MessageRecord): Promise<Buffer> {
+    const stored = await this.deps.storage.getMail(conversation.id, message.seq);
+    if (stored?.rawBlobId) {
+      const raw = await this.deps.blobs.get(stored.rawBlobId);
+      if (raw) return readAll(raw);
+    }
+    const participants = await this.deps.storage.getParticipants(conversation.id);
+    const visitor = participants.find((p) => p.role === 'visitor');
+    const owner: EmailAddress = { name: conversation.ownerName, address: this.addressOf(conversation.ownerHandle) };
+    const other: EmailAddress = { name: visitor?.name ?? 'Visitor', address: conversation.visitorEmail ?? `visitor.${conversation.id}@invalid` };
+    const fromOwner = message.senderRole === 'owner';
+    const text = message.event.kind === 'file' && message.body === fileMessageBody(message.event.files) ? '' : message.body;
+    return this.deps.compose({
+      from: fromOwner ? owner : other,
+      to: [fromOwner ? other : owner],
+      subject: this.subjectOf(conversation, message.seq > 1),
+      text,
+      messageId: this.messageIdOf(conversation.id, message.seq),
+      attachments: await this.attachmentsOf(message),
+      date: new Date(message.at),
+      headers: { 'X-Knock-Event': message.event.kind },
+    });
+  }
+}
+
+function nameOf(address: EmailAddress): string {
+  return cut(address.name.trim() || address.address, limits.nameChars);
+}
+
+/** Cuts to `max` UTF-16 units without splitting a surrogate pair. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  if (/[\uD800-\uDBFF]/.test(text[end - 1] ?? '')) end -= 1;
+  return `${text.slice(0, end)}\u2026`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** `cid:` references of the sanitized HTML turned into the inline images' data (the frame loads nothing else by itself). */
+function withInlineImages(html: string, inline: Map<string, string>): string {
+  if (inline.size === 0) return html;
+  return html.replace(/(["'])cid:([^"']+)\1/gi, (all, quote: string, cid: string) => {
+    const data = inline.get(cid);
+    return data === undefined ? all : `${quote}${data}${quote}`;
+  });
+}
+
+async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+/** Bytes in memory as the async source Blobs and Files read. */
+async function* bytes(buffer: Buffer): AsyncIterable<Uint8Array> {
+  yield buffer;
 }

@@ -55,10 +55,14 @@ export const ROOMS_PATH = '/_';
 export const MATCHMAKE_PREFIX = `${ROOMS_PATH}/matchmake/`;
 
 export const HANDLE_PATTERN = /^[a-z0-9][a-z0-9._-]{1,31}$/;
-/** Handles that would shadow files browsers and crawlers ask for at the root. */
+/**
+ * Handles that would shadow files browsers and crawlers ask for at the root, and the mailboxes every mail domain
+ * has for its operators (RFC 2142) or that Knock sends from: `postmaster@` must never be a stranger's URL.
+ */
 export const RESERVED_HANDLES: ReadonlySet<string> = new Set([
   'favicon.ico', 'robots.txt', 'sitemap.xml', 'humans.txt', 'security.txt', 'manifest.json',
   'apple-touch-icon.png', 'apple-touch-icon-precomposed.png', 'browserconfig.xml', 'ads.txt',
+  'postmaster', 'abuse', 'hostmaster', 'webmaster', 'mailer-daemon', 'no-reply', 'noreply', 'knock',
 ]);
 
 export const handleSchema = z

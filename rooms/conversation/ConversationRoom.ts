@@ -90,6 +90,7 @@ export function conversationRoomClass(deps: RoomDeps) {
         onChange: (online) => logic.setOwnerOnline(online),
         logger: this.log,
       });
+      this.unsubscribes.push(await deps.hub.onDelivery(conversation.id, (delivery) => logic.deliveryChanged(delivery)));
       // Deleted by its owner (the inbox): everyone in it is told, and the room closes.
       this.unsubscribes.push(
         await deps.hub.onConversationRemoved(conversation.id, () => void this.disconnect(CloseCode.gone)),

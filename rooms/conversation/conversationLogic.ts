@@ -19,6 +19,7 @@ import {
   limits,
   type ConversationClientMessages,
   type ConversationServerMessages,
+  type DeliveryRecord,
   type MessageRecord,
   type ParticipantRecord,
 } from '../../engine/protocol.ts';
@@ -28,6 +29,7 @@ import { deliver, goLive, replyError, type Peer } from '../peer.ts';
 import { CallLogic, type CallSetup } from './callLogic.ts';
 import { GameInvites } from './gameInvites.ts';
 import type { Files } from '../../engine/files.ts';
+import { deliveryOf } from '../../engine/deliveries.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
 type ServerType = keyof ConversationServerMessages & string;
@@ -135,6 +137,8 @@ export class ConversationLogic {
     this.calls.deviceJoined(peer);
     // Buffered like the call state: it reaches the device after its catch-up.
     await this.games.deviceJoined(peer).catch((err: unknown) => this.deps.logger.error({ err }, 'could not read the open game'));
+    // The owner's messages on their way out by email: their state, after the catch-up too.
+    if (me.role === 'owner') await this.sendDeliveries(peer).catch((err: unknown) => this.deps.logger.error({ err }, 'could not read the deliveries'));
     let heldUpTo: number;
     try {
       heldUpTo = await this.sendCatchUp(peer, since);
@@ -144,6 +148,18 @@ export class ConversationLogic {
       throw err;
     }
     this.finishJoin(peer, heldUpTo);
+  }
+
+  /** How an owner's message is on its way out changed (the outbox, through the Hub): the owner's devices see it. */
+  deliveryChanged(delivery: DeliveryRecord): void {
+    for (const peer of this.peers.values()) {
+      if (peer.identity.role === 'owner') deliver(peer, 'delivery', delivery);
+    }
+  }
+
+  private async sendDeliveries(peer: ConversationPeer): Promise<void> {
+    const items = (await this.deps.storage.conversationJobs(this.conversation.id)).flatMap((job) => deliveryOf(job) ?? []);
+    if (items.length > 0) deliver(peer, 'deliveries', { items });
   }
 
   leave(peerId: string): void {
