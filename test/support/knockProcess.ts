@@ -113,6 +113,8 @@ export class KnockProcess {
       KNOCK_DATA_DIR: dataDir,
       KNOCK_LOG_LEVEL: options.logLevel ?? 'warn',
       KNOCK_RATE_LIMITS: JSON.stringify(options.rateLimits ?? FAST_RATE_LIMITS),
+      // No SMTP server unless a test asks for one (KNOCK_SMTP_PORT in `env`): the default port 2525 is one per machine.
+      KNOCK_SMTP_PORT: '-1',
       ...(options.cluster
         ? {
             DATABASE_URL: options.cluster.databaseUrl,
