@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'knock-bench-docs-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', KNOCK_DATA_DIR: dataDir, KNOCK_LOG_LEVEL: 'warn' };
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', KNOCK_DATA_DIR: dataDir, KNOCK_LOG_LEVEL: 'warn', KNOCK_SMTP_PORT: '-1' };
   const added = spawnSync(process.execPath, [path.join(root, 'engine/bin/knock.mjs'), 'user', 'add', 'alice', '--name', 'Alice', '--password-stdin'], { env, input: 'a long bench password\n' });
   if (added.status !== 0) throw new Error(`could not add the account: ${added.stderr.toString()}`);
   const server = startServer(env);

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     KNOCK_DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     KNOCK_LOG_LEVEL: 'warn',
+    KNOCK_SMTP_PORT: '-1',
     KNOCK_RATE_LIMITS: JSON.stringify({
       knocksPerIp: { perWindow: 100_000, windowMs: 60_000 },
       socketMessages: { perWindow: 100_000, windowMs: 10_000 },

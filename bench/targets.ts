@@ -69,6 +69,8 @@ export const benchRateLimits = JSON.stringify({
   docMessages: UNLIMITED,
   // bench/uploads.ts uploads from 127.0.0.1 too.
   uploadsPerIp: UNLIMITED,
+  mailConnectionsPerIp: UNLIMITED,
+  mailsPerIp: UNLIMITED,
 });
 
 const START_TIMEOUT_MS = 60_000;
@@ -83,7 +85,10 @@ const entries: Record<ServerKind, { script: string; health: string; protocol: Wi
 };
 
 /** Starts one server; Knock gets a fresh data directory, seeded with `seed` before it starts. */
-export async function startServer(kind: ServerKind, opts: { cpus: string; seed?: SeedPlan; nodeFlags?: string[]; pingIntervalMs?: number }): Promise<{ server: RunningServer; seeded: Seeded }> {
+export async function startServer(
+  kind: ServerKind,
+  opts: { cpus: string; seed?: SeedPlan; nodeFlags?: string[]; pingIntervalMs?: number; env?: Record<string, string> },
+): Promise<{ server: RunningServer; seeded: Seeded }> {
   const entry = entries[kind];
   const workDir = mkdtempSync(path.join(os.tmpdir(), `knock-bench-${kind}-`));
   try {
@@ -96,11 +101,13 @@ export async function startServer(kind: ServerKind, opts: { cpus: string; seed?:
       HOST: '127.0.0.1',
       BENCH_MEMORY_FILE: path.join(workDir, 'memory.json'),
       ...entry.env,
-      ...(isKnock ? { KNOCK_DATA_DIR: workDir, KNOCK_LOG_LEVEL: 'warn', KNOCK_RATE_LIMITS: benchRateLimits, ...benchConnectionCaps } : {}),
+      // No SMTP server unless the bench asks for one (env KNOCK_SMTP_PORT): the default port 2525 is one per machine.
+      ...(isKnock ? { KNOCK_DATA_DIR: workDir, KNOCK_LOG_LEVEL: 'warn', KNOCK_RATE_LIMITS: benchRateLimits, KNOCK_SMTP_PORT: '-1', ...benchConnectionCaps } : {}),
       // Smoke mode on a busy CI machine: a late pong must not drop a connection the smoke test counts.
       ...(opts.pingIntervalMs !== undefined
         ? { KNOCK_PING_INTERVAL_MS: String(opts.pingIntervalMs), BENCH_PING_INTERVAL_MS: String(opts.pingIntervalMs) }
         : {}),
+      ...opts.env,
     };
     const proc = spawnPinned({ name: kind, cpus: opts.cpus, nodeArgs: ['--expose-gc', ...(opts.nodeFlags ?? []), '--import', 'tsx', '--import', probe, entry.script], env });
     const endpoint = `http://127.0.0.1:${port}`;

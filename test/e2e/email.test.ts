@@ -6,7 +6,7 @@
  * writes a "New email"; sets their address in Settings and verifies it by the link mailed to them; an HTML mail with
  * script, forms and remote images is shown inert, images only after "Show images"; a 550 shows "Not delivered".
  */
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_TEST_TIMEOUT_MS, UI_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
@@ -41,7 +41,7 @@ afterAll(async () => {
   await sink?.close();
 });
 
-function sendToKnock(mail: nodemailer.SendMailOptions): Promise<unknown> {
+function sendToKnock(mail: SendMailOptions): Promise<unknown> {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: knock.mailPort!, secure: false, ignoreTLS: true });
   return transport.sendMail(mail).finally(() => transport.close());
 }

@@ -49,11 +49,11 @@ it('delivers every queued reply exactly once after a SIGKILL, with the same Mess
   const owner = new Person(knock.url);
   await owner.login('alice');
   const inbox = owner.ownerSession('alice');
-  const listed = await waitFor(inbox, (s) => s.conversations.some((c) => c.subject === 'Crash course'));
+  const listed = await waitFor(inbox, (s) => s.conversations.some((c) => c.subject === 'Crash course'), 'the email conversation in the list', 15_000);
   const conversationId = listed.conversations.find((c) => c.subject === 'Crash course')!.id;
   const session = owner.conversation(conversationId);
   for (const body of REPLIES) session.send(body);
-  await waitFor(session, (s) => REPLIES.every((body) => s.messages.some((m) => m.body === body && m.seq !== null)));
+  await waitFor(session, (s) => REPLIES.every((body) => s.messages.some((m) => m.body === body && m.seq !== null)), 'the replies stored');
   // Every reply was offered to the relay and refused at least once: all three wait in the outbox.
   const offeredBefore = await (async () => {
     for (;;) {

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { authenticate } from 'mailauth';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Person, waitFor } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
@@ -37,7 +37,7 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what:
   }
 }
 
-function sendToKnock(mail: nodemailer.SendMailOptions): Promise<unknown> {
+function sendToKnock(mail: SendMailOptions): Promise<unknown> {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: knock.mailPort!, secure: false, ignoreTLS: true, logger: false });
   return transport.sendMail(mail).finally(() => transport.close());
 }
@@ -64,7 +64,7 @@ async function ownerSays(conversationId: string, body: string): Promise<void> {
   await owner.login('alice');
   const session = owner.conversation(conversationId);
   session.send(body);
-  await waitFor(session, (s) => s.messages.some((m) => m.body === body && m.seq !== null));
+  await waitFor(session, (s) => s.messages.some((m) => m.body === body && m.seq !== null), 'the message stored');
   await owner.closeAll();
 }
 
@@ -194,7 +194,7 @@ describe('the owner answers by email', () => {
       await owner.login('alice');
       const session = owner.conversation(conversation.id);
       session.send('No pools, sorry.');
-      const failed = await waitFor(session, (s) => s.deliveries?.some((d) => d.state === 'failed') ?? false);
+      const failed = await waitFor(session, (s) => s.deliveries?.some((d) => d.state === 'failed') ?? false, 'the delivery shown failed', WAIT_MS);
       const delivery = failed.deliveries!.find((d) => d.state === 'failed')!;
       expect(delivery.reason).toContain('550');
       expect(delivery.reason).toContain('No such user here');
@@ -267,14 +267,14 @@ describe('an owner who is away', () => {
     const visitor = new Person(knock.url);
     const { session, conversationId } = await visitor.knock('alice', 'Vic');
     session.send('Are you free on Sunday?');
-    await waitFor(session, (s) => s.messages.some((m) => m.body === 'Are you free on Sunday?' && m.seq !== null));
+    await waitFor(session, (s) => s.messages.some((m) => m.body === 'Are you free on Sunday?' && m.seq !== null), 'the first message stored');
     const notice = await sink.next((m) => m.envelope.to.includes('alice.home@inbox.test') && m.subject.startsWith('Vic left you a message'));
     expect(notice.subject).toBe(`Vic left you a message at ${knock.url}/alice`);
     expect(notice.parsed.text).toContain('Are you free on Sunday?');
     expect(notice.parsed.text).toContain(`${knock.url}/alice`);
     // A second message within ten minutes waits for the next mail, gathered with whatever else comes.
     session.send('Or Monday?');
-    await waitFor(session, (s) => s.messages.some((m) => m.body === 'Or Monday?' && m.seq !== null));
+    await waitFor(session, (s) => s.messages.some((m) => m.body === 'Or Monday?' && m.seq !== null), 'the second message stored');
     const jobs = await until(
       async () => {
         const next = await knock.storage.nextJobAt();
