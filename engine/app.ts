@@ -42,6 +42,12 @@ import { HttpHandler } from './http/server.ts';
 import { Matchmaking } from './http/matchmaking.ts';
 import { ProcessAddresses } from './http/processAddresses.ts';
 import type { Logger } from './logger.ts';
+import { SmtpInbound } from '../adapters/channels/email/smtpInbound.ts';
+import { SmtpRelay } from '../adapters/channels/email/smtpRelay.ts';
+import { composeMail } from '../adapters/channels/email/compose.ts';
+import { mailDomainOf } from './config.ts';
+import { Mail } from './mail.ts';
+import { Outbox } from './outbox.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './ports/clock.ts';
 import type { MediaRouter } from './ports/mediaRouter.ts';
 import type { RoomClaims } from './ports/roomClaims.ts';
@@ -64,6 +70,8 @@ export interface Knock {
   readonly accounts: Accounts;
   /** http://host:port once listening. */
   readonly url: string;
+  /** The port of Knock's SMTP server once listening; null when it is off (KNOCK_SMTP_PORT=-1). */
+  readonly mailPort: number | null;
   listen(): Promise<void>;
   /**
    * Stops: no new connections; every room closes (its clients told to reconnect: CloseCode.restarting) once its last
@@ -270,6 +278,64 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     throw err;
   }
 
+  // Email (issue 17): the outbox sends what Mail queues; the SMTP server hands what comes in to Mail.
+  const mailDomain = mailDomainOf(config);
+  const outbox = new Outbox({
+    storage,
+    clock,
+    timers,
+    logger: logger.child({ module: 'outbox' }),
+    worker: matchMaker.processId,
+    retryBaseMs: config.outboxRetryBaseMs,
+    maxAttempts: config.outboxMaxAttempts,
+    leaseMs: config.outboxLeaseMs,
+    pollMs: config.outboxPollMs,
+  });
+  const relay =
+    config.smtpRelayUrl === undefined
+      ? null
+      : new SmtpRelay({
+          url: config.smtpRelayUrl,
+          heloName: mailDomain,
+          logger: logger.child({ module: 'relay' }),
+          ...(config.dkimSelector !== undefined && config.dkimKeyFile !== undefined ? { dkim: { domain: mailDomain, selector: config.dkimSelector, keyFile: config.dkimKeyFile } } : {}),
+        });
+  const mail = new Mail({
+    storage,
+    blobs,
+    files,
+    log: conversationLog,
+    outbox,
+    hub,
+    clock,
+    logger: logger.child({ module: 'mail' }),
+    domain: mailDomain,
+    publicUrl: () => (config.publicUrl ?? url).replace(/\/$/, ''),
+    relay,
+    compose: composeMail,
+    notifyIntervalMs: config.notifyIntervalMs,
+    visitorMailDelayMs: config.visitorMailDelayMs,
+  });
+  outbox.onChange((job) => mail.publishDelivery(job));
+  const inbound =
+    config.smtpPort < 0
+      ? null
+      : new SmtpInbound({
+          handler: mail,
+          logger: logger.child({ module: 'smtp' }),
+          clock,
+          mailDomain,
+          host: config.smtpHost,
+          port: config.smtpPort,
+          ...(config.smtpTlsCertFile !== undefined && config.smtpTlsKeyFile !== undefined ? { tls: { certFile: config.smtpTlsCertFile, keyFile: config.smtpTlsKeyFile } } : {}),
+          maxMailBytes: config.maxMailBytes,
+          maxRecipients: config.maxMailRecipients,
+          maxConnectionsPerIp: config.maxMailConnectionsPerIp,
+          connectionsPerIp: config.rateLimits.mailConnectionsPerIp,
+          mailsPerIp: config.rateLimits.mailsPerIp,
+        });
+  let mailPort: number | null = null;
+
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);
   const watchClosely: RoomDeps['watchClosely'] = (client) => transport.watchClosely(client);
@@ -304,6 +370,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     get url() {
       return url;
     },
+    get mailPort() {
+      return mailPort;
+    },
     async listen() {
       await gameServer.listen(config.port, config.host);
       const address = httpServer.address();
@@ -312,6 +381,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       url = `http://${host}:${port}`;
       sessionWatch.start();
       purgeUploads();
+      if (inbound) mailPort = (await inbound.listen()).port;
+      outbox.start();
       ready = true;
       logger.info(
         {
@@ -319,6 +390,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
           storage: config.databaseUrl === undefined ? { sqlite: config.dataDir } : { postgresql: redactUrl(config.databaseUrl), schema: config.databaseSchema },
           coordination: coordination.kind,
           publicAddress: config.publicAddress,
+          mail: { domain: mailDomain, smtpPort: mailPort, relay: config.smtpRelayUrl === undefined ? null : redactUrl(config.smtpRelayUrl), dkim: config.dkimSelector ?? null },
           calls: { sfu: mediaRouter?.provider ?? null, iceServers: config.iceServers.length, turn: config.turnSecret !== undefined },
           processId: matchMaker.processId,
         },
@@ -333,6 +405,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         // No new connections from here: clients told to reconnect come back to the next process (or, scaled out,
         // to another one), not to rooms of this one that would hold the stop. Idle keep-alive connections close.
         httpServer.close();
+        // No more mail in: what is being received finishes (bounded) while the rooms close.
+        step = 'mail';
+        await inbound?.close();
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
         await processAddresses?.close();
@@ -342,6 +417,10 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         // After the rooms: ending their calls closed the conference rooms.
         await mediaRouter?.close();
         httpServer.closeAllConnections();
+        step = 'outbox';
+        // Mail being sent now finishes or, bounded, is left to the next start (its lease runs out).
+        await outbox.close();
+        await relay?.close();
         step = 'storage';
         clearInterval(uploadPurge);
         await blobs.close();
