@@ -39,6 +39,8 @@ import { Api } from './http/api.ts';
 import { ConnectionLimits } from './http/connectionLimits.ts';
 import { originChecker } from './http/origin.ts';
 import { HttpHandler } from './http/server.ts';
+import { MailPages } from './http/mailPages.ts';
+import { LoginThrottle } from './loginThrottle.ts';
 import { Matchmaking } from './http/matchmaking.ts';
 import { ProcessAddresses } from './http/processAddresses.ts';
 import type { Logger } from './logger.ts';
@@ -157,7 +159,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
 
   // Every event of every conversation enters through it, from rooms and HTTP alike (engine/conversationLog.ts).
   const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
-  const api = new Api({ storage, auth, accounts, hub, conversationLog, clock, config, secureCookies });
+  // One login throttle for the console's login and the mail devices' (a device login is a login).
+  const logins = new LoginThrottle(config.rateLimits, clock, timers);
+  const api = new Api({ storage, auth, accounts, hub, conversationLog, clock, logins, config, secureCookies });
   const files = new Files({
     storage,
     blobs,
@@ -190,9 +194,17 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     logger: logger.child({ module: 'matchmaking' }),
     isReady: () => ready,
   });
+  // --- issue 17: email over HTTP -----------------------------------------------------------------------------------
+  const mailPages = new MailPages({ storage, clock, mailLinksPerIp: config.rateLimits.mailLinksPerIp, assetsDir: config.assetsDir ?? defaultAssetsDir });
+  // i17: mailApi wiring. Once engine/mail.ts builds the MailActions (`mail` below), construct it and pass it to the
+  // HttpHandler as `mailApi`:
+  //   const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock,
+  //     rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
+  // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({
     api,
     conversationsApi,
+    mailPages,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
