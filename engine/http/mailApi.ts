@@ -219,11 +219,11 @@ export class MailApi {
   /** Every conversation of the owner, archived ones too (those failing DMARC stay out: the console shows them apart). */
   private async mailConversations(r: RequestInfo): Promise<void> {
     const { account } = await this.owner(r);
-    const [active, archived] = await Promise.all(
+    const lists = await Promise.all(
       (['all', 'archived'] as const).map((filter) => this.deps.storage.listConversations(account.id, { limit: MAIL_CONVERSATIONS, filter })),
     );
     const summaries = new Map<string, ConversationSummary>();
-    for (const s of [...active!, ...archived!]) summaries.set(s.id, s);
+    for (const s of lists.flat()) summaries.set(s.id, s);
     const conversations = await Promise.all(
       [...summaries.values()].map(async (s): Promise<z.infer<typeof mailConversationRecord>> => {
         const owner = (await this.deps.storage.getParticipants(s.id)).find((p) => p.role === 'owner');
