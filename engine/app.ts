@@ -8,7 +8,9 @@
  *   console.log(knock.url); // http://127.0.0.1:41234
  *   await knock.close();
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, matchMaker, type AuthContext } from '@colyseus/core';
@@ -39,6 +41,9 @@ import { Api } from './http/api.ts';
 import { ConnectionLimits } from './http/connectionLimits.ts';
 import { originChecker } from './http/origin.ts';
 import { HttpHandler } from './http/server.ts';
+import { MailPages } from './http/mailPages.ts';
+import { MailApi } from './http/mailApi.ts';
+import { LoginThrottle } from './loginThrottle.ts';
 import { Matchmaking } from './http/matchmaking.ts';
 import { ProcessAddresses } from './http/processAddresses.ts';
 import type { Logger } from './logger.ts';
@@ -165,7 +170,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
 
   // Every event of every conversation enters through it, from rooms and HTTP alike (engine/conversationLog.ts).
   const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
-  const api = new Api({ storage, auth, accounts, hub, conversationLog, clock, config, secureCookies });
+  // One login throttle for the console's login and the mail devices' (a device login is a login).
+  const logins = new LoginThrottle(config.rateLimits, clock, timers);
+  const api = new Api({ storage, auth, accounts, hub, conversationLog, clock, logins, config, secureCookies });
   const files = new Files({
     storage,
     blobs,
@@ -198,9 +205,73 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     logger: logger.child({ module: 'matchmaking' }),
     isReady: () => ready,
   });
+  // Email (issue 17): the outbox sends what Mail queues; the SMTP server hands what comes in to Mail.
+  const mailDomain = mailDomainOf(config);
+  const outbox = new Outbox({
+    storage,
+    clock,
+    timers,
+    logger: logger.child({ module: 'outbox' }),
+    // Names this process's leases in the outbox table (several processes may share it).
+    worker: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    retryBaseMs: config.outboxRetryBaseMs,
+    maxAttempts: config.outboxMaxAttempts,
+    leaseMs: config.outboxLeaseMs,
+    pollMs: config.outboxPollMs,
+  });
+  const relay =
+    config.smtpRelayUrl === undefined
+      ? null
+      : new SmtpRelay({
+          url: config.smtpRelayUrl,
+          heloName: mailDomain,
+          logger: logger.child({ module: 'relay' }),
+          ...(config.dkimSelector !== undefined && config.dkimKeyFile !== undefined ? { dkim: { domain: mailDomain, selector: config.dkimSelector, keyFile: config.dkimKeyFile } } : {}),
+        });
+  const mail = new Mail({
+    storage,
+    blobs,
+    files,
+    log: conversationLog,
+    outbox,
+    hub,
+    clock,
+    logger: logger.child({ module: 'mail' }),
+    domain: mailDomain,
+    publicUrl: () => (config.publicUrl ?? url).replace(/\/$/, ''),
+    relay,
+    compose: composeMail,
+    notifyIntervalMs: config.notifyIntervalMs,
+    visitorMailDelayMs: config.visitorMailDelayMs,
+  });
+  outbox.onChange((job) => mail.publishDelivery(job));
+  const inbound =
+    config.smtpPort < 0
+      ? null
+      : new SmtpInbound({
+          handler: mail,
+          logger: logger.child({ module: 'smtp' }),
+          clock,
+          mailDomain,
+          host: config.smtpHost,
+          port: config.smtpPort,
+          ...(config.smtpTlsCertFile !== undefined && config.smtpTlsKeyFile !== undefined ? { tls: { certFile: config.smtpTlsCertFile, keyFile: config.smtpTlsKeyFile } } : {}),
+          maxMailBytes: config.maxMailBytes,
+          maxRecipients: config.maxMailRecipients,
+          maxConnectionsPerIp: config.maxMailConnectionsPerIp,
+          connectionsPerIp: config.rateLimits.mailConnectionsPerIp,
+          mailsPerIp: config.rateLimits.mailsPerIp,
+        });
+  let mailPort: number | null = null;
+  // --- issue 17: email over HTTP -----------------------------------------------------------------------------------
+  const mailPages = new MailPages({ storage, clock, mailLinksPerIp: config.rateLimits.mailLinksPerIp, assetsDir: config.assetsDir ?? defaultAssetsDir });
+  const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
+  // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({
     api,
     conversationsApi,
+    mailPages,
+    mailApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -278,63 +349,6 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     throw err;
   }
 
-  // Email (issue 17): the outbox sends what Mail queues; the SMTP server hands what comes in to Mail.
-  const mailDomain = mailDomainOf(config);
-  const outbox = new Outbox({
-    storage,
-    clock,
-    timers,
-    logger: logger.child({ module: 'outbox' }),
-    worker: matchMaker.processId,
-    retryBaseMs: config.outboxRetryBaseMs,
-    maxAttempts: config.outboxMaxAttempts,
-    leaseMs: config.outboxLeaseMs,
-    pollMs: config.outboxPollMs,
-  });
-  const relay =
-    config.smtpRelayUrl === undefined
-      ? null
-      : new SmtpRelay({
-          url: config.smtpRelayUrl,
-          heloName: mailDomain,
-          logger: logger.child({ module: 'relay' }),
-          ...(config.dkimSelector !== undefined && config.dkimKeyFile !== undefined ? { dkim: { domain: mailDomain, selector: config.dkimSelector, keyFile: config.dkimKeyFile } } : {}),
-        });
-  const mail = new Mail({
-    storage,
-    blobs,
-    files,
-    log: conversationLog,
-    outbox,
-    hub,
-    clock,
-    logger: logger.child({ module: 'mail' }),
-    domain: mailDomain,
-    publicUrl: () => (config.publicUrl ?? url).replace(/\/$/, ''),
-    relay,
-    compose: composeMail,
-    notifyIntervalMs: config.notifyIntervalMs,
-    visitorMailDelayMs: config.visitorMailDelayMs,
-  });
-  outbox.onChange((job) => mail.publishDelivery(job));
-  const inbound =
-    config.smtpPort < 0
-      ? null
-      : new SmtpInbound({
-          handler: mail,
-          logger: logger.child({ module: 'smtp' }),
-          clock,
-          mailDomain,
-          host: config.smtpHost,
-          port: config.smtpPort,
-          ...(config.smtpTlsCertFile !== undefined && config.smtpTlsKeyFile !== undefined ? { tls: { certFile: config.smtpTlsCertFile, keyFile: config.smtpTlsKeyFile } } : {}),
-          maxMailBytes: config.maxMailBytes,
-          maxRecipients: config.maxMailRecipients,
-          maxConnectionsPerIp: config.maxMailConnectionsPerIp,
-          connectionsPerIp: config.rateLimits.mailConnectionsPerIp,
-          mailsPerIp: config.rateLimits.mailsPerIp,
-        });
-  let mailPort: number | null = null;
 
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
   const mediaRouter = openMediaRouter(config, clock, logger);

@@ -1,10 +1,11 @@
 /**
- * Accounts' passwords and sessions. Passwords are hashed with argon2id (OWASP's parameters); a session is a random
- * token the browser keeps in an HttpOnly cookie and the server keeps only as a SHA-256 hash.
+ * Accounts' passwords, sessions and mail devices. Passwords are hashed with argon2id (OWASP's parameters); a session
+ * is a random token the browser keeps in an HttpOnly cookie, a mail device's token (`npx knock mail login`) a random
+ * token it sends as `Authorization: Bearer knd_...`; the server keeps either only as a SHA-256 hash.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import type { Account, Storage } from './ports/storage.ts';
+import type { Account, DeviceToken, Storage } from './ports/storage.ts';
 import type { Clock } from './ports/clock.ts';
 import { KnockError } from './errors.ts';
 
@@ -34,6 +35,21 @@ export function secretHash(secret: string): string {
   return createHash('sha256').update(secret).digest('base64url');
 }
 
+/**
+ * A mail device's token: `knd_` and 32 random bytes in base64url (47 characters). A conversation token, also sent as
+ * a bearer token, is 43 characters, so the two are never taken for each other (not even one starting with `knd_`).
+ */
+const DEVICE_TOKEN = /^knd_[A-Za-z0-9_-]{43}$/;
+
+export function isDeviceToken(token: string): boolean {
+  return DEVICE_TOKEN.test(token);
+}
+
+/** A new mail device token. */
+export function newDeviceToken(): string {
+  return `knd_${newSecret()}`;
+}
+
 export class Auth {
   /** Verifying against this when the handle is unknown makes both answers take the same time. */
   private dummyHash: Promise<string> | null = null;
@@ -46,11 +62,35 @@ export class Auth {
 
   /** Checks the password and opens a session; the same error for an unknown handle and a wrong password. */
   async login(handle: string, password: string): Promise<{ token: string; account: Account }> {
+    const account = await this.checkPassword(handle, password);
+    return { token: await this.openSession(account.id), account };
+  }
+
+  /**
+   * The account, if the password is its own; else the same `unauthorized` error, in the same time, whether the handle
+   * exists or not. Rate limits are the caller's (engine/loginThrottle.ts), before it calls this.
+   */
+  async checkPassword(handle: string, password: string): Promise<Account> {
     const account = await this.storage.getAccountByHandle(handle);
     this.dummyHash ??= hashPassword('not the password of anyone');
     const ok = await verifyPassword(account?.passwordHash ?? (await this.dummyHash), password);
     if (!account || !ok) throw new KnockError('unauthorized', 'Wrong handle or password.');
-    return { token: await this.openSession(account.id), account };
+    return account;
+  }
+
+  /** A new mail device of the account: its token, given once (only its hash is kept), and its record. */
+  async openDevice(accountId: string, name: string): Promise<{ token: string; device: DeviceToken }> {
+    const token = newDeviceToken();
+    const device = await this.storage.createDeviceToken({ accountId, name, tokenHash: secretHash(token), at: this.clock.now() });
+    return { token, device };
+  }
+
+  /** The mail device a token belongs to (marked used now) and its account; null when unknown, revoked or malformed. */
+  async deviceOf(token: string | undefined | null): Promise<{ account: Account; device: DeviceToken } | null> {
+    if (!token || !isDeviceToken(token)) return null;
+    const device = await this.storage.useDeviceToken(secretHash(token), this.clock.now());
+    const account = device ? await this.storage.getAccountById(device.accountId) : null;
+    return device && account ? { account, device } : null;
   }
 
   async openSession(accountId: string): Promise<string> {

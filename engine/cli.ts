@@ -1,7 +1,8 @@
 /**
  * The operators' CLI: `knock user add|list|remove|passwd` and `knock conversation list|archive|unarchive|delete` (what
  * an owner does in the console's inbox). It opens the same database (and file store) as the server (DATABASE_URL,
- * else KNOCK_DATA_DIR), so it works beside running servers.
+ * else KNOCK_DATA_DIR), so it works beside running servers. And the owners' `knock mail login|sync|send|logout`
+ * (engine/mailCli/), which talks to a server over HTTP from the owner's own computer, with no database.
  *
  * @example
  *   printf 'a long password\n' | npx knock user add alice --name "Alice Liddell" --password-stdin
@@ -15,6 +16,7 @@ import type { Storage } from './ports/storage.ts';
 import { configFromEnv } from './config.ts';
 import { KnockError } from './errors.ts';
 import { systemClock } from './ports/clock.ts';
+import { MAIL_USAGE, mailCommand } from './mailCli/commands.ts';
 
 const USAGE = `Usage:
   knock user add <handle> --name "<display name>" --password-stdin
@@ -23,9 +25,11 @@ const USAGE = `Usage:
   knock user passwd <handle> --password-stdin
   knock conversation list <handle> [--search "<words>"] [--filter all|unread|files|archived]
   knock conversation archive|unarchive|delete <conversation id>
+${MAIL_USAGE}
 
 The password is read from standard input (one line). Data lives in PostgreSQL when DATABASE_URL is set
-(schema KNOCK_DATABASE_SCHEMA), otherwise in KNOCK_DATA_DIR (default ./data).`;
+(schema KNOCK_DATABASE_SCHEMA), otherwise in KNOCK_DATA_DIR (default ./data). The mail commands talk to the server
+at your Knock URL instead, and keep their login in $XDG_CONFIG_HOME/knock/mail.json (~/.config/knock/mail.json).`;
 
 async function readStdinLine(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('Password: ');
@@ -44,13 +48,22 @@ async function run(argv: string[]): Promise<number> {
       'password-stdin': { type: 'boolean' },
       search: { type: 'string' },
       filter: { type: 'string' },
+      'allow-http': { type: 'boolean' },
+      to: { type: 'string' },
+      subject: { type: 'string' },
+      attach: { type: 'string', multiple: true },
+      text: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const [group, command, handle] = positionals;
-  if (values.help || (group !== 'user' && group !== 'conversation') || !command) {
+  if (values.help || (group !== 'user' && group !== 'conversation' && group !== 'mail') || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
+  }
+  if (group === 'mail') {
+    const io = { env: { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, HOME: process.env.HOME }, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+    return mailCommand(command, positionals.slice(2), values, io);
   }
   // The CLI works on the database alone: Redis and this process's public address are the servers' business, so a
   // shared environment file that sets REDIS_URL (and each server its own KNOCK_PUBLIC_ADDRESS) serves it as well.

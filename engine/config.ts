@@ -124,6 +124,10 @@ export const configSchema = z.object({
       mailConnectionsPerIp: rate.default({ perWindow: 30, windowMs: 60_000 }),
       /** Mails one address may deliver to Knock's mail server (over it: 451, try later). */
       mailsPerIp: rate.default({ perWindow: 60, windowMs: 60_000 }),
+      /** Opening a mail link (verify an address, unsubscribe) from one client address: links are guessed here, if anywhere. */
+      mailLinksPerIp: rate.default({ perWindow: 30, windowMs: 60_000 }),
+      /** New addresses one account mails first (a "New email", an address to verify): a stolen login sends little spam. */
+      newEmailsPerAccount: rate.default({ perWindow: 30, windowMs: 3600_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -141,6 +145,8 @@ export const configSchema = z.object({
       uploadsPerIp: { perWindow: 120, windowMs: 60_000 },
       mailConnectionsPerIp: { perWindow: 30, windowMs: 60_000 },
       mailsPerIp: { perWindow: 60, windowMs: 60_000 },
+      mailLinksPerIp: { perWindow: 30, windowMs: 60_000 },
+      newEmailsPerAccount: { perWindow: 30, windowMs: 3600_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),

@@ -14,7 +14,8 @@ import type { Logger } from './logger.ts';
 import type { Blobs } from './ports/blobs.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Storage, StoredFile } from './ports/storage.ts';
-import { limits, type FileRef } from './protocol.ts';
+import type { LogEntry } from './conversationLog.ts';
+import { fileMessageBody, limits, type FileRef } from './protocol.ts';
 
 /** Uploads never attached to a message are removed after this long. */
 export const UNATTACHED_FILE_TTL_MS = 24 * 3600_000;
@@ -189,6 +190,22 @@ function typeOf(head: Buffer, name: string): string {
   if (head.toString('latin1').startsWith('%PDF-')) return 'application/pdf';
   const ext = /\.([A-Za-z0-9]{1,8})$/.exec(name)?.[1]?.toLowerCase();
   return (ext && TYPES_BY_EXTENSION[ext]) ?? 'application/octet-stream';
+}
+
+/**
+ * What a member's message writes, from a socket's `send` or an HTTP post alike: text, or a `file` event with its
+ * files' references (its body: the text, else the files' names).
+ */
+export async function messageEntry(
+  files: Pick<Files, 'refsFor'>,
+  conversationId: string,
+  senderId: string,
+  msg: { clientMsgId: string; body: string; files?: readonly string[] | undefined },
+): Promise<LogEntry> {
+  if (!msg.files?.length) return { senderId, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } };
+  const refs = await files.refsFor(conversationId, senderId, msg.files);
+  const body = msg.body.trim().length > 0 ? msg.body : fileMessageBody(refs);
+  return { senderId, clientMsgId: msg.clientMsgId, body, event: { kind: 'file', files: refs } };
 }
 
 export function toFileRef(file: StoredFile): FileRef {

@@ -29,6 +29,8 @@ export interface ApiDeps {
   clock: Clock;
   /** For the logins' slow-down; the system's when absent. */
   timers?: Timers;
+  /** The login limits, shared with the mail devices' login (engine/http/mailApi.ts); made here when absent. */
+  logins?: LoginThrottle;
   config: KnockConfig;
   secureCookies: boolean;
 }
@@ -51,7 +53,7 @@ export class Api {
     const { rateLimits } = deps.config;
     this.knocksPerIp = new KeyedRateLimiter(rateLimits.knocksPerIp, deps.clock);
     this.knocksPerTarget = new KeyedRateLimiter(rateLimits.knocksPerTarget, deps.clock);
-    this.logins = new LoginThrottle(rateLimits, deps.clock, deps.timers ?? systemTimers);
+    this.logins = deps.logins ?? new LoginThrottle(rateLimits, deps.clock, deps.timers ?? systemTimers);
     this.signupsPerIp = new KeyedRateLimiter(rateLimits.signupsPerIp, deps.clock);
   }
 

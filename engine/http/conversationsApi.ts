@@ -1,7 +1,9 @@
 /**
  * Conversations over HTTP (issue 16): uploading files into a conversation (its members), downloading them (its
  * members), and the owner's inbox (search, filters, archive, mark unread, delete). Checks first, then does
- * (CONVENTIONS 7); a non-member learns nothing about what exists (404 whatever the reason).
+ * (CONVENTIONS 7); a non-member learns nothing about what exists (404 whatever the reason). Members are those
+ * engine/http/requesters.ts says (the owner's mail devices among them, for `npx knock mail send`); the inbox's
+ * actions are the console's (its session cookie only).
  *
  *   POST   /_/api/conversations/<id>/files      multipart, one part `file`         -> 201 FileRef
  *   GET    /_/api/conversations?q=&filter=      the owner's inbox                  -> InboxAnswer
@@ -16,21 +18,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import { secretHash, type Auth } from '../auth.ts';
+import type { Auth } from '../auth.ts';
 import type { ConversationLog } from '../conversationLog.ts';
-import { SESSION_COOKIE, parseCookies, visitorCookieName } from '../cookies.ts';
+import { SESSION_COOKIE, parseCookies } from '../cookies.ts';
 import { KnockError } from '../errors.ts';
 import { fileTooLarge, type Files } from '../files.ts';
 import type { Hub } from '../hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Blobs } from '../ports/blobs.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { Conversation, Participant, Storage, StoredFile } from '../ports/storage.ts';
+import type { Conversation, Storage, StoredFile } from '../ports/storage.ts';
 import { archiveBody, describeIssues, inboxQuery, type InboxAnswer } from '../protocol.ts';
 import { KeyedRateLimiter } from '../rateLimit.ts';
 import type { RateLimitConfig } from '../config.ts';
 import { readJson, sendJson } from './io.ts';
 import type { RequestInfo } from './api.ts';
+import { Requesters } from './requesters.ts';
 
 /** Multipart headers and boundaries around one file: allowed on top of the file's own limit. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -50,16 +53,14 @@ export interface ConversationsApiDeps {
   maxBodyBytes: number;
 }
 
-interface Member {
-  conversation: Conversation;
-  participant: Participant;
-}
-
 export class ConversationsApi {
   private readonly uploadsPerIp: KeyedRateLimiter;
+  /** Members for uploads and downloads: the owner's mail devices too (`npx knock mail send` attaches files). */
+  private readonly requesters: Requesters;
 
   constructor(private readonly deps: ConversationsApiDeps) {
     this.uploadsPerIp = new KeyedRateLimiter(deps.uploadsPerIp, deps.clock);
+    this.requesters = new Requesters(deps);
   }
 
   /** Routes /_/api/conversations*; false when no route matches. */
@@ -79,7 +80,7 @@ export class ConversationsApi {
     const m = path.match(/^\/_\/files\/([A-Za-z0-9_-]{8,64})\/([^/]+)$/);
     const file = m ? await this.deps.storage.getFile(m[1]!) : null;
     // An unknown file, or a member of another conversation asking: the same 404.
-    if (!file || !(await this.memberOf(req, file.conversationId))) throw new KnockError('not_found', 'There is no such file.');
+    if (!file || !(await this.requesters.member(req, file.conversationId))) throw new KnockError('not_found', 'There is no such file.');
     const thumb = m![2] === 'thumb';
     if (thumb && !file.thumbBlobId) throw new KnockError('not_found', 'There is no such file.');
     await this.sendBlob(req, res, file, thumb);
@@ -92,7 +93,7 @@ export class ConversationsApi {
 
   // --- uploads ----------------------------------------------------------------------------------------------------
   private async upload(r: RequestInfo, conversationId: string): Promise<void> {
-    const member = await this.memberOf(r.req, conversationId);
+    const member = await this.requesters.member(r.req, conversationId);
     if (!member) throw new KnockError('not_found', 'This conversation does not exist.');
     this.uploadsPerIp.takeOrThrow(r.ip, 'Uploads from your address');
     const { maxUploadBytes } = this.deps.files.limits;
@@ -256,31 +257,6 @@ export class ConversationsApi {
     const conversation = await this.deps.storage.getConversation(conversationId);
     if (!conversation || conversation.ownerAccountId !== owner) throw new KnockError('not_found', 'This conversation does not exist.');
     return conversation;
-  }
-
-  /**
-   * A member of the conversation making this request: the owner (session cookie), or the visitor (the conversation's
-   * token as a bearer token, or the visitor cookie this browser holds for the owner). Null for anyone else.
-   */
-  private async memberOf(req: IncomingMessage, conversationId: string): Promise<Member | null> {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(conversationId)) return null;
-    const conversation = await this.deps.storage.getConversation(conversationId);
-    if (!conversation) return null;
-    const participants = await this.deps.storage.getParticipants(conversation.id);
-    const cookies = parseCookies(req.headers.cookie);
-    const account = await this.deps.auth.accountOf(cookies.get(SESSION_COOKIE));
-    if (account && account.id === conversation.ownerAccountId) {
-      const owner = participants.find((p) => p.role === 'owner');
-      if (owner) return { conversation, participant: owner };
-    }
-    const bearer = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(req.headers.authorization ?? '')?.[1];
-    for (const token of [bearer, cookies.get(visitorCookieName(conversation.ownerHandle))]) {
-      if (!token || token.length < 16 || token.length > 128) continue;
-      const byToken = await this.deps.storage.getConversationByTokenHash(secretHash(token));
-      const visitor = participants.find((p) => p.role === 'visitor');
-      if (byToken?.id === conversation.id && visitor) return { conversation, participant: visitor };
-    }
-    return null;
   }
 }
 

@@ -11,6 +11,8 @@ import type { Storage } from '../ports/storage.ts';
 import { HANDLE_PATTERN, RESERVED_HANDLES } from '../protocol.ts';
 import type { Api } from './api.ts';
 import type { ConversationsApi } from './conversationsApi.ts';
+import type { MailApi } from './mailApi.ts';
+import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
 import { Matchmaking } from './matchmaking.ts';
@@ -24,6 +26,8 @@ function contentSecurityPolicy(connectSources: readonly string[]): string {
     "img-src 'self' data: blob:",
     ["connect-src 'self'", ...connectSources].join(' '),
     "media-src 'self' blob:",
+    // A received email's HTML is shown in a frame of our own (engine/http/mailApi.ts serves it, sandboxed).
+    "frame-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
@@ -44,6 +48,10 @@ export interface HttpDeps {
   api: Api;
   /** Files and the owner's inbox (engine/http/conversationsApi.ts). */
   conversationsApi: ConversationsApi;
+  /** Email (engine/http/mailApi.ts, issue 17). */
+  mailApi: MailApi;
+  /** The pages of mail links (verify, unsubscribe). */
+  mailPages: MailPages;
   matchmaking: Matchmaking;
   storage: Storage;
   logger: Logger;
@@ -100,8 +108,11 @@ export class HttpHandler {
       const info = { req, res, url, ip: clientKeyOf(req, this.deps.trustProxy) };
       if (await this.deps.api.route(info, pathname)) return;
       if (await this.deps.conversationsApi.route(info, pathname)) return;
+      if (await this.deps.mailApi?.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
+    // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.
+    if (MailPages.owns(pathname)) return this.deps.mailPages.serve(req, res, pathname, clientKeyOf(req, this.deps.trustProxy));
     if (method !== 'GET' && method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       throw new KnockError('method_not_allowed', 'Pages and files are read with GET.');

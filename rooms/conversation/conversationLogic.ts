@@ -15,7 +15,6 @@ import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { Conversation, Participant, Storage } from '../../engine/ports/storage.ts';
 import {
-  fileMessageBody,
   limits,
   type ConversationClientMessages,
   type ConversationServerMessages,
@@ -28,7 +27,7 @@ import { rateLimited } from '../../engine/rateLimit.ts';
 import { deliver, goLive, replyError, type Peer } from '../peer.ts';
 import { CallLogic, type CallSetup } from './callLogic.ts';
 import { GameInvites } from './gameInvites.ts';
-import type { Files } from '../../engine/files.ts';
+import { messageEntry, type Files } from '../../engine/files.ts';
 import { deliveryOf } from '../../engine/deliveries.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
@@ -248,12 +247,9 @@ export class ConversationLogic {
     if (this.lookups.get(peerId) === entry) this.lookups.delete(peerId);
   }
 
-  /** What a `send` writes: text, or a `file` event with its files' references (its body: the text, else their names). */
-  private async entryOf(sender: Participant, msg: ConversationClientMessages['send']): Promise<LogEntry> {
-    if (!msg.files?.length) return { senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } };
-    const files = await this.deps.files.refsFor(this.conversation.id, sender.id, msg.files);
-    const body = msg.body.trim().length > 0 ? msg.body : fileMessageBody(files);
-    return { senderId: sender.id, clientMsgId: msg.clientMsgId, body, event: { kind: 'file', files } };
+  /** What a `send` writes (engine/files.ts messageEntry: an HTTP post writes the same). */
+  private entryOf(sender: Participant, msg: ConversationClientMessages['send']): Promise<LogEntry> {
+    return messageEntry(this.deps.files, this.conversation.id, sender.id, msg);
   }
 
   /**

@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { get, post, rawGet } from '../support/httpClient.ts';
+import { cspDirectives, get, post, rawGet } from '../support/httpClient.ts';
 
 let knock: TestKnock;
 let base: string;
@@ -16,16 +16,6 @@ beforeAll(async () => {
   await knock.addUser('alice', 'Alice');
 });
 afterAll(() => knock.close());
-
-/** The directives of a Content-Security-Policy header, by name. */
-function cspDirectives(header: string | null): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const directive of (header ?? '').split(';')) {
-    const [name, ...values] = directive.trim().split(/\s+/);
-    if (name) out.set(name, values);
-  }
-  return out;
-}
 
 describe('pages', () => {
   it('serves an owner\u2019s URL as HTML under a strict Content-Security-Policy', async () => {

@@ -57,6 +57,16 @@ export function get(base: string, path: string, opts: RequestOptions = {}): Prom
   return fetch(base + path, { headers: headersOf(opts) });
 }
 
+/** The directives of a Content-Security-Policy header, by name. */
+export function cspDirectives(header: string | null): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const directive of (header ?? '').split(';')) {
+    const [name, ...values] = directive.trim().split(/\s+/);
+    if (name) out.set(name, values);
+  }
+  return out;
+}
+
 /** `name=value` for a Cookie header. */
 export function cookiePair(name: string, value: string): string {
   return `${name}=${encodeURIComponent(value)}`;
