@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
-import { CloseCode, type ConversationSummary, type ProfileAnswer } from '../../../engine/protocol.ts';
+import { CloseCode, type ConversationSummary, type InboxFilter, type ProfileAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { ownerStore } from '../sdk/browserStore.ts';
 import { ConversationSession } from '../sdk/conversationSession.ts';
@@ -39,7 +39,8 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   // Every conversation the session knows (archived ones too): the open one keeps its title whatever the list shows.
   const conversations = snapshot?.conversations ?? [];
   const online = snapshot?.online ?? false;
-  const unread = conversations.reduce((sum, c) => sum + c.unread, 0);
+  // Suspicious mail is kept out of sight (the Suspicious filter): it does not call for attention in the tab's title.
+  const unread = conversations.reduce((sum, c) => sum + (c.suspicious === true ? 0 : c.unread), 0);
   useEffect(() => {
     document.title = `${unread > 0 ? `(${unread}) ` : ''}${profile.displayName} — Knock`;
   }, [unread, profile.displayName]);
@@ -212,12 +213,20 @@ function useInbox(session: OwnerSession | null): Inbox | null {
   return inbox;
 }
 
-function emptyListText(query: string, filter: string): string {
+function emptyListText(query: string, filter: InboxFilter): string {
   if (query.trim() !== '') return 'No conversation matches this search.';
-  if (filter === 'unread') return 'No unread conversations.';
-  if (filter === 'files') return 'No conversations with files.';
-  if (filter === 'archived') return 'No archived conversations.';
-  return 'No conversations in your inbox: archived ones are under Archived.';
+  switch (filter) {
+    case 'unread':
+      return 'No unread conversations.';
+    case 'files':
+      return 'No conversations with files.';
+    case 'archived':
+      return 'No archived conversations.';
+    case 'suspicious':
+      return 'No suspicious mail.';
+    case 'all':
+      return 'No conversations in your inbox: archived ones are under Archived.';
+  }
 }
 
 /** "120 MB of 1 GB used": what the owner's files take of their storage. */
