@@ -177,6 +177,15 @@ describe('an email in the message list', () => {
     expect(await frame.count()).toBe(0);
   });
 
+  it('names the sender again on a bubble that follows their email', async () => {
+    const page = await browser.newPage('owner');
+    const [mail] = thread();
+    if (mail === undefined) throw new Error('no mail');
+    const after: MessageView = { ...mail, key: 'chat-2-abcdef', seq: 2, event: { kind: 'text' }, body: 'Did you get it?', at: AT + 60_000 };
+    await openThread(page, [mail, after]);
+    expect(await page.locator('ol.messages > li').nth(1).locator('.message-sender:not(.visually-hidden)').innerText()).toBe('Bob Example');
+  });
+
   it('offers no formatted view for a mail without an HTML part', async () => {
     const page = await browser.newPage('owner');
     await openThread(page, thread(email({ html: false })));

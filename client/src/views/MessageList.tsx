@@ -100,10 +100,10 @@ export function MessageList({ messages, hasOlder, loadingOlder, onLoadOlder, emp
   );
 }
 
-/** Same sender as the previous message, within 5 minutes, no note between: no need to repeat the name. */
+/** Same sender as the previous message, within 5 minutes, no note or email between: no need to repeat the name. */
 function continuesRun(previous: MessageView | undefined, message: MessageView): boolean {
-  // A note of the server's stands apart from the bubbles: the message after it names its sender again.
-  if (previous === undefined || previous.event.kind === 'system') return false;
+  // A note of the server's, or an email's card, stands apart from the bubbles: the message after it names its sender again.
+  if (previous === undefined || previous.event.kind === 'system' || previous.event.kind === 'email') return false;
   const sameSender = previous.mine === message.mine && previous.senderName === message.senderName;
   return sameSender && message.at - previous.at < 5 * 60_000;
 }
