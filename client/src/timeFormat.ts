@@ -15,6 +15,11 @@ export function fullDate(at: number): string {
   return new Date(at).toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
 }
 
+/** "29 Nov 2025": the day alone, in the reader's locale (when a mail device was created, last used). */
+export function dayDate(at: number): string {
+  return new Date(at).toLocaleDateString(undefined, { dateStyle: 'medium' });
+}
+
 export function isoDate(at: number): string {
   return new Date(at).toISOString();
 }

@@ -5,9 +5,6 @@
  * server's refusal with Retry and Remove, the limits checked before a byte goes, drop and paste, and the message sent
  * only once its files are up. The server-backed journey is test/e2e/files.test.ts.
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import sharp from 'sharp';
 import type { Page, Request, Route } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +15,7 @@ import { UI_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { contrastOf } from '../support/contrast.ts';
 import type { ComposerPageOptions } from '../support/composerPage.tsx';
 import { eventually, messageBox, sendButton } from '../support/knockUi.ts';
+import { appStylesheet, bundleTestPage } from '../support/testPages.ts';
 
 const browser = useBrowser();
 const ORIGIN = 'http://knock.test';
@@ -26,25 +24,8 @@ let composerScript = '';
 let stylesheet = '';
 let thumbnail: Buffer;
 
-async function bundle(file: string): Promise<string> {
-  const bundled = await build({
-    entryPoints: [fileURLToPath(new URL(`../support/${file}`, import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2020',
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    logLevel: 'warning',
-  });
-  return bundled.outputFiles[0]?.text ?? '';
-}
-
 beforeAll(async () => {
-  [listScript, composerScript] = await Promise.all([bundle('messageListPage.tsx'), bundle('composerPage.tsx')]);
-  const sheets = ['styles.css', 'docs.css'].map((name) => readFile(new URL(`../../client/src/${name}`, import.meta.url), 'utf8'));
-  stylesheet = (await Promise.all(sheets)).join('\n');
+  [listScript, composerScript, stylesheet] = await Promise.all([bundleTestPage('messageListPage.tsx'), bundleTestPage('composerPage.tsx'), appStylesheet()]);
   thumbnail = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 200, g: 60, b: 40 } } }).png().toBuffer();
 });
 

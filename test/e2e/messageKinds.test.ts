@@ -4,36 +4,20 @@
  * a note of the server's stands apart from the bubbles, reads well (WCAG AA contrast, light and dark) and fits a
  * 360 px wide phone.
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationEvent } from '../../engine/protocol.ts';
 import type { MessageView } from '../../client/src/sdk/types.ts';
 import { useBrowser } from '../support/browser.ts';
 import { contrastOf } from '../support/contrast.ts';
+import { appStylesheet, bundleTestPage } from '../support/testPages.ts';
 
 const browser = useBrowser();
 let script = '';
 let stylesheet = '';
 
 beforeAll(async () => {
-  const bundled = await build({
-    entryPoints: [fileURLToPath(new URL('../support/messageListPage.tsx', import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2020',
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    logLevel: 'warning',
-  });
-  script = bundled.outputFiles[0]?.text ?? '';
-  // The app's stylesheets, as main.tsx imports them (docs.css styles the document cards).
-  const sheets = ['styles.css', 'docs.css'].map((name) => readFile(new URL(`../../client/src/${name}`, import.meta.url), 'utf8'));
-  stylesheet = (await Promise.all(sheets)).join('\n');
+  [script, stylesheet] = await Promise.all([bundleTestPage('messageListPage.tsx'), appStylesheet()]);
 });
 
 const AT = Date.UTC(2026, 11, 6, 14, 5);

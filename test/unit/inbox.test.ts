@@ -1,7 +1,7 @@
 /**
  * The owner's inbox (client/src/sdk/inbox.ts) over a live list this test pushes summaries into and an API it answers:
  * archived conversations out of the default list and back with a new message, a search asked once typing pauses with
- * older answers dropped, filters, live summaries winning over older answers, and the actions changing the list at once.
+ * older answers dropped, filters (suspicious mail only under its own), live summaries winning over older answers, and the actions changing the list at once.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationSummary, InboxAnswer, InboxFilter } from '../../engine/protocol.ts';
@@ -140,6 +140,26 @@ describe('Inbox', () => {
     // Read meanwhile: it leaves the unread list.
     live.push(summary('bob', 2, { unread: 0 }));
     expect(ids()).toEqual(['dora']);
+  });
+
+  it('keeps suspicious mail out of every list but Suspicious, and lets a search find it', async () => {
+    live.push(summary('bob', 2, { unread: 1 }));
+    live.push(summary('spoofed', 3, { kind: 'email', subject: 'Your invoice', suspicious: true, unread: 1, files: 1 }));
+    expect(ids()).toEqual(['bob']);
+    inbox.setFilter('unread');
+    expect(ids()).toEqual(['bob']);
+    inbox.setFilter('files');
+    expect(ids()).toEqual([]);
+    inbox.setFilter('suspicious');
+    expect(ids(), 'shown from the live list before the server answers').toEqual(['spoofed']);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.asked.at(-1)?.filter).toBe('suspicious');
+    inbox.setFilter('all');
+    inbox.setQuery('invoice');
+    await vi.advanceTimersByTimeAsync(250);
+    api.asked.at(-1)?.answer([summary('spoofed', 3, { kind: 'email', subject: 'Your invoice', suspicious: true })]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ids()).toEqual(['spoofed']);
   });
 
   it('archives, marks unread and deletes, changing the list at once', async () => {

@@ -3,13 +3,16 @@ import {
   conversationSummary,
   inboxAnswer,
   knockAnswer,
+  newEmailAnswer,
   profileAnswer,
+  settingsAnswer,
   visitorConversation,
   type ConversationSummary,
   type InboxAnswer,
   type InboxFilter,
   type KnockAnswer,
   type ProfileAnswer,
+  type SettingsAnswer,
   type VisitorConversation,
 } from '../../../engine/protocol.ts';
 import type { z } from 'zod';
@@ -96,6 +99,25 @@ export function createApi(options: ApiOptions) {
     async deleteConversation(conversationId: string): Promise<void> {
       await call('DELETE', conversationPath(conversationId), undefined, null);
     },
+    /**
+     * "New email": an email conversation with `to` about `subject`, empty; its first message is then sent in it like
+     * any other (ConversationSession.send), and the server mails it.
+     */
+    async newEmail(to: string, subject: string): Promise<string> {
+      return (await call('POST', '/_/api/emails', { to, subject }, newEmailAnswer)).conversationId;
+    },
+    /** The owner's settings: their email address, the address mail reaches them at, their mail devices. */
+    settings(): Promise<SettingsAnswer> {
+      return call('GET', '/_/api/settings', undefined, settingsAnswer);
+    },
+    /** Sets the owner's email address (the server mails a link to verify it), or removes it (`null`). */
+    async setEmail(address: string | null): Promise<void> {
+      await call('PUT', '/_/api/settings/email', { address }, null);
+    },
+    /** Revokes a mail device's token: the mail client that holds it is refused from now on. */
+    async revokeDevice(deviceId: string): Promise<void> {
+      await call('DELETE', `/_/api/settings/devices/${encodeURIComponent(deviceId)}`, undefined, null);
+    },
     async login(handle: string, password: string): Promise<void> {
       await call('POST', '/_/api/login', { handle, password }, null);
     },
@@ -117,6 +139,14 @@ export type KnockApi = ReturnType<typeof createApi>;
 /** Where the owner's HTTP actions on one conversation live; its files are uploaded under it too (fileUpload.ts). */
 export function conversationPath(conversationId: string): string {
   return `/_/api/conversations/${encodeURIComponent(conversationId)}`;
+}
+
+/**
+ * Where the sanitized HTML of an email that came in is shown from (in a sandboxed frame): the server's policy blocks
+ * remote images unless `images` asks for them.
+ */
+export function emailHtmlPath(conversationId: string, seq: number, images: boolean): string {
+  return `${conversationPath(conversationId)}/emails/${seq}.html${images ? '?images=1' : ''}`;
 }
 
 /** The browser's API: same origin, cookies handled by the browser. */

@@ -4,7 +4,9 @@
  *   a seq beyond heldUpTo+1 is a gap and triggers a sync, never silence;
  * - every (re)join says `since: heldUpTo`, and the server sends what follows;
  * - what this device writes goes to the Outbox first (survives reloads) and is sent one at a time, in order,
- *   until acked; a repeated clientMsgId is answered with the original ack, so resending is always safe.
+ *   until acked; a repeated clientMsgId is answered with the original ack, so resending is always safe;
+ * - to the owner, how the mailing of each of their messages stands (`deliveries` on joining, then `delivery` as it
+ *   changes), by the message's seq.
  *
  * @example
  *   const session = ConversationSession.open({ endpoint: location.origin, conversationId, token, store: browserStore });
@@ -18,6 +20,7 @@ import {
   type ConversationClientMessages,
   type ConversationEvent,
   type ConversationServerMessages,
+  type DeliveryRecord,
   type ErrorPayload,
   type FileRef,
   type MessageRecord,
@@ -82,6 +85,8 @@ export class ConversationSession {
   private readonly stored = new Map<number, MessageRecord>();
   private readonly failed = new Map<string, { body: string; at: number; files?: FileRef[]; error: string }>();
   private readonly participants = new Map<string, ParticipantRecord>();
+  /** The latest state of each mailing of the owner's messages, by the message's seq. */
+  private readonly deliveries = new Map<number, DeliveryRecord>();
   private readonly typingUntil = new Map<string, { name: string; until: number }>();
   private me: { participantId: string; role: Role } | null = null;
   private ownerName = '';
@@ -350,6 +355,16 @@ export class ConversationSession {
       case 'doc.created':
         for (const listener of [...this.docListeners]) listener(payload as ConversationServerMessages['doc.created']);
         break;
+      case 'deliveries':
+        // All of them, on every (re)join: what changed while away is in this list, not in the `delivery`s missed.
+        this.deliveries.clear();
+        for (const record of (payload as ConversationServerMessages['deliveries']).items) this.deliveries.set(record.seq, record);
+        break;
+      case 'delivery': {
+        const record = payload as DeliveryRecord;
+        this.deliveries.set(record.seq, record);
+        break;
+      }
     }
     this.changed();
   }
@@ -537,7 +552,9 @@ export class ConversationSession {
       .map((m) => {
         const mine = m.senderId === myId;
         const name = this.participants.get(m.senderId)?.name || m.senderName;
-        return { key: m.clientMsgId, seq: m.seq, event: m.event, body: m.body, at: m.at, senderRole: m.senderRole, senderName: name, mine, status: mine ? statusOf(m.seq) : 'read' };
+        const delivery = mine ? this.deliveries.get(m.seq) : undefined;
+        const view: MessageView = { key: m.clientMsgId, seq: m.seq, event: m.event, body: m.body, at: m.at, senderRole: m.senderRole, senderName: name, mine, status: mine ? statusOf(m.seq) : 'read' };
+        return delivery === undefined ? view : { ...view, delivery };
       });
     const myRole = this.me?.role ?? (this.options.token ? 'visitor' : 'owner');
     const myName = (myId && this.participants.get(myId)?.name) || '';

@@ -4,7 +4,8 @@
  * owner's actions on a conversation (archive, mark unread, delete) and the storage quota their files use.
  *
  * - No search and no filter: the live list, archived conversations left out (a new message brings one back: the
- *   server pushes it with `archived: false`).
+ *   server pushes it with `archived: false`), and so is mail that failed DMARC (`suspicious`): only the `suspicious`
+ *   filter lists it, and a search finds it.
  * - A search or a filter: the server's answer, each entry replaced by its live summary when that is newer, re-asked
  *   a moment after live changes so what matches stays right; without a search, live conversations that match the
  *   filter show at once.
@@ -197,7 +198,7 @@ export class Inbox {
     const searching = query !== '';
     const base = { query: this.query, filter: this.filter, error: this.error, quota: this.quota };
     if (!this.narrowed()) {
-      return { ...base, conversations: live.filter((c) => c.archived !== true), loading: false };
+      return { ...base, conversations: live.filter((c) => matchesFilter('all', c, false)), loading: false };
     }
     const answered = this.answered === this.key();
     const byId = new Map(live.map((c) => [c.id, c]));
@@ -221,19 +222,33 @@ export class Inbox {
   }
 }
 
-/** The filter's rule, as the server applies it (engine/ports/storage.ts listConversations). */
+/**
+ * The filter's rule, as the server applies it (engine/ports/storage.ts listConversations). Mail that failed DMARC
+ * (`suspicious`) is in no list but its own, unless a search looks for it (protocol.ts conversationSummary).
+ */
 export function matchesFilter(filter: InboxFilter, c: ConversationSummary, searching: boolean): boolean {
+  const suspicious = c.suspicious === true;
+  const hidden = suspicious && !searching;
   switch (filter) {
     case 'all':
       // A search finds archived conversations too.
-      return searching || c.archived !== true;
+      return !hidden && (searching || c.archived !== true);
     case 'unread':
-      return c.unread > 0 || c.markedUnread === true;
+      return !hidden && (c.unread > 0 || c.markedUnread === true);
     case 'files':
-      return (c.files ?? 0) > 0;
+      return !hidden && (c.files ?? 0) > 0;
     case 'archived':
-      return c.archived === true;
+      return !hidden && c.archived === true;
+    case 'suspicious':
+      return suspicious;
+    default:
+      return unknownFilter(filter);
   }
+}
+
+/** A filter added to the protocol and not handled above is a compile error; at run time it hides nothing. */
+function unknownFilter(_filter: never): boolean {
+  return true;
 }
 
 function totalFiles(conversations: readonly ConversationSummary[]): number {

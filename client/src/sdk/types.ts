@@ -3,7 +3,7 @@
  * userSession.ts) keeps these snapshots current; views subscribe and re-render. Framework-free on purpose:
  * integration tests drive the same SDK from Node with real sockets.
  */
-import type { ConversationEvent, ConversationSummary, ErrorPayload, ParticipantRecord, Role, UserServerMessages } from '../../../engine/protocol.ts';
+import type { ConversationEvent, ConversationSummary, DeliveryRecord, ErrorPayload, ParticipantRecord, Role, UserServerMessages } from '../../../engine/protocol.ts';
 
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
@@ -28,6 +28,11 @@ export interface MessageView {
   status: DeliveryStatus;
   /** Why a message failed for good (e.g. too long); pending messages retry by themselves. */
   error?: string;
+  /**
+   * Only for `mine`, to the owner: how its mailing by another channel stands (an email conversation's outbox job:
+   * sending, sent, retrying, not delivered), the latest the server said.
+   */
+  delivery?: DeliveryRecord;
 }
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'closed';

@@ -5,6 +5,7 @@
 import type { TargetedKeyboardEvent } from 'preact';
 import { useId } from 'preact/hooks';
 import { limits, type ConversationSummary } from '../../../engine/protocol.ts';
+import { subjectText } from '../emailText.ts';
 import { fullDate, isoDate, relativeTime } from '../timeFormat.ts';
 import { Avatar } from './Avatar.tsx';
 
@@ -13,8 +14,16 @@ export function unreadBadge(unread: number): string {
   return unread >= limits.unreadCap ? `${limits.unreadCap - 1}+` : String(unread);
 }
 
+/** Who the conversation is with: the visitor's name; for an email thread without one, the correspondent's address. */
 export function visitorLabel(summary: ConversationSummary): string {
-  return summary.visitorName.trim() === '' ? 'Visitor' : summary.visitorName;
+  if (summary.visitorName.trim() !== '') return summary.visitorName;
+  const address = summary.visitorEmail?.trim() ?? '';
+  return summary.kind === 'email' && address !== '' ? address : 'Visitor';
+}
+
+/** An email thread's subject as the list and the pane show it; null for a chat. */
+export function emailSubject(summary: ConversationSummary): string | null {
+  return summary.kind === 'email' ? subjectText(summary.subject) : null;
 }
 
 export function ConversationList({
@@ -80,6 +89,8 @@ function ConversationItem({
   const previewId = useId();
   const timeId = useId();
   const label = visitorLabel(summary);
+  const subject = emailSubject(summary);
+  const named = subject === null ? label : `${label}, ${subject}`;
   // Marked unread by the owner: shown with at least one unread, whatever the count says.
   const unread = Math.max(summary.unread, summary.markedUnread === true ? 1 : 0);
   const last = summary.lastMessage;
@@ -89,11 +100,12 @@ function ConversationItem({
     .filter(Boolean)
     .join(' ');
   /*
-   * The button holds only the name, the one text that labels it, and is stretched over the whole entry (styles.css),
-   * so the row is clicked as one. Its accessible name is the name and the unread count; the preview and the time
-   * describe it. Were they inside the button, its visible text would not be its name (WCAG 2.5.3, label in name: one
-   * who says "click Bob" must reach it), and a preview saying "Send" or "Back" would make another button's name
-   * ambiguous. What the name and description already say is hidden from the accessibility tree, not said twice.
+   * The button holds only the name (and an email thread's subject), the text that labels it, and is stretched over
+   * the whole entry (styles.css), so the row is clicked as one. Its accessible name is that text and the unread count;
+   * the preview and the time describe it. Were they inside the button, its visible text would not be its name (WCAG
+   * 2.5.3, label in name: one who says "click Bob" must reach it), and a preview saying "Send" or "Back" would make
+   * another button's name ambiguous. What the name and description already say is hidden from the accessibility
+   * tree, not said twice.
    */
   return (
     <li class={classes}>
@@ -105,11 +117,18 @@ function ConversationItem({
             class="conversation-open"
             data-conversation={summary.id}
             aria-current={selected ? 'true' : undefined}
-            aria-label={unread > 0 ? `${label}, ${unreadBadge(unread)} unread` : label}
+            aria-label={unread > 0 ? `${named}, ${unreadBadge(unread)} unread` : named}
             aria-describedby={`${previewId} ${timeId}`}
             onClick={() => onSelect(summary.id)}
           >
-            {label}
+            {subject === null ? (
+              label
+            ) : (
+              <>
+                <span class="conversation-name">{label}</span>
+                <span class="conversation-subject">{subject}</span>
+              </>
+            )}
           </button>
           <time class="conversation-time" id={timeId} aria-hidden="true" dateTime={isoDate(at)} title={fullDate(at)}>
             {relativeTime(at, now)}
@@ -117,6 +136,7 @@ function ConversationItem({
         </span>
         <span class="conversation-bottom" aria-hidden="true">
           <span class="conversation-preview" id={previewId}>
+            {summary.suspicious === true && <span class="conversation-tag conversation-tag--suspicious">Suspicious · </span>}
             {summary.archived === true && <span class="conversation-tag">Archived · </span>}
             {preview}
           </span>

@@ -33,6 +33,8 @@ export interface ConversationViewProps {
   beforeSend?: () => void;
   /** The other side's name, for the call buttons. */
   peerName: string;
+  /** An email conversation (the owner's): what the owner writes is mailed, and their messages say how that stands. */
+  mailed?: boolean;
   /** The owner's answer to a call, chosen in the console's ring before this conversation was open. */
   pendingAnswer?: PendingAnswer | null;
   onAnswered?: () => void;
@@ -55,6 +57,8 @@ export function ConversationView(props: ConversationViewProps) {
         onLoadOlder={() => session.loadOlder()}
         emptyHint={props.emptyHint}
         footer={props.listFooter}
+        conversationId={snapshot.conversationId}
+        mailed={props.mailed ?? false}
       />
       <TypingIndicator names={snapshot.typing} />
       {snapshot.lastError !== null && <DismissableError message={snapshot.lastError.message} onDismiss={() => session.clearError()} />}

@@ -1,7 +1,8 @@
 /**
  * Above the owner's conversations: a search box (the server searches messages, names and file names; the Inbox
- * waits for typing to pause) and filters for unread conversations, those with files and archived ones. A filter is a
- * toggle: pressing the one that is on shows everything again. Down arrow from the search box goes to the list.
+ * waits for typing to pause) and filters for unread conversations, those with files, archived ones and mail that failed
+ * DMARC (suspicious: listed nowhere else). A filter is a toggle: pressing the one that is on shows everything again.
+ * Down arrow from the search box goes to the list.
  */
 import { useId } from 'preact/hooks';
 import type { InboxFilter } from '../../../engine/protocol.ts';
@@ -11,6 +12,7 @@ const FILTERS: readonly { filter: Exclude<InboxFilter, 'all'>; label: string }[]
   { filter: 'unread', label: 'Unread' },
   { filter: 'files', label: 'With files' },
   { filter: 'archived', label: 'Archived' },
+  { filter: 'suspicious', label: 'Suspicious' },
 ];
 
 export function InboxControls({

@@ -1,31 +1,43 @@
 /**
  * One item of the message list, chosen by what the message is (`message.event.kind`): a bubble with sender, text, time
- * and, for my own messages, how far it got; files below their text; a call record; a document's card; a game's step;
- * or a note of the server's, apart from the bubbles.
+ * and, for my own messages, how far it got (or how its mailing stands); files below their text; a call record; a
+ * document's card; a game's step; an email that came in; or a note of the server's, apart from the bubbles.
  */
 import { fileMessageBody, type FileRef } from '../../../engine/protocol.ts';
 import type { MessageView } from '../sdk/types.ts';
-import { clockTime, fullDate, isoDate } from '../timeFormat.ts';
 import { MessageText } from './MessageText.tsx';
 import { DocCard } from './DocCard.tsx';
+import { EmailMessage } from './EmailMessage.tsx';
 import { MessageFiles } from './MessageFiles.tsx';
+import { MessageMeta, MessageTime } from './MessageMeta.tsx';
 
-export function MessageItem({ message, continued }: { message: MessageView; continued: boolean }) {
+export interface MessageItemProps {
+  message: MessageView;
+  continued: boolean;
+  /** The conversation shown (an email's HTML part is fetched from it); absent before there is one. */
+  conversationId?: string | undefined;
+  /** An email conversation: what the owner writes is mailed, and their messages say how that stands. */
+  mailed?: boolean | undefined;
+}
+
+export function MessageItem({ message, continued, conversationId, mailed = false }: MessageItemProps) {
   const event = message.event;
   switch (event.kind) {
     case 'text':
-      return <Bubble message={message} continued={continued} />;
+      return <Bubble message={message} continued={continued} mailed={mailed} />;
     case 'call':
       // "Call, 12 min", "Missed call": the server's words, in the caller's bubble.
-      return <Bubble message={message} continued={continued} variant="message--call" />;
+      return <Bubble message={message} continued={continued} mailed={mailed} variant="message--call" />;
     case 'file':
-      return <Bubble message={message} continued={continued} files={event.files} />;
+      return <Bubble message={message} continued={continued} mailed={mailed} files={event.files} />;
     case 'doc':
       return <DocCard message={message} docId={event.docId} />;
     case 'game.invite':
     case 'game.answer':
     case 'game.result':
-      return <Bubble message={message} continued={continued} variant="message--game" />;
+      return <Bubble message={message} continued={continued} mailed={mailed} variant="message--game" />;
+    case 'email':
+      return <EmailMessage message={message} email={event} conversationId={conversationId} mailed={mailed} />;
     case 'system':
       return <SystemNote message={message} />;
     default:
@@ -41,7 +53,7 @@ function unknownEvent(_event: never, message: MessageView) {
   return <SystemNote message={message} />;
 }
 
-function Bubble({ message, continued, variant, files }: { message: MessageView; continued: boolean; variant?: string; files?: FileRef[] }) {
+function Bubble({ message, continued, mailed, variant, files }: { message: MessageView; continued: boolean; mailed: boolean; variant?: string; files?: FileRef[] }) {
   const side = message.mine ? 'message--mine' : 'message--theirs';
   // The name stays in the text for screen readers and tests, but is shown only at the start of a run of messages
   // from the same person, and never on my own bubbles (their side says it).
@@ -58,10 +70,7 @@ function Bubble({ message, continued, variant, files }: { message: MessageView; 
         </div>
       )}
       {files !== undefined && <MessageFiles files={files} />}
-      <div class="message-meta">
-        <MessageTime at={message.at} />
-        {message.mine && <DeliveryState message={message} />}
-      </div>
+      <MessageMeta message={message} mailed={mailed} />
     </li>
   );
 }
@@ -82,32 +91,4 @@ function SystemNote({ message }: { message: MessageView }) {
       </div>
     </li>
   );
-}
-
-function MessageTime({ at }: { at: number }) {
-  return (
-    <time dateTime={isoDate(at)} title={fullDate(at)}>
-      {clockTime(at)}
-    </time>
-  );
-}
-
-function DeliveryState({ message }: { message: MessageView }) {
-  switch (message.status) {
-    case 'pending':
-      return <span class="delivery delivery--pending">Sending…</span>;
-    case 'sent':
-      return <span class="delivery">Sent</span>;
-    case 'delivered':
-      return <span class="delivery">Delivered</span>;
-    case 'read':
-      return <span class="delivery delivery--read">Read</span>;
-    case 'failed':
-      return (
-        <span class="delivery delivery--failed">
-          <span aria-hidden="true">⚠ </span>
-          Not sent: {message.error ?? 'the server refused this message.'}
-        </span>
-      );
-  }
 }

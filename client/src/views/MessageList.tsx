@@ -20,9 +20,13 @@ export interface MessageListProps {
   emptyHint?: ComponentChildren;
   /** Shown below the last message (the resume link). */
   footer?: ComponentChildren;
+  /** The conversation shown (emails' HTML parts are fetched from it); absent before there is one. */
+  conversationId?: string;
+  /** An email conversation: the owner's messages say how their mailing stands. */
+  mailed?: boolean;
 }
 
-export function MessageList({ messages, hasOlder, loadingOlder, onLoadOlder, emptyHint, footer }: MessageListProps) {
+export function MessageList({ messages, hasOlder, loadingOlder, onLoadOlder, emptyHint, footer, conversationId, mailed }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const nearBottom = useRef(true);
   /** Distance from the bottom before older messages were requested; restored once they arrived. */
@@ -82,7 +86,13 @@ export function MessageList({ messages, hasOlder, loadingOlder, onLoadOlder, emp
       {messages.length === 0 && emptyHint !== undefined ? <div class="empty-hint">{emptyHint}</div> : null}
       <ol class="messages" aria-label="Messages">
         {messages.map((message, i) => (
-          <MessageItem key={message.key} message={message} continued={continuesRun(messages[i - 1], message)} />
+          <MessageItem
+            key={message.key}
+            message={message}
+            continued={continuesRun(messages[i - 1], message)}
+            conversationId={conversationId}
+            mailed={mailed}
+          />
         ))}
       </ol>
       {footer}
@@ -90,10 +100,10 @@ export function MessageList({ messages, hasOlder, loadingOlder, onLoadOlder, emp
   );
 }
 
-/** Same sender as the previous message, within 5 minutes, no note between: no need to repeat the name. */
+/** Same sender as the previous message, within 5 minutes, no note or email between: no need to repeat the name. */
 function continuesRun(previous: MessageView | undefined, message: MessageView): boolean {
-  // A note of the server's stands apart from the bubbles: the message after it names its sender again.
-  if (previous === undefined || previous.event.kind === 'system') return false;
+  // A note of the server's, or an email's card, stands apart from the bubbles: the message after it names its sender again.
+  if (previous === undefined || previous.event.kind === 'system' || previous.event.kind === 'email') return false;
   const sameSender = previous.mine === message.mine && previous.senderName === message.senderName;
   return sameSender && message.at - previous.at < 5 * 60_000;
 }

@@ -1,31 +1,39 @@
 /**
  * What the owner sees at their own URL: their presence, their conversations (searched and filtered through the
- * Inbox, with the storage their files use) and the open one, with its actions. On a phone (<= 640 px) the list and
- * the conversation take turns, with a Back button.
+ * Inbox, with the storage their files use) and the open one, with its actions; or, in its place, a "New email" being
+ * written, or the Settings. On a phone (<= 640 px) the list and the pane take turns, with a Back button.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
-import { CloseCode, type ConversationSummary, type ProfileAnswer } from '../../../engine/protocol.ts';
+import { CloseCode, type InboxFilter, type ProfileAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { ownerStore } from '../sdk/browserStore.ts';
-import { ConversationSession } from '../sdk/conversationSession.ts';
 import { Inbox } from '../sdk/inbox.ts';
 import { OwnerSession } from '../sdk/userSession.ts';
 import { errorText } from '../errorText.ts';
 import { formatBytes } from '../sizeFormat.ts';
-import { useAttachments, useNow, useOpenSession, useSnapshot } from '../useSession.ts';
-import { ConversationActions } from './ConversationActions.tsx';
-import { ConversationList, focusConversation, focusFirstConversation, visitorLabel } from './ConversationList.tsx';
-import { ConversationView } from './ConversationView.tsx';
+import { useNow, useOpenSession, useSnapshot } from '../useSession.ts';
+import { ConversationList, focusConversation, focusFirstConversation } from './ConversationList.tsx';
 import type { PendingAnswer } from './CallPanel.tsx';
 import { CopyButton } from './CopyButton.tsx';
 import { InboxControls } from './InboxControls.tsx';
 import { Link } from './Link.tsx';
+import { NewEmailForm } from './NewEmailForm.tsx';
+import { OwnerConversationPane, type FirstMessage } from './OwnerConversationPane.tsx';
+import { SettingsView } from './SettingsView.tsx';
+
+/** What the pane shows instead of a conversation. */
+type Panel = 'newEmail' | 'settings';
 
 export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer; onLoggedOut: () => Promise<void> }) {
   const session = useOpenSession(() => OwnerSession.open({ endpoint: location.origin, handle: profile.handle }));
   const snapshot = useSnapshot(session).value;
   const selectedId = useSignal<string | null>(null);
+  const panel = useSignal<Panel | null>(null);
+  /** The first message of a "New email", to send as its conversation opens. */
+  const firstMessage = useSignal<FirstMessage | null>(null);
+  const newEmailButton = useRef<HTMLButtonElement>(null);
+  const settingsButton = useRef<HTMLButtonElement>(null);
   /** An answer chosen in the console's ring, carried out by the conversation's pane once it rings there too. */
   const pendingAnswer = useSignal<(PendingAnswer & { conversationId: string }) | null>(null);
   const error = useSignal<string | null>(null);
@@ -39,7 +47,8 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   // Every conversation the session knows (archived ones too): the open one keeps its title whatever the list shows.
   const conversations = snapshot?.conversations ?? [];
   const online = snapshot?.online ?? false;
-  const unread = conversations.reduce((sum, c) => sum + c.unread, 0);
+  // Suspicious mail is kept out of sight (the Suspicious filter): it does not call for attention in the tab's title.
+  const unread = conversations.reduce((sum, c) => sum + (c.suspicious === true ? 0 : c.unread), 0);
   useEffect(() => {
     document.title = `${unread > 0 ? `(${unread}) ` : ''}${profile.displayName} — Knock`;
   }, [unread, profile.displayName]);
@@ -89,9 +98,24 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   };
   // Calls ringing in conversations not on screen (the open one rings in its pane).
   const ringing = (snapshot?.ringing ?? []).filter((r) => r.conversationId !== selectedId.value && (r.ringUntil ?? 0) > Date.now());
+  const open = (conversationId: string) => {
+    panel.value = null;
+    selectedId.value = conversationId;
+  };
   const answer = (conversationId: string, callId: string, action: PendingAnswer['action']) => {
     pendingAnswer.value = { conversationId, callId, action };
-    selectedId.value = conversationId;
+    open(conversationId);
+  };
+  const showPanel = (shown: Panel) => {
+    notice.value = null;
+    selectedId.value = null;
+    panel.value = shown;
+  };
+  /** Back from New email or Settings: to the button that opened it. */
+  const closePanel = () => {
+    const opener = panel.value === 'settings' ? settingsButton : newEmailButton;
+    panel.value = null;
+    requestAnimationFrame(() => opener.current?.focus());
   };
   return (
     <div class="console">
@@ -107,6 +131,10 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
           <span class="presence-dot" aria-hidden="true" />
           You are {online ? 'online' : 'offline'}
         </p>
+        <button ref={settingsButton} type="button" class="button button--quiet" onClick={() => showPanel('settings')}>
+          <SettingsIcon />
+          <span class="settings-label">Settings</span>
+        </button>
         <button type="button" class="button button--quiet" onClick={() => void logOut()}>
           Log out
         </button>
@@ -134,9 +162,14 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
           Connection lost. Reconnecting…
         </p>
       )}
-      <div class={selectedId.value === null ? 'console-body' : 'console-body console-body--open'}>
+      <div class={selectedId.value === null && panel.value === null ? 'console-body' : 'console-body console-body--open'}>
         <aside class="console-list" ref={listAside}>
-          <h2 class="console-list-title">Conversations</h2>
+          <div class="console-list-head">
+            <h2 class="console-list-title">Conversations</h2>
+            <button ref={newEmailButton} type="button" class="button button--small" onClick={() => showPanel('newEmail')}>
+              New email
+            </button>
+          </div>
           {inbox !== null && listed !== null && (
             <InboxControls
               query={listed.query}
@@ -167,13 +200,24 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
             now={now}
             onSelect={(id) => {
               notice.value = null;
-              selectedId.value = id;
+              open(id);
             }}
           />
           {listed?.quota != null && <Quota usedBytes={listed.quota.usedBytes} limitBytes={listed.quota.limitBytes} />}
         </aside>
-        <section class="console-pane" aria-label="Conversation">
-          {selectedId.value === null ? (
+        <section class="console-pane" aria-label={panel.value === 'newEmail' ? 'New email' : panel.value === 'settings' ? 'Settings' : 'Conversation'}>
+          {panel.value === 'newEmail' ? (
+            <NewEmailForm
+              uploads={profile.uploads}
+              onBack={closePanel}
+              onCreated={(first) => {
+                firstMessage.value = first;
+                open(first.conversationId);
+              }}
+            />
+          ) : panel.value === 'settings' ? (
+            <SettingsView onBack={closePanel} />
+          ) : selectedId.value === null ? (
             <p class="muted centered pane-placeholder">
               {conversations.length === 0 ? 'Conversations will appear here.' : 'Choose a conversation.'}
             </p>
@@ -184,6 +228,8 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               summary={selected}
               inbox={inbox}
               uploads={profile.uploads}
+              first={firstMessage.value?.conversationId === selectedId.value ? firstMessage.value : null}
+              onFirstSent={() => (firstMessage.value = null)}
               onBack={() => (selectedId.value = null)}
               onDone={(id, text) => {
                 notice.value = text;
@@ -212,12 +258,20 @@ function useInbox(session: OwnerSession | null): Inbox | null {
   return inbox;
 }
 
-function emptyListText(query: string, filter: string): string {
+function emptyListText(query: string, filter: InboxFilter): string {
   if (query.trim() !== '') return 'No conversation matches this search.';
-  if (filter === 'unread') return 'No unread conversations.';
-  if (filter === 'files') return 'No conversations with files.';
-  if (filter === 'archived') return 'No archived conversations.';
-  return 'No conversations in your inbox: archived ones are under Archived.';
+  switch (filter) {
+    case 'unread':
+      return 'No unread conversations.';
+    case 'files':
+      return 'No conversations with files.';
+    case 'archived':
+      return 'No archived conversations.';
+    case 'suspicious':
+      return 'No suspicious mail.';
+    case 'all':
+      return 'No conversations in your inbox: archived ones are under Archived.';
+  }
 }
 
 /** "120 MB of 1 GB used": what the owner's files take of their storage. */
@@ -237,68 +291,14 @@ function NoConversations({ handle }: { handle: string }) {
   );
 }
 
-function OwnerConversationPane({
-  conversationId,
-  summary,
-  inbox,
-  uploads,
-  onBack,
-  onDone,
-  pendingAnswer,
-  onAnswered,
-}: {
-  conversationId: string;
-  summary: ConversationSummary | null;
-  inbox: Inbox | null;
-  uploads: ProfileAnswer['uploads'];
-  onBack: () => void;
-  /** An action closed the conversation (archived, marked unread, deleted); `notice` says what happened. */
-  onDone: (conversationId: string, notice: string) => void;
-  pendingAnswer: PendingAnswer | null;
-  onAnswered: () => void;
-}) {
-  const session = useOpenSession(() =>
-    ConversationSession.open({ endpoint: location.origin, conversationId, store: ownerStore }),
-  );
-  const snapshot = useSnapshot(session).value;
-  const draft = useSignal('');
-  const attachments = useAttachments(uploads, { conversationId });
-  const title = summary === null ? 'Visitor' : visitorLabel(summary);
-  const email = summary?.visitorEmail ?? null;
+/** A gear (Feather icons, MIT), drawn in the text colour; on a phone it stands alone for "Settings" (styles.css). */
+function SettingsIcon() {
   return (
-    <>
-      <header class="pane-header">
-        <button type="button" class="button button--quiet back" onClick={onBack}>
-          <span aria-hidden="true">‹ </span>Back
-        </button>
-        <div class="pane-heading">
-          <h2 class="pane-title">{title}</h2>
-          {email !== null && email !== '' && (
-            <a class="pane-email" href={`mailto:${email}`}>
-              {email}
-            </a>
-          )}
-        </div>
-        {inbox !== null && (
-          <ConversationActions inbox={inbox} conversationId={conversationId} summary={summary} title={title} onDone={(text) => onDone(conversationId, text)} />
-        )}
-      </header>
-      {session !== null && snapshot !== null ? (
-        <ConversationView
-          session={session}
-          snapshot={snapshot}
-          draft={draft}
-          attachments={attachments}
-          peerName={title}
-          pendingAnswer={pendingAnswer}
-          onAnswered={onAnswered}
-          emptyHint={<p>No messages yet.</p>}
-        />
-      ) : (
-        <div class="message-scroller">
-          <p class="muted centered">Connecting…</p>
-        </div>
-      )}
-    </>
+    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
+      <g fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+        <circle cx="12" cy="12" r="3" />
+        <path d="M19.4 15a1.65 1.65 0 0 0 .33 1.82l.06.06a2 2 0 0 1 0 2.83 2 2 0 0 1-2.83 0l-.06-.06a1.65 1.65 0 0 0-1.82-.33 1.65 1.65 0 0 0-1 1.51V21a2 2 0 0 1-2 2 2 2 0 0 1-2-2v-.09A1.65 1.65 0 0 0 9 19.4a1.65 1.65 0 0 0-1.82.33l-.06.06a2 2 0 0 1-2.83 0 2 2 0 0 1 0-2.83l.06-.06a1.65 1.65 0 0 0 .33-1.82 1.65 1.65 0 0 0-1.51-1H3a2 2 0 0 1-2-2 2 2 0 0 1 2-2h.09A1.65 1.65 0 0 0 4.6 9a1.65 1.65 0 0 0-.33-1.82l-.06-.06a2 2 0 0 1 0-2.83 2 2 0 0 1 2.83 0l.06.06a1.65 1.65 0 0 0 1.82.33H9a1.65 1.65 0 0 0 1-1.51V3a2 2 0 0 1 2-2 2 2 0 0 1 2 2v.09a1.65 1.65 0 0 0 1 1.51 1.65 1.65 0 0 0 1.82-.33l.06-.06a2 2 0 0 1 2.83 0 2 2 0 0 1 0 2.83l-.06.06a1.65 1.65 0 0 0-.33 1.82V9a1.65 1.65 0 0 0 1.51 1H21a2 2 0 0 1 2 2 2 2 0 0 1-2 2h-.09a1.65 1.65 0 0 0-1.51 1z" />
+      </g>
+    </svg>
   );
 }

@@ -1,0 +1,204 @@
+/**
+ * The owner's settings for mail: the address mail reaches them at in Knock (to copy and give out), their own email
+ * address (notifications go there once verified: Save mails a link to it), and the mail clients logged in with
+ * `npx knock mail login`, each with its Revoke button.
+ */
+import { useEffect, useId } from 'preact/hooks';
+import { useSignal } from '@preact/signals';
+import { settingsEmailBody, type DeviceRecord, type SettingsAnswer } from '../../../engine/protocol.ts';
+import { api } from '../sdk/api.ts';
+import { errorText } from '../errorText.ts';
+import { dayDate, fullDate, isoDate } from '../timeFormat.ts';
+import { CopyButton } from './CopyButton.tsx';
+import { emailInputProps } from './emailInput.ts';
+import { PaneHeader } from './PaneHeader.tsx';
+
+export function SettingsView({ onBack }: { onBack: () => void }) {
+  const settings = useSignal<SettingsAnswer | null>(null);
+  const loadError = useSignal<string | null>(null);
+  useEffect(() => {
+    api.settings().then(
+      (answer) => (settings.value = answer),
+      (err: unknown) => (loadError.value = errorText(err)),
+    );
+  }, []);
+  const current = settings.value;
+  return (
+    <>
+      <PaneHeader title="Settings" onBack={onBack} />
+      <div class="settings">
+        {loadError.value !== null ? (
+          <p role="alert" class="error">
+            {loadError.value}
+          </p>
+        ) : current === null ? (
+          <p class="muted">Loading…</p>
+        ) : (
+          <>
+            <MailAddress address={current.mailAddress} />
+            <EmailAddress saved={current.email} onSaved={(email) => (settings.value = { ...current, email })} />
+            <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
+          </>
+        )}
+      </div>
+    </>
+  );
+}
+
+function MailAddress({ address }: { address: string }) {
+  const headingId = useId();
+  return (
+    <section class="settings-section" aria-labelledby={headingId}>
+      <h3 id={headingId}>Your mail address</h3>
+      <p>Mail sent to this address reaches you here, as a conversation:</p>
+      <p class="share-url">
+        <strong class="settings-address">{address}</strong> <CopyButton text={address} label="Copy address" />
+      </p>
+    </section>
+  );
+}
+
+type SavedEmail = SettingsAnswer['email'];
+
+function EmailAddress({ saved, onSaved }: { saved: SavedEmail; onSaved: (email: SavedEmail) => void }) {
+  const headingId = useId();
+  const inputId = useId();
+  const hintId = useId();
+  const errorId = useId();
+  const typed = useSignal(saved?.address ?? '');
+  const saving = useSignal(false);
+  const error = useSignal<string | null>(null);
+
+  const save = async () => {
+    const wanted = typed.value.trim();
+    // An empty box removes the address.
+    const checked = settingsEmailBody.safeParse({ address: wanted === '' ? null : wanted });
+    if (!checked.success) {
+      error.value = checked.error.issues[0]?.message ?? 'This does not look like an email address.';
+      return;
+    }
+    saving.value = true;
+    error.value = null;
+    try {
+      const address = checked.data.address;
+      await api.setEmail(address);
+      // The server's word on it (verified already when it is the same address as before).
+      const answer = await api.settings();
+      onSaved(answer.email ?? (address === null ? null : { address, verified: false }));
+    } catch (err) {
+      error.value = errorText(err);
+    } finally {
+      saving.value = false;
+    }
+  };
+
+  return (
+    <section class="settings-section" aria-labelledby={headingId}>
+      <h3 id={headingId}>Email notifications</h3>
+      <form
+        class="settings-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void save();
+        }}
+      >
+        <div class="field">
+          <label for={inputId}>Email address</label>
+          <div class="settings-row">
+            <input
+              id={inputId}
+              {...emailInputProps}
+              value={typed.value}
+              aria-invalid={error.value !== null}
+              aria-describedby={error.value !== null ? `${errorId} ${hintId}` : hintId}
+              onInput={(e) => (typed.value = e.currentTarget.value)}
+            />
+            <button type="submit" class="button button--primary" disabled={saving.value}>
+              Save
+            </button>
+          </div>
+          <p class="hint" id={hintId}>
+            Where Knock tells you of messages left while you are away. Leave it empty to be told nothing.
+          </p>
+        </div>
+        {error.value !== null && (
+          <p role="alert" id={errorId} class="error">
+            {error.value}
+          </p>
+        )}
+        <p role="status" class="settings-status">
+          {saving.value ? 'Saving…' : emailStatus(saved)}
+        </p>
+      </form>
+    </section>
+  );
+}
+
+function emailStatus(saved: SavedEmail): string {
+  if (saved === null) return 'No email address: nothing is sent to you by email.';
+  return saved.verified ? 'Verified' : `Unverified: we sent a link to ${saved.address}`;
+}
+
+function Devices({ devices, onRevoked }: { devices: readonly DeviceRecord[]; onRevoked: (id: string) => void }) {
+  const headingId = useId();
+  const busy = useSignal<string | null>(null);
+  const error = useSignal<string | null>(null);
+  const notice = useSignal<string | null>(null);
+
+  const revoke = async (device: DeviceRecord) => {
+    busy.value = device.id;
+    error.value = null;
+    try {
+      await api.revokeDevice(device.id);
+      notice.value = `Revoked ${device.name}: it can no longer reach your mail.`;
+      onRevoked(device.id);
+    } catch (err) {
+      error.value = errorText(err);
+    } finally {
+      busy.value = null;
+    }
+  };
+
+  return (
+    <section class="settings-section" aria-labelledby={headingId}>
+      <h3 id={headingId}>Mail devices</h3>
+      {devices.length === 0 ? (
+        <p class="muted">
+          No mail client is logged in. Log one in with <code>npx knock mail login</code>.
+        </p>
+      ) : (
+        <ul class="devices" aria-labelledby={headingId}>
+          {devices.map((device) => (
+            <li key={device.id} class="device">
+              <span class="device-text">
+                <span class="device-name">{device.name}</span>
+                <span class="device-meta">
+                  Created <DeviceTime at={device.createdAt} /> · {device.lastUsedAt === null ? 'Never used' : <>Last used <DeviceTime at={device.lastUsedAt} /></>}
+                </span>
+              </span>
+              <button type="button" class="button button--small" disabled={busy.value === device.id} onClick={() => void revoke(device)}>
+                Revoke<span class="visually-hidden"> {device.name}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {error.value !== null && (
+        <p role="alert" class="error">
+          {error.value}
+        </p>
+      )}
+      <p class="settings-notice" aria-live="polite">
+        {notice.value}
+      </p>
+    </section>
+  );
+}
+
+function DeviceTime({ at }: { at: number }) {
+  return (
+    <time dateTime={isoDate(at)} title={fullDate(at)}>
+      {dayDate(at)}
+    </time>
+  );
+}
