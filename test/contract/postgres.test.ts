@@ -261,7 +261,7 @@ describe('PostgreSQL adapter', () => {
       const plan = async (query: string, ...params: unknown[]): Promise<string> =>
         (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
 
-      for (const filter of ['all', 'unread', 'files', 'archived'] as const) {
+      for (const filter of ['all', 'unread', 'files', 'archived', 'suspicious'] as const) {
         const inbox = await plan(inboxSqlOf[filter], 'account', 50);
         expect(inbox, filter).toContain('Index Scan using conversations_inbox on conversations');
         expect(inbox, filter).not.toMatch(/Seq Scan|Sort/);
@@ -272,6 +272,7 @@ describe('PostgreSQL adapter', () => {
       const search = await plan(searchSqlOf.all, ['word'], 'word:*', 'account', 50);
       await client.query('SET enable_bitmapscan = off');
       expect(search).toContain('Bitmap Index Scan on messages_search');
+      expect(search).toContain('Bitmap Index Scan on conversations_subject_search');
       expect(search).not.toContain('Seq Scan');
       for (const steps of [
         await plan(sql.summaryById, 'conversation'),
@@ -284,10 +285,12 @@ describe('PostgreSQL adapter', () => {
       ]) {
         expect(steps).not.toMatch(/Seq Scan|Sort/);
       }
-      // Deleting a conversation finds its files, and asks of each of their blobs whether another file uses it, by index
-      // (the one sort is that of the few blob ids it returns).
+      // Deleting a conversation finds its files and mails, and asks of each of their blobs whether another file or mail
+      // uses it, by index (the one sort is that of the few blob ids it returns).
       const removal = await plan(sql.deleteConversation, 'conversation');
-      for (const index of ['files_by_conversation', 'files_by_blob', 'files_by_thumb']) expect(removal).toContain(index);
+      for (const index of ['files_by_conversation', 'files_by_blob', 'files_by_thumb', 'mails_by_conversation', 'mails_by_raw_blob', 'mails_by_html_blob']) {
+        expect(removal).toContain(index);
+      }
       expect(removal).not.toContain('Seq Scan');
       // messagesBefore reads its page backwards from the key, then sorts only that page to return it ascending.
       const before = await plan(sql.messagesBefore, 'conversation', 100, 50);

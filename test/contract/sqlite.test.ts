@@ -212,12 +212,19 @@ describe('SQLite adapter', () => {
     await expect(storage.close()).resolves.toBeUndefined();
   });
 
-  it('serves the inbox and history from indexes, without scanning or sorting conversations', () => {
+  /** Runs `check` with the query plans (EXPLAIN QUERY PLAN details) of a fresh database at the current schema. */
+  const withPlans = (check: (plan: (query: string, ...params: unknown[]) => string[]) => void): void => {
     const db = new Database(':memory:');
     try {
       applyMigrations(db);
-      const plan = (query: string, ...params: unknown[]): string[] =>
-        db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query}`).all(...params).map((r) => r.detail);
+      check((query, ...params) => db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query}`).all(...params).map((r) => r.detail));
+    } finally {
+      db.close();
+    }
+  };
+
+  it('serves the inbox and history from indexes, without scanning or sorting conversations', () => {
+    withPlans((plan) => {
       const inbox = plan(sql.inbox, 'account', 50);
       expect(inbox).toContain('SEARCH c USING INDEX conversations_inbox (owner_account_id=?)');
       expect(inbox.filter((d) => d.startsWith('SCAN') || d.includes('TEMP B-TREE'))).toEqual([]);
@@ -231,7 +238,7 @@ describe('SQLite adapter', () => {
       // messagesBefore scans and sorts only its own page (the subquery's `limit` rows), hence "SCAN (subquery".
       for (const steps of others) expect(steps.filter((d) => d.startsWith('SCAN') && !d.startsWith('SCAN (subquery'))).toEqual([]);
       // Every filter of the inbox reads the owner's conversations newest first from the index, and stops at the limit.
-      for (const filter of ['all', 'unread', 'files', 'archived'] as const) {
+      for (const filter of ['all', 'unread', 'files', 'archived', 'suspicious'] as const) {
         const steps = plan(inboxSqlOf[filter], 'account', 50);
         expect(steps, filter).toContain('SEARCH c USING INDEX conversations_inbox (owner_account_id=?)');
         expect(steps.filter((d) => d.startsWith('SCAN') || d.includes('TEMP B-TREE FOR ORDER BY')), filter).toEqual([]);
@@ -243,9 +250,7 @@ describe('SQLite adapter', () => {
       // The index catches up by key lookups of each message waiting.
       // (SCAN f: the files of a file message's payload, json_each.)
       expect(plan(inboxSql.indexPending).filter((d) => d.startsWith('SCAN') && !/^SCAN (p|f VIRTUAL TABLE)/.test(d))).toEqual([]);
-    } finally {
-      db.close();
-    }
+    });
   });
 });
 

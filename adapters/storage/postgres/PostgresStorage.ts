@@ -12,7 +12,7 @@ import type {
   Account, AppendResult, Conversation, FileStorage, GameStorage, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
-  assertWellFormed, eventColumns, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
+  assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
@@ -210,15 +210,14 @@ export class PostgresStorage implements Storage {
   // -- conversations ----------------------------------------------------------------------------------------------
 
   async createConversation(input: NewConversation): Promise<CreatedConversation> {
-    assertWellFormed(input.visitorName, 'The name');
-    const email = input.visitorEmail ?? null;
-    if (email !== null) assertWellFormed(email, 'The email address');
+    const fields = newConversationFields(input);
     const ids = newConversationIds();
     const created = await this.run<{ handle: string; display_name: Buffer }>(
       sql.createConversation,
       [
         input.ownerAccountId, ids.conversation, input.tokenHash, input.at, ids.owner, ids.visitor, encodeText(input.visitorName),
-        email === null ? null : encodeText(email),
+        fields.visitorEmail === null ? null : encodeText(fields.visitorEmail), fields.kind,
+        fields.subject === null ? null : encodeText(fields.subject), fields.suspicious,
       ],
       (err) => {
         if (isViolation(err, SqlState.uniqueViolation, 'conversations_token_hash_key')) {
@@ -231,7 +230,7 @@ export class PostgresStorage implements Storage {
     );
     const account = created.rows[0];
     if (!account) throw new KnockError('not_found', 'There is no such account.');
-    return newConversationRecords(ids, input, { handle: account.handle, displayName: decodeText(account.display_name) });
+    return newConversationRecords(ids, input, fields, { handle: account.handle, displayName: decodeText(account.display_name) });
   }
 
   async getConversation(id: string): Promise<Conversation | null> {

@@ -13,7 +13,7 @@ import type {
   Account, AppendResult, Conversation, FileStorage, GameStorage, NewMessage, Participant, Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
-  assertWellFormed, eventColumns, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
+  assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
@@ -21,6 +21,7 @@ import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRo
 import { SqliteDocuments } from './documents.ts';
 import { SqliteFiles } from './files.ts';
 import { SqliteInbox } from './inbox.ts';
+import { isConstraint } from './constraints.ts';
 import { applyMigrations } from './migrate.ts';
 import { SqliteGames } from './SqliteGames.ts';
 import { Checkpointer } from './checkpointer.ts';
@@ -50,7 +51,7 @@ function prepareStatements(db: Db) {
     deleteSessionsOf: db.prepare<[string]>(sql.deleteSessionsOf),
     liveSessions: db.prepare<[string, number], { token_hash: string }>(sql.liveSessions),
     purgeExpiredSessions: db.prepare<[number]>(sql.purgeExpiredSessions),
-    insertConversation: db.prepare<[string, string, string, number, number, string | null]>(sql.insertConversation),
+    insertConversation: db.prepare<[string, string, string, number, number, string | null, string, string | null, number]>(sql.insertConversation),
     conversationById: db.prepare<[string], ConversationRow<string>>(sql.conversationById),
     conversationByTokenHash: db.prepare<[string], ConversationRow<string>>(sql.conversationByTokenHash),
     conversationExists: db.prepare<[string], { found: number }>(sql.conversationExists),
@@ -224,22 +225,23 @@ export class SqliteStorage implements Storage {
   // -- conversations ----------------------------------------------------------------------------------------------
 
   async createConversation(input: NewConversation): Promise<CreatedConversation> {
-    assertWellFormed(input.visitorName, 'The name');
-    const email = input.visitorEmail ?? null;
-    if (email !== null) assertWellFormed(email, 'The email address');
+    const fields = newConversationFields(input);
     const create = this.db.transaction(() => {
       const account = this.q.accountById.get(input.ownerAccountId);
       if (!account) throw new KnockError('not_found', 'There is no such account.');
       const ids = newConversationIds();
       try {
-        this.q.insertConversation.run(ids.conversation, account.id, input.tokenHash, input.at, input.at, email);
+        this.q.insertConversation.run(
+          ids.conversation, account.id, input.tokenHash, input.at, input.at, fields.visitorEmail, fields.kind, fields.subject,
+          fields.suspicious ? 1 : 0,
+        );
       } catch (err) {
         if (isConstraint(err, 'UNIQUE', 'conversations.token_hash')) {
           throw new KnockError('conflict', 'This conversation token is already in use.');
         }
         throw err;
       }
-      const created = newConversationRecords(ids, input, { handle: account.handle, displayName: account.display_name });
+      const created = newConversationRecords(ids, input, fields, { handle: account.handle, displayName: account.display_name });
       for (const p of [created.owner, created.visitor]) {
         this.q.insertParticipant.run(p.id, ids.conversation, p.role, p.accountId, p.name);
       }
@@ -486,8 +488,3 @@ function configure(db: Db, inMemory: boolean): void {
   if (db.pragma('foreign_keys', { simple: true }) !== 1) throw new Error('SQLite foreign keys could not be enabled.');
 }
 
-/** True for a constraint failure of this kind (e.g. UNIQUE), on `column` ("table.column") when given. */
-function isConstraint(err: unknown, kind: string, column?: string): boolean {
-  if (!(err instanceof Database.SqliteError) || err.code !== `SQLITE_CONSTRAINT_${kind}`) return false;
-  return column === undefined || err.message.includes(column);
-}
