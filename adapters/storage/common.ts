@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KnockError } from '../../engine/errors.ts';
-import type { Account, Conversation, NewMessage, Participant, Storage } from '../../engine/ports/storage.ts';
+import type { Account, Conversation, ConversationKind, NewMessage, Participant, Storage } from '../../engine/ports/storage.ts';
 import type { ConversationEvent, MessageRecord, Role } from '../../engine/protocol.ts';
 
 /** What the port's createAccount and createConversation take and return (inline in the port), named. */
@@ -56,6 +56,28 @@ export function newConversationIds(): ConversationIds {
   return { conversation: newId(), owner: newId(), visitor: newId() };
 }
 
+/** What a new conversation stores besides its ids and participants, its optional fields given their defaults. */
+export interface ConversationFields {
+  visitorEmail: string | null;
+  kind: ConversationKind;
+  subject: string | null;
+  suspicious: boolean;
+}
+
+/** The fields of `input` a new conversation stores, its text checked first (names, address and subject). */
+export function newConversationFields(input: NewConversation): ConversationFields {
+  assertWellFormed(input.visitorName, 'The name');
+  const fields: ConversationFields = {
+    visitorEmail: input.visitorEmail ?? null,
+    kind: input.kind ?? 'chat',
+    subject: input.subject ?? null,
+    suspicious: input.suspicious ?? false,
+  };
+  if (fields.visitorEmail !== null) assertWellFormed(fields.visitorEmail, 'The email address');
+  if (fields.subject !== null) assertWellFormed(fields.subject, 'The subject');
+  return fields;
+}
+
 /**
  * What `createConversation` returns: the conversation as created (no message yet) and its two participants, the
  * owner named after the account.
@@ -63,6 +85,7 @@ export function newConversationIds(): ConversationIds {
 export function newConversationRecords(
   ids: ConversationIds,
   input: NewConversation,
+  fields: ConversationFields,
   account: { handle: string; displayName: string },
 ): CreatedConversation {
   const base = { conversationId: ids.conversation, deliveredSeq: 0, readSeq: 0 };
@@ -73,7 +96,8 @@ export function newConversationRecords(
   const visitor: Participant = { ...base, id: ids.visitor, role: 'visitor', accountId: null, name: input.visitorName };
   const conversation: Conversation = {
     id: ids.conversation, ownerAccountId: input.ownerAccountId, ownerHandle: account.handle, ownerName: account.displayName,
-    lastSeq: 0, createdAt: input.at, updatedAt: input.at,
+    lastSeq: 0, createdAt: input.at, updatedAt: input.at, kind: fields.kind, subject: fields.subject,
+    visitorEmail: fields.visitorEmail, visitorEmailOff: false,
   };
   return { conversation, owner, visitor };
 }

@@ -61,9 +61,13 @@ export interface AttachableRow {
   message_seq: number | null;
 }
 
-/** The files a message's event carries: none unless it is a `file` event. */
+/**
+ * The files a message's event carries and its append attaches: a `file` event's, and an `email` event's attachments
+ * (stored as files of the conversation, uploaded by the message's sender, before it is appended): the same rule for
+ * both. None for other kinds.
+ */
 export function attachedFiles(input: NewMessage): FileRef[] {
-  return input.event.kind === 'file' ? input.event.files : [];
+  return input.event.kind === 'file' || input.event.kind === 'email' ? input.event.files : [];
 }
 
 /**

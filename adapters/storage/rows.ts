@@ -4,7 +4,7 @@
  * holding the UTF-8 bytes and returns a Buffer (see postgres/migrations/001_init.sql). `T` is that type, and
  * `rowMappers` takes the function that turns it into a string. Numbers arrive as JS numbers in both.
  */
-import type { Account, Conversation, Participant, Session } from '../../engine/ports/storage.ts';
+import type { Account, Conversation, ConversationKind, Participant, Session } from '../../engine/ports/storage.ts';
 import type { ConversationEvent, ConversationSummary, MessageRecord, Role } from '../../engine/protocol.ts';
 
 export interface AccountRow<T> {
@@ -30,6 +30,11 @@ export interface ConversationRow<T> {
   last_seq: number;
   created_at: number;
   updated_at: number;
+  kind: string;
+  subject: T | null;
+  visitor_email: T | null;
+  /** A flag: 0 or 1 in SQLite, a boolean in PostgreSQL. */
+  visitor_email_off: number | boolean;
 }
 
 export interface ParticipantRow<T> {
@@ -69,6 +74,9 @@ export interface SummaryRow<T> {
   last_at: number | null;
   last_role: string | null;
   unread: number;
+  kind: string;
+  subject: T | null;
+  suspicious: number | boolean;
 }
 
 /**
@@ -79,6 +87,12 @@ export interface SummaryRow<T> {
 export function eventOf(kind: string, payload: string | null): ConversationEvent {
   // The cast is the trust above: a kind and fields that parsed with conversationEvent when written.
   return (payload === null ? { kind } : { kind, ...(JSON.parse(payload) as object) }) as ConversationEvent;
+}
+
+/** The CHECK constraint guarantees this; the check keeps the type honest without a cast. */
+export function asConversationKind(value: string): ConversationKind {
+  if (value === 'chat' || value === 'email') return value;
+  throw new Error(`Unknown conversation kind in the database: ${value}`);
 }
 
 /** The CHECK constraint guarantees this; the check keeps the type honest without a cast. */
@@ -103,6 +117,7 @@ export interface RowMappers<T> {
  *   export const { toAccount, toMessage } = rowMappers((bytes: Buffer) => bytes.toString('utf8'));
  */
 export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> {
+  const optionalText = (stored: T | null): string | null => (stored === null ? null : decodeText(stored));
   return {
     toAccount: (r) => ({
       id: r.id,
@@ -127,6 +142,10 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
       lastSeq: r.last_seq,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
+      kind: asConversationKind(r.kind),
+      subject: optionalText(r.subject),
+      visitorEmail: optionalText(r.visitor_email),
+      visitorEmailOff: Boolean(r.visitor_email_off),
     }),
 
     toParticipant: (r) => ({
@@ -167,7 +186,10 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
         archived: Boolean(r.archived),
         markedUnread,
         files: r.file_count,
-        visitorEmail: r.visitor_email === null ? null : decodeText(r.visitor_email),
+        visitorEmail: optionalText(r.visitor_email),
+        kind: asConversationKind(r.kind),
+        subject: optionalText(r.subject),
+        suspicious: Boolean(r.suspicious),
       };
     },
   };

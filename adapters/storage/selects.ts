@@ -16,7 +16,7 @@ export const messageSelect = `SELECT m.seq, m.sender_id, p.role AS sender_role, 
 /** Conversation rows (ConversationRow), with the owner's handle and display name. */
 export function conversationSelect(where: string): string {
   return `SELECT c.id, c.owner_account_id, a.handle AS owner_handle, a.display_name AS owner_name,
-      c.last_seq, c.created_at, c.updated_at
+      c.last_seq, c.created_at, c.updated_at, c.kind, c.subject, c.visitor_email, c.visitor_email_off
     FROM conversations c JOIN accounts a ON a.id = c.owner_account_id
     WHERE ${where}`;
 }
@@ -34,6 +34,7 @@ const ownerMark = `COALESCE((SELECT MAX(o.read_seq) FROM participants o WHERE o.
  */
 export function summarySelect(where: string, joinOrder: 'join_order' | 'rowid'): string {
   return `SELECT c.id, c.last_seq, c.updated_at, c.archived, c.marked_unread, c.file_count, c.visitor_email,
+      c.kind, c.subject, c.suspicious,
       (SELECT v.name FROM participants v WHERE v.conversation_id = c.id AND v.role = 'visitor' ORDER BY v.${joinOrder} LIMIT 1)
         AS visitor_name,
       m.body AS last_body, m.at AS last_at, s.role AS last_role,
@@ -48,12 +49,13 @@ export function summarySelect(where: string, joinOrder: 'join_order' | 'rowid'):
 
 /**
  * Which of the owner's conversations an inbox filter keeps (ports/storage.ts listConversations), as a condition on
- * `c`. Archived conversations are left out of every list but the `archived` one, except when searching: a search
- * looks through them too. `unread` stops at the first unread message it finds. TRUE and FALSE read the same in
- * both databases (SQLite stores the flags as 0 and 1).
+ * `c`. Archived conversations are left out of every list but the `archived` one, and suspicious ones (their mail
+ * failed DMARC) out of every list but the `suspicious` one, which shows them archived or not; except when searching:
+ * a search through `all`, `unread` or `files` looks through both too. `unread` stops at the first unread message
+ * it finds. TRUE and FALSE read the same in both databases (SQLite stores the flags as 0 and 1).
  */
 export function inboxCondition(filter: InboxFilter, searching: boolean): string {
-  const shown = searching ? 'TRUE' : 'c.archived = FALSE';
+  const shown = searching ? 'TRUE' : 'c.archived = FALSE AND c.suspicious = FALSE';
   switch (filter) {
     case 'all':
       return shown;
@@ -64,14 +66,16 @@ export function inboxCondition(filter: InboxFilter, searching: boolean): string 
     case 'files':
       return `${shown} AND c.file_count > 0`;
     case 'archived':
-      return 'c.archived = TRUE';
+      return 'c.archived = TRUE AND c.suspicious = FALSE';
+    case 'suspicious':
+      return 'c.suspicious = TRUE';
     default:
       return assertNever(filter);
   }
 }
 
 /** Every inbox filter, so each adapter prepares one statement per filter. */
-export const inboxFilters: readonly InboxFilter[] = ['all', 'unread', 'files', 'archived'];
+export const inboxFilters: readonly InboxFilter[] = ['all', 'unread', 'files', 'archived', 'suspicious'];
 
 function assertNever(value: never): never {
   throw new Error(`Unknown inbox filter: ${String(value)}`);

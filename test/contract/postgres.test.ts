@@ -10,8 +10,11 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnockError } from '../../engine/errors.ts';
+import type { OutboxJob } from '../../engine/ports/storage.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/PostgresStorage.ts';
 import { applyMigrations, defaultMigrationsDir } from '../../adapters/storage/postgres/migrate.ts';
+import { mailSql } from '../../adapters/storage/postgres/mail.ts';
+import { outboxSql } from '../../adapters/storage/postgres/outbox.ts';
 import { inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/postgres/queries.ts';
 import { loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
 import { TestSchemas, newSchemaName, testDatabaseUrl } from '../support/postgresSchemas.ts';
@@ -20,6 +23,7 @@ import { T0, range, seedAccount, seedConversation, seedFile, sendFiles, seqsOf }
 import { expectDataKeptOnReopen } from './storage/reopen.ts';
 import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped, type OlderDatabase } from './storage/legacyEvents.ts';
 import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/legacyInbox.ts';
+import { PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats } from './storage/legacyMail.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 const schemas = new TestSchemas();
@@ -103,6 +107,10 @@ describe('PostgreSQL adapter', () => {
     await olderSchema(PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable);
   });
 
+  it('opens the conversations of a schema written before email as chats, searchable as before, deleted without a trace', async () => {
+    await olderSchema(PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats);
+  });
+
   it('attaches a file once when two processes send it in two messages at once: the other is refused, taking no seq', async () => {
     const schema = newSchemaName();
     const a = await open({ schema, poolSize: 2 });
@@ -172,6 +180,32 @@ describe('PostgreSQL adapter', () => {
       expect(pair[0]?.message).toEqual(pair[1]?.message);
       expect(stored).toContainEqual(pair[0]?.message);
     }
+  });
+
+  it('gives each outbox job to one of two processes claiming at once, also when a lease runs out under them', async () => {
+    const schema = newSchemaName();
+    const processes = [await open({ schema, poolSize: 4 }), await open({ schema, poolSize: 4 })];
+    const jobs = 40;
+    for (const i of range(1, jobs)) {
+      await processes[0]!.enqueueJob({ kind: 'mail.reply', key: `job-${i}`, payload: { i }, runAt: T0 + i, at: T0 });
+    }
+    /** Four claimers per process, each on its own pooled connection, claiming at `now` until nothing is left. */
+    const claimAll = async (now: number, leaseMs: number): Promise<Map<string, OutboxJob[]>> => {
+      const got = new Map<string, OutboxJob[]>();
+      const claimers = processes.flatMap((store, p) => range(1, 4).map((c) => ({ store, worker: `p${p}-c${c}` })));
+      for (;;) {
+        const batches = await Promise.all(claimers.map(({ store, worker }) => store.claimJobs({ worker, now, leaseMs, limit: 3 })));
+        if (batches.every((batch) => batch.length === 0)) return got;
+        for (const job of batches.flat()) got.set(job.key, [...(got.get(job.key) ?? []), job]);
+      }
+    };
+    const first = await claimAll(T0 + 100, 1000);
+    expect(first.size).toBe(jobs);
+    for (const [key, claims] of first) expect(claims.map((c) => c.attempts), key).toEqual([1]);
+    // Every lease has run out (all those workers died): the jobs are claimed again, each once more.
+    const second = await claimAll(T0 + 1100, 1000);
+    expect(second.size).toBe(jobs);
+    for (const [key, claims] of second) expect(claims.map((c) => c.attempts), key).toEqual([2]);
   });
 
   it('keeps each schema apart: a store sees only the tables of its own schema', async () => {
@@ -261,7 +295,7 @@ describe('PostgreSQL adapter', () => {
       const plan = async (query: string, ...params: unknown[]): Promise<string> =>
         (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
 
-      for (const filter of ['all', 'unread', 'files', 'archived'] as const) {
+      for (const filter of ['all', 'unread', 'files', 'archived', 'suspicious'] as const) {
         const inbox = await plan(inboxSqlOf[filter], 'account', 50);
         expect(inbox, filter).toContain('Index Scan using conversations_inbox on conversations');
         expect(inbox, filter).not.toMatch(/Seq Scan|Sort/);
@@ -272,6 +306,7 @@ describe('PostgreSQL adapter', () => {
       const search = await plan(searchSqlOf.all, ['word'], 'word:*', 'account', 50);
       await client.query('SET enable_bitmapscan = off');
       expect(search).toContain('Bitmap Index Scan on messages_search');
+      expect(search).toContain('Bitmap Index Scan on conversations_subject_search');
       expect(search).not.toContain('Seq Scan');
       for (const steps of [
         await plan(sql.summaryById, 'conversation'),
@@ -284,11 +319,31 @@ describe('PostgreSQL adapter', () => {
       ]) {
         expect(steps).not.toMatch(/Seq Scan|Sort/);
       }
-      // Deleting a conversation finds its files, and asks of each of their blobs whether another file uses it, by index
-      // (the one sort is that of the few blob ids it returns).
+      // Deleting a conversation finds its files and mails, and asks of each of their blobs whether another file or mail
+      // uses it, by index (the one sort is that of the few blob ids it returns).
       const removal = await plan(sql.deleteConversation, 'conversation');
-      for (const index of ['files_by_conversation', 'files_by_blob', 'files_by_thumb']) expect(removal).toContain(index);
+      for (const index of ['files_by_conversation', 'files_by_blob', 'files_by_thumb', 'mails_by_conversation', 'mails_by_raw_blob', 'mails_by_html_blob']) {
+        expect(removal).toContain(index);
+      }
       expect(removal).not.toContain('Seq Scan');
+      // The outbox's claim and nextJobAt read only the waiting jobs (the claim sorts the due ones it found); email's
+      // lookups are key lookups.
+      expect(await plan(outboxSql.claim, 'worker', T0, T0 + 1, 4)).toContain('Index Scan using outbox_jobs_due on outbox_jobs');
+      expect(await plan(outboxSql.nextJobAt)).toContain('Index Scan using outbox_jobs_due on outbox_jobs');
+      expect(await plan(mailSql.findMail, 'account', ['a@x', 'b@x'])).toContain(
+        "Index Cond: ((account_id = 'account'::text) AND (message_id = ANY ('{a@x,b@x}'::text[])))",
+      );
+      for (const steps of [
+        await plan(outboxSql.conversationJobs, 'conversation'),
+        await plan(outboxSql.byRef, 'ref'),
+        await plan(outboxSql.settle, 'id', 'worker', 'sent', null, null, null, T0),
+        await plan(mailSql.thread, 'conversation', 20),
+        await plan(mailSql.conversationByMailToken, 'token'),
+        await plan(mailSql.useDevice, 'token-hash', T0),
+        await plan(mailSql.verifyAccountEmail, 'token-hash', T0),
+      ]) {
+        expect(steps).not.toContain('Seq Scan');
+      }
       // messagesBefore reads its page backwards from the key, then sorts only that page to return it ascending.
       const before = await plan(sql.messagesBefore, 'conversation', 100, 50);
       expect(before).toContain('Index Scan Backward using messages_pkey on messages');

@@ -10,12 +10,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
 import { applyMigrations, defaultMigrationsDir, loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
+import { mailSql } from '../../adapters/storage/sqlite/mail.ts';
+import { outboxSql } from '../../adapters/storage/sqlite/outbox.ts';
 import { inboxSql, inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/sqlite/queries.ts';
 import { storageContract } from './storage.contract.ts';
-import { T0, appendSequence, range, seedAccount, seedConversation, seedFile, sendFiles, seqsOf } from './storage/fixtures.ts';
+import { T0, appendSequence, fileRef, range, seedAccount, seedConversation, seedFile, sendFiles, seqsOf } from './storage/fixtures.ts';
 import { expectDataKeptOnReopen } from './storage/reopen.ts';
 import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped, type OlderDatabase } from './storage/legacyEvents.ts';
 import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/legacyInbox.ts';
+import { PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats } from './storage/legacyMail.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 /** Each file-backed store lives in its own temp directory, removed with it. */
@@ -115,6 +118,10 @@ describe('SQLite adapter', () => {
     await olderDatabase(PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable);
   });
 
+  it('opens the conversations of a database written before email as chats, searchable as before, deleted without a trace', async () => {
+    await olderDatabase(PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats);
+  });
+
   it('keeps the search index exactly in step: nothing of deleted conversations or removed accounts stays in it', async () => {
     const file = join(dir, 'knock.db');
     const s = open(file);
@@ -129,8 +136,20 @@ describe('SQLite adapter', () => {
     await appendSequence(s, gone, gone.visitor, 2, 'waiting');
     await sendFiles(s, gone, gone.visitor, [await seedFile(s, gone, gone.visitor, { name: 'attached-file.pdf' })]);
     await s.renameParticipant(gone.visitor.id, 'Renamed Visitor');
+    // Its subject, set and changed, and an email's attachment (006_mail.sql).
+    await s.setSubject(gone.conversation.id, 'First subject');
+    await s.setSubject(gone.conversation.id, 'Second subject');
+    const attachment = await seedFile(s, gone, gone.visitor, { name: 'mailed-attachment.pdf' });
+    await s.appendMessage({
+      conversationId: gone.conversation.id, senderId: gone.visitor.id, clientMsgId: 'mail:in-1', body: 'emailed words', at: T0 + 5000,
+      event: {
+        kind: 'email', subject: 'Second subject', from: { address: 'v@example.com', name: 'V' }, to: [], messageId: 'in-1@example.com',
+        auth: { spf: 'none', dkim: 'none', dmarc: 'none', arc: 'none', suspicious: false }, html: false, files: [fileRef(attachment)],
+      },
+    });
+    expect(await s.listConversations(ann.id, { limit: 10, query: 'second mailed emailed' })).toHaveLength(1);
     await s.deleteConversation(gone.conversation.id);
-    const other = await seedConversation(s, ann, { visitorName: 'Other' });
+    const other = await seedConversation(s, ann, { visitorName: 'Other', subject: 'Other subject', kind: 'email' });
     await appendSequence(s, other, other.visitor, 1, 'other');
     expect(await s.removeAccount('ann')).toBe(true);
     // A connection of its own, not read-only: FTS5 runs its integrity check as a write.
@@ -212,12 +231,19 @@ describe('SQLite adapter', () => {
     await expect(storage.close()).resolves.toBeUndefined();
   });
 
-  it('serves the inbox and history from indexes, without scanning or sorting conversations', () => {
+  /** Runs `check` with the query plans (EXPLAIN QUERY PLAN details) of a fresh database at the current schema. */
+  const withPlans = (check: (plan: (query: string, ...params: unknown[]) => string[]) => void): void => {
     const db = new Database(':memory:');
     try {
       applyMigrations(db);
-      const plan = (query: string, ...params: unknown[]): string[] =>
-        db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query}`).all(...params).map((r) => r.detail);
+      check((query, ...params) => db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query}`).all(...params).map((r) => r.detail));
+    } finally {
+      db.close();
+    }
+  };
+
+  it('serves the inbox and history from indexes, without scanning or sorting conversations', () => {
+    withPlans((plan) => {
       const inbox = plan(sql.inbox, 'account', 50);
       expect(inbox).toContain('SEARCH c USING INDEX conversations_inbox (owner_account_id=?)');
       expect(inbox.filter((d) => d.startsWith('SCAN') || d.includes('TEMP B-TREE'))).toEqual([]);
@@ -231,7 +257,7 @@ describe('SQLite adapter', () => {
       // messagesBefore scans and sorts only its own page (the subquery's `limit` rows), hence "SCAN (subquery".
       for (const steps of others) expect(steps.filter((d) => d.startsWith('SCAN') && !d.startsWith('SCAN (subquery'))).toEqual([]);
       // Every filter of the inbox reads the owner's conversations newest first from the index, and stops at the limit.
-      for (const filter of ['all', 'unread', 'files', 'archived'] as const) {
+      for (const filter of ['all', 'unread', 'files', 'archived', 'suspicious'] as const) {
         const steps = plan(inboxSqlOf[filter], 'account', 50);
         expect(steps, filter).toContain('SEARCH c USING INDEX conversations_inbox (owner_account_id=?)');
         expect(steps.filter((d) => d.startsWith('SCAN') || d.includes('TEMP B-TREE FOR ORDER BY')), filter).toEqual([]);
@@ -243,9 +269,33 @@ describe('SQLite adapter', () => {
       // The index catches up by key lookups of each message waiting.
       // (SCAN f: the files of a file message's payload, json_each.)
       expect(plan(inboxSql.indexPending).filter((d) => d.startsWith('SCAN') && !/^SCAN (p|f VIRTUAL TABLE)/.test(d))).toEqual([]);
-    } finally {
-      db.close();
-    }
+    });
+  });
+
+  it('claims outbox jobs and threads mails through indexes, without scanning a table', () => {
+    withPlans((plan) => {
+      // The claim and nextJobAt read only the waiting jobs (outbox_jobs_due); the claim sorts the due ones it found.
+      expect(plan(outboxSql.claim, { worker: 'w', now: T0, until: T0 + 1, limit: 4 })).toContain(
+        'SEARCH outbox_jobs USING INDEX outbox_jobs_due (state=? AND run_at<?)',
+      );
+      expect(plan(outboxSql.nextJobAt)).toEqual(['SEARCH outbox_jobs USING INDEX outbox_jobs_due (state=?)']);
+      // A Message-ID list is looked up one key at a time, not by scanning the account's mails.
+      expect(plan(mailSql.findMail, '["a@x"]', 'account')).toContain(
+        'SEARCH mails USING INDEX sqlite_autoindex_mails_1 (account_id=? AND message_id=?)',
+      );
+      for (const steps of [
+        plan(outboxSql.conversationJobs, 'conversation'),
+        plan(outboxSql.byRef, 'ref'),
+        plan(outboxSql.settle, { id: 'id', worker: 'w', state: 'sent', runAt: null, error: null, ref: null, at: T0 }),
+        plan(mailSql.thread, 'conversation', 20),
+        plan(mailSql.mailOf, 'conversation', 1),
+        plan(mailSql.conversationByMailToken, 'token'),
+        plan(mailSql.useDevice, T0, 'token-hash'),
+        plan(mailSql.verifyAccountEmail, T0, 'token-hash'),
+      ]) {
+        expect(steps.filter((d) => d.startsWith('SCAN') && !d.startsWith('SCAN (subquery'))).toEqual([]);
+      }
+    });
   });
 });
 

@@ -11,9 +11,12 @@ import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
 import { documentRules } from './storage/documents.contract.ts';
+import { emailInboxRules } from './storage/emailInbox.contract.ts';
 import { eventRules } from './storage/events.contract.ts';
 import { fileRules } from './storage/files.contract.ts';
 import { inboxRules } from './storage/inbox.contract.ts';
+import { mailRules } from './storage/mail.contract.ts';
+import { outboxRules } from './storage/outbox.contract.ts';
 import { searchRules } from './storage/search.contract.ts';
 import type { StorageContext } from './storage/fixtures.ts';
 import { messageRules } from './storage/messages.contract.ts';
@@ -58,5 +61,8 @@ export function storageContract(
     fileRules(ctx);
     inboxRules(ctx);
     searchRules(ctx);
+    outboxRules(ctx);
+    mailRules(ctx);
+    emailInboxRules(ctx);
   });
 }

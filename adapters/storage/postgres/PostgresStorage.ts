@@ -9,20 +9,24 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, Conversation, FileStorage, GameStorage, NewMessage, Participant, Session, Storage,
+  Account, AppendResult, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant, Session,
+  Storage,
 } from '../../../engine/ports/storage.ts';
 import {
-  assertWellFormed, eventColumns, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
+  assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
+import { mailMethods, outboxMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
 import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
 import { PostgresDocuments } from './documents.ts';
 import { PostgresFiles } from './files.ts';
-import { PostgresInbox } from './inbox.ts';
+import { PostgresInbox, type RunStatement } from './inbox.ts';
+import { PostgresMail, mailSql } from './mail.ts';
+import { PostgresOutbox, outboxSql } from './outbox.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
 import { PostgresGames } from './PostgresGames.ts';
 import {
@@ -95,6 +99,9 @@ function parseBigint(text: string): number {
   return value;
 }
 
+/** The outbox's and email's methods, put on each instance by the constructor (../forwarding.ts). */
+export interface PostgresStorage extends OutboxStorage, MailStorage {}
+
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
   /** Per conversation: the appends waiting for its next batch (call order), while its batches are being written. */
@@ -102,7 +109,11 @@ export class PostgresStorage implements Storage {
   /** The conversations' write loops running now (close waits for them). */
   private readonly draining = new Set<Promise<void>>();
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(private readonly pool: pg.Pool) {
+    // The outbox and email of issue 17 (./outbox.ts, ./mail.ts: same pool and statement runner).
+    const run: RunStatement = (text, values, refine) => this.run(text, values, refine);
+    Object.assign(this, outboxMethods(new PostgresOutbox(run)), mailMethods(new PostgresMail(run)));
+  }
 
   /**
    * Connects, creates the schema if missing and brings it up to date (migrations/), then returns the adapter.
@@ -164,8 +175,8 @@ export class PostgresStorage implements Storage {
   }
 
   /**
-   * Sessions, conversations, participants, messages, documents, games and files go with it through ON DELETE
-   * CASCADE (001_init.sql and after).
+   * Sessions, conversations, participants, messages, documents, games, files, mails, outbox jobs of its conversations,
+   * its address and device tokens go with it through ON DELETE CASCADE (001_init.sql and after).
    */
   async removeAccount(handle: string): Promise<boolean> {
     return ((await this.run(sql.deleteAccount, [handle])).rowCount ?? 0) > 0;
@@ -210,15 +221,14 @@ export class PostgresStorage implements Storage {
   // -- conversations ----------------------------------------------------------------------------------------------
 
   async createConversation(input: NewConversation): Promise<CreatedConversation> {
-    assertWellFormed(input.visitorName, 'The name');
-    const email = input.visitorEmail ?? null;
-    if (email !== null) assertWellFormed(email, 'The email address');
+    const fields = newConversationFields(input);
     const ids = newConversationIds();
     const created = await this.run<{ handle: string; display_name: Buffer }>(
       sql.createConversation,
       [
         input.ownerAccountId, ids.conversation, input.tokenHash, input.at, ids.owner, ids.visitor, encodeText(input.visitorName),
-        email === null ? null : encodeText(email),
+        fields.visitorEmail === null ? null : encodeText(fields.visitorEmail), fields.kind,
+        fields.subject === null ? null : encodeText(fields.subject), fields.suspicious,
       ],
       (err) => {
         if (isViolation(err, SqlState.uniqueViolation, 'conversations_token_hash_key')) {
@@ -231,7 +241,7 @@ export class PostgresStorage implements Storage {
     );
     const account = created.rows[0];
     if (!account) throw new KnockError('not_found', 'There is no such account.');
-    return newConversationRecords(ids, input, { handle: account.handle, displayName: decodeText(account.display_name) });
+    return newConversationRecords(ids, input, fields, { handle: account.handle, displayName: decodeText(account.display_name) });
   }
 
   async getConversation(id: string): Promise<Conversation | null> {
@@ -549,6 +559,8 @@ function receiptSeq(seq: number): number {
 const statementNames = new Map<string, string>([
   ...Object.entries(sql).map(([key, text]): [string, string] => [text, `knock_${key}`]),
   ...Object.entries(inboxSqlOf).map(([filter, text]): [string, string] => [text, `knock_inbox_${filter}`]),
+  ...Object.entries(outboxSql).map(([key, text]): [string, string] => [text, `knock_outbox_${key}`]),
+  ...Object.entries(mailSql).map(([key, text]): [string, string] => [text, `knock_mail_${key}`]),
   // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
 ]);
 

@@ -49,13 +49,13 @@ export const sql = {
    * The conversation and its two participants in one statement (so one round trip and atomic without BEGIN):
    * nothing is inserted, and no row returned, when the account does not exist. The owner's participant takes the
    * account's display name. $1 account, $2 conversation id, $3 token hash, $4 at, $5 owner id, $6 visitor id,
-   * $7 visitor name, $8 visitor email (or NULL).
+   * $7 visitor name, $8 visitor email (or NULL), $9 kind, $10 subject (or NULL), $11 suspicious.
    */
   createConversation: `WITH owner AS (
       SELECT id, handle, display_name FROM accounts WHERE id = $1
     ), conversation AS (
-      INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email)
-      SELECT $2, owner.id, $3, 0, $4, $4, $8::bytea FROM owner
+      INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, kind, subject, suspicious)
+      SELECT $2, owner.id, $3, 0, $4, $4, $8::bytea, $9, $10::bytea, $11 FROM owner
       RETURNING id
     ), joined AS (
       INSERT INTO participants (id, conversation_id, role, account_id, name)
@@ -144,28 +144,38 @@ export const sql = {
   setArchived: 'UPDATE conversations SET archived = $2 WHERE id = $1',
   markUnread: 'UPDATE conversations SET marked_unread = true WHERE id = $1',
   /**
-   * Deletes the conversation (participants, messages, documents, games and files go with it: ON DELETE CASCADE) and
-   * returns the blobs of its files that no other file uses, in one statement. Its files are deleted by `gone` so the
-   * check can leave exactly them out: within the statement, the snapshot still shows every deleted row. No row when
-   * there is no such conversation.
+   * Deletes the conversation (participants, messages, documents, games, files, mails and outbox jobs go with it: ON
+   * DELETE CASCADE) and returns the blobs of its files and mails that nothing else uses, in one statement. Its files
+   * are deleted by `gone` so the check can leave exactly them out, as it leaves out the mails of the conversation:
+   * within the statement, the snapshot still shows every deleted row. No row when there is no such conversation.
    */
   deleteConversation: `WITH gone AS (
       DELETE FROM files WHERE conversation_id = $1 RETURNING id, blob_id, thumb_blob_id
     ), conversation AS (
       DELETE FROM conversations WHERE id = $1 RETURNING id
     )
-    SELECT ${unreferencedBlobs('gone')} AS blobs FROM conversation`,
+    SELECT ${unreferencedBlobs('gone', '$1')} AS blobs FROM conversation`,
 } as const;
 
 /**
- * The blobs of the files deleted by CTE `gone` (id, blob_id, thumb_blob_id) that no other file uses, as an array.
- * Two NOT EXISTS, so each is an index lookup (files_by_blob, files_by_thumb).
+ * The blobs of the files deleted by CTE `gone` (id, blob_id, thumb_blob_id), and of the mails of conversation
+ * `goingConversation` (a placeholder) when given, that nothing else uses, as an array: no other file (as the file or
+ * its thumbnail) and no mail of another conversation (as its raw or HTML form). Each NOT EXISTS is an index lookup
+ * (files_by_blob, files_by_thumb, mails_by_raw_blob, mails_by_html_blob).
  */
-export function unreferencedBlobs(gone: string): string {
+export function unreferencedBlobs(gone: string, goingConversation?: string): string {
+  const mailBlobs = goingConversation === undefined ? '' : `
+        UNION SELECT raw_blob_id FROM mails WHERE conversation_id = ${goingConversation} AND raw_blob_id IS NOT NULL
+        UNION SELECT html_blob_id FROM mails WHERE conversation_id = ${goingConversation} AND html_blob_id IS NOT NULL`;
+  const otherMail = goingConversation === undefined ? '' : ` AND m.conversation_id <> ${goingConversation}`;
   return `ARRAY(
-      SELECT b.blob FROM (SELECT blob_id AS blob FROM ${gone} UNION SELECT thumb_blob_id FROM ${gone} WHERE thumb_blob_id IS NOT NULL) b
+      SELECT b.blob FROM (
+        SELECT blob_id AS blob FROM ${gone} UNION SELECT thumb_blob_id FROM ${gone} WHERE thumb_blob_id IS NOT NULL${mailBlobs}
+      ) b
       WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.blob_id = b.blob AND f.id NOT IN (SELECT id FROM ${gone}))
         AND NOT EXISTS (SELECT 1 FROM files f WHERE f.thumb_blob_id = b.blob AND f.id NOT IN (SELECT id FROM ${gone}))
+        AND NOT EXISTS (SELECT 1 FROM mails m WHERE m.raw_blob_id = b.blob${otherMail})
+        AND NOT EXISTS (SELECT 1 FROM mails m WHERE m.html_blob_id = b.blob${otherMail})
       ORDER BY b.blob
     )`;
 }
@@ -177,10 +187,10 @@ function inboxSql(filter: InboxFilter): string {
 }
 
 /**
- * The owner's conversations where every word is found (in a message, the visitor's name or an attached file's name,
- * not necessarily the same one), through one filter: $1 the words (letters and digits only: searchWords.ts), $2 the
+ * The owner's conversations where every word is found (in a message, the visitor's name, an attached file's name or
+ * the subject, not necessarily the same one), through one filter: $1 the words (letters and digits only: searchWords.ts), $2 the
  * same as one tsquery text, 'word1:* | word2:*', $3 owner, $4 limit. Each word is the prefix query 'word:*' of the
- * knock_search configuration (accents and case folded as in the index). $2 finds the candidate rows through the three
+ * knock_search configuration (accents and case folded as in the index). $2 finds the candidate rows through the four
  * GIN indexes (it must be a parameter of the statement, not computed from $1 in SQL, so the planner sees a constant
  * tsquery: of one it cannot see, it assumes it matches everything and scans the table); then a conversation is kept
  * when every word hits one of its rows. A word the parser keeps nothing of (an empty tsquery) is left out rather
@@ -199,6 +209,9 @@ function searchSql(filter: InboxFilter): string {
       UNION ALL
       SELECT f.conversation_id, f.name_search FROM files f
         WHERE f.message_seq IS NOT NULL AND f.name_search @@ to_tsquery('knock_search', $2::text)
+      UNION ALL
+      SELECT s.id, s.subject_search FROM conversations s
+        WHERE s.subject IS NOT NULL AND s.subject_search @@ to_tsquery('knock_search', $2::text)
     ), found AS (
       SELECT h.conversation_id FROM candidates h JOIN usable u ON h.document @@ u.query
       GROUP BY h.conversation_id HAVING count(DISTINCT u.ord) = (SELECT count(*) FROM usable)

@@ -10,17 +10,22 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, Conversation, FileStorage, GameStorage, NewMessage, Participant, Session, Storage,
+  Account, AppendResult, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant, Session,
+  Storage,
 } from '../../../engine/ports/storage.ts';
 import {
-  assertWellFormed, eventColumns, newAccount, newConversationIds, newConversationRecords, rowLimit, storedMessage,
+  assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
+import { mailMethods, outboxMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteDocuments } from './documents.ts';
 import { SqliteFiles } from './files.ts';
 import { SqliteInbox } from './inbox.ts';
+import { SqliteMail } from './mail.ts';
+import { SqliteOutbox } from './outbox.ts';
+import { isConstraint } from './constraints.ts';
 import { applyMigrations } from './migrate.ts';
 import { SqliteGames } from './SqliteGames.ts';
 import { Checkpointer } from './checkpointer.ts';
@@ -50,7 +55,7 @@ function prepareStatements(db: Db) {
     deleteSessionsOf: db.prepare<[string]>(sql.deleteSessionsOf),
     liveSessions: db.prepare<[string, number], { token_hash: string }>(sql.liveSessions),
     purgeExpiredSessions: db.prepare<[number]>(sql.purgeExpiredSessions),
-    insertConversation: db.prepare<[string, string, string, number, number, string | null]>(sql.insertConversation),
+    insertConversation: db.prepare<[string, string, string, number, number, string | null, string, string | null, number]>(sql.insertConversation),
     conversationById: db.prepare<[string], ConversationRow<string>>(sql.conversationById),
     conversationByTokenHash: db.prepare<[string], ConversationRow<string>>(sql.conversationByTokenHash),
     conversationExists: db.prepare<[string], { found: number }>(sql.conversationExists),
@@ -77,6 +82,9 @@ function prepareStatements(db: Db) {
  */
 const SEARCH_INDEX_BATCH = 512;
 
+/** The outbox's and email's methods, put on each instance by the constructor (../forwarding.ts). */
+export interface SqliteStorage extends OutboxStorage, MailStorage {}
+
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
   private closed = false;
@@ -101,6 +109,8 @@ export class SqliteStorage implements Storage {
 
   private constructor(private readonly db: Db, file: string | null, private readonly onError?: (err: Error) => void) {
     this.q = prepareStatements(db);
+    // The outbox and email of issue 17 (./outbox.ts, ./mail.ts: same connection, own statements).
+    Object.assign(this, outboxMethods(new SqliteOutbox(db)), mailMethods(new SqliteMail(db, (value) => this.visible(value))));
     this.wal = file === null ? null : new WalSync(`${file}-wal`);
     this.checkpoints = file === null ? null : new Checkpointer(db, file, onError);
     this.syncOff = db.prepare('PRAGMA synchronous = NORMAL');
@@ -174,8 +184,9 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Sessions, conversations, participants, messages, documents, games and files go with it through ON DELETE
-   * CASCADE (001_init.sql and after), the conversations' rows of the search index by trigger (005_inbox.sql).
+   * Sessions, conversations, participants, messages, documents, games, files, mails, outbox jobs of its conversations,
+   * its address and device tokens go with it through ON DELETE CASCADE (001_init.sql and after), the conversations'
+   * rows of the search index by trigger (005_inbox.sql, 006_mail.sql).
    */
   async removeAccount(handle: string): Promise<boolean> {
     return this.q.deleteAccount.run(handle).changes > 0;
@@ -224,22 +235,23 @@ export class SqliteStorage implements Storage {
   // -- conversations ----------------------------------------------------------------------------------------------
 
   async createConversation(input: NewConversation): Promise<CreatedConversation> {
-    assertWellFormed(input.visitorName, 'The name');
-    const email = input.visitorEmail ?? null;
-    if (email !== null) assertWellFormed(email, 'The email address');
+    const fields = newConversationFields(input);
     const create = this.db.transaction(() => {
       const account = this.q.accountById.get(input.ownerAccountId);
       if (!account) throw new KnockError('not_found', 'There is no such account.');
       const ids = newConversationIds();
       try {
-        this.q.insertConversation.run(ids.conversation, account.id, input.tokenHash, input.at, input.at, email);
+        this.q.insertConversation.run(
+          ids.conversation, account.id, input.tokenHash, input.at, input.at, fields.visitorEmail, fields.kind, fields.subject,
+          fields.suspicious ? 1 : 0,
+        );
       } catch (err) {
         if (isConstraint(err, 'UNIQUE', 'conversations.token_hash')) {
           throw new KnockError('conflict', 'This conversation token is already in use.');
         }
         throw err;
       }
-      const created = newConversationRecords(ids, input, { handle: account.handle, displayName: account.display_name });
+      const created = newConversationRecords(ids, input, fields, { handle: account.handle, displayName: account.display_name });
       for (const p of [created.owner, created.visitor]) {
         this.q.insertParticipant.run(p.id, ids.conversation, p.role, p.accountId, p.name);
       }
@@ -486,8 +498,3 @@ function configure(db: Db, inMemory: boolean): void {
   if (db.pragma('foreign_keys', { simple: true }) !== 1) throw new Error('SQLite foreign keys could not be enabled.');
 }
 
-/** True for a constraint failure of this kind (e.g. UNIQUE), on `column` ("table.column") when given. */
-function isConstraint(err: unknown, kind: string, column?: string): boolean {
-  if (!(err instanceof Database.SqliteError) || err.code !== `SQLITE_CONSTRAINT_${kind}`) return false;
-  return column === undefined || err.message.includes(column);
-}

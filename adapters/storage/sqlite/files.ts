@@ -1,7 +1,8 @@
 /**
  * Files (engine/ports/storage.ts FileStorage) in SQLite, on SqliteStorage's connection (005_inbox.sql): uploads,
  * the checks and the write of an attachment (called by SqliteStorage inside an append's transaction), the owner's
- * quota, and which blobs no file uses any more once files are deleted.
+ * quota, and which blobs nothing uses any more once files (or a conversation's mails, 006_mail.sql) are deleted: a
+ * blob is kept while a file uses it (as the file or its thumbnail) or a mail does (as its raw or HTML form).
  */
 import type Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
@@ -30,13 +31,21 @@ export class SqliteFiles implements FileStorage {
         `SELECT IFNULL(SUM(f.size), 0) AS bytes FROM conversations c JOIN files f ON f.conversation_id = c.id
          WHERE c.owner_account_id = ?`,
       ),
-      blobsOfConversation: db.prepare<[string], BlobsRow>('SELECT blob_id, thumb_blob_id FROM files WHERE conversation_id = ?'),
+      // Every blob of the conversation: its files' and thumbnails', and its mails' raw and HTML forms.
+      blobsOfConversation: db.prepare<{ id: string }, { blob: string }>(
+        `SELECT blob_id AS blob FROM files WHERE conversation_id = @id
+         UNION SELECT thumb_blob_id FROM files WHERE conversation_id = @id AND thumb_blob_id IS NOT NULL
+         UNION SELECT raw_blob_id FROM mails WHERE conversation_id = @id AND raw_blob_id IS NOT NULL
+         UNION SELECT html_blob_id FROM mails WHERE conversation_id = @id AND html_blob_id IS NOT NULL`,
+      ),
       purge: db.prepare<[number], BlobsRow>(
         'DELETE FROM files WHERE message_seq IS NULL AND created_at < ? RETURNING blob_id, thumb_blob_id',
       ),
+      // Each NOT EXISTS is a lookup in an index: files_by_blob, files_by_thumb, mails_by_raw_blob, mails_by_html_blob.
       unreferenced: db.prepare<[string], { blob: string }>(
         `SELECT value AS blob FROM json_each(?)
          WHERE NOT EXISTS (SELECT 1 FROM files WHERE blob_id = value) AND NOT EXISTS (SELECT 1 FROM files WHERE thumb_blob_id = value)
+           AND NOT EXISTS (SELECT 1 FROM mails WHERE raw_blob_id = value) AND NOT EXISTS (SELECT 1 FROM mails WHERE html_blob_id = value)
          ORDER BY value`,
       ),
     };
@@ -69,7 +78,7 @@ export class SqliteFiles implements FileStorage {
   }
 
   async purgeUnattachedFiles(before: number): Promise<string[]> {
-    const purge = this.db.transaction(() => this.unreferencedOf(this.q.purge.all(before)));
+    const purge = this.db.transaction(() => this.unreferencedOf(this.q.purge.all(before).flatMap((row) => [row.blob_id, row.thumb_blob_id])));
     return purge.immediate();
   }
 
@@ -86,24 +95,20 @@ export class SqliteFiles implements FileStorage {
     }
   }
 
-  /** Inside a transaction, before the conversation is deleted: the blobs its files use. */
-  blobsOf(conversationId: string): BlobsRow[] {
-    return this.q.blobsOfConversation.all(conversationId);
+  /** Inside a transaction, before the conversation is deleted: the blobs its files and mails use. */
+  blobsOf(conversationId: string): string[] {
+    return this.q.blobsOfConversation.all({ id: conversationId }).map((r) => r.blob);
   }
 
-  /** Inside the transaction that deleted the files of `rows`: their blobs that no file uses any more. */
-  unreferencedOf(rows: readonly BlobsRow[]): string[] {
-    const blobs = new Set<string>();
-    for (const row of rows) {
-      blobs.add(row.blob_id);
-      if (row.thumb_blob_id !== null) blobs.add(row.thumb_blob_id);
-    }
-    if (blobs.size === 0) return [];
-    return this.q.unreferenced.all(JSON.stringify([...blobs])).map((r) => r.blob);
+  /** Inside the transaction that deleted what used `blobs` (nulls skipped): those that nothing uses any more. */
+  unreferencedOf(blobs: ReadonlyArray<string | null>): string[] {
+    const distinct = [...new Set(blobs.filter((blob) => blob !== null))];
+    if (distinct.length === 0) return [];
+    return this.q.unreferenced.all(JSON.stringify(distinct)).map((r) => r.blob);
   }
 }
 
-export interface BlobsRow {
+interface BlobsRow {
   blob_id: string;
   thumb_blob_id: string | null;
 }

@@ -20,7 +20,9 @@ export interface InboxDurability {
 
 /** One prepared statement per inbox filter. */
 function perFilter<S>(prepare: (filter: InboxFilter) => S): Record<InboxFilter, S> {
-  return { all: prepare('all'), unread: prepare('unread'), files: prepare('files'), archived: prepare('archived') };
+  return {
+    all: prepare('all'), unread: prepare('unread'), files: prepare('files'), archived: prepare('archived'), suspicious: prepare('suspicious'),
+  };
 }
 
 export class SqliteInbox {
@@ -66,6 +68,7 @@ export class SqliteInbox {
     return this.q.markUnread.run(conversationId).changes > 0;
   }
 
+  /** The blobs of its files and mails that nothing else uses are returned (SqliteFiles.unreferencedOf). */
   async deleteConversation(conversationId: string): Promise<string[] | null> {
     const remove = this.db.transaction((): string[] | null => {
       const blobs = this.files.blobsOf(conversationId);

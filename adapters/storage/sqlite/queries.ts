@@ -28,8 +28,9 @@ export const sql = {
   purgeExpiredSessions: 'DELETE FROM sessions WHERE expires_at <= ?',
 
   // Its search_key is given by trigger (005_inbox.sql).
-  insertConversation: `INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email)
-    VALUES (?, ?, ?, 0, ?, ?, ?)`,
+  insertConversation: `INSERT INTO conversations
+      (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, kind, subject, suspicious)
+    VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
   conversationById: conversationSelect('c.id = ?'),
   conversationByTokenHash: conversationSelect('c.token_hash = ?'),
   conversationExists: 'SELECT 1 AS found FROM conversations WHERE id = ?',
@@ -76,7 +77,8 @@ export const sql = {
 export const inboxSql = {
   setArchived: 'UPDATE conversations SET archived = ? WHERE id = ?',
   markUnread: 'UPDATE conversations SET marked_unread = 1 WHERE id = ?',
-  // Participants, messages, documents, games and files go with it (ON DELETE CASCADE), its search rows by trigger.
+  // Participants, messages, documents, games, files, mails and outbox jobs go with it (ON DELETE CASCADE), its
+  // search rows by trigger.
   deleteConversation: 'DELETE FROM conversations WHERE id = ?',
   anyPending: 'SELECT 1 AS found FROM search_pending LIMIT 1',
   // The messages waiting for the index, in rowid order so FTS5 writes them as one segment (005_inbox.sql).
@@ -95,8 +97,8 @@ function filteredInbox(filter: InboxFilter): string {
 }
 
 /**
- * The owner's conversations where every word is found (in a message, the visitor's name or an attached file's name,
- * not necessarily the same one), through one filter: $1 the words as a JSON array of FTS5 queries (`"word"*`),
+ * The owner's conversations where every word is found (in a message, the visitor's name, an attached file's name or
+ * the subject, not necessarily the same one), through one filter: $1 the words as a JSON array of FTS5 queries (`"word"*`),
  * $2 owner, $3 limit. Each word is looked up in the index once; a conversation is kept when all of them hit it.
  */
 function searchedInbox(filter: InboxFilter): string {

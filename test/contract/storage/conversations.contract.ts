@@ -14,7 +14,7 @@ export function conversationRules(ctx: StorageContext): void {
       const { conversation, owner, visitor } = await seedConversation(s, ann, { visitorName: 'Vic', at: T0 + 5 });
       expect(conversation).toEqual({
         id: conversation.id, ownerAccountId: ann.id, ownerHandle: 'ann', ownerName: 'Ann Example',
-        lastSeq: 0, createdAt: T0 + 5, updatedAt: T0 + 5,
+        lastSeq: 0, createdAt: T0 + 5, updatedAt: T0 + 5, kind: 'chat', subject: null, visitorEmail: null, visitorEmailOff: false,
       });
       expect(owner).toEqual({
         id: owner.id, conversationId: conversation.id, role: 'owner', accountId: ann.id, name: 'Ann Example',
@@ -135,7 +135,7 @@ export function conversationRules(ctx: StorageContext): void {
       const id = conv.conversation.id;
       expect(await s.getConversationSummary(id)).toEqual({
         id, visitorName: 'Vic', lastSeq: 0, lastMessage: null, unread: 0, updatedAt: T0,
-        archived: false, markedUnread: false, files: 0, visitorEmail: null,
+        archived: false, markedUnread: false, files: 0, visitorEmail: null, kind: 'chat', subject: null, suspicious: false,
       });
       await appendSequence(s, conv, conv.visitor, 1);
       await s.appendMessage({ conversationId: id, senderId: conv.owner.id, clientMsgId: clientMsgId('reply'), body: 'Hello Vic', event: { kind: 'text' }, at: T0 + 50 });
@@ -143,6 +143,7 @@ export function conversationRules(ctx: StorageContext): void {
       expect(summary).toEqual({
         id, visitorName: 'Vic', lastSeq: 2, lastMessage: { body: 'Hello Vic', at: T0 + 50, senderRole: 'owner' },
         unread: 1, updatedAt: T0 + 50, archived: false, markedUnread: false, files: 0, visitorEmail: null,
+        kind: 'chat', subject: null, suspicious: false,
       });
       expect(await s.listConversations(ann.id, { limit: 10 })).toEqual([summary]);
       expect(await s.getConversationSummary('no-such-conversation')).toBeNull();

@@ -7,6 +7,17 @@ import type { Storage } from '../../../engine/ports/storage.ts';
 import { conversationEvent, type ConversationEvent, type ConversationEventKind } from '../../../engine/protocol.ts';
 import { T0, fileRef, seedAccount, seedConversation, seedFile, type SeededConversation, type StorageContext } from './fixtures.ts';
 
+/** An email's envelope with text JSON must escape (quotes, a backslash, a line break, NUL, an emoji) and a failed DMARC. */
+const emailEnvelope = {
+  subject: 'Re: "Invoice" \\ march\n\u0000 😀',
+  from: { address: 'zoe@example.com', name: 'Zoë "Z" Durand' },
+  to: [{ address: 'ann@knock.example', name: '' }, { address: 'ann+c-abcdefghijklmnopqrst@knock.example', name: 'Ann' }],
+  messageId: 'CAF=3x+yz@mail.example.com',
+  auth: { spf: 'pass', dkim: 'fail', dmarc: 'fail', arc: 'none', suspicious: true },
+  html: true,
+  files: [],
+} satisfies Omit<Extract<ConversationEvent, { kind: 'email' }>, 'kind'>;
+
 /**
  * Events of every kind, each with its edge values (nulls, the longest ids, text that JSON must escape). Typed by
  * kind, so a kind added to the protocol does not compile here until it has samples.
@@ -34,6 +45,8 @@ const samples: { [K in ConversationEventKind]: Array<Extract<ConversationEvent, 
   system: [{ kind: 'system' }],
   // A file event names files uploaded into its conversation by its sender: made per test (withFileEvents).
   file: [],
+  // An email without attachments here; one with them is made per test, as a file event (withFileEvents).
+  email: [{ kind: 'email', ...emailEnvelope }],
 };
 const allSamples: ConversationEvent[] = Object.values(samples).flat();
 
@@ -41,8 +54,8 @@ const allSamples: ConversationEvent[] = Object.values(samples).flat();
 const senderOf = (conv: SeededConversation, i: number) => (i % 2 === 0 ? conv.visitor : conv.owner);
 
 /**
- * `events` followed by two file events of the conversation, each naming files its sender uploaded: one image, and
- * two files whose names JSON must escape.
+ * `events` followed by two file events and an email of the conversation, each naming files its sender uploaded: one
+ * image, two files whose names JSON must escape, and the email's attachment.
  */
 async function withFileEvents(s: Storage, conv: SeededConversation, events: readonly ConversationEvent[]): Promise<ConversationEvent[]> {
   const first = senderOf(conv, events.length);
@@ -50,7 +63,13 @@ async function withFileEvents(s: Storage, conv: SeededConversation, events: read
   const photo = await seedFile(s, conv, first, { name: 'photo.jpg', image: { width: 800, height: 600 }, thumb: 'photo-thumb' });
   const quoted = await seedFile(s, conv, second, { name: 'a "quoted" \\ name\u0000 😀.pdf' });
   const plain = await seedFile(s, conv, second, { name: 'x.pdf', size: 0 });
-  return [...events, { kind: 'file', files: [fileRef(photo)] }, { kind: 'file', files: [fileRef(quoted), fileRef(plain)] }];
+  const attachment = await seedFile(s, conv, senderOf(conv, events.length + 2), { name: 'invoice-march.pdf' });
+  return [
+    ...events,
+    { kind: 'file', files: [fileRef(photo)] },
+    { kind: 'file', files: [fileRef(quoted), fileRef(plain)] },
+    { kind: 'email', ...emailEnvelope, files: [fileRef(attachment)] },
+  ];
 }
 
 /** Appends one message per event, from the owner and the visitor in turn, keyed `e:<index>` like a server's event. */

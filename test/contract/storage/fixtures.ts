@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Account, AppendResult, Conversation, Participant, Storage, StoredFile } from '../../../engine/ports/storage.ts';
 import type { FileRef, MessageRecord } from '../../../engine/protocol.ts';
 
+type NewConversation = Parameters<Storage['createConversation']>[0];
+
 /** The adapter of the current test: a fresh one per test, opened in beforeEach. */
 export interface StorageContext {
   storage(): Storage;
@@ -31,15 +33,16 @@ export async function seedAccount(storage: Storage, handle = 'ann', displayName 
 export async function seedConversation(
   storage: Storage,
   account: Account,
-  opts: { visitorName?: string; visitorEmail?: string | null; at?: number } = {},
+  opts: { visitorName?: string; visitorEmail?: string | null; at?: number } & Pick<NewConversation, 'kind' | 'subject' | 'suspicious'> = {},
 ): Promise<SeededConversation> {
   const tokenHash = `token-hash-${randomUUID()}`;
+  const { visitorName, at, ...rest } = opts;
   const created = await storage.createConversation({
     ownerAccountId: account.id,
     tokenHash,
-    visitorName: opts.visitorName ?? 'Vic',
-    ...(opts.visitorEmail === undefined ? {} : { visitorEmail: opts.visitorEmail }),
-    at: opts.at ?? T0,
+    visitorName: visitorName ?? 'Vic',
+    ...rest,
+    at: at ?? T0,
   });
   return { ...created, tokenHash };
 }

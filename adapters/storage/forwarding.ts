@@ -1,0 +1,46 @@
+/**
+ * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
+ * 17: outbox.ts and mail.ts in each), as the adapter exposes them: every method of the part, forwarded to the
+ * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
+ * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
+ *
+ * @example
+ *   export interface SqliteStorage extends OutboxStorage {}
+ *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
+ */
+import type { MailStorage, OutboxStorage } from '../../engine/ports/storage.ts';
+
+export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
+  return {
+    enqueueJob: (job) => outbox.enqueueJob(job),
+    claimJobs: (input) => outbox.claimJobs(input),
+    settleJob: (id, worker, outcome) => outbox.settleJob(id, worker, outcome),
+    getJob: (id) => outbox.getJob(id),
+    jobByRef: (ref) => outbox.jobByRef(ref),
+    conversationJobs: (conversationId) => outbox.conversationJobs(conversationId),
+    nextJobAt: () => outbox.nextJobAt(),
+    failSentJob: (id, error, at) => outbox.failSentJob(id, error, at),
+  };
+}
+
+export function mailMethods(mail: MailStorage): MailStorage {
+  return {
+    getAccountEmail: (accountId) => mail.getAccountEmail(accountId),
+    setAccountEmail: (accountId, input) => mail.setAccountEmail(accountId, input),
+    verifyAccountEmail: (verifyTokenHash, at) => mail.verifyAccountEmail(verifyTokenHash, at),
+    createDeviceToken: (input) => mail.createDeviceToken(input),
+    useDeviceToken: (tokenHash, at) => mail.useDeviceToken(tokenHash, at),
+    listDeviceTokens: (accountId) => mail.listDeviceTokens(accountId),
+    revokeDeviceToken: (accountId, id) => mail.revokeDeviceToken(accountId, id),
+    recordMail: (stored) => mail.recordMail(stored),
+    findMail: (accountId, messageIds) => mail.findMail(accountId, messageIds),
+    getMail: (conversationId, seq) => mail.getMail(conversationId, seq),
+    mailThread: (conversationId, limit) => mail.mailThread(conversationId, limit),
+    conversationMailToken: (conversationId) => mail.conversationMailToken(conversationId),
+    getConversationByMailToken: (token) => mail.getConversationByMailToken(token),
+    setVisitorEmailOff: (conversationId, off) => mail.setVisitorEmailOff(conversationId, off),
+    setSubject: (conversationId, subject) => mail.setSubject(conversationId, subject),
+    getNotifyMark: (conversationId) => mail.getNotifyMark(conversationId),
+    moveNotifyMark: (conversationId, from, to) => mail.moveNotifyMark(conversationId, from, to),
+  };
+}
