@@ -108,7 +108,7 @@ export class HttpHandler {
       const info = { req, res, url, ip: clientKeyOf(req, this.deps.trustProxy) };
       if (await this.deps.api.route(info, pathname)) return;
       if (await this.deps.conversationsApi.route(info, pathname)) return;
-      if (await this.deps.mailApi?.route(info, pathname)) return;
+      if (await this.deps.mailApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.

@@ -194,8 +194,8 @@ describe('the owner answers by email', () => {
       await owner.login('alice');
       const session = owner.conversation(conversation.id);
       session.send('No pools, sorry.');
-      const failed = await waitFor(session, (s) => s.deliveries?.some((d) => d.state === 'failed') ?? false, 'the delivery shown failed', WAIT_MS);
-      const delivery = failed.deliveries!.find((d) => d.state === 'failed')!;
+      const failed = await waitFor(session, (s) => s.messages.some((m) => m.delivery?.state === 'failed'), 'the mailing shown failed', WAIT_MS);
+      const delivery = failed.messages.find((m) => m.delivery?.state === 'failed')!.delivery!;
       expect(delivery.reason).toContain('550');
       expect(delivery.reason).toContain('No such user here');
       expect(delivery.attempts).toBe(1);
