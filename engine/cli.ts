@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { Accounts } from './accounts.ts';
 import { openBlobs, openStorage } from './app.ts';
 import { createLogger } from './logger.ts';
-import { inboxFilterSchema } from './protocol.ts';
+import { describeIssues, emailSchema, inboxFilterSchema } from './protocol.ts';
+import { newSecret, secretHash } from './auth.ts';
 import type { Storage } from './ports/storage.ts';
 import { configFromEnv } from './config.ts';
 import { KnockError } from './errors.ts';
@@ -23,6 +24,8 @@ const USAGE = `Usage:
   knock user list
   knock user remove <handle>
   knock user passwd <handle> --password-stdin
+  knock user email <handle> [<address> | --remove]
+  knock user devices <handle> [--revoke <device id>]
   knock conversation list <handle> [--search "<words>"] [--filter all|unread|files|archived]
   knock conversation archive|unarchive|delete <conversation id>
 ${MAIL_USAGE}
@@ -53,6 +56,8 @@ async function run(argv: string[]): Promise<number> {
       subject: { type: 'string' },
       attach: { type: 'string', multiple: true },
       text: { type: 'string' },
+      remove: { type: 'boolean' },
+      revoke: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -99,6 +104,41 @@ async function run(argv: string[]): Promise<number> {
         if (!handle || !values['password-stdin']) throw new KnockError('bad_request', 'user passwd needs <handle> and --password-stdin.');
         await accounts.setPassword(handle, await readStdinLine());
         process.stdout.write(`Password of ${handle} changed; its sessions were closed.\n`);
+        return 0;
+      }
+      case 'email': {
+        // Settings' "Email address", set by the operator: taken as verified (the operator vouches for it).
+        const account = handle ? await storage.getAccountByHandle(handle) : null;
+        if (!account) throw new KnockError('not_found', handle ? `There is no account "${handle}".` : 'user email needs <handle>.');
+        const address = positionals[3];
+        if (values.remove) {
+          await storage.setAccountEmail(account.id, null);
+          process.stdout.write(`Removed the email address of ${handle}.\n`);
+        } else if (address !== undefined) {
+          const parsed = emailSchema.safeParse(address);
+          if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
+          const tokenHash = secretHash(newSecret());
+          await storage.setAccountEmail(account.id, { address: parsed.data, verifyTokenHash: tokenHash, at: systemClock.now() });
+          await storage.verifyAccountEmail(tokenHash, systemClock.now());
+          process.stdout.write(`${handle} is notified at ${parsed.data} (verified).\n`);
+        } else {
+          const email = await storage.getAccountEmail(account.id);
+          process.stdout.write(email ? `${email.address}\t${email.verifiedAt === null ? 'unverified' : 'verified'}\n` : 'No email address.\n');
+        }
+        return 0;
+      }
+      case 'devices': {
+        // Settings' mail devices (npx knock mail login): listed, or one revoked.
+        const account = handle ? await storage.getAccountByHandle(handle) : null;
+        if (!account) throw new KnockError('not_found', handle ? `There is no account "${handle}".` : 'user devices needs <handle>.');
+        if (values.revoke !== undefined) {
+          if (!(await storage.revokeDeviceToken(account.id, values.revoke))) throw new KnockError('not_found', `${handle} has no device "${values.revoke}".`);
+          process.stdout.write(`Revoked ${values.revoke}.\n`);
+          return 0;
+        }
+        for (const d of await storage.listDeviceTokens(account.id)) {
+          process.stdout.write(`${d.id}\t${d.name}\t${new Date(d.createdAt).toISOString()}\t${d.lastUsedAt === null ? 'never used' : new Date(d.lastUsedAt).toISOString()}\n`);
+        }
         return 0;
       }
       default:

@@ -63,6 +63,43 @@ describe('knock user', () => {
     }
   });
 
+  it('sets, shows and removes the owner\u2019s email address (Settings), and refuses a malformed one', async () => {
+    const bad = await knockCli(['user', 'email', 'bob', 'not an address']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/email address/);
+    const set = await knockCli(['user', 'email', 'bob', 'bob@inbox.test']);
+    expect(set.code).toBe(0);
+    expect((await knockCli(['user', 'email', 'bob'])).stdout).toBe('bob@inbox.test\tverified\n');
+    const storage = SqliteStorage.open({ file: path.join(dataDir, 'knock.db') });
+    try {
+      const bob = (await storage.getAccountByHandle('bob'))!;
+      expect(await storage.getAccountEmail(bob.id)).toMatchObject({ address: 'bob@inbox.test', verifiedAt: expect.any(Number) });
+    } finally {
+      await storage.close();
+    }
+    expect((await knockCli(['user', 'email', 'bob', '--remove'])).code).toBe(0);
+    expect((await knockCli(['user', 'email', 'bob'])).stdout).toBe('No email address.\n');
+  });
+
+  it('lists the owner\u2019s mail devices and revokes one (Settings)', async () => {
+    const storage = SqliteStorage.open({ file: path.join(dataDir, 'knock.db') });
+    let deviceId: string;
+    try {
+      const bob = (await storage.getAccountByHandle('bob'))!;
+      deviceId = (await storage.createDeviceToken({ accountId: bob.id, name: 'laptop mutt', tokenHash: 'cli-test-device', at: Date.now() })).id;
+    } finally {
+      await storage.close();
+    }
+    const listed = await knockCli(['user', 'devices', 'bob']);
+    expect(listed.stdout).toContain(`${deviceId}\tlaptop mutt\t`);
+    expect(listed.stdout).toContain('never used');
+    expect((await knockCli(['user', 'devices', 'bob', '--revoke', deviceId])).code).toBe(0);
+    expect((await knockCli(['user', 'devices', 'bob'])).stdout).toBe('');
+    const again = await knockCli(['user', 'devices', 'bob', '--revoke', deviceId]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('has no device');
+  });
+
   it('removes the account', async () => {
     const run = await knockCli(['user', 'remove', 'bob']);
     expect(run.code).toBe(0);
