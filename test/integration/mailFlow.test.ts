@@ -148,7 +148,9 @@ describe('the owner answers by email', () => {
     expect(out.messageId).toMatch(new RegExp(`^knock\\.${conversation.id}\\.2@${DOMAIN}$`));
     const replyTo = out.parsed.replyTo?.value[0]?.address ?? '';
     expect(replyTo).toMatch(new RegExp(`^alice\\+c-[A-Za-z0-9_-]+@${DOMAIN.replace('.', '\\.')}$`));
-    expect(out.parsed.headers.get('list-unsubscribe')).toBeTruthy();
+    // One-click unsubscribe (RFC 8058), as mailbox providers ask of bulk and reply mail alike.
+    expect(out.raw.toString('utf8')).toMatch(/^List-Unsubscribe:(\r\n)? <http:\/\/127\.0\.0\.1:\d+\/_\/mail\/unsubscribe\/[a-z2-7]+>\r$/m);
+    expect(out.raw.toString('utf8')).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
 
     // The DKIM signature verifies against the public key published for selector k1.
     const resolver = async (name: string, type: string) => {

@@ -231,7 +231,8 @@ export class SmtpInbound implements MailInbound {
     if (err instanceof KnockError) {
       switch (err.code) {
         case 'not_found':
-          return new SmtpReply(550, '5.1.1 No such user here');
+          // The engine's words are for the sender ("This conversation no longer exists... write to alice@...").
+          return new SmtpReply(550, `5.1.1 ${oneLine(err.message)}`);
         case 'forbidden':
           return new SmtpReply(550, '5.7.1 Delivery not authorized');
         case 'too_large':
