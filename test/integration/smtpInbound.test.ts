@@ -399,7 +399,7 @@ describe('what the engine refuses', () => {
   });
 
   it.each([
-    ['not_found', '550 5.1.1 No such user here', new KnockError('not_found', 'There is nobody at /alice.')],
+    ['not_found', '550 5.1.1 There is nobody at /alice.', new KnockError('not_found', 'There is nobody at /alice.')],
     ['rate_limited', '451 4.3.0 Try again later', new KnockError('rate_limited', 'Mail: too many, too fast.')],
     ['unavailable', '451 4.3.0 Try again later', new KnockError('unavailable', 'Moving.')],
     ['bad_request', '554 5.6.0 This mail has no text.', new KnockError('bad_request', 'This mail has\nno text.')],
