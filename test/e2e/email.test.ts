@@ -13,6 +13,7 @@ import { E2E_TEST_TIMEOUT_MS, UI_TIMEOUT_MS, useBrowser } from '../support/brows
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { conversationButtons, expectMessage, expectPresence, logInAsOwner, messageBox, openConversation, openProfile } from '../support/knockUi.ts';
 import { MailSink } from '../support/mailSink.ts';
+import { AccessibilityAudit } from '../support/axeAudit.ts';
 
 const DOMAIN = 'example.test';
 const MAIL_WAIT_MS = 15_000;
@@ -99,11 +100,16 @@ describe('email, as people use it', { timeout: E2E_TEST_TIMEOUT_MS * 2 }, () => 
     await owner.getByRole('textbox', { name: 'To' }).fill('zoe@elsewhere.test');
     await owner.getByRole('textbox', { name: 'Subject' }).fill('Invoice 2026-12');
     await messageBox(owner).fill('Please find the invoice details below.');
+    const audit = new AccessibilityAudit();
+    await audit.check(owner, 'the New email form, filled in');
     await owner.getByRole('button', { name: 'Send', exact: true }).click();
     const sent = await sink.next((m) => m.envelope.to.includes('zoe@elsewhere.test'), MAIL_WAIT_MS);
     expect(sent.subject).toBe('Invoice 2026-12');
     expect(sent.parsed.text).toContain('Please find the invoice details below.');
     await conversationButtons(owner).filter({ hasText: 'Invoice 2026-12' }).waitFor();
+    await owner.getByTitle(/^To zoe@elsewhere\.test/).filter({ hasText: /^Sent$/ }).waitFor({ timeout: MAIL_WAIT_MS });
+    await audit.check(owner, 'an email conversation, its message sent');
+    audit.expectClean();
   });
 
   it('Settings: the owner saves an address and verifies it by the mailed link', async () => {
@@ -113,15 +119,19 @@ describe('email, as people use it', { timeout: E2E_TEST_TIMEOUT_MS * 2 }, () => 
     await address.fill('alice.work@inbox.test');
     await owner.getByRole('button', { name: 'Save', exact: true }).click();
     await owner.getByText(/Unverified/).waitFor();
+    const audit = new AccessibilityAudit();
+    await audit.check(owner, 'Settings, an address waiting for its link');
     const mail = await sink.next((m) => m.envelope.to.includes('alice.work@inbox.test'), MAIL_WAIT_MS);
     const link = /https?:\/\/\S+\/_\/mail\/verify\/\S+/.exec(mail.parsed.text ?? '')?.[0];
     expect(link).toBeDefined();
     const page = await browser.newPage('mail client');
     await page.goto(link!);
     await page.getByRole('heading', { name: /verified/i }).waitFor();
+    await audit.check(page, 'the page of a verification link');
     await owner.reload();
     await owner.getByRole('button', { name: 'Settings' }).or(owner.getByRole('link', { name: 'Settings' })).first().click();
     await owner.getByText(/^Verified/).waitFor();
+    audit.expectClean();
   });
 
   it('an HTML mail is shown inert: no script runs, images load only after "Show images"', async () => {
@@ -151,6 +161,9 @@ describe('email, as people use it', { timeout: E2E_TEST_TIMEOUT_MS * 2 }, () => 
     await frame.getByText('sale', { exact: true }).waitFor();
     expect(await frame.locator('script, form, input').count()).toBe(0);
     expect(remoteHits).toBe(0);
+    const audit = new AccessibilityAudit();
+    await audit.check(owner, 'an HTML email shown formatted');
+    audit.expectClean();
     await owner.getByRole('button', { name: 'Show images' }).click();
     await expect.poll(() => remoteHits, { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(0);
     expect(xss).toEqual([]);

@@ -125,7 +125,8 @@ function ConversationItem({
               label
             ) : (
               <>
-                <span class="conversation-name">{label}</span>
+                {/* The space keeps the two words apart in the button's text, so that text is in its name (label in name). */}
+                <span class="conversation-name">{label}</span>{' '}
                 <span class="conversation-subject">{subject}</span>
               </>
             )}
