@@ -159,6 +159,7 @@ export async function startKnockCluster(count: number, cluster: ClusterEnv, cpus
         KNOCK_DATA_DIR: path.join(workDir, `p${i}`),
         KNOCK_LOG_LEVEL: 'warn',
         KNOCK_RATE_LIMITS: benchRateLimits,
+        KNOCK_SMTP_PORT: '-1',
         ...benchConnectionCaps,
         DATABASE_URL: cluster.databaseUrl,
         KNOCK_DATABASE_SCHEMA: cluster.databaseSchema,

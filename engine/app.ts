@@ -261,6 +261,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
           maxConnectionsPerIp: config.maxMailConnectionsPerIp,
           connectionsPerIp: config.rateLimits.mailConnectionsPerIp,
           mailsPerIp: config.rateLimits.mailsPerIp,
+          // A stop waits this long for mails being received (a sender retries whatever is cut), within the stop's bound.
+          closeTimeoutMs: Math.min(3000, Math.floor(config.shutdownTimeoutMs / 3)),
         });
   let mailPort: number | null = null;
   // --- issue 17: email over HTTP -----------------------------------------------------------------------------------
@@ -419,9 +421,10 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         // No new connections from here: clients told to reconnect come back to the next process (or, scaled out,
         // to another one), not to rooms of this one that would hold the stop. Idle keep-alive connections close.
         httpServer.close();
-        // No more mail in: what is being received finishes (bounded) while the rooms close.
+        // No more mail in: what is being received finishes (bounded).
         step = 'mail';
         await inbound?.close();
+        step = 'rooms';
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
         await processAddresses?.close();

@@ -233,16 +233,25 @@ export class Mail implements MailActions, InboundHandler {
     if (conversation.subject === null && mail.subject.trim() !== '') await storage.setSubject(conversation.id, cut(mail.subject.trim(), limits.subjectChars));
   }
 
-  /** The conversation a mail continues: one of the Message-IDs it names, recorded or Knock's own; else none. */
+  /**
+   * The conversation a mail continues: one of the Message-IDs it names, recorded or Knock's own; else none. Only for
+   * mail from the conversation's own correspondent: anyone who once saw a Message-ID (a forwarded mail, a CC) could
+   * otherwise write into someone else's conversation under their name; their mail starts a conversation of its own.
+   * (A reply address `+c-<token>` is different: it was given to the correspondent, and the sender shows on the card.)
+   */
   private async threadOf(account: Account, mail: InboundMail): Promise<Conversation | null> {
-    const ids = [mail.messageId, ...mail.replyTo];
-    const known = await this.deps.storage.findMail(account.id, ids);
-    if (known) return this.deps.storage.getConversation(known.conversationId);
+    const sameSender = (c: Conversation | null): c is Conversation =>
+      c !== null && c.ownerAccountId === account.id && c.visitorEmail !== null && c.visitorEmail.toLowerCase() === mail.from.address.toLowerCase();
+    const known = await this.deps.storage.findMail(account.id, [mail.messageId, ...mail.replyTo]);
+    if (known) {
+      const conversation = await this.deps.storage.getConversation(known.conversationId);
+      if (sameSender(conversation)) return conversation;
+    }
     for (const id of mail.replyTo) {
       const own = OWN_MESSAGE_ID.exec(id);
       if (!own || own[3]!.toLowerCase() !== this.deps.domain) continue;
       const conversation = await this.deps.storage.getConversation(own[1]!);
-      if (conversation && conversation.ownerAccountId === account.id) return conversation;
+      if (sameSender(conversation)) return conversation;
     }
     return null;
   }

@@ -14,10 +14,12 @@ import { Cast, NO_PINGS } from '../support/cast.ts';
 import { waitFor, type Person } from '../support/clients.ts';
 import { knockCli, type CliRun } from '../support/knockCli.ts';
 import { startKnock, TEST_PASSWORD, type TestKnock } from '../support/knockServer.ts';
+import { MailSink } from '../support/mailSink.ts';
 import { call, mailTestRateLimits } from '../support/mailApiClient.ts';
 import { uploadFile } from '../support/uploads.ts';
 
 let knock: TestKnock;
+let sink: MailSink;
 let cast: Cast;
 let dir: string;
 let env: Record<string, string>;
@@ -41,7 +43,8 @@ async function ownerReadSeq(id: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  knock = await startKnock({ pingIntervalMs: NO_PINGS, rateLimits: mailTestRateLimits() });
+  sink = await MailSink.start();
+  knock = await startKnock({ pingIntervalMs: NO_PINGS, rateLimits: mailTestRateLimits(), smtpRelayUrl: sink.url, outboxPollMs: 100 });
   cast = new Cast(knock);
   dir = await mkdtemp(path.join(os.tmpdir(), 'knock-mail-cli-'));
   env = { HOME: path.join(dir, 'home'), XDG_CONFIG_HOME: path.join(dir, 'config') };
@@ -58,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cast.closeAll();
   await knock.close();
+  await sink.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -132,6 +136,11 @@ describe('knock mail', () => {
     expect(await knock.storage.getConversation(id)).toMatchObject({ kind: 'email', subject: 'Your quote', visitorEmail: 'bob@example.com', ownerHandle: handle });
     const [message] = await knock.storage.messagesAfter(id, 0, 10);
     expect(message).toMatchObject({ senderRole: 'owner', body: 'Dear Bob,\nhere is the quote.', event: { kind: 'file', files: [expect.objectContaining({ name: 'quote.txt', size: 15 })] } });
+    // And it went out through the relay, with its attachment.
+    const out = await sink.next((m) => m.envelope.to.includes('bob@example.com'));
+    expect(out.subject).toBe('Your quote');
+    expect(out.parsed.text).toContain('Dear Bob,\nhere is the quote.');
+    expect(out.parsed.attachments.map((a) => [a.filename, a.content.toString('utf8')])).toEqual([['quote.txt', 'Quote: 4000 EUR']]);
 
     const sync = await mail(['sync', maildir()]);
     expect(sync.stdout).toBe('1 new, 0 marked read here, 0 marked read there\n');

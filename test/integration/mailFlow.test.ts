@@ -129,6 +129,24 @@ describe('mail to a URL', () => {
     expect(summaries.filter((c) => c.subject === 'Quote for the roof')).toHaveLength(1);
   });
 
+  it('does not let a stranger who knows a Message-ID write into someone else\u2019s conversation', async () => {
+    await sendToKnock({ from: 'Ivy <ivy@sender.test>', to: `alice@${DOMAIN}`, subject: 'Bathroom tiles', text: 'Tiles?', messageId: '<tiles-1@sender.test>' });
+    const ivys = await conversationWithSubject('Bathroom tiles');
+    await sendToKnock({
+      from: 'Ivy <ivy@forger.test>',
+      to: `alice@${DOMAIN}`,
+      subject: 'Re: Bathroom tiles',
+      text: 'Please pay the invoice to this new account.',
+      messageId: '<forged-1@forger.test>',
+      inReplyTo: '<tiles-1@sender.test>',
+      references: ['<tiles-1@sender.test>'],
+    });
+    const forged = await conversationWithSubject('Re: Bathroom tiles');
+    expect(forged.id).not.toBe(ivys.id);
+    expect(forged.visitorEmail).toBe('ivy@forger.test');
+    expect((await messagesOf(ivys.id)).map((m) => m.body)).toEqual(['Tiles?']);
+  });
+
   it('refuses unknown mailboxes and other domains at RCPT TO', async () => {
     await expect(sendToKnock({ from: 'x@sender.test', to: `nobody@${DOMAIN}`, subject: 's', text: 't' })).rejects.toMatchObject({ responseCode: 550 });
     await expect(sendToKnock({ from: 'x@sender.test', to: 'carol@elsewhere.test', subject: 's', text: 't' })).rejects.toMatchObject({ responseCode: 550 });
