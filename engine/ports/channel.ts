@@ -1,0 +1,73 @@
+/**
+ * The Channel port (DESIGN "Reaching people who are offline", issue 18): how Knock reaches an owner who is away at
+ * their URL, on the services they are on (XMPP, SMS, web push, a webhook; email is issue 17's), and how their replies
+ * come back. Adapters live in adapters/channels/<name>/, one contract suite for all. What to send where and when is
+ * not the adapters' business: the routing (engine/forwarding/) plans it on an injected clock, the outbox sends it.
+ */
+
+export type ChannelKind = 'xmpp' | 'email' | 'sms' | 'webhook' | 'push';
+
+/** One of an owner's channels, as Settings → Channels lists it. */
+export interface OwnerChannel {
+  id: string;
+  accountId: string;
+  kind: ChannelKind;
+  /** The JID, email address, E.164 number, https URL, or (push) the subscription's endpoint. */
+  address: string;
+  /** Verified channels only are forwarded to. */
+  verified: boolean;
+  /** Its place in the escalation order (0 first). */
+  position: number;
+  /** How long after the knock (or after the previous step) this channel is tried, in milliseconds. */
+  delayMs: number;
+}
+
+/** What the owner set for forwarding as a whole. */
+export interface ForwardingSettings {
+  /** The switch that pauses all forwarding. */
+  paused: boolean;
+  /** IANA time zone of the owner, e.g. `Europe/Berlin`. */
+  timeZone: string;
+  /**
+   * Quiet hours in that zone, minutes after local midnight: [start, end). `start > end` spans midnight
+   * (22:00-07:00 is { start: 1320, end: 420 }). Null: none.
+   */
+  quietHours: { start: number; end: number } | null;
+  /** Whether XMPP presence `away`/`xa`/`dnd` counts as reachable (default: only `available`/`chat` do). */
+  xmppAwayCounts: boolean;
+}
+
+/** Presence a channel knows of the owner (XMPP does; the others say `unknown`). */
+export type ChannelPresence = 'available' | 'away' | 'unavailable' | 'unknown';
+
+/** A forward as a channel sends it: who wrote, what, and where to answer. */
+export interface ForwardMessage {
+  conversationId: string;
+  /** A short tag the owner may start a reply with to pick the conversation (`#3`), unique among the owner's open forwards. */
+  tag: string;
+  visitorName: string;
+  /** The messages gathered into this forward, oldest first. */
+  texts: string[];
+  /** The conversation in the console. */
+  link: string;
+}
+
+/** A reply that came back on a channel, for the conversation it names (by thread, tag, or the last forwarded). */
+export interface ChannelReply {
+  channelId: string;
+  /** The conversation, when the channel could tell (a thread id, a tag, the webhook's body); else the last forwarded. */
+  conversationId: string | null;
+  tag: string | null;
+  text: string;
+  /** The channel's own id of the reply, for the idempotency key (`xmpp:<stanza id>`, `sms:<message id>`). */
+  externalId: string;
+}
+
+/** A channel that can send a forward. Adapters throw MailSendError-like errors with `permanent` to stop retries. */
+export interface Channel {
+  readonly kind: ChannelKind;
+  /** Sends the forward to the channel's address; resolves with the channel's id of what was sent, if it has one. */
+  send(channel: OwnerChannel, message: ForwardMessage): Promise<{ externalId: string | null }>;
+  /** The owner's presence on this channel, where it knows it. */
+  presence(channel: OwnerChannel): ChannelPresence;
+}
