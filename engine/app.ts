@@ -258,6 +258,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
           ...(config.smtpTlsCertFile !== undefined && config.smtpTlsKeyFile !== undefined ? { tls: { certFile: config.smtpTlsCertFile, keyFile: config.smtpTlsKeyFile } } : {}),
           maxMailBytes: config.maxMailBytes,
           maxRecipients: config.maxMailRecipients,
+          bufferBytes: config.mailBufferBytes,
           maxConnectionsPerIp: config.maxMailConnectionsPerIp,
           connectionsPerIp: config.rateLimits.mailConnectionsPerIp,
           mailsPerIp: config.rateLimits.mailsPerIp,

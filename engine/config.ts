@@ -222,6 +222,8 @@ export const configSchema = z.object({
   smtpTlsKeyFile: z.string().optional(),
   /** Largest mail accepted (announced as SIZE, refused above it with 552). */
   maxMailBytes: z.number().int().min(1024).max(200 * 1024 * 1024).default(35 * 1024 * 1024),
+  /** The most the mails being received may hold in memory together; a mail that would pass it gets 451 (try later). */
+  mailBufferBytes: z.number().int().min(1024 * 1024).max(16 * 1024 ** 3).default(128 * 1024 * 1024),
   /** Recipients one mail may have (over it: 452 at RCPT TO). */
   maxMailRecipients: z.number().int().min(1).max(1000).default(50),
   /** SMTP connections open at once from one address. */
@@ -342,6 +344,7 @@ const envKeys = {
   KNOCK_SMTP_TLS_KEY_FILE: 'smtpTlsKeyFile',
   KNOCK_MAX_MAIL_BYTES: 'maxMailBytes',
   KNOCK_MAX_MAIL_RECIPIENTS: 'maxMailRecipients',
+  KNOCK_MAIL_BUFFER_BYTES: 'mailBufferBytes',
   KNOCK_MAX_MAIL_CONNECTIONS_PER_IP: 'maxMailConnectionsPerIp',
   KNOCK_SMTP_RELAY_URL: 'smtpRelayUrl',
   KNOCK_DKIM_SELECTOR: 'dkimSelector',
@@ -422,6 +425,7 @@ const envSchema = z.object({
   KNOCK_SMTP_TLS_KEY_FILE: z.string().min(1).optional(),
   KNOCK_MAX_MAIL_BYTES: z.coerce.number().int().optional(),
   KNOCK_MAX_MAIL_RECIPIENTS: z.coerce.number().int().optional(),
+  KNOCK_MAIL_BUFFER_BYTES: z.coerce.number().int().optional(),
   KNOCK_MAX_MAIL_CONNECTIONS_PER_IP: z.coerce.number().int().optional(),
   KNOCK_SMTP_RELAY_URL: z.string().min(1).optional(),
   KNOCK_DKIM_SELECTOR: z.string().min(1).optional(),

@@ -26,6 +26,9 @@ class RecordingHandler implements InboundHandler {
   readonly delivered: InboundMail[] = [];
   /** What deliver() throws instead of storing, while set. */
   refusal: Error | null = null;
+  /** While set, deliver() waits for it (a slow store), after calling `entered`. */
+  gate: Promise<void> | null = null;
+  entered: () => void = () => undefined;
 
   async recipient(address: string): Promise<'local' | 'unknown' | 'foreign'> {
     const [local = '', domain] = address.split('@');
@@ -34,6 +37,10 @@ class RecordingHandler implements InboundHandler {
   }
 
   async deliver(mail: InboundMail): Promise<void> {
+    if (this.gate) {
+      this.entered();
+      await this.gate;
+    }
     if (this.refusal) throw this.refusal;
     this.delivered.push(mail);
   }
@@ -536,5 +543,26 @@ describe('SPF, DKIM and DMARC', () => {
     const mail = await server.send({ from: 'CEO <ceo@sender.test>', subject: 'Urgent wire transfer', text: 'Pay now.' }, { localAddress: '127.0.0.2' });
     expect(mail.envelope.remoteAddress).toBe('127.0.0.2');
     expect(mail.auth).toEqual({ spf: 'fail', dkim: 'none', dmarc: 'fail', arc: 'none', suspicious: true });
+  });
+});
+
+describe('memory', () => {
+  it('answers 451 4.3.1 to a mail that would pass the shared buffer while another is being stored, and takes mail again after', async () => {
+    // The budget is one mail of the largest size: while one big mail waits for the store, a second cannot be held too.
+    const server = await startInbound({ bufferBytes: MAX_BYTES });
+    let release!: () => void;
+    const inStore = new Promise<void>((resolve) => (server.handler.entered = resolve));
+    server.handler.gate = new Promise<void>((resolve) => (release = resolve));
+    const big = { filename: 'big.bin', content: Buffer.alloc(120 * 1024, 1) };
+    const first = server.send({ subject: 'first', text: 'x', attachments: [big] });
+    await inStore;
+    const second = await server.send({ subject: 'second', text: 'x', attachments: [big] }).catch((err: unknown) => err);
+    expect(second).toMatchObject({ responseCode: 451 });
+    expect(String((second as Error).message)).toContain('4.3.1');
+    release();
+    await first;
+    server.handler.gate = null;
+    await server.send({ subject: 'third', text: 'x', attachments: [big] });
+    expect(server.handler.delivered.map((m) => m.subject)).toEqual(['first', 'third']);
   });
 });

@@ -52,6 +52,12 @@ export interface SmtpInboundOptions {
   mailsPerIp: RateLimitConfig;
   /** Connections open at once from everyone: each may hold up to maxMailBytes while a mail comes in. Default 100. */
   maxConnections?: number | undefined;
+  /**
+   * config.mailBufferBytes: the most the mails being received and read may hold in memory together (a mail is read
+   * whole, to authenticate and parse it). A mail that would pass it gets 451 4.3.1 and its sender tries again later,
+   * so a crowd of senders with big mails cannot exhaust memory. Default 128 MiB; at least maxMailBytes.
+   */
+  bufferBytes?: number | undefined;
   /** DNS for SPF, DKIM, DMARC and ARC (mailauth's resolver shape); default: the system's, with short timeouts. */
   resolver?: DNSResolver | undefined;
   /** An idle client is disconnected after this long. Default 60 s. */
@@ -85,12 +91,17 @@ export class SmtpInbound implements MailInbound {
   private readonly openByKey = new Map<string, number>();
   private readonly counted = new Map<string, string>();
   private readonly receiving = new Set<Promise<void>>();
+  /** Bytes the mails being received and read hold now, against `bufferBytes`. */
+  private buffered = 0;
+  private readonly bufferBytes: number;
   private readonly lastRefusalLog = new Map<string, number>();
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: SmtpInboundOptions) {
     this.hostname = options.hostname ?? options.mailDomain;
     this.resolver = options.resolver ?? systemResolver();
+    // One mail of the largest size always fits, whatever the budget says.
+    this.bufferBytes = Math.max(options.bufferBytes ?? 128 * 1024 * 1024, options.maxMailBytes);
     this.connectionsPerIp = new KeyedRateLimiter(options.connectionsPerIp, options.clock);
     this.mailsPerIp = new KeyedRateLimiter(options.mailsPerIp, options.clock);
     const logger = options.logger;
@@ -208,17 +219,35 @@ export class SmtpInbound implements MailInbound {
 
   /** onData: the mail read (bounded), authenticated, parsed and handed to the engine; resolves with the 250 text. */
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    const raw = await readBounded(stream, this.options.maxMailBytes);
-    if (raw === null) throw new SmtpReply(552, `5.3.4 Message too big (at most ${this.options.maxMailBytes} bytes)`);
-    const mail = await readInboundMail(raw, envelopeOf(session, this.options.clock), {
-      hostname: this.hostname,
-      mailDomain: this.options.mailDomain,
-      resolver: this.resolver,
-      logger: this.options.logger,
-    });
-    await this.options.handler.deliver(mail);
-    this.options.logger.info({ session: session.id, messageId: mail.messageId, bytes: raw.length, recipients: mail.envelope.rcptTo.length }, 'mail received');
-    return `2.0.0 OK ${mail.messageId.slice(0, 200)}`;
+    const held = { bytes: 0 };
+    try {
+      const raw = await readBounded(stream, this.options.maxMailBytes, (n) => this.hold(held, n));
+      if (raw === 'busy') {
+        this.logRefusal('mailBufferBytes', session.remoteAddress);
+        throw new SmtpReply(451, '4.3.1 Insufficient system resources, try again later');
+      }
+      if (raw === null) throw new SmtpReply(552, `5.3.4 Message too big (at most ${this.options.maxMailBytes} bytes)`);
+      const mail = await readInboundMail(raw, envelopeOf(session, this.options.clock), {
+        hostname: this.hostname,
+        mailDomain: this.options.mailDomain,
+        resolver: this.resolver,
+        logger: this.options.logger,
+      });
+      await this.options.handler.deliver(mail);
+      this.options.logger.info({ session: session.id, messageId: mail.messageId, bytes: raw.length, recipients: mail.envelope.rcptTo.length }, 'mail received');
+      return `2.0.0 OK ${mail.messageId.slice(0, 200)}`;
+    } finally {
+      // Held until the mail is parsed and stored: its copies live that long.
+      this.buffered -= held.bytes;
+    }
+  }
+
+  /** Takes `n` more bytes of the shared budget for one mail (false, taking nothing, when it would pass it). */
+  private hold(held: { bytes: number }, n: number): boolean {
+    if (this.buffered + n > this.bufferBytes) return false;
+    this.buffered += n;
+    held.bytes += n;
+    return true;
   }
 
   /** What the client is told when a recipient check or a mail fails; what it is not told is logged. */
@@ -267,25 +296,29 @@ function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; 
 }
 
 /**
- * The message as sent, or null when it went over `limit`: the rest is read and dropped, so the connection stays in
- * step and memory holds at most `limit` bytes.
+ * The message as sent; null when it went over `limit`, `busy` when `hold` refused more memory (the server's shared
+ * budget): either way the rest is read and dropped, so the connection stays in step and memory holds at most `limit`.
  */
-function readBounded(stream: SMTPServerDataStream, limit: number): Promise<Buffer | null> {
+function readBounded(stream: SMTPServerDataStream, limit: number, hold: (bytes: number) => boolean): Promise<Buffer | null | 'busy'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
     let over = false;
+    let busy = false;
     stream.on('data', (chunk: Buffer) => {
-      if (over) return;
+      if (over || busy) return;
       bytes += chunk.length;
       if (bytes > limit) {
         over = true;
+        chunks.length = 0;
+      } else if (!hold(chunk.length)) {
+        busy = true;
         chunks.length = 0;
       } else chunks.push(chunk);
     });
     // The client went away in the middle: nobody is left to answer, the mail was not taken.
     stream.once('error', () => reject(new SmtpReply(451, '4.4.2 Connection lost during DATA')));
-    stream.once('end', () => resolve(over || stream.sizeExceeded ? null : Buffer.concat(chunks, bytes)));
+    stream.once('end', () => resolve(over || stream.sizeExceeded ? null : busy ? 'busy' : Buffer.concat(chunks, bytes)));
   });
 }
 
