@@ -48,7 +48,8 @@ export interface ForwardPlanInput {
  *
  * @example
  *   planForward({ knockAt, channels: [xmpp, email, sms], presenceOf: () => 'unknown', settings })
- *   // [{ channelId: xmpp.id, kind: 'xmpp', at: knockAt }, { ...email, at: knockAt + 120_000 }, { ...sms, at: knockAt + 600_000 }]
+ *   // [{ channelId: xmpp.id, kind: 'xmpp', at: knockAt },
+ *   //  { channelId: email.id, kind: 'email', at: knockAt + 120_000 }, { channelId: sms.id, kind: 'sms', at: knockAt + 600_000 }]
  */
 export function planForward(input: ForwardPlanInput): ForwardStep[] {
   const { knockAt, settings } = input;
@@ -192,7 +193,9 @@ export type ReplyRoute =
   /** A tag that names no open forward (closed, or never given): the owner is told, nothing is posted. */
   | { kind: 'unknownTag'; tag: string }
   /** Nothing is open on that channel: the owner is told, nothing is posted. */
-  | { kind: 'noOpenForward' };
+  | { kind: 'noOpenForward' }
+  /** Nothing left to post once the tag is taken off (`#3` alone, or blank). */
+  | { kind: 'empty' };
 
 /**
  * A tag is `#` and digits at the very start, followed by a space, `:`, `,` or the end: `#3 hi`, `#3: hi`, `#03 hi`
@@ -223,14 +226,19 @@ export function routeReply(reply: {
     const forward = reply.open.find((f) => f.tag === tag);
     if (forward === undefined) return { kind: 'unknownTag', tag };
     const text = reply.text.slice(tagged[0].length);
+    if (text.trim() === '') return { kind: 'empty' };
     return { kind: 'conversation', conversationId: forward.conversationId, text, by: 'tag' };
   }
+  if (reply.text.trim() === '') return { kind: 'empty' };
   const onChannel = reply.open.filter((f) => f.channelId === reply.channelId);
   const inThread = reply.threadId === null ? undefined : onChannel.find((f) => f.threadId === reply.threadId);
   if (inThread !== undefined) {
     return { kind: 'conversation', conversationId: inThread.conversationId, text: reply.text, by: 'thread' };
   }
-  const last = onChannel.reduce<ForwardSent | undefined>((a, f) => (a === undefined || f.sentAt > a.sentAt ? f : a), undefined);
+  const last = onChannel.reduce<ForwardSent | undefined>(
+    (latest, f) => (latest === undefined || f.sentAt > latest.sentAt ? f : latest),
+    undefined,
+  );
   if (last === undefined) return { kind: 'noOpenForward' };
   return { kind: 'conversation', conversationId: last.conversationId, text: reply.text, by: 'lastForwarded' };
 }

@@ -142,6 +142,10 @@ describe('planForward: quiet hours in the owner’s time zone', () => {
     expect(new QuietHours({ start: 600, end: 600 }, 'UTC').contains(Date.UTC(2024, 5, 2, 10))).toBe(false);
   });
 
+  it('refuses a zone Intl does not know (Settings checks it before it is stored)', () => {
+    expect(() => plan({ settings: inZone('Mars/Olympus_Mons') })).toThrow(RangeError);
+  });
+
   describe('whatever zone the machine is in', () => {
     const machineZone = process.env.TZ;
     afterEach(() => {
@@ -352,6 +356,12 @@ describe('routeReply: which conversation a reply is for', () => {
     expect(reply('hi', 'xmpp1', 'th-unknown')).toMatchObject({ conversationId: 'carl', by: 'lastForwarded' });
     expect(reply('hi', 'xmpp1')).toMatchObject({ conversationId: 'carl', by: 'lastForwarded' });
     expect(reply('hi', 'sms1')).toMatchObject({ conversationId: 'bob', by: 'lastForwarded' });
+  });
+
+  it('posts nothing for a tag alone or a blank reply', () => {
+    expect(reply('#1')).toEqual({ kind: 'empty' });
+    expect(reply('#1:  ')).toEqual({ kind: 'empty' });
+    expect(reply(' \n')).toEqual({ kind: 'empty' });
   });
 
   it('says nothing is open when no forward went to that channel', () => {
