@@ -4,6 +4,10 @@
  * classified for the outbox (sent, temporary, permanent), that redirects are not followed, and that addresses inside
  * Knock's network are refused before any connection is made (SSRF), including by DNS rebinding.
  */
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,6 +98,16 @@ const forward: ForwardMessage = {
   link: 'https://knock.example.org/_/console/c/c_8f3k2m',
 };
 
+/** The README's JavaScript verification block, loaded as a module, so the documentation is what is tested. */
+async function readmeVerify(): Promise<(secret: string, headers: IncomingHttpHeaders, rawBody: Buffer) => boolean> {
+  const readme = readFileSync(new URL('../../adapters/channels/webhook/README.md', import.meta.url), 'utf8');
+  const block = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!block) throw new Error('The README has no ```js block.');
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'knock-readme-')), 'verify.mjs');
+  writeFileSync(file, `${block}\nexport { verify };\n`);
+  return ((await import(pathToFileURL(file).href)) as { verify: Awaited<ReturnType<typeof readmeVerify>> }).verify;
+}
+
 describe('webhook forwards', () => {
   it('POSTs the forward as JSON whose signature the receiver verifies, and names the delivery by its id', async () => {
     const receiver = await startReceiver();
@@ -112,9 +126,13 @@ describe('webhook forwards', () => {
       link: forward.link,
       replyUrl: 'https://knock.example.org/_/api/channels/ch_91xq/reply',
     });
-    // A forged signature on the same body is refused by the same check.
+    // A forged signature on the same body is refused by the same check, and by the README's plain JavaScript.
     const forged = { ...request!.headers, 'knock-signature': `v1=${'0'.repeat(64)}` };
     expect(verifySignature(secret, forged, request!.body, Date.now())).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+    const verify = await readmeVerify();
+    expect(verify(secret, request!.headers, request!.body)).toBe(true);
+    expect(verify(secret, forged, request!.body)).toBe(false);
+    expect(verify(generateWebhookSecret(), request!.headers, request!.body)).toBe(false);
   });
 
   it('gives a retry of one forward the same Knock-Webhook-Id, and another forward a new one', async () => {
