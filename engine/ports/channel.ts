@@ -18,7 +18,11 @@ export interface OwnerChannel {
   verified: boolean;
   /** Its place in the escalation order (0 first). */
   position: number;
-  /** How long after the knock (or after the previous step) this channel is tried, in milliseconds. */
+  /**
+   * How long after the knock this channel is tried, in milliseconds: a timeline ("XMPP now, email after 2 minutes, SMS
+   * after 10"), not a gap after the previous step, so a channel skipped for its presence moves no later one
+   * (engine/forwarding/routing.ts).
+   */
   delayMs: number;
 }
 
