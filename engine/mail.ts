@@ -71,6 +71,14 @@ export interface MailDeps {
   visitorMailDelayMs: number;
 }
 
+/**
+ * A mail is kept byte for byte (for mail clients: `npx knock mail sync`) up to this size; a bigger one is kept as its
+ * message and files, which count against the owner's quota, and composed again when a client asks. Without this a
+ * stranger's big mails would fill the disk beside the quota, the attachments' bytes kept twice.
+ */
+const RAW_KEPT_BYTES = 256 * 1024;
+/** The sanitized HTML part is kept up to this size; a bigger one is shown as its text only. */
+const HTML_KEPT_BYTES = 1024 * 1024;
 /** Inline images of an HTML mail are shown from data: URLs up to this size each (larger ones are plain attachments). */
 const INLINE_IMAGE_BYTES = 1024 * 1024;
 /** How many earlier Message-IDs a reply's References carries. */
@@ -198,8 +206,10 @@ export class Mail implements MailActions, InboundHandler {
         notes.push(`(The attachment "${attachment.filename}" was not kept: ${err.message})`);
       }
     }
-    const raw = await this.deps.blobs.put(bytes(mail.raw), { maxBytes: Number.MAX_SAFE_INTEGER });
-    const html = mail.html === null ? null : await this.deps.blobs.put(bytes(Buffer.from(withInlineImages(mail.html, inline))), { maxBytes: Number.MAX_SAFE_INTEGER });
+    const raw = mail.raw.length <= RAW_KEPT_BYTES ? await this.deps.blobs.put(bytes(mail.raw), { maxBytes: RAW_KEPT_BYTES }) : null;
+    const htmlBytes = mail.html === null ? null : Buffer.from(withInlineImages(mail.html, inline));
+    if (htmlBytes !== null && htmlBytes.length > HTML_KEPT_BYTES) notes.push('(The formatted version of this mail was too large to keep; its text is above.)');
+    const html = htmlBytes === null || htmlBytes.length > HTML_KEPT_BYTES ? null : await this.deps.blobs.put(bytes(htmlBytes), { maxBytes: HTML_KEPT_BYTES });
 
     // A reply into a conversation shows what is new; the first mail of a thread shows all of it.
     const fresh = conversation.lastSeq > 0 ? mail.newText : mail.text;
@@ -226,7 +236,7 @@ export class Mail implements MailActions, InboundHandler {
       accountId: account.id,
       conversationId: conversation.id,
       seq: result.message.seq,
-      rawBlobId: raw.id,
+      rawBlobId: raw?.id ?? null,
       htmlBlobId: html?.id ?? null,
       at: clock.now(),
     });

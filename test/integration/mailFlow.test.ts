@@ -129,6 +129,27 @@ describe('mail to a URL', () => {
     expect(summaries.filter((c) => c.subject === 'Quote for the roof')).toHaveLength(1);
   });
 
+  it('keeps a small mail byte for byte, and a big one as its message and files only (which count to the quota)', async () => {
+    await sendToKnock({ from: 'Kim <kim@sender.test>', to: `alice@${DOMAIN}`, subject: 'Small one', text: 'Short.', messageId: '<small-1@sender.test>' });
+    const small = await conversationWithSubject('Small one');
+    expect((await knock.storage.getMail(small.id, 1))?.rawBlobId).toMatch(/^[0-9a-f]{64}$/);
+    const plans = Buffer.alloc(400 * 1024, 9);
+    await sendToKnock({
+      from: 'Kim <kim@sender.test>',
+      to: `alice@${DOMAIN}`,
+      subject: 'Big one',
+      text: 'The plans.',
+      messageId: '<big-1@sender.test>',
+      attachments: [{ filename: 'plans.bin', content: plans }],
+    });
+    const big = await conversationWithSubject('Big one');
+    expect(await knock.storage.getMail(big.id, 1)).toMatchObject({ messageId: 'big-1@sender.test', rawBlobId: null });
+    const [message] = await messagesOf(big.id);
+    if (message!.event.kind !== 'email') throw new Error('expected an email event');
+    expect(message!.event.files.map((f) => f.size)).toEqual([plans.length]);
+    expect(await knock.storage.ownerFileBytes(await aliceId())).toBeGreaterThanOrEqual(plans.length);
+  });
+
   it('does not let a stranger who knows a Message-ID write into someone else\u2019s conversation', async () => {
     await sendToKnock({ from: 'Ivy <ivy@sender.test>', to: `alice@${DOMAIN}`, subject: 'Bathroom tiles', text: 'Tiles?', messageId: '<tiles-1@sender.test>' });
     const ivys = await conversationWithSubject('Bathroom tiles');
