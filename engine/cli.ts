@@ -14,7 +14,7 @@ import { createLogger } from './logger.ts';
 import { describeIssues, emailSchema, inboxFilterSchema } from './protocol.ts';
 import { newSecret, secretHash } from './auth.ts';
 import type { Storage } from './ports/storage.ts';
-import { configFromEnv } from './config.ts';
+import { configFromEnv, mailDomainOf } from './config.ts';
 import { KnockError } from './errors.ts';
 import { systemClock } from './ports/clock.ts';
 import { MAIL_USAGE, mailCommand } from './mailCli/commands.ts';
@@ -117,6 +117,10 @@ async function run(argv: string[]): Promise<number> {
         } else if (address !== undefined) {
           const parsed = emailSchema.safeParse(address);
           if (!parsed.success) throw new KnockError('bad_request', describeIssues(parsed.error));
+          const domain = mailDomainOf(config);
+          if (parsed.data.slice(parsed.data.lastIndexOf('@') + 1).toLowerCase() === domain) {
+            throw new KnockError('bad_request', `Give an address elsewhere: ${domain} is this Knock's own mail domain.`);
+          }
           const tokenHash = secretHash(newSecret());
           await storage.setAccountEmail(account.id, { address: parsed.data, verifyTokenHash: tokenHash, at: systemClock.now() });
           await storage.verifyAccountEmail(tokenHash, systemClock.now());

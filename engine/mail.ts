@@ -228,6 +228,7 @@ export class Mail implements MailActions, InboundHandler {
         auth: mail.auth,
         html: html !== null,
         files,
+        ...(mail.automatic ? { automatic: true } : {}),
       },
     });
     if (result.duplicate) return;
@@ -369,6 +370,9 @@ export class Mail implements MailActions, InboundHandler {
 
   /** A visitor's message for an owner who is offline and has a verified address: one mail per conversation per interval. */
   private async queueNotification(conversationId: string, message: MessageRecord): Promise<void> {
+    // Mail from a machine (an auto-reply, another server's notification) tells nobody: two Knocks whose owners are
+    // notified at each other's addresses would otherwise mail each other for ever (RFC 3834).
+    if (message.event.kind === 'email' && message.event.automatic === true) return;
     const { storage, clock } = this.deps;
     const conversation = await storage.getConversation(conversationId);
     if (!conversation) return;
@@ -441,6 +445,10 @@ export class Mail implements MailActions, InboundHandler {
     if (address === null) {
       await storage.setAccountEmail(account.id, null);
       return;
+    }
+    // Notifications mailed to a URL of this same Knock would come back in as mail: a loop, and nobody told.
+    if (address.slice(address.lastIndexOf('@') + 1).toLowerCase() === this.deps.domain) {
+      throw new KnockError('bad_request', `Give an address elsewhere: ${this.deps.domain} is this Knock's own mail domain.`);
     }
     const current = await storage.getAccountEmail(account.id);
     if (current && current.address.toLowerCase() === address.toLowerCase() && current.verifiedAt !== null) return;

@@ -366,6 +366,8 @@ const emailEvent = z.object({
   /** It has an HTML part (sanitized on arrival): the view offers it in a sandboxed frame. */
   html: z.boolean(),
   files: z.array(fileRefSchema).max(limits.filesPerEmail),
+  /** Sent by a machine (Auto-Submitted, RFC 3834: an auto-reply, a notification): never answered automatically. */
+  automatic: z.boolean().optional(),
 });
 export type EmailEvent = z.infer<typeof emailEvent>;
 

@@ -301,6 +301,40 @@ describe('the owner answers by email', () => {
 });
 
 describe('an owner who is away', () => {
+  it('is not told of mail a machine sent (an auto-reply), so two servers never mail each other for ever', async () => {
+    const alice = (await knock.storage.getAccountByHandle('alice'))!;
+    await knock.storage.setAccountEmail(alice.id, { address: 'alice.home@inbox.test', verifyTokenHash: 'h-auto-verify', at: Date.now() });
+    expect(await knock.storage.verifyAccountEmail('h-auto-verify', Date.now())).not.toBeNull();
+    await sendToKnock({
+      from: 'Auto Responder <robot@sender.test>',
+      to: `alice@${DOMAIN}`,
+      subject: 'Out of office',
+      text: 'I am away until Monday.',
+      headers: { 'Auto-Submitted': 'auto-replied' },
+    });
+    const automatic = await conversationWithSubject('Out of office');
+    const [stored] = await messagesOf(automatic.id);
+    expect(stored!.event).toMatchObject({ kind: 'email', automatic: true });
+    // A person's mail after it is told of: once that mail is out and nothing waits in the outbox, no mail about the
+    // auto-reply went anywhere, nor will.
+    await sendToKnock({ from: 'Real Person <person@sender.test>', to: `alice@${DOMAIN}`, subject: 'Hello there', text: 'A real question.' });
+    await sink.next((m) => m.subject.startsWith('Real Person left you a message'));
+    await until(() => knock.storage.nextJobAt(), (next) => next === null, 'the outbox to be empty');
+    expect(sink.received.filter((m) => m.subject.startsWith('Auto Responder'))).toEqual([]);
+  });
+
+  it('cannot be notified at an address of this same Knock (the mail would come back in)', async () => {
+    const owner = new Person(knock.url);
+    await owner.login('alice');
+    const res = await fetch(`${knock.url}/_/api/settings/email`, {
+      method: 'PUT',
+      headers: { ...owner.headers, 'content-type': 'application/json', origin: knock.url },
+      body: JSON.stringify({ address: `alice@${DOMAIN}` }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain(`${DOMAIN} is this Knock's own mail domain`);
+  });
+
   it('gets one email when a visitor leaves a message, with the text and a link', async () => {
     const alice = (await knock.storage.getAccountByHandle('alice'))!;
     await knock.storage.setAccountEmail(alice.id, { address: 'alice.home@inbox.test', verifyTokenHash: 'h-test-verify', at: Date.now() });
