@@ -47,6 +47,8 @@ export const MailJob = { reply: 'mail.reply', notify: 'mail.notify', verify: 'ma
 export interface MailOutbox {
   enqueue(job: NewOutboxJob): Promise<unknown>;
   handle(kind: string, handler: (job: OutboxJob) => Promise<{ ref?: string | null }>): void;
+  /** A sent job's bounce: marked failed, and its listeners (the delivery line) told. */
+  failSentJob(id: string, error: string): Promise<OutboxJob | null>;
 }
 
 export interface MailDeps {
@@ -276,8 +278,8 @@ export class Mail implements MailActions, InboundHandler {
       return;
     }
     const reason = [bounce.status, bounce.diagnostic].filter((s) => s.length > 0).join(' ') || 'The recipient\u2019s server returned the mail.';
-    const failed = await this.deps.storage.failSentJob(job.id, reason, this.deps.clock.now());
-    if (failed) this.publishDelivery(failed);
+    // The outbox records it and tells its listeners, the owner's delivery line among them (app.ts: onChange).
+    await this.deps.outbox.failSentJob(job.id, reason);
   }
 
   // -- outbound --------------------------------------------------------------------------------------------------
