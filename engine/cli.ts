@@ -7,7 +7,7 @@
  * @example
  *   printf 'a long password\n' | npx knock user add alice --name "Alice Liddell" --password-stdin
  */
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './cliArgs.ts';
 import { Accounts } from './accounts.ts';
 import { openBlobs, openStorage } from './app.ts';
 import { createLogger } from './logger.ts';
@@ -43,23 +43,19 @@ async function readStdinLine(): Promise<string> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      'password-stdin': { type: 'boolean' },
-      search: { type: 'string' },
-      filter: { type: 'string' },
-      'allow-http': { type: 'boolean' },
-      to: { type: 'string' },
-      subject: { type: 'string' },
-      attach: { type: 'string', multiple: true },
-      text: { type: 'string' },
-      remove: { type: 'boolean' },
-      revoke: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals } = parseCliArgs(argv, {
+    name: { type: 'string' },
+    'password-stdin': { type: 'boolean' },
+    search: { type: 'string' },
+    filter: { type: 'string' },
+    'allow-http': { type: 'boolean' },
+    to: { type: 'string' },
+    subject: { type: 'string' },
+    attach: { type: 'string', multiple: true },
+    text: { type: 'string' },
+    remove: { type: 'boolean' },
+    revoke: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   const [group, command, handle] = positionals;
   if (values.help || (group !== 'user' && group !== 'conversation' && group !== 'mail') || !command) {
