@@ -16,6 +16,11 @@ export interface OwnerChannel {
   address: string;
   /** Verified channels only are forwarded to. */
   verified: boolean;
+  /**
+   * What the adapter needs that is not shown: the webhook's signing secrets (a JSON array of strings, current first),
+   * a push subscription's keys (JSON `{"p256dh": ..., "auth": ...}`); null for the others.
+   */
+  secret: string | null;
   /** Its place in the escalation order (0 first). */
   position: number;
   /**
@@ -49,6 +54,11 @@ export interface ForwardMessage {
   conversationId: string;
   /** A short tag the owner may start a reply with to pick the conversation (`#3`), unique among the owner's open forwards. */
   tag: string;
+  /**
+   * The conversation's thread on channels that have threads (XMPP `<thread>`): the same for every forward of one
+   * conversation, so a reply in it finds the conversation (routing.ts routeReply).
+   */
+  threadId: string;
   visitorName: string;
   /** The messages gathered into this forward, oldest first. */
   texts: string[];
@@ -67,11 +77,54 @@ export interface ChannelReply {
   externalId: string;
 }
 
-/** A channel that can send a forward. Adapters throw MailSendError-like errors with `permanent` to stop retries. */
+/**
+ * A text that came in on a channel, before it is matched to an owner's channel: the adapter knows who sent it (a JID,
+ * a phone number), the engine finds the verified channel at that address (ChannelStorage.channelsAt) and routes it.
+ */
+export interface InboundText {
+  kind: ChannelKind;
+  /** The sender, spelled as channel addresses are stored: a bare JID in lower case, an E.164 number (`+15551234567`). */
+  from: string;
+  text: string;
+  /** The XMPP `<thread>` it answers, if any. */
+  threadId: string | null;
+  /** The channel's own id of it (`xmpp:<stanza id>`, `sms:<message id>`): the idempotency key of the message it becomes. */
+  externalId: string;
+}
+
+/** A channel's later word on something it sent (an SMS delivery receipt), by the `externalId` that send returned. */
+export interface ChannelReceipt {
+  kind: ChannelKind;
+  externalId: string;
+  state: 'delivered' | 'failed';
+  /** Why it failed, in the channel's words. */
+  error: string | null;
+}
+
+/**
+ * A channel that can send a forward. An error with `permanent: true` stops the outbox's retries (a refused address);
+ * any other error is temporary (the service is down) and the forward is tried again.
+ */
 export interface Channel {
   readonly kind: ChannelKind;
   /** Sends the forward to the channel's address; resolves with the channel's id of what was sent, if it has one. */
   send(channel: OwnerChannel, message: ForwardMessage): Promise<{ externalId: string | null }>;
+  /**
+   * Sends the code the owner types back in Settings → Channels to verify the address (XMPP, SMS, email, webhook; a
+   * push subscription needs none). `echoed`: the receiver answered with the code itself (a webhook may), which
+   * verifies the channel at once.
+   */
+  sendCode(channel: OwnerChannel, code: string): Promise<{ echoed: boolean }>;
   /** The owner's presence on this channel, where it knows it. */
   presence(channel: OwnerChannel): ChannelPresence;
+  /** Starts following the presence at this address (XMPP: a roster subscription); safe to call again. */
+  watch?(address: string): Promise<void>;
+  /** Stops following it (the channel was removed). */
+  unwatch?(address: string): Promise<void>;
+  /** Texts that come in (XMPP chat messages, SMS to the service number). */
+  onText?(handler: (text: InboundText) => Promise<void>): void;
+  /** Delivery receipts (SMS). */
+  onReceipt?(handler: (receipt: ChannelReceipt) => Promise<void>): void;
+  /** Disconnects; pending sends fail as temporary (the outbox tries them again). */
+  close(): Promise<void>;
 }

@@ -6,6 +6,7 @@
  * Secrets (session tokens, conversation tokens) are stored only as hashes: the caller hashes, the adapter stores.
  */
 import type { ConversationEvent, ConversationSummary, InboxFilter, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
+import type { ChannelKind, ForwardingSettings, OwnerChannel } from './channel.ts';
 import type { DocumentStorage } from './documentStorage.ts';
 
 export type { DocumentRecord, DocumentState, DocumentStorage } from './documentStorage.ts';
@@ -70,9 +71,9 @@ export interface AppendResult {
 
 /**
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
- * FileStorage, the outbox in OutboxStorage, email in MailStorage (below).
+ * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -253,10 +254,11 @@ export interface FileStorage {
 /**
  * One thing to send out by a channel (a mail now; XMPP, SMS, push, webhooks later), kept until the channel confirms
  * it: `pending` (first try not done yet) -> `sent`, or `retrying` (a temporary failure; `runAt` is the next try) ->
- * ... -> `sent` | `failed` (a permanent failure, or too many tries). While a process works on it, it holds a lease
+ * ... -> `sent` | `failed` (a permanent failure, or too many tries) | `cancelled` (no longer wanted: a forward whose
+ * owner answered at the URL first). While a process works on it, it holds a lease
  * (`lockedBy` until `lockedUntil`); a lease that runs out (the process died) lets another process claim it again.
  */
-export type OutboxState = 'pending' | 'retrying' | 'sent' | 'failed';
+export type OutboxState = 'pending' | 'retrying' | 'sent' | 'failed' | 'cancelled';
 
 export interface OutboxJob {
   id: string;
@@ -316,8 +318,17 @@ export interface OutboxStorage {
   settleJob(
     id: string,
     worker: string,
-    outcome: { state: 'sent'; ref?: string | null; at: number } | { state: 'retrying'; runAt: number; error: string; at: number } | { state: 'failed'; error: string; at: number },
+    outcome:
+      | { state: 'sent'; ref?: string | null; at: number }
+      | { state: 'retrying'; runAt: number; error: string; at: number }
+      | { state: 'failed'; error: string; at: number }
+      | { state: 'cancelled'; at: number },
   ): Promise<OutboxJob | null>;
+  /**
+   * Cancels the jobs of these keys that are still waiting (`pending` or `retrying`) and not leased at `at`; a job a
+   * process is trying now is left to finish (its handler checks again). Resolves with the jobs it cancelled.
+   */
+  cancelJobs(keys: readonly string[], at: number): Promise<OutboxJob[]>;
   getJob(id: string): Promise<OutboxJob | null>;
   /** The job whose `ref` is this (a bounce names the Message-ID it answers). */
   jobByRef(ref: string): Promise<OutboxJob | null>;
@@ -398,4 +409,123 @@ export interface MailStorage {
    */
   getNotifyMark(conversationId: string): Promise<{ seq: number; at: number }>;
   moveNotifyMark(conversationId: string, from: { seq: number; at: number }, to: { seq: number; at: number }): Promise<boolean>;
+}
+
+// -- forwarding to the owner's other channels (issue 18) -----------------------------------------------------------
+
+export interface NewChannel {
+  accountId: string;
+  kind: ChannelKind;
+  /** Normalized by the caller: a bare JID in lower case, an E.164 number, an email address, an https URL, a push endpoint. */
+  address: string;
+  secret: string | null;
+  delayMs: number;
+  /** A push subscription is verified when it is made (the owner's own browser made it); the others by a code. */
+  verified: boolean;
+  at: number;
+}
+
+/** What a typed verification code did. */
+export type CodeCheck = 'verified' | 'wrong' | 'expired' | 'noCode' | 'tooManyTries';
+
+/** A step of a stored forward: the plan's step, and what became of it. */
+export interface StoredForwardStep {
+  channelId: string;
+  kind: ChannelKind;
+  /** When it is due. */
+  at: number;
+  sentAt: number | null;
+  /** The highest seq of the conversation it carried (the next step carries what came after, too). */
+  upToSeq: number | null;
+  /** The channel's id of what was sent (an SMS message id), to match a delivery receipt. */
+  externalId: string | null;
+  /** What the channel said afterwards (an SMS delivery receipt); null when it says nothing. */
+  delivery: 'delivered' | 'failed' | null;
+}
+
+/**
+ * The forward of one conversation (engine/forwarding/routing.ts PendingForward): open from the knock the owner missed
+ * until the owner answers, reads or comes online at the URL. At most one open forward per conversation, and its tag
+ * (`#3`) is unique among the account's open forwards.
+ */
+export interface StoredForward {
+  id: string;
+  conversationId: string;
+  accountId: string;
+  tag: string;
+  knockAt: number;
+  /** The forward carries the visitor's messages after this seq. */
+  afterSeq: number;
+  steps: StoredForwardStep[];
+  closedAt: number | null;
+  createdAt: number;
+}
+
+export interface ChannelStorage {
+  /**
+   * Adds a channel at the end of the account's order, unverified unless `verified`. The same kind and address twice
+   * for one account: KnockError `conflict`.
+   */
+  addChannel(input: NewChannel): Promise<OwnerChannel>;
+  /** The account's channels in their order (position), verified or not. */
+  listChannels(accountId: string): Promise<OwnerChannel[]>;
+  getChannel(id: string): Promise<OwnerChannel | null>;
+  /** Verified channels of this kind at this address, of every account: where an inbound text is from. */
+  channelsAt(kind: ChannelKind, address: string): Promise<OwnerChannel[]>;
+  /** Every verified channel of this kind (XMPP: whose presence to follow after a start). */
+  channelsOfKind(kind: ChannelKind): Promise<OwnerChannel[]>;
+  /** Removes the channel (and its steps in open forwards). False if the account has no such channel. */
+  removeChannel(accountId: string, id: string): Promise<boolean>;
+  /** Sets the order: `ids` are all of the account's channel ids, first first. False (nothing changed) otherwise. */
+  reorderChannels(accountId: string, ids: readonly string[]): Promise<boolean>;
+  /** False if the account has no such channel. */
+  setChannelDelay(accountId: string, id: string, delayMs: number): Promise<boolean>;
+  setChannelSecret(id: string, secret: string | null): Promise<boolean>;
+  /** Stores the hash of a code just sent (tries reset), or none. */
+  setChannelCode(id: string, code: { codeHash: string; expiresAt: number } | null): Promise<void>;
+  /**
+   * Counts one try of a typed code against the channel's: `verified` (and the channel is) when it matches before it
+   * expires and within `maxTries` tries; after that the code is spent (`tooManyTries`) until a new one is sent.
+   */
+  checkChannelCode(accountId: string, id: string, codeHash: string, at: number, maxTries: number): Promise<CodeCheck>;
+
+  /** The account's settings; defaults (not paused, UTC, no quiet hours, away does not count) when never set. */
+  getForwardingSettings(accountId: string): Promise<ForwardingSettings>;
+  setForwardingSettings(accountId: string, settings: ForwardingSettings): Promise<void>;
+
+  /**
+   * Opens the conversation's forward with these steps and the smallest free tag (`#1`, `#2`, ...); when one is open
+   * already, resolves with it (`duplicate: true`) and changes nothing, so two processes open one forward.
+   */
+  openForward(input: {
+    conversationId: string;
+    accountId: string;
+    knockAt: number;
+    afterSeq: number;
+    steps: ReadonlyArray<{ channelId: string; kind: ChannelKind; at: number }>;
+    at: number;
+  }): Promise<{ forward: StoredForward; duplicate: boolean }>;
+  getForward(id: string): Promise<StoredForward | null>;
+  getOpenForward(conversationId: string): Promise<StoredForward | null>;
+  /** The account's open forwards (a reply picks among them), oldest first. */
+  openForwards(accountId: string): Promise<StoredForward[]>;
+  /** The conversation's latest forward, open or closed, or null. */
+  lastForward(conversationId: string): Promise<StoredForward | null>;
+  /**
+   * Records a step as sent; false (nothing changed) when the forward is closed or the step was recorded sent before,
+   * so a step is sent once.
+   */
+  markStepSent(forwardId: string, channelId: string, sent: { at: number; upToSeq: number; externalId: string | null }): Promise<boolean>;
+  /** A receipt for what a step sent, by the channel kind and its id; resolves with the forward, or null. */
+  markStepDelivery(kind: ChannelKind, externalId: string, delivery: 'delivered' | 'failed'): Promise<StoredForward | null>;
+  /** Closes the conversation's open forward; resolves with it closed, or null when none was open. */
+  closeForward(conversationId: string, at: number): Promise<StoredForward | null>;
+  /** Closes every open forward of the account (the owner came online at the URL). */
+  closeForwardsOf(accountId: string, at: number): Promise<StoredForward[]>;
+
+  /**
+   * A value of the server's own made once for all its processes (the web push VAPID key pair): the stored one, or
+   * `value` stored now when there is none. Two processes racing store one; both get it.
+   */
+  serverValue(name: string, value: string): Promise<string>;
 }

@@ -87,12 +87,13 @@ function webhooks(options: Partial<WebhookChannelOptions> = {}): WebhookChannel 
 }
 
 function ownerChannel(address: string): OwnerChannel {
-  return { id: 'ch_91xq', accountId: 'acc1', kind: 'webhook', address, verified: true, position: 0, delayMs: 0 };
+  return { id: 'ch_91xq', accountId: 'acc1', kind: 'webhook', address, secret: null, verified: true, position: 0, delayMs: 0 };
 }
 
 const forward: ForwardMessage = {
   conversationId: 'c_8f3k2m',
   tag: '3',
+  threadId: 'knock-c_8f3k2m',
   visitorName: 'Ada',
   texts: ['Hi! Are you around?', 'I have a question about the flat.'],
   link: 'https://knock.example.org/_/console/c/c_8f3k2m',
@@ -162,10 +163,10 @@ describe('webhook forwards', () => {
       res.end(JSON.stringify({ code }));
     });
     const channel = webhooks();
-    expect(await channel.sendVerification(ownerChannel(receiver.url), '482913')).toEqual({ echoed: true });
+    expect(await channel.sendCode(ownerChannel(receiver.url), '482913')).toEqual({ echoed: true });
     expect(verifySignature(secret, receiver.arrived[0]!.headers, receiver.arrived[0]!.body, Date.now()).ok).toBe(true);
     const quiet = await startReceiver();
-    expect(await channel.sendVerification(ownerChannel(quiet.url), '482913')).toEqual({ echoed: false });
+    expect(await channel.sendCode(ownerChannel(quiet.url), '482913')).toEqual({ echoed: false });
   });
 
   it('reports 500 twice as temporary failures and then the 200 as sent', async () => {

@@ -23,7 +23,7 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 function channel(id: string, kind: ChannelKind, position: number, delayMs: number, verified = true): OwnerChannel {
-  return { id, accountId: 'a1', kind, address: `${id}@example.org`, verified, position, delayMs };
+  return { id, accountId: 'a1', kind, address: `${id}@example.org`, secret: null, verified, position, delayMs };
 }
 
 const noQuiet: ForwardingSettings = { paused: false, timeZone: 'UTC', quietHours: null, xmppAwayCounts: false };
@@ -173,6 +173,7 @@ describe('planForward: properties', () => {
       accountId: fc.constant('a1'),
       kind: fc.constantFrom(...kinds),
       address: fc.constant('addr'),
+      secret: fc.constant(null),
       verified: fc.boolean(),
       position: fc.nat(5),
       delayMs: fc.integer({ min: 0, max: 36 * HOUR }),

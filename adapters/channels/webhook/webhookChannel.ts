@@ -102,7 +102,7 @@ export class WebhookChannel implements Channel {
    * The signed test call made when the owner adds the webhook: carries `code`, which the owner types back in
    * Settings. A receiver may instead answer `{"code": "<code>"}`, proving at once that it got the call: `echoed`.
    */
-  async sendVerification(channel: OwnerChannel, code: string): Promise<{ echoed: boolean }> {
+  async sendCode(channel: OwnerChannel, code: string): Promise<{ echoed: boolean }> {
     const payload: VerifyPayload = { type: 'knock.verify', channelId: channel.id, code, replyUrl: this.replyUrl(channel) };
     const answer = await this.post(channel, deliveryId(channel, undefined), payload);
     try {
