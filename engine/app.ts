@@ -52,6 +52,11 @@ import { SmtpRelay } from '../adapters/channels/email/smtpRelay.ts';
 import { composeMail } from '../adapters/channels/email/compose.ts';
 import { mailDomainOf } from './config.ts';
 import { Mail } from './mail.ts';
+import { WebhookChannel } from '../adapters/channels/webhook/webhookChannel.ts';
+import { EmailForwardChannel } from './forwarding/emailChannel.ts';
+import { Forwarding } from './forwarding/forwarding.ts';
+import { ChannelsApi } from './http/channelsApi.ts';
+import type { Channel, ChannelKind } from './ports/channel.ts';
 import { Outbox } from './outbox.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './ports/clock.ts';
 import type { MediaRouter } from './ports/mediaRouter.ts';
@@ -245,6 +250,32 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     visitorMailDelayMs: config.visitorMailDelayMs,
   });
   outbox.onChange((job) => mail.publishDelivery(job));
+  // --- issue 18: forwarding to the owner's other channels ------------------------------------------------------------
+  const publicUrl = (): string => (config.publicUrl ?? url).replace(/\/$/, '');
+  const channels: Partial<Record<ChannelKind, Channel>> = {
+    webhook: new WebhookChannel({
+      publicUrl,
+      secretsOf: (channel) => (channel.secret === null ? [] : (JSON.parse(channel.secret) as string[])),
+      logger: logger.child({ module: 'webhook' }),
+      clock,
+      allowHttp: config.channelsAllowPrivate,
+      allowPrivateNetworks: config.channelsAllowPrivate,
+    }),
+  };
+  if (relay) channels.email = new EmailForwardChannel({ relay: () => relay, domain: mailDomain, replyAddressOf: (id) => mail.ownerReplyAddress(id) });
+  const forwarding = new Forwarding({ storage, log: conversationLog, outbox, hub, channels, clock, logger: logger.child({ module: 'forwarding' }), publicUrl });
+  mail.onOwnerReply((text) => forwarding.inbound(text));
+  const channelsApi = new ChannelsApi({
+    storage,
+    auth,
+    forwarding,
+    clock,
+    rateLimits: config.rateLimits,
+    maxBodyBytes: config.maxBodyBytes,
+    allowPrivate: config.channelsAllowPrivate,
+    pushSubscription: null,
+    vapidPublicKey: null,
+  });
   const inbound =
     config.smtpPort < 0
       ? null
@@ -275,6 +306,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     conversationsApi,
     mailPages,
     mailApi,
+    channelsApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -400,6 +432,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       purgeUploads();
       if (inbound) mailPort = (await inbound.listen()).port;
       outbox.start();
+      forwarding.start().catch((err: unknown) => logger.error({ err }, 'could not follow the owners\u2019 XMPP presence'));
       ready = true;
       logger.info(
         {
@@ -438,6 +471,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         step = 'outbox';
         // Mail being sent now finishes or, bounded, is left to the next start (its lease runs out).
         await outbox.close();
+        for (const channel of Object.values(channels)) await channel.close();
         await relay?.close();
         step = 'storage';
         clearInterval(uploadPurge);

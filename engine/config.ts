@@ -128,6 +128,10 @@ export const configSchema = z.object({
       mailLinksPerIp: rate.default({ perWindow: 30, windowMs: 60_000 }),
       /** New addresses one account mails first (a "New email", an address to verify): a stolen login sends little spam. */
       newEmailsPerAccount: rate.default({ perWindow: 30, windowMs: 3600_000 }),
+      /** Verification codes an account may have sent (Settings → Channels: each costs a message, an SMS costs money). */
+      channelCodesPerAccount: rate.default({ perWindow: 10, windowMs: 3600_000 }),
+      /** Replies a webhook may post per channel (POST /_/api/channels/<id>/reply), as a socket's messages. */
+      channelRepliesPerChannel: rate.default({ perWindow: 60, windowMs: 60_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -147,6 +151,8 @@ export const configSchema = z.object({
       mailsPerIp: { perWindow: 60, windowMs: 60_000 },
       mailLinksPerIp: { perWindow: 30, windowMs: 60_000 },
       newEmailsPerAccount: { perWindow: 30, windowMs: 3600_000 },
+      channelCodesPerAccount: { perWindow: 10, windowMs: 3600_000 },
+      channelRepliesPerChannel: { perWindow: 60, windowMs: 60_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),
@@ -245,6 +251,24 @@ export const configSchema = z.object({
   notifyIntervalMs: z.number().int().min(0).max(24 * 3600_000).default(600_000),
   /** An owner's reply in a chat is mailed to the visitor's address after this, unless the visitor read it in the chat by then. */
   visitorMailDelayMs: z.number().int().min(0).max(24 * 3600_000).default(60_000),
+  /** Knock's own XMPP account (issue 18): xmpp://host:5222 of any XMPP server, and its JID and password. Absent: no XMPP channel. */
+  xmppService: z.url({ protocol: /^xmpps?$/, error: 'must be an xmpp:// or xmpps:// URL, e.g. xmpp://chat.example:5222' }).optional(),
+  xmppJid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/, 'must be a bare JID, e.g. knock@chat.example').optional(),
+  xmppPassword: z.string().min(1).optional(),
+  /** The SMSC of an SMPP 3.4 account at a carrier or aggregator (smpp://host:2775), its system_id and password. Absent: no SMS. */
+  smppUrl: z.url({ protocol: /^smpps?$/, error: 'must be an smpp:// URL, e.g. smpp://smsc.example:2775' }).optional(),
+  smppSystemId: z.string().min(1).max(16).optional(),
+  smppPassword: z.string().min(1).max(9).optional(),
+  /** Knock's SMS service number (E.164): forwards come from it, owners reply to it. */
+  smsNumber: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number, e.g. +15551234567').optional(),
+  /** SMS parts per second the SMPP account may send (the carrier's throughput limit). */
+  smsPerSecond: z.number().int().min(1).max(1000).default(10),
+  /**
+   * Lets webhooks and push endpoints be http:// and on private or loopback addresses. Off in production (a webhook
+   * URL is typed by an owner: with this on, an owner could make Knock call into its own network). For a bot running
+   * beside Knock, and for tests.
+   */
+  channelsAllowPrivate: z.boolean().default(false),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -263,6 +287,12 @@ export const configSchema = z.object({
   }
   if ((config.dkimSelector === undefined) !== (config.dkimKeyFile === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['dkimSelector'], message: 'KNOCK_DKIM_SELECTOR and KNOCK_DKIM_KEY_FILE go together' });
+  }
+  if (config.xmppService !== undefined && (config.xmppJid === undefined || config.xmppPassword === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['xmppJid'], message: 'KNOCK_XMPP_SERVICE needs KNOCK_XMPP_JID and KNOCK_XMPP_PASSWORD (Knock\u2019s XMPP account)' });
+  }
+  if (config.smppUrl !== undefined && (config.smppSystemId === undefined || config.smppPassword === undefined || config.smsNumber === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['smppSystemId'], message: 'KNOCK_SMPP_URL needs KNOCK_SMPP_SYSTEM_ID, KNOCK_SMPP_PASSWORD and KNOCK_SMS_NUMBER' });
   }
   if (config.janusUrl !== undefined && config.janusPublicUrl === undefined) {
     ctx.addIssue({ code: 'custom', path: ['janusPublicUrl'], message: 'is required with KNOCK_JANUS_URL: the address browsers reach Janus\u2019s WebSocket API at' });
@@ -355,6 +385,15 @@ const envKeys = {
   KNOCK_OUTBOX_POLL_MS: 'outboxPollMs',
   KNOCK_NOTIFY_INTERVAL_MS: 'notifyIntervalMs',
   KNOCK_VISITOR_MAIL_DELAY_MS: 'visitorMailDelayMs',
+  KNOCK_XMPP_SERVICE: 'xmppService',
+  KNOCK_XMPP_JID: 'xmppJid',
+  KNOCK_XMPP_PASSWORD: 'xmppPassword',
+  KNOCK_SMPP_URL: 'smppUrl',
+  KNOCK_SMPP_SYSTEM_ID: 'smppSystemId',
+  KNOCK_SMPP_PASSWORD: 'smppPassword',
+  KNOCK_SMS_NUMBER: 'smsNumber',
+  KNOCK_SMS_PER_SECOND: 'smsPerSecond',
+  KNOCK_CHANNELS_ALLOW_PRIVATE: 'channelsAllowPrivate',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -436,6 +475,15 @@ const envSchema = z.object({
   KNOCK_OUTBOX_POLL_MS: z.coerce.number().int().optional(),
   KNOCK_NOTIFY_INTERVAL_MS: z.coerce.number().int().optional(),
   KNOCK_VISITOR_MAIL_DELAY_MS: z.coerce.number().int().optional(),
+  KNOCK_XMPP_SERVICE: z.string().min(1).optional(),
+  KNOCK_XMPP_JID: z.string().min(1).optional(),
+  KNOCK_XMPP_PASSWORD: z.string().min(1).optional(),
+  KNOCK_SMPP_URL: z.string().min(1).optional(),
+  KNOCK_SMPP_SYSTEM_ID: z.string().min(1).optional(),
+  KNOCK_SMPP_PASSWORD: z.string().min(1).optional(),
+  KNOCK_SMS_NUMBER: z.string().min(1).optional(),
+  KNOCK_SMS_PER_SECOND: z.coerce.number().int().optional(),
+  KNOCK_CHANNELS_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

@@ -8,7 +8,8 @@ import type { DeliveryRecord } from './protocol.ts';
 
 /** The delivery line of a job, or null for a job that carries no message of a conversation (a notification, a link). */
 export function deliveryOf(job: OutboxJob): DeliveryRecord | null {
-  if (job.messageSeq === null || job.conversationId === null || job.recipient === null) return null;
+  // A cancelled job carries no message (only forwards are cancelled, and they are no reply to a visitor).
+  if (job.messageSeq === null || job.conversationId === null || job.recipient === null || job.state === 'cancelled') return null;
   return {
     seq: job.messageSeq,
     channel: 'email',

@@ -10,10 +10,11 @@
  *             ConversationLog (a visitor's message, owner offline) -> job `mail.notify` (one per 10 minutes)
  *             Settings (an address) -> job `mail.verify`
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { newSecret, secretHash } from './auth.ts';
 import type { ConversationLog } from './conversationLog.ts';
+import { cut } from './text.ts';
 import { deliveryOf } from './deliveries.ts';
 import { KnockError } from './errors.ts';
 import type { Files } from './files.ts';
@@ -23,6 +24,7 @@ import type { Blobs } from './ports/blobs.ts';
 import type { Clock } from './ports/clock.ts';
 import { MailSendError, type ComposeMail, type InboundHandler, type InboundMail, type MailRelay, type OutboundMail } from './ports/mail.ts';
 import type { Account, Conversation, NewOutboxJob, OutboxJob, Participant, Storage } from './ports/storage.ts';
+import type { InboundText } from './ports/channel.ts';
 import { fileMessageBody, handleSchema, limits, type EmailAddress, type FileRef, type MessageRecord } from './protocol.ts';
 
 /** What the HTTP layer (engine/http/mailApi.ts) asks of email. */
@@ -39,6 +41,13 @@ export interface MailActions {
   /** A message of the conversation as an RFC 5322 message (inbound mail as received; the rest composed), for a mail client. */
   messageAsMail(conversation: Conversation, message: MessageRecord): Promise<Buffer>;
 }
+
+/**
+ * What becomes of a mail to an owner's reply address (`alice+r-<token>-<mac>@domain`, given in forwards by email):
+ * forwarding (engine/forwarding/forwarding.ts) posts it as the owner's message when it is from the owner's verified
+ * email channel. Resolves with whether it was posted.
+ */
+export type OwnerReplyHandler = (text: InboundText) => Promise<{ kind: string }>;
 
 /** The outbox's job kinds of email. */
 export const MailJob = { reply: 'mail.reply', notify: 'mail.notify', verify: 'mail.verify' } as const;
@@ -89,6 +98,10 @@ const REFERENCES_KEPT = 20;
 const NOTIFY_QUOTES = 10;
 /** Knock's own Message-IDs: `knock.<conversationId>.<seq>@<domain>`, so a reply finds its conversation even unrecorded. */
 const OWN_MESSAGE_ID = /^knock\.([A-Za-z0-9_-]{1,64})\.(\d{1,15})@(.+)$/;
+/** The server value (Storage.serverValue) that keys the owner's reply addresses. */
+const OWNER_REPLY_KEY = 'mail.ownerReplyKey';
+/** The owner's reply address's tag: `r-<conversation mail token>-<mac>`, all lower case (local parts get folded). */
+const OWNER_REPLY_TAG = /^r-([a-z2-7]{1,64})-([a-z2-7]{16})$/;
 
 const replyPayload = z.object({ conversationId: z.string(), seq: z.number().int().positive() });
 const notifyPayload = z.object({ conversationId: z.string(), afterSeq: z.number().int().nonnegative(), markAt: z.number() });
@@ -140,15 +153,25 @@ export class Mail implements MailActions, InboundHandler {
       if (target === null || target === 'foreign') continue;
       const account = await this.deps.storage.getAccountByHandle(target.handle);
       if (!account) continue;
+      if (target.owner) {
+        await this.ownerReply(account, target.owner, mail);
+        continue;
+      }
       const known = targets.get(account.id);
       if (!known || (known.token === null && target.token !== null)) targets.set(account.id, { account, token: target.token });
     }
-    if (targets.size === 0) throw new KnockError('not_found', 'No such mailbox here.');
+    if (targets.size === 0) {
+      if (mail.envelope.rcptTo.some((r) => (this.parseRecipient(r) as { owner?: unknown } | null)?.owner)) return;
+      throw new KnockError('not_found', 'No such mailbox here.');
+    }
     for (const { account, token } of targets.values()) await this.deliverTo(account, token, mail);
   }
 
-  /** `alice`, `alice+c-<token>` (a conversation's reply address) or `alice+anything` at our domain. */
-  private parseRecipient(address: string): { handle: string; token: string | null } | 'foreign' | null {
+  /**
+   * `alice`, `alice+c-<token>` (a conversation's reply address), `alice+r-<token>-<mac>` (the owner's reply address
+   * of a forward by email) or `alice+anything` at our domain.
+   */
+  private parseRecipient(address: string): { handle: string; token: string | null; owner?: { token: string; mac: string } } | 'foreign' | null {
     const at = address.lastIndexOf('@');
     if (at <= 0) return null;
     if (address.slice(at + 1).toLowerCase() !== this.deps.domain) return 'foreign';
@@ -157,6 +180,8 @@ export class Mail implements MailActions, InboundHandler {
     const handle = (plus === -1 ? local : local.slice(0, plus)).toLowerCase();
     const tag = plus === -1 ? '' : local.slice(plus + 1);
     if (!handleSchema.safeParse(handle).success) return null;
+    const owner = OWNER_REPLY_TAG.exec(tag.toLowerCase());
+    if (owner) return { handle, token: null, owner: { token: owner[1]!, mac: owner[2]! } };
     return { handle, token: /^c-./i.test(tag) ? tag.slice(2) : null };
   }
 
@@ -282,6 +307,59 @@ export class Mail implements MailActions, InboundHandler {
     await this.deps.outbox.failSentJob(job.id, reason);
   }
 
+  /** Where forwarding hands an owner's answer by email (set once, by engine/app.ts). */
+  onOwnerReply(handler: OwnerReplyHandler): void {
+    this.ownerReplies = handler;
+  }
+
+  private ownerReplies: OwnerReplyHandler | null = null;
+  private ownerReplyKey: Promise<string> | null = null;
+
+  /**
+   * The address an owner answers a forward by email at: `alice+r-<token>-<mac>@domain`. The token is the
+   * conversation's mail token (the visitor's reply address has it too); the MAC, keyed by a value of this server's,
+   * is what only the owner was mailed, so the visitor cannot write as the owner by changing `c-` into `r-`.
+   */
+  async ownerReplyAddress(conversationId: string): Promise<string> {
+    const conversation = await this.deps.storage.getConversation(conversationId);
+    if (!conversation) throw new KnockError('not_found', 'There is no such conversation.');
+    const token = (await this.deps.storage.conversationMailToken(conversationId)).toLowerCase();
+    return `${conversation.ownerHandle}+r-${token}-${await this.ownerReplyMac(token)}@${this.deps.domain}`;
+  }
+
+  private async ownerReplyMac(token: string): Promise<string> {
+    this.ownerReplyKey ??= this.deps.storage.serverValue(OWNER_REPLY_KEY, newSecret());
+    const digest = createHmac('sha256', await this.ownerReplyKey).update(`owner-reply:${token}`).digest();
+    return base32(digest).slice(0, 16);
+  }
+
+  /**
+   * A mail to an owner's reply address: with a good MAC, it goes to forwarding as a text from the sender's address,
+   * which posts it as the owner's message only when that address is one of the owner's verified email channels (and
+   * the mail is not suspicious). Anything else is refused with a reason the sender reads in the bounce.
+   */
+  private async ownerReply(account: Account, target: { token: string; mac: string }, mail: InboundMail): Promise<void> {
+    const expected = Buffer.from(await this.ownerReplyMac(target.token));
+    const given = Buffer.from(target.mac);
+    const conversation = expected.length === given.length && timingSafeEqual(expected, given) ? await this.deps.storage.getConversationByMailToken(target.token) : null;
+    if (!conversation || conversation.ownerAccountId !== account.id) {
+      throw new KnockError('not_found', `This conversation no longer exists, so your answer was not delivered.`);
+    }
+    if (mail.auth.suspicious || this.ownerReplies === null) {
+      throw new KnockError('forbidden', 'Your answer could not be checked as coming from your address, so it was not posted.');
+    }
+    const outcome = await this.ownerReplies({
+      kind: 'email',
+      from: mail.from.address.toLowerCase(),
+      text: mail.newText.trim() || mail.text.trim(),
+      threadId: `knock-${conversation.id}`,
+      externalId: `email:${createHash('sha256').update(mail.messageId).digest('base64url').slice(0, 32)}`,
+    });
+    if (outcome.kind === 'unknownSender') {
+      throw new KnockError('forbidden', `Only ${account.displayName}'s verified email channels can answer here; add this address in Settings → Channels.`);
+    }
+  }
+
   // -- outbound --------------------------------------------------------------------------------------------------
 
   /** Tells the owner's devices how a job carrying their message stands. */
@@ -381,6 +459,8 @@ export class Mail implements MailActions, InboundHandler {
     const email = await storage.getAccountEmail(conversation.ownerAccountId);
     if (!email || email.verifiedAt === null) return;
     if (await this.deps.hub.isOnline(conversation.ownerHandle)) return;
+    // An owner with channels (Settings → Channels) is reached as their list says (engine/forwarding/), email there too.
+    if ((await storage.listChannels(conversation.ownerAccountId)).some((c) => c.verified)) return;
     const mark = await storage.getNotifyMark(conversationId);
     if (message.seq <= mark.seq) return;
     await this.enqueueNotification(conversationId, mark, clock.now());
@@ -527,17 +607,28 @@ export class Mail implements MailActions, InboundHandler {
   }
 }
 
+/** RFC 4648 base32 in lower case, without padding (mail local parts may be folded to lower case on the way). */
+function base32(bytes: Buffer): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
+
 function nameOf(address: EmailAddress): string {
   return cut(address.name.trim() || address.address, limits.nameChars);
 }
 
-/** Cuts to `max` UTF-16 units without splitting a surrogate pair. */
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 1;
-  if (/[\uD800-\uDBFF]/.test(text[end - 1] ?? '')) end -= 1;
-  return `${text.slice(0, end)}\u2026`;
-}
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

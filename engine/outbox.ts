@@ -79,6 +79,17 @@ export function retryDelay(attempts: number, baseMs: number, random: () => numbe
   return Math.round(exponential / 2 + random() * (exponential / 2));
 }
 
+/**
+ * Thrown by a handler whose job is no longer wanted (a forward whose owner answered at the URL first): the job ends
+ * `cancelled`, neither sent nor failed.
+ */
+export class JobCancelled extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'JobCancelled';
+  }
+}
+
 /** Any error with a boolean `permanent` set (MailSendError and its like): trying again cannot help. */
 function isPermanent(err: unknown): boolean {
   return typeof err === 'object' && err !== null && 'permanent' in err && err.permanent === true;
@@ -151,6 +162,17 @@ export class Outbox {
       this.emit(failed);
     }
     return failed;
+  }
+
+  /**
+   * Cancels the jobs of these keys that still wait (not the one being tried now: its handler decides), and tells the
+   * listeners of each. Resolves with the jobs cancelled.
+   */
+  async cancel(keys: readonly string[]): Promise<OutboxJob[]> {
+    if (keys.length === 0) return [];
+    const cancelled = await this.options.storage.cancelJobs(keys, this.options.clock.now());
+    for (const job of cancelled) this.emit(job);
+    return cancelled;
   }
 
   /** Starts the loop (once; not after close). */
@@ -288,6 +310,7 @@ export class Outbox {
       const { ref } = await handler(job);
       return { state: 'sent', ref: ref ?? null, at: this.options.clock.now() };
     } catch (err) {
+      if (err instanceof JobCancelled) return { state: 'cancelled', at: this.options.clock.now() };
       const error = errorText(err);
       if (isPermanent(err) || job.attempts >= this.options.maxAttempts) return { state: 'failed', error, at: this.options.clock.now() };
       return this.retry(job, error);
@@ -302,6 +325,7 @@ export class Outbox {
   private report(job: OutboxJob): void {
     const fields = { jobId: job.id, kind: job.kind, attempts: job.attempts, error: job.lastError };
     if (job.state === 'failed') this.options.logger.warn(fields, 'an outbox job was given up: not delivered');
+    else if (job.state === 'cancelled') this.options.logger.debug(fields, 'an outbox job was cancelled');
     else if (job.state === 'retrying') this.options.logger.warn({ ...fields, runAt: job.runAt }, 'an outbox job failed for now; it will be tried again');
     else this.options.logger.debug(fields, 'an outbox job was sent');
   }

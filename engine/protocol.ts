@@ -805,3 +805,89 @@ export function describeIssues(error: z.ZodError): string {
   const where = first.path.length > 0 ? `${first.path.join('.')}: ` : '';
   return `${where}${first.message}`;
 }
+
+// -- forwarding to the owner's other channels (issue 18): Settings → Channels, engine/http/channelsApi.ts ----------
+
+export const channelKindSchema = z.enum(['xmpp', 'email', 'sms', 'webhook', 'push']);
+/** A bare JID (`name@server`), as Knock's XMPP account subscribes to it: lower case, no resource. */
+export const jidSchema = z
+  .string()
+  .trim()
+  .max(1023)
+  .transform((s) => s.toLowerCase())
+  .refine((s) => /^[^@/\s"&'<>:]{1,256}@[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/.test(s), 'Give an XMPP address such as you@jabber.example (no resource).');
+/** An E.164 phone number (`+15551234567`); spaces, dots, dashes and brackets are taken out first. */
+export const phoneSchema = z
+  .string()
+  .trim()
+  .max(40)
+  .transform((s) => s.replace(/[\s().-]/g, ''))
+  .refine((s) => /^\+[1-9]\d{6,14}$/.test(s), 'Give the number in international form, starting with + and the country code (+15551234567).');
+/** A webhook's URL; https only unless the server allows otherwise (checked again by the channel when it calls). */
+export const webhookUrlSchema = z
+  .string()
+  .trim()
+  .max(2048)
+  .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'Give the https:// address of your webhook.');
+/** A browser's PushSubscription as `subscription.toJSON()` gives it (checked in full by the push channel). */
+export const pushSubscriptionBody = z.object({
+  endpoint: z.string().max(2048),
+  expirationTime: z.number().nullable().optional(),
+  keys: z.object({ p256dh: z.string().max(200), auth: z.string().max(100) }),
+});
+/** POST /_/api/channels: a new channel (a code is sent to it, except push: the browser's subscription is the proof). */
+export const addChannelBody = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('xmpp'), address: jidSchema }),
+  z.object({ kind: z.literal('email'), address: emailSchema }),
+  z.object({ kind: z.literal('sms'), address: phoneSchema }),
+  z.object({ kind: z.literal('webhook'), address: webhookUrlSchema }),
+  z.object({ kind: z.literal('push'), subscription: pushSubscriptionBody, device: z.string().trim().max(64).optional() }),
+]);
+export type AddChannelBody = z.infer<typeof addChannelBody>;
+export const verifyChannelBody = z.object({ code: z.string().trim().regex(/^\d{6}$/, 'The code is the six digits you were sent.') });
+/** The longest a step may wait after the knock: a day. */
+export const MAX_CHANNEL_DELAY_MS = 24 * 3_600_000;
+export const channelDelayBody = z.object({ delayMs: z.number().int().min(0).max(MAX_CHANNEL_DELAY_MS) });
+export const channelOrderBody = z.object({ ids: z.array(id).min(1).max(50) });
+const minuteOfDay = z.number().int().min(0).max(1439);
+export const forwardingSettingsSchema = z.object({
+  paused: z.boolean(),
+  timeZone: z
+    .string()
+    .max(64)
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'Give a time zone such as Europe/Berlin.'),
+  quietHours: z.object({ start: minuteOfDay, end: minuteOfDay }).refine((q) => q.start !== q.end, 'Quiet hours start and end at different times.').nullable(),
+  xmppAwayCounts: z.boolean(),
+});
+/** What became of the channel's latest forward, as the owner reads it. */
+export const forwardStateSchema = z.enum(['queued', 'sent', 'delivered', 'failed', 'cancelled']);
+export const channelRecord = z.object({
+  id,
+  kind: channelKindSchema,
+  /** As shown: the JID, number, address or URL; for push, the push service's host. */
+  address: z.string(),
+  verified: z.boolean(),
+  position: z.number().int(),
+  delayMs: z.number().int(),
+  lastForward: z.object({ state: forwardStateSchema, at: z.number(), error: z.string().nullable() }).nullable(),
+});
+export type ChannelRecord = z.infer<typeof channelRecord>;
+export const channelsAnswer = z.object({
+  channels: z.array(channelRecord),
+  settings: forwardingSettingsSchema,
+  /** The kinds this server can send (XMPP and SMS need their accounts configured). */
+  available: z.array(channelKindSchema),
+  /** The VAPID public key browsers subscribe with, or null when push is off. */
+  vapidPublicKey: z.string().nullable(),
+});
+export type ChannelsAnswer = z.infer<typeof channelsAnswer>;
+/** A channel just added: a webhook's signing secret is shown this once. */
+export const addChannelAnswer = z.object({ channel: channelRecord, secret: z.string().nullable(), codeSent: z.boolean() });
+export type AddChannelAnswer = z.infer<typeof addChannelAnswer>;

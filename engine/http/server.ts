@@ -12,6 +12,7 @@ import { HANDLE_PATTERN, RESERVED_HANDLES } from '../protocol.ts';
 import type { Api } from './api.ts';
 import type { ConversationsApi } from './conversationsApi.ts';
 import type { MailApi } from './mailApi.ts';
+import type { ChannelsApi } from './channelsApi.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
@@ -50,6 +51,8 @@ export interface HttpDeps {
   conversationsApi: ConversationsApi;
   /** Email (engine/http/mailApi.ts, issue 17). */
   mailApi: MailApi;
+  /** Settings → Channels and the webhooks' replies (engine/http/channelsApi.ts, issue 18). */
+  channelsApi: ChannelsApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -109,6 +112,7 @@ export class HttpHandler {
       if (await this.deps.api.route(info, pathname)) return;
       if (await this.deps.conversationsApi.route(info, pathname)) return;
       if (await this.deps.mailApi.route(info, pathname)) return;
+      if (await this.deps.channelsApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.

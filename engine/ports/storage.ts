@@ -330,6 +330,8 @@ export interface OutboxStorage {
    */
   cancelJobs(keys: readonly string[], at: number): Promise<OutboxJob[]>;
   getJob(id: string): Promise<OutboxJob | null>;
+  /** The job of this key, or null. */
+  getJobByKey(key: string): Promise<OutboxJob | null>;
   /** The job whose `ref` is this (a bounce names the Message-ID it answers). */
   jobByRef(ref: string): Promise<OutboxJob | null>;
   /** The jobs carrying messages of a conversation (messageSeq set), by messageSeq; the newest job per message. */
@@ -518,6 +520,11 @@ export interface ChannelStorage {
   markStepSent(forwardId: string, channelId: string, sent: { at: number; upToSeq: number; externalId: string | null }): Promise<boolean>;
   /** A receipt for what a step sent, by the channel kind and its id; resolves with the forward, or null. */
   markStepDelivery(kind: ChannelKind, externalId: string, delivery: 'delivered' | 'failed'): Promise<StoredForward | null>;
+  /**
+   * The channel's latest step (by due time), of any forward open or closed, with its forward's id and conversation;
+   * with `sentOnly`, the latest step that was sent (by the time it was sent). Null when there is none.
+   */
+  lastStepOn(channelId: string, sentOnly: boolean): Promise<{ forwardId: string; conversationId: string; step: StoredForwardStep } | null>;
   /** Closes the conversation's open forward; resolves with it closed, or null when none was open. */
   closeForward(conversationId: string, at: number): Promise<StoredForward | null>;
   /** Closes every open forward of the account (the owner came online at the URL). */

@@ -27,8 +27,8 @@ import { signatureHeaders } from './signature.ts';
 import type { ForwardPayload, VerifyPayload } from './wireFormat.ts';
 
 export interface WebhookChannelOptions {
-  /** Knock's public origin (config.publicUrl): the base of each call's `replyUrl`. */
-  publicUrl: string;
+  /** Knock's public origin (config.publicUrl, else the address it listens at): the base of each call's `replyUrl`. */
+  publicUrl: string | (() => string);
   /** The channel's signing secrets, the current one first (and the previous one while it is rotated). */
   secretsOf: (channel: OwnerChannel) => Promise<readonly string[]> | readonly string[];
   logger: Pick<Logger, 'debug' | 'warn'>;
@@ -125,7 +125,8 @@ export class WebhookChannel implements Channel {
   }
 
   private replyUrl(channel: OwnerChannel): string {
-    return new URL(`/_/api/channels/${encodeURIComponent(channel.id)}/reply`, this.options.publicUrl).href;
+    const base = typeof this.options.publicUrl === 'string' ? this.options.publicUrl : this.options.publicUrl();
+    return new URL(`/_/api/channels/${encodeURIComponent(channel.id)}/reply`, base).href;
   }
 
   /** Checks the URL, signs and POSTs `payload`; resolves with the start of a 2xx answer's body. */
