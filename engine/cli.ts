@@ -18,6 +18,7 @@ import { configFromEnv, mailDomainOf } from './config.ts';
 import { KnockError } from './errors.ts';
 import { systemClock } from './ports/clock.ts';
 import { MAIL_USAGE, mailCommand } from './mailCli/commands.ts';
+import { CHANNEL_USAGE, channelCommand, forwardingCommand } from './channelCli.ts';
 
 const USAGE = `Usage:
   knock user add <handle> --name "<display name>" --password-stdin
@@ -28,6 +29,7 @@ const USAGE = `Usage:
   knock user devices <handle> [--revoke <device id>]
   knock conversation list <handle> [--search "<words>"] [--filter all|unread|files|archived]
   knock conversation archive|unarchive|delete <conversation id>
+${CHANNEL_USAGE}
 ${MAIL_USAGE}
 
 The password is read from standard input (one line). Data lives in PostgreSQL when DATABASE_URL is set
@@ -56,9 +58,16 @@ async function run(argv: string[]): Promise<number> {
     remove: { type: 'boolean' },
     revoke: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    pause: { type: 'boolean' },
+    resume: { type: 'boolean' },
+    quiet: { type: 'string' },
+    'no-quiet': { type: 'boolean' },
+    'time-zone': { type: 'string' },
+    'away-counts': { type: 'string' },
   });
   const [group, command, handle] = positionals;
-  if (values.help || (group !== 'user' && group !== 'conversation' && group !== 'mail') || !command) {
+  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding'];
+  if (values.help || group === undefined || !groups.includes(group) || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
@@ -70,6 +79,15 @@ async function run(argv: string[]): Promise<number> {
   // shared environment file that sets REDIS_URL (and each server its own KNOCK_PUBLIC_ADDRESS) serves it as well.
   const config = configFromEnv({ ...process.env, REDIS_URL: undefined, KNOCK_PUBLIC_ADDRESS: undefined });
   const storage = await openStorage(config);
+  if (group === 'channel' || group === 'forwarding') {
+    try {
+      return group === 'channel'
+        ? await channelCommand(storage, command, positionals.slice(2), process.stdout)
+        : await forwardingCommand(storage, command, values, process.stdout);
+    } finally {
+      await storage.close();
+    }
+  }
   if (group === 'conversation') {
     try {
       return await conversationCommand(storage, command, handle, values, () => openBlobs(config, createLogger('warn', process.stderr)));

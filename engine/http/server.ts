@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { KnockError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Storage } from '../ports/storage.ts';
@@ -35,6 +36,8 @@ function contentSecurityPolicy(connectSources: readonly string[]): string {
     "frame-ancestors 'none'",
   ].join('; ');
 }
+
+const PUSH_WORKER = fileURLToPath(new URL('../../client/src/pushWorker.js', import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -122,6 +125,7 @@ export class HttpHandler {
       throw new KnockError('method_not_allowed', 'Pages and files are read with GET.');
     }
     if (pathname.startsWith('/_/assets/')) return this.asset(res, pathname.slice('/_/assets/'.length), method);
+    if (pathname === '/_/push-sw.js') return this.pushWorker(res, method);
     if (pathname.startsWith('/_/files/')) return this.deps.conversationsApi.download(req, res, pathname);
     return this.page(res, pathname);
   }
@@ -169,6 +173,19 @@ export class HttpHandler {
     });
     res.end(method === 'HEAD' ? undefined : body);
   }
+
+  /**
+   * The service worker of web push (client/src/pushWorker.js): at a fixed address, not a hashed asset, because a
+   * browser keeps a registration by its script URL; revalidated on every check so a new Knock's worker replaces it.
+   */
+  private async pushWorker(res: ServerResponse, method: string): Promise<void> {
+    this.worker ??= readFile(PUSH_WORKER);
+    const body = await this.worker;
+    res.writeHead(200, { 'Content-Type': CONTENT_TYPES['.js']!, 'Content-Length': body.length, 'Cache-Control': 'no-cache' });
+    res.end(method === 'HEAD' ? undefined : body);
+  }
+
+  private worker: Promise<Buffer> | null = null;
 
   private loadShell(): Promise<string | null> {
     this.shell ??= readFile(path.join(this.deps.assetsDir, 'index.html'), 'utf8').catch(() => {

@@ -7,6 +7,13 @@ import {
   profileAnswer,
   settingsAnswer,
   visitorConversation,
+  addChannelAnswer,
+  channelRecord,
+  channelsAnswer,
+  type AddChannelAnswer,
+  type AddChannelBody,
+  type ChannelRecord,
+  type ChannelsAnswer,
   type ConversationSummary,
   type InboxAnswer,
   type InboxFilter,
@@ -117,6 +124,32 @@ export function createApi(options: ApiOptions) {
     /** Revokes a mail device's token: the mail client that holds it is refused from now on. */
     async revokeDevice(deviceId: string): Promise<void> {
       await call('DELETE', `/_/api/settings/devices/${encodeURIComponent(deviceId)}`, undefined, null);
+    },
+    /** Settings → Channels: the owner's channels, the forwarding settings, what this server can send. */
+    channels(): Promise<ChannelsAnswer> {
+      return call('GET', '/_/api/channels', undefined, channelsAnswer);
+    },
+    /** Adds a channel; the server sends it a code to type back (a push subscription needs none). */
+    addChannel(body: AddChannelBody): Promise<AddChannelAnswer> {
+      return call('POST', '/_/api/channels', body, addChannelAnswer);
+    },
+    verifyChannel(id: string, code: string): Promise<ChannelRecord> {
+      return call('POST', `/_/api/channels/${encodeURIComponent(id)}/verify`, { code }, channelRecord);
+    },
+    async resendChannelCode(id: string): Promise<void> {
+      await call('POST', `/_/api/channels/${encodeURIComponent(id)}/code`, {}, null);
+    },
+    async removeChannel(id: string): Promise<void> {
+      await call('DELETE', `/_/api/channels/${encodeURIComponent(id)}`, undefined, null);
+    },
+    setChannelDelay(id: string, delayMs: number): Promise<ChannelsAnswer> {
+      return call('PUT', `/_/api/channels/${encodeURIComponent(id)}/delay`, { delayMs }, channelsAnswer);
+    },
+    orderChannels(ids: string[]): Promise<ChannelsAnswer> {
+      return call('PUT', '/_/api/channels/order', { ids }, channelsAnswer);
+    },
+    setForwarding(settings: ChannelsAnswer['settings']): Promise<ChannelsAnswer> {
+      return call('PUT', '/_/api/forwarding', settings, channelsAnswer);
     },
     async login(handle: string, password: string): Promise<void> {
       await call('POST', '/_/api/login', { handle, password }, null);

@@ -1,7 +1,8 @@
 /**
- * The owner's settings for mail: the address mail reaches them at in Knock (to copy and give out), their own email
- * address (notifications go there once verified: Save mails a link to it), and the mail clients logged in with
- * `npx knock mail login`, each with its Revoke button.
+ * The owner's settings: the address mail reaches them at in Knock (to copy and give out), their own email address
+ * (notifications go there once verified: Save mails a link to it), the channels knocks are forwarded to while they
+ * are away (ChannelsSection.tsx), and the mail clients logged in with `npx knock mail login`, each with its Revoke
+ * button.
  */
 import { useEffect, useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
@@ -12,6 +13,7 @@ import { dayDate, fullDate, isoDate } from '../timeFormat.ts';
 import { CopyButton } from './CopyButton.tsx';
 import { emailInputProps } from './emailInput.ts';
 import { PaneHeader } from './PaneHeader.tsx';
+import { ChannelsSection } from './ChannelsSection.tsx';
 
 export function SettingsView({ onBack }: { onBack: () => void }) {
   const settings = useSignal<SettingsAnswer | null>(null);
@@ -37,6 +39,7 @@ export function SettingsView({ onBack }: { onBack: () => void }) {
           <>
             <MailAddress address={current.mailAddress} />
             <EmailAddress saved={current.email} onSaved={(email) => (settings.value = { ...current, email })} />
+            <ChannelsSection />
             <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
           </>
         )}
