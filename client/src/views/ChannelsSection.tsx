@@ -168,7 +168,8 @@ function AddChannel(props: {
             <label for={addressId}>Address</label>
             <input
               id={addressId}
-              type={kind.value === 'email' ? 'email' : kind.value === 'sms' ? 'tel' : kind.value === 'webhook' ? 'url' : 'text'}
+              // One input for every kind; its type (and so the phone's keyboard) follows the kind.
+              type={(kind.value === 'email' ? 'email' : kind.value === 'sms' ? 'tel' : kind.value === 'webhook' ? 'url' : 'text') as 'text'}
               autoComplete="off"
               placeholder={KINDS.find((k) => k.kind === kind.value)?.placeholder ?? ''}
               value={address.value}
