@@ -53,6 +53,10 @@ import { composeMail } from '../adapters/channels/email/compose.ts';
 import { mailDomainOf } from './config.ts';
 import { Mail } from './mail.ts';
 import { WebhookChannel } from '../adapters/channels/webhook/webhookChannel.ts';
+import { WebPushChannel } from '../adapters/channels/push/webPushChannel.ts';
+import { makeVapidKeys, storedVapidKeys, vapidKeysFromStored } from '../adapters/channels/push/vapid.ts';
+import { parseSubscription, storedSubscription } from '../adapters/channels/push/subscription.ts';
+import { SmppChannel } from '../adapters/channels/sms/smppChannel.ts';
 import { EmailForwardChannel } from './forwarding/emailChannel.ts';
 import { Forwarding } from './forwarding/forwarding.ts';
 import { ChannelsApi } from './http/channelsApi.ts';
@@ -263,6 +267,22 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     }),
   };
   if (relay) channels.email = new EmailForwardChannel({ relay: () => relay, domain: mailDomain, replyAddressOf: (id) => mail.ownerReplyAddress(id) });
+  // Web push: the VAPID key pair is made by the first process that starts and shared by all (Storage.serverValue).
+  const vapid = vapidKeysFromStored(await storage.serverValue('push.vapid', storedVapidKeys(makeVapidKeys())));
+  const privateChannels = { allowHttp: config.channelsAllowPrivate, allowPrivateNetworks: config.channelsAllowPrivate };
+  channels.push = new WebPushChannel({ vapid: { ...vapid, subject: `mailto:postmaster@${mailDomain}` }, logger: logger.child({ module: 'push' }), clock, ...privateChannels });
+  if (config.smppUrl !== undefined && config.smppSystemId !== undefined && config.smppPassword !== undefined && config.smsNumber !== undefined) {
+    const sms = new SmppChannel({
+      url: config.smppUrl,
+      systemId: config.smppSystemId,
+      password: config.smppPassword,
+      sourceNumber: config.smsNumber,
+      throughputPerSecond: config.smsPerSecond,
+      logger: logger.child({ module: 'smpp' }),
+    });
+    sms.start();
+    channels.sms = sms;
+  }
   const forwarding = new Forwarding({ storage, log: conversationLog, outbox, hub, channels, clock, logger: logger.child({ module: 'forwarding' }), publicUrl });
   mail.onOwnerReply((text) => forwarding.inbound(text));
   const channelsApi = new ChannelsApi({
@@ -273,8 +293,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     rateLimits: config.rateLimits,
     maxBodyBytes: config.maxBodyBytes,
     allowPrivate: config.channelsAllowPrivate,
-    pushSubscription: null,
-    vapidPublicKey: null,
+    pushSubscription: (subscription) => storedSubscription(parseSubscription(subscription, privateChannels)),
+    vapidPublicKey: vapid.publicKey,
   });
   const inbound =
     config.smtpPort < 0

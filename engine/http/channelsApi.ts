@@ -126,7 +126,11 @@ export class ChannelsApi {
     let secret: string | null = null;
     if (body.kind === 'push') {
       if (this.deps.pushSubscription === null) throw new KnockError('bad_request', 'This server does not send push notifications.');
-      ({ address, secret } = this.deps.pushSubscription(body.subscription));
+      try {
+        ({ address, secret } = this.deps.pushSubscription(body.subscription));
+      } catch (err) {
+        throw new KnockError('bad_request', `subscription: ${err instanceof Error ? err.message : String(err)}`);
+      }
     } else {
       address = body.address;
       if (body.kind === 'webhook') {
