@@ -359,7 +359,7 @@ export class Forwarding {
       visitorName,
       texts: messages.slice(-FORWARD_TEXTS).map((m) => m.body),
       link: `${this.deps.publicUrl()}/${conversation.ownerHandle}#c=${encodeURIComponent(forward.conversationId)}`,
-    });
+    }, { key: job.key });
     await storage.markStepSent(forwardId, channelId, { at: clock.now(), upToSeq: last.seq, externalId });
     return { ref: externalId };
   }

@@ -107,8 +107,12 @@ export interface ChannelReceipt {
  */
 export interface Channel {
   readonly kind: ChannelKind;
-  /** Sends the forward to the channel's address; resolves with the channel's id of what was sent, if it has one. */
-  send(channel: OwnerChannel, message: ForwardMessage): Promise<{ externalId: string | null }>;
+  /**
+   * Sends the forward to the channel's address; resolves with the channel's id of what was sent, if it has one.
+   * `delivery.key` is the same on every try of one forward (the outbox job's key): a channel that can tell its
+   * receiver (a webhook's id) lets it drop a retry it already handled.
+   */
+  send(channel: OwnerChannel, message: ForwardMessage, delivery?: { key: string }): Promise<{ externalId: string | null }>;
   /**
    * Sends the code the owner types back in Settings → Channels to verify the address (XMPP, SMS, email, webhook; a
    * push subscription needs none). `echoed`: the receiver answered with the code itself (a webhook may), which

@@ -28,7 +28,8 @@ type Panel = 'newEmail' | 'settings';
 export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer; onLoggedOut: () => Promise<void> }) {
   const session = useOpenSession(() => OwnerSession.open({ endpoint: location.origin, handle: profile.handle }));
   const snapshot = useSnapshot(session).value;
-  const selectedId = useSignal<string | null>(null);
+  // A forward's link (`/alice#c=<conversation id>`, engine/forwarding/forwarding.ts) opens its conversation.
+  const selectedId = useSignal<string | null>(/^#c=([A-Za-z0-9_-]{1,64})$/.exec(location.hash)?.[1] ?? null);
   const panel = useSignal<Panel | null>(null);
   /** The first message of a "New email", to send as its conversation opens. */
   const firstMessage = useSignal<FirstMessage | null>(null);
