@@ -183,7 +183,8 @@ export class PostgresStorage implements Storage {
 
   /**
    * Sessions, conversations, participants, messages, documents, games, files, mails, outbox jobs of its conversations,
-   * its address and device tokens go with it through ON DELETE CASCADE (001_init.sql and after).
+   * its address, device tokens, channels, forwarding settings and forwards go with it through ON DELETE CASCADE
+   * (001_init.sql and after).
    */
   async removeAccount(handle: string): Promise<boolean> {
     return ((await this.run(sql.deleteAccount, [handle])).rowCount ?? 0) > 0;

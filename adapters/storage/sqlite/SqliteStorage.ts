@@ -192,8 +192,8 @@ export class SqliteStorage implements Storage {
 
   /**
    * Sessions, conversations, participants, messages, documents, games, files, mails, outbox jobs of its conversations,
-   * its address and device tokens go with it through ON DELETE CASCADE (001_init.sql and after), the conversations'
-   * rows of the search index by trigger (005_inbox.sql, 006_mail.sql).
+   * its address, device tokens, channels, forwarding settings and forwards go with it through ON DELETE CASCADE
+   * (001_init.sql and after), the conversations' rows of the search index by trigger (005_inbox.sql, 006_mail.sql).
    */
   async removeAccount(handle: string): Promise<boolean> {
     return this.q.deleteAccount.run(handle).changes > 0;
