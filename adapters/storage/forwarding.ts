@@ -1,6 +1,6 @@
 /**
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
- * 17: outbox.ts and mail.ts in each), as the adapter exposes them: every method of the part, forwarded to the
+ * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -8,13 +8,14 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { MailStorage, OutboxStorage } from '../../engine/ports/storage.ts';
+import type { ChannelStorage, MailStorage, OutboxStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
     enqueueJob: (job) => outbox.enqueueJob(job),
     claimJobs: (input) => outbox.claimJobs(input),
     settleJob: (id, worker, outcome) => outbox.settleJob(id, worker, outcome),
+    cancelJobs: (keys, at) => outbox.cancelJobs(keys, at),
     getJob: (id) => outbox.getJob(id),
     jobByRef: (ref) => outbox.jobByRef(ref),
     conversationJobs: (conversationId) => outbox.conversationJobs(conversationId),
@@ -42,5 +43,33 @@ export function mailMethods(mail: MailStorage): MailStorage {
     setSubject: (conversationId, subject) => mail.setSubject(conversationId, subject),
     getNotifyMark: (conversationId) => mail.getNotifyMark(conversationId),
     moveNotifyMark: (conversationId, from, to) => mail.moveNotifyMark(conversationId, from, to),
+  };
+}
+
+export function channelMethods(channels: ChannelStorage): ChannelStorage {
+  return {
+    addChannel: (input) => channels.addChannel(input),
+    listChannels: (accountId) => channels.listChannels(accountId),
+    getChannel: (id) => channels.getChannel(id),
+    channelsAt: (kind, address) => channels.channelsAt(kind, address),
+    channelsOfKind: (kind) => channels.channelsOfKind(kind),
+    removeChannel: (accountId, id) => channels.removeChannel(accountId, id),
+    reorderChannels: (accountId, ids) => channels.reorderChannels(accountId, ids),
+    setChannelDelay: (accountId, id, delayMs) => channels.setChannelDelay(accountId, id, delayMs),
+    setChannelSecret: (id, secret) => channels.setChannelSecret(id, secret),
+    setChannelCode: (id, code) => channels.setChannelCode(id, code),
+    checkChannelCode: (accountId, id, codeHash, at, maxTries) => channels.checkChannelCode(accountId, id, codeHash, at, maxTries),
+    getForwardingSettings: (accountId) => channels.getForwardingSettings(accountId),
+    setForwardingSettings: (accountId, settings) => channels.setForwardingSettings(accountId, settings),
+    openForward: (input) => channels.openForward(input),
+    getForward: (id) => channels.getForward(id),
+    getOpenForward: (conversationId) => channels.getOpenForward(conversationId),
+    openForwards: (accountId) => channels.openForwards(accountId),
+    lastForward: (conversationId) => channels.lastForward(conversationId),
+    markStepSent: (forwardId, channelId, sent) => channels.markStepSent(forwardId, channelId, sent),
+    markStepDelivery: (kind, externalId, delivery) => channels.markStepDelivery(kind, externalId, delivery),
+    closeForward: (conversationId, at) => channels.closeForward(conversationId, at),
+    closeForwardsOf: (accountId, at) => channels.closeForwardsOf(accountId, at),
+    serverValue: (name, value) => channels.serverValue(name, value),
   };
 }

@@ -35,7 +35,7 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
 /** The CHECK constraint guarantees this; the check keeps the type honest without a cast. */
 function asState(value: string): OutboxState {
-  if (value === 'pending' || value === 'retrying' || value === 'sent' || value === 'failed') return value;
+  if (value === 'pending' || value === 'retrying' || value === 'sent' || value === 'failed' || value === 'cancelled') return value;
   throw new Error(`Unknown outbox job state in the database: ${value}`);
 }
 
@@ -100,7 +100,10 @@ export function jobValues(job: OutboxJob, payload: string): unknown[] {
 
 export type JobOutcome = Parameters<OutboxStorage['settleJob']>[2];
 
-/** The columns a settlement writes: state, run_at (kept when null), last_error, ref (kept when null). */
+/**
+ * The columns a settlement writes: state, run_at (kept when null), last_error, ref (kept when null). A cancelled try
+ * clears the error as a sent one does: the job ended, not for a failure.
+ */
 export function outcomeColumns(outcome: JobOutcome): { state: OutboxState; runAt: number | null; error: string | null; ref: string | null } {
   switch (outcome.state) {
     case 'sent':
@@ -111,6 +114,8 @@ export function outcomeColumns(outcome: JobOutcome): { state: OutboxState; runAt
     case 'failed':
       assertWellFormed(outcome.error, 'The error');
       return { state: 'failed', runAt: null, error: outcome.error, ref: null };
+    case 'cancelled':
+      return { state: 'cancelled', runAt: null, error: null, ref: null };
   }
 }
 

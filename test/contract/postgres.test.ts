@@ -13,6 +13,7 @@ import { KnockError } from '../../engine/errors.ts';
 import type { OutboxJob } from '../../engine/ports/storage.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/PostgresStorage.ts';
 import { applyMigrations, defaultMigrationsDir } from '../../adapters/storage/postgres/migrate.ts';
+import { channelSql } from '../../adapters/storage/postgres/channels.ts';
 import { mailSql } from '../../adapters/storage/postgres/mail.ts';
 import { outboxSql } from '../../adapters/storage/postgres/outbox.ts';
 import { inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/postgres/queries.ts';
@@ -24,6 +25,7 @@ import { expectDataKeptOnReopen } from './storage/reopen.ts';
 import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped, type OlderDatabase } from './storage/legacyEvents.ts';
 import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/legacyInbox.ts';
 import { PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats } from './storage/legacyMail.ts';
+import { PRE_CHANNELS_SCHEMA_VERSION, expectOlderOutboxKept } from './storage/legacyOutbox.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 const schemas = new TestSchemas();
@@ -109,6 +111,10 @@ describe('PostgreSQL adapter', () => {
 
   it('opens the conversations of a schema written before email as chats, searchable as before, deleted without a trace', async () => {
     await olderSchema(PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats);
+  });
+
+  it('keeps the outbox of a schema written before forwarding, and gives it the cancelled state', async () => {
+    await olderSchema(PRE_CHANNELS_SCHEMA_VERSION, expectOlderOutboxKept);
   });
 
   it('attaches a file once when two processes send it in two messages at once: the other is refused, taking no seq', async () => {
@@ -206,6 +212,54 @@ describe('PostgreSQL adapter', () => {
     const second = await claimAll(T0 + 1100, 1000);
     expect(second.size).toBe(jobs);
     for (const [key, claims] of second) expect(claims.map((c) => c.attempts), key).toEqual([2]);
+  });
+
+  it("opens one forward when two processes open a conversation's forward many times at once", async () => {
+    const schema = newSchemaName();
+    const processes = [await open({ schema, poolSize: 4 }), await open({ schema, poolSize: 4 })];
+    const ann = await seedAccount(processes[0]!);
+    const xmpp = await processes[0]!.addChannel({
+      accountId: ann.id, kind: 'xmpp', address: 'ann@jabber.example', secret: null, delayMs: 0, verified: true, at: T0,
+    });
+    for (let round = 0; round < 3; round++) {
+      const conv = await seedConversation(processes[0]!, ann);
+      const opens = await Promise.all(range(1, 16).map((i) => processes[i % 2]!.openForward({
+        conversationId: conv.conversation.id, accountId: ann.id, knockAt: T0 + i, afterSeq: i,
+        steps: [{ channelId: xmpp.id, kind: 'xmpp', at: T0 + i }], at: T0 + i,
+      })));
+      expect(opens.filter((o) => !o.duplicate)).toHaveLength(1);
+      const opened = opens.find((o) => !o.duplicate)!.forward;
+      for (const o of opens) expect(o.forward).toEqual(opened);
+      expect(opened.tag).toBe(`#${round + 1}`);
+      const stored = await schemas.query(`SELECT id FROM "${schema}".forwards WHERE conversation_id = $1`, [conv.conversation.id]);
+      expect(stored).toEqual([{ id: opened.id }]);
+    }
+  });
+
+  it("never gives two open forwards of an account one tag when two processes open forwards of its conversations at once", async () => {
+    const schema = newSchemaName();
+    const processes = [await open({ schema, poolSize: 4 }), await open({ schema, poolSize: 4 })];
+    const ann = await seedAccount(processes[0]!);
+    const convs = [];
+    for (const i of range(1, 12)) convs.push(await seedConversation(processes[0]!, ann, { visitorName: `Visitor ${i}` }));
+    // Each conversation's forward is opened by both processes, all of them at once.
+    const opens = await Promise.all(convs.flatMap((conv, i) => processes.map((store) => store.openForward({
+      conversationId: conv.conversation.id, accountId: ann.id, knockAt: T0 + i, afterSeq: 0, steps: [], at: T0 + i,
+    }))));
+    expect(opens.filter((o) => !o.duplicate)).toHaveLength(convs.length);
+    const opened = await processes[1]!.openForwards(ann.id);
+    expect(opened.map((f) => f.tag).sort()).toEqual(range(1, 12).map((n) => `#${n}`).sort());
+    // Half of them closed, the others' tags stay; new forwards opened at once take the freed tags, each one.
+    for (const conv of convs.slice(0, 6)) await processes[0]!.closeForward(conv.conversation.id, T0 + 100);
+    const more = [];
+    for (const i of range(1, 6)) more.push(await seedConversation(processes[0]!, ann, { visitorName: `Later ${i}` }));
+    await Promise.all(more.map((conv, i) => processes[i % 2]!.openForward({
+      conversationId: conv.conversation.id, accountId: ann.id, knockAt: T0 + 200, afterSeq: 0, steps: [], at: T0 + 200,
+    })));
+    const tags = (await processes[0]!.openForwards(ann.id)).map((f) => f.tag);
+    expect(tags).toHaveLength(12);
+    expect(new Set(tags).size).toBe(12);
+    expect(tags.sort()).toEqual(range(1, 12).map((n) => `#${n}`).sort());
   });
 
   it('keeps each schema apart: a store sees only the tables of its own schema', async () => {
@@ -341,6 +395,24 @@ describe('PostgreSQL adapter', () => {
         await plan(mailSql.conversationByMailToken, 'token'),
         await plan(mailSql.useDevice, 'token-hash', T0),
         await plan(mailSql.verifyAccountEmail, 'token-hash', T0),
+      ]) {
+        expect(steps).not.toContain('Seq Scan');
+      }
+      // Forwarding's lookups: by index, whatever the table holds.
+      expect(await plan(channelSql.channelsAt, 'xmpp', 'ann@jabber.example')).toContain('channels_verified_at');
+      expect(await plan(channelSql.markDelivery, 'sms', 'SM1', 'delivered')).toContain('forward_steps_by_external_id');
+      expect(await plan(channelSql.openForwardOf, 'conversation')).toContain('forwards_open_by_conversation');
+      expect(await plan(outboxSql.cancel, ['key'], T0)).toContain('outbox_jobs_key_key');
+      for (const steps of [
+        await plan(channelSql.channelsOf, 'account'),
+        await plan(channelSql.countTry, 'account', 'channel'),
+        await plan(channelSql.insertForward, 'f', 'conversation', 'account', T0, 0, T0),
+        await plan(channelSql.insertSteps, 'f', ['ch'], [T0], 'account'),
+        await plan(channelSql.openForwardsOf, 'account'),
+        await plan(channelSql.lastForward, 'conversation'),
+        await plan(channelSql.stepsOf, ['f']),
+        await plan(channelSql.markSent, 'f', 'ch', T0, 1, null),
+        await plan(channelSql.closeForwardsOf, 'account', T0),
       ]) {
         expect(steps).not.toContain('Seq Scan');
       }

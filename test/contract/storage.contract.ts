@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
+import { channelRules } from './storage/channels.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
 import { documentRules } from './storage/documents.contract.ts';
 import { emailInboxRules } from './storage/emailInbox.contract.ts';
@@ -64,5 +65,6 @@ export function storageContract(
     outboxRules(ctx);
     mailRules(ctx);
     emailInboxRules(ctx);
+    channelRules(ctx);
   });
 }

@@ -9,19 +9,20 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant, Session,
-  Storage,
+  Account, AppendResult, ChannelStorage, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
-import { mailMethods, outboxMethods } from '../forwarding.ts';
+import { channelMethods, mailMethods, outboxMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
 import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
+import { PostgresChannels, channelSql } from './channels.ts';
 import { PostgresDocuments } from './documents.ts';
 import { PostgresFiles } from './files.ts';
 import { PostgresInbox, type RunStatement } from './inbox.ts';
@@ -99,8 +100,8 @@ function parseBigint(text: string): number {
   return value;
 }
 
-/** The outbox's and email's methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage {}
+/** The outbox's, email's and forwarding's methods, put on each instance by the constructor (../forwarding.ts). */
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -110,9 +111,15 @@ export class PostgresStorage implements Storage {
   private readonly draining = new Set<Promise<void>>();
 
   private constructor(private readonly pool: pg.Pool) {
-    // The outbox and email of issue 17 (./outbox.ts, ./mail.ts: same pool and statement runner).
+    // The outbox and email of issue 17, forwarding of issue 18 (./outbox.ts, ./mail.ts, ./channels.ts: same pool and
+    // statement runner).
     const run: RunStatement = (text, values, refine) => this.run(text, values, refine);
-    Object.assign(this, outboxMethods(new PostgresOutbox(run)), mailMethods(new PostgresMail(run)));
+    Object.assign(
+      this,
+      outboxMethods(new PostgresOutbox(run)),
+      mailMethods(new PostgresMail(run)),
+      channelMethods(new PostgresChannels(run, pool)),
+    );
   }
 
   /**
@@ -176,7 +183,8 @@ export class PostgresStorage implements Storage {
 
   /**
    * Sessions, conversations, participants, messages, documents, games, files, mails, outbox jobs of its conversations,
-   * its address and device tokens go with it through ON DELETE CASCADE (001_init.sql and after).
+   * its address, device tokens, channels, forwarding settings and forwards go with it through ON DELETE CASCADE
+   * (001_init.sql and after).
    */
   async removeAccount(handle: string): Promise<boolean> {
     return ((await this.run(sql.deleteAccount, [handle])).rowCount ?? 0) > 0;
@@ -561,6 +569,7 @@ const statementNames = new Map<string, string>([
   ...Object.entries(inboxSqlOf).map(([filter, text]): [string, string] => [text, `knock_inbox_${filter}`]),
   ...Object.entries(outboxSql).map(([key, text]): [string, string] => [text, `knock_outbox_${key}`]),
   ...Object.entries(mailSql).map(([key, text]): [string, string] => [text, `knock_mail_${key}`]),
+  ...Object.entries(channelSql).map(([key, text]): [string, string] => [text, `knock_channels_${key}`]),
   // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
 ]);
 

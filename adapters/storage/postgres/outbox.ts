@@ -46,6 +46,11 @@ export const outboxSql = {
   nextJobAt: "SELECT MIN(GREATEST(run_at, COALESCE(locked_until, 0))) AS at FROM outbox_jobs WHERE state IN ('pending', 'retrying')",
   failSent: `UPDATE outbox_jobs SET state = 'failed', last_error = $2, updated_at = $3 WHERE id = $1 AND state = 'sent'
     RETURNING ${outboxColumns}`,
+  // $1 the keys, $2 at. A job leased at $2 is being tried: left alone. A claim that leased one before this statement
+  // read it holds its row lock until it commits; the row is then read again, leased, and no longer qualifies.
+  cancel: `UPDATE outbox_jobs SET state = 'cancelled', locked_by = NULL, locked_until = NULL, updated_at = $2
+    WHERE key = ANY($1::text[]) AND state IN ('pending', 'retrying') AND (locked_until IS NULL OR locked_until <= $2)
+    RETURNING ${outboxColumns}`,
 } as const;
 
 export class PostgresOutbox implements OutboxStorage {
@@ -77,6 +82,11 @@ export class PostgresOutbox implements OutboxStorage {
     const c = outcomeColumns(outcome);
     const row = (await this.run<OutboxRow>(outboxSql.settle, [id, worker, c.state, c.runAt, c.error, c.ref, outcome.at])).rows[0];
     return row ? toJob(row) : null;
+  }
+
+  async cancelJobs(keys: readonly string[], at: number): Promise<OutboxJob[]> {
+    if (keys.length === 0) return [];
+    return inClaimOrder((await this.run<OutboxRow>(outboxSql.cancel, [keys, at])).rows.map(toJob));
   }
 
   async getJob(id: string): Promise<OutboxJob | null> {

@@ -10,16 +10,17 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant, Session,
-  Storage,
+  Account, AppendResult, ChannelStorage, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
-import { mailMethods, outboxMethods } from '../forwarding.ts';
+import { channelMethods, mailMethods, outboxMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
+import { SqliteChannels } from './channels.ts';
 import { SqliteDocuments } from './documents.ts';
 import { SqliteFiles } from './files.ts';
 import { SqliteInbox } from './inbox.ts';
@@ -82,8 +83,8 @@ function prepareStatements(db: Db) {
  */
 const SEARCH_INDEX_BATCH = 512;
 
-/** The outbox's and email's methods, put on each instance by the constructor (../forwarding.ts). */
-export interface SqliteStorage extends OutboxStorage, MailStorage {}
+/** The outbox's, email's and forwarding's methods, put on each instance by the constructor (../forwarding.ts). */
+export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage {}
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -109,8 +110,14 @@ export class SqliteStorage implements Storage {
 
   private constructor(private readonly db: Db, file: string | null, private readonly onError?: (err: Error) => void) {
     this.q = prepareStatements(db);
-    // The outbox and email of issue 17 (./outbox.ts, ./mail.ts: same connection, own statements).
-    Object.assign(this, outboxMethods(new SqliteOutbox(db)), mailMethods(new SqliteMail(db, (value) => this.visible(value))));
+    // The outbox and email of issue 17, forwarding of issue 18 (./outbox.ts, ./mail.ts, ./channels.ts: same connection,
+    // own statements).
+    Object.assign(
+      this,
+      outboxMethods(new SqliteOutbox(db)),
+      mailMethods(new SqliteMail(db, (value) => this.visible(value))),
+      channelMethods(new SqliteChannels(db)),
+    );
     this.wal = file === null ? null : new WalSync(`${file}-wal`);
     this.checkpoints = file === null ? null : new Checkpointer(db, file, onError);
     this.syncOff = db.prepare('PRAGMA synchronous = NORMAL');
@@ -185,8 +192,8 @@ export class SqliteStorage implements Storage {
 
   /**
    * Sessions, conversations, participants, messages, documents, games, files, mails, outbox jobs of its conversations,
-   * its address and device tokens go with it through ON DELETE CASCADE (001_init.sql and after), the conversations'
-   * rows of the search index by trigger (005_inbox.sql, 006_mail.sql).
+   * its address, device tokens, channels, forwarding settings and forwards go with it through ON DELETE CASCADE
+   * (001_init.sql and after), the conversations' rows of the search index by trigger (005_inbox.sql, 006_mail.sql).
    */
   async removeAccount(handle: string): Promise<boolean> {
     return this.q.deleteAccount.run(handle).changes > 0;

@@ -34,6 +34,12 @@ export const outboxSql = {
   // A job in flight is claimable again only once its lease runs out: that, not its run_at, is when to look again.
   nextJobAt: "SELECT MIN(MAX(run_at, IFNULL(locked_until, 0))) AS at FROM outbox_jobs WHERE state IN ('pending', 'retrying')",
   failSent: `UPDATE outbox_jobs SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ? AND state = 'sent' RETURNING ${outboxColumns}`,
+  // The keys come as one JSON array, each a lookup of the key's index (`+state`: not through outbox_jobs_due, which
+  // would read every waiting job, a backlog when a relay is down). A job leased at @at is being tried: left alone.
+  cancel: `UPDATE outbox_jobs SET state = 'cancelled', locked_by = NULL, locked_until = NULL, updated_at = @at
+    WHERE key IN (SELECT value FROM json_each(@keys)) AND +state IN ('pending', 'retrying')
+      AND (locked_until IS NULL OR locked_until <= @at)
+    RETURNING ${outboxColumns}`,
 } as const;
 
 interface Settlement {
@@ -60,6 +66,7 @@ export class SqliteOutbox implements OutboxStorage {
       conversationJobs: db.prepare<[string], OutboxRow>(outboxSql.conversationJobs),
       nextJobAt: db.prepare<[], { at: number | null }>(outboxSql.nextJobAt),
       failSent: db.prepare<[string, number, string], OutboxRow>(outboxSql.failSent),
+      cancel: db.prepare<{ keys: string; at: number }, OutboxRow>(outboxSql.cancel),
     };
   }
 
@@ -92,6 +99,11 @@ export class SqliteOutbox implements OutboxStorage {
     const columns = outcomeColumns(outcome);
     const row = this.q.settle.get({ id, worker, ...columns, at: outcome.at });
     return row ? toJob(row) : null;
+  }
+
+  async cancelJobs(keys: readonly string[], at: number): Promise<OutboxJob[]> {
+    if (keys.length === 0) return [];
+    return inClaimOrder(this.q.cancel.all({ keys: JSON.stringify(keys), at }).map(toJob));
   }
 
   async getJob(id: string): Promise<OutboxJob | null> {

@@ -2,7 +2,7 @@
  * Storage contract: the outbox (issue 17), what engine/outbox.ts relies on to send every mail once. A key is queued
  * once; a claim hands due jobs, oldest first, to one process at a time with a lease that another may take over once
  * it runs out; only the lease holder settles a try; bounces find their job by ref; the owner sees the newest job of
- * each message; a conversation's jobs go with it.
+ * each message; a conversation's jobs go with it; jobs no longer wanted are cancelled unless a process is trying them.
  */
 import { describe, expect, it } from 'vitest';
 import type { NewOutboxJob, OutboxJob, Storage } from '../../../engine/ports/storage.ts';
@@ -165,6 +165,63 @@ export function outboxRules(ctx: StorageContext): void {
       expect(await s.failSentJob(waiting.id, 'bounce', T0 + 60_001)).toBeNull();
       expect(await s.getJob(waiting.id)).toEqual(waiting);
       expect(await s.failSentJob('no-such-job', 'bounce', T0)).toBeNull();
+    });
+  });
+
+  describe('outbox: cancelling', () => {
+    it('cancels the waiting jobs of the keys given, leaving one being tried, and those already ended, as they are', async () => {
+      const s = ctx.storage();
+      const { job: pending } = await s.enqueueJob(job('fwd:c1:sms', { runAt: T0 + 600_000 }));
+      const { job: retrying } = await s.enqueueJob(job('fwd:c1:email'));
+      const { job: leased } = await s.enqueueJob(job('fwd:c1:xmpp'));
+      const { job: sent } = await s.enqueueJob(job('fwd:c1:push'));
+      const { job: other } = await s.enqueueJob(job('fwd:c2:sms', { runAt: T0 + 600_000 }));
+      await claim(s, 'w1', { now: T0 });
+      await s.settleJob(retrying.id, 'w1', { state: 'retrying', runAt: T0 + 30_000, error: '421 Try again later', at: T0 + 1 });
+      await s.settleJob(sent.id, 'w1', { state: 'sent', at: T0 + 1 });
+      // `leased` is still w1's, being tried now.
+
+      const keys = [pending.key, retrying.key, leased.key, sent.key, 'fwd:c1:never-queued'];
+      const cancelled = await s.cancelJobs(keys, T0 + 10);
+      expect(keysOf(cancelled)).toEqual([retrying.key, pending.key]); // oldest run time first
+      expect(cancelled[0]).toMatchObject({ state: 'cancelled', lockedBy: null, lockedUntil: null, updatedAt: T0 + 10, lastError: '421 Try again later' });
+      for (const done of cancelled) expect(await s.getJob(done.id)).toEqual(done);
+      expect(await s.getJob(leased.id)).toMatchObject({ state: 'pending', lockedBy: 'w1' });
+      expect(await s.getJob(sent.id)).toMatchObject({ state: 'sent' });
+      expect(await s.getJob(other.id)).toEqual(other);
+
+      // Cancelled jobs are never claimed, and nothing waits for them.
+      expect(keysOf(await claim(s, 'w2', { now: T0 + 10 * LEASE }))).toEqual([leased.key, other.key]);
+      expect(await s.cancelJobs(keys, T0 + 20)).toEqual([]);
+      expect(await s.cancelJobs([], T0 + 20)).toEqual([]);
+    });
+
+    it("cancels a job whose lease ran out (its holder died); the dead holder's late answer changes nothing", async () => {
+      const s = ctx.storage();
+      const { job: queued } = await s.enqueueJob(job('fwd:c1:sms'));
+      await claim(s, 'dead', { now: T0 });
+      expect(await s.cancelJobs([queued.key], T0 + LEASE - 1)).toEqual([]);
+      const [cancelled] = await s.cancelJobs([queued.key], T0 + LEASE);
+      expect(cancelled).toMatchObject({ id: queued.id, state: 'cancelled', attempts: 1, lockedBy: null });
+      expect(await s.settleJob(queued.id, 'dead', { state: 'sent', at: T0 + LEASE + 1 })).toBeNull();
+      expect(await s.getJob(queued.id)).toEqual(cancelled);
+      expect(await s.nextJobAt()).toBeNull();
+    });
+
+    it('lets the lease holder settle its job cancelled (its handler found it no longer wanted), releasing the lease', async () => {
+      const s = ctx.storage();
+      const { job: queued } = await s.enqueueJob(job('fwd:c1:xmpp', { ref: 'kept-ref' }));
+      await claim(s, 'w1');
+      await s.settleJob(queued.id, 'w1', { state: 'retrying', runAt: T0 + 5, error: 'timeout', at: T0 + 1 });
+      await claim(s, 'w1', { now: T0 + 5 });
+      expect(await s.settleJob(queued.id, 'w2', { state: 'cancelled', at: T0 + 6 })).toBeNull();
+      const cancelled = await s.settleJob(queued.id, 'w1', { state: 'cancelled', at: T0 + 6 });
+      expect(cancelled).toMatchObject({
+        state: 'cancelled', attempts: 2, lockedBy: null, lockedUntil: null, lastError: null, ref: 'kept-ref', updatedAt: T0 + 6,
+      });
+      expect(await s.getJob(queued.id)).toEqual(cancelled);
+      expect(await claim(s, 'w1', { now: T0 + 10 * LEASE })).toEqual([]);
+      expect(await s.nextJobAt()).toBeNull();
     });
   });
 
