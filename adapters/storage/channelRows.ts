@@ -182,6 +182,19 @@ export interface StepRow {
 export const forwardColumns = 'id, conversation_id, account_id, tag, knock_at, after_seq, closed_at, created_at';
 export const stepColumns = 'forward_id, channel_id, kind, at, sent_at, up_to_seq, external_id, delivery';
 
+/** `lastStepOn`'s row: a step with its forward's conversation. */
+export type LastStepRow = StepRow & { conversation_id: string };
+
+/**
+ * `lastStepOn`'s query (both dialects: `$1` is the channel id): the channel's latest step by due time, or with
+ * `sentOnly` its latest sent step by the time it was sent.
+ */
+export function lastStepQuery(sentOnly: boolean, param: string): string {
+  const columns = stepColumns.split(', ').map((c) => `s.${c}`).join(', ');
+  return `SELECT ${columns}, f.conversation_id FROM forward_steps s JOIN forwards f ON f.id = s.forward_id
+    WHERE s.channel_id = ${param}${sentOnly ? ' AND s.sent_at IS NOT NULL ORDER BY s.sent_at DESC' : ' ORDER BY s.at DESC'}, f.created_at DESC LIMIT 1`;
+}
+
 /** The open forwards first (an open one is a conversation's latest), then the newest. */
 export const latestFirst = '(closed_at IS NULL) DESC, created_at DESC, closed_at DESC, id DESC';
 
@@ -199,7 +212,7 @@ function asDelivery(value: string | null): StoredForwardStep['delivery'] {
   throw new Error(`Unknown delivery state in the database: ${value}`);
 }
 
-function toStep(r: StepRow): StoredForwardStep {
+export function toStep(r: StepRow): StoredForwardStep {
   return {
     channelId: r.channel_id, kind: asKind(r.kind), at: r.at, sentAt: r.sent_at, upToSeq: r.up_to_seq, externalId: r.external_id,
     delivery: asDelivery(r.delivery),

@@ -399,6 +399,11 @@ export class Forwarding {
         .filter((s) => s.sentAt !== null)
         .map((s) => ({ conversationId: f.conversationId, tag: f.tag, channelId: s.channelId, threadId: s.kind === 'xmpp' ? `${THREAD_PREFIX}${f.conversationId}` : null, sentAt: s.sentAt! })),
     );
+    // A tag names its open forward even before a step of it is recorded sent (an owner who answers within the
+    // moment between the channel taking the forward and storage recording it); such an entry matches by tag only.
+    for (const f of open) {
+      if (!sent.some((s) => s.conversationId === f.conversationId)) sent.push({ conversationId: f.conversationId, tag: f.tag, channelId: '', threadId: null, sentAt: 0 });
+    }
     // The last forward on this channel stays answerable after it closed (SMS: "the last one forwarded to that phone").
     const last = await storage.lastStepOn(channel.id, true);
     if (last && last.step.sentAt !== null && !sent.some((s) => s.channelId === channel.id && s.conversationId === last.conversationId)) {

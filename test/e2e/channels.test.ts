@@ -11,7 +11,7 @@ import { AccessibilityAudit } from '../support/axeAudit.ts';
 import { E2E_TEST_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { eventually, expectMessage, expectPresence, hasNoHorizontalScroll, logInAsOwner, logOutButton, messageBox, openProfile } from '../support/knockUi.ts';
-import { TestSmsc } from '../support/smsc.ts';
+import { smsText, TestSmsc } from '../support/smsc.ts';
 import { signedReply, WebhookReceiver } from '../support/webhookReceiver.ts';
 
 const browser = useBrowser();
@@ -75,9 +75,9 @@ describe('Settings → Channels', () => {
     await addChannel(owner, 'SMS', '+1 555 765 4321');
     const sms = await smsc.until(() => smsc.submits.find((s) => String(s.pdu.destination_addr).endsWith('15557654321')), 'the code by SMS');
     // A wrong code first: said in words, the channel stays unverified.
-    await typeCode(owner, '000000' === /\d{6}/.exec(Buffer.from(sms.pdu.short_message as Buffer).toString('latin1'))![0] ? '111111' : '000000');
+    await typeCode(owner, '000000' === /\d{6}/.exec(smsText(sms))![0] ? '111111' : '000000');
     await owner.getByRole('alert').filter({ hasText: 'That is not the code we sent' }).waitFor();
-    await typeCode(owner, /\d{6}/.exec(Buffer.from(sms.pdu.short_message as Buffer).toString('latin1'))![0]);
+    await typeCode(owner, /\d{6}/.exec(smsText(sms))![0]);
     const items = channelList(owner).getByRole('listitem');
     await items.filter({ hasText: 'SMS: +15557654321' }).filter({ hasText: 'Verified' }).waitFor();
 
@@ -114,10 +114,10 @@ describe('Settings → Channels', () => {
     await messageBox(visitor).press('Enter');
     await expectMessage(visitor, 'Are you there?');
     const forwardSms = await smsc.until(
-      () => smsc.submits.find((s) => Buffer.from(s.pdu.short_message as Buffer).toString('latin1').includes('Are you there?')),
+      () => smsc.submits.find((s) => smsText(s).includes('Are you there?')),
       'the forward by SMS',
     );
-    expect(Buffer.from(forwardSms.pdu.short_message as Buffer).toString('latin1')).toContain('Vic');
+    expect(smsText(forwardSms)).toContain('Vic');
     const forward = await receiver.next((c) => c.body.type === 'knock.forward', 'the forward to the webhook');
     expect(forward.signatureOk).toBe(true);
     expect((await signedReply(String(forward.body.replyUrl), receiver.secret, { conversationId: forward.body.conversationId, text: 'On my way!', id: 'bot-1' })).status).toBe(201);

@@ -11,7 +11,7 @@ import { Person, waitFor } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { MailSink } from '../support/mailSink.ts';
 import { startPushService, type PushService } from '../support/pushService.ts';
-import { TestSmsc } from '../support/smsc.ts';
+import { smsText, TestSmsc } from '../support/smsc.ts';
 import { signedReply, WebhookReceiver as Receiver } from '../support/webhookReceiver.ts';
 
 const DOMAIN = 'example.test';
@@ -144,12 +144,12 @@ describe('an SMS channel', () => {
     const added = await owner.api.addChannel({ kind: 'sms', address: '+1 (555) 765-4321' });
     expect(added.channel.address).toBe(OWNER_PHONE);
     const codeSms = await smsc.until(() => smsc.submits.find((s) => s.pdu.destination_addr === OWNER_PHONE.slice(1) || s.pdu.destination_addr === OWNER_PHONE), 'the code by SMS');
-    await owner.api.verifyChannel(added.channel.id, codeIn(Buffer.from(codeSms.pdu.short_message as Buffer).toString('latin1')));
+    await owner.api.verifyChannel(added.channel.id, codeIn(smsText(codeSms)));
 
     const before = smsc.submits.length;
     const { session, conversationId } = await visitorWrites('sam', 'Nina', 'Can I call you?');
-    const forward = await smsc.until(() => smsc.submits.slice(before).find((s) => String(Buffer.from(s.pdu.short_message as Buffer).toString('latin1')).includes('Can I call you?')), 'the forward by SMS');
-    expect(Buffer.from(forward.pdu.short_message as Buffer).toString('latin1')).toContain('Nina');
+    const forward = await smsc.until(() => smsc.submits.slice(before).find((s) => smsText(s).includes('Can I call you?')), 'the forward by SMS');
+    expect(smsText(forward)).toContain('Nina');
 
     await smsc.deliver({ source_addr: OWNER_PHONE.slice(1), destination_addr: '15550001111', short_message: Buffer.from('#1 Sure, in ten minutes') });
     await waitFor(session, (s) => s.messages.some((m) => m.body === 'Sure, in ten minutes' && m.senderRole === 'owner'), 'the SMS reply at the visitor');
@@ -227,7 +227,7 @@ describe('the escalation', () => {
     await owner.api.verifyChannel(hook.channel.id, String(call.body.code));
     const sms = await owner.api.addChannel({ kind: 'sms', address: '+15551112222' });
     const code = await smsc.until(() => smsc.submits.find((s) => String(s.pdu.destination_addr).endsWith('15551112222')), 'the code');
-    await owner.api.verifyChannel(sms.channel.id, codeIn(Buffer.from(code.pdu.short_message as Buffer).toString('latin1')));
+    await owner.api.verifyChannel(sms.channel.id, codeIn(smsText(code)));
     await owner.api.setChannelDelay(sms.channel.id, 60_000);
     const listed = await owner.api.channels();
     expect(listed.channels.map((c) => [c.kind, c.delayMs])).toEqual([['webhook', 0], ['sms', 60_000]]);

@@ -166,3 +166,9 @@ export class TestSmsc {
     }
   }
 }
+
+/** The text of a submit_sm of one part, as the SMSC's decoder read it (GSM-7 or UCS-2 decoded, UDH apart). */
+export function smsText(submit: { pdu: PDU }): string {
+  const message = (submit.pdu.short_message as { message?: string | Buffer } | undefined)?.message;
+  return typeof message === 'string' ? message : message === undefined ? '' : message.toString('latin1');
+}

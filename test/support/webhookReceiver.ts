@@ -18,7 +18,8 @@ const WAIT_MS = 15_000;
 export interface WebhookCall {
   body: Record<string, unknown>;
   headers: http.IncomingHttpHeaders;
-  signatureOk: boolean;
+  /** Whether the call is signed with the receiver's secret (as it is now: the first call comes before it is known). */
+  readonly signatureOk: boolean;
 }
 
 /** A bot's webhook: records every call with whether its signature held, answers 200. */
@@ -36,8 +37,14 @@ export class WebhookReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks);
-        const check = receiver.secret === '' ? { ok: false } : verifySignature(receiver.secret, req.headers, raw, Date.now());
-        receiver.calls.push({ body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>, headers: req.headers, signatureOk: check.ok });
+        const at = Date.now();
+        receiver.calls.push({
+          body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>,
+          headers: req.headers,
+          get signatureOk() {
+            return receiver.secret !== '' && verifySignature(receiver.secret, req.headers, raw, at).ok;
+          },
+        });
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         for (const w of receiver.waiters.splice(0)) w();
       });

@@ -263,7 +263,8 @@ export class SmtpInbound implements MailInbound {
           // The engine's words are for the sender ("This conversation no longer exists... write to alice@...").
           return new SmtpReply(550, `5.1.1 ${oneLine(err.message)}`);
         case 'forbidden':
-          return new SmtpReply(550, '5.7.1 Delivery not authorized');
+          // Also the engine's words: why this sender may not write here (an owner's reply address, from a stranger).
+          return new SmtpReply(550, `5.7.1 ${oneLine(err.message)}`);
         case 'too_large':
           return new SmtpReply(552, `5.3.4 ${oneLine(err.message)}`);
         case 'bad_request':

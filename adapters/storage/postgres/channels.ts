@@ -11,12 +11,12 @@
 import type pg from 'pg';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ChannelKind, ForwardingSettings, OwnerChannel } from '../../../engine/ports/channel.ts';
-import type { ChannelStorage, CodeCheck, NewChannel, StoredForward } from '../../../engine/ports/storage.ts';
+import type { ChannelStorage, CodeCheck, NewChannel, StoredForward, StoredForwardStep } from '../../../engine/ports/storage.ts';
 import {
   channelColumns, channelConflict, channelOrder, checkDelay, checkSecret, checkSettings, checkSteps, codeColumns,
   defaultForwardingSettings, forwardColumns, freeTagOf, isSameChannelSet, judgeCode, latestFirst, newChannel, noAccount,
-  settingsColumns, stepColumns, toChannel, toSettings, withSteps,
-  type ChannelRow, type CodeRow, type ForwardRow, type NewForward, type SettingsRow, type StepRow,
+  settingsColumns, stepColumns, toChannel, toSettings, withSteps, lastStepQuery, toStep,
+  type ChannelRow, type CodeRow, type ForwardRow, type NewForward, type SettingsRow, type StepRow, type LastStepRow,
 } from '../channelRows.ts';
 import { assertWellFormed, newId } from '../common.ts';
 import { SqlState, asStorageError, isViolation } from './databaseErrors.ts';
@@ -65,6 +65,8 @@ export const channelSql = {
   forwardById: `SELECT ${forwardColumns} FROM forwards WHERE id = $1`,
   openForwardOf: `SELECT ${forwardColumns} FROM forwards WHERE conversation_id = $1 AND closed_at IS NULL`,
   openForwardsOf: `SELECT ${forwardColumns} FROM forwards WHERE account_id = $1 AND closed_at IS NULL ORDER BY created_at, id`,
+  lastStep: lastStepQuery(false, '$1'),
+  lastSentStep: lastStepQuery(true, '$1'),
   lastForward: `SELECT ${forwardColumns} FROM forwards WHERE conversation_id = $1 ORDER BY ${latestFirst} LIMIT 1`,
   stepsOf: `SELECT ${stepColumns} FROM forward_steps WHERE forward_id = ANY($1::text[]) ORDER BY forward_id, ordinal`,
   // The forward's row is locked (FOR SHARE) while the step is marked: a close waits for it, or it for the close,
@@ -250,6 +252,11 @@ export class PostgresChannels implements ChannelStorage {
     if (sent.externalId !== null) assertWellFormed(sent.externalId, 'The external id');
     const marked = await this.run(channelSql.markSent, [forwardId, channelId, sent.at, sent.upToSeq, sent.externalId]);
     return (marked.rowCount ?? 0) > 0;
+  }
+
+  async lastStepOn(channelId: string, sentOnly: boolean): Promise<{ forwardId: string; conversationId: string; step: StoredForwardStep } | null> {
+    const row = (await this.run<LastStepRow>(sentOnly ? channelSql.lastSentStep : channelSql.lastStep, [channelId])).rows[0];
+    return row ? { forwardId: row.forward_id, conversationId: row.conversation_id, step: toStep(row) } : null;
   }
 
   async markStepDelivery(kind: ChannelKind, externalId: string, delivery: 'delivered' | 'failed'): Promise<StoredForward | null> {

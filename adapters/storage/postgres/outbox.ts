@@ -89,6 +89,11 @@ export class PostgresOutbox implements OutboxStorage {
     return inClaimOrder((await this.run<OutboxRow>(outboxSql.cancel, [keys, at])).rows.map(toJob));
   }
 
+  async getJobByKey(key: string): Promise<OutboxJob | null> {
+    const row = (await this.run<OutboxRow>(outboxSql.byKey, [key])).rows[0];
+    return row ? toJob(row) : null;
+  }
+
   async getJob(id: string): Promise<OutboxJob | null> {
     const row = (await this.run<OutboxRow>(outboxSql.byId, [id])).rows[0];
     return row ? toJob(row) : null;

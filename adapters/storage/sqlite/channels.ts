@@ -10,12 +10,12 @@
 import type Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ChannelKind, ForwardingSettings, OwnerChannel } from '../../../engine/ports/channel.ts';
-import type { ChannelStorage, CodeCheck, NewChannel, StoredForward } from '../../../engine/ports/storage.ts';
+import type { ChannelStorage, CodeCheck, NewChannel, StoredForward, StoredForwardStep } from '../../../engine/ports/storage.ts';
 import {
   channelColumns, channelConflict, channelOrder, checkDelay, checkSecret, checkSettings, checkSteps, codeColumns,
   defaultForwardingSettings, forwardColumns, freeTagOf, isSameChannelSet, judgeCode, latestFirst, newChannel, noAccount,
-  settingsColumns, stepColumns, toChannel, toSettings, withSteps,
-  type ChannelRow, type CodeRow, type ForwardRow, type NewForward, type SettingsRow, type StepRow,
+  settingsColumns, stepColumns, toChannel, toSettings, withSteps, lastStepQuery, toStep,
+  type ChannelRow, type CodeRow, type ForwardRow, type NewForward, type SettingsRow, type StepRow, type LastStepRow,
 } from '../channelRows.ts';
 import { assertWellFormed, newId } from '../common.ts';
 import { isConstraint } from './constraints.ts';
@@ -57,6 +57,8 @@ export const channelSql = {
   forwardById: `SELECT ${forwardColumns} FROM forwards WHERE id = ?`,
   openForwardOf: `SELECT ${forwardColumns} FROM forwards WHERE conversation_id = ? AND closed_at IS NULL`,
   openForwardsOf: `SELECT ${forwardColumns} FROM forwards WHERE account_id = ? AND closed_at IS NULL ORDER BY created_at, id`,
+  lastStep: lastStepQuery(false, '?'),
+  lastSentStep: lastStepQuery(true, '?'),
   lastForward: `SELECT ${forwardColumns} FROM forwards WHERE conversation_id = ? ORDER BY ${latestFirst} LIMIT 1`,
   // The forwards' ids come as one JSON array; each is a lookup of the primary key.
   stepsOf: `SELECT ${stepColumns} FROM forward_steps WHERE forward_id IN (SELECT value FROM json_each(?)) ORDER BY forward_id, ordinal`,
@@ -130,6 +132,8 @@ function prepareStatements(db: Database.Database) {
     openForwardOf: db.prepare<[string], ForwardRow>(channelSql.openForwardOf),
     openForwardsOf: db.prepare<[string], ForwardRow>(channelSql.openForwardsOf),
     lastForward: db.prepare<[string], ForwardRow>(channelSql.lastForward),
+    lastStep: db.prepare<[string], LastStepRow>(channelSql.lastStep),
+    lastSentStep: db.prepare<[string], LastStepRow>(channelSql.lastSentStep),
     stepsOf: db.prepare<[string], StepRow>(channelSql.stepsOf),
     markSent: db.prepare<{ forwardId: string; channelId: string; at: number; upToSeq: number; externalId: string | null }>(channelSql.markSent),
     markDelivery: db.prepare<[string, string, string], { forward_id: string }>(channelSql.markDelivery),
@@ -290,6 +294,11 @@ export class SqliteChannels implements ChannelStorage {
   async markStepSent(forwardId: string, channelId: string, sent: { at: number; upToSeq: number; externalId: string | null }): Promise<boolean> {
     if (sent.externalId !== null) assertWellFormed(sent.externalId, 'The external id');
     return this.q.markSent.run({ forwardId, channelId, ...sent }).changes > 0;
+  }
+
+  async lastStepOn(channelId: string, sentOnly: boolean): Promise<{ forwardId: string; conversationId: string; step: StoredForwardStep } | null> {
+    const row = (sentOnly ? this.q.lastSentStep : this.q.lastStep).get(channelId);
+    return row ? { forwardId: row.forward_id, conversationId: row.conversation_id, step: toStep(row) } : null;
   }
 
   async markStepDelivery(kind: ChannelKind, externalId: string, delivery: 'delivered' | 'failed'): Promise<StoredForward | null> {

@@ -106,6 +106,11 @@ export class SqliteOutbox implements OutboxStorage {
     return inClaimOrder(this.q.cancel.all({ keys: JSON.stringify(keys), at }).map(toJob));
   }
 
+  async getJobByKey(key: string): Promise<OutboxJob | null> {
+    const row = this.q.byKey.get(key);
+    return row ? toJob(row) : null;
+  }
+
   async getJob(id: string): Promise<OutboxJob | null> {
     const row = this.q.byId.get(id);
     return row ? toJob(row) : null;
