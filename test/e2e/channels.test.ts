@@ -47,7 +47,7 @@ const channelList = (page: Page) => page.getByRole('list', { name: 'Channels' })
 
 async function addChannel(page: Page, type: string, address: string): Promise<void> {
   await page.getByRole('combobox', { name: 'Channel type' }).selectOption({ label: type });
-  await page.getByRole('textbox', { name: 'Address' }).fill(address);
+  await page.getByRole('textbox', { name: 'Address', exact: true }).fill(address);
   await page.getByRole('button', { name: 'Add channel' }).click();
 }
 
