@@ -429,6 +429,28 @@ export function channelRules(ctx: StorageContext): void {
       expect((await s.markStepDelivery('sms', 'SM-42', 'failed'))?.steps[0]).toMatchObject({ externalId: 'SM-42', delivery: 'failed' });
     });
 
+    it("finds a channel's latest step, and its latest sent one, over open and closed forwards", async () => {
+      const s = ctx.storage();
+      const ann = await seedAccount(s);
+      const sms = await addVerified(s, ann, 'sms', '+15551234567');
+      const other = await addVerified(s, ann, 'xmpp', 'ann@jabber.example');
+      expect(await s.lastStepOn(sms.id, false)).toBeNull();
+      const first = await seedConversation(s, ann);
+      const { forward: older } = await open(s, first, [sms, other]);
+      await s.markStepSent(older.id, sms.id, { at: T0 + 150, upToSeq: 1, externalId: 'SM-1' });
+      await s.closeForward(first.conversation.id, T0 + 200);
+      const second = await seedConversation(s, ann);
+      const { forward: newer } = await s.openForward({
+        conversationId: second.conversation.id, accountId: ann.id, knockAt: T0 + 300, afterSeq: 0, steps: [{ channelId: sms.id, kind: 'sms', at: T0 + 300 }], at: T0 + 300,
+      });
+      // The latest step is the newer forward's, not sent yet; the latest sent one is still the closed forward's.
+      expect(await s.lastStepOn(sms.id, false)).toMatchObject({ forwardId: newer.id, conversationId: second.conversation.id, step: { sentAt: null, at: T0 + 300 } });
+      expect(await s.lastStepOn(sms.id, true)).toMatchObject({ forwardId: older.id, conversationId: first.conversation.id, step: { sentAt: T0 + 150, externalId: 'SM-1' } });
+      await s.markStepSent(newer.id, sms.id, { at: T0 + 350, upToSeq: 1, externalId: 'SM-2' });
+      expect((await s.lastStepOn(sms.id, true))?.forwardId).toBe(newer.id);
+      expect(await s.lastStepOn(other.id, true)).toBeNull();
+    });
+
     it("closes a conversation's open forward, and every open forward of an account, oldest first", async () => {
       const s = ctx.storage();
       const ann = await seedAccount(s);

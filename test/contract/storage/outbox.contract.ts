@@ -40,6 +40,8 @@ export function outboxRules(ctx: StorageContext): void {
       expect(stored.id).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
       expect(await s.getJob(stored.id)).toEqual(stored);
       expect(await s.getJob('no-such-job')).toBeNull();
+      expect(await s.getJobByKey('reply:1')).toEqual(stored);
+      expect(await s.getJobByKey('no-such-key')).toBeNull();
     });
 
     it('queues a key once: a second enqueue returns the first job unchanged, whatever it carries', async () => {
