@@ -57,6 +57,7 @@ import { WebPushChannel } from '../adapters/channels/push/webPushChannel.ts';
 import { makeVapidKeys, storedVapidKeys, vapidKeysFromStored } from '../adapters/channels/push/vapid.ts';
 import { parseSubscription, storedSubscription } from '../adapters/channels/push/subscription.ts';
 import { SmppChannel } from '../adapters/channels/sms/smppChannel.ts';
+import { XmppChannel } from '../adapters/channels/xmpp/xmppChannel.ts';
 import { EmailForwardChannel } from './forwarding/emailChannel.ts';
 import { Forwarding } from './forwarding/forwarding.ts';
 import { ChannelsApi } from './http/channelsApi.ts';
@@ -282,6 +283,12 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     });
     sms.start();
     channels.sms = sms;
+  }
+  if (config.xmppService !== undefined && config.xmppJid !== undefined && config.xmppPassword !== undefined) {
+    const xmpp = new XmppChannel({ service: config.xmppService, jid: config.xmppJid, password: config.xmppPassword, logger: logger.child({ module: 'xmpp' }), clock });
+    // Connects in the background and keeps reconnecting; until it is online, XMPP presence is "unknown" (tried in place).
+    void xmpp.start();
+    channels.xmpp = xmpp;
   }
   const forwarding = new Forwarding({ storage, log: conversationLog, outbox, hub, channels, clock, logger: logger.child({ module: 'forwarding' }), publicUrl });
   mail.onOwnerReply((text) => forwarding.inbound(text));

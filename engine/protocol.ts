@@ -877,6 +877,8 @@ export const channelRecord = z.object({
   position: z.number().int(),
   delayMs: z.number().int(),
   lastForward: z.object({ state: forwardStateSchema, at: z.number(), error: z.string().nullable() }).nullable(),
+  /** The owner's presence as the channel sees it (XMPP; `unknown` for the others). */
+  presence: z.enum(['available', 'away', 'unavailable', 'unknown']),
 });
 export type ChannelRecord = z.infer<typeof channelRecord>;
 export const channelsAnswer = z.object({

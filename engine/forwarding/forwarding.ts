@@ -120,6 +120,7 @@ export class Forwarding {
       position: channel.position,
       delayMs: channel.delayMs,
       lastForward: await this.lastForwardOf(channel),
+      presence: this.deps.channels[channel.kind]?.presence(channel) ?? 'unknown',
     };
   }
 

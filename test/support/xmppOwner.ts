@@ -42,7 +42,8 @@ export interface XmppOwnerOptions {
 const WAIT_MS = 10_000;
 
 export class XmppOwner {
-  private readonly messages: OwnerMessage[] = [];
+  /** Every chat message the owner got, in order. */
+  readonly messages: OwnerMessage[] = [];
   /** Every presence stanza that came in, oldest first. */
   readonly presences: XmlElement[] = [];
   /**

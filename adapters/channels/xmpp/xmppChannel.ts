@@ -73,6 +73,8 @@ export class XmppChannelError extends Error {
   }
 }
 
+/** How long a verification code waits for the connection to the XMPP server before it is given up. */
+const CODE_WAIT_MS = 10_000;
 const NS_ROSTER = 'jabber:iq:roster';
 const NS_RECEIPTS = 'urn:xmpp:receipts';
 const NS_PING = 'urn:xmpp:ping';
@@ -184,8 +186,18 @@ export class XmppChannel implements Channel {
     return { externalId: `xmpp:${id}` };
   }
 
+  /**
+   * The owner waits in Settings for this code: while Knock is (re)connecting, it waits up to CODE_WAIT_MS for the
+   * connection rather than failing at once (a forward needs no such wait: the outbox tries it again).
+   */
   async sendCode(channel: OwnerChannel, code: string): Promise<{ echoed: boolean }> {
-    await this.sendChat(this.addressOf(channel.address), codeBody(code), '');
+    const to = this.addressOf(channel.address);
+    if (!this.online && !this.closing) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.whenOnline().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, CODE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    await this.sendChat(to, codeBody(code), '');
     return { echoed: false };
   }
 

@@ -309,7 +309,8 @@ function DelayInput({ channel, onSave }: { channel: ChannelRecord; onSave: (minu
 }
 
 function stateOf(channel: ChannelRecord): string {
-  const base = channel.verified ? 'Verified' : 'Waiting for its code';
+  const presence = { available: ' · you are online there', away: ' · you are away there', unavailable: ' · you are offline there', unknown: '' }[channel.presence];
+  const base = (channel.verified ? 'Verified' : 'Waiting for its code') + presence;
   const last = channel.lastForward;
   if (last === null) return base;
   const when = new Date(last.at).toLocaleString();
