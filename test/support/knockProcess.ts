@@ -264,20 +264,22 @@ export class KnockProcess {
    * cluster); works whether or not the server runs.
    */
   async addUser(handle: string, displayName: string, password = TEST_PASSWORD): Promise<void> {
-    const cli = spawn(process.execPath, ['engine/bin/knock.mjs', 'user', 'add', handle, '--name', displayName, '--password-stdin'], {
-      cwd: repoRoot,
-      env: this.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const { code, out } = await this.cli(['user', 'add', handle, '--name', displayName, '--password-stdin'], `${password}\n`);
+    if (code !== 0) throw new Error(`knock user add ${handle} exited with ${code}: ${out}`);
+  }
+
+  /** Any `npx knock` command against this server's database, as an operator runs it; its exit code and output. */
+  async cli(args: readonly string[], stdin = ''): Promise<{ code: number | null; out: string }> {
+    const cli = spawn(process.execPath, ['engine/bin/knock.mjs', ...args], { cwd: repoRoot, env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     cli.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     cli.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    cli.stdin.end(`${password}\n`);
+    cli.stdin.end(stdin);
     const code = await new Promise<number | null>((resolve, reject) => {
       cli.once('error', reject);
       cli.once('exit', (c) => resolve(c));
     });
-    if (code !== 0) throw new Error(`knock user add ${handle} exited with ${code}: ${out}`);
+    return { code, out };
   }
 
   /** Kills the server if it runs and removes the data directory. Safe to call more than once. */

@@ -17,6 +17,8 @@ const WAIT_MS = 15_000;
 
 export interface WebhookCall {
   body: Record<string, unknown>;
+  /** What the receiver answered. */
+  status: number;
   headers: http.IncomingHttpHeaders;
   /** Whether the call is signed with the receiver's secret (as it is now: the first call comes before it is known). */
   readonly signatureOk: boolean;
@@ -26,6 +28,8 @@ export interface WebhookCall {
 export class WebhookReceiver {
   readonly calls: WebhookCall[] = [];
   secret = '';
+  /** The HTTP status it answers with (a bot that is down answers 503). */
+  status = 200;
   private waiters: Array<() => void> = [];
   private constructor(private readonly server: http.Server) {}
 
@@ -39,13 +43,14 @@ export class WebhookReceiver {
         const raw = Buffer.concat(chunks);
         const at = Date.now();
         receiver.calls.push({
+          status: receiver.status,
           body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>,
           headers: req.headers,
           get signatureOk() {
             return receiver.secret !== '' && verifySignature(receiver.secret, req.headers, raw, at).ok;
           },
         });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        res.writeHead(receiver.status, { 'content-type': 'application/json' }).end('{}');
         for (const w of receiver.waiters.splice(0)) w();
       });
     });
