@@ -497,6 +497,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         httpServer.closeAllConnections();
         step = 'outbox';
         // Mail being sent now finishes or, bounded, is left to the next start (its lease runs out).
+        forwarding.close();
         await outbox.close();
         for (const channel of Object.values(channels)) await channel.close();
         await relay?.close();

@@ -43,6 +43,8 @@ export const CODE_TRIES = 5;
 export const MAX_CHANNELS = 20;
 /** A forward quotes at most this many of the visitor's messages (the newest). */
 const FORWARD_TEXTS = 10;
+/** How often the XMPP presences followed are checked against the verified channels. */
+const WATCH_RESYNC_MS = 5 * 60_000;
 /** The thread of a conversation on channels with threads: the same for every forward of it. */
 const THREAD_PREFIX = 'knock-';
 
@@ -95,8 +97,25 @@ export class Forwarding {
     return (Object.keys(this.deps.channels) as ChannelKind[]).sort();
   }
 
-  /** Follows the presence of every verified XMPP address (after a start, Knock's roster may be all there is). */
+  /**
+   * Follows the presence of every verified XMPP address: now, and again every WATCH_RESYNC_MS, which also picks up
+   * channels another process (or `npx knock channel add`) verified.
+   */
   async start(): Promise<void> {
+    if (!this.deps.channels.xmpp?.watch) return;
+    this.resync ??= setInterval(() => void this.watchAll().catch((err: unknown) => this.deps.logger.warn({ err }, 'could not follow the XMPP presences')), WATCH_RESYNC_MS);
+    this.resync.unref();
+    await this.watchAll();
+  }
+
+  close(): void {
+    if (this.resync) clearInterval(this.resync);
+    this.resync = null;
+  }
+
+  private resync: NodeJS.Timeout | null = null;
+
+  private async watchAll(): Promise<void> {
     const xmpp = this.deps.channels.xmpp;
     if (!xmpp?.watch) return;
     const jids = new Set((await this.deps.storage.channelsOfKind('xmpp')).map((c) => c.address));
