@@ -8,7 +8,7 @@
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Person, waitFor } from '../support/clients.ts';
-import { startKnock, type TestKnock } from '../support/knockServer.ts';
+import { startKnock, TEST_PASSWORD, type TestKnock } from '../support/knockServer.ts';
 import { MailSink } from '../support/mailSink.ts';
 import { startPushService, type PushService } from '../support/pushService.ts';
 import { smsText, TestSmsc } from '../support/smsc.ts';
@@ -242,6 +242,85 @@ describe('the escalation', () => {
     await waitFor(session, (s) => s.messages.some((m) => m.body === 'Coming down now'), 'the answer');
     const smsJob = await until(() => knock.storage.getJobByKey(`forward:${open!.id}:${sms.channel.id}`), (j) => j?.state === 'cancelled', 'the SMS step cancelled');
     expect(smsJob!.state).toBe('cancelled');
+    await session.close();
+  });
+});
+
+describe('an owner who comes back', () => {
+  it('is sent nothing once online at the URL: a step due after that is cancelled', async () => {
+    const owner = await newOwner('ivy');
+    const hook = await owner.api.addChannel({ kind: 'webhook', address: `${receiver.url}?ivy` });
+    receiver.secret = hook.secret!;
+    const call = await receiver.next((c) => c.body.type === 'knock.verify' && c.body.channelId === hook.channel.id, 'the verification call');
+    await owner.api.verifyChannel(hook.channel.id, String(call.body.code));
+    await owner.api.setChannelDelay(hook.channel.id, 1500);
+    const { session, conversationId } = await visitorWrites('ivy', 'Rob', 'Anyone home?');
+    const forward = await until(() => knock.storage.getOpenForward(conversationId), (f) => f !== null, 'the forward planned');
+    // The owner opens the console (online at the URL) before the step is due, and reads nothing yet.
+    const inbox = owner.ownerSession('ivy');
+    await waitFor(inbox, (s) => s.conversations.some((c) => c.id === conversationId), 'the console open');
+    const job = await until(() => knock.storage.getJobByKey(`forward:${forward!.id}:${hook.channel.id}`), (j) => j?.state === 'cancelled', 'the step cancelled');
+    expect(job!.state).toBe('cancelled');
+    expect(receiver.calls.filter((c) => c.body.type === 'knock.forward' && c.body.conversationId === conversationId)).toEqual([]);
+    expect(await knock.storage.getOpenForward(conversationId)).toBeNull();
+    await owner.closeAll();
+    await session.close();
+  });
+});
+
+describe('attacks', () => {
+  it('keeps one owner out of another\u2019s channels, and a mail device out of them all', async () => {
+    const victim = await newOwner('vicky');
+    const added = await victim.api.addChannel({ kind: 'sms', address: '+15553334444' });
+    const attacker = await newOwner('mallory');
+    await expect(attacker.api.verifyChannel(added.channel.id, '123456')).rejects.toMatchObject({ status: 404 });
+    await expect(attacker.api.removeChannel(added.channel.id)).rejects.toMatchObject({ status: 404 });
+    await expect(attacker.api.setChannelDelay(added.channel.id, 0)).rejects.toMatchObject({ status: 404 });
+    await expect(attacker.api.orderChannels([added.channel.id])).rejects.toMatchObject({ status: 400 });
+    expect((await victim.api.channels()).channels.map((c) => c.id)).toEqual([added.channel.id]);
+    // A mail client's token (npx knock mail login) reads mail; it cannot redirect the owner's knocks.
+    const device = await fetch(`${knock.url}/_/api/devices`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ handle: 'vicky', password: TEST_PASSWORD, name: 'laptop' }),
+    });
+    const { token } = (await device.json()) as { token: string };
+    const asDevice = await fetch(`${knock.url}/_/api/channels`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ kind: 'webhook', address: 'https://evil.example/hook' }),
+    });
+    expect(asDevice.status).toBe(403);
+    expect((await fetch(`${knock.url}/_/api/channels`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+  });
+
+  it('spends a code after five wrong tries: even the right one is refused until a new code is sent', async () => {
+    const owner = await newOwner('gus');
+    const added = await owner.api.addChannel({ kind: 'sms', address: '+15556667777' });
+    const sms = await smsc.until(() => smsc.submits.find((s) => String(s.pdu.destination_addr).endsWith('15556667777')), 'the code');
+    const code = codeIn(smsText(sms));
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 5; i++) await expect(owner.api.verifyChannel(added.channel.id, wrong)).rejects.toThrow(/not the code/);
+    await expect(owner.api.verifyChannel(added.channel.id, code)).rejects.toThrow(/Too many wrong codes/);
+    expect((await owner.api.channels()).channels[0]!.verified).toBe(false);
+  });
+
+  it('refuses a webhook reply that is too large, malformed, or for a channel that is no webhook, posting nothing', async () => {
+    const owner = await newOwner('hal');
+    const hook = await owner.api.addChannel({ kind: 'webhook', address: `${receiver.url}?hal` });
+    receiver.secret = hook.secret!;
+    const call = await receiver.next((c) => c.body.type === 'knock.verify' && c.body.channelId === hook.channel.id, 'the verification call');
+    await owner.api.verifyChannel(hook.channel.id, String(call.body.code));
+    const replyUrl = String(call.body.replyUrl);
+    const { session, conversationId } = await visitorWrites('hal', 'Zed', 'Hi Hal');
+    await receiver.next((c) => c.body.type === 'knock.forward' && c.body.conversationId === conversationId, 'the forward');
+    expect((await signedReply(replyUrl, receiver.secret, { conversationId, text: 'x'.repeat(70_000), id: 'big' })).status).toBe(413);
+    expect((await signedReply(replyUrl, receiver.secret, { conversationId, text: 'no id' })).status).toBe(400);
+    expect((await signedReply(replyUrl, receiver.secret, { tag: '#99', text: 'to nobody', id: 't99' })).status).toBe(404);
+    const sms = await owner.api.addChannel({ kind: 'sms', address: '+15558889999' });
+    expect((await signedReply(replyUrl.replace(hook.channel.id, sms.channel.id), receiver.secret, { conversationId, text: 'wrong kind', id: 'k1' })).status).toBe(404);
+    const stored = await knock.storage.messagesAfter(conversationId, 0, 50);
+    expect(stored.filter((m) => m.senderRole === 'owner')).toEqual([]);
     await session.close();
   });
 });
