@@ -172,3 +172,47 @@ describe('knock conversation', () => {
     }
   });
 });
+
+// Settings → Channels from the command line (issue 18): what an operator does for an owner. Each command is a
+// process of its own (about a second each), so each test here runs a few.
+describe('knock channel and knock forwarding', () => {
+  let dir: string;
+  const cli = (args: string[]) => runCli(args, { KNOCK_DATA_DIR: dir });
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'knock-cli-channels-'));
+    expect((await runCli(['user', 'add', 'cleo', '--name', 'Cleo', '--password-stdin'], { KNOCK_DATA_DIR: dir }, 'a long password here\n')).code).toBe(0);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('adds channels (verified, each after the last), lists them, and refuses what is no channel', async () => {
+    const xmpp = await cli(['channel', 'add', 'cleo', 'xmpp', 'Cleo@Jabber.Example']);
+    expect(xmpp.stdout).toMatch(/^Added \S+: xmpp cleo@jabber\.example \(verified\), tried at once after a knock\.\n$/);
+    const hook = await cli(['channel', 'add', 'cleo', 'webhook', 'https://bot.example/knock']);
+    expect(hook.stdout).toMatch(/tried 2 min after a knock\.\nSigning secret \(shown once\): whsec_[A-Za-z0-9_-]{43}\n$/);
+    const listed = (await cli(['channel', 'list', 'cleo'])).stdout.trim().split('\n').map((l) => l.split('\t').slice(1));
+    expect(listed).toEqual([
+      ['xmpp', 'cleo@jabber.example', 'verified', 'at once'],
+      ['webhook', 'https://bot.example/knock', 'verified', '2 min'],
+    ]);
+    expect(await cli(['channel', 'add', 'cleo', 'sms', '555-1234'])).toMatchObject({ code: 1, stderr: expect.stringContaining('international form') });
+    expect(await cli(['channel', 'add', 'cleo', 'push', 'x'])).toMatchObject({ code: 1, stderr: expect.stringContaining('Notify me on this device') });
+  });
+
+  it('times, orders and removes them', async () => {
+    const ids = (await cli(['channel', 'list', 'cleo'])).stdout.trim().split('\n').map((l) => l.split('\t')[0]!);
+    const [xmppId, hookId] = ids;
+    expect((await cli(['channel', 'delay', 'cleo', hookId!, '10'])).stdout).toBe(`${hookId} is tried 10 min after a knock.\n`);
+    expect((await cli(['channel', 'order', 'cleo', hookId!, xmppId!])).stdout).toBe(`Order of cleo: ${hookId}, ${xmppId}.\n`);
+    expect(await cli(['channel', 'order', 'cleo', hookId!])).toMatchObject({ code: 1, stderr: expect.stringContaining('every channel id of cleo once') });
+    expect((await cli(['channel', 'remove', 'cleo', xmppId!])).stdout).toBe(`Removed ${xmppId}.\n`);
+    expect(await cli(['channel', 'remove', 'cleo', xmppId!])).toMatchObject({ code: 1, stderr: `knock: cleo has no channel "${xmppId}".\n` });
+  });
+
+  it('pauses and resumes forwarding, sets quiet hours in a time zone, and refuses a zone or hour that is none', async () => {
+    const set = await cli(['forwarding', 'cleo', '--pause', '--quiet', '22:00-07:00', '--time-zone', 'Europe/Berlin', '--away-counts', 'yes']);
+    expect(set.stdout).toBe('cleo: forwarding paused, quiet 22:00-07:00 (Europe/Berlin), XMPP away counts.\n');
+    expect((await cli(['forwarding', 'cleo', '--resume', '--no-quiet'])).stdout).toBe('cleo: forwarding on, no quiet hours (Europe/Berlin), XMPP away counts.\n');
+    expect(await cli(['forwarding', 'cleo', '--time-zone', 'Mars/Olympus'])).toMatchObject({ code: 1, stderr: expect.stringContaining('time zone') });
+    expect(await cli(['forwarding', 'cleo', '--quiet', '25:00-07:00'])).toMatchObject({ code: 1, stderr: expect.stringContaining('HH:MM-HH:MM') });
+  });
+});
