@@ -290,13 +290,14 @@ export class Forwarding {
     const { storage, clock } = this.deps;
     const conversation = await storage.getConversation(conversationId);
     if (!conversation) return;
+    // Cheapest first: most owners have no channel, and this runs for every visitor's message.
+    const channels = (await storage.listChannels(conversation.ownerAccountId)).filter((c) => this.deps.channels[c.kind] !== undefined);
+    if (!channels.some((c) => c.verified)) return;
     if (await this.deps.hub.isOnline(conversation.ownerHandle)) return;
     const open = await storage.getOpenForward(conversationId);
     const now = clock.now();
     const route = routeNewMessage(open === null ? null : pendingOf(open), conversationId, now);
     if (route.kind === 'join') return; // its next step carries this message too
-    const channels = (await storage.listChannels(conversation.ownerAccountId)).filter((c) => this.deps.channels[c.kind] !== undefined);
-    if (!channels.some((c) => c.verified)) return;
     const settings = await storage.getForwardingSettings(conversation.ownerAccountId);
     const steps = planForward({
       knockAt: route.knockAt,
@@ -332,6 +333,8 @@ export class Forwarding {
 
   /** The owner wrote in the conversation (at the URL or from a channel): what is still waiting is not sent. */
   private async ownerAnswered(conversationId: string): Promise<void> {
+    // A read first: the owner's every message must not cost a write when nothing was forwarded.
+    if ((await this.deps.storage.getOpenForward(conversationId)) === null) return;
     const closed = await this.deps.storage.closeForward(conversationId, this.deps.clock.now());
     if (closed) await this.cancelSteps(closed);
   }

@@ -200,10 +200,11 @@ export class ChannelsApi {
   private async reply(r: RequestInfo, id: string): Promise<void> {
     const channel = CHANNEL_ID.test(id) ? await this.deps.storage.getChannel(id) : null;
     if (!channel || channel.kind !== 'webhook' || !channel.verified || channel.secret === null) throw new KnockError('not_found', 'There is no such webhook channel.');
-    this.repliesPerChannel.takeOrThrow(channel.id, 'Replies through this webhook');
     const raw = await readRaw(r, MAX_REPLY_BYTES);
     const check = verifySignature(JSON.parse(channel.secret) as string[], r.req.headers, raw, this.deps.clock.now());
     if (!check.ok) throw new KnockError('unauthorized', check.message);
+    // Counted once signed: unsigned calls from anyone must not use up the bot's own budget.
+    this.repliesPerChannel.takeOrThrow(channel.id, 'Replies through this webhook');
     let reply;
     try {
       reply = parseReply(channel.id, raw);
