@@ -43,6 +43,8 @@ export const CODE_TRIES = 5;
 export const MAX_CHANNELS = 20;
 /** A forward quotes at most this many of the visitor's messages (the newest). */
 const FORWARD_TEXTS = 10;
+/** At most one "your reply was not posted" notice per channel in this time. */
+const NOTICE_INTERVAL_MS = 10 * 60_000;
 /** How often the XMPP presences followed are checked against the verified channels. */
 const WATCH_RESYNC_MS = 5 * 60_000;
 /** The thread of a conversation on channels with threads: the same for every forward of it. */
@@ -411,7 +413,32 @@ export class Forwarding {
       outcome = await this.replyOn(channel, text);
       if (outcome.kind === 'posted') return outcome;
     }
+    await this.tellWhyNot(channels[0]!, outcome);
     return outcome;
+  }
+
+  /** When each channel was last told why a reply was not posted. */
+  private readonly told = new Map<string, number>();
+
+  /**
+   * Tells the owner, on the channel their reply came by, why it was not posted: at most once per channel per
+   * NOTICE_INTERVAL_MS, so an auto-responder on the owner's side and this notice cannot answer each other for ever.
+   */
+  private async tellWhyNot(channel: OwnerChannel, outcome: InboundOutcome): Promise<void> {
+    const adapter = this.deps.channels[channel.kind];
+    if (!adapter?.say || outcome.kind === 'posted' || outcome.kind === 'empty' || outcome.kind === 'unknownSender') return;
+    const now = this.deps.clock.now();
+    if (now - (this.told.get(channel.id) ?? -Infinity) < NOTICE_INTERVAL_MS) return;
+    this.told.set(channel.id, now);
+    if (this.told.size > 10_000) this.told.clear();
+    const open = await this.deps.storage.openForwards(channel.accountId);
+    const tags = open.map((f) => f.tag).join(', ');
+    const why =
+      outcome.kind === 'unknownTag'
+        ? `Knock: no open conversation has the tag ${outcome.tag}, so your reply was not posted.`
+        : 'Knock: there is no conversation to answer here right now, so your reply was not posted.';
+    const hint = open.length > 0 ? ` Open: ${tags}. Start your reply with one of them.` : '';
+    await adapter.say(channel, why + hint).catch((err: unknown) => this.deps.logger.info({ err, channelId: channel.id }, 'could not tell the owner why a reply was not posted'));
   }
 
   private async replyOn(channel: OwnerChannel, text: InboundText): Promise<InboundOutcome> {

@@ -121,6 +121,8 @@ export interface Channel {
   sendCode(channel: OwnerChannel, code: string): Promise<{ echoed: boolean }>;
   /** The owner's presence on this channel, where it knows it. */
   presence(channel: OwnerChannel): ChannelPresence;
+  /** Tells the owner something on this channel (why a reply of theirs was not posted): XMPP and SMS can. */
+  say?(channel: OwnerChannel, text: string): Promise<void>;
   /** Starts following the presence at this address (XMPP: a roster subscription); safe to call again. */
   watch?(address: string): Promise<void>;
   /** Stops following it (the channel was removed). */

@@ -160,6 +160,11 @@ describe('an SMS channel', () => {
       short_message: Buffer.from(`id:${forward.messageId} sub:001 dlvrd:001 submit date:2612071200 done date:2612071201 stat:DELIVRD err:000 text:`),
     });
     await until(async () => (await owner.api.channels()).channels[0]!.lastForward?.state, (s) => s === 'delivered', 'the receipt shown');
+    // A tag that names no open conversation: nothing is posted, and the owner's phone is told why (once).
+    const told = smsc.submits.length;
+    await smsc.deliver({ source_addr: OWNER_PHONE.slice(1), destination_addr: '15550001111', short_message: Buffer.from('#9 Who is this?') });
+    const notice = await smsc.until(() => smsc.submits.slice(told).find((s) => String(s.pdu.destination_addr).endsWith(OWNER_PHONE.slice(1))), 'the notice');
+    expect(smsText(notice)).toBe('Knock: no open conversation has the tag #9, so your reply was not posted.');
     // From a number no owner verified: nothing is posted.
     await smsc.deliver({ source_addr: '15550009999', short_message: Buffer.from('#1 I am not the owner') });
     const stored = await knock.storage.messagesAfter(conversationId, 0, 50);

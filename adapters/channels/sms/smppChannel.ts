@@ -143,6 +143,11 @@ export class SmppChannel implements Channel {
     return { echoed: false };
   }
 
+  /** A short notice to the owner's phone (a reply that could not be posted, and why). */
+  async say(channel: OwnerChannel, text: string): Promise<void> {
+    await this.submit(channel.address, text);
+  }
+
   presence(_channel: OwnerChannel): ChannelPresence {
     return 'unknown';
   }

@@ -201,6 +201,11 @@ export class XmppChannel implements Channel {
     return { echoed: false };
   }
 
+  /** A chat message to the owner (a reply that could not be posted, and why). */
+  async say(channel: OwnerChannel, text: string): Promise<void> {
+    await this.sendChat(this.addressOf(channel.address), text, '');
+  }
+
   presence(channel: OwnerChannel): ChannelPresence {
     const jid = bareJid(channel.address);
     return jid === null ? 'unknown' : this.presenceAt(jid);
