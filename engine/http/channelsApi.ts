@@ -17,8 +17,7 @@
  *   PUT    /_/api/forwarding            forwardingSettings          -> channelsAnswer
  *   POST   /_/api/channels/<id>/reply   (signed by the webhook)     -> 201 { conversationId, seq } | 4xx with the reason
  */
-import { generateWebhookSecret } from '../../adapters/channels/webhook/signature.ts';
-import { verifySignature } from '../../adapters/channels/webhook/signature.ts';
+import { generateWebhookSecret, verifySignature } from '../../adapters/channels/webhook/signature.ts';
 import { parseReply, ReplyParseError } from '../../adapters/channels/webhook/reply.ts';
 import type { KnockConfig } from '../config.ts';
 import type { Auth } from '../auth.ts';
@@ -37,7 +36,7 @@ import {
 } from '../protocol.ts';
 import { KeyedRateLimiter } from '../rateLimit.ts';
 import type { RequestInfo } from './api.ts';
-import { readJson, sendJson } from './io.ts';
+import { readJson, readJsonBytes, sendJson } from './io.ts';
 import { Requesters } from './requesters.ts';
 
 /** A webhook's reply body is at most this (16 000 characters of text and its envelope). */
@@ -200,7 +199,7 @@ export class ChannelsApi {
   private async reply(r: RequestInfo, id: string): Promise<void> {
     const channel = CHANNEL_ID.test(id) ? await this.deps.storage.getChannel(id) : null;
     if (!channel || channel.kind !== 'webhook' || !channel.verified || channel.secret === null) throw new KnockError('not_found', 'There is no such webhook channel.');
-    const raw = await readRaw(r, MAX_REPLY_BYTES);
+    const raw = await readJsonBytes(r.req, MAX_REPLY_BYTES);
     const check = verifySignature(JSON.parse(channel.secret) as string[], r.req.headers, raw, this.deps.clock.now());
     if (!check.ok) throw new KnockError('unauthorized', check.message);
     // Counted once signed: unsigned calls from anyone must not use up the bot's own budget.
@@ -241,17 +240,4 @@ function answerOutcome(r: RequestInfo, outcome: InboundOutcome): void {
     case 'empty':
       throw new KnockError('bad_request', 'text: The answer is empty.');
   }
-}
-
-async function readRaw(r: RequestInfo, maxBytes: number): Promise<Buffer> {
-  if (!/^application\/json\b/i.test(r.req.headers['content-type'] ?? '')) throw new KnockError('bad_request', 'Send the reply as application/json.');
-  if (Number(r.req.headers['content-length'] ?? 0) > maxBytes) throw new KnockError('too_large', `The reply is too large (at most ${maxBytes} bytes).`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of r.req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new KnockError('too_large', `The reply is too large (at most ${maxBytes} bytes).`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

@@ -5,7 +5,11 @@ import { KnockError, asKnockError } from '../errors.ts';
 import { describeIssues } from '../protocol.ts';
 import type { Logger } from '../logger.ts';
 
-export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema: S, maxBytes: number): Promise<z.infer<S>> {
+/**
+ * The bytes of a JSON request, as they came (a signature is checked over them before they are parsed), at most
+ * `maxBytes`: refused before reading when the declared length is over, and as soon as the stream passes it.
+ */
+export async function readJsonBytes(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const type = req.headers['content-type'] ?? '';
   // Only JSON: a cross-site HTML form cannot send it without a CORS preflight (CSRF defence with SameSite cookies).
   if (!/^application\/json\b/i.test(type)) throw new KnockError('bad_request', 'Send the request as application/json.');
@@ -18,9 +22,14 @@ export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema
     if (size > maxBytes) throw new KnockError('too_large', `The request is too large (at most ${maxBytes} bytes).`);
     chunks.push(chunk as Buffer);
   }
+  return Buffer.concat(chunks);
+}
+
+export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema: S, maxBytes: number): Promise<z.infer<S>> {
+  const bytes = await readJsonBytes(req, maxBytes);
   let value: unknown;
   try {
-    value = size === 0 ? {} : JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    value = bytes.length === 0 ? {} : JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new KnockError('bad_request', 'The request body is not valid JSON.');
   }
