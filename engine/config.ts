@@ -132,6 +132,8 @@ export const configSchema = z.object({
       channelCodesPerAccount: rate.default({ perWindow: 10, windowMs: 3600_000 }),
       /** Replies a webhook may post per channel (POST /_/api/channels/<id>/reply), as a socket's messages. */
       channelRepliesPerChannel: rate.default({ perWindow: 60, windowMs: 60_000 }),
+      /** Invitations to chat one operator may send (issue 19: each pops a dialog on a visitor's page). */
+      siteInvitesPerOperator: rate.default({ perWindow: 30, windowMs: 60_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -153,6 +155,7 @@ export const configSchema = z.object({
       newEmailsPerAccount: { perWindow: 30, windowMs: 3600_000 },
       channelCodesPerAccount: { perWindow: 10, windowMs: 3600_000 },
       channelRepliesPerChannel: { perWindow: 60, windowMs: 60_000 },
+      siteInvitesPerOperator: { perWindow: 30, windowMs: 60_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),
@@ -263,6 +266,15 @@ export const configSchema = z.object({
   smsNumber: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number, e.g. +15551234567').optional(),
   /** SMS parts per second the SMPP account may send (the carrier's throughput limit). */
   smsPerSecond: z.number().int().min(1).max(1000).default(10),
+  /** Live help (issue 19): days a monitored visitor's page views are kept, then deleted. */
+  pageViewRetentionDays: z.number().int().min(1).max(3650).default(30),
+  /**
+   * A monitored visitor whose last page closed stays in the operators' "Visitors" list this long (moving to the next
+   * page of the site closes one socket and opens another), then is gone.
+   */
+  siteVisitorGraceMs: z.number().int().min(0).max(600_000).default(15_000),
+  /** Visitors one company's SiteRoom holds at once (over it, new visitors get the button but are not monitored). */
+  siteMaxVisitors: z.number().int().min(1).max(1_000_000).default(20_000),
   /**
    * Lets webhooks and push endpoints be http:// and on private or loopback addresses. Off in production (a webhook
    * URL is typed by an owner: with this on, an owner could make Knock call into its own network). For a bot running
@@ -393,6 +405,9 @@ const envKeys = {
   KNOCK_SMPP_PASSWORD: 'smppPassword',
   KNOCK_SMS_NUMBER: 'smsNumber',
   KNOCK_SMS_PER_SECOND: 'smsPerSecond',
+  KNOCK_PAGEVIEW_RETENTION_DAYS: 'pageViewRetentionDays',
+  KNOCK_SITE_VISITOR_GRACE_MS: 'siteVisitorGraceMs',
+  KNOCK_SITE_MAX_VISITORS: 'siteMaxVisitors',
   KNOCK_CHANNELS_ALLOW_PRIVATE: 'channelsAllowPrivate',
 } as const;
 
@@ -483,6 +498,9 @@ const envSchema = z.object({
   KNOCK_SMPP_PASSWORD: z.string().min(1).optional(),
   KNOCK_SMS_NUMBER: z.string().min(1).optional(),
   KNOCK_SMS_PER_SECOND: z.coerce.number().int().optional(),
+  KNOCK_PAGEVIEW_RETENTION_DAYS: z.coerce.number().int().optional(),
+  KNOCK_SITE_VISITOR_GRACE_MS: z.coerce.number().int().optional(),
+  KNOCK_SITE_MAX_VISITORS: z.coerce.number().int().optional(),
   KNOCK_CHANNELS_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z

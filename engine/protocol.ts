@@ -39,6 +39,10 @@ export const limits = {
   subjectChars: 998,
   /** Most attachments of one email kept (a mail with more keeps the first, and its body says how many were left). */
   filesPerEmail: 50,
+  /** Longest page address a widget reports (browsers keep longer ones; analytics tools cut at about this). */
+  pageUrlChars: 2048,
+  /** Longest page title kept. */
+  pageTitleChars: 300,
 } as const;
 
 /** A lone UTF-16 surrogate cannot be stored as UTF-8: refuse it at the door rather than store something else. */
@@ -134,6 +138,8 @@ export const conversationSummary = z.object({
   subject: z.string().nullable().optional(),
   /** Its mail failed DMARC: hidden from every list but `suspicious` (search still finds it). */
   suspicious: z.boolean().optional(),
+  /** Issue 19: the page of the company's site the chat was started on (the widget tells). */
+  startedOn: z.object({ url: z.string(), title: z.string() }).nullable().optional(),
 });
 export type ConversationSummary = z.infer<typeof conversationSummary>;
 
@@ -707,7 +713,12 @@ export const emailSchema = z
   .max(254, { message: 'The email address is too long.' })
   .regex(/^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/, { message: 'This does not look like an email address.' });
 /** A visitor's knock: their name, and (optional) an email address the owner may answer to later. */
-export const knockBody = z.object({ name: displayNameSchema.optional(), email: emailSchema.optional() });
+export const knockBody = z.object({
+  name: displayNameSchema.optional(),
+  email: emailSchema.optional(),
+  /** The page of a company's site the widget's chat was opened on (issue 19); its origin must be one of the company's sites. */
+  startedOn: z.lazy(() => pageRefSchema).optional(),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // The owner's inbox (issue 16), HTTP under /_/api/conversations (the owner's session).
@@ -752,6 +763,13 @@ export const profileAnswer = z.object({
   linked: visitorConversation.nullable(),
   /** What a message's files may be, on this server. Absent from older servers. */
   uploads: uploadLimits.optional(),
+  /**
+   * Issue 19: this URL is a company's. `role` is the viewer's when the viewer is one of its operators (then
+   * `isOwner` is true too: the page is the operators' console); null for everyone else.
+   */
+  company: z.object({ role: z.enum(['admin', 'operator']).nullable() }).nullable().optional(),
+  /** The companies the signed-in owner works for (their console links to them). Only on the owner's own page. */
+  companies: z.array(z.object({ handle: z.string(), displayName: z.string(), role: z.enum(['admin', 'operator']) })).optional(),
 });
 export type ProfileAnswer = z.infer<typeof profileAnswer>;
 
@@ -893,3 +911,119 @@ export type ChannelsAnswer = z.infer<typeof channelsAnswer>;
 /** A channel just added: a webhook's signing secret is shown this once. */
 export const addChannelAnswer = z.object({ channel: channelRecord, secret: z.string().nullable(), codeSent: z.boolean() });
 export type AddChannelAnswer = z.infer<typeof addChannelAnswer>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Live help (issue 19): the SiteRoom of a company (one per company: `site:<accountId>`), joined by the widget's
+// monitor frame of every visitor on the company's sites and by the operators' consoles.
+
+/** The request header an operator's console sends with every API call it makes for the company (`X-Knock-Account: acme`). */
+export const ACTING_ACCOUNT_HEADER = 'x-knock-account';
+
+/** An origin a company lets embed its widget: scheme, host and port only (`https://shop.example`). */
+export const siteOriginSchema = z
+  .string()
+  .max(256)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === s;
+    } catch {
+      return false;
+    }
+  }, { message: 'An allowed site is an origin like https://shop.example (scheme, host and port only, no path).' });
+
+/** A page of a company's site: where a monitored visitor is, where a chat started. */
+export const pageRefSchema = z.object({
+  url: z
+    .string()
+    .max(limits.pageUrlChars, { message: `The page address is too long (at most ${limits.pageUrlChars} characters).` })
+    .refine((s) => /^https?:\/\//.test(s) && URL.canParse(s), { message: 'The page address is not a web address.' }),
+  title: z.string().max(limits.pageTitleChars).refine(wellFormed, { message: 'The page title contains broken characters.' }),
+});
+export type PageRef = z.infer<typeof pageRefSchema>;
+
+/** The widget's random id for this browser on this company's sites (kept in the frame's storage, partitioned by site). */
+export const siteVisitorIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, { message: 'visitorId is not valid.' });
+
+export const siteJoinOptions = z.discriminatedUnion('as', [
+  z.object({
+    as: z.literal('visitor'),
+    /** The company's handle. */
+    handle: handleSchema,
+    visitorId: siteVisitorIdSchema,
+    /** The embedding site's origin (the frame's parent): must be one of the company's sites. */
+    site: siteOriginSchema,
+    /** False under Global Privacy Control / Do Not Track: the visitor sees the button but is not monitored. */
+    monitor: z.boolean(),
+    /** The visitor said "No thanks" earlier in this visit: no more invitations. */
+    declined: z.boolean().optional(),
+  }),
+  z.object({ as: z.literal('operator'), handle: handleSchema }),
+]);
+export type SiteJoinOptions = z.infer<typeof siteJoinOptions>;
+
+export const siteClientMessages = {
+  /** Visitor (monitored): now on this page. `referrer` is where the visitor came from ('' if none). */
+  page: pageRefSchema.extend({ referrer: z.string().max(limits.pageUrlChars) }),
+  /** Visitor: the chat of this visit is this conversation (the widget's chat frame knocked or resumed). */
+  chatting: z.object({ conversationId: id }),
+  /** Visitor: the answer to an invitation. */
+  'invite.answer': z.object({ accepted: z.boolean() }),
+  /** Operator: invite a monitored visitor to chat. */
+  invite: z.object({ visitorId: siteVisitorIdSchema, text: z.string().min(1).max(200).refine(wellFormed).optional() }),
+} as const;
+export type SiteClientMessages = { [K in keyof typeof siteClientMessages]: z.infer<(typeof siteClientMessages)[K]> };
+
+/** A monitored visitor as the operators' "Visitors" list shows it. */
+export const siteVisitorRecord = z.object({
+  visitorId: siteVisitorIdSchema,
+  /** The page the visitor is on now, and since when (ms since the epoch). */
+  page: pageRefSchema.extend({ referrer: z.string() }),
+  pageSince: z.number(),
+  /** Pages seen on the company's sites, this one included (kept page views). */
+  pagesSeen: z.number().int().nonnegative(),
+  /** Seen on the company's sites before this visit. */
+  returning: z.boolean(),
+  /** The conversation of this visit, if the visitor is chatting. */
+  conversationId: id.nullable(),
+  invitation: z.enum(['none', 'pending', 'accepted', 'declined']),
+  /** False for a few seconds while the visitor moves to the next page (the socket of the last one closed). */
+  connected: z.boolean(),
+});
+export type SiteVisitorRecord = z.infer<typeof siteVisitorRecord>;
+
+export const siteServerMessages = {
+  /** To everyone on join and on every change: the company's name and whether an operator is online (the button). */
+  status: z.object({ name: z.string(), online: z.boolean() }),
+  /** Operators, on join: every visitor now on the sites. */
+  visitors: z.object({ visitors: z.array(siteVisitorRecord) }),
+  /** Operators: a visitor arrived or changed (page, chatting, invitation). */
+  visitor: siteVisitorRecord,
+  /** Operators: a visitor left the sites (no page of theirs open for the grace period). */
+  'visitor.gone': z.object({ visitorId: siteVisitorIdSchema }),
+  /** Visitor: an operator invites you ("Can we help?"). */
+  invited: z.object({ text: z.string() }),
+  error: errorPayload,
+} as const;
+export type SiteServerMessages = { [K in keyof typeof siteServerMessages]: z.infer<(typeof siteServerMessages)[K]> };
+
+// Settings → Company (issue 19): what an admin sees and changes; the CLI does the same.
+export const operatorRecord = z.object({
+  handle: z.string(),
+  displayName: z.string(),
+  role: z.enum(['admin', 'operator']),
+  status: z.enum(['online', 'away']),
+  capacity: z.number().int().min(1).max(50),
+});
+export type OperatorRecord = z.infer<typeof operatorRecord>;
+export const companyAnswer = z.object({
+  operators: z.array(operatorRecord),
+  sites: z.array(z.string()),
+  /** The embed code for the company's site. */
+  snippet: z.string(),
+});
+export type CompanyAnswer = z.infer<typeof companyAnswer>;
+export const addSiteBody = z.object({ origin: siteOriginSchema });
+export const operatorStatusBody = z.object({ status: z.enum(['online', 'away']) });
+export const operatorCapacityBody = z.object({ capacity: z.number().int().min(1).max(50) });
+export const operatorInviteAnswer = z.object({ link: z.string(), expiresAt: z.number() });

@@ -43,6 +43,8 @@ export interface Conversation {
   visitorEmail: string | null;
   /** The visitor asked to get no more mail (the unsubscribe link): replies stay in the conversation only. */
   visitorEmailOff: boolean;
+  /** Issue 19: the page of the company's site the chat was started on; null for every other conversation. */
+  startedOn: StartedOn | null;
 }
 
 export interface Participant extends ParticipantRecord {
@@ -73,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -113,6 +115,8 @@ export interface Storage extends DocumentStorage, GameStorage, FileStorage, Outb
     subject?: string | null;
     /** Its first mail failed DMARC (kept out of the default list). */
     suspicious?: boolean;
+    /** The page of the company's site the chat was started on (issue 19, the widget); absent: none. */
+    startedOn?: StartedOn | null;
     at: number;
   }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }>;
   getConversation(id: string): Promise<Conversation | null>;
@@ -535,4 +539,99 @@ export interface ChannelStorage {
    * `value` stored now when there is none. Two processes racing store one; both get it.
    */
   serverValue(name: string, value: string): Promise<string>;
+}
+
+// --- companies, operators, sites, page views (issue 19: live help) ---------------------------------------------------
+
+/** The page of a company's site a chat was started on (the widget tells; shown to operators). */
+export interface StartedOn {
+  url: string;
+  title: string;
+}
+
+export type OperatorRole = 'admin' | 'operator';
+export type OperatorStatus = 'online' | 'away';
+
+/** An account that is a company: its URL (`/acme`) is a live-help desk staffed by operators (other accounts). */
+export interface Company {
+  accountId: string;
+  createdAt: number;
+}
+
+/** A person account working for a company (their own login; `/acme` shows them the operators' console). */
+export interface Operator {
+  companyId: string;
+  accountId: string;
+  /** The operator's own account (joined in by the adapter). */
+  handle: string;
+  displayName: string;
+  role: OperatorRole;
+  status: OperatorStatus;
+  /** Chats at once (routing gives no more). */
+  capacity: number;
+  addedAt: number;
+}
+
+/** An origin allowed to embed the company's widget (`https://shop.example`, no path). */
+export interface Site {
+  companyId: string;
+  origin: string;
+  addedAt: number;
+}
+
+/** One page a monitored visitor saw on a company's site. No IP address is ever stored. */
+export interface PageView {
+  id: string;
+  companyId: string;
+  /** The widget's random id for this browser on this site (not a person, not an IP). */
+  visitorId: string;
+  url: string;
+  title: string;
+  referrer: string;
+  startedAt: number;
+  /** When the visitor left the page (next page, tab closed); null while on it. */
+  endedAt: number | null;
+}
+
+/** An invitation link to become a company's operator (the admin shares it; single use, expires). */
+export interface OperatorInvite {
+  companyId: string;
+  role: OperatorRole;
+  expiresAt: number;
+}
+
+export interface CompanyStorage {
+  /** Makes the account a company. False when it already was one. */
+  makeCompany(accountId: string, at: number): Promise<boolean>;
+  getCompany(accountId: string): Promise<Company | null>;
+  /** Adds the operator, or changes the role and capacity of one already there. */
+  addOperator(input: { companyId: string; accountId: string; role: OperatorRole; capacity: number; at: number }): Promise<Operator>;
+  removeOperator(companyId: string, accountId: string): Promise<boolean>;
+  /** Oldest first. */
+  listOperators(companyId: string): Promise<Operator[]>;
+  getOperator(companyId: string, accountId: string): Promise<Operator | null>;
+  /** The companies an account works for (the account's console lists them). */
+  companiesOf(accountId: string): Promise<Array<{ company: Account; role: OperatorRole }>>;
+  setOperatorStatus(companyId: string, accountId: string, status: OperatorStatus): Promise<boolean>;
+  setOperatorCapacity(companyId: string, accountId: string, capacity: number): Promise<boolean>;
+  /** False when the origin was already on the list. */
+  addSite(companyId: string, origin: string, at: number): Promise<boolean>;
+  removeSite(companyId: string, origin: string): Promise<boolean>;
+  /** Oldest first. */
+  listSites(companyId: string): Promise<Site[]>;
+  createOperatorInvite(input: { tokenHash: string; companyId: string; role: OperatorRole; createdBy: string; expiresAt: number; at: number }): Promise<void>;
+  /**
+   * Takes an invitation: single use (a second take, or one after `expiresAt`, gets null) and makes `accountId` an
+   * operator of its company (capacity `capacity` when new; an existing operator keeps theirs, role raised to the invite's).
+   */
+  takeOperatorInvite(tokenHash: string, accountId: string, capacity: number, at: number): Promise<Operator | null>;
+  recordPageView(view: Omit<PageView, 'endedAt'>): Promise<void>;
+  /** Sets `endedAt` once (false if the view is unknown or already ended). */
+  endPageView(id: string, at: number): Promise<boolean>;
+  /** How many pages the visitor saw on the company's sites (kept ones) and when first. */
+  visitorHistory(companyId: string, visitorId: string): Promise<{ pages: number; firstSeenAt: number | null }>;
+  /** The visitor's newest page views, newest first. */
+  pageViewsOf(companyId: string, visitorId: string, limit: number): Promise<PageView[]>;
+  /** Deletes page views started before `before` (retention, KNOCK_PAGEVIEW_RETENTION_DAYS). Returns how many. */
+  purgePageViews(before: number): Promise<number>;
 }
