@@ -3,7 +3,7 @@
  * and the webhook's way back in. Checks first, then does (CONVENTIONS 7).
  *
  * Who may: the owner at the console (the session cookie; a mail device token is refused: a stolen laptop config
- * must not redirect the owner's knocks). The reply endpoint takes no cookie at all: the webhook's signature
+ * must not redirect the owner's knocks). For a company: its admins; its other operators see the list only. The reply endpoint takes no cookie at all: the webhook's signature
  * (Knock-Signature, HMAC-SHA256 with the channel's secret, timestamp within 5 minutes) is its identity, and the
  * reply's `id` makes a replayed or retried call land once.
  *
@@ -97,15 +97,20 @@ export class ChannelsApi {
     return null;
   }
 
-  private async console(r: RequestInfo): Promise<Account> {
-    const owner = await this.requesters.owner(r.req);
-    if (!owner) throw new KnockError('unauthorized', 'Please log in.');
-    if (owner.device) throw new KnockError('forbidden', 'A mail device cannot change where your knocks go: use the console.');
+  /**
+   * The owner at the console. A company's operators see its channels; changing them, or where its knocks go, is for
+   * its admins (`change`: every endpoint but the list).
+   */
+  private async console(r: RequestInfo, change = true): Promise<Account> {
+    const owner = await this.requesters.requireOwner(r.req, {
+      console: 'A mail device cannot change where your knocks go: use the console.',
+      ...(change ? { admin: 'change where its knocks go (channels and forwarding)' } : {}),
+    });
     return owner.account;
   }
 
   private async list(r: RequestInfo): Promise<void> {
-    await this.answer(r, await this.console(r));
+    await this.answer(r, await this.console(r, false));
   }
 
   private async answer(r: RequestInfo, account: Account, status = 200): Promise<void> {

@@ -136,7 +136,8 @@ export class HttpHandler {
       return void res.end();
     }
     let status = 404;
-    if (pathname === '/' || pathname === '/_/signup') status = 200;
+    // An invitation to a company's team (issue 19): its page takes it, once the person is signed in.
+    if (pathname === '/' || pathname === '/_/signup' || /^\/_\/join\/[A-Za-z0-9_-]{16,128}$/.test(pathname)) status = 200;
     const m = pathname.match(/^\/([^/]+)(?:\/c\/[A-Za-z0-9_-]{16,128})?\/?$/);
     if (m && HANDLE_PATTERN.test(m[1]!) && !RESERVED_HANDLES.has(m[1]!)) {
       status = (await this.deps.storage.getAccountByHandle(m[1]!)) ? 200 : 404;
