@@ -97,6 +97,15 @@ export class Requesters {
   }
 
   /**
+   * The person signed in at the console (the session cookie), whatever the header says: for what only a person does
+   * for themselves (taking an invitation to a company's team). Null for a device token or nobody.
+   */
+  async person(req: IncomingMessage): Promise<Account | null> {
+    const signedIn = await this.signedIn(req);
+    return signedIn && !signedIn.device ? signedIn.account : null;
+  }
+
+  /**
    * A member of the conversation making this request: its owner (cookie or device token; an operator of the owner
    * by their session cookie), or its visitor (the conversation's token as a bearer token, or the visitor cookie this
    * browser holds for the owner). Null for anyone else, and for an id that names no conversation: the caller answers

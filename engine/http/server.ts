@@ -14,6 +14,7 @@ import type { Api } from './api.ts';
 import type { ConversationsApi } from './conversationsApi.ts';
 import type { MailApi } from './mailApi.ts';
 import type { ChannelsApi } from './channelsApi.ts';
+import type { CompanyApi } from './companyApi.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
@@ -56,6 +57,8 @@ export interface HttpDeps {
   mailApi: MailApi;
   /** Settings → Channels and the webhooks' replies (engine/http/channelsApi.ts, issue 18). */
   channelsApi: ChannelsApi;
+  /** Settings → Company and joining a company's team (engine/http/companyApi.ts, issue 19). */
+  companyApi: CompanyApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -116,6 +119,7 @@ export class HttpHandler {
       if (await this.deps.conversationsApi.route(info, pathname)) return;
       if (await this.deps.mailApi.route(info, pathname)) return;
       if (await this.deps.channelsApi.route(info, pathname)) return;
+      if (await this.deps.companyApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.
