@@ -44,21 +44,13 @@ interface Team {
 let teams = 0;
 async function team(): Promise<Team> {
   const company = `acme-${process.pid}-${++teams}`;
-  await knock.addUser(company, 'Acme Ltd');
-  const account = (await knock.storage.getAccountByHandle(company))!;
-  const at = Date.now();
-  await knock.storage.makeCompany(account.id, at);
-  await knock.storage.addSite(account.id, SHOP, at);
   const admin = await cast.owner('Ada');
   const operator = await cast.owner('Otto');
   const stranger = await cast.owner('Mallory');
-  for (const [who, role] of [
-    [admin, 'admin'],
-    [operator, 'operator'],
-  ] as const) {
-    const person = (await knock.storage.getAccountByHandle(who.handle))!;
-    await knock.storage.addOperator({ companyId: account.id, accountId: person.id, role, capacity: 3, at });
-  }
+  // As the server's operator makes it (npx knock company add / operator add / site add).
+  const account = await knock.companies.add({ handle: company, name: 'Acme Ltd', adminHandle: admin.handle });
+  await knock.companies.addOperator(company, operator.handle);
+  await knock.companies.addSite(company, SHOP);
   return { company, companyId: account.id, admin, operator, stranger };
 }
 
