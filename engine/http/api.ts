@@ -129,7 +129,8 @@ export class Api {
       standing?.kind === 'self' ? storage.companiesOf(account.id) : Promise.resolve([]),
     ]);
     return {
-      company: company ? { role: standing?.kind === 'operator' ? standing.role : null } : null,
+      // Absent on a person's URL (as from servers before companies).
+      ...(company ? { company: { role: standing?.kind === 'operator' ? standing.role : null } } : {}),
       ...(standing?.kind === 'self' ? { companies: companies.map(({ company: c, role }) => ({ handle: c.handle, displayName: c.displayName, role })) } : {}),
     };
   }

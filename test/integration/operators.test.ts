@@ -132,7 +132,7 @@ describe('an operator acts for the company', () => {
 
     const own = await profileOf(t.operator.person, t.operator.handle);
     expect(own.companies).toEqual([{ handle: t.company, displayName: 'Acme Ltd', role: 'operator' }]);
-    expect(own.company).toBeNull();
+    expect(own.company).toBeUndefined();
     expect((await profileOf(t.stranger.person, t.stranger.handle)).companies).toEqual([]);
     // Another's profile never lists whom they work for.
     expect((await profileOf(t.stranger.person, t.operator.handle)).companies).toBeUndefined();

@@ -254,9 +254,17 @@ function MyWork({ me, act }: { me: OperatorRecord; act: Act }) {
   return (
     <div class="settings-form">
       <h4 class="company-heading">You</h4>
-      <div class="settings-row">
-        <span class="field field--inline">
+      <form
+        class="company-me"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const value = Number(capacity.value);
+          void act(() => api.setMyCapacity(value), `You take up to ${value} ${value === 1 ? 'chat' : 'chats'} at once.`);
+        }}
+      >
+        <span class="field">
           <label for={statusId}>Status</label>
+          {/* Takes effect as chosen: routing reads it for the next chat. */}
           <select
             id={statusId}
             value={me.status}
@@ -269,16 +277,7 @@ function MyWork({ me, act }: { me: OperatorRecord; act: Act }) {
             <option value="away">Away</option>
           </select>
         </span>
-      </div>
-      <form
-        class="settings-row"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const value = Number(capacity.value);
-          void act(() => api.setMyCapacity(value), `You take up to ${value} ${value === 1 ? 'chat' : 'chats'} at once.`);
-        }}
-      >
-        <span class="field field--inline">
+        <span class="field">
           <label for={capacityId}>Capacity</label>
           <input
             id={capacityId}
@@ -287,12 +286,11 @@ function MyWork({ me, act }: { me: OperatorRecord; act: Act }) {
             max={50}
             step={1}
             required
-            class="input--narrow"
             value={capacity.value}
             onInput={(e) => (capacity.value = e.currentTarget.value)}
           />
         </span>
-        <button type="submit" class="button button--small">
+        <button type="submit" class="button">
           Save capacity
         </button>
       </form>
