@@ -27,6 +27,7 @@ import {
   type VisitorConversation,
 } from '../protocol.ts';
 import { readJson, sendJson } from './io.ts';
+import { runMatched, safeDecode } from './routing.ts';
 
 const YEAR_S = 365 * 24 * 3600;
 
@@ -69,11 +70,8 @@ export class Api {
   }
 
   /** Routes /_/api/*; returns false when no route matches. Errors propagate to the server, which answers them. */
-  async route(r: RequestInfo, path: string): Promise<boolean> {
-    const handler = this.match(r.req.method ?? 'GET', path, r);
-    if (!handler) return false;
-    await handler();
-    return true;
+  route(r: RequestInfo, path: string): Promise<boolean> {
+    return runMatched(this.match(r.req.method ?? 'GET', path, r));
   }
 
   private match(method: string, path: string, r: RequestInfo): (() => Promise<void> | void) | null {
@@ -252,12 +250,4 @@ export class Api {
 
 export function resumePath(handle: string, token: string): string {
   return `/${handle}/c/${token}`;
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }

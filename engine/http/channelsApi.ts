@@ -37,6 +37,7 @@ import {
 import { KeyedRateLimiter } from '../rateLimit.ts';
 import type { RequestInfo } from './api.ts';
 import { readJson, readJsonBytes, sendJson } from './io.ts';
+import { runMatched, type Handler } from './routing.ts';
 import { Requesters } from './requesters.ts';
 
 /** A webhook's reply body is at most this (16 000 characters of text and its envelope). */
@@ -58,7 +59,6 @@ export interface ChannelsApiDeps {
   vapidPublicKey: string | null;
 }
 
-type Handler = () => Promise<void>;
 
 export class ChannelsApi {
   private readonly requesters: Requesters;
@@ -72,11 +72,8 @@ export class ChannelsApi {
   }
 
   /** Routes the API above; false when no route matches. Errors propagate to the server, which answers them. */
-  async route(r: RequestInfo, path: string): Promise<boolean> {
-    const handler = this.match(r.req.method ?? 'GET', path, r);
-    if (!handler) return false;
-    await handler();
-    return true;
+  route(r: RequestInfo, path: string): Promise<boolean> {
+    return runMatched(this.match(r.req.method ?? 'GET', path, r));
   }
 
   private match(method: string, path: string, r: RequestInfo): Handler | null {

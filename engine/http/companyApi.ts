@@ -36,6 +36,7 @@ import { KeyedRateLimiter } from '../rateLimit.ts';
 import type { RateLimitConfig } from '../config.ts';
 import type { RequestInfo } from './api.ts';
 import { readJson, sendJson } from './io.ts';
+import { runMatched, safeDecode, type Handler } from './routing.ts';
 import { Requesters, type OwnerRequest } from './requesters.ts';
 
 /** Every body of this API is a handful of fields: a few kilobytes is plenty, and all a stranger gets to send. */
@@ -62,7 +63,6 @@ export interface CompanyApiDeps {
   publicUrl: () => string;
 }
 
-type Handler = () => Promise<void>;
 
 export class CompanyApi {
   private readonly requesters: Requesters;
@@ -76,11 +76,8 @@ export class CompanyApi {
   }
 
   /** Routes the API above; false when no route matches. Errors propagate to the server, which answers them. */
-  async route(r: RequestInfo, path: string): Promise<boolean> {
-    const handler = this.match(r.req.method ?? 'GET', path, r);
-    if (!handler) return false;
-    await handler();
-    return true;
+  route(r: RequestInfo, path: string): Promise<boolean> {
+    return runMatched(this.match(r.req.method ?? 'GET', path, r));
   }
 
   private match(method: string, path: string, r: RequestInfo): Handler | null {
@@ -191,13 +188,5 @@ export class CompanyApi {
     const owner = await this.companyOf(r, 'read');
     if (!owner.operator) throw new KnockError('bad_request', 'Only operators have a status and a capacity: open the company as one of them.');
     return { account: owner.account, operator: owner.operator.account };
-  }
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
   }
 }

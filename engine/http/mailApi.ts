@@ -50,6 +50,7 @@ import {
 import { KeyedRateLimiter } from '../rateLimit.ts';
 import type { RequestInfo } from './api.ts';
 import { readJson, sendJson } from './io.ts';
+import { runMatched, type Handler } from './routing.ts';
 import { Requesters, type OwnerRequest } from './requesters.ts';
 
 /** How many of the owner's conversations a mail client is given (the active ones, then the archived ones). */
@@ -84,7 +85,6 @@ interface OwnConversation {
   owner: Participant;
 }
 
-type Handler = () => Promise<void>;
 
 export class MailApi {
   private readonly requesters: Requesters;
@@ -99,11 +99,8 @@ export class MailApi {
   }
 
   /** Routes the API above; false when no route matches. Errors propagate to the server, which answers them. */
-  async route(r: RequestInfo, path: string): Promise<boolean> {
-    const handler = this.match(r.req.method ?? 'GET', path, r);
-    if (!handler) return false;
-    await handler();
-    return true;
+  route(r: RequestInfo, path: string): Promise<boolean> {
+    return runMatched(this.match(r.req.method ?? 'GET', path, r));
   }
 
   private match(method: string, path: string, r: RequestInfo): Handler | null {

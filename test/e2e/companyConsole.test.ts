@@ -2,7 +2,8 @@
  * A company's console in Chromium (issue 19): an admin logs in at the company's URL with their own account and finds
  * the company's console, with Settings → Company (the embed code, the sites, the team, their own status); a plain
  * operator reaches it from their own console's "Companies" list and sees the same without the admins' controls. Both
- * pages pass axe-core (both schemes, desktop and 360 px).
+ * pages pass axe-core (both schemes, desktop and 360 px). An invitation link ("Invite operator") brings a person, who
+ * logs in on its page with their own account, into the team and to the company's console.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessibilityAudit } from '../support/axeAudit.ts';
@@ -17,6 +18,7 @@ beforeAll(async () => {
   knock = await startKnock();
   await knock.addUser('ada', 'Ada');
   await knock.addUser('otto', 'Otto');
+  await knock.addUser('nina', 'Nina');
   await knock.companies.add({ handle: 'acme', name: 'Acme Ltd', adminHandle: 'ada' });
   await knock.companies.addOperator('acme', 'otto');
   await knock.companies.addSite('acme', 'https://shop.example');
@@ -66,5 +68,26 @@ describe('a company\u2019s console', { timeout: E2E_TEST_TIMEOUT_MS * 3 }, () =>
     expect(await operator.getByRole('heading', { name: 'Channels' }).count()).toBe(0);
     await audit.check(operator, 'the company\u2019s settings, for a plain operator');
     audit.expectClean();
+  });
+
+  it('an admin’s invitation link lets a person log in with their own account and join the team', async () => {
+    const admin = await browser.newPage('admin');
+    await openProfile(admin, knock.url, 'ada');
+    await logInAsOwner(admin);
+    await admin.getByRole('navigation', { name: 'Companies' }).getByRole('link', { name: 'Acme Ltd — operator console' }).click();
+    await admin.getByRole('button', { name: 'Settings' }).click();
+    await admin.getByRole('button', { name: 'Invite operator' }).click();
+    const link = await admin.getByText(`${knock.url}/_/join/`).innerText();
+
+    const nina = await browser.newPage('nina');
+    await nina.goto(link);
+    await nina.getByRole('button', { name: 'Join the team' }).click();
+    await nina.getByRole('alert').getByText('Log in with your own account first.').waitFor();
+    await nina.getByRole('textbox', { name: 'Your handle' }).fill('nina');
+    await nina.getByRole('textbox', { name: 'Password' }).fill(TEST_PASSWORD);
+    await nina.getByRole('button', { name: 'Log in and join' }).click();
+    await logOutButton(nina).waitFor();
+    await expect.poll(() => nina.url()).toBe(`${knock.url}/acme`);
+    await expect.poll(() => nina.getByRole('heading', { level: 1 }).innerText()).toBe('Acme Ltd');
   });
 });

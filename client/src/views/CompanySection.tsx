@@ -9,6 +9,7 @@ import { addSiteBody, type CompanyAnswer, type OperatorRecord } from '../../../e
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
 import { CopyButton } from './CopyButton.tsx';
+import { SettingsFeedback } from './SettingsFeedback.tsx';
 
 /** Who is looking: their own handle (their row among the operators) and their role in the team. */
 export interface CompanyViewer {
@@ -60,14 +61,7 @@ export function CompanySection({ viewer }: { viewer: CompanyViewer }) {
           {me !== null && <MyWork me={me} act={act} />}
         </>
       )}
-      {error.value !== null && current !== null && (
-        <p role="alert" class="error">
-          {error.value}
-        </p>
-      )}
-      <p class="settings-notice" aria-live="polite">
-        {notice.value}
-      </p>
+      <SettingsFeedback error={current === null ? null : error.value} notice={notice.value} />
     </section>
   );
 }

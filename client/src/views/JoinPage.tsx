@@ -3,11 +3,12 @@
  * already signed in, one button; otherwise they log in here first. Then the company's console opens.
  */
 import type { TargetedSubmitEvent } from 'preact';
-import { useEffect, useId } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { api, ApiError } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
 import { useRouter } from '../router.ts';
+import { LoginFields, typedHandle } from './LoginFields.tsx';
 
 export function JoinPage({ token }: { token: string }) {
   const router = useRouter();
@@ -16,7 +17,6 @@ export function JoinPage({ token }: { token: string }) {
   const password = useSignal('');
   const busy = useSignal(false);
   const error = useSignal<string | null>(null);
-  const ids = { handle: useId(), password: useId() };
 
   useEffect(() => {
     document.title = 'Join a team — Knock';
@@ -29,7 +29,7 @@ export function JoinPage({ token }: { token: string }) {
     error.value = null;
     try {
       if (needsLogin.value) {
-        await api.login(handle.value.trim(), password.value);
+        await api.login(typedHandle(handle.value), password.value);
         password.value = '';
       }
       const company = await api.joinCompany(token);
@@ -50,33 +50,7 @@ export function JoinPage({ token }: { token: string }) {
       <h1>Join a team</h1>
       <p>You are invited to answer a company's visitors on Knock, with your own account.</p>
       <form class="form card" onSubmit={join}>
-        {needsLogin.value && (
-          <>
-            <div class="field">
-              <label for={ids.handle}>Handle</label>
-              <input
-                id={ids.handle}
-                type="text"
-                name="username"
-                autocomplete="username"
-                autoFocus
-                value={handle.value}
-                onInput={(e) => (handle.value = e.currentTarget.value)}
-              />
-            </div>
-            <div class="field">
-              <label for={ids.password}>Password</label>
-              <input
-                id={ids.password}
-                type="password"
-                name="password"
-                autocomplete="current-password"
-                value={password.value}
-                onInput={(e) => (password.value = e.currentTarget.value)}
-              />
-            </div>
-          </>
-        )}
+        {needsLogin.value && <LoginFields handle={handle} password={password} />}
         {error.value !== null && (
           <p role="alert" class="error">
             {error.value}

@@ -3,10 +3,10 @@
  * ("Operator? Log in"), who log in with their own handle: the page then becomes the company's console.
  */
 import type { TargetedSubmitEvent } from 'preact';
-import { useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
+import { LoginFields, typedHandle } from './LoginFields.tsx';
 
 export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: string; company?: boolean; onLoggedIn: () => Promise<void> }) {
   const open = useSignal(false);
@@ -14,8 +14,6 @@ export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: st
   const password = useSignal('');
   const busy = useSignal(false);
   const error = useSignal<string | null>(null);
-  const id = useId();
-  const handleId = useId();
 
   const submit = async (event: TargetedSubmitEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -23,7 +21,7 @@ export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: st
     busy.value = true;
     error.value = null;
     try {
-      await api.login(company ? operatorHandle.value.trim().replace(/^\//, '').toLowerCase() : handle, password.value);
+      await api.login(company ? typedHandle(operatorHandle.value) : handle, password.value);
       password.value = '';
       await onLoggedIn();
     } catch (err) {
@@ -43,41 +41,8 @@ export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: st
   }
   return (
     <form class="login card" onSubmit={submit}>
-      {company ? (
-        <>
-          <p class="login-title">Log in to /{handle} with your own account</p>
-          <div class="field">
-            <label for={handleId}>Your handle</label>
-            <input
-              id={handleId}
-              type="text"
-              name="username"
-              autocomplete="username"
-              autoFocus
-              value={operatorHandle.value}
-              onInput={(e) => (operatorHandle.value = e.currentTarget.value)}
-            />
-          </div>
-        </>
-      ) : (
-        <>
-          <p class="login-title">Log in as /{handle}</p>
-          {/* Tells password managers which account this password is for; hidden, so it is not in the accessibility tree. */}
-          <input type="text" name="username" autocomplete="username" value={handle} readOnly hidden />
-        </>
-      )}
-      <div class="field">
-        <label for={id}>Password</label>
-        <input
-          id={id}
-          type="password"
-          name="password"
-          autocomplete="current-password"
-          autoFocus={!company}
-          value={password.value}
-          onInput={(e) => (password.value = e.currentTarget.value)}
-        />
-      </div>
+      <p class="login-title">{company ? `Log in to /${handle} with your own account` : `Log in as /${handle}`}</p>
+      <LoginFields handle={operatorHandle} password={password} {...(company ? {} : { fixedHandle: handle })} />
       {error.value !== null && (
         <p role="alert" class="error">
           {error.value}

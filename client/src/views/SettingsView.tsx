@@ -15,6 +15,7 @@ import { emailInputProps } from './emailInput.ts';
 import { PaneHeader } from './PaneHeader.tsx';
 import { ChannelsSection } from './ChannelsSection.tsx';
 import { CompanySection, type CompanyViewer } from './CompanySection.tsx';
+import { SettingsFeedback } from './SettingsFeedback.tsx';
 
 /**
  * `company`: this is a company's console, seen by one of its operators. Its admins change everything the owner of a
@@ -197,14 +198,7 @@ function Devices({ devices, onRevoked }: { devices: readonly DeviceRecord[]; onR
           ))}
         </ul>
       )}
-      {error.value !== null && (
-        <p role="alert" class="error">
-          {error.value}
-        </p>
-      )}
-      <p class="settings-notice" aria-live="polite">
-        {notice.value}
-      </p>
+      <SettingsFeedback error={error.value} notice={notice.value} />
     </section>
   );
 }
