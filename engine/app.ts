@@ -333,7 +333,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
   // --- issue 19: companies (the CLI's and Settings → Company's one way to change them) ----------------------------
   const companies = new Companies({ storage, accounts, clock, mailDomain });
-  const companyApi = new CompanyApi({ storage, auth, companies, clock, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl });
+  const companyApi = new CompanyApi({ storage, auth, companies, clock, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
   // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({
     api,

@@ -3,8 +3,8 @@
  * operator's own status and capacity. Checks first, then does (CONVENTIONS 7); every change goes through the
  * Companies service (engine/companies.ts), as the CLI's do.
  *
- * Who may: the company's operators, at the console, acting for it (X-Knock-Account, engine/http/requesters.ts), or
- * the company's own account signed in. Reading is for every operator; changing the sites and the team is for its
+ * Who may: the company's operators, at the console, acting for it (X-Knock-Account, engine/http/requesters.ts).
+ * Reading is for every operator; changing the sites and the team is for its
  * admins; an operator sets their own status and capacity. Joining takes an invitation's token and a signed-in
  * person (their own session: the header is not looked at).
  *
@@ -19,6 +19,7 @@
  */
 import { z } from 'zod';
 import type { Companies } from '../companies.ts';
+import type { Auth } from '../auth.ts';
 import { KnockError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Account, Storage } from '../ports/storage.ts';
@@ -54,15 +55,16 @@ const joinBody = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, {
 
 export interface CompanyApiDeps {
   storage: Storage;
-  auth: ConstructorParameters<typeof Requesters>[0]['auth'];
+  auth: Auth;
   companies: Companies;
   clock: Clock;
   /** Taking invitations, per address (a token is unguessable; this keeps guessing slow anyway): the logins' limit. */
   joinsPerIp: RateLimitConfig;
-  /** The address the embed code loads the widget from: KNOCK_PUBLIC_URL, else where this server listens. */
-  publicUrl: () => string;
+  /** KNOCK_PUBLIC_URL, if set: the address the embed code loads the widget from. */
+  publicUrl: string | undefined;
+  /** Without a public URL, the embed code names the host the admin reached the console at, over https when this is. */
+  secure: boolean;
 }
-
 
 export class CompanyApi {
   private readonly requesters: Requesters;
@@ -106,9 +108,19 @@ export class CompanyApi {
         (o): OperatorRecord => ({ handle: o.handle, displayName: o.displayName, role: o.role, status: o.status, capacity: o.capacity }),
       ),
       sites: sites.map((s) => s.origin),
-      snippet: `<script src="${this.deps.publicUrl()}/_/widget.js" data-knock="${company.handle}" async></script>`,
+      snippet: `<script src="${this.baseUrl(r)}/_/widget.js" data-knock="${company.handle}" async></script>`,
     };
     sendJson(r.res, status, answer);
+  }
+
+  /**
+   * Where visitors' browsers load the widget from: the public URL, else the host this request came to (the console's
+   * own address, which the admin reached, so the sites' visitors can too). A Host that is no host name is not echoed.
+   */
+  private baseUrl(r: RequestInfo): string {
+    if (this.deps.publicUrl !== undefined) return this.deps.publicUrl.replace(/\/$/, '');
+    const host = r.req.headers.host ?? '';
+    return /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `${this.deps.secure ? 'https' : 'http'}://${host}` : '';
   }
 
   // --- the sites ------------------------------------------------------------------------------------------------------
