@@ -12,6 +12,7 @@ import { waitFor, type Person } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { call, deviceLogin, errorOf, mailTestRateLimits } from '../support/mailApiClient.ts';
 import { RawRoom } from '../support/rawRoom.ts';
+import { sha256, uploadFile } from '../support/uploads.ts';
 import { WebhookReceiver } from '../support/webhookReceiver.ts';
 
 let knock: TestKnock;
@@ -106,6 +107,21 @@ describe('an operator acts for the company', () => {
     } finally {
       await room.room.leave();
     }
+  });
+
+  it('uploads and downloads a company conversation\u2019s files without any header (the conversation names the company); a stranger cannot', async () => {
+    const t = await team();
+    const { conversationId } = await visitorWrote(t.company, 'here is my receipt');
+    const bytes = new TextEncoder().encode('the operator\u2019s answer, as a file');
+    const uploaded = await uploadFile(knock.url, conversationId, 'answer.txt', bytes, { headers: t.operator.person.headers });
+    expect(uploaded.status, await uploaded.clone().text()).toBe(201);
+    const ref = (await uploaded.json()) as { id: string; name: string };
+    const url = `/_/files/${ref.id}/${ref.name}`;
+    const download = await fetch(`${knock.url}${url}`, { headers: t.operator.person.headers });
+    expect(download.status).toBe(200);
+    expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes));
+    expect((await fetch(`${knock.url}${url}`, { headers: t.stranger.person.headers })).status).toBe(404);
+    expect((await uploadFile(knock.url, conversationId, 'x.txt', bytes, { headers: t.stranger.person.headers })).status).toBe(404);
   });
 
   it('opens the company\u2019s UserRoom as one of its devices: the company is online to its visitors while the console is open', async () => {
@@ -323,6 +339,16 @@ describe('the company settings API', () => {
     expect(missing.status).toBe(404);
     const removed = await call(knock.url, 'DELETE', `/_/api/company/sites?origin=${encodeURIComponent(SHOP)}`, as(t.admin.person, t.company));
     expect(((await removed.json()) as { sites: string[] }).sites).toEqual([]);
+  });
+
+  it('never leaves a company without an admin, and answers 404 for someone not in the team', async () => {
+    const t = await team();
+    const last = await call(knock.url, 'DELETE', `/_/api/company/operators/${t.admin.handle}`, as(t.admin.person, t.company));
+    expect(last.status).toBe(409);
+    expect((await errorOf(last)).message).toMatch(/last admin/);
+    const stranger = await call(knock.url, 'DELETE', `/_/api/company/operators/${t.stranger.handle}`, as(t.admin.person, t.company));
+    expect(stranger.status).toBe(404);
+    expect((await call(knock.url, 'DELETE', '/_/api/company/operators/%E0%A4%A', as(t.admin.person, t.company))).status).toBe(404);
   });
 
   it('an invitation link makes a signed-in person an operator, once', async () => {
