@@ -83,6 +83,9 @@ describe('a company\u2019s console', { timeout: E2E_TEST_TIMEOUT_MS * 3 }, () =>
     await nina.goto(link);
     await nina.getByRole('button', { name: 'Join the team' }).click();
     await nina.getByRole('alert').getByText('Log in with your own account first.').waitFor();
+    const audit = new AccessibilityAudit();
+    await audit.check(nina, 'an invitation\u2019s page, asking to log in');
+    audit.expectClean();
     await nina.getByRole('textbox', { name: 'Your handle' }).fill('nina');
     await nina.getByRole('textbox', { name: 'Password' }).fill(TEST_PASSWORD);
     await nina.getByRole('button', { name: 'Log in and join' }).click();
