@@ -61,6 +61,8 @@ import { XmppChannel } from '../adapters/channels/xmpp/xmppChannel.ts';
 import { EmailForwardChannel } from './forwarding/emailChannel.ts';
 import { Forwarding } from './forwarding/forwarding.ts';
 import { ChannelsApi } from './http/channelsApi.ts';
+import { Companies } from './companies.ts';
+import { CompanyApi } from './http/companyApi.ts';
 import type { Channel, ChannelKind } from './ports/channel.ts';
 import { Outbox } from './outbox.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './ports/clock.ts';
@@ -83,6 +85,8 @@ export const defaultAssetsDir = fileURLToPath(new URL('../client/dist/', import.
 export interface Knock {
   readonly storage: Storage;
   readonly accounts: Accounts;
+  /** Companies, their operators and sites (issue 19): what the CLI and Settings → Company change them through. */
+  readonly companies: Companies;
   /** http://host:port once listening. */
   readonly url: string;
   /** The port of Knock's SMTP server once listening; null when it is off (KNOCK_SMTP_PORT=-1). */
@@ -327,6 +331,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   // --- issue 17: email over HTTP -----------------------------------------------------------------------------------
   const mailPages = new MailPages({ storage, clock, mailLinksPerIp: config.rateLimits.mailLinksPerIp, assetsDir: config.assetsDir ?? defaultAssetsDir });
   const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
+  // --- issue 19: companies (the CLI's and Settings → Company's one way to change them) ----------------------------
+  const companies = new Companies({ storage, accounts, clock, mailDomain });
+  const companyApi = new CompanyApi({ storage, auth, companies, clock, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
   // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({
     api,
@@ -334,6 +341,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     mailPages,
     mailApi,
     channelsApi,
+    companyApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -443,6 +451,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   return {
     storage,
     accounts,
+    companies,
     get url() {
       return url;
     },

@@ -1,10 +1,12 @@
 /**
  * Who may enter a conversation's rooms (DESIGN "A room trusts nobody's options"), in one place: the ConversationRoom,
  * and the DocRoom and GameRoom of the conversation's documents and games, admit the same people, the visitor holding
- * the conversation's token or the owner's signed-in devices, each under its own scope. Plain code: the room types'
+ * the conversation's token or the owner's signed-in devices (a company's: its operators', engine/actingFor.ts), each
+ * under its own scope. Plain code: the room types'
  * `onAuth` call it at matchmaking, before a room is ever created, and KnockRoom.admit holds the scope.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { actsFor } from '../engine/actingFor.ts';
 import { secretHash } from '../engine/auth.ts';
 import { KnockError } from '../engine/errors.ts';
 import { conversationJoinOptions, describeIssues, docJoinOptions, gameJoinOptions } from '../engine/protocol.ts';
@@ -61,9 +63,12 @@ export class ConversationAccess {
     }
     const viewer = await viewerOf(this.deps, headers, bearer);
     if (!viewer) throw new KnockError('unauthorized', 'Please log in.');
-    const owner = participants.find((p) => p.role === 'owner' && p.accountId === viewer.account.id);
-    if (!owner) throw new KnockError('forbidden', 'You are not a member of this conversation.');
-    return { role: 'owner', participantId: owner.id, accountId: viewer.account.id, sessionHash: viewer.sessionHash, name: owner.name };
+    // The owner, or one of its operators when the owner is a company: either is the owner participant.
+    const owner = participants.find((p) => p.role === 'owner' && p.accountId === conversation.ownerAccountId);
+    if (!owner || !(await actsFor(storage, viewer.account.id, conversation.ownerAccountId))) {
+      throw new KnockError('forbidden', 'You are not a member of this conversation.');
+    }
+    return { role: 'owner', participantId: owner.id, accountId: conversation.ownerAccountId, sessionHash: viewer.sessionHash, name: owner.name };
   }
 }
 

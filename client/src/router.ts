@@ -9,6 +9,8 @@ import { signal, type ReadonlySignal } from '@preact/signals';
 export type Route =
   | { kind: 'landing' }
   | { kind: 'signup'; handle: string }
+  /** An invitation to a company's team (issue 19): `/_/join/<token>`. */
+  | { kind: 'join'; token: string }
   | { kind: 'profile'; handle: string; resumeToken: string | undefined }
   | { kind: 'unknown' };
 
@@ -25,6 +27,7 @@ export function parseRoute(pathname: string, search = ''): Route {
     if (second === 'signup' && third === undefined) {
       return { kind: 'signup', handle: new URLSearchParams(search).get('handle') ?? '' };
     }
+    if (second === 'join' && third !== undefined && rest.length === 0) return { kind: 'join', token: third };
     return { kind: 'unknown' };
   }
   // Handles are lowercase; /Alice means /alice.

@@ -11,11 +11,23 @@ import { KnockError } from '../errors.ts';
 import type { ConversationLog } from '../conversationLog.ts';
 import type { Hub } from '../hub.ts';
 import { systemTimers, type Clock, type Timers } from '../ports/clock.ts';
-import type { Account, Storage } from '../ports/storage.ts';
+import type { Account, StartedOn, Storage } from '../ports/storage.ts';
+import { actsFor, standingFor, type Standing } from '../actingFor.ts';
 import { KeyedRateLimiter } from '../rateLimit.ts';
 import { LoginThrottle } from '../loginThrottle.ts';
-import { handleSchema, knockBody, loginBody, resumeBody, signupBody, type KnockAnswer, type ProfileAnswer, type VisitorConversation } from '../protocol.ts';
+import {
+  handleSchema,
+  knockBody,
+  loginBody,
+  resumeBody,
+  signupBody,
+  type KnockAnswer,
+  type PageRef,
+  type ProfileAnswer,
+  type VisitorConversation,
+} from '../protocol.ts';
 import { readJson, sendJson } from './io.ts';
+import { runMatched, safeDecode } from './routing.ts';
 
 const YEAR_S = 365 * 24 * 3600;
 
@@ -58,11 +70,8 @@ export class Api {
   }
 
   /** Routes /_/api/*; returns false when no route matches. Errors propagate to the server, which answers them. */
-  async route(r: RequestInfo, path: string): Promise<boolean> {
-    const handler = this.match(r.req.method ?? 'GET', path, r);
-    if (!handler) return false;
-    await handler();
-    return true;
+  route(r: RequestInfo, path: string): Promise<boolean> {
+    return runMatched(this.match(r.req.method ?? 'GET', path, r));
   }
 
   private match(method: string, path: string, r: RequestInfo): (() => Promise<void> | void) | null {
@@ -91,24 +100,44 @@ export class Api {
     const linked = !resume ? null : resume === cookieToken ? conversation : await this.visitorConversation(account, resume);
     // A cookie naming no conversation (removed, or garbage) is dropped: that loses nothing and adopts nothing.
     const headers: Record<string, string[]> = { 'Set-Cookie': !conversation && cookieToken ? [this.visitorCookie(account.handle, '', 0)] : [] };
+    const standing = viewer ? await standingFor(this.deps.storage, viewer.id, account.id) : null;
     const answer: ProfileAnswer = {
       handle: account.handle,
       displayName: account.displayName,
       online: await this.deps.hub.isOnline(account.handle),
       viewer: viewer ? { handle: viewer.handle, displayName: viewer.displayName } : null,
-      isOwner: viewer?.id === account.id,
+      // A company's operators get its console at its URL (their API calls then name it: ACTING_ACCOUNT_HEADER).
+      isOwner: standing !== null,
       conversation,
       linked,
       uploads: { maxFileBytes: this.deps.config.maxUploadBytes, maxFilesPerMessage: this.deps.config.maxFilesPerMessage },
+      ...(await this.companyPart(account, standing)),
     };
     sendJson(r.res, 200, answer, headers);
+  }
+
+  /**
+   * Issue 19: at a company's URL, the viewer's role in its team (null for everyone else); at the owner's own URL,
+   * the companies they work for (their console links to them).
+   */
+  private async companyPart(account: Account, standing: Standing | null): Promise<Pick<ProfileAnswer, 'company' | 'companies'>> {
+    const { storage } = this.deps;
+    const [company, companies] = await Promise.all([
+      storage.getCompany(account.id),
+      standing?.kind === 'self' ? storage.companiesOf(account.id) : Promise.resolve([]),
+    ]);
+    return {
+      // Absent on a person's URL (as from servers before companies).
+      ...(company ? { company: { role: standing?.kind === 'operator' ? standing.role : null } } : {}),
+      ...(standing?.kind === 'self' ? { companies: companies.map(({ company: c, role }) => ({ handle: c.handle, displayName: c.displayName, role })) } : {}),
+    };
   }
 
   private async knock(r: RequestInfo, handle: string): Promise<void> {
     const body = await readJson(r.req, knockBody, this.deps.config.maxBodyBytes);
     const account = await this.accountAt(handle);
     const viewer = await this.viewer(r.req);
-    if (viewer?.id === account.id) throw new KnockError('bad_request', 'This is your own URL: your visitors knock here.');
+    if (viewer && (await actsFor(this.deps.storage, viewer.id, account.id))) throw new KnockError('bad_request', 'This is your own URL: your visitors knock here.');
     const cookieToken = parseCookies(r.req.headers.cookie).get(visitorCookieName(account.handle));
     const existing = cookieToken ? await this.visitorConversation(account, cookieToken) : null;
     if (existing) {
@@ -123,6 +152,7 @@ export class Api {
       tokenHash: secretHash(token),
       visitorName: body.name ?? '',
       visitorEmail: body.email ?? null,
+      startedOn: body.startedOn ? await this.startedOnSite(account, body.startedOn) : null,
       at: this.deps.clock.now(),
     });
     await this.deps.conversationLog.publishSummary(conversation.id);
@@ -139,7 +169,9 @@ export class Api {
     const body = await readJson(r.req, resumeBody, this.deps.config.maxBodyBytes);
     const account = await this.accountAt(handle);
     const viewer = await this.viewer(r.req);
-    if (viewer?.id === account.id) throw new KnockError('bad_request', 'This is your own URL: your conversations are in your console.');
+    if (viewer && (await actsFor(this.deps.storage, viewer.id, account.id))) {
+      throw new KnockError('bad_request', 'This is your own URL: your conversations are in your console.');
+    }
     const conversation = await this.visitorConversation(account, body.token);
     if (!conversation) throw new KnockError('not_found', 'This conversation link is not valid (any more).');
     sendJson(r.res, 200, conversation satisfies VisitorConversation, { 'Set-Cookie': [this.visitorCookie(account.handle, body.token)] });
@@ -176,6 +208,17 @@ export class Api {
     sendJson(r.res, 200, { account: viewer ? { handle: viewer.handle, displayName: viewer.displayName } : null });
   }
 
+  /**
+   * The page a widget's chat was opened on, kept when the knock is on a company whose sites include the page's origin.
+   * Anything else is dropped, not refused: the chat matters more than where it started, and the page may be any.
+   */
+  private async startedOnSite(account: Account, page: PageRef): Promise<StartedOn | null> {
+    if (!(await this.deps.storage.getCompany(account.id))) return null;
+    const origin = new URL(page.url).origin;
+    const sites = await this.deps.storage.listSites(account.id);
+    return sites.some((site) => site.origin === origin) ? { url: page.url, title: page.title } : null;
+  }
+
   // --- helpers of this API ------------------------------------------------------------------------------------------
   private async accountAt(handle: string): Promise<Account> {
     const valid = handleSchema.safeParse(handle);
@@ -207,12 +250,4 @@ export class Api {
 
 export function resumePath(handle: string, token: string): string {
   return `/${handle}/c/${token}`;
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }

@@ -3,7 +3,7 @@
  * and the webhook's way back in. Checks first, then does (CONVENTIONS 7).
  *
  * Who may: the owner at the console (the session cookie; a mail device token is refused: a stolen laptop config
- * must not redirect the owner's knocks). The reply endpoint takes no cookie at all: the webhook's signature
+ * must not redirect the owner's knocks). For a company: its admins; its other operators see the list only. The reply endpoint takes no cookie at all: the webhook's signature
  * (Knock-Signature, HMAC-SHA256 with the channel's secret, timestamp within 5 minutes) is its identity, and the
  * reply's `id` makes a replayed or retried call land once.
  *
@@ -37,6 +37,7 @@ import {
 import { KeyedRateLimiter } from '../rateLimit.ts';
 import type { RequestInfo } from './api.ts';
 import { readJson, readJsonBytes, sendJson } from './io.ts';
+import { runMatched, type Handler } from './routing.ts';
 import { Requesters } from './requesters.ts';
 
 /** A webhook's reply body is at most this (16 000 characters of text and its envelope). */
@@ -58,7 +59,6 @@ export interface ChannelsApiDeps {
   vapidPublicKey: string | null;
 }
 
-type Handler = () => Promise<void>;
 
 export class ChannelsApi {
   private readonly requesters: Requesters;
@@ -72,11 +72,8 @@ export class ChannelsApi {
   }
 
   /** Routes the API above; false when no route matches. Errors propagate to the server, which answers them. */
-  async route(r: RequestInfo, path: string): Promise<boolean> {
-    const handler = this.match(r.req.method ?? 'GET', path, r);
-    if (!handler) return false;
-    await handler();
-    return true;
+  route(r: RequestInfo, path: string): Promise<boolean> {
+    return runMatched(this.match(r.req.method ?? 'GET', path, r));
   }
 
   private match(method: string, path: string, r: RequestInfo): Handler | null {
@@ -97,15 +94,20 @@ export class ChannelsApi {
     return null;
   }
 
-  private async console(r: RequestInfo): Promise<Account> {
-    const owner = await this.requesters.owner(r.req);
-    if (!owner) throw new KnockError('unauthorized', 'Please log in.');
-    if (owner.device) throw new KnockError('forbidden', 'A mail device cannot change where your knocks go: use the console.');
+  /**
+   * The owner at the console. A company's operators see its channels; changing them, or where its knocks go, is for
+   * its admins (`change`: every endpoint but the list).
+   */
+  private async console(r: RequestInfo, change = true): Promise<Account> {
+    const owner = await this.requesters.requireOwner(r.req, {
+      console: 'A mail device cannot change where your knocks go: use the console.',
+      ...(change ? { admin: 'change where its knocks go (channels and forwarding)' } : {}),
+    });
     return owner.account;
   }
 
   private async list(r: RequestInfo): Promise<void> {
-    await this.answer(r, await this.console(r));
+    await this.answer(r, await this.console(r, false));
   }
 
   private async answer(r: RequestInfo, account: Account, status = 200): Promise<void> {

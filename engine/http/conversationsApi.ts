@@ -3,7 +3,7 @@
  * members), and the owner's inbox (search, filters, archive, mark unread, delete). Checks first, then does
  * (CONVENTIONS 7); a non-member learns nothing about what exists (404 whatever the reason). Members are those
  * engine/http/requesters.ts says (the owner's mail devices among them, for `npx knock mail send`); the inbox's
- * actions are the console's (its session cookie only).
+ * actions are the console's (its session cookie only), a company's operators' included (the acting-account header).
  *
  *   POST   /_/api/conversations/<id>/files      multipart, one part `file`         -> 201 FileRef
  *   GET    /_/api/conversations?q=&filter=      the owner's inbox                  -> InboxAnswer
@@ -20,7 +20,6 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Auth } from '../auth.ts';
 import type { ConversationLog } from '../conversationLog.ts';
-import { SESSION_COOKIE, parseCookies } from '../cookies.ts';
 import { KnockError } from '../errors.ts';
 import { fileTooLarge, type Files } from '../files.ts';
 import type { Hub } from '../hub.ts';
@@ -244,11 +243,14 @@ export class ConversationsApi {
   }
 
   // --- who is asking -------------------------------------------------------------------------------------------------
-  /** The signed-in account's id; 401 otherwise. */
+  /**
+   * The id of the account whose inbox this is: the signed-in owner's, or the company's its operator acts for
+   * (engine/http/requesters.ts); 401 otherwise. The console's only: a mail device is not let in.
+   */
   private async ownerOf(req: IncomingMessage): Promise<string> {
-    const account = await this.deps.auth.accountOf(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
-    if (!account) throw new KnockError('unauthorized', 'Please log in.');
-    return account.id;
+    const owner = await this.requesters.requireOwner(req);
+    if (owner.device) throw new KnockError('unauthorized', 'The inbox is the console\u2019s: log in there.');
+    return owner.account.id;
   }
 
   /** The conversation, if the signed-in account owns it; 404 otherwise (another owner's is not revealed). */

@@ -6,7 +6,8 @@
  * Who may: the owner, by the console's session cookie or by a mail device's token (engine/http/requesters.ts). A
  * device reads everything and writes messages, but changes no settings and makes no devices (that takes the
  * password, or the console): a token stolen from a laptop's config file does not take the account over. It may log
- * itself out. Another owner's conversation, or one that does not exist, is the same 404.
+ * itself out. Another owner's conversation, or one that does not exist, is the same 404. A company's operators act
+ * for it (engine/http/requesters.ts); its settings and devices are its admins' to change.
  *
  *   POST   /_/api/devices                                 { handle, password, name }   -> 201 deviceLoginAnswer
  *   GET    /_/api/settings                                                             -> settingsAnswer
@@ -49,6 +50,7 @@ import {
 import { KeyedRateLimiter } from '../rateLimit.ts';
 import type { RequestInfo } from './api.ts';
 import { readJson, sendJson } from './io.ts';
+import { runMatched, type Handler } from './routing.ts';
 import { Requesters, type OwnerRequest } from './requesters.ts';
 
 /** How many of the owner's conversations a mail client is given (the active ones, then the archived ones). */
@@ -83,7 +85,6 @@ interface OwnConversation {
   owner: Participant;
 }
 
-type Handler = () => Promise<void>;
 
 export class MailApi {
   private readonly requesters: Requesters;
@@ -98,11 +99,8 @@ export class MailApi {
   }
 
   /** Routes the API above; false when no route matches. Errors propagate to the server, which answers them. */
-  async route(r: RequestInfo, path: string): Promise<boolean> {
-    const handler = this.match(r.req.method ?? 'GET', path, r);
-    if (!handler) return false;
-    await handler();
-    return true;
+  route(r: RequestInfo, path: string): Promise<boolean> {
+    return runMatched(this.match(r.req.method ?? 'GET', path, r));
   }
 
   private match(method: string, path: string, r: RequestInfo): Handler | null {
@@ -151,7 +149,7 @@ export class MailApi {
 
   /** The console revokes any device of the account; a device only itself (`npx knock mail logout`). */
   private async revokeDevice(r: RequestInfo, deviceId: string): Promise<void> {
-    const owner = await this.owner(r);
+    const owner = await this.requesters.requireOwner(r.req, { admin: 'change its email settings and mail devices' });
     if (owner.device && owner.device.id !== deviceId) {
       throw new KnockError('forbidden', 'A mail device can only log itself out: manage the others in the console.');
     }
@@ -287,21 +285,17 @@ export class MailApi {
   }
 
   // --- who is asking --------------------------------------------------------------------------------------------------
-  /** The owner (console or mail device); 401 otherwise, saying what to do. */
-  private async owner(r: RequestInfo): Promise<OwnerRequest> {
-    const owner = await this.requesters.owner(r.req);
-    if (owner) return owner;
-    if (/^Bearer knd_/.test(r.req.headers.authorization ?? '')) {
-      throw new KnockError('unauthorized', 'This mail login is not valid any more: log in again (npx knock mail login).');
-    }
-    throw new KnockError('unauthorized', 'Please log in.');
+  /** The owner (console or mail device, or a company's operator); 401 otherwise, saying what to do. */
+  private owner(r: RequestInfo): Promise<OwnerRequest> {
+    return this.requesters.requireOwner(r.req);
   }
 
-  /** The owner at the console (the session cookie); a mail device is refused with `refusal`. */
-  private async console(r: RequestInfo, refusal: string): Promise<OwnerRequest> {
-    const owner = await this.owner(r);
-    if (owner.device) throw new KnockError('forbidden', refusal);
-    return owner;
+  /**
+   * The owner at the console (the session cookie); a mail device is refused with `refusal`. Settings and devices are
+   * a company's admins' to change, not its other operators'.
+   */
+  private console(r: RequestInfo, refusal: string): Promise<OwnerRequest> {
+    return this.requesters.requireOwner(r.req, { console: refusal, admin: 'change its email settings and mail devices' });
   }
 
   /** The conversation, if this owner's, with the owner's participant; 404 otherwise (another's is not revealed). */

@@ -14,6 +14,7 @@ import type { Api } from './api.ts';
 import type { ConversationsApi } from './conversationsApi.ts';
 import type { MailApi } from './mailApi.ts';
 import type { ChannelsApi } from './channelsApi.ts';
+import type { CompanyApi } from './companyApi.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
@@ -56,6 +57,8 @@ export interface HttpDeps {
   mailApi: MailApi;
   /** Settings → Channels and the webhooks' replies (engine/http/channelsApi.ts, issue 18). */
   channelsApi: ChannelsApi;
+  /** Settings → Company and joining a company's team (engine/http/companyApi.ts, issue 19). */
+  companyApi: CompanyApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -116,6 +119,7 @@ export class HttpHandler {
       if (await this.deps.conversationsApi.route(info, pathname)) return;
       if (await this.deps.mailApi.route(info, pathname)) return;
       if (await this.deps.channelsApi.route(info, pathname)) return;
+      if (await this.deps.companyApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.
@@ -136,7 +140,8 @@ export class HttpHandler {
       return void res.end();
     }
     let status = 404;
-    if (pathname === '/' || pathname === '/_/signup') status = 200;
+    // An invitation to a company's team (issue 19): its page takes it, once the person is signed in.
+    if (pathname === '/' || pathname === '/_/signup' || /^\/_\/join\/[A-Za-z0-9_-]{16,128}$/.test(pathname)) status = 200;
     const m = pathname.match(/^\/([^/]+)(?:\/c\/[A-Za-z0-9_-]{16,128})?\/?$/);
     if (m && HANDLE_PATTERN.test(m[1]!) && !RESERVED_HANDLES.has(m[1]!)) {
       status = (await this.deps.storage.getAccountByHandle(m[1]!)) ? 200 : 404;

@@ -4,6 +4,7 @@
  * join to see the owner's presence (once they knock, they move to the ConversationRoom, which carries presence too).
  */
 import type { AuthContext } from '@colyseus/core';
+import { actsFor } from '../../engine/actingFor.ts';
 import { KnockError } from '../../engine/errors.ts';
 import { describeIssues, userJoinOptions } from '../../engine/protocol.ts';
 import { TokenBucket } from '../../engine/rateLimit.ts';
@@ -22,7 +23,8 @@ async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknow
   if (!account) throw new KnockError('not_found', `There is nobody at /${parsed.data.handle}.`);
   const viewer = await viewerOf(deps, context.headers, bearer);
   const scope = userScope(account.handle);
-  if (viewer && viewer.account.id === account.id) {
+  // A company's operators are its devices here: while an operator's console is open, the company is online.
+  if (viewer && (await actsFor(deps.storage, viewer.account.id, account.id))) {
     return { scope, role: 'owner', participantId: null, accountId: account.id, sessionHash: viewer.sessionHash, name: account.displayName };
   }
   return { scope, role: 'visitor', participantId: null, accountId: viewer?.account.id ?? null, sessionHash: null, name: '' };

@@ -29,6 +29,7 @@ export async function startKnock(overrides: Partial<KnockConfigInput> = {}): Pro
     mailPort: knock.mailPort,
     storage: knock.storage,
     accounts: knock.accounts,
+    companies: knock.companies,
     listen: () => knock.listen(),
     pending: () => knock.pending(),
     async addUser(handle: string, displayName: string, password = TEST_PASSWORD) {

@@ -10,6 +10,10 @@ import {
   addChannelAnswer,
   channelRecord,
   channelsAnswer,
+  companyAnswer,
+  operatorInviteAnswer,
+  ACTING_ACCOUNT_HEADER,
+  type CompanyAnswer,
   type AddChannelAnswer,
   type AddChannelBody,
   type ChannelRecord,
@@ -23,6 +27,10 @@ import {
   type VisitorConversation,
 } from '../../../engine/protocol.ts';
 import type { z } from 'zod';
+
+/** A company the signed-in person works for, as the profile lists it and joining one answers. */
+const companyMembership = profileAnswer.shape.companies.unwrap().element;
+export type CompanyMembership = z.infer<typeof companyMembership>;
 
 export class ApiError extends Error {
   constructor(
@@ -45,9 +53,13 @@ export interface ApiOptions {
 }
 
 export function createApi(options: ApiOptions) {
+  /** The account every call acts for (a company's operators' console: `setAccount('acme')`), or null: the session's own. */
+  let acting: string | null = null;
+
   async function call<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S | null): Promise<z.infer<S>> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (acting !== null) headers[ACTING_ACCOUNT_HEADER] = acting;
     if (options.cookies && options.cookies.size > 0) {
       headers.cookie = [...options.cookies].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('; ');
     }
@@ -74,6 +86,17 @@ export function createApi(options: ApiOptions) {
   }
 
   return {
+    /**
+     * Acts for `handle` (a company the signed-in person is an operator of) in every call from now on, or for the
+     * session's own account again (`null`). The server refuses every call of a person who may not act for it.
+     */
+    setAccount(handle: string | null): void {
+      acting = handle;
+    },
+    /** The account the calls act for (`setAccount`), or null. */
+    get account(): string | null {
+      return acting;
+    },
     profile(handle: string, resumeToken?: string): Promise<ProfileAnswer> {
       const query = resumeToken ? `?resume=${encodeURIComponent(resumeToken)}` : '';
       return call('GET', `/_/api/profile/${encodeURIComponent(handle)}${query}`, undefined, profileAnswer);
@@ -150,6 +173,35 @@ export function createApi(options: ApiOptions) {
     },
     setForwarding(settings: ChannelsAnswer['settings']): Promise<ChannelsAnswer> {
       return call('PUT', '/_/api/forwarding', settings, channelsAnswer);
+    },
+    /** Settings → Company (the console of a company): its operators, its allowed sites, the embed snippet. */
+    company(): Promise<CompanyAnswer> {
+      return call('GET', '/_/api/company', undefined, companyAnswer);
+    },
+    /** Allows an origin (`https://shop.example`) to embed the company's widget (admins). */
+    addSite(origin: string): Promise<CompanyAnswer> {
+      return call('POST', '/_/api/company/sites', { origin }, companyAnswer);
+    },
+    removeSite(origin: string): Promise<CompanyAnswer> {
+      return call('DELETE', `/_/api/company/sites?origin=${encodeURIComponent(origin)}`, undefined, companyAnswer);
+    },
+    /** A single-use link that makes whoever opens it, signed in, an operator of the company (admins). */
+    inviteOperator(role: 'admin' | 'operator' = 'operator'): Promise<z.infer<typeof operatorInviteAnswer>> {
+      return call('POST', '/_/api/company/operators/invite', { role }, operatorInviteAnswer);
+    },
+    removeOperator(handle: string): Promise<CompanyAnswer> {
+      return call('DELETE', `/_/api/company/operators/${encodeURIComponent(handle)}`, undefined, companyAnswer);
+    },
+    /** The signed-in operator's own status and capacity in the company. */
+    setMyStatus(status: 'online' | 'away'): Promise<CompanyAnswer> {
+      return call('PUT', '/_/api/company/me/status', { status }, companyAnswer);
+    },
+    setMyCapacity(capacity: number): Promise<CompanyAnswer> {
+      return call('PUT', '/_/api/company/me/capacity', { capacity }, companyAnswer);
+    },
+    /** Takes an invitation (the token of its `/_/join/<token>` link): the signed-in person joins the company's team. */
+    joinCompany(token: string): Promise<CompanyMembership> {
+      return call('POST', '/_/api/company/join', { token }, companyMembership);
     },
     async login(handle: string, password: string): Promise<void> {
       await call('POST', '/_/api/login', { handle, password }, null);

@@ -2,6 +2,7 @@
 import { RouterContext, parseRoute, type BrowserRouter } from '../router.ts';
 import { LandingPage } from './LandingPage.tsx';
 import { SignupPage } from './SignupPage.tsx';
+import { JoinPage } from './JoinPage.tsx';
 import { ProfilePage } from './ProfilePage.tsx';
 import { Link } from './Link.tsx';
 
@@ -15,6 +16,9 @@ export function App({ router }: { router: BrowserRouter }) {
       break;
     case 'signup':
       page = <SignupPage initialHandle={route.handle} />;
+      break;
+    case 'join':
+      page = <JoinPage token={route.token} />;
       break;
     case 'profile':
       // Keyed: another person or another resume link is another page, with its own sessions.

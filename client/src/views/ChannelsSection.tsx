@@ -10,6 +10,7 @@ import type { ChannelRecord, ChannelsAnswer } from '../../../engine/protocol.ts'
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
 import { subscribeThisDevice } from '../sdk/push.ts';
+import { SettingsFeedback } from './SettingsFeedback.tsx';
 
 type Kind = ChannelRecord['kind'];
 const KINDS: { kind: Kind; label: string; placeholder: string }[] = [
@@ -101,14 +102,7 @@ export function ChannelsSection() {
           <ForwardingSettings settings={current.settings} onSave={(settings) => void act(() => api.setForwarding(settings), 'Saved.')} />
         </>
       )}
-      {error.value !== null && current !== null && (
-        <p role="alert" class="error">
-          {error.value}
-        </p>
-      )}
-      <p class="settings-notice" aria-live="polite">
-        {notice.value}
-      </p>
+      <SettingsFeedback error={current === null ? null : error.value} notice={notice.value} />
     </section>
   );
 }

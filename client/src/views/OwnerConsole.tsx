@@ -2,8 +2,11 @@
  * What the owner sees at their own URL: their presence, their conversations (searched and filtered through the
  * Inbox, with the storage their files use) and the open one, with its actions; or, in its place, a "New email" being
  * written, or the Settings. On a phone (<= 640 px) the list and the pane take turns, with a Back button.
+ *
+ * The same console is a company's operators' console (issue 19) when one of them opens the company's URL: its calls
+ * then act for the company (useCompanyMode), and a person's console links to the companies they work for.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { CloseCode, type InboxFilter, type ProfileAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
@@ -21,11 +24,13 @@ import { Link } from './Link.tsx';
 import { NewEmailForm } from './NewEmailForm.tsx';
 import { OwnerConversationPane, type FirstMessage } from './OwnerConversationPane.tsx';
 import { SettingsView } from './SettingsView.tsx';
+import type { CompanyViewer } from './CompanySection.tsx';
 
 /** What the pane shows instead of a conversation. */
 type Panel = 'newEmail' | 'settings';
 
 export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer; onLoggedOut: () => Promise<void> }) {
+  const company = useCompanyMode(profile);
   const session = useOpenSession(() => OwnerSession.open({ endpoint: location.origin, handle: profile.handle }));
   const snapshot = useSnapshot(session).value;
   // A forward's link (`/alice#c=<conversation id>`, engine/forwarding/forwarding.ts) opens its conversation.
@@ -126,11 +131,14 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
         </Link>
         <div class="console-me">
           <h1 class="console-name">{profile.displayName}</h1>
-          <span class="profile-handle">/{profile.handle}</span>
+          <span class="profile-handle">
+            /{profile.handle}
+            {company !== null && ` · operators' console (you: ${profile.viewer?.displayName ?? company.handle})`}
+          </span>
         </div>
         <p role="status" class={online ? 'presence presence--online' : 'presence'}>
           <span class="presence-dot" aria-hidden="true" />
-          You are {online ? 'online' : 'offline'}
+          {company !== null ? `${profile.displayName} is` : 'You are'} {online ? 'online' : 'offline'}
         </p>
         <button ref={settingsButton} type="button" class="button button--quiet" onClick={() => showPanel('settings')}>
           <SettingsIcon />
@@ -165,6 +173,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
       )}
       <div class={selectedId.value === null && panel.value === null ? 'console-body' : 'console-body console-body--open'}>
         <aside class="console-list" ref={listAside}>
+          {company === null && (profile.companies?.length ?? 0) > 0 && <CompaniesNav companies={profile.companies ?? []} />}
           <div class="console-list-head">
             <h2 class="console-list-title">Conversations</h2>
             <button ref={newEmailButton} type="button" class="button button--small" onClick={() => showPanel('newEmail')}>
@@ -217,7 +226,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               }}
             />
           ) : panel.value === 'settings' ? (
-            <SettingsView onBack={closePanel} />
+            <SettingsView onBack={closePanel} company={company} />
           ) : selectedId.value === null ? (
             <p class="muted centered pane-placeholder">
               {conversations.length === 0 ? 'Conversations will appear here.' : 'Choose a conversation.'}
@@ -243,6 +252,38 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
         </section>
       </div>
     </div>
+  );
+}
+
+/**
+ * A company's console, opened by one of its operators: every API call acts for the company (ACTING_ACCOUNT_HEADER)
+ * while it shows. Set during the first render, not in an effect: children's effects run before their parent's, and
+ * their first calls must already name the company. Null on a person's own console.
+ */
+function useCompanyMode(profile: ProfileAnswer): CompanyViewer | null {
+  const role = profile.company?.role ?? null;
+  const viewerHandle = profile.viewer?.handle ?? null;
+  const company = useMemo(() => {
+    api.setAccount(role === null ? null : profile.handle);
+    return role === null || viewerHandle === null ? null : { handle: viewerHandle, role };
+  }, [role, profile.handle, viewerHandle]);
+  useEffect(() => () => api.setAccount(null), []);
+  return company;
+}
+
+/** On a person's own console: the companies they work for, each a link to its operators' console. */
+function CompaniesNav({ companies }: { companies: NonNullable<ProfileAnswer['companies']> }) {
+  return (
+    <nav class="console-companies" aria-label="Companies">
+      <h2 class="console-list-title">Companies</h2>
+      <ul>
+        {companies.map((c) => (
+          <li key={c.handle}>
+            <Link href={`/${c.handle}`}>{c.displayName} — operator console</Link>
+          </li>
+        ))}
+      </ul>
+    </nav>
   );
 }
 

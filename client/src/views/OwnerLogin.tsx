@@ -1,16 +1,19 @@
-/** The discreet "Owner? Log in" on a visitor page; reveals a password form. */
+/**
+ * The discreet "Owner? Log in" on a visitor page; reveals a password form. At a company's URL it is the operators'
+ * ("Operator? Log in"), who log in with their own handle: the page then becomes the company's console.
+ */
 import type { TargetedSubmitEvent } from 'preact';
-import { useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
+import { LoginFields, typedHandle } from './LoginFields.tsx';
 
-export function OwnerLogin({ handle, onLoggedIn }: { handle: string; onLoggedIn: () => Promise<void> }) {
+export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: string; company?: boolean; onLoggedIn: () => Promise<void> }) {
   const open = useSignal(false);
+  const operatorHandle = useSignal('');
   const password = useSignal('');
   const busy = useSignal(false);
   const error = useSignal<string | null>(null);
-  const id = useId();
 
   const submit = async (event: TargetedSubmitEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -18,7 +21,7 @@ export function OwnerLogin({ handle, onLoggedIn }: { handle: string; onLoggedIn:
     busy.value = true;
     error.value = null;
     try {
-      await api.login(handle, password.value);
+      await api.login(company ? typedHandle(operatorHandle.value) : handle, password.value);
       password.value = '';
       await onLoggedIn();
     } catch (err) {
@@ -32,27 +35,14 @@ export function OwnerLogin({ handle, onLoggedIn }: { handle: string; onLoggedIn:
     // Hidden while the form is open, so exactly one button's name contains "Log in".
     return (
       <button type="button" class="link-button" onClick={() => (open.value = true)}>
-        Owner? Log in
+        {company ? 'Operator? Log in' : 'Owner? Log in'}
       </button>
     );
   }
   return (
     <form class="login card" onSubmit={submit}>
-      <p class="login-title">Log in as /{handle}</p>
-      {/* Tells password managers which account this password is for; hidden, so it is not in the accessibility tree. */}
-      <input type="text" name="username" autocomplete="username" value={handle} readOnly hidden />
-      <div class="field">
-        <label for={id}>Password</label>
-        <input
-          id={id}
-          type="password"
-          name="password"
-          autocomplete="current-password"
-          autoFocus
-          value={password.value}
-          onInput={(e) => (password.value = e.currentTarget.value)}
-        />
-      </div>
+      <p class="login-title">{company ? `Log in to /${handle} with your own account` : `Log in as /${handle}`}</p>
+      <LoginFields handle={operatorHandle} password={password} {...(company ? {} : { fixedHandle: handle })} />
       {error.value !== null && (
         <p role="alert" class="error">
           {error.value}

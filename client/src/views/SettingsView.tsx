@@ -2,7 +2,7 @@
  * The owner's settings: the address mail reaches them at in Knock (to copy and give out), their own email address
  * (notifications go there once verified: Save mails a link to it), the channels knocks are forwarded to while they
  * are away (ChannelsSection.tsx), and the mail clients logged in with `npx knock mail login`, each with its Revoke
- * button.
+ * button. In a company's console, its Company section too (CompanySection.tsx).
  */
 import { useEffect, useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
@@ -14,8 +14,15 @@ import { CopyButton } from './CopyButton.tsx';
 import { emailInputProps } from './emailInput.ts';
 import { PaneHeader } from './PaneHeader.tsx';
 import { ChannelsSection } from './ChannelsSection.tsx';
+import { CompanySection, type CompanyViewer } from './CompanySection.tsx';
+import { SettingsFeedback } from './SettingsFeedback.tsx';
 
-export function SettingsView({ onBack }: { onBack: () => void }) {
+/**
+ * `company`: this is a company's console, seen by one of its operators. Its admins change everything the owner of a
+ * person's URL does, and its Company section; its other operators see the mail address and the Company section
+ * only (the server refuses them the rest).
+ */
+export function SettingsView({ onBack, company = null }: { onBack: () => void; company?: CompanyViewer | null }) {
   const settings = useSignal<SettingsAnswer | null>(null);
   const loadError = useSignal<string | null>(null);
   useEffect(() => {
@@ -38,9 +45,14 @@ export function SettingsView({ onBack }: { onBack: () => void }) {
         ) : (
           <>
             <MailAddress address={current.mailAddress} />
-            <EmailAddress saved={current.email} onSaved={(email) => (settings.value = { ...current, email })} />
-            <ChannelsSection />
-            <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
+            {company !== null && <CompanySection viewer={company} />}
+            {company?.role !== 'operator' && (
+              <>
+                <EmailAddress saved={current.email} onSaved={(email) => (settings.value = { ...current, email })} />
+                <ChannelsSection />
+                <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
+              </>
+            )}
           </>
         )}
       </div>
@@ -186,14 +198,7 @@ function Devices({ devices, onRevoked }: { devices: readonly DeviceRecord[]; onR
           ))}
         </ul>
       )}
-      {error.value !== null && (
-        <p role="alert" class="error">
-          {error.value}
-        </p>
-      )}
-      <p class="settings-notice" aria-live="polite">
-        {notice.value}
-      </p>
+      <SettingsFeedback error={error.value} notice={notice.value} />
     </section>
   );
 }

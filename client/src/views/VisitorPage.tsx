@@ -114,7 +114,7 @@ export function VisitorPage({
         <Link href="/" class="brand">
           <span class="brand-name">Knock</span>
         </Link>
-        <OwnerLogin handle={profile.handle} onLoggedIn={onLoggedIn} />
+        <OwnerLogin handle={profile.handle} company={profile.company != null} onLoggedIn={onLoggedIn} />
       </div>
       <main class="chat-card">
         {linkOpened && profile.linked === null && (
