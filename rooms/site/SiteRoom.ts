@@ -84,8 +84,8 @@ export function siteRoomClass(deps: RoomDeps) {
     private company: Account | null = null;
     private logic: SiteLogic | null = null;
     private readonly peers = new Peers<SitePeer>('this site');
-    private readonly unsubscribes: Array<() => void> = [];
-    private presenceTimer: NodeJS.Timeout | null = null;
+    /** What setUp started (subscriptions, timers), stopped in reverse order on dispose. */
+    private readonly stops: Array<() => void> = [];
 
     static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Admission> {
       return authorize(deps, token, options, context);
@@ -125,10 +125,11 @@ export function siteRoomClass(deps: RoomDeps) {
         company,
       );
       this.logic = logic;
-      this.unsubscribes.push(await deps.hub.onPresence(company.handle, (event) => logic.onPresenceEvent(event)));
+      this.stops.push(await deps.hub.onPresence(company.handle, (event) => logic.onPresenceEvent(event)));
       await logic.tick();
       // A plain timer: Colyseus's room clock only ticks in rooms with a patch rate or a simulation interval.
-      this.presenceTimer = setInterval(() => void logic.tick(), deps.hub.presenceRefreshMs);
+      const presenceTimer = setInterval(() => void logic.tick(), deps.hub.presenceRefreshMs);
+      this.stops.push(() => clearInterval(presenceTimer));
       for (const [type, schema] of Object.entries(siteClientMessages)) {
         this.handle(type, schema, (client, message) =>
           logic.dispatch(this.peers.of(client.sessionId), type as keyof typeof siteClientMessages, message as never),
@@ -157,8 +158,7 @@ export function siteRoomClass(deps: RoomDeps) {
     }
 
     override async onDispose(): Promise<void> {
-      if (this.presenceTimer) clearInterval(this.presenceTimer);
-      for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+      for (const stop of this.stops.splice(0).reverse()) stop();
       await this.logic?.dispose();
     }
   };

@@ -1,56 +1,36 @@
 /**
  * SiteLogic without Colyseus (issue 19): the operators' live "Visitors" list, page views, the grace between two pages,
- * invitations, and what is never listed or stored. The clock and timers are moved by hand; storage is a small
- * in-memory fake of the four calls the logic makes (the adapters' own behaviour is the storage contract suite's), and
- * the hub a fake of `isOnline` (presence events are handed to the logic as the room hands them).
+ * invitations, and what is never listed or stored. The clock and timers are moved by hand; storage is real in-memory
+ * SQLite; the hub is a fake of `isOnline` (presence events are handed to the logic as the room hands them; the Hub
+ * itself is exercised by the integration tests).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../engine/logger.ts';
-import type { Conversation, PageView } from '../../engine/ports/storage.ts';
+import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
+import type { Account, PageView } from '../../engine/ports/storage.ts';
 import type { SiteServerMessages, SiteVisitorRecord } from '../../engine/protocol.ts';
 import { SiteLogic, type SiteDeps, type SiteJoin } from '../../rooms/site/siteLogic.ts';
 import { ManualClock, T0, makePeer, roomyRate, settle, type TestPeer } from '../support/roomHarness.ts';
 
 type SPeer = TestPeer<SiteServerMessages>;
 
-const COMPANY = { id: 'acme-account', handle: 'acme', displayName: 'Acme Ltd' };
+const COMPANY = { handle: 'acme', displayName: 'Acme Ltd' };
+const DAY_MS = 24 * 3600_000;
 const SITE = 'https://shop.example';
 const GRACE_MS = 15_000;
 const VISITOR = 'visitor-aaaaaaaaaaaa';
 const OTHER = 'visitor-bbbbbbbbbbbb';
 
-type SiteStorage = SiteDeps['storage'];
+/** A visitor's stored page views, oldest first (ties in the order of their ids, which the test hands out in order). */
+async function views(visitorId: string): Promise<PageView[]> {
+  const stored = await f.storage.pageViewsOf(f.company.id, visitorId, 100);
+  return stored.sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id));
+}
 
-/** The four storage calls SiteLogic makes, kept in memory. */
-class MemoryPageViews implements SiteStorage {
-  readonly views = new Map<string, PageView>();
-  readonly conversations = new Map<string, Pick<Conversation, 'id' | 'ownerAccountId'>>();
-
-  async recordPageView(view: Omit<PageView, 'endedAt'>): Promise<void> {
-    this.views.set(view.id, { ...view, endedAt: null });
-  }
-
-  async endPageView(id: string, at: number): Promise<boolean> {
-    const view = this.views.get(id);
-    if (!view || view.endedAt !== null) return false;
-    view.endedAt = at;
-    return true;
-  }
-
-  async visitorHistory(companyId: string, visitorId: string): Promise<{ pages: number; firstSeenAt: number | null }> {
-    const mine = [...this.views.values()].filter((v) => v.companyId === companyId && v.visitorId === visitorId);
-    return { pages: mine.length, firstSeenAt: mine.length === 0 ? null : Math.min(...mine.map((v) => v.startedAt)) };
-  }
-
-  async getConversation(id: string): Promise<Conversation | null> {
-    const c = this.conversations.get(id);
-    return c ? ({ ...c } as Conversation) : null;
-  }
-
-  /** The views of one visitor, oldest first. */
-  of(visitorId: string): PageView[] {
-    return [...this.views.values()].filter((v) => v.visitorId === visitorId).sort((a, b) => a.startedAt - b.startedAt);
-  }
+/** A page view kept from before the test's visit. */
+async function earlierView(id: string, startedAt: number, endedAt: number): Promise<void> {
+  await f.storage.recordPageView({ id, companyId: f.company.id, visitorId: VISITOR, url: `${SITE}/`, title: '', referrer: '', startedAt });
+  await f.storage.endPageView(id, endedAt);
 }
 
 class FakeHub {
@@ -62,7 +42,8 @@ class FakeHub {
 
 interface Fixture {
   clock: ManualClock;
-  storage: MemoryPageViews;
+  storage: SqliteStorage;
+  company: Account;
   hub: FakeHub;
   logic: SiteLogic;
   busy: boolean[];
@@ -71,9 +52,11 @@ interface Fixture {
 let f: Fixture;
 let peerCount = 0;
 
-function setup(limits: Partial<SiteDeps['limits']> = {}): Fixture {
+async function setup(limits: Partial<SiteDeps['limits']> = {}): Promise<Fixture> {
   const clock = new ManualClock();
-  const storage = new MemoryPageViews();
+  const storage = SqliteStorage.open({ file: ':memory:' });
+  const company = await storage.createAccount({ handle: COMPANY.handle, displayName: COMPANY.displayName, passwordHash: 'not-a-hash', at: T0 - DAY_MS });
+  await storage.makeCompany(company.id, T0 - DAY_MS);
   const hub = new FakeHub();
   const busy: boolean[] = [];
   let ids = 0;
@@ -86,16 +69,17 @@ function setup(limits: Partial<SiteDeps['limits']> = {}): Fixture {
       logger: createLogger('silent'),
       limits: { graceMs: GRACE_MS, maxVisitors: 100, invitesPerOperator: roomyRate, ...limits },
       onBusy: (b) => busy.push(b),
-      newId: () => `view-${++ids}`,
+      newId: () => `view-${String(++ids).padStart(4, '0')}`,
     },
-    COMPANY,
+    company,
   );
-  f = { clock, storage, hub, logic, busy };
+  f = { clock, storage, company, hub, logic, busy };
   return f;
 }
 
 afterEach(async () => {
   await f.logic.dispose();
+  await f.storage.close();
 });
 
 async function operator(opts: { rates?: Parameters<typeof makePeer>[3]; accountId?: string } = {}): Promise<SPeer> {
@@ -116,6 +100,15 @@ async function visit(peer: SPeer, path: string, title = `Title of ${path}`): Pro
   await settle();
 }
 
+/** A fresh room with an operator and a visitor listed on the site's home page. */
+async function listedVisitor(): Promise<{ op: SPeer; tab: SPeer }> {
+  await setup();
+  const op = await operator();
+  const tab = await visitor();
+  await visit(tab, '/');
+  return { op, tab };
+}
+
 /** The newest record the operator was sent about `visitorId`. */
 function lastRecord(op: SPeer, visitorId = VISITOR): SiteVisitorRecord | undefined {
   return op.transport.of('visitor').filter((r) => r.visitorId === visitorId).at(-1);
@@ -125,7 +118,7 @@ const errorsOf = (peer: SPeer) => peer.transport.of('error');
 
 describe('SiteLogic: the Visitors list', () => {
   it('gives an operator the company status and the visitors now on the sites when it joins', async () => {
-    setup();
+    await setup();
     const tab = await visitor();
     await visit(tab, '/pricing', 'Pricing');
     const op = await operator();
@@ -149,7 +142,7 @@ describe('SiteLogic: the Visitors list', () => {
   });
 
   it('lists a visitor only once it reported a page', async () => {
-    setup();
+    await setup();
     const op = await operator();
     await visitor();
     await settle();
@@ -158,34 +151,31 @@ describe('SiteLogic: the Visitors list', () => {
   });
 
   it('shows each new page live, ending the previous page view and counting pages seen', async () => {
-    setup();
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
+    const { op, tab } = await listedVisitor();
     f.clock.advance(42_000);
     await visit(tab, '/shoes', 'Shoes');
 
     expect(lastRecord(op)).toMatchObject({ page: { url: `${SITE}/shoes`, title: 'Shoes' }, pageSince: T0 + 42_000, pagesSeen: 2 });
-    expect(f.storage.of(VISITOR).map((v) => [v.url, v.startedAt, v.endedAt])).toEqual([
+    expect((await views(VISITOR)).map((v) => [v.url, v.startedAt, v.endedAt])).toEqual([
       [`${SITE}/`, T0, T0 + 42_000],
       [`${SITE}/shoes`, T0 + 42_000, null],
     ]);
   });
 
   it('stores page views with the company, the visitor id, the page and the referrer, and nothing else', async () => {
-    setup();
+    await setup();
     const tab = await visitor();
     await f.logic.dispatch(tab, 'page', { url: `${SITE}/a?q=1`, title: 'A', referrer: 'https://search.example/?q=acme' });
     await settle();
 
-    expect(f.storage.of(VISITOR)).toEqual([
-      { id: 'view-1', companyId: COMPANY.id, visitorId: VISITOR, url: `${SITE}/a?q=1`, title: 'A', referrer: 'https://search.example/?q=acme', startedAt: T0, endedAt: null },
+    expect(await views(VISITOR)).toEqual([
+      { id: 'view-0001', companyId: f.company.id, visitorId: VISITOR, url: `${SITE}/a?q=1`, title: 'A', referrer: 'https://search.example/?q=acme', startedAt: T0, endedAt: null },
     ]);
   });
 
   it('counts the pages kept from earlier visits and calls a visitor first seen over 30 minutes before this visit returning', async () => {
-    setup();
-    f.storage.views.set('old', { id: 'old', companyId: COMPANY.id, visitorId: VISITOR, url: `${SITE}/`, title: '', referrer: '', startedAt: T0 - 31 * 60_000, endedAt: T0 - 30 * 60_000 });
+    await setup();
+    await earlierView('old', T0 - 31 * 60_000, T0 - 30 * 60_000);
     const op = await operator();
     await visit(await visitor(), '/again');
 
@@ -193,8 +183,8 @@ describe('SiteLogic: the Visitors list', () => {
   });
 
   it('does not call a visitor returning whose earlier pages are from this same half hour (a room made anew mid-visit)', async () => {
-    setup();
-    f.storage.views.set('recent', { id: 'recent', companyId: COMPANY.id, visitorId: VISITOR, url: `${SITE}/`, title: '', referrer: '', startedAt: T0 - 5 * 60_000, endedAt: T0 - 60_000 });
+    await setup();
+    await earlierView('recent', T0 - 5 * 60_000, T0 - 60_000);
     const op = await operator();
     await visit(await visitor(), '/next');
 
@@ -202,7 +192,7 @@ describe('SiteLogic: the Visitors list', () => {
   });
 
   it('shows the newest page of a visitor with two tabs, and the other tab\u2019s page when that one closes', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const first = await visitor();
     await visit(first, '/home');
@@ -214,31 +204,28 @@ describe('SiteLogic: the Visitors list', () => {
     f.logic.leave(second.id);
     await settle();
     expect(lastRecord(op)).toMatchObject({ page: { url: `${SITE}/home` }, connected: true });
-    expect(f.storage.of(VISITOR).find((v) => v.url === `${SITE}/cart`)?.endedAt).toBe(T0 + 1000);
+    expect((await views(VISITOR)).find((v) => v.url === `${SITE}/cart`)?.endedAt).toBe(T0 + 1000);
   });
 
   it('writes a fast visitor\u2019s page views in order, so none is left open', async () => {
-    setup();
+    await setup();
     const tab = await visitor();
     const pages = ['/1', '/2', '/3'].map((p) => f.logic.dispatch(tab, 'page', { url: `${SITE}${p}`, title: p, referrer: '' }));
     f.logic.leave(tab.id);
     await Promise.all(pages);
     await settle();
 
-    expect(f.storage.of(VISITOR).map((v) => v.endedAt)).toEqual([T0, T0, T0]);
+    expect((await views(VISITOR)).map((v) => v.endedAt)).toEqual([T0, T0, T0]);
   });
 });
 
 describe('SiteLogic: moving between pages, and leaving', () => {
   it('keeps a visitor whose last tab closed listed as not connected for the grace period, then tells operators they are gone', async () => {
-    setup();
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
+    const { op, tab } = await listedVisitor();
     f.logic.leave(tab.id);
     await settle();
     expect(lastRecord(op)?.connected).toBe(false);
-    expect(f.storage.of(VISITOR)[0]?.endedAt).toBe(T0);
+    expect((await views(VISITOR))[0]?.endedAt).toBe(T0);
 
     f.clock.advance(GRACE_MS - 1);
     expect(op.transport.of('visitor.gone')).toEqual([]);
@@ -249,7 +236,7 @@ describe('SiteLogic: moving between pages, and leaving', () => {
   });
 
   it('continues the visit when the visitor opens the next page within the grace period', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const page1 = await visitor();
     await visit(page1, '/');
@@ -265,7 +252,7 @@ describe('SiteLogic: moving between pages, and leaving', () => {
   });
 
   it('says nothing to operators about a visitor who left before reporting a page', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const tab = await visitor();
     f.logic.leave(tab.id);
@@ -278,7 +265,7 @@ describe('SiteLogic: moving between pages, and leaving', () => {
 
 describe('SiteLogic: invitations', () => {
   it('pops the invitation ("Can we help?") on every tab of the visitor and shows it pending', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const tab1 = await visitor();
     const tab2 = await visitor();
@@ -292,20 +279,14 @@ describe('SiteLogic: invitations', () => {
   });
 
   it('sends the operator\u2019s own words when given', async () => {
-    setup();
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
+    const { op, tab } = await listedVisitor();
     await f.logic.dispatch(op, 'invite', { visitorId: VISITOR, text: 'Looking for shoes?' });
 
     expect(tab.transport.of('invited')).toEqual([{ text: 'Looking for shoes?' }]);
   });
 
   it('shows an accepted invitation to operators', async () => {
-    setup();
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
+    const { op, tab } = await listedVisitor();
     await f.logic.dispatch(op, 'invite', { visitorId: VISITOR });
     await f.logic.dispatch(tab, 'invite.answer', { accepted: true });
 
@@ -313,10 +294,7 @@ describe('SiteLogic: invitations', () => {
   });
 
   it('does not invite again a visitor who declined during this visit, and says why', async () => {
-    setup();
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
+    const { op, tab } = await listedVisitor();
     await f.logic.dispatch(op, 'invite', { visitorId: VISITOR });
     await f.logic.dispatch(tab, 'invite.answer', { accepted: false });
     expect(lastRecord(op)?.invitation).toBe('declined');
@@ -327,7 +305,7 @@ describe('SiteLogic: invitations', () => {
   });
 
   it('remembers a decline across pages: a visitor joining with `declined` is shown declined and not invited', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const tab = await visitor({ declined: true });
     await visit(tab, '/');
@@ -339,10 +317,7 @@ describe('SiteLogic: invitations', () => {
   });
 
   it('refuses a second invitation while one is open, and one to a visitor who is not there', async () => {
-    setup();
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
+    const { op, tab } = await listedVisitor();
     await f.logic.dispatch(op, 'invite', { visitorId: VISITOR });
     await f.logic.dispatch(op, 'invite', { visitorId: VISITOR });
     await f.logic.dispatch(op, 'invite', { visitorId: OTHER });
@@ -358,10 +333,7 @@ describe('SiteLogic: invitations', () => {
   });
 
   it('lets only operators invite and only visitors answer or report pages', async () => {
-    setup();
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
+    const { op, tab } = await listedVisitor();
     await f.logic.dispatch(tab, 'invite', { visitorId: VISITOR });
     await f.logic.dispatch(op, 'page', { url: `${SITE}/x`, title: '', referrer: '' });
     await f.logic.dispatch(op, 'invite.answer', { accepted: true });
@@ -375,7 +347,7 @@ describe('SiteLogic: invitations', () => {
   });
 
   it('refuses an answer when no invitation is open', async () => {
-    setup();
+    await setup();
     const tab = await visitor();
     await visit(tab, '/');
     await f.logic.dispatch(tab, 'invite.answer', { accepted: false });
@@ -384,7 +356,7 @@ describe('SiteLogic: invitations', () => {
   });
 
   it('limits the invitations of one operator account across its tabs', async () => {
-    setup({ invitesPerOperator: { perWindow: 2, windowMs: 60_000 } });
+    await setup({ invitesPerOperator: { perWindow: 2, windowMs: 60_000 } });
     const laptop = await operator();
     const phone = await operator();
     for (const id of [VISITOR, OTHER]) await visit(await visitor({ visitorId: id }), '/');
@@ -399,25 +371,20 @@ describe('SiteLogic: invitations', () => {
 
 describe('SiteLogic: chatting', () => {
   it('shows the visitor chatting in one of the company\u2019s conversations, and invites no more', async () => {
-    setup();
-    f.storage.conversations.set('conv-acme', { id: 'conv-acme', ownerAccountId: COMPANY.id });
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
-    await f.logic.dispatch(tab, 'chatting', { conversationId: 'conv-acme' });
-    expect(lastRecord(op)?.conversationId).toBe('conv-acme');
+    const { op, tab } = await listedVisitor();
+    const { conversation } = await f.storage.createConversation({ ownerAccountId: f.company.id, tokenHash: 'hash-vic', visitorName: 'Vic', at: T0 });
+    await f.logic.dispatch(tab, 'chatting', { conversationId: conversation.id });
+    expect(lastRecord(op)?.conversationId).toBe(conversation.id);
 
     await f.logic.dispatch(op, 'invite', { visitorId: VISITOR });
     expect(errorsOf(op).map((e) => e.message)).toEqual(['This visitor is chatting already.']);
   });
 
   it('refuses a conversation that does not exist or is another account\u2019s', async () => {
-    setup();
-    f.storage.conversations.set('conv-other', { id: 'conv-other', ownerAccountId: 'someone-else' });
-    const op = await operator();
-    const tab = await visitor();
-    await visit(tab, '/');
-    await f.logic.dispatch(tab, 'chatting', { conversationId: 'conv-other' });
+    const { op, tab } = await listedVisitor();
+    const other = await f.storage.createAccount({ handle: 'bob', displayName: 'Bob', passwordHash: 'not-a-hash', at: T0 });
+    const { conversation: theirs } = await f.storage.createConversation({ ownerAccountId: other.id, tokenHash: 'hash-vic', visitorName: 'Vic', at: T0 });
+    await f.logic.dispatch(tab, 'chatting', { conversationId: theirs.id });
     await f.logic.dispatch(tab, 'chatting', { conversationId: 'conv-missing' });
 
     expect(errorsOf(tab).map((e) => e.code)).toEqual(['not_found', 'not_found']);
@@ -427,7 +394,7 @@ describe('SiteLogic: chatting', () => {
 
 describe('SiteLogic: what is not monitored', () => {
   it('gives a visitor with monitoring off the status only: not listed, nothing stored, its pages ignored', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const tab = await visitor({ monitor: false });
     await visit(tab, '/secret');
@@ -437,13 +404,13 @@ describe('SiteLogic: what is not monitored', () => {
 
     expect(tab.transport.types()).toEqual(['status']);
     expect(op.transport.of('visitor')).toEqual([]);
-    expect(f.storage.views.size).toBe(0);
+    expect(await f.storage.visitorHistory(f.company.id, VISITOR)).toEqual({ pages: 0, firstSeenAt: null });
     expect(f.logic.visitorCount).toBe(0);
     expect(f.busy).toEqual([]);
   });
 
   it('treats new visitors over the cap as not monitored, while a monitored visitor\u2019s next tab still is', async () => {
-    setup({ maxVisitors: 1 });
+    await setup({ maxVisitors: 1 });
     const op = await operator();
     const first = await visitor();
     await visit(first, '/');
@@ -453,13 +420,13 @@ describe('SiteLogic: what is not monitored', () => {
     await visit(firstAgain, '/two');
 
     expect(op.transport.of('visitor').map((r) => r.visitorId)).toEqual([VISITOR, VISITOR]);
-    expect(f.storage.of(OTHER)).toEqual([]);
+    expect(await views(OTHER)).toEqual([]);
     expect(overCap.transport.types()).toEqual(['status']);
     expect(errorsOf(overCap)).toEqual([]);
   });
 
   it('refuses a page of another origin than the visit\u2019s site, stores nothing, and keeps the visitor connected', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const tab = await visitor();
     await f.logic.dispatch(tab, 'page', { url: 'https://evil.example/phish', title: 'Evil', referrer: '' });
@@ -470,7 +437,7 @@ describe('SiteLogic: what is not monitored', () => {
       ['bad_request', 'This page is not on https://shop.example, the site this visit is on.', 'page'],
       ['bad_request', 'This page is not on https://shop.example, the site this visit is on.', 'page'],
     ]);
-    expect(f.storage.views.size).toBe(0);
+    expect(await f.storage.visitorHistory(f.company.id, VISITOR)).toEqual({ pages: 0, firstSeenAt: null });
     expect(op.transport.of('visitor')).toEqual([]);
     expect(tab.transport.closes).toEqual([]);
 
@@ -479,18 +446,18 @@ describe('SiteLogic: what is not monitored', () => {
   });
 
   it('limits how fast one tab reports pages', async () => {
-    setup();
+    await setup();
     const tab = await visitor({ rates: { messages: { perWindow: 2, windowMs: 10_000 } } });
     for (const p of ['/1', '/2', '/3']) await visit(tab, p);
 
     expect(errorsOf(tab).map((e) => e.code)).toEqual(['rate_limited']);
-    expect(f.storage.of(VISITOR)).toHaveLength(2);
+    expect(await views(VISITOR)).toHaveLength(2);
   });
 });
 
 describe('SiteLogic: the company\u2019s status', () => {
   it('tells visitors and operators when the company comes online and goes offline', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const tab = await visitor();
     f.logic.onPresenceEvent({ type: 'online', online: true });
@@ -502,7 +469,7 @@ describe('SiteLogic: the company\u2019s status', () => {
   });
 
   it('tells a visitor who joins while an operator is online that the company is online', async () => {
-    setup();
+    await setup();
     f.hub.online = true;
     const tab = await visitor();
 
@@ -510,7 +477,7 @@ describe('SiteLogic: the company\u2019s status', () => {
   });
 
   it('closes the operator sockets of a session that logged out', async () => {
-    setup();
+    await setup();
     const op = await operator();
     const tab = await visitor();
     f.logic.onPresenceEvent({ type: 'sessionEnded', sessionHash: 'op-session' });
