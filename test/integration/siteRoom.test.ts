@@ -13,7 +13,7 @@ import { createLogger } from '../../engine/logger.ts';
 import { PageViewRetention } from '../../engine/pageViewRetention.ts';
 import { systemClock } from '../../engine/ports/clock.ts';
 import type { Account } from '../../engine/ports/storage.ts';
-import type { SiteServerMessages, SiteVisitorRecord } from '../../engine/protocol.ts';
+import { CloseCode, type SiteServerMessages, type SiteVisitorRecord } from '../../engine/protocol.ts';
 import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { Person, waitFor } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
@@ -198,6 +198,16 @@ describe('SiteRoom: who may join', () => {
     const room = await RawRoom.join(knock.url, 'site', { as: 'operator', handle: c.handle }, self.headers);
     rooms.push(room);
     await waitFor(room, (s) => s.of('visitors').length === 1, 'the visitors list');
+  });
+
+  it('closes an operator\u2019s console when the operator logs out', async () => {
+    const c = await company();
+    const ops = operatorConsole(c);
+    await waitFor(ops, (s) => s.connection === 'live', 'the console live');
+    await c.operator.api.logout();
+    // Found by the periodic session check (KNOCK_SESSION_CHECK_INTERVAL_MS, 2 s by default).
+    const snap = await waitFor(ops, (s) => s.ended !== null, 'the console closed');
+    expect(snap.ended?.code).toBe(CloseCode.loggedOut);
   });
 
   it('refuses a client seated in a company\u2019s room with what was authorized for another company\u2019s', async () => {
