@@ -22,6 +22,7 @@ import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
 import { conversationRoomClass } from '../rooms/conversation/ConversationRoom.ts';
 import { docRoomClass } from '../rooms/doc/DocRoom.ts';
 import { userRoomClass } from '../rooms/user/UserRoom.ts';
+import { siteRoomClass } from '../rooms/site/SiteRoom.ts';
 import { gameRoomClass } from '../rooms/game/GameRoom.ts';
 import type { KnockRoom } from '../rooms/knockRoom.ts';
 import { LocalRooms, type RoomSummary } from '../rooms/localRooms.ts';
@@ -71,6 +72,7 @@ import type { RoomClaims } from './ports/roomClaims.ts';
 import type { Storage } from './ports/storage.ts';
 import { IceServerIssuer } from './turn.ts';
 import { SessionWatch } from './sessionWatch.ts';
+import { PageViewRetention } from './pageViewRetention.ts';
 
 /** How long the owner's list waits for more activity in a conversation before it gets one summary of the burst. */
 const SUMMARY_DELAY_MS = 50;
@@ -78,7 +80,7 @@ const SUMMARY_DELAY_MS = 50;
 const UPLOAD_PURGE_INTERVAL_MS = 3600_000;
 
 /** The room types clients may join (and the only ones defined). */
-const ROOM_TYPES = { user: 'user', conversation: 'conversation', doc: 'doc', game: 'game' } as const;
+const ROOM_TYPES = { user: 'user', conversation: 'conversation', doc: 'doc', game: 'game', site: 'site' } as const;
 
 export const defaultAssetsDir = fileURLToPath(new URL('../client/dist/', import.meta.url));
 
@@ -430,6 +432,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']),
     gameServer.define(ROOM_TYPES.doc, docRoomClass(roomDeps)).filterBy(['docId']),
     gameServer.define(ROOM_TYPES.game, gameRoomClass(roomDeps)).filterBy(['gameId']),
+    gameServer.define(ROOM_TYPES.site, siteRoomClass(roomDeps)).filterBy(['handle']),
   ];
   const rooms = new LocalRooms();
   for (const handler of handlers) handler.on('create', (room: unknown) => rooms.add(room as KnockRoom));
@@ -444,6 +447,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const { sessionCheckIntervalMs: checkIntervalMs, sessionPurgeIntervalMs: purgeIntervalMs } = config;
   const sessionWatch = new SessionWatch({ storage, clock, logger: logger.child({ module: 'sessions' }), checkIntervalMs, purgeIntervalMs });
   sessionWatch.followRooms(handlers);
+  // Live help (issue 19): monitored visitors' page views go after KNOCK_PAGEVIEW_RETENTION_DAYS (checked hourly).
+  const pageViewRetention = new PageViewRetention({ storage, clock, logger: logger.child({ module: 'pageviews' }), retentionDays: config.pageViewRetentionDays });
 
   let url = '';
   let closed: Promise<void> | null = null;
@@ -466,6 +471,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       url = `http://${host}:${port}`;
       sessionWatch.start();
       purgeUploads();
+      pageViewRetention.start();
       if (inbound) mailPort = (await inbound.listen()).port;
       outbox.start();
       forwarding.start().catch((err: unknown) => logger.error({ err }, 'could not follow the owners\u2019 XMPP presence'));
@@ -512,6 +518,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         await relay?.close();
         step = 'storage';
         clearInterval(uploadPurge);
+        await pageViewRetention.close();
         await blobs.close();
         await storage.close();
         step = 'stopped';

@@ -29,7 +29,7 @@ export interface RoomDeps {
   clock: Clock;
   timers: Timers;
   logger: Logger;
-  config: Pick<KnockConfig, 'rateLimits' | 'maxMessageBytes' | 'callRingTimeoutMs' | 'callRejoinGraceMs' | 'callMeshMax' | 'callMaxMembers' | 'docMaxUpdateBytes' | 'docMaxBytes' | 'docCompactUpdates' | 'gameForfeitMs' | 'gameInputs'>;
+  config: Pick<KnockConfig, 'rateLimits' | 'maxMessageBytes' | 'callRingTimeoutMs' | 'callRejoinGraceMs' | 'callMeshMax' | 'callMaxMembers' | 'docMaxUpdateBytes' | 'docMaxBytes' | 'docCompactUpdates' | 'gameForfeitMs' | 'gameInputs' | 'siteVisitorGraceMs' | 'siteMaxVisitors'>;
   /** STUN/TURN servers for call members, TURN credentials minted per member. */
   ice: Pick<IceServerIssuer, 'issue'>;
   /** The conference server (SFU), or null: calls stay peer-to-peer. */

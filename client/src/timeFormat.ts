@@ -44,3 +44,9 @@ export function relativeTime(at: number, now: number): string {
   }
   return then.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 }
+
+/** "4:07": minutes and seconds since `since` (time on a page), never negative when this device's clock is behind. */
+export function elapsedTime(since: number, now: number): string {
+  const seconds = Math.max(0, Math.floor((now - since) / 1000));
+  return `${Math.floor(seconds / 60)}:${pad2(seconds % 60)}`;
+}
