@@ -13,6 +13,7 @@
  */
 import { HANDLE_PATTERN, siteOriginSchema, siteServerMessages, type SiteJoinOptions, type SiteServerMessages } from '../../../engine/protocol.ts';
 import { browserStore } from '../sdk/browserStore.ts';
+import { newClientMsgId } from '../sdk/ids.ts';
 import { RoomLink } from '../sdk/roomLink.ts';
 import type { KeyValueStore } from '../sdk/types.ts';
 import { WIDGET_TAG, isWidgetToFrame, type FrameToWidget, type WidgetToFrame } from './frameMessages.ts';
@@ -36,17 +37,12 @@ export function frameParams(search: string): FrameParams | null {
   return { handle, site, monitor, declined };
 }
 
-/** 16 random bytes as base64url: 22 characters, the shape `siteVisitorIdSchema` takes. */
-function newVisitorId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
 function visitorIdOf(store: KeyValueStore, handle: string): string {
   const key = `knock:site-visitor:${handle}`;
   const kept = store.get(key);
   if (kept !== null && /^[A-Za-z0-9_-]{16,64}$/.test(kept)) return kept;
-  const id = newVisitorId();
+  // 16 random bytes as base64url (22 characters), the shape siteVisitorIdSchema takes, as a clientMsgId is made.
+  const id = newClientMsgId();
   store.set(key, id);
   return id;
 }

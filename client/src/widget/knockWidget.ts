@@ -58,6 +58,8 @@ export class KnockWidget {
   private readonly pending: WidgetMessage[] = [];
   private status: { name: string; online: boolean } | null = null;
   private open = false;
+  /** `Knock.open()` came before the first status: the chat opens once the site is known to be allowed. */
+  private openWhenAllowed = false;
   private consented = false;
   private lastPage = '';
   private checkTimer: number | null = null;
@@ -81,9 +83,21 @@ export class KnockWidget {
     whenReady(this.win, reopen, () => this.start());
   }
 
-  /** `Knock.open()`: opens the chat (after consent; not on a monitor-only tag). */
+  /**
+   * `Knock.open()` and the button: opens the chat (after consent; not on a monitor-only tag). Before the first status
+   * it waits for it: a site that is not on the company's list must not get an empty panel.
+   */
   openChat(focus = true): void {
-    if (!this.consented || this.config.monitorOnly || this.win.document.body === null) return;
+    if (!this.consented || this.config.monitorOnly) return;
+    if (this.status === null) {
+      this.openWhenAllowed = true;
+      return;
+    }
+    this.showChat(focus);
+  }
+
+  /** Shows the chat panel, made at its first opening. */
+  private showChat(focus: boolean): void {
     const view = this.ensureView();
     const name = this.companyName();
     this.chatFrame = view.openChat(this.chatUrl(), name, focus);
@@ -94,6 +108,7 @@ export class KnockWidget {
   /** `Knock.close()`, "Close chat", or the chat frame's own close. */
   closeChat(): void {
     this.open = false;
+    this.openWhenAllowed = false;
     this.visit.set('open', null);
     this.view?.closeChat();
   }
@@ -105,7 +120,8 @@ export class KnockWidget {
     const frame = view.addMonitorFrame(this.monitorUrl());
     frame.addEventListener('load', () => this.onMonitorLoad());
     this.monitorFrame = frame;
-    if (!this.config.monitorOnly && this.visit.get('open') === '1') this.openChat(false);
+    // The chat was open on the site's previous page (so the site was allowed then): it goes on at once.
+    if (!this.config.monitorOnly && this.visit.get('open') === '1') this.showChat(false);
   }
 
   private ensureView(): WidgetView {
@@ -141,7 +157,12 @@ export class KnockWidget {
   private onStatus(name: string, online: boolean): void {
     this.status = { name, online };
     this.visit.set('name', name);
-    if (!this.config.monitorOnly) this.view?.showStatus(name, online, this.open);
+    if (this.config.monitorOnly) return;
+    this.view?.showStatus(name, online, this.open);
+    if (this.openWhenAllowed) {
+      this.openWhenAllowed = false;
+      this.showChat(true);
+    }
   }
 
   private onInvited(text: string): void {

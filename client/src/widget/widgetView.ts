@@ -21,6 +21,8 @@ const SVG = 'http://www.w3.org/2000/svg';
 const CHAT_ICON = 'M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2z';
 const CLOSE_ICON = 'M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z';
 const INVITE_TEXT_ID = 'knock-invite-text';
+/** What the chat may ask the visitor for (a call, copying the resume link); the browser still asks the person. */
+const CHAT_PERMISSIONS = 'camera; microphone; autoplay; clipboard-write; fullscreen; display-capture';
 
 type Attrs = Record<string, string>;
 
@@ -75,7 +77,7 @@ export class WidgetView {
       const nameEl = this.el('span', { class: 'name' });
       const close = this.el('button', { type: 'button', class: 'close', 'aria-label': 'Close chat' }, [icon(this.doc, CLOSE_ICON)]);
       close.addEventListener('click', () => this.events.onClose());
-      const frame = this.el('iframe', { class: 'chat', src, allow: 'clipboard-write' }) as HTMLIFrameElement;
+      const frame = this.el('iframe', { class: 'chat', src, allow: CHAT_PERMISSIONS }) as HTMLIFrameElement;
       const element = this.el('div', { class: 'panel', id: 'knock-chat', role: 'region' }, [this.el('div', { class: 'bar' }, [nameEl, close]), frame]);
       element.addEventListener('keydown', (event) => {
         if (event.key === 'Escape') this.events.onClose();
