@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KnockError } from '../../engine/errors.ts';
-import type { Account, Conversation, ConversationKind, NewMessage, Participant, Storage } from '../../engine/ports/storage.ts';
+import type { Account, Conversation, ConversationKind, NewMessage, Participant, StartedOn, Storage } from '../../engine/ports/storage.ts';
 import type { ConversationEvent, MessageRecord, Role } from '../../engine/protocol.ts';
 
 /** What the port's createAccount and createConversation take and return (inline in the port), named. */
@@ -62,6 +62,8 @@ export interface ConversationFields {
   kind: ConversationKind;
   subject: string | null;
   suspicious: boolean;
+  /** The page of the company's site it was started on (issue 19), or null. */
+  startedOn: StartedOn | null;
 }
 
 /** The fields of `input` a new conversation stores, its text checked first (names, address and subject). */
@@ -72,9 +74,14 @@ export function newConversationFields(input: NewConversation): ConversationField
     kind: input.kind ?? 'chat',
     subject: input.subject ?? null,
     suspicious: input.suspicious ?? false,
+    startedOn: input.startedOn ? { url: input.startedOn.url, title: input.startedOn.title } : null,
   };
   if (fields.visitorEmail !== null) assertWellFormed(fields.visitorEmail, 'The email address');
   if (fields.subject !== null) assertWellFormed(fields.subject, 'The subject');
+  if (fields.startedOn !== null) {
+    assertWellFormed(fields.startedOn.url, 'The page address');
+    assertWellFormed(fields.startedOn.title, 'The page title');
+  }
   return fields;
 }
 
@@ -97,7 +104,7 @@ export function newConversationRecords(
   const conversation: Conversation = {
     id: ids.conversation, ownerAccountId: input.ownerAccountId, ownerHandle: account.handle, ownerName: account.displayName,
     lastSeq: 0, createdAt: input.at, updatedAt: input.at, kind: fields.kind, subject: fields.subject,
-    visitorEmail: fields.visitorEmail, visitorEmailOff: false,
+    visitorEmail: fields.visitorEmail, visitorEmailOff: false, startedOn: fields.startedOn,
   };
   return { conversation, owner, visitor };
 }

@@ -1,6 +1,7 @@
 /**
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
- * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts), as the adapter exposes them: every method of the part, forwarded to the
+ * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts; companies of issue 19:
+ * companies.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -8,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { ChannelStorage, MailStorage, OutboxStorage } from '../../engine/ports/storage.ts';
+import type { ChannelStorage, CompanyStorage, MailStorage, OutboxStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -73,5 +74,29 @@ export function channelMethods(channels: ChannelStorage): ChannelStorage {
     closeForward: (conversationId, at) => channels.closeForward(conversationId, at),
     closeForwardsOf: (accountId, at) => channels.closeForwardsOf(accountId, at),
     serverValue: (name, value) => channels.serverValue(name, value),
+  };
+}
+
+export function companyMethods(companies: CompanyStorage): CompanyStorage {
+  return {
+    makeCompany: (accountId, at) => companies.makeCompany(accountId, at),
+    getCompany: (accountId) => companies.getCompany(accountId),
+    addOperator: (input) => companies.addOperator(input),
+    removeOperator: (companyId, accountId) => companies.removeOperator(companyId, accountId),
+    listOperators: (companyId) => companies.listOperators(companyId),
+    getOperator: (companyId, accountId) => companies.getOperator(companyId, accountId),
+    companiesOf: (accountId) => companies.companiesOf(accountId),
+    setOperatorStatus: (companyId, accountId, status) => companies.setOperatorStatus(companyId, accountId, status),
+    setOperatorCapacity: (companyId, accountId, capacity) => companies.setOperatorCapacity(companyId, accountId, capacity),
+    addSite: (companyId, origin, at) => companies.addSite(companyId, origin, at),
+    removeSite: (companyId, origin) => companies.removeSite(companyId, origin),
+    listSites: (companyId) => companies.listSites(companyId),
+    createOperatorInvite: (input) => companies.createOperatorInvite(input),
+    takeOperatorInvite: (tokenHash, accountId, capacity, at) => companies.takeOperatorInvite(tokenHash, accountId, capacity, at),
+    recordPageView: (view) => companies.recordPageView(view),
+    endPageView: (id, at) => companies.endPageView(id, at),
+    visitorHistory: (companyId, visitorId) => companies.visitorHistory(companyId, visitorId),
+    pageViewsOf: (companyId, visitorId, limit) => companies.pageViewsOf(companyId, visitorId, limit),
+    purgePageViews: (before) => companies.purgePageViews(before),
   };
 }

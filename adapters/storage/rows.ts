@@ -4,7 +4,7 @@
  * holding the UTF-8 bytes and returns a Buffer (see postgres/migrations/001_init.sql). `T` is that type, and
  * `rowMappers` takes the function that turns it into a string. Numbers arrive as JS numbers in both.
  */
-import type { Account, Conversation, ConversationKind, Participant, Session } from '../../engine/ports/storage.ts';
+import type { Account, Conversation, ConversationKind, Participant, Session, StartedOn } from '../../engine/ports/storage.ts';
 import type { ConversationEvent, ConversationSummary, MessageRecord, Role } from '../../engine/protocol.ts';
 
 export interface AccountRow<T> {
@@ -35,6 +35,9 @@ export interface ConversationRow<T> {
   visitor_email: T | null;
   /** A flag: 0 or 1 in SQLite, a boolean in PostgreSQL. */
   visitor_email_off: number | boolean;
+  /** The page it was started on (issue 19): both or neither (a CHECK constraint of 008_companies.sql). */
+  started_url: T | null;
+  started_title: T | null;
 }
 
 export interface ParticipantRow<T> {
@@ -77,6 +80,8 @@ export interface SummaryRow<T> {
   kind: string;
   subject: T | null;
   suspicious: number | boolean;
+  started_url: T | null;
+  started_title: T | null;
 }
 
 /**
@@ -118,6 +123,8 @@ export interface RowMappers<T> {
  */
 export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> {
   const optionalText = (stored: T | null): string | null => (stored === null ? null : decodeText(stored));
+  const startedOn = (r: { started_url: T | null; started_title: T | null }): StartedOn | null =>
+    r.started_url === null || r.started_title === null ? null : { url: decodeText(r.started_url), title: decodeText(r.started_title) };
   return {
     toAccount: (r) => ({
       id: r.id,
@@ -146,6 +153,7 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
       subject: optionalText(r.subject),
       visitorEmail: optionalText(r.visitor_email),
       visitorEmailOff: Boolean(r.visitor_email_off),
+      startedOn: startedOn(r),
     }),
 
     toParticipant: (r) => ({
@@ -190,6 +198,7 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
         kind: asConversationKind(r.kind),
         subject: optionalText(r.subject),
         suspicious: Boolean(r.suspicious),
+        startedOn: startedOn(r),
       };
     },
   };

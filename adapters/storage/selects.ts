@@ -16,7 +16,7 @@ export const messageSelect = `SELECT m.seq, m.sender_id, p.role AS sender_role, 
 /** Conversation rows (ConversationRow), with the owner's handle and display name. */
 export function conversationSelect(where: string): string {
   return `SELECT c.id, c.owner_account_id, a.handle AS owner_handle, a.display_name AS owner_name,
-      c.last_seq, c.created_at, c.updated_at, c.kind, c.subject, c.visitor_email, c.visitor_email_off
+      c.last_seq, c.created_at, c.updated_at, c.kind, c.subject, c.visitor_email, c.visitor_email_off, c.started_url, c.started_title
     FROM conversations c JOIN accounts a ON a.id = c.owner_account_id
     WHERE ${where}`;
 }
@@ -34,7 +34,7 @@ const ownerMark = `COALESCE((SELECT MAX(o.read_seq) FROM participants o WHERE o.
  */
 export function summarySelect(where: string, joinOrder: 'join_order' | 'rowid'): string {
   return `SELECT c.id, c.last_seq, c.updated_at, c.archived, c.marked_unread, c.file_count, c.visitor_email,
-      c.kind, c.subject, c.suspicious,
+      c.kind, c.subject, c.suspicious, c.started_url, c.started_title,
       (SELECT v.name FROM participants v WHERE v.conversation_id = c.id AND v.role = 'visitor' ORDER BY v.${joinOrder} LIMIT 1)
         AS visitor_name,
       m.body AS last_body, m.at AS last_at, s.role AS last_role,

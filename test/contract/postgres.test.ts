@@ -14,6 +14,7 @@ import type { OutboxJob } from '../../engine/ports/storage.ts';
 import { PostgresStorage } from '../../adapters/storage/postgres/PostgresStorage.ts';
 import { applyMigrations, defaultMigrationsDir } from '../../adapters/storage/postgres/migrate.ts';
 import { channelSql } from '../../adapters/storage/postgres/channels.ts';
+import { companySql } from '../../adapters/storage/postgres/companies.ts';
 import { mailSql } from '../../adapters/storage/postgres/mail.ts';
 import { outboxSql } from '../../adapters/storage/postgres/outbox.ts';
 import { inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/postgres/queries.ts';
@@ -26,6 +27,7 @@ import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped, type OlderDatabase } f
 import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/legacyInbox.ts';
 import { PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats } from './storage/legacyMail.ts';
 import { PRE_CHANNELS_SCHEMA_VERSION, expectOlderOutboxKept } from './storage/legacyOutbox.ts';
+import { PRE_COMPANIES_SCHEMA_VERSION, expectOlderAccountsBecomeCompanies } from './storage/legacyCompanies.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 const schemas = new TestSchemas();
@@ -115,6 +117,10 @@ describe('PostgreSQL adapter', () => {
 
   it('keeps the outbox of a schema written before forwarding, and gives it the cancelled state', async () => {
     await olderSchema(PRE_CHANNELS_SCHEMA_VERSION, expectOlderOutboxKept);
+  });
+
+  it('opens the conversations of a schema written before live help as started on no page, and makes its accounts companies', async () => {
+    await olderSchema(PRE_COMPANIES_SCHEMA_VERSION, expectOlderAccountsBecomeCompanies);
   });
 
   it('attaches a file once when two processes send it in two messages at once: the other is refused, taking no seq', async () => {
@@ -413,6 +419,23 @@ describe('PostgreSQL adapter', () => {
         await plan(channelSql.stepsOf, ['f']),
         await plan(channelSql.markSent, 'f', 'ch', T0, 1, null),
         await plan(channelSql.closeForwardsOf, 'account', T0),
+      ]) {
+        expect(steps).not.toContain('Seq Scan');
+      }
+      // Companies (issue 19): an account's companies, a visitor's history newest first (no sort), retention, invitations.
+      expect(await plan(companySql.companiesOf, 'account')).toContain('operators_by_account');
+      const views = await plan(companySql.pageViewsOf, 'company', 'visitor', 20);
+      expect(views).toContain('Index Scan Backward using page_views_by_visitor on page_views');
+      expect(views).not.toMatch(/Seq Scan|Sort/);
+      expect(await plan(companySql.visitorHistory, 'company', 'visitor')).toContain('page_views_by_visitor');
+      expect(await plan(companySql.purgePageViews, T0)).toContain('page_views_by_start');
+      for (const steps of [
+        await plan(companySql.operatorsOf, 'company'),
+        await plan(companySql.operator, 'company', 'account'),
+        await plan(companySql.sitesOf, 'company'),
+        await plan(companySql.takeInvite, 'token-hash', 'account', 3, T0),
+        await plan(companySql.upsertOperator, 'company', 'account', 'admin', 3, T0),
+        await plan(companySql.endPageView, 'view', T0),
       ]) {
         expect(steps).not.toContain('Seq Scan');
       }

@@ -11,6 +11,7 @@ import type { Storage } from '../../engine/ports/storage.ts';
 import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
 import { applyMigrations, defaultMigrationsDir, loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
 import { channelSql } from '../../adapters/storage/sqlite/channels.ts';
+import { companySql } from '../../adapters/storage/sqlite/companies.ts';
 import { mailSql } from '../../adapters/storage/sqlite/mail.ts';
 import { outboxSql } from '../../adapters/storage/sqlite/outbox.ts';
 import { inboxSql, inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/sqlite/queries.ts';
@@ -21,6 +22,7 @@ import { LEGACY_SCHEMA_VERSION, expectLegacyRecordsTyped, type OlderDatabase } f
 import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/legacyInbox.ts';
 import { PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats } from './storage/legacyMail.ts';
 import { PRE_CHANNELS_SCHEMA_VERSION, expectOlderOutboxKept } from './storage/legacyOutbox.ts';
+import { PRE_COMPANIES_SCHEMA_VERSION, expectOlderAccountsBecomeCompanies } from './storage/legacyCompanies.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 /** Each file-backed store lives in its own temp directory, removed with it. */
@@ -126,6 +128,10 @@ describe('SQLite adapter', () => {
 
   it('keeps the outbox of a database written before forwarding through the table made anew for its cancelled state', async () => {
     await olderDatabase(PRE_CHANNELS_SCHEMA_VERSION, expectOlderOutboxKept);
+  });
+
+  it('opens the conversations of a database written before live help as started on no page, and makes its accounts companies', async () => {
+    await olderDatabase(PRE_COMPANIES_SCHEMA_VERSION, expectOlderAccountsBecomeCompanies);
   });
 
   it('keeps the search index exactly in step: nothing of deleted conversations or removed accounts stays in it', async () => {
@@ -339,6 +345,39 @@ describe('SQLite adapter', () => {
         expect(steps.filter((d) => d.startsWith('SCAN') && !/^SCAN (CONSTANT ROW|json_each)/.test(d))).toEqual([]);
       }
     });
+  });
+});
+
+describe('SQLite adapter: companies', () => {
+  it("finds operators, an account's companies, invitations and a visitor's page views through indexes, without scanning a table", () => {
+    const db = new Database(':memory:');
+    try {
+      applyMigrations(db);
+      const plan = (query: string, ...params: unknown[]): string[] =>
+        db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query}`).all(...params).map((r) => r.detail);
+      expect(plan(companySql.companiesOf, 'account')).toContain('SEARCH o USING INDEX operators_by_account (account_id=?)');
+      // Newest first, and at most the limit, straight from the index: no sort, however many pages the visitor saw.
+      expect(plan(companySql.pageViewsOf, 'company', 'visitor', 20)).toEqual([
+        'SEARCH page_views USING INDEX page_views_by_visitor (company_id=? AND visitor_id=?)',
+      ]);
+      expect(plan(companySql.visitorHistory, 'company', 'visitor')).toEqual([
+        'SEARCH page_views USING COVERING INDEX page_views_by_visitor (company_id=? AND visitor_id=?)',
+      ]);
+      expect(plan(companySql.purgePageViews, T0)).toContain('SEARCH page_views USING INDEX page_views_by_start (started_at<?)');
+      for (const steps of [
+        plan(companySql.operatorsOf, 'company'),
+        plan(companySql.operator, 'company', 'account'),
+        plan(companySql.sitesOf, 'company'),
+        plan(companySql.takeInvite, { tokenHash: 'token-hash', at: T0 }),
+        plan(companySql.endPageView, T0, 'view'),
+        plan(companySql.setStatus, 'away', 'company', 'account'),
+        plan(companySql.removeSite, 'company', 'https://shop.example'),
+      ]) {
+        expect(steps.filter((d) => d.startsWith('SCAN'))).toEqual([]);
+      }
+    } finally {
+      db.close();
+    }
   });
 });
 

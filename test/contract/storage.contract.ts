@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
 import { channelRules } from './storage/channels.contract.ts';
+import { companyRules } from './storage/companies.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
 import { documentRules } from './storage/documents.contract.ts';
 import { emailInboxRules } from './storage/emailInbox.contract.ts';
@@ -66,5 +67,6 @@ export function storageContract(
     mailRules(ctx);
     emailInboxRules(ctx);
     channelRules(ctx);
+    companyRules(ctx);
   });
 }

@@ -9,7 +9,7 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, ChannelStorage, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, ChannelStorage, CompanyStorage, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -17,12 +17,13 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
-import { channelMethods, mailMethods, outboxMethods } from '../forwarding.ts';
+import { channelMethods, companyMethods, mailMethods, outboxMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
 import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
 import { PostgresChannels, channelSql } from './channels.ts';
+import { PostgresCompanies, companySql } from './companies.ts';
 import { PostgresDocuments } from './documents.ts';
 import { PostgresFiles } from './files.ts';
 import { PostgresInbox, type RunStatement } from './inbox.ts';
@@ -100,8 +101,8 @@ function parseBigint(text: string): number {
   return value;
 }
 
-/** The outbox's, email's and forwarding's methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage {}
+/** The outbox's, email's, forwarding's and companies' methods, put on each instance by the constructor (../forwarding.ts). */
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -111,14 +112,15 @@ export class PostgresStorage implements Storage {
   private readonly draining = new Set<Promise<void>>();
 
   private constructor(private readonly pool: pg.Pool) {
-    // The outbox and email of issue 17, forwarding of issue 18 (./outbox.ts, ./mail.ts, ./channels.ts: same pool and
-    // statement runner).
+    // The outbox and email of issue 17, forwarding of issue 18, companies of issue 19 (./outbox.ts, ./mail.ts,
+    // ./channels.ts, ./companies.ts: same pool and statement runner).
     const run: RunStatement = (text, values, refine) => this.run(text, values, refine);
     Object.assign(
       this,
       outboxMethods(new PostgresOutbox(run)),
       mailMethods(new PostgresMail(run)),
       channelMethods(new PostgresChannels(run, pool)),
+      companyMethods(new PostgresCompanies(run)),
     );
   }
 
@@ -184,7 +186,8 @@ export class PostgresStorage implements Storage {
   /**
    * Sessions, conversations, participants, messages, documents, games, files, mails, outbox jobs of its conversations,
    * its address, device tokens, channels, forwarding settings and forwards go with it through ON DELETE CASCADE
-   * (001_init.sql and after).
+   * (001_init.sql and after); so do its company (with the company's operators, sites, invitations and page views), its
+   * places as another company's operator and the invitations it made (008_companies.sql).
    */
   async removeAccount(handle: string): Promise<boolean> {
     return ((await this.run(sql.deleteAccount, [handle])).rowCount ?? 0) > 0;
@@ -237,6 +240,7 @@ export class PostgresStorage implements Storage {
         input.ownerAccountId, ids.conversation, input.tokenHash, input.at, ids.owner, ids.visitor, encodeText(input.visitorName),
         fields.visitorEmail === null ? null : encodeText(fields.visitorEmail), fields.kind,
         fields.subject === null ? null : encodeText(fields.subject), fields.suspicious,
+        fields.startedOn === null ? null : encodeText(fields.startedOn.url), fields.startedOn === null ? null : encodeText(fields.startedOn.title),
       ],
       (err) => {
         if (isViolation(err, SqlState.uniqueViolation, 'conversations_token_hash_key')) {
@@ -570,6 +574,7 @@ const statementNames = new Map<string, string>([
   ...Object.entries(outboxSql).map(([key, text]): [string, string] => [text, `knock_outbox_${key}`]),
   ...Object.entries(mailSql).map(([key, text]): [string, string] => [text, `knock_mail_${key}`]),
   ...Object.entries(channelSql).map(([key, text]): [string, string] => [text, `knock_channels_${key}`]),
+  ...Object.entries(companySql).map(([key, text]): [string, string] => [text, `knock_companies_${key}`]),
   // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
 ]);
 

@@ -11,6 +11,7 @@ import { KnockError } from '../../../engine/errors.ts';
 export const SqlState = {
   uniqueViolation: '23505',
   foreignKeyViolation: '23503',
+  checkViolation: '23514',
   /** Also "invalid byte sequence": TEXT cannot hold U+0000. */
   characterNotInRepertoire: '22021',
   invalidTextRepresentation: '22P02',

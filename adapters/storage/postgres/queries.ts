@@ -49,13 +49,15 @@ export const sql = {
    * The conversation and its two participants in one statement (so one round trip and atomic without BEGIN):
    * nothing is inserted, and no row returned, when the account does not exist. The owner's participant takes the
    * account's display name. $1 account, $2 conversation id, $3 token hash, $4 at, $5 owner id, $6 visitor id,
-   * $7 visitor name, $8 visitor email (or NULL), $9 kind, $10 subject (or NULL), $11 suspicious.
+   * $7 visitor name, $8 visitor email (or NULL), $9 kind, $10 subject (or NULL), $11 suspicious, $12 and $13 the page it
+   * was started on (its address and title, or NULL and NULL).
    */
   createConversation: `WITH owner AS (
       SELECT id, handle, display_name FROM accounts WHERE id = $1
     ), conversation AS (
-      INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, kind, subject, suspicious)
-      SELECT $2, owner.id, $3, 0, $4, $4, $8::bytea, $9, $10::bytea, $11 FROM owner
+      INSERT INTO conversations (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, kind, subject, suspicious,
+        started_url, started_title)
+      SELECT $2, owner.id, $3, 0, $4, $4, $8::bytea, $9, $10::bytea, $11, $12::bytea, $13::bytea FROM owner
       RETURNING id
     ), joined AS (
       INSERT INTO participants (id, conversation_id, role, account_id, name)

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, ChannelStorage, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, ChannelStorage, CompanyStorage, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -18,9 +18,10 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
-import { channelMethods, mailMethods, outboxMethods } from '../forwarding.ts';
+import { channelMethods, companyMethods, mailMethods, outboxMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteChannels } from './channels.ts';
+import { SqliteCompanies } from './companies.ts';
 import { SqliteDocuments } from './documents.ts';
 import { SqliteFiles } from './files.ts';
 import { SqliteInbox } from './inbox.ts';
@@ -56,7 +57,9 @@ function prepareStatements(db: Db) {
     deleteSessionsOf: db.prepare<[string]>(sql.deleteSessionsOf),
     liveSessions: db.prepare<[string, number], { token_hash: string }>(sql.liveSessions),
     purgeExpiredSessions: db.prepare<[number]>(sql.purgeExpiredSessions),
-    insertConversation: db.prepare<[string, string, string, number, number, string | null, string, string | null, number]>(sql.insertConversation),
+    insertConversation: db.prepare<
+      [string, string, string, number, number, string | null, string, string | null, number, string | null, string | null]
+    >(sql.insertConversation),
     conversationById: db.prepare<[string], ConversationRow<string>>(sql.conversationById),
     conversationByTokenHash: db.prepare<[string], ConversationRow<string>>(sql.conversationByTokenHash),
     conversationExists: db.prepare<[string], { found: number }>(sql.conversationExists),
@@ -83,8 +86,8 @@ function prepareStatements(db: Db) {
  */
 const SEARCH_INDEX_BATCH = 512;
 
-/** The outbox's, email's and forwarding's methods, put on each instance by the constructor (../forwarding.ts). */
-export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage {}
+/** The outbox's, email's, forwarding's and companies' methods, put on each instance by the constructor (../forwarding.ts). */
+export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage {}
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -110,18 +113,19 @@ export class SqliteStorage implements Storage {
 
   private constructor(private readonly db: Db, file: string | null, private readonly onError?: (err: Error) => void) {
     this.q = prepareStatements(db);
-    // The outbox and email of issue 17, forwarding of issue 18 (./outbox.ts, ./mail.ts, ./channels.ts: same connection,
-    // own statements).
+    this.wal = file === null ? null : new WalSync(`${file}-wal`);
+    this.checkpoints = file === null ? null : new Checkpointer(db, file, onError);
+    this.syncOff = db.prepare('PRAGMA synchronous = NORMAL');
+    this.syncOn = db.prepare('PRAGMA synchronous = FULL');
+    // The outbox and email of issue 17, forwarding of issue 18, companies of issue 19 (./outbox.ts, ./mail.ts,
+    // ./channels.ts, ./companies.ts: same connection, own statements).
     Object.assign(
       this,
       outboxMethods(new SqliteOutbox(db)),
       mailMethods(new SqliteMail(db, (value) => this.visible(value))),
       channelMethods(new SqliteChannels(db)),
+      companyMethods(new SqliteCompanies(db, (write) => this.commitUnsynced(write))),
     );
-    this.wal = file === null ? null : new WalSync(`${file}-wal`);
-    this.checkpoints = file === null ? null : new Checkpointer(db, file, onError);
-    this.syncOff = db.prepare('PRAGMA synchronous = NORMAL');
-    this.syncOn = db.prepare('PRAGMA synchronous = FULL');
     this.appendBatch = db.transaction((appends: QueuedAppend[], outcomes) => {
       for (const append of appends) {
         try {
@@ -193,7 +197,9 @@ export class SqliteStorage implements Storage {
   /**
    * Sessions, conversations, participants, messages, documents, games, files, mails, outbox jobs of its conversations,
    * its address, device tokens, channels, forwarding settings and forwards go with it through ON DELETE CASCADE
-   * (001_init.sql and after), the conversations' rows of the search index by trigger (005_inbox.sql, 006_mail.sql).
+   * (001_init.sql and after), the conversations' rows of the search index by trigger (005_inbox.sql, 006_mail.sql);
+   * so do its company (with the company's operators, sites, invitations and page views), its places as another
+   * company's operator and the invitations it made (008_companies.sql).
    */
   async removeAccount(handle: string): Promise<boolean> {
     return this.q.deleteAccount.run(handle).changes > 0;
@@ -250,7 +256,7 @@ export class SqliteStorage implements Storage {
       try {
         this.q.insertConversation.run(
           ids.conversation, account.id, input.tokenHash, input.at, input.at, fields.visitorEmail, fields.kind, fields.subject,
-          fields.suspicious ? 1 : 0,
+          fields.suspicious ? 1 : 0, fields.startedOn?.url ?? null, fields.startedOn?.title ?? null,
         );
       } catch (err) {
         if (isConstraint(err, 'UNIQUE', 'conversations.token_hash')) {

@@ -29,8 +29,8 @@ export const sql = {
 
   // Its search_key is given by trigger (005_inbox.sql).
   insertConversation: `INSERT INTO conversations
-      (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, kind, subject, suspicious)
-    VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+      (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, kind, subject, suspicious, started_url, started_title)
+    VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
   conversationById: conversationSelect('c.id = ?'),
   conversationByTokenHash: conversationSelect('c.token_hash = ?'),
   conversationExists: 'SELECT 1 AS found FROM conversations WHERE id = ?',

@@ -15,6 +15,7 @@ export function conversationRules(ctx: StorageContext): void {
       expect(conversation).toEqual({
         id: conversation.id, ownerAccountId: ann.id, ownerHandle: 'ann', ownerName: 'Ann Example',
         lastSeq: 0, createdAt: T0 + 5, updatedAt: T0 + 5, kind: 'chat', subject: null, visitorEmail: null, visitorEmailOff: false,
+        startedOn: null,
       });
       expect(owner).toEqual({
         id: owner.id, conversationId: conversation.id, role: 'owner', accountId: ann.id, name: 'Ann Example',
@@ -136,6 +137,7 @@ export function conversationRules(ctx: StorageContext): void {
       expect(await s.getConversationSummary(id)).toEqual({
         id, visitorName: 'Vic', lastSeq: 0, lastMessage: null, unread: 0, updatedAt: T0,
         archived: false, markedUnread: false, files: 0, visitorEmail: null, kind: 'chat', subject: null, suspicious: false,
+        startedOn: null,
       });
       await appendSequence(s, conv, conv.visitor, 1);
       await s.appendMessage({ conversationId: id, senderId: conv.owner.id, clientMsgId: clientMsgId('reply'), body: 'Hello Vic', event: { kind: 'text' }, at: T0 + 50 });
@@ -143,7 +145,7 @@ export function conversationRules(ctx: StorageContext): void {
       expect(summary).toEqual({
         id, visitorName: 'Vic', lastSeq: 2, lastMessage: { body: 'Hello Vic', at: T0 + 50, senderRole: 'owner' },
         unread: 1, updatedAt: T0 + 50, archived: false, markedUnread: false, files: 0, visitorEmail: null,
-        kind: 'chat', subject: null, suspicious: false,
+        kind: 'chat', subject: null, suspicious: false, startedOn: null,
       });
       expect(await s.listConversations(ann.id, { limit: 10 })).toEqual([summary]);
       expect(await s.getConversationSummary('no-such-conversation')).toBeNull();
