@@ -3,7 +3,7 @@
  *
  *   GET /_/widget.js                 the script companies embed (client/src/widget/widget.ts, built to a fixed name):
  *                                    any site may load it (CORS and CORP say so), cached for five minutes
- *   GET /_/widget/frame?handle=acme&site=<origin>&monitor=1|0&declined=0|1
+ *   GET /_/widget/frame?handle=acme&site=<origin>&monitor=1|0&declined=0|1[&visitor=<id>]
  *                                    the hidden monitor frame's page (client/src/widget/frame.ts)
  *
  * and the rule both of Knock's frames on a company's site follow (this page and the chat, `/acme?embed=<origin>`):
@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KnockError } from '../errors.ts';
 import type { Storage } from '../ports/storage.ts';
-import { HANDLE_PATTERN, siteOriginSchema } from '../protocol.ts';
+import { HANDLE_PATTERN, siteOriginSchema, siteVisitorIdSchema } from '../protocol.ts';
 
 export const WIDGET_SCRIPT_PATH = '/_/widget.js';
 export const WIDGET_FRAME_PATH = '/_/widget/frame';
@@ -102,6 +102,8 @@ export class WidgetRoutes {
     if (!HANDLE_PATTERN.test(handle)) throw new KnockError('bad_request', 'handle is not a handle.');
     if (!siteOriginSchema.safeParse(site).success) throw new KnockError('bad_request', 'site must be an origin like https://shop.example.');
     if (flags.some((f) => f !== '0' && f !== '1')) throw new KnockError('bad_request', 'monitor and declined must be 0 or 1.');
+    const visitor = query.get('visitor');
+    if (visitor !== null && !siteVisitorIdSchema.safeParse(visitor).success) throw new KnockError('bad_request', 'visitor is not a visitor id.');
     const ancestor = await this.allowedAncestor(handle, site);
     if (ancestor === null) throw new KnockError('forbidden', `This site may not show the live help of /${handle}.`);
     const body = await this.frame.read();

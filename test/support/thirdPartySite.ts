@@ -49,7 +49,7 @@ header a { color: #ffd; }
 main { padding: 24px; max-width: 720px; }
 #headline { font-size: 2rem; letter-spacing: 1px; margin: 0 0 12px; }
 #intro { color: #444; }
-#buy { padding: 10px 20px; border: 2px solid #060; border-radius: 4px; background: #0a0; color: #fff; font-size: 1rem; }
+#buy { padding: 10px 20px; border: 2px solid #030; border-radius: 4px; background: #060; color: #fff; font-size: 1rem; }
 #box { width: 200px; height: 120px; margin-top: 24px; background: #eee; border: 1px solid #ccc; }
 `;
 

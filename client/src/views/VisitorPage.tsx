@@ -291,7 +291,10 @@ function ConversationStage({
   onInitialSent: () => void;
 }) {
   const { profile, draft, visitorName, email, attachments, knownOnline, embed } = shared;
-  useEffect(() => embed?.post({ type: 'chat.conversation', conversationId: conversation.conversationId }), [embed, conversation.conversationId]);
+  useEffect(
+    () => embed?.post({ type: 'chat.conversation', conversationId: conversation.conversationId, token: conversation.token }),
+    [embed, conversation.conversationId, conversation.token],
+  );
   // Files attached before the knock, or now: they go into this conversation, with the visitor's token.
   useEffect(() => {
     attachments.setTarget({ conversationId: conversation.conversationId, token: conversation.token });

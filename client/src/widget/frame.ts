@@ -8,14 +8,13 @@
  * is the `site` it was made for (the server's frame-ancestors already allowed nothing else), posts to that origin
  * only, and takes messages only from its parent window at that origin, checked by `isWidgetToFrame`.
  *
- * The visitor's id is random, kept in this frame's localStorage: the browser partitions a third-party frame's
- * storage by the top-level site, so it is one id per site, not one that follows the person around the web.
+ * The visitor's id is random, kept by the widget in the site's own localStorage (so one id per site, not one that
+ * follows the person around the web) and given in the query: this frame's own storage is blocked wherever
+ * third-party cookies are. Unmonitored visitors get none: the frame makes one for this page only.
  */
-import { HANDLE_PATTERN, siteOriginSchema, siteServerMessages, type SiteJoinOptions, type SiteServerMessages } from '../../../engine/protocol.ts';
-import { browserStore } from '../sdk/browserStore.ts';
+import { HANDLE_PATTERN, siteOriginSchema, siteServerMessages, siteVisitorIdSchema, type SiteJoinOptions, type SiteServerMessages } from '../../../engine/protocol.ts';
 import { newClientMsgId } from '../sdk/ids.ts';
 import { RoomLink } from '../sdk/roomLink.ts';
-import type { KeyValueStore } from '../sdk/types.ts';
 import { WIDGET_TAG, isWidgetToFrame, type FrameToWidget, type WidgetToFrame } from './frameMessages.ts';
 
 interface FrameParams {
@@ -23,6 +22,8 @@ interface FrameParams {
   site: string;
   monitor: boolean;
   declined: boolean;
+  /** The widget's id of this visitor on the site; null when not monitored. */
+  visitor: string | null;
 }
 
 /** The frame's query, or null when it is not one the widget makes. */
@@ -33,18 +34,10 @@ export function frameParams(search: string): FrameParams | null {
   const flag = (name: string): boolean | null => (q.get(name) === '1' ? true : q.get(name) === '0' ? false : null);
   const monitor = flag('monitor');
   const declined = flag('declined');
+  const visitor = q.get('visitor');
   if (!HANDLE_PATTERN.test(handle) || !siteOriginSchema.safeParse(site).success || monitor === null || declined === null) return null;
-  return { handle, site, monitor, declined };
-}
-
-function visitorIdOf(store: KeyValueStore, handle: string): string {
-  const key = `knock:site-visitor:${handle}`;
-  const kept = store.get(key);
-  if (kept !== null && /^[A-Za-z0-9_-]{16,64}$/.test(kept)) return kept;
-  // 16 random bytes as base64url (22 characters), the shape siteVisitorIdSchema takes, as a clientMsgId is made.
-  const id = newClientMsgId();
-  store.set(key, id);
-  return id;
+  if (visitor !== null && !siteVisitorIdSchema.safeParse(visitor).success) return null;
+  return { handle, site, monitor, declined, visitor };
 }
 
 type Untagged<M> = M extends unknown ? Omit<M, 'tag'> : never;
@@ -78,7 +71,7 @@ export class MonitorFrame {
       onMessage: (type, payload) => this.onRoomMessage(type, payload as never),
       onJoined: () => this.replay(),
       onDisconnected: () => undefined,
-      onEnded: (reason) => console.warn(`Knock live help: the site room refused this page (${reason.code}): ${reason.message}`),
+      onEnded: (reason) => console.warn(`Knock live help: the site room refused this page (${reason.code}): ${describe(reason.message)}`),
     });
   }
 
@@ -130,6 +123,11 @@ export class MonitorFrame {
   }
 }
 
+/** A refusal's message (matchmaking answers with an object where a room answers with text). */
+function describe(message: unknown): string {
+  return typeof message === 'string' ? message : JSON.stringify(message);
+}
+
 function main(): void {
   const params = frameParams(location.search);
   // Opened on its own, or with a query the widget never makes: nothing to do.
@@ -137,7 +135,8 @@ function main(): void {
   // Where the browser tells the parent's origin (Chromium, Safari), it must be the site the frame was made for.
   const parentOrigin = location.ancestorOrigins?.[0];
   if (parentOrigin !== undefined && parentOrigin !== params.site) return;
-  new MonitorFrame(params, window.parent, visitorIdOf(browserStore, params.handle)).start();
+  // A new id for a visitor the widget gave none (not monitored): 16 random bytes, base64url, as a clientMsgId.
+  new MonitorFrame(params, window.parent, params.visitor ?? newClientMsgId()).start();
 }
 
 main();

@@ -2,15 +2,19 @@
  * The widget on one page of the embedding site: it makes Knock's hidden monitor frame, tells it the page, turns the
  * frame's `status` into the button and its `invited` into a dialog, and opens the chat frame on a click.
  *
- * What must outlive the page lives in the site's sessionStorage, under the company's handle: whether the chat is open
- * (the next page of the site opens it again at once, so the chat goes on across navigations) and whether the visitor
- * said "No thanks" (no more invitations this visit). Nothing else is stored on the site.
+ * What must outlive the page lives in the site's own storage, under the company's handle, because Knock's frames may
+ * have none (a third-party frame's storage is blocked wherever third-party cookies are): in sessionStorage, for the
+ * visit, whether the chat is open (the next page of the site opens it again at once, so the chat goes on across
+ * navigations), the token of the visit's conversation (the chat frame resumes it), and whether the visitor said
+ * "No thanks" (no more invitations this visit); in localStorage, only while monitored, the visitor's random id (so
+ * the operators see one visitor moving through the site, and whether they came back).
  *
  * Every message is checked before it is believed: it must come from Knock's origin, from the frame that may send
  * that type (the monitor frame: status, invitations; the chat frame: its conversation, close), and pass
  * `isFrameToWidget`. A site not on the company's list gets a frame the browser blocks (CSP frame-ancestors), so no
  * status ever comes, and no button.
  */
+import { newClientMsgId } from '../sdk/ids.ts';
 import { WIDGET_TAG, isFrameToWidget, type WidgetToFrame } from './frameMessages.ts';
 import type { WidgetConfig } from './widgetConfig.ts';
 import { WidgetView } from './widgetView.ts';
@@ -25,31 +29,55 @@ const PAGE_CHECK_MS = 2000;
 type Untagged<M> = M extends unknown ? Omit<M, 'tag'> : never;
 type WidgetMessage = Untagged<WidgetToFrame>;
 
-/** sessionStorage of the site, one key per fact and company; silent where storage is blocked. */
-class VisitState {
+/** The shape of a visitor id (engine/protocol.ts siteVisitorIdSchema) and of a conversation token. */
+const VISITOR_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
+
+type VisitFact = 'open' | 'declined' | 'name' | 'token';
+
+/** The site's storage, one key per fact and company; silent where storage is blocked (nothing then outlives the page). */
+class SiteStore {
   constructor(private readonly win: Window, private readonly handle: string) {}
 
-  get(name: 'open' | 'declined' | 'name'): string | null {
+  /** For the visit (sessionStorage). */
+  get(name: VisitFact): string | null {
+    return this.read(() => this.win.sessionStorage, name);
+  }
+
+  set(name: VisitFact, value: string | null): void {
+    this.write(() => this.win.sessionStorage, name, value);
+  }
+
+  /** The visitor's random id on this site (localStorage), made on first use. */
+  visitorId(): string {
+    const kept = this.read(() => this.win.localStorage, 'visitor');
+    if (kept !== null && VISITOR_ID.test(kept)) return kept;
+    const id = newClientMsgId();
+    this.write(() => this.win.localStorage, 'visitor', id);
+    return id;
+  }
+
+  private read(storage: () => Storage, name: string): string | null {
     try {
-      return this.win.sessionStorage.getItem(`knock:${this.handle}:${name}`);
+      return storage().getItem(`knock:${this.handle}:${name}`);
     } catch {
       return null;
     }
   }
 
-  set(name: 'open' | 'declined' | 'name', value: string | null): void {
+  private write(storage: () => Storage, name: string, value: string | null): void {
     try {
       const key = `knock:${this.handle}:${name}`;
-      if (value === null) this.win.sessionStorage.removeItem(key);
-      else this.win.sessionStorage.setItem(key, value);
+      if (value === null) storage().removeItem(key);
+      else storage().setItem(key, value);
     } catch {
-      // Storage blocked: the chat simply does not reopen on the next page.
+      // Storage blocked or full: the fact lasts as long as the page.
     }
   }
 }
 
 export class KnockWidget {
-  private readonly visit: VisitState;
+  private readonly visit: SiteStore;
   private view: WidgetView | null = null;
   private monitorFrame: HTMLIFrameElement | null = null;
   private chatFrame: HTMLIFrameElement | null = null;
@@ -68,7 +96,7 @@ export class KnockWidget {
     private readonly config: WidgetConfig,
     private readonly win: Window,
   ) {
-    this.visit = new VisitState(win, config.handle);
+    this.visit = new SiteStore(win, config.handle);
   }
 
   /**
@@ -146,7 +174,9 @@ export class KnockWidget {
         if (fromMonitor) this.onInvited(message.text);
         return;
       case 'chat.conversation':
-        if (fromChat) this.toMonitor({ type: 'chatting', conversationId: message.conversationId });
+        if (!fromChat) return;
+        this.visit.set('token', message.token);
+        this.toMonitor({ type: 'chatting', conversationId: message.conversationId });
         return;
       case 'chat.close':
         if (fromChat) this.closeChat();
@@ -218,6 +248,8 @@ export class KnockWidget {
       monitor: this.config.monitor ? '1' : '0',
       declined: this.visit.get('declined') === '1' ? '1' : '0',
     });
+    // Not monitored: no id is kept or sent (the frame joins under a new one for this page).
+    if (this.config.monitor) params.set('visitor', this.visit.visitorId());
     return `${this.config.knockOrigin}/_/widget/frame?${params}`;
   }
 
@@ -225,7 +257,9 @@ export class KnockWidget {
     const { location, document } = this.win;
     const from = encodeURIComponent(location.href.slice(0, URL_CHARS));
     const title = encodeURIComponent(document.title.slice(0, TITLE_CHARS));
-    return `${this.config.knockOrigin}/${this.config.handle}?embed=${encodeURIComponent(location.origin)}#from=${from}&title=${title}`;
+    const token = this.visit.get('token');
+    const resume = token !== null && TOKEN.test(token) ? `&resume=${token}` : '';
+    return `${this.config.knockOrigin}/${this.config.handle}?embed=${encodeURIComponent(location.origin)}#from=${from}&title=${title}${resume}`;
   }
 }
 
