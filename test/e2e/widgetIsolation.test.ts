@@ -150,6 +150,10 @@ describe('the widget on a third-party site', { timeout: E2E_TEST_TIMEOUT_MS }, (
   it('opens the chat in Knock\u2019s frame on a click, and the conversation goes on on the site\u2019s next page', async () => {
     const page = await browser.newPage('visitor');
     await recordMonitorFrames(page);
+    const knocks: unknown[] = [];
+    page.on('request', (req) => {
+      if (req.url() === `${knock.url}/_/api/u/acme/knock`) knocks.push(req.postDataJSON());
+    });
     await shopWithButton(page, { online: false });
     await widgetButton(page).click();
     await expect(widgetButton(page).getAttribute('aria-expanded')).resolves.toBe('true');
@@ -161,6 +165,8 @@ describe('the widget on a third-party site', { timeout: E2E_TEST_TIMEOUT_MS }, (
     expect(new URLSearchParams(src.hash.slice(1)).get('from')).toBe(shop.url('/'));
     await sendWithButton(chat, 'Do you ship to the desert?');
     await expectMessage(chat, 'Do you ship to the desert?');
+    // The knock says which page of the site the chat began on.
+    expect(knocks).toEqual([{ startedOn: { url: shop.url('/'), title: 'Acme Shop — Home' } }]);
 
     // The chat frame tells the widget its conversation, which passes it to the monitor frame.
     const chatting = await heardByMonitorFrame(await monitorFrame(page, knock.url), (m) => m.data.type === 'chatting', 'chatting');
@@ -194,6 +200,45 @@ describe('the widget on a third-party site', { timeout: E2E_TEST_TIMEOUT_MS }, (
     await afterLoadAndIdle(page);
     await monitorFrame(page, knock.url);
     await expect(widgetHost(page).locator('iframe.chat').count()).resolves.toBe(0);
+  });
+
+  it('is reached with the keyboard, shows a focus ring, opens with Enter; Escape in the chat closes it', async () => {
+    const page = await browser.newPage('visitor');
+    await shopWithButton(page);
+    const focused = () => widgetButton(page).evaluate((el) => (el.getRootNode() as ShadowRoot).activeElement === el);
+    // The shop's link and button come first, then the widget (its host is the last element of the page).
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
+    await expect(focused()).resolves.toBe(true);
+    const ring = await widgetButton(page).evaluate((el) => {
+      const s = getComputedStyle(el);
+      return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+    });
+    expect(ring.style).toBe('solid');
+    expect(ring.width).toBeGreaterThanOrEqual(2);
+
+    await page.keyboard.press('Enter');
+    const box = messageBox(chatPanelFrame(page, 'Acme Ltd'));
+    await box.waitFor();
+    await box.press('Escape');
+    await widgetHost(page).locator('iframe.chat').waitFor({ state: 'hidden' });
+    await expect(widgetButton(page).getAttribute('aria-expanded')).resolves.toBe('false');
+  });
+
+  it('does its work after the page has loaded, never during the page’s own loading', async () => {
+    const page = await browser.newPage('visitor');
+    await page.addInitScript(() => {
+      const marks = { loadAt: -1, widgetAt: -1 };
+      (window as unknown as { __marks: typeof marks }).__marks = marks;
+      addEventListener('load', () => (marks.loadAt = performance.now()));
+      new MutationObserver(() => {
+        if (marks.widgetAt < 0 && document.querySelector('knock-widget') !== null) marks.widgetAt = performance.now();
+      }).observe(document, { childList: true, subtree: true });
+    });
+    await page.goto(shop.url('/'));
+    await monitorFrameSrc(page);
+    const marks = await page.evaluate(() => (window as unknown as { __marks: { loadAt: number; widgetAt: number } }).__marks);
+    expect(marks.loadAt).toBeGreaterThan(0);
+    expect(marks.widgetAt).toBeGreaterThan(marks.loadAt);
   });
 
   it('shows an invitation as a dialog with "Start chat" and "No thanks"; Escape declines, and that holds for the visit', async () => {
