@@ -3,7 +3,7 @@
  * (a new password ends every session and logs out every mail device; removing an account removes everything it owns).
  */
 import { z } from 'zod';
-import { hashPassword } from './auth.ts';
+import { NO_LOGIN_PASSWORD_HASH, hashPassword } from './auth.ts';
 import { KnockError } from './errors.ts';
 import type { Account, Storage } from './ports/storage.ts';
 import type { Clock } from './ports/clock.ts';
@@ -27,6 +27,17 @@ export class Accounts {
     const pw = parse(passwordSchema, password);
     if (await this.storage.getAccountByHandle(h)) throw new KnockError('conflict', `The handle "${h}" is taken.`);
     return this.storage.createAccount({ handle: h, displayName: name, passwordHash: await hashPassword(pw), at: this.clock.now() });
+  }
+
+  /**
+   * An account nobody logs in as (a company, engine/companies.ts), under the same rules of handles and names as
+   * `add`; its password hash is NO_LOGIN_PASSWORD_HASH, which no password verifies.
+   */
+  async addWithoutLogin(handle: string, displayName: string): Promise<Account> {
+    const h = parse(handleSchema, handle);
+    const name = parse(displayNameSchema, displayName);
+    if (await this.storage.getAccountByHandle(h)) throw new KnockError('conflict', `The handle "${h}" is taken.`);
+    return this.storage.createAccount({ handle: h, displayName: name, passwordHash: NO_LOGIN_PASSWORD_HASH, at: this.clock.now() });
   }
 
   async setPassword(handle: string, password: string): Promise<void> {

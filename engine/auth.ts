@@ -17,6 +17,13 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, argonOptions);
 }
 
+/**
+ * The stored password hash of an account nobody logs in as (a company: its operators log in with their own accounts).
+ * Not a PHC string, so argon2's verify throws on it and verifyPassword says false for every password; no hash
+ * hashPassword makes starts with "!". `knock user passwd` still gives such an account a password, deliberately.
+ */
+export const NO_LOGIN_PASSWORD_HASH = '!no-login';
+
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
     return await verify(passwordHash, password);

@@ -1,6 +1,7 @@
 /**
- * The operators' CLI: `knock user add|list|remove|passwd` and `knock conversation list|archive|unarchive|delete` (what
- * an owner does in the console's inbox). It opens the same database (and file store) as the server (DATABASE_URL,
+ * The operators' CLI: `knock user add|list|remove|passwd`, `knock conversation list|archive|unarchive|delete` (what
+ * an owner does in the console's inbox), channels and forwarding (engine/channelCli.ts), and companies, their
+ * operators and sites (engine/companyCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
  * else KNOCK_DATA_DIR), so it works beside running servers. And the owners' `knock mail login|sync|send|logout`
  * (engine/mailCli/), which talks to a server over HTTP from the owner's own computer, with no database.
  *
@@ -19,6 +20,8 @@ import { KnockError } from './errors.ts';
 import { systemClock } from './ports/clock.ts';
 import { MAIL_USAGE, mailCommand } from './mailCli/commands.ts';
 import { CHANNEL_USAGE, channelCommand, forwardingCommand } from './channelCli.ts';
+import { Companies } from './companies.ts';
+import { COMPANY_GROUPS, COMPANY_USAGE, companyCommand, type CompanyGroup } from './companyCli.ts';
 
 const USAGE = `Usage:
   knock user add <handle> --name "<display name>" --password-stdin
@@ -30,11 +33,16 @@ const USAGE = `Usage:
   knock conversation list <handle> [--search "<words>"] [--filter all|unread|files|archived]
   knock conversation archive|unarchive|delete <conversation id>
 ${CHANNEL_USAGE}
+${COMPANY_USAGE}
 ${MAIL_USAGE}
 
 The password is read from standard input (one line). Data lives in PostgreSQL when DATABASE_URL is set
 (schema KNOCK_DATABASE_SCHEMA), otherwise in KNOCK_DATA_DIR (default ./data). The mail commands talk to the server
 at your Knock URL instead, and keep their login in $XDG_CONFIG_HOME/knock/mail.json (~/.config/knock/mail.json).`;
+
+function isCompanyGroup(group: string): group is CompanyGroup {
+  return (COMPANY_GROUPS as readonly string[]).includes(group);
+}
 
 async function readStdinLine(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('Password: ');
@@ -64,9 +72,13 @@ async function run(argv: string[]): Promise<number> {
     'no-quiet': { type: 'boolean' },
     'time-zone': { type: 'string' },
     'away-counts': { type: 'string' },
+    admin: { type: 'string' },
+    email: { type: 'string' },
+    role: { type: 'string' },
+    capacity: { type: 'string' },
   });
   const [group, command, handle] = positionals;
-  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding'];
+  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', ...COMPANY_GROUPS];
   if (values.help || group === undefined || !groups.includes(group) || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
@@ -84,6 +96,14 @@ async function run(argv: string[]): Promise<number> {
       return group === 'channel'
         ? await channelCommand(storage, command, positionals.slice(2), process.stdout)
         : await forwardingCommand(storage, command, values, process.stdout);
+    } finally {
+      await storage.close();
+    }
+  }
+  if (isCompanyGroup(group)) {
+    try {
+      const companies = new Companies({ storage, accounts: new Accounts(storage, systemClock), clock: systemClock, mailDomain: mailDomainOf(config) });
+      return await companyCommand(companies, group, command, positionals.slice(2), values, process.stdout);
     } finally {
       await storage.close();
     }
