@@ -87,8 +87,13 @@ export class HttpHandler {
     this.widget = new WidgetRoutes({
       storage: deps.storage,
       assetsDir: deps.assetsDir,
-      pagePolicy: async (ancestor) => contentSecurityPolicy(await this.connectSources(), ancestor),
+      pagePolicy: (ancestor) => this.framedPolicy(ancestor),
     });
+  }
+
+  /** The app's policy for a page one site may frame (engine/http/widgetRoutes.ts says which). */
+  private async framedPolicy(ancestor: string): Promise<string> {
+    return contentSecurityPolicy(await this.connectSources(), ancestor);
   }
 
   private async connectSources(): Promise<string[]> {
@@ -161,7 +166,7 @@ export class HttpHandler {
       // Only the company's own URL, not a resume link: the embedded chat resumes through the API.
       const ancestor = embed !== null && m[2] === undefined && status === 200 ? await this.widget.allowedAncestor(m[1]!, embed) : null;
       if (ancestor !== null) {
-        policy = this.connectSources().then((sources) => contentSecurityPolicy(sources, ancestor));
+        policy = this.framedPolicy(ancestor);
         res.removeHeader('X-Frame-Options');
       }
     }
