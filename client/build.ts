@@ -3,12 +3,18 @@
  * the single HTML shell the server sends for every page route. The shell holds no inline script or style, so it
  * works under the strict CSP (`script-src 'self'; style-src 'self'`).
  *
+ * Live help (issue 19) adds two outputs: `widget.js`, the script companies embed on their sites (its own small
+ * IIFE under a fixed name, since the sites' tags name `/_/widget.js`), and the widget's monitor frame, an entry of
+ * the app's build (its chunks, Colyseus and the protocol, are the ones the chat frame loads too) named by its own
+ * shell, `widget-frame.html`.
+ *
  * Run it as a script: `node --import tsx client/build.ts` (add `--dev` for an unminified build).
  *
  * @example
  *   const { files, gzipBytes } = await buildClient({ minify: true });
  *   files['app.js'];            // 'app-3KX2Q7ZL.js' (inside client/dist/, served as /_/assets/app-3KX2Q7ZL.js)
  *   gzipBytes['app-3KX2Q7ZL.js']; // 38_412
+ *   gzipBytes['widget.js'];        // 3_100
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -30,18 +36,21 @@ export interface BuildOptions {
 
 export interface BuildResult {
   /**
-   * Logical name -> file name inside `outdir`: `app.js`, `app.css`, `index.html`, and `chunk-N.js` for split chunks.
-   * Every file except `index.html` is served under `/_/assets/`.
+   * Logical name -> file name inside `outdir`: `app.js`, `app.css`, `index.html`, `chunk-N.js` for split chunks,
+   * `widget.js`, and the monitor frame's `frame.js` and `frame.html`. Every file except the two shells and the widget
+   * (served as `/_/widget.js`) is served under `/_/assets/`.
    */
   files: Record<string, string>;
   /** File name inside `outdir` -> its size gzipped (level 9), for the JS, CSS and HTML files. */
   gzipBytes: Record<string, number>;
   /** The scripts every page loads (entry and its static imports); the other chunks load on demand. */
   initialScripts: string[];
+  /** The scripts the widget's monitor frame loads (its entry and the chunks it imports statically). */
+  frameScripts: string[];
 }
 
 /** Hashed outputs of earlier builds; removed once the new ones are in place so `dist/` does not grow forever. */
-const HASHED_OUTPUT = /^(app|chunk)-[A-Z0-9]+\.(js|css)(\.map)?$/;
+const HASHED_OUTPUT = /^(app|chunk|frame)-[A-Z0-9]+\.(js|css)(\.map)?$/;
 
 /**
  * `import { z } from 'zod'` (engine/protocol.ts) keeps the whole `z` namespace, and with it `z.locales`: error
@@ -65,6 +74,11 @@ const zodEnglishOnly: Plugin = {
 };
 
 const MAIN = path.join(clientDir, 'src', 'main.tsx');
+const FRAME = path.join(clientDir, 'src', 'widget', 'frame.ts');
+const WIDGET = path.join(clientDir, 'src', 'widget', 'widget.ts');
+/** Fixed names: the embedding sites' tags name the widget, and the server finds the frame's shell by name. */
+const WIDGET_FILE = 'widget.js';
+const FRAME_HTML = 'widget-frame.html';
 
 /**
  * What a page loads before anything is opened: the entry script and the chunks it imports statically (not those
@@ -88,7 +102,7 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
 
   const result = await build({
     absWorkingDir: clientDir,
-    entryPoints: { app: path.join(clientDir, 'src', 'main.tsx') },
+    entryPoints: { app: MAIN, frame: FRAME },
     outdir,
     bundle: true,
     format: 'esm',
@@ -111,21 +125,23 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     logLevel: 'warning',
   });
 
-  const { js, css, chunks } = entryOutputs(result.metafile);
+  const { js, css, frame, chunks } = entryOutputs(result.metafile);
   const files: Record<string, string> = { 'app.js': js };
   if (css !== undefined) files['app.css'] = css;
   chunks.forEach((chunk, i) => {
     files[`chunk-${i}.js`] = chunk;
   });
+  files['frame.js'] = frame;
+  await buildWidget(outdir, opts.minify);
+  files['widget.js'] = WIDGET_FILE;
 
-  const htmlPath = path.join(outdir, 'index.html');
-  // A running server may still hand out the previous shell: its assets survive one more build.
-  const previous = await readFile(htmlPath, 'utf8').then(referencedAssets, () => []);
-  const html = indexHtml({ script: js, stylesheet: css });
-  // Written then renamed, so a server reading the shell mid-build never sees half a file.
-  await writeFile(`${htmlPath}.tmp`, html);
-  await rename(`${htmlPath}.tmp`, htmlPath);
+  // A running server may still hand out the previous shells: their assets survive one more build.
+  const previous: string[] = [];
+  for (const shell of ['index.html', FRAME_HTML]) previous.push(...(await readFile(path.join(outdir, shell), 'utf8').then(referencedAssets, () => [])));
+  await writeShell(outdir, 'index.html', indexHtml({ script: js, stylesheet: css }));
   files['index.html'] = 'index.html';
+  await writeShell(outdir, FRAME_HTML, frameHtml(frame));
+  files['frame.html'] = FRAME_HTML;
 
   const current = Object.keys(result.metafile.outputs).map((p) => path.basename(p));
   const keep = new Set([...current, ...previous, ...previous.map((name) => `${name}.map`)]);
@@ -136,12 +152,39 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     const content = await readFile(path.join(outdir, name));
     gzipBytes[name] = gzipSync(content, { level: 9 }).length;
   }
-  return { files, gzipBytes, initialScripts: initialScripts(result.metafile, js) };
+  return { files, gzipBytes, initialScripts: initialScripts(result.metafile, js), frameScripts: initialScripts(result.metafile, frame) };
 }
 
-function entryOutputs(metafile: Metafile): { js: string; css: string | undefined; chunks: string[] } {
+/**
+ * The widget: one IIFE (a classic script, as `<script async>` on any site loads it), minified, no source map (the
+ * site's page would look for it next to /_/widget.js). It imports nothing of the app.
+ */
+async function buildWidget(outdir: string, minify: boolean): Promise<void> {
+  await build({
+    absWorkingDir: clientDir,
+    entryPoints: [WIDGET],
+    outfile: path.join(outdir, WIDGET_FILE),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2019',
+    minify,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+
+/** Written then renamed, so a server reading the shell mid-build never sees half a file. */
+async function writeShell(outdir: string, name: string, html: string): Promise<void> {
+  const htmlPath = path.join(outdir, name);
+  await writeFile(`${htmlPath}.tmp`, html);
+  await rename(`${htmlPath}.tmp`, htmlPath);
+}
+
+function entryOutputs(metafile: Metafile): { js: string; css: string | undefined; frame: string; chunks: string[] } {
   let js: string | undefined;
   let css: string | undefined;
+  let frame: string | undefined;
   const chunks: string[] = [];
   for (const [outPath, output] of Object.entries(metafile.outputs)) {
     const base = path.basename(outPath);
@@ -151,12 +194,14 @@ function entryOutputs(metafile: Metafile): { js: string; css: string | undefined
     if (output.entryPoint !== undefined && path.resolve(clientDir, output.entryPoint) === MAIN) {
       js = base;
       if (output.cssBundle !== undefined) css = path.basename(output.cssBundle);
+    } else if (output.entryPoint !== undefined && path.resolve(clientDir, output.entryPoint) === FRAME) {
+      frame = base;
     } else {
       chunks.push(base);
     }
   }
-  if (js === undefined) throw new Error('The client build produced no entry script.');
-  return { js, css, chunks: chunks.sort() };
+  if (js === undefined || frame === undefined) throw new Error('The client build produced no entry script.');
+  return { js, css, frame, chunks: chunks.sort() };
 }
 
 function indexHtml(assets: { script: string; stylesheet: string | undefined }): string {
@@ -175,6 +220,23 @@ function indexHtml(assets: { script: string; stylesheet: string | undefined }): 
 <div id="app"></div>
 <noscript>Knock needs JavaScript to show this page. Please turn JavaScript on and reload.</noscript>
 </body>
+</html>
+`;
+}
+
+/**
+ * The monitor frame's page: its script and nothing else (no text, no style: it is never seen). `lang` and a title
+ * only for the accessibility tree of the site that embeds it.
+ */
+function frameHtml(script: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Knock live help</title>
+<script type="module" src="${assetsPrefix}${script}"></script>
+</head>
+<body></body>
 </html>
 `;
 }
@@ -200,14 +262,16 @@ const invokedAsScript = process.argv[1] !== undefined && import.meta.url === pat
 if (invokedAsScript) {
   const minify = !process.argv.includes('--dev');
   const started = Date.now();
-  const { files, gzipBytes, initialScripts: initial } = await buildClient({ minify });
+  const { files, gzipBytes, initialScripts: initial, frameScripts } = await buildClient({ minify });
   const lines = Object.entries(files).map(([logical, name]) => {
     const gz = gzipBytes[name];
-    const when = name.endsWith('.js') && !initial.includes(name) ? ' (loaded on demand)' : '';
+    const when = name.endsWith('.js') && !initial.includes(name) && !frameScripts.includes(name) && name !== WIDGET_FILE ? ' (loaded on demand)' : '';
     return `  ${logical.padEnd(12)} ${name.padEnd(24)} ${gz === undefined ? '' : `${formatKiB(gz)} gzipped`}${when}`;
   });
   const initialGz = [...initial, files['app.css'] ?? '', 'index.html'].reduce((n, name) => n + (gzipBytes[name] ?? 0), 0);
   lines.push(`  every page loads ${formatKiB(initialGz)} gzipped (scripts, stylesheet and shell)`);
+  const frameGz = [...frameScripts, FRAME_HTML].reduce((n, name) => n + (gzipBytes[name] ?? 0), 0);
+  lines.push(`  the widget is ${formatKiB(gzipBytes[WIDGET_FILE] ?? 0)} gzipped; its monitor frame loads ${formatKiB(frameGz)} gzipped`);
   process.stdout.write(
     `Built the client into ${path.relative(process.cwd(), defaultOutdir) || '.'} in ${Date.now() - started} ms` +
       `${minify ? '' : ' (unminified)'}:\n${lines.join('\n')}\n`,

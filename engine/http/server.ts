@@ -19,9 +19,14 @@ import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
 import { Matchmaking } from './matchmaking.ts';
+import { WidgetRoutes } from './widgetRoutes.ts';
 
-/** `connectSources`: origins besides our own the pages may open sockets to (the conference server's WebSocket API). */
-function contentSecurityPolicy(connectSources: readonly string[]): string {
+/**
+ * `connectSources`: origins besides our own the pages may open sockets to (the conference server's WebSocket API).
+ * `frameAncestors`: who may frame the page; nobody, but for the live-help frames on a company's own site
+ * (engine/http/widgetRoutes.ts).
+ */
+function contentSecurityPolicy(connectSources: readonly string[], frameAncestors = "'none'"): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -34,7 +39,7 @@ function contentSecurityPolicy(connectSources: readonly string[]): string {
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
+    `frame-ancestors ${frameAncestors}`,
   ].join('; ');
 }
 
@@ -81,10 +86,25 @@ export class HttpHandler {
   /** The policy for the last set of process sources (they rarely change). */
   private csp: { key: string; value: string } | null = null;
 
-  constructor(private readonly deps: HttpDeps) {}
+  constructor(private readonly deps: HttpDeps) {
+    this.widget = new WidgetRoutes({
+      storage: deps.storage,
+      assetsDir: deps.assetsDir,
+      pagePolicy: (ancestor) => this.framedPolicy(ancestor),
+    });
+  }
+
+  /** The app's policy for a page one site may frame (engine/http/widgetRoutes.ts says which). */
+  private async framedPolicy(ancestor: string): Promise<string> {
+    return contentSecurityPolicy(await this.connectSources(), ancestor);
+  }
+
+  private async connectSources(): Promise<string[]> {
+    return [...(this.deps.connectSources ?? []), ...((await this.deps.processSources?.()) ?? [])];
+  }
 
   private async contentSecurityPolicy(): Promise<string> {
-    const sources = [...(this.deps.connectSources ?? []), ...((await this.deps.processSources?.()) ?? [])];
+    const sources = await this.connectSources();
     const key = sources.join(' ');
     if (this.csp?.key !== key) this.csp = { key, value: contentSecurityPolicy(sources) };
     return this.csp.value;
@@ -130,21 +150,30 @@ export class HttpHandler {
     }
     if (pathname.startsWith('/_/assets/')) return this.asset(res, pathname.slice('/_/assets/'.length), method);
     if (pathname === '/_/push-sw.js') return this.pushWorker(res, method);
+    if (WidgetRoutes.owns(pathname)) return this.widget.serve(res, url, method);
     if (pathname.startsWith('/_/files/')) return this.deps.conversationsApi.download(req, res, pathname);
-    return this.page(res, pathname);
+    return this.page(res, pathname, url.searchParams.get('embed'));
   }
 
-  private async page(res: ServerResponse, pathname: string): Promise<void> {
+  /** `embed`: the `?embed=<site origin>` of the live-help chat in a company's widget, which that site may frame. */
+  private async page(res: ServerResponse, pathname: string, embed: string | null): Promise<void> {
     if (pathname === '/favicon.ico') {
       res.writeHead(204, { 'Cache-Control': 'public, max-age=86400' });
       return void res.end();
     }
     let status = 404;
+    let policy: Promise<string> | null = null;
     // An invitation to a company's team (issue 19): its page takes it, once the person is signed in.
     if (pathname === '/' || pathname === '/_/signup' || /^\/_\/join\/[A-Za-z0-9_-]{16,128}$/.test(pathname)) status = 200;
-    const m = pathname.match(/^\/([^/]+)(?:\/c\/[A-Za-z0-9_-]{16,128})?\/?$/);
+    const m = pathname.match(/^\/([^/]+)(\/c\/[A-Za-z0-9_-]{16,128})?\/?$/);
     if (m && HANDLE_PATTERN.test(m[1]!) && !RESERVED_HANDLES.has(m[1]!)) {
       status = (await this.deps.storage.getAccountByHandle(m[1]!)) ? 200 : 404;
+      // Only the company's own URL, not a resume link: the embedded chat resumes through the API.
+      const ancestor = embed !== null && m[2] === undefined && status === 200 ? await this.widget.allowedAncestor(m[1]!, embed) : null;
+      if (ancestor !== null) {
+        policy = this.framedPolicy(ancestor);
+        res.removeHeader('X-Frame-Options');
+      }
     }
     const html = await this.loadShell();
     if (html === null) {
@@ -152,7 +181,7 @@ export class HttpHandler {
     }
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': await this.contentSecurityPolicy(),
+      'Content-Security-Policy': await (policy ?? this.contentSecurityPolicy()),
       'Cache-Control': 'no-cache',
       'Content-Length': Buffer.byteLength(html),
     });
@@ -191,6 +220,8 @@ export class HttpHandler {
   }
 
   private worker: Promise<Buffer> | null = null;
+  /** The widget's script and monitor frame, and who may frame the chat (issue 19). */
+  private readonly widget: WidgetRoutes;
 
   private loadShell(): Promise<string | null> {
     this.shell ??= readFile(path.join(this.deps.assetsDir, 'index.html'), 'utf8').catch(() => {

@@ -4,11 +4,14 @@
  * the presence status, "Owner? Log in". Waits poll what is on screen, for a few seconds at most.
  */
 import { expect } from 'vitest';
-import type { BrowserContextOptions, Locator, Page } from 'playwright-core';
+import type { BrowserContextOptions, FrameLocator, Locator, Page } from 'playwright-core';
 import { TEST_PASSWORD, type TestKnock } from './knockServer.ts';
 import { UI_TIMEOUT_MS, type BrowserHarness } from './browser.ts';
 
 const poll = { timeout: UI_TIMEOUT_MS, interval: 50 };
+
+/** A page, or a frame in one (the visitor page as the chat frame of a company's widget, issue 19). */
+export type PageScope = Page | FrameLocator;
 
 /** Opens someone's URL and waits until the page (visitor page or console) is there. */
 export async function openProfile(page: Page, baseUrl: string, handle: string): Promise<void> {
@@ -78,39 +81,39 @@ export function conversationButtons(page: Page): Locator {
   return conversationList(page).getByRole('button');
 }
 
-export function messageList(page: Page): Locator {
+export function messageList(page: PageScope): Locator {
   return page.getByRole('list', { name: 'Messages' });
 }
 
-export function messageBox(page: Page): Locator {
+export function messageBox(page: PageScope): Locator {
   return page.getByRole('textbox', { name: 'Message' });
 }
 
-export function sendButton(page: Page): Locator {
+export function sendButton(page: PageScope): Locator {
   return page.getByRole('button', { name: 'Send', exact: true });
 }
 
 /** The message whose text is exactly `body`, as a list item (with its sender, time and delivery state). */
-export function messageItem(page: Page, body: string): Locator {
+export function messageItem(page: PageScope, body: string): Locator {
   return messageList(page)
     .getByRole('listitem')
     .filter({ has: page.getByText(body, { exact: true }) });
 }
 
 /** Types `body` and presses Enter once. */
-export async function sendWithEnter(page: Page, body: string): Promise<void> {
+export async function sendWithEnter(page: PageScope, body: string): Promise<void> {
   await messageBox(page).fill(body);
   await messageBox(page).press('Enter');
 }
 
 /** Types `body` and clicks Send once. */
-export async function sendWithButton(page: Page, body: string): Promise<void> {
+export async function sendWithButton(page: PageScope, body: string): Promise<void> {
   await messageBox(page).fill(body);
   await sendButton(page).click();
 }
 
 /** Waits until the message with exactly this text is on screen. */
-export async function expectMessage(page: Page, body: string): Promise<Locator> {
+export async function expectMessage(page: PageScope, body: string): Promise<Locator> {
   const item = messageItem(page, body);
   await item.waitFor();
   return item;

@@ -22,6 +22,7 @@ import {
   type InboxAnswer,
   type InboxFilter,
   type KnockAnswer,
+  type PageRef,
   type ProfileAnswer,
   type SettingsAnswer,
   type VisitorConversation,
@@ -105,9 +106,12 @@ export function createApi(options: ApiOptions) {
     resume(handle: string, token: string): Promise<VisitorConversation> {
       return call('POST', `/_/api/u/${encodeURIComponent(handle)}/resume`, { token }, visitorConversation);
     },
-    /** Starts a conversation with `handle`: the visitor's name and an address to be answered at, both optional. */
-    knock(handle: string, name?: string, email?: string): Promise<KnockAnswer> {
-      const body = { ...(name ? { name } : {}), ...(email ? { email } : {}) };
+    /**
+     * Starts a conversation with `handle`: the visitor's name and an address to be answered at, both optional, and the
+     * page of a company's site the widget's chat was opened on.
+     */
+    knock(handle: string, name?: string, email?: string, startedOn?: PageRef): Promise<KnockAnswer> {
+      const body = { ...(name ? { name } : {}), ...(email ? { email } : {}), ...(startedOn ? { startedOn } : {}) };
       return call('POST', `/_/api/u/${encodeURIComponent(handle)}/knock`, body, knockAnswer);
     },
     /** The owner's inbox: conversations matching every word of `q` (if any) and the filter, and the quota used. */

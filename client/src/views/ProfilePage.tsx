@@ -1,8 +1,14 @@
-/** /<handle> and /<handle>/c/<token>: the owner's console for the owner, the visitor page for everyone else. */
-import { useCallback, useEffect, useRef } from 'preact/hooks';
+/**
+ * /<handle> and /<handle>/c/<token>: the owner's console for the owner, the visitor page for everyone else. In a
+ * company widget's chat frame (`/<handle>?embed=<site>`), always the visitor page, resuming the conversation this
+ * browser keeps for the site (sdk/embed.ts).
+ */
+import { useCallback, useEffect, useMemo, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import type { ProfileAnswer } from '../../../engine/protocol.ts';
 import { api, ApiError } from '../sdk/api.ts';
+import { browserStore } from '../sdk/browserStore.ts';
+import { EmbeddedChat } from '../sdk/embed.ts';
 import { errorText } from '../errorText.ts';
 import { Link } from './Link.tsx';
 import { OwnerConsole } from './OwnerConsole.tsx';
@@ -18,11 +24,14 @@ export function ProfilePage({ handle, resumeToken }: { handle: string; resumeTok
   const state = useSignal<ProfileState>({ kind: 'loading' });
   // Only the newest request may set the state: a slow answer must not overwrite a fresher one.
   const latestRequest = useRef(0);
+  const embed = useMemo(() => EmbeddedChat.fromLocation(window, handle, browserStore), [handle]);
 
   const load = useCallback(async () => {
     const request = ++latestRequest.current;
     try {
-      const profile = await api.profile(handle, resumeToken);
+      const kept = embed?.token ?? undefined;
+      const profile = await api.profile(handle, resumeToken ?? kept);
+      if (kept !== undefined && profile.linked === null) embed?.forget();
       if (request === latestRequest.current) state.value = { kind: 'ready', profile };
     } catch (err) {
       if (request !== latestRequest.current) return;
@@ -33,7 +42,7 @@ export function ProfilePage({ handle, resumeToken }: { handle: string; resumeTok
         state.value = { kind: 'failed', message: errorText(err) };
       }
     }
-  }, [handle, resumeToken, state]);
+  }, [handle, resumeToken, state, embed]);
 
   useEffect(() => {
     void load();
@@ -74,6 +83,7 @@ export function ProfilePage({ handle, resumeToken }: { handle: string; resumeTok
         </main>
       );
     case 'ready':
+      if (embed !== null) return <VisitorPage key="embedded" profile={current.profile} linkOpened={false} onLoggedIn={load} embed={embed} />;
       return current.profile.isOwner ? (
         <OwnerConsole key="owner" profile={current.profile} onLoggedOut={load} />
       ) : (

@@ -11,12 +11,17 @@
  * address to be answered at, and once it is stored says so, with the link to come back. Files attached before the
  * first message wait for the knock, which gives them a conversation to be uploaded into; the message goes when they
  * are up (Composer).
+ *
+ * In a company widget's chat frame (`embed`, sdk/embed.ts) the page is compact (no top bar: the widget's panel is the
+ * frame), keeps the conversation by its token for the site's next page, sends the page the chat began on with the
+ * knock, and tells the widget which conversation it is.
  */
 import { useEffect, useRef } from 'preact/hooks';
 import { useSignal, type Signal } from '@preact/signals';
 import { emailSchema, type ProfileAnswer, type VisitorConversation } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { browserStore } from '../sdk/browserStore.ts';
+import type { EmbeddedChat } from '../sdk/embed.ts';
 import { ConversationSession } from '../sdk/conversationSession.ts';
 import type { MessageView } from '../sdk/types.ts';
 import { VisitorPresence } from '../sdk/userSession.ts';
@@ -52,8 +57,9 @@ function refOf(c: VisitorConversation): ConversationRef {
   return { conversationId: c.id, token: c.token, resumePath: c.resumePath };
 }
 
-function firstStage({ conversation: own, linked }: ProfileAnswer): Stage {
-  if (linked !== null && own !== null && linked.id !== own.id) return { kind: 'choice', own, linked };
+function firstStage({ conversation: own, linked }: ProfileAnswer, embedded: boolean): Stage {
+  // Embedded, `linked` is the conversation the frame keeps for this site: no other to choose from.
+  if (!embedded && linked !== null && own !== null && linked.id !== own.id) return { kind: 'choice', own, linked };
   const shown = linked ?? own;
   return shown === null ? { kind: 'presence' } : { kind: 'conversation', conversation: refOf(shown), initialBody: null };
 }
@@ -69,20 +75,24 @@ interface SharedState {
   attachments: Attachments;
   /** The owner's presence as last seen by either stage; shown while the next session connects. */
   knownOnline: Signal<boolean>;
+  /** The widget's chat frame this page is, if it is one. */
+  embed: EmbeddedChat | null;
 }
 
 export function VisitorPage({
   profile,
   linkOpened,
   onLoggedIn,
+  embed = null,
 }: {
   profile: ProfileAnswer;
   /** The page was opened from a resume link (whether or not it is valid). */
   linkOpened: boolean;
   onLoggedIn: () => Promise<void>;
+  embed?: EmbeddedChat | null;
 }) {
   const router = useRouter();
-  const stage = useSignal<Stage>(firstStage(profile));
+  const stage = useSignal<Stage>(firstStage(profile, embed !== null));
   const shown = profile.linked ?? profile.conversation;
   const shared: SharedState = {
     profile,
@@ -91,6 +101,7 @@ export function VisitorPage({
     email: useSignal(''),
     attachments: useAttachments(profile.uploads, null),
     knownOnline: useSignal(profile.online),
+    embed,
   };
   const adoptError = useSignal<string | null>(null);
 
@@ -103,19 +114,29 @@ export function VisitorPage({
     // A link opened in a browser holding no conversation with this owner: nothing is replaced, so it becomes this
     // browser's conversation at once (a reload of /<handle> continues it).
     const { linked, conversation } = profile;
+    if (embed !== null) {
+      // No cookie to move: the frame keeps the token itself (a cookie it got same-site is kept as a token too).
+      const held = linked ?? conversation;
+      if (held !== null) embed.keep(held.token);
+      return;
+    }
     if (linked === null || conversation !== null) return;
     adopt(linked).catch((err: unknown) => (adoptError.value = `This browser could not keep the conversation: ${errorText(err)}`));
   }, []);
 
+  useEffect(() => (embed === null ? undefined : closeOnEscape(embed)), [embed]);
+
   const current = stage.value;
   return (
-    <div class="visitor-page">
-      <div class="topbar">
-        <Link href="/" class="brand">
-          <span class="brand-name">Knock</span>
-        </Link>
-        <OwnerLogin handle={profile.handle} company={profile.company != null} onLoggedIn={onLoggedIn} />
-      </div>
+    <div class={embed === null ? 'visitor-page' : 'visitor-page visitor-page--embed'}>
+      {embed === null && (
+        <div class="topbar">
+          <Link href="/" class="brand">
+            <span class="brand-name">Knock</span>
+          </Link>
+          <OwnerLogin handle={profile.handle} company={profile.company != null} onLoggedIn={onLoggedIn} />
+        </div>
+      )}
       <main class="chat-card">
         {linkOpened && profile.linked === null && (
           <p role="status" class="banner">
@@ -164,7 +185,7 @@ function PresenceStage({
   shared: SharedState;
   onKnocked: (conversation: ConversationRef, initialBody: string | null) => void;
 }) {
-  const { profile, draft, visitorName, email, attachments, knownOnline } = shared;
+  const { profile, draft, visitorName, email, attachments, knownOnline, embed } = shared;
   const presence = useOpenSession(() => VisitorPresence.open({ endpoint: location.origin, handle: profile.handle }));
   const snapshot = useSnapshot(presence).value;
   const live = snapshot !== null && snapshot.connection === 'live';
@@ -192,7 +213,8 @@ function PresenceStage({
     knockError.value = null;
     const name = visitorName.value.trim();
     try {
-      const answer = await api.knock(profile.handle, name === '' ? undefined : name, checkedEmail?.data);
+      const answer = await api.knock(profile.handle, name === '' ? undefined : name, checkedEmail?.data, embed?.startedOn);
+      embed?.keep(answer.token);
       onKnocked(answer, body);
     } catch (err) {
       knockError.value = errorText(err);
@@ -268,7 +290,11 @@ function ConversationStage({
   initialBody: string | null;
   onInitialSent: () => void;
 }) {
-  const { profile, draft, visitorName, email, attachments, knownOnline } = shared;
+  const { profile, draft, visitorName, email, attachments, knownOnline, embed } = shared;
+  useEffect(
+    () => embed?.post({ type: 'chat.conversation', conversationId: conversation.conversationId, token: conversation.token }),
+    [embed, conversation.conversationId, conversation.token],
+  );
   // Files attached before the knock, or now: they go into this conversation, with the visitor's token.
   useEffect(() => {
     attachments.setTarget({ conversationId: conversation.conversationId, token: conversation.token });
@@ -320,7 +346,7 @@ function ConversationStage({
               {!online && snapshot.messages.some((m) => m.mine && m.seq !== null) && (
                 <MessageLeft ownerName={ownerName} email={email.value.trim()} />
               )}
-              <ResumeLink resumePath={conversation.resumePath} />
+              <ResumeLink resumePath={conversation.resumePath} newTab={embed !== null} />
             </>
           }
           composerExtras={<NameField name={visitorName} onCommit={renameIfChanged} />}
@@ -351,6 +377,19 @@ function MessageLeft({ ownerName, email }: { ownerName: string; email: string })
       to come back to this conversation.
     </p>
   );
+}
+
+/**
+ * Escape in the chat frame closes the widget's panel (focus is in the frame, so the widget cannot hear the key),
+ * unless something in the page used the key (a dialog, a menu) or one of the page's dialogs is open.
+ */
+function closeOnEscape(embed: EmbeddedChat): () => void {
+  const onKey = (event: KeyboardEvent) => {
+    if (event.key !== 'Escape' || event.defaultPrevented || document.querySelector('dialog[open], [role="dialog"], [role="alertdialog"]')) return;
+    embed.post({ type: 'chat.close' });
+  };
+  document.addEventListener('keydown', onKey);
+  return () => document.removeEventListener('keydown', onKey);
 }
 
 function name(typed: string): string {

@@ -1,11 +1,14 @@
 /**
  * The messages between the widget on an embedding site (`/_/widget.js`, running in the site's page) and Knock's two
  * frames inside it, by `postMessage` (issue 19):
- * - the monitor frame `/_/widget/frame?handle=acme&site=<origin>&monitor=1&declined=0`, always there (hidden): it
- *   holds the one WebSocket to the company's SiteRoom, reports pages, and tells the widget the button's state and
- *   invitations;
- * - the chat frame `/acme?embed=1#from=<page url>&title=<page title>`, made on the first click (or at once on the next
- *   page when the chat was open): the visitor page in its embedded layout.
+ * - the monitor frame `/_/widget/frame?handle=acme&site=<origin>&monitor=1&declined=0&visitor=<id>`, always there
+ *   (hidden): it holds the one WebSocket to the company's SiteRoom, reports pages, and tells the widget the button's
+ *   state and invitations. `visitor` (only when monitored) is the visitor's random id, kept by the widget in the
+ *   site's own localStorage: a third-party frame's storage is blocked where third-party cookies are (incognito
+ *   windows, privacy settings), and the id must survive the visitor's moves between pages;
+ * - the chat frame `/acme?embed=<site origin>#from=<page url>&title=<page title>[&resume=<token>]`, made on the first
+ *   click (or at once on the next page when the chat was open): the visitor page in its embedded layout. `resume` is
+ *   the token of the visit's conversation, which the widget keeps in the site's sessionStorage for the same reason.
  *
  * Both frames are served with `Content-Security-Policy: frame-ancestors <the company's sites>`, so a site that is not
  * on the list gets a blocked frame, no status, and so no button. Each side checks `event.source` and `event.origin`
@@ -21,8 +24,11 @@ export type FrameToWidget =
   | { tag: typeof WIDGET_TAG; type: 'status'; name: string; online: boolean }
   /** Monitor frame: an operator invites the visitor ("Can we help?"). */
   | { tag: typeof WIDGET_TAG; type: 'invited'; text: string }
-  /** Chat frame: the visitor's conversation (after a knock, or resumed): the widget passes it to the monitor frame. */
-  | { tag: typeof WIDGET_TAG; type: 'chat.conversation'; conversationId: string }
+  /**
+   * Chat frame: the visitor's conversation (after a knock, or resumed): the widget passes it to the monitor frame, and
+   * keeps its token for the visit (the chat frame's next page resumes it from `#resume=`).
+   */
+  | { tag: typeof WIDGET_TAG; type: 'chat.conversation'; conversationId: string; token: string }
   /** Chat frame: the visitor closed the chat panel. */
   | { tag: typeof WIDGET_TAG; type: 'chat.close' };
 
@@ -45,7 +51,7 @@ export function isFrameToWidget(data: unknown): data is FrameToWidget {
     case 'invited':
       return str(data.text, 200);
     case 'chat.conversation':
-      return str(data.conversationId, 64);
+      return str(data.conversationId, 64) && str(data.token, 128);
     case 'chat.close':
       return true;
     default:
