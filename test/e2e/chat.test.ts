@@ -71,6 +71,28 @@ describe('chatting in the browser', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(await conversationButtons(owner).count()).toBe(1);
   });
 
+  it('sends every message typed while the first one is still opening the conversation, in order', async () => {
+    const { owner, visitor } = await ownerAndVisitor(browser, knock, 'erin');
+    // The knock (the first message opens the conversation) is held until two more messages were sent with Enter:
+    // a visitor typing fast must not lose them to a Send that is off while the conversation opens.
+    let releaseKnock!: () => void;
+    const knockHeld = new Promise<void>((resolve) => (releaseKnock = resolve));
+    await visitor.route('**/_/api/u/erin/knock', async (route) => {
+      await knockHeld;
+      await route.continue();
+    });
+    await sendWithEnter(visitor, 'One');
+    await sendWithEnter(visitor, 'Two');
+    await sendWithEnter(visitor, 'Three');
+    await eventually(() => messageTexts(visitor), (texts) => expect(texts).toEqual(['One', 'Two', 'Three']));
+    expect(await messageBox(visitor).inputValue()).toBe('');
+    releaseKnock();
+
+    await openConversation(owner, 'Visitor');
+    await eventually(() => messageTexts(owner), (texts) => expect(texts).toEqual(['One', 'Two', 'Three']));
+    for (const body of ['One', 'Two', 'Three']) await expectDelivery(visitor, body, 'Read');
+  });
+
   it('shows message text as text: markup runs nowhere, a URL becomes a link that cannot reach back', async () => {
     const { owner, visitor } = await ownerAndVisitor(browser, knock, 'alice-text');
     const markup = '<img src=x onerror=alert(1)>';

@@ -2,7 +2,7 @@
 import { RouterContext, parseRoute, type BrowserRouter } from '../router.ts';
 import { LandingPage } from './LandingPage.tsx';
 import { SignupPage } from './SignupPage.tsx';
-import { JoinPage } from './JoinPage.tsx';
+import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { ProfilePage } from './ProfilePage.tsx';
 import { Link } from './Link.tsx';
 
@@ -18,7 +18,7 @@ export function App({ router }: { router: BrowserRouter }) {
       page = <SignupPage initialHandle={route.handle} />;
       break;
     case 'join':
-      page = <JoinPage token={route.token} />;
+      page = <LazyCompanyView view="JoinPage" props={{ token: route.token }} />;
       break;
     case 'profile':
       // Keyed: another person or another resume link is another page, with its own sessions.

@@ -24,6 +24,7 @@ import { Link } from './Link.tsx';
 import { NewEmailForm } from './NewEmailForm.tsx';
 import { OwnerConversationPane, type FirstMessage } from './OwnerConversationPane.tsx';
 import { SettingsView } from './SettingsView.tsx';
+import { LazyCompanyView } from './LazyCompanyView.tsx';
 import type { CompanyViewer } from './CompanySection.tsx';
 
 /** What the pane shows instead of a conversation. */
@@ -174,6 +175,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
       <div class={selectedId.value === null && panel.value === null ? 'console-body' : 'console-body console-body--open'}>
         <aside class="console-list" ref={listAside}>
           {company === null && (profile.companies?.length ?? 0) > 0 && <CompaniesNav companies={profile.companies ?? []} />}
+          {company !== null && <LazyCompanyView view="VisitorsPanel" props={{ handle: profile.handle }} />}
           <div class="console-list-head">
             <h2 class="console-list-title">Conversations</h2>
             <button ref={newEmailButton} type="button" class="button button--small" onClick={() => showPanel('newEmail')}>

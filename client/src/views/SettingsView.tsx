@@ -14,7 +14,8 @@ import { CopyButton } from './CopyButton.tsx';
 import { emailInputProps } from './emailInput.ts';
 import { PaneHeader } from './PaneHeader.tsx';
 import { ChannelsSection } from './ChannelsSection.tsx';
-import { CompanySection, type CompanyViewer } from './CompanySection.tsx';
+import type { CompanyViewer } from './CompanySection.tsx';
+import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
 
 /**
@@ -45,7 +46,7 @@ export function SettingsView({ onBack, company = null }: { onBack: () => void; c
         ) : (
           <>
             <MailAddress address={current.mailAddress} />
-            {company !== null && <CompanySection viewer={company} />}
+            {company !== null && <LazyCompanyView view="CompanySection" props={{ viewer: company }} />}
             {company?.role !== 'operator' && (
               <>
                 <EmailAddress saved={current.email} onSaved={(email) => (settings.value = { ...current, email })} />

@@ -51,7 +51,8 @@ type Stage =
   | { kind: 'presence' }
   /** A resume link to another conversation than the one this browser holds: the person chooses. */
   | { kind: 'choice'; own: VisitorConversation; linked: VisitorConversation }
-  | { kind: 'conversation'; conversation: ConversationRef; initialBody: string | null };
+  /** `initialBodies`: the messages typed before the conversation existed (during its knock), sent in order once it opens. */
+  | { kind: 'conversation'; conversation: ConversationRef; initialBodies: string[] };
 
 function refOf(c: VisitorConversation): ConversationRef {
   return { conversationId: c.id, token: c.token, resumePath: c.resumePath };
@@ -61,7 +62,7 @@ function firstStage({ conversation: own, linked }: ProfileAnswer, embedded: bool
   // Embedded, `linked` is the conversation the frame keeps for this site: no other to choose from.
   if (!embedded && linked !== null && own !== null && linked.id !== own.id) return { kind: 'choice', own, linked };
   const shown = linked ?? own;
-  return shown === null ? { kind: 'presence' } : { kind: 'conversation', conversation: refOf(shown), initialBody: null };
+  return shown === null ? { kind: 'presence' } : { kind: 'conversation', conversation: refOf(shown), initialBodies: [] };
 }
 
 /** State the two stages share, so switching from one to the other loses nothing. */
@@ -108,7 +109,7 @@ export function VisitorPage({
   const adopt = async (linked: VisitorConversation): Promise<void> => {
     await api.resume(profile.handle, linked.token);
     shared.visitorName.value = linked.visitorName;
-    stage.value = { kind: 'conversation', conversation: refOf(linked), initialBody: null };
+    stage.value = { kind: 'conversation', conversation: refOf(linked), initialBodies: [] };
   };
   useEffect(() => {
     // A link opened in a browser holding no conversation with this owner: nothing is replaced, so it becomes this
@@ -162,15 +163,15 @@ export function VisitorPage({
         ) : current.kind === 'presence' ? (
           <PresenceStage
             shared={shared}
-            onKnocked={(conversation, initialBody) => (stage.value = { kind: 'conversation', conversation, initialBody })}
+            onKnocked={(conversation, initialBodies) => (stage.value = { kind: 'conversation', conversation, initialBodies })}
           />
         ) : (
           <ConversationStage
             key={current.conversation.conversationId}
             shared={shared}
             conversation={current.conversation}
-            initialBody={current.initialBody}
-            onInitialSent={() => (stage.value = { ...current, initialBody: null })}
+            initialBodies={current.initialBodies}
+            onInitialSent={() => (stage.value = { ...current, initialBodies: [] })}
           />
         )}
       </main>
@@ -183,7 +184,7 @@ function PresenceStage({
   onKnocked,
 }: {
   shared: SharedState;
-  onKnocked: (conversation: ConversationRef, initialBody: string | null) => void;
+  onKnocked: (conversation: ConversationRef, initialBodies: string[]) => void;
 }) {
   const { profile, draft, visitorName, email, attachments, knownOnline, embed } = shared;
   const presence = useOpenSession(() => VisitorPresence.open({ endpoint: location.origin, handle: profile.handle }));
@@ -195,12 +196,21 @@ function PresenceStage({
   const online = snapshot !== null && live ? snapshot.online : knownOnline.value;
   const ownerName = snapshot?.ownerName || profile.displayName;
 
-  /** The first message, shown as sending while the knock is under way (with files, it stays in the composer). */
-  const knocking = useSignal<{ body: string; at: number } | null>(null);
+  /**
+   * While the knock is under way: the messages typed so far (the first, and any sent before the conversation opened),
+   * shown as sending, then sent in order by the conversation that opens. With files, a message stays in the composer.
+   */
+  const knocking = useSignal<Array<{ body: string; at: number }> | null>(null);
   const knockError = useSignal<string | null>(null);
 
   /** Starts the conversation; `body` is the first message, or null when files go with it (the composer sends it). */
   const knock = async (body: string | null) => {
+    // A message sent while the knock is under way waits for its answer with the first one, in order: the composer
+    // stays usable (a visitor who types fast must not lose the second message to a disabled Send).
+    if (knocking.value !== null) {
+      if (body !== null) knocking.value = [...knocking.value, { body, at: Date.now() }];
+      return;
+    }
     const typedEmail = email.value.trim();
     const checkedEmail = typedEmail === '' ? null : emailSchema.safeParse(typedEmail);
     if (checkedEmail !== null && !checkedEmail.success) {
@@ -209,19 +219,20 @@ function PresenceStage({
       attachments.cancelSend();
       return;
     }
-    knocking.value = { body: body ?? '', at: Date.now() };
+    knocking.value = body === null ? [] : [{ body, at: Date.now() }];
     knockError.value = null;
     const name = visitorName.value.trim();
     try {
       const answer = await api.knock(profile.handle, name === '' ? undefined : name, checkedEmail?.data, embed?.startedOn);
       embed?.keep(answer.token);
-      onKnocked(answer, body);
+      onKnocked(answer, (knocking.value ?? []).map((m) => m.body));
     } catch (err) {
       knockError.value = errorText(err);
+      const typed = (knocking.value ?? []).map((m) => m.body);
       knocking.value = null;
       attachments.cancelSend();
       // Give the text back so nothing typed is lost.
-      if (body !== null && draft.value === '') draft.value = body;
+      if (typed.length > 0 && draft.value === '') draft.value = typed.join('\n\n');
     }
   };
 
@@ -233,23 +244,17 @@ function PresenceStage({
     if (filesWaitForKnock && knocking.value === null) void knock(null);
   }, [filesWaitForKnock]);
 
-  const pending = knocking.value;
-  const messages: MessageView[] =
-    pending === null || pending.body === ''
-      ? []
-      : [
-          {
-            key: 'knock',
-            seq: null,
-            event: { kind: 'text' },
-            body: pending.body,
-            at: pending.at,
-            senderRole: 'visitor',
-            senderName: name(visitorName.value),
-            mine: true,
-            status: 'pending',
-          },
-        ];
+  const messages: MessageView[] = (knocking.value ?? []).map((pending, i) => ({
+    key: `knock-${i}`,
+    seq: null,
+    event: { kind: 'text' },
+    body: pending.body,
+    at: pending.at,
+    senderRole: 'visitor',
+    senderName: name(visitorName.value),
+    mine: true,
+    status: 'pending',
+  }));
 
   return (
     <>
@@ -268,7 +273,7 @@ function PresenceStage({
             {knockError.value}
           </p>
         )}
-        <Composer draft={draft} attachments={attachments} onSend={(body) => void knock(body)} onTyping={() => {}} disabled={pending !== null}>
+        <Composer draft={draft} attachments={attachments} onSend={(body) => void knock(body)} onTyping={() => {}}>
           <div class="visitor-fields">
             <NameField name={visitorName} />
             {!online && <EmailField email={email} ownerName={ownerName} />}
@@ -282,12 +287,12 @@ function PresenceStage({
 function ConversationStage({
   shared,
   conversation,
-  initialBody,
+  initialBodies,
   onInitialSent,
 }: {
   shared: SharedState;
   conversation: ConversationRef;
-  initialBody: string | null;
+  initialBodies: string[];
   onInitialSent: () => void;
 }) {
   const { profile, draft, visitorName, email, attachments, knownOnline, embed } = shared;
@@ -307,8 +312,8 @@ function ConversationStage({
       token: conversation.token,
       store: browserStore,
     });
-    if (initialBody !== null) {
-      opened.send(initialBody);
+    if (initialBodies.length > 0) {
+      for (const body of initialBodies) opened.send(body);
       onInitialSent();
     }
     return opened;
