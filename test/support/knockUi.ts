@@ -132,7 +132,7 @@ export async function deliveryOf(item: Locator): Promise<string | null> {
 }
 
 /** The visible text of every message body on screen, in order. */
-export async function messageTexts(page: Page): Promise<string[]> {
+export async function messageTexts(page: PageScope): Promise<string[]> {
   // Each item holds sender (hidden for screen readers), body, time and state; the body is its paragraph.
   return messageList(page).getByRole('listitem').getByRole('paragraph').allInnerTexts();
 }
