@@ -90,6 +90,7 @@ export class ChatRouter {
           conversationId: summary.id, state: 'queued', operatorId: null, queuedAt: at, assignedAt: null,
           visitorName: summary.visitorName, startedOn: summary.startedOn ?? null,
         });
+        await this.readOperators();
         await this.route();
         this.deps.onChange();
         return;
