@@ -43,8 +43,6 @@ export const limits = {
   pageUrlChars: 2048,
   /** Longest page title kept. */
   pageTitleChars: 300,
-  /** Most open chats one `chats` message lists (the longest queued first); a desk with more sees these first. */
-  openChats: 200,
 } as const;
 
 /** A lone UTF-16 surrogate cannot be stored as UTF-8: refuse it at the door rather than store something else. */
@@ -1009,7 +1007,7 @@ export const chatAssignmentRecord = z.object({
   assignedAt: z.number().nullable(),
   visitorName: z.string(),
   /** The page of the company's site the chat was started on, if the widget told. */
-  startedOn: z.object({ url: z.string(), title: z.string() }).nullable(),
+  startedOn: pageRefSchema.nullable(),
 });
 export type ChatAssignmentRecord = z.infer<typeof chatAssignmentRecord>;
 
@@ -1024,10 +1022,10 @@ export const siteServerMessages = {
   'visitor.gone': z.object({ visitorId: siteVisitorIdSchema }),
   /** Visitor: an operator invites you ("Can we help?"). */
   invited: z.object({ text: z.string() }),
-  /** Operators, on join and on every change: the company's open chats, the longest queued first (at most `limits.openChats`). */
+  /** Operators, on join and on every change: the company's open chats, the longest queued first (at most 200). */
   chats: z.object({ assignments: z.array(chatAssignmentRecord) }),
   /** Visitor (the tab of a chat): its place in the queue, 1 = next; null = not waiting (with an operator, or ended). */
-  queue: z.object({ position: z.number().int().positive().nullable() }),
+  queue: z.object({ position: z.number().nullable() }),
   error: errorPayload,
 } as const;
 export type SiteServerMessages = { [K in keyof typeof siteServerMessages]: z.infer<(typeof siteServerMessages)[K]> };

@@ -18,7 +18,7 @@ import { KnockError } from '../../engine/errors.ts';
 import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { ChatAssignment, Operator, StartedOn, Storage } from '../../engine/ports/storage.ts';
-import { limits, type ChatAssignmentRecord, type ConversationSummary } from '../../engine/protocol.ts';
+import type { ChatAssignmentRecord, ConversationSummary } from '../../engine/protocol.ts';
 
 export interface ChatRouterDeps {
   storage: Pick<Storage, 'queueChat' | 'assignChat' | 'endChat' | 'getChatAssignment' | 'openChats' | 'listOperators' | 'getConversationSummary'>;
@@ -41,6 +41,9 @@ export interface RoutedChat {
   visitorName: string;
   startedOn: StartedOn | null;
 }
+
+/** Most open chats one `chats` message lists (the longest queued first): a desk with more sees these first. */
+export const MAX_LISTED_CHATS = 200;
 
 /** Conversations known not to be routed (ended chats, email), remembered so their summaries cost no query; bounded. */
 const MAX_SETTLED = 10_000;
@@ -152,9 +155,9 @@ export class ChatRouter {
     return [...this.chats.values()].sort((a, b) => a.queuedAt - b.queuedAt || (a.conversationId < b.conversationId ? -1 : 1));
   }
 
-  /** What operators see: the open chats, the longest queued first, at most `limits.openChats`. */
+  /** What operators see: the open chats, the longest queued first, at most MAX_LISTED_CHATS. */
   records(): ChatAssignmentRecord[] {
-    return this.openChats().slice(0, limits.openChats).map((chat) => {
+    return this.openChats().slice(0, MAX_LISTED_CHATS).map((chat) => {
       const operator = chat.state === 'assigned' ? this.operators.find((o) => o.accountId === chat.operatorId) : undefined;
       return {
         conversationId: chat.conversationId,
