@@ -62,8 +62,11 @@ export type SiteJoin =
 type Member =
   | { kind: 'operator'; peer: SitePeer }
   | { kind: 'visitor'; peer: SitePeer; visit: Visit; tab: Tab; site: string }
-  /** A visitor who is not monitored: it sees the company's status, and nothing about it is kept. */
-  | { kind: 'unmonitored'; peer: SitePeer };
+  /**
+   * A visitor who is not monitored: it sees the company's status, and nothing about it is kept; its chat (held only
+   * while its socket is open) is for telling it its place in the queue.
+   */
+  | { kind: 'unmonitored'; peer: SitePeer; conversationId?: string };
 
 type Handlers = { [T in keyof SiteClientMessages]: (member: Member, message: SiteClientMessages[T]) => void | Promise<void> };
 
@@ -287,14 +290,20 @@ export class SiteLogic {
 
   private async chatting(member: Member, { conversationId }: SiteClientMessages['chatting']): Promise<void> {
     const visitor = this.visitorOf(member, 'tell their chat');
-    if (visitor === null) return;
     checkRate(member.peer);
     const conversation = await this.deps.storage.getConversation(conversationId);
     if (conversation?.ownerAccountId !== this.company.id) {
+      // Ignored, as everything a visitor who is not monitored says about themselves.
+      if (visitor === null) return;
       throw new KnockError('not_found', `You have no such conversation with ${this.company.displayName}.`);
     }
-    visitor.visit.conversationId = conversation.id;
-    this.broadcastVisit(visitor.visit);
+    if (visitor === null) {
+      // Not monitored (Global Privacy Control, Do Not Track): nothing is listed, but the visitor still sees their place.
+      if (member.kind === 'unmonitored') member.conversationId = conversation.id;
+    } else {
+      visitor.visit.conversationId = conversation.id;
+      this.broadcastVisit(visitor.visit);
+    }
     this.tellPositions();
   }
 
@@ -400,8 +409,9 @@ export class SiteLogic {
 
   private tellPositions(): void {
     for (const member of this.members.values()) {
-      if (member.kind !== 'visitor' || member.visit.conversationId === null) continue;
-      const position = this.router.positionOf(member.visit.conversationId);
+      const conversationId = member.kind === 'visitor' ? member.visit.conversationId : member.kind === 'unmonitored' ? member.conversationId : null;
+      if (conversationId == null) continue;
+      const position = this.router.positionOf(conversationId);
       const told = this.toldPosition.get(member.peer.id);
       // Nothing to say to a tab never told it waits.
       if (told === position || (told === undefined && position === null)) continue;

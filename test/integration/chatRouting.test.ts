@@ -72,8 +72,8 @@ interface Visitor {
 }
 
 /** A visitor on a page of the site who starts a chat there: its monitor frame joins, then it knocks and says so. */
-async function visitor(c: Company, name: string): Promise<Visitor> {
-  const room = await RawRoom.join(knock.url, 'site', { as: 'visitor', handle: c.handle, visitorId: `v${randomBytes(12).toString('base64url')}`, site: SITE, monitor: true });
+async function visitor(c: Company, name: string, monitor = true): Promise<Visitor> {
+  const room = await RawRoom.join(knock.url, 'site', { as: 'visitor', handle: c.handle, visitorId: `v${randomBytes(12).toString('base64url')}`, site: SITE, monitor });
   rooms.push(room);
   await waitFor(room, (s) => s.of('status').length >= 1, 'the visitor\u2019s status');
   room.send('page', { url: `${SITE}/shoes`, title: 'Shoes', referrer: '' });
@@ -146,6 +146,15 @@ describe('routing of a company\u2019s chats', () => {
     olga.console.take(first.conversationId);
     await waitFor(olga.console, () => holderOf(olga, first) === olga.handle, 'taken');
     await waitFor(first.room, () => positions(first).at(-1) === null, 'no longer waiting');
+  });
+
+  it('tells a visitor who is not monitored (Global Privacy Control) their place too, and lists nothing about them', async () => {
+    const c = await company();
+    const olga = await operator(c, 'Olga', 1);
+    await knock.storage.setOperatorStatus(c.account.id, olga.account.id, 'away');
+    const v = await visitor(c, 'Ann', false);
+    await waitFor(v.room, () => positions(v).at(-1) === 1, 'told they are next');
+    expect(olga.console.snapshot().visitors.size).toBe(0);
   });
 });
 
