@@ -1,18 +1,22 @@
 /**
- * Routing in a company's console in Chromium (issue 19): a visitor's chat waits in the "Queue" while the only
- * operator online is away; the operator takes it ("Take"), which opens it with "Assigned to you"; transfers it to
+ * Routing in Chromium (issue 19): a visitor on the company's site (a second local origin) starts a chat in the
+ * widget while the only operator online is away; the widget tells them their place ("You are number 1 in the
+ * queue…"), and the chat waits in the console's "Queue"; the operator takes it ("Take"), which opens it with "Assigned to you"; transfers it to
  * another operator ("Transfer to" … "Transfer"), and the pane says so; ends it ("End chat"), and the controls go.
+ * The visitor's place goes once the chat is taken.
  * The console with a chat waiting and a chat's controls passes axe-core (both schemes, desktop and 360 px).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessibilityAudit } from '../support/axeAudit.ts';
 import { E2E_TEST_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
-import { Person } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { logInAsOwner, openProfile } from '../support/knockUi.ts';
+import { logInAsOwner, openProfile, sendWithButton } from '../support/knockUi.ts';
+import { startThirdPartySite, type ThirdPartySite } from '../support/thirdPartySite.ts';
+import { chatPanelFrame, widgetHost } from '../support/widgetUi.ts';
 
 const browser = useBrowser();
 let knock: TestKnock;
+let shop: ThirdPartySite;
 
 beforeAll(async () => {
   knock = await startKnock();
@@ -20,12 +24,16 @@ beforeAll(async () => {
   await knock.addUser('otto', 'Otto');
   await knock.companies.add({ handle: 'acme', name: 'Acme Ltd', adminHandle: 'ada' });
   await knock.companies.addOperator('acme', 'otto');
-  await knock.companies.addSite('acme', 'https://shop.example');
+  shop = await startThirdPartySite({ knockUrl: knock.url, handle: 'acme' });
+  await knock.companies.addSite('acme', shop.origin);
 });
-afterAll(() => knock?.close());
+afterAll(async () => {
+  await shop?.close();
+  await knock?.close();
+});
 
 describe('routing in a company\u2019s console', { timeout: E2E_TEST_TIMEOUT_MS * 2 }, () => {
-  it('lists a waiting chat in the Queue; Take opens it as yours, Transfer hands it to another operator, End chat ends it', async () => {
+  it('shows the visitor their place and the chat in the Queue; Take opens it as yours, Transfer hands it on, End chat ends it', async () => {
     const acme = (await knock.storage.getAccountByHandle('acme'))!;
     const ada = (await knock.storage.getAccountByHandle('ada'))!;
     // Away: nothing is routed to Ada, so the chat waits for her to take it.
@@ -36,16 +44,24 @@ describe('routing in a company\u2019s console', { timeout: E2E_TEST_TIMEOUT_MS *
     await page.getByRole('navigation', { name: 'Companies' }).getByRole('link', { name: 'Acme Ltd — operator console' }).click();
     await page.getByText('Nobody is waiting.').waitFor();
 
-    const { conversationId } = await new Person(knock.url).api.knock('acme', 'Vic', undefined, { url: 'https://shop.example/shoes', title: 'Shoes' });
+    const visitor = await browser.newPage('visitor');
+    await visitor.goto(shop.url('/products'));
+    await widgetHost(visitor).getByRole('button', { name: 'Chat with us', exact: true }).click();
+    await sendWithButton(chatPanelFrame(visitor, 'Acme Ltd'), 'Do you ship to the desert?');
+    const place = widgetHost(visitor).getByRole('status');
+    await place.getByText('You are number 1 in the queue. Someone will be with you soon.').waitFor();
+
     const queue = page.getByRole('list', { name: 'Queue' });
-    const item = queue.getByRole('listitem').filter({ hasText: 'Vic' });
-    await item.getByText(/Waiting .* · started on Shoes/).waitFor();
+    const item = queue.getByRole('listitem');
+    await item.getByText(/Waiting .* · started on Acme Shop — Products/).waitFor();
+    const conversationId = (await knock.storage.openChats(acme.id))[0]!.conversationId;
     const audit = new AccessibilityAudit();
     await audit.check(page, 'the console with a chat in the queue');
 
     await item.getByRole('button', { name: 'Take' }).click();
     await page.getByText('Assigned to you').waitFor();
     await expect.poll(() => queue.getByRole('listitem').count()).toBe(0);
+    await place.waitFor({ state: 'hidden' });
     await audit.check(page, 'a chat\u2019s routing controls');
 
     await page.getByRole('combobox', { name: 'Transfer to' }).selectOption({ label: 'Otto' });
