@@ -182,11 +182,6 @@ export class ChatRouter {
     return null;
   }
 
-  /** Resolves once every change asked for so far is done. */
-  idle(): Promise<void> {
-    return this.work.then(() => undefined);
-  }
-
   // --- decisions ----------------------------------------------------------------------------------------------------
 
   /** Gives the waiting chats, oldest first, to eligible operators until none is left or no one has room. */
