@@ -971,6 +971,12 @@ export const siteClientMessages = {
   'invite.answer': z.object({ accepted: z.boolean() }),
   /** Operator: invite a monitored visitor to chat. */
   invite: z.object({ visitorId: siteVisitorIdSchema, text: z.string().min(1).max(200).refine(wellFormed).optional() }),
+  /** Operator: take a chat of the company, queued or another operator's (a take-over). */
+  'chat.take': z.object({ conversationId: id }),
+  /** Operator: hand a chat of the company to another of its operators (by handle). */
+  'chat.transfer': z.object({ conversationId: id, to: handleSchema }),
+  /** Operator: the chat is over (its operator is free for the next one in the queue). */
+  'chat.end': z.object({ conversationId: id }),
 } as const;
 export type SiteClientMessages = { [K in keyof typeof siteClientMessages]: z.infer<(typeof siteClientMessages)[K]> };
 
@@ -992,6 +998,19 @@ export const siteVisitorRecord = z.object({
 });
 export type SiteVisitorRecord = z.infer<typeof siteVisitorRecord>;
 
+/** One open chat of the company as its operators see it: waiting in the queue, or with an operator. */
+export const chatAssignmentRecord = z.object({
+  conversationId: id,
+  state: z.enum(['queued', 'assigned']),
+  operator: z.object({ handle: z.string(), displayName: z.string() }).nullable(),
+  queuedAt: z.number(),
+  assignedAt: z.number().nullable(),
+  visitorName: z.string(),
+  /** The page of the company's site the chat was started on, if the widget told. */
+  startedOn: pageRefSchema.nullable(),
+});
+export type ChatAssignmentRecord = z.infer<typeof chatAssignmentRecord>;
+
 export const siteServerMessages = {
   /** To everyone on join and on every change: the company's name and whether an operator is online (the button). */
   status: z.object({ name: z.string(), online: z.boolean() }),
@@ -1003,6 +1022,10 @@ export const siteServerMessages = {
   'visitor.gone': z.object({ visitorId: siteVisitorIdSchema }),
   /** Visitor: an operator invites you ("Can we help?"). */
   invited: z.object({ text: z.string() }),
+  /** Operators, on join and on every change: the company's open chats, the longest queued first (at most 200). */
+  chats: z.object({ assignments: z.array(chatAssignmentRecord) }),
+  /** Visitor (the tab of a chat): its place in the queue, 1 = next; null = not waiting (with an operator, or ended). */
+  queue: z.object({ position: z.number().nullable() }),
   error: errorPayload,
 } as const;
 export type SiteServerMessages = { [K in keyof typeof siteServerMessages]: z.infer<(typeof siteServerMessages)[K]> };

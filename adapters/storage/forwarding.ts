@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { ChannelStorage, CompanyStorage, MailStorage, OutboxStorage } from '../../engine/ports/storage.ts';
+import type { ChannelStorage, CompanyStorage, MailStorage, OutboxStorage, RoutingStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -98,5 +98,15 @@ export function companyMethods(companies: CompanyStorage): CompanyStorage {
     visitorHistory: (companyId, visitorId) => companies.visitorHistory(companyId, visitorId),
     pageViewsOf: (companyId, visitorId, limit) => companies.pageViewsOf(companyId, visitorId, limit),
     purgePageViews: (before) => companies.purgePageViews(before),
+  };
+}
+
+export function routingMethods(routing: RoutingStorage): RoutingStorage {
+  return {
+    queueChat: (conversationId, companyId, at) => routing.queueChat(conversationId, companyId, at),
+    assignChat: (conversationId, operatorAccountId, at) => routing.assignChat(conversationId, operatorAccountId, at),
+    endChat: (conversationId, at) => routing.endChat(conversationId, at),
+    getChatAssignment: (conversationId) => routing.getChatAssignment(conversationId),
+    openChats: (companyId) => routing.openChats(companyId),
   };
 }

@@ -75,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -634,4 +634,32 @@ export interface CompanyStorage {
   pageViewsOf(companyId: string, visitorId: string, limit: number): Promise<PageView[]>;
   /** Deletes page views started before `before` (retention, KNOCK_PAGEVIEW_RETENTION_DAYS). Returns how many. */
   purgePageViews(before: number): Promise<number>;
+}
+
+// --- routing of a company's chats to its operators (issue 19) -------------------------------------------------------
+
+/**
+ * Where a company's chat stands: waiting in the queue, with an operator, or ended. `operatorId` is null while queued,
+ * and also for a chat assigned to an account since removed (the router queues such a chat again).
+ */
+export interface ChatAssignment {
+  conversationId: string;
+  companyId: string;
+  operatorId: string | null;
+  state: 'queued' | 'assigned' | 'ended';
+  queuedAt: number;
+  assignedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface RoutingStorage {
+  /** Queues a new chat of the company. False (nothing changed) when the conversation is known already, in any state. */
+  queueChat(conversationId: string, companyId: string, at: number): Promise<boolean>;
+  /** A queued or assigned chat goes to that operator (a take, a transfer); null when the chat is unknown or ended. */
+  assignChat(conversationId: string, operatorAccountId: string, at: number): Promise<ChatAssignment | null>;
+  /** Ends an open chat; false when it is unknown or ended already. */
+  endChat(conversationId: string, at: number): Promise<boolean>;
+  getChatAssignment(conversationId: string): Promise<ChatAssignment | null>;
+  /** The company's queued and assigned chats, the longest queued first. */
+  openChats(companyId: string): Promise<ChatAssignment[]>;
 }

@@ -126,6 +126,13 @@ export function siteRoomClass(deps: RoomDeps) {
       );
       this.logic = logic;
       this.stops.push(await deps.hub.onPresence(company.handle, (event) => logic.onPresenceEvent(event)));
+      // New chats of the company, as its console hears of them (ConversationLog.publishSummary).
+      this.stops.push(
+        await deps.hub.onOwner(company.handle, (event) => {
+          if (event.type === 'conversation') logic.onConversation(event.summary);
+        }),
+      );
+      await logic.router.load();
       await logic.tick();
       // A plain timer: Colyseus's room clock only ticks in rooms with a patch rate or a simulation interval.
       const presenceTimer = setInterval(() => void logic.tick(), deps.hub.presenceRefreshMs);

@@ -8,6 +8,9 @@
  *   the company's `status` for the widget's button: nothing about it is listed or stored.
  * - Moving to the next page of a site closes one socket and opens another, so a visitor whose last tab closed stays
  *   listed (`connected: false`) for `graceMs` before operators hear `visitor.gone`.
+ * - The company's chats are routed to its operators (./chatRouter.ts): operators see the open chats (`chats`) and take,
+ *   transfer and end them; a visitor whose chat waits sees their place in the queue (`queue`, on the tabs of the visit
+ *   whose chat it is).
  * - `status` says whether the company is online: the presence of the company's URL (its UserRoom, which operators'
  *   consoles join as the owner), learnt exactly as rooms learn an owner's presence (rooms/ownerPresence.ts).
  */
@@ -18,16 +21,17 @@ import type { Hub, PresenceEvent } from '../../engine/hub.ts';
 import type { Logger } from '../../engine/logger.ts';
 import type { Clock, Timers } from '../../engine/ports/clock.ts';
 import type { Account, Storage } from '../../engine/ports/storage.ts';
-import type { SiteClientMessages, SiteServerMessages } from '../../engine/protocol.ts';
+import type { ConversationSummary, SiteClientMessages, SiteServerMessages } from '../../engine/protocol.ts';
 import { KeyedRateLimiter, rateLimited } from '../../engine/rateLimit.ts';
 import { OwnerPresence } from '../ownerPresence.ts';
 import { assertNever, deliver, goLive, replyError } from '../peer.ts';
+import { ChatRouter, type ChatRouterDeps } from './chatRouter.ts';
 import { newVisit, recordOf, showNewestPage, type SitePeer, type Tab, type Visit } from './siteVisit.ts';
 
 export type { SitePeer } from './siteVisit.ts';
 
 export interface SiteDeps {
-  storage: Pick<Storage, 'recordPageView' | 'endPageView' | 'visitorHistory' | 'getConversation'>;
+  storage: Pick<Storage, 'recordPageView' | 'endPageView' | 'visitorHistory' | 'getConversation'> & ChatRouterDeps['storage'];
   hub: Pick<Hub, 'isOnline'>;
   clock: Clock;
   timers: Timers;
@@ -58,8 +62,11 @@ export type SiteJoin =
 type Member =
   | { kind: 'operator'; peer: SitePeer }
   | { kind: 'visitor'; peer: SitePeer; visit: Visit; tab: Tab; site: string }
-  /** A visitor who is not monitored: it sees the company's status, and nothing about it is kept. */
-  | { kind: 'unmonitored'; peer: SitePeer };
+  /**
+   * A visitor who is not monitored: it sees the company's status, and nothing about it is kept; its chat (held only
+   * while its socket is open) is for telling it its place in the queue.
+   */
+  | { kind: 'unmonitored'; peer: SitePeer; conversationId?: string };
 
 type Handlers = { [T in keyof SiteClientMessages]: (member: Member, message: SiteClientMessages[T]) => void | Promise<void> };
 
@@ -76,6 +83,9 @@ export class SiteLogic {
   private readonly handlers: Handlers;
   private readonly newId: () => string;
   private busy = false;
+  readonly router: ChatRouter;
+  /** The place in the queue each visitor's tab was last told (peer id -> position), so only changes are sent. */
+  private readonly toldPosition = new Map<string, number | null>();
 
   constructor(
     private readonly deps: SiteDeps,
@@ -88,11 +98,24 @@ export class SiteLogic {
       onChange: () => this.tellStatus(),
       logger: deps.logger,
     });
+    this.router = new ChatRouter(
+      {
+        storage: deps.storage,
+        clock: deps.clock,
+        logger: deps.logger,
+        connected: () => this.connectedOperators(),
+        onChange: () => this.tellChats(),
+      },
+      { id: company.id, displayName: company.displayName },
+    );
     this.handlers = {
       page: (member, m) => this.page(member, m),
       chatting: (member, m) => this.chatting(member, m),
       'invite.answer': (member, m) => this.answer(member, m),
       invite: (member, m) => this.invite(member, m),
+      'chat.take': (member, m) => this.router.take(this.operatorOf(member, 'take chats'), m.conversationId),
+      'chat.transfer': (member, m) => this.router.transfer(this.operatorOf(member, 'transfer chats'), m.conversationId, m.to),
+      'chat.end': (member, m) => this.router.end(this.operatorOf(member, 'end chats'), m.conversationId),
     };
   }
 
@@ -115,8 +138,11 @@ export class SiteLogic {
     if (member.kind === 'operator') {
       const visitors = [...this.visits.values()].flatMap((visit) => recordOf(visit) ?? []);
       peer.transport.send('visitors', { visitors });
-      // What was buffered meanwhile is older than the list just sent.
+      peer.transport.send('chats', { assignments: this.router.records() });
+      // What was buffered meanwhile is older than the lists just sent.
       goLive(peer, () => true);
+      // A console opened: its operator may take the chats waiting.
+      this.router.refresh().catch((err: unknown) => this.deps.logger.error({ err, companyId: this.company.id }, 'could not route chats'));
     } else {
       // Statuses buffered meanwhile are older than the one just sent; an invitation is not.
       goLive(peer, (type) => type === 'status');
@@ -127,6 +153,7 @@ export class SiteLogic {
     const member = this.members.get(peerId);
     if (!member) return;
     this.members.delete(peerId);
+    this.toldPosition.delete(peerId);
     member.peer.state = { kind: 'draining' };
     if (member.kind !== 'visitor') return;
     const { visit, tab } = member;
@@ -162,9 +189,18 @@ export class SiteLogic {
     }
   }
 
-  /** Re-reads the company's presence (the process holding its devices may have died); the room calls it periodically. */
-  tick(): Promise<void> {
-    return this.presence.refresh();
+  /**
+   * Re-reads the company's presence (the process holding its devices may have died), and, while chats wait, the
+   * operators (their status and capacity change over the HTTP API); the room calls it periodically.
+   */
+  async tick(): Promise<void> {
+    const waiting = this.router.openChats().some((chat) => chat.state === 'queued');
+    await Promise.all([this.presence.refresh(), waiting ? this.router.refresh().catch((err: unknown) => this.deps.logger.error({ err, companyId: this.company.id }, 'could not route chats')) : undefined]);
+  }
+
+  /** A conversation of the company changed (the hub's owner events): a new chat is queued and routed. */
+  onConversation(summary: ConversationSummary): void {
+    this.router.heard(summary).catch((err: unknown) => this.deps.logger.error({ err, companyId: this.company.id, conversationId: summary.id }, 'could not queue a chat'));
   }
 
   /** Forgets every visit and resolves once every page-view write asked for is done. */
@@ -254,14 +290,21 @@ export class SiteLogic {
 
   private async chatting(member: Member, { conversationId }: SiteClientMessages['chatting']): Promise<void> {
     const visitor = this.visitorOf(member, 'tell their chat');
-    if (visitor === null) return;
     checkRate(member.peer);
     const conversation = await this.deps.storage.getConversation(conversationId);
     if (conversation?.ownerAccountId !== this.company.id) {
+      // Ignored, as everything a visitor who is not monitored says about themselves.
+      if (visitor === null) return;
       throw new KnockError('not_found', `You have no such conversation with ${this.company.displayName}.`);
     }
-    visitor.visit.conversationId = conversation.id;
-    this.broadcastVisit(visitor.visit);
+    if (visitor === null) {
+      // Not monitored (Global Privacy Control, Do Not Track): nothing is listed, but the visitor still sees their place.
+      if (member.kind === 'unmonitored') member.conversationId = conversation.id;
+    } else {
+      visitor.visit.conversationId = conversation.id;
+      this.broadcastVisit(visitor.visit);
+    }
+    this.tellPositions();
   }
 
   private answer(member: Member, { accepted }: SiteClientMessages['invite.answer']): void {
@@ -292,6 +335,15 @@ export class SiteLogic {
   }
 
   // --- operators' messages ------------------------------------------------------------------------------------------
+  /** The account of an operator's console sending a chat.* message (rate-limited as every message); refused from visitors. */
+  private operatorOf(member: Member, what: string): string {
+    if (member.kind !== 'operator' || member.peer.identity.accountId === null) {
+      throw new KnockError('forbidden', `Only ${this.company.displayName}\u2019s operators ${what}.`);
+    }
+    checkRate(member.peer);
+    return member.peer.identity.accountId;
+  }
+
   private invite(member: Member, { visitorId, text }: SiteClientMessages['invite']): void {
     if (member.kind !== 'operator') throw new KnockError('forbidden', `Only ${this.company.displayName}\u2019s operators can invite visitors to chat.`);
     this.invites.takeOrThrow(member.peer.identity.accountId ?? member.peer.id, 'Invitations');
@@ -338,6 +390,34 @@ export class SiteLogic {
 
   private toOperators<T extends 'visitor' | 'visitor.gone'>(type: T, payload: SiteServerMessages[T]): void {
     for (const member of this.members.values()) if (member.kind === 'operator') deliver(member.peer, type, payload);
+  }
+
+  private connectedOperators(): Set<string> {
+    const accounts = new Set<string>();
+    for (const member of this.members.values()) {
+      if (member.kind === 'operator' && member.peer.identity.accountId !== null) accounts.add(member.peer.identity.accountId);
+    }
+    return accounts;
+  }
+
+  /** Operators see every change of the open chats; visitors whose chat waits, their new place. */
+  private tellChats(): void {
+    const assignments = this.router.records();
+    for (const member of this.members.values()) if (member.kind === 'operator') deliver(member.peer, 'chats', { assignments });
+    this.tellPositions();
+  }
+
+  private tellPositions(): void {
+    for (const member of this.members.values()) {
+      const conversationId = member.kind === 'visitor' ? member.visit.conversationId : member.kind === 'unmonitored' ? member.conversationId : null;
+      if (conversationId == null) continue;
+      const position = this.router.positionOf(conversationId);
+      const told = this.toldPosition.get(member.peer.id);
+      // Nothing to say to a tab never told it waits.
+      if (told === position || (told === undefined && position === null)) continue;
+      this.toldPosition.set(member.peer.id, position);
+      deliver(member.peer, 'queue', { position });
+    }
   }
 
   private status(): SiteServerMessages['status'] {

@@ -15,6 +15,7 @@ import { PostgresStorage } from '../../adapters/storage/postgres/PostgresStorage
 import { applyMigrations, defaultMigrationsDir } from '../../adapters/storage/postgres/migrate.ts';
 import { channelSql } from '../../adapters/storage/postgres/channels.ts';
 import { companySql } from '../../adapters/storage/postgres/companies.ts';
+import { routingSql } from '../../adapters/storage/postgres/routing.ts';
 import { mailSql } from '../../adapters/storage/postgres/mail.ts';
 import { outboxSql } from '../../adapters/storage/postgres/outbox.ts';
 import { inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/postgres/queries.ts';
@@ -436,6 +437,11 @@ describe('PostgreSQL adapter', () => {
         await plan(companySql.takeInvite, 'token-hash', 'account', 3, T0),
         await plan(companySql.upsertOperator, 'company', 'account', 'admin', 3, T0),
         await plan(companySql.endPageView, 'view', T0),
+        // Routing (issue 19): a company's open chats, one chat by its conversation.
+        await plan(routingSql.open, 'company'),
+        await plan(routingSql.get, 'c'),
+        await plan(routingSql.assign, 'c', 'account', T0),
+        await plan(routingSql.end, 'c', T0),
       ]) {
         expect(steps).not.toContain('Seq Scan');
       }

@@ -12,6 +12,7 @@ import { SqliteStorage } from '../../adapters/storage/sqlite/SqliteStorage.ts';
 import { applyMigrations, defaultMigrationsDir, loadMigrations } from '../../adapters/storage/sqlite/migrate.ts';
 import { channelSql } from '../../adapters/storage/sqlite/channels.ts';
 import { companySql } from '../../adapters/storage/sqlite/companies.ts';
+import { routingSql } from '../../adapters/storage/sqlite/routing.ts';
 import { mailSql } from '../../adapters/storage/sqlite/mail.ts';
 import { outboxSql } from '../../adapters/storage/sqlite/outbox.ts';
 import { inboxSql, inboxSqlOf, searchSqlOf, sql } from '../../adapters/storage/sqlite/queries.ts';
@@ -356,6 +357,11 @@ describe('SQLite adapter: companies', () => {
       const plan = (query: string, ...params: unknown[]): string[] =>
         db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query}`).all(...params).map((r) => r.detail);
       expect(plan(companySql.companiesOf, 'account')).toContain('SEARCH o USING INDEX operators_by_account (account_id=?)');
+      // Routing: a company's open chats (its ended ones are never read), and one chat by its conversation.
+      expect(plan(routingSql.open, 'company')).toContain('SEARCH chat_assignments USING INDEX chat_assignments_by_company (company_id=? AND state=?)');
+      for (const steps of [plan(routingSql.get, 'c'), plan(routingSql.assign, 'account', T0, 'c'), plan(routingSql.end, T0, 'c')]) {
+        expect(steps.filter((d) => d.startsWith('SCAN'))).toEqual([]);
+      }
       // Newest first, and at most the limit, straight from the index: no sort, however many pages the visitor saw.
       expect(plan(companySql.pageViewsOf, 'company', 'visitor', 20)).toEqual([
         'SEARCH page_views USING INDEX page_views_by_visitor (company_id=? AND visitor_id=?)',

@@ -19,6 +19,7 @@ import { fileRules } from './storage/files.contract.ts';
 import { inboxRules } from './storage/inbox.contract.ts';
 import { mailRules } from './storage/mail.contract.ts';
 import { outboxRules } from './storage/outbox.contract.ts';
+import { routingRules } from './storage/routing.contract.ts';
 import { searchRules } from './storage/search.contract.ts';
 import type { StorageContext } from './storage/fixtures.ts';
 import { messageRules } from './storage/messages.contract.ts';
@@ -68,5 +69,6 @@ export function storageContract(
     emailInboxRules(ctx);
     channelRules(ctx);
     companyRules(ctx);
+    routingRules(ctx);
   });
 }

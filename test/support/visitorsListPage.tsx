@@ -34,6 +34,7 @@ window.showVisitors = (state) => {
     connection: state.connection,
     status: { name: 'Acme Ltd', online: true },
     visitors: new Map(state.visitors.map((v) => [v.visitorId, v])),
+    chats: [],
     lastError: state.error === undefined ? null : { code: 'conflict', message: state.error },
     ended: null,
   };

@@ -123,7 +123,7 @@ describe('SiteLogic: the Visitors list', () => {
     await visit(tab, '/pricing', 'Pricing');
     const op = await operator();
 
-    expect(op.transport.types()).toEqual(['status', 'visitors']);
+    expect(op.transport.types()).toEqual(['status', 'visitors', 'chats']);
     expect(op.transport.of('status')).toEqual([{ name: 'Acme Ltd', online: false }]);
     const [list] = op.transport.of('visitors');
     expect(list?.visitors).toEqual([
@@ -258,7 +258,7 @@ describe('SiteLogic: moving between pages, and leaving', () => {
     f.logic.leave(tab.id);
     f.clock.advance(GRACE_MS);
 
-    expect(op.transport.types()).toEqual(['status', 'visitors']);
+    expect(op.transport.types()).toEqual(['status', 'visitors', 'chats']);
     expect(f.logic.visitorCount).toBe(0);
   });
 });

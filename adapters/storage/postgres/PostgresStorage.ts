@@ -9,7 +9,7 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, ChannelStorage, CompanyStorage, Conversation, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, ChannelStorage, CompanyStorage, Conversation, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -17,13 +17,14 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
-import { channelMethods, companyMethods, mailMethods, outboxMethods } from '../forwarding.ts';
+import { channelMethods, companyMethods, mailMethods, outboxMethods, routingMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
 import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
 import { PostgresChannels, channelSql } from './channels.ts';
 import { PostgresCompanies, companySql } from './companies.ts';
+import { PostgresRouting, routingSql } from './routing.ts';
 import { PostgresDocuments } from './documents.ts';
 import { PostgresFiles } from './files.ts';
 import { PostgresInbox, type RunStatement } from './inbox.ts';
@@ -102,7 +103,7 @@ function parseBigint(text: string): number {
 }
 
 /** The outbox's, email's, forwarding's and companies' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage {}
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -121,6 +122,7 @@ export class PostgresStorage implements Storage {
       mailMethods(new PostgresMail(run)),
       channelMethods(new PostgresChannels(run, pool)),
       companyMethods(new PostgresCompanies(run)),
+      routingMethods(new PostgresRouting(run)),
     );
   }
 
@@ -575,6 +577,7 @@ const statementNames = new Map<string, string>([
   ...Object.entries(mailSql).map(([key, text]): [string, string] => [text, `knock_mail_${key}`]),
   ...Object.entries(channelSql).map(([key, text]): [string, string] => [text, `knock_channels_${key}`]),
   ...Object.entries(companySql).map(([key, text]): [string, string] => [text, `knock_companies_${key}`]),
+  ...Object.entries(routingSql).map(([key, text]): [string, string] => [text, `knock_routing_${key}`]),
   // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
 ]);
 

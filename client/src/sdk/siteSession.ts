@@ -1,6 +1,6 @@
 /**
  * An operator's view of a company's SiteRoom (issue 19): the visitors on the company's sites, live, and invitations
- * to chat. It stays joined across network drops (RoomLink); each (re)join brings the full list again. Framework-free,
+ * to chat, and the company's open chats (the queue, who has which) with take, transfer and end. It stays joined across network drops (RoomLink); each (re)join brings the full list again. Framework-free,
  * like the rest of the SDK: the console's views subscribe to it, integration tests drive it from Node.
  *
  * @example
@@ -8,7 +8,9 @@
  *   site.subscribe(() => render(site.snapshot().visitors));
  *   site.invite(visitorId); // the visitor's page shows "Can we help?"
  */
-import { siteServerMessages, type ErrorPayload, type SiteServerMessages, type SiteVisitorRecord } from '../../../engine/protocol.ts';
+import {
+  siteServerMessages, type ChatAssignmentRecord, type ErrorPayload, type SiteClientMessages, type SiteServerMessages, type SiteVisitorRecord,
+} from '../../../engine/protocol.ts';
 import { RoomLink } from './roomLink.ts';
 import type { ConnectionState, Listener } from './types.ts';
 
@@ -26,6 +28,8 @@ export interface SiteSnapshot {
   status: SiteServerMessages['status'] | null;
   /** The visitors on the company's sites now, by visitorId, in the order they arrived. */
   visitors: ReadonlyMap<string, SiteVisitorRecord>;
+  /** The company's open chats, the longest queued first (queued, or with an operator). */
+  chats: readonly ChatAssignmentRecord[];
   /** The last error the room sent about something this operator did (an invitation refused), until cleared. */
   lastError: ErrorPayload | null;
   /** Why the session ended for good (e.g. not an operator of this company), if it did. */
@@ -38,6 +42,7 @@ export class SiteSession {
   private connection: ConnectionState = 'connecting';
   private status: SiteServerMessages['status'] | null = null;
   private visitors = new Map<string, SiteVisitorRecord>();
+  private chats: readonly ChatAssignmentRecord[] = [];
   private lastError: ErrorPayload | null = null;
   private ended: { code: string | number; message: string } | null = null;
   private cached: SiteSnapshot | null = null;
@@ -73,8 +78,27 @@ export class SiteSession {
 
   /** Invites a visitor to chat (with the operator's own words, or the room's "Can we help?"). False when not joined. */
   invite(visitorId: string, text?: string): boolean {
+    return this.send('invite', text === undefined ? { visitorId } : { visitorId, text });
+  }
+
+  /** Takes a chat: a queued one, or another operator's. */
+  take(conversationId: string): boolean {
+    return this.send('chat.take', { conversationId });
+  }
+
+  /** Hands a chat to another operator of the company (by handle). */
+  transfer(conversationId: string, to: string): boolean {
+    return this.send('chat.transfer', { conversationId, to });
+  }
+
+  /** Ends a chat (its operator gets the next one waiting). */
+  end(conversationId: string): boolean {
+    return this.send('chat.end', { conversationId });
+  }
+
+  private send<K extends keyof SiteClientMessages>(type: K, message: SiteClientMessages[K]): boolean {
     this.clearError();
-    const sent = this.link.send('invite', text === undefined ? { visitorId } : { visitorId, text });
+    const sent = this.link.send(type, message);
     if (!sent) {
       this.lastError = { code: 'unavailable', message: 'Not connected to your site right now. Trying again…' };
       this.changed();
@@ -98,6 +122,7 @@ export class SiteSession {
       connection: this.connection,
       status: this.status,
       visitors: this.visitors,
+      chats: this.chats,
       lastError: this.lastError,
       ended: this.ended,
     };
@@ -133,11 +158,14 @@ export class SiteSession {
         this.visitors.delete(visitorId);
         return;
       }
+      case 'chats':
+        this.chats = (payload as SiteServerMessages['chats']).assignments;
+        return;
       case 'error':
         this.lastError = payload as ErrorPayload;
         return;
       default:
-        // `invited` is for visitors' pages only.
+        // `invited` and `queue` are for visitors' pages only.
         return;
     }
   }

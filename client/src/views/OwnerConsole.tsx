@@ -26,12 +26,15 @@ import { OwnerConversationPane, type FirstMessage } from './OwnerConversationPan
 import { SettingsView } from './SettingsView.tsx';
 import { LazyCompanyView } from './LazyCompanyView.tsx';
 import type { CompanyViewer } from './CompanySection.tsx';
+import type { ChatRouting } from './VisitorsPanel.tsx';
 
 /** What the pane shows instead of a conversation. */
 type Panel = 'newEmail' | 'settings';
 
 export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer; onLoggedOut: () => Promise<void> }) {
   const company = useCompanyMode(profile);
+  /** A company chat's routing controls (Assigned to…, End chat, Transfer), drawn by the company chunk's VisitorsPanel. */
+  const [routing, setRouting] = useState<ChatRouting | null>(null);
   const session = useOpenSession(() => OwnerSession.open({ endpoint: location.origin, handle: profile.handle }));
   const snapshot = useSnapshot(session).value;
   // A forward's link (`/alice#c=<conversation id>`, engine/forwarding/forwarding.ts) opens its conversation.
@@ -175,7 +178,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
       <div class={selectedId.value === null && panel.value === null ? 'console-body' : 'console-body console-body--open'}>
         <aside class="console-list" ref={listAside}>
           {company === null && (profile.companies?.length ?? 0) > 0 && <CompaniesNav companies={profile.companies ?? []} />}
-          {company !== null && <LazyCompanyView view="VisitorsPanel" props={{ handle: profile.handle }} />}
+          {company !== null && <LazyCompanyView view="VisitorsPanel" props={{ handle: profile.handle, viewer: company.handle, onRouting: setRouting, onOpen: open }} />}
           <div class="console-list-head">
             <h2 class="console-list-title">Conversations</h2>
             <button ref={newEmailButton} type="button" class="button button--small" onClick={() => showPanel('newEmail')}>
@@ -249,6 +252,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               }}
               pendingAnswer={pendingAnswer.value?.conversationId === selectedId.value ? pendingAnswer.value : null}
               onAnswered={() => (pendingAnswer.value = null)}
+              routing={routing?.(selectedId.value)}
             />
           )}
         </section>

@@ -4,6 +4,7 @@
  * mailed, and each of their messages says how its mailing stands. A thread just created by "New email" arrives with
  * its first message (`first`), sent as soon as the conversation opens.
  */
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import type { ConversationSummary, FileRef, ProfileAnswer } from '../../../engine/protocol.ts';
@@ -37,6 +38,7 @@ export function OwnerConversationPane({
   onDone,
   pendingAnswer,
   onAnswered,
+  routing,
 }: {
   conversationId: string;
   summary: ConversationSummary | null;
@@ -50,6 +52,8 @@ export function OwnerConversationPane({
   onDone: (conversationId: string, notice: string) => void;
   pendingAnswer: PendingAnswer | null;
   onAnswered: () => void;
+  /** A company's chat: who has it, and Take / End chat / Transfer (issue 19; the company chunk's ChatControls). */
+  routing?: ComponentChildren;
 }) {
   // As it was when the pane opened: the console forgets it once sent, the title and the mailing lines still need it.
   const [opening] = useState(first);
@@ -80,6 +84,7 @@ export function OwnerConversationPane({
                 {email}
               </a>
             )}
+            {routing}
           </>
         }
       >

@@ -5,26 +5,51 @@
  * `VisitorsPanel` opens the company's SiteRoom for as long as it is mounted; `VisitorsList` only draws a snapshot
  * (browser tests draw it without a server).
  */
-import { useId } from 'preact/hooks';
+import type { VNode } from 'preact';
+import { useEffect, useId } from 'preact/hooks';
 import type { SiteVisitorRecord } from '../../../engine/protocol.ts';
 import { SiteSession, type SiteSnapshot } from '../sdk/siteSession.ts';
 import { elapsedTime } from '../timeFormat.ts';
 import { useNow, useOpenSession, useSnapshot } from '../useSession.ts';
 import { DismissableError } from './DismissableError.tsx';
+import { ChatControls, QueueList } from './QueuePanel.tsx';
 
-/** The company's live visitors, for its operators' console. `handle` is the company's. */
-export function VisitorsPanel({ handle }: { handle: string }) {
+/** Draws a company chat's routing controls in its pane (nothing for a conversation that is not routed). */
+export type ChatRouting = (conversationId: string) => VNode;
+
+/**
+ * The company's live visitors and, under them, the Queue (QueuePanel.tsx; taking a chat opens it with `onOpen`), for
+ * its operators' console. `handle` is the company's, `viewer` the operator's. `onRouting` gets what draws a chat's
+ * routing controls in the console's pane, on the same session (one socket per console), while it is open.
+ */
+export function VisitorsPanel(props: { handle: string; viewer?: string; onRouting?: (set: () => ChatRouting | null) => void; onOpen?: (conversationId: string) => void }) {
+  const { handle, viewer, onRouting, onOpen } = props;
   const session = useOpenSession(() => SiteSession.open({ endpoint: location.origin, handle }));
+  useEffect(() => {
+    if (session === null) return;
+    // A function is set through an updater (a state setter would call it).
+    onRouting?.(() => (conversationId) => <ChatControls key={conversationId} session={session} conversationId={conversationId} viewer={viewer} />);
+    return () => onRouting?.(() => null);
+  }, [session]);
   const snapshot = useSnapshot(session).value;
   // Time on page ticks by the second while the list is on screen.
   const now = useNow(1000);
   return (
-    <VisitorsList
-      snapshot={snapshot}
-      now={now}
-      onInvite={(visitorId) => session?.invite(visitorId)}
-      onDismissError={() => session?.clearError()}
-    />
+    <>
+      <VisitorsList
+        snapshot={snapshot}
+        now={now}
+        onInvite={(visitorId) => session?.invite(visitorId)}
+        onDismissError={() => session?.clearError()}
+      />
+      <QueueList
+        snapshot={snapshot}
+        now={now}
+        onTake={(conversationId) => {
+          if (session?.take(conversationId) === true) onOpen?.(conversationId);
+        }}
+      />
+    </>
   );
 }
 

@@ -2,7 +2,7 @@
  * The monitor frame (`/_/widget/frame?handle=acme&site=<origin>&monitor=1&declined=0`, served by
  * engine/http/widgetRoutes.ts): a hidden page of Knock's origin inside the company's site. It holds the visitor's one
  * socket to the company's SiteRoom (RoomLink: joined again after drops, like every room client), relays the room's
- * `status` and `invited` to the widget, and the widget's `page`, `invite.answer` and `chatting` to the room.
+ * `status`, `invited` and `queue` to the widget, and the widget's `page`, `invite.answer` and `chatting` to the room.
  *
  * It trusts the widget no more than the room trusts it: it runs only framed, only when the browser says the parent
  * is the `site` it was made for (the server's frame-ancestors already allowed nothing else), posts to that origin
@@ -86,6 +86,8 @@ export class MonitorFrame {
       this.toParent({ type: 'status', name, online });
     } else if (type === 'invited') {
       this.toParent({ type: 'invited', text: (payload as SiteServerMessages['invited']).text });
+    } else if (type === 'queue') {
+      this.toParent({ type: 'queue', position: (payload as SiteServerMessages['queue']).position });
     } else if (type === 'error') {
       const { code, message } = payload as SiteServerMessages['error'];
       console.warn(`Knock live help: ${code}: ${message}`);

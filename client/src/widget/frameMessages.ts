@@ -24,6 +24,8 @@ export type FrameToWidget =
   | { tag: typeof WIDGET_TAG; type: 'status'; name: string; online: boolean }
   /** Monitor frame: an operator invites the visitor ("Can we help?"). */
   | { tag: typeof WIDGET_TAG; type: 'invited'; text: string }
+  /** Monitor frame: the visitor's chat waits in the company's queue at this place (1 = next); null: not waiting. */
+  | { tag: typeof WIDGET_TAG; type: 'queue'; position: number | null }
   /**
    * Chat frame: the visitor's conversation (after a knock, or resumed): the widget passes it to the monitor frame, and
    * keeps its token for the visit (the chat frame's next page resumes it from `#resume=`).
@@ -50,6 +52,8 @@ export function isFrameToWidget(data: unknown): data is FrameToWidget {
       return str(data.name, 200) && typeof data.online === 'boolean';
     case 'invited':
       return str(data.text, 200);
+    case 'queue':
+      return data.position === null || (Number.isSafeInteger(data.position) && (data.position as number) > 0);
     case 'chat.conversation':
       return str(data.conversationId, 64) && str(data.token, 128);
     case 'chat.close':

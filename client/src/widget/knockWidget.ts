@@ -173,6 +173,9 @@ export class KnockWidget {
       case 'invited':
         if (fromMonitor) this.onInvited(message.text);
         return;
+      case 'queue':
+        if (fromMonitor && !this.config.monitorOnly) this.ensureView().showQueue(message.position);
+        return;
       case 'chat.conversation':
         if (!fromChat) return;
         this.visit.set('token', message.token);

@@ -123,6 +123,14 @@ button:focus-visible {
 .close:hover { background: #1e40af; }
 .close:focus-visible { outline-color: #ffffff; box-shadow: none; outline-offset: -4px; }
 .chat { flex: 1; width: 100%; min-height: 0; border: 0; background: #ffffff; }
+.queue {
+  margin: 0;
+  padding: 8px 14px;
+  border-bottom: 1px solid #d1d5db;
+  background: #eff6ff;
+  color: #1e3a8a;
+  font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+}
 .invite {
   position: absolute;
   right: 0;

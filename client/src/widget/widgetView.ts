@@ -31,7 +31,9 @@ export class WidgetView {
   private readonly doc: Document;
   private readonly root: HTMLElement;
   private launcher: { button: HTMLButtonElement; label: HTMLElement; dot: HTMLElement } | null = null;
-  private panel: { element: HTMLElement; frame: HTMLIFrameElement; name: HTMLElement } | null = null;
+  private panel: { element: HTMLElement; frame: HTMLIFrameElement; name: HTMLElement; queue: HTMLElement } | null = null;
+  /** The visitor's place in the company's queue (null: not waiting), shown above the chat once the panel is made. */
+  private queuePosition: number | null = null;
   private invite: { element: HTMLElement; returnFocus: Element | null } | null = null;
 
   constructor(doc: Document, private readonly events: WidgetViewEvents) {
@@ -78,18 +80,30 @@ export class WidgetView {
       const close = this.el('button', { type: 'button', class: 'close', 'aria-label': 'Close chat' }, [icon(this.doc, CLOSE_ICON)]);
       close.addEventListener('click', () => this.events.onClose());
       const frame = this.el('iframe', { class: 'chat', src, allow: CHAT_PERMISSIONS }) as HTMLIFrameElement;
-      const element = this.el('div', { class: 'panel', id: 'knock-chat', role: 'region' }, [this.el('div', { class: 'bar' }, [nameEl, close]), frame]);
+      // A polite live region: the place changes while the visitor types, and is read when they pause.
+      const queue = this.el('p', { class: 'queue', role: 'status', 'aria-live': 'polite' });
+      const element = this.el('div', { class: 'panel', id: 'knock-chat', role: 'region' }, [this.el('div', { class: 'bar' }, [nameEl, close]), queue, frame]);
       element.addEventListener('keydown', (event) => {
         if (event.key === 'Escape') this.events.onClose();
       });
       this.root.appendChild(element);
-      this.panel = { element, frame, name: nameEl };
+      this.panel = { element, frame, name: nameEl, queue };
+      this.showQueue(this.queuePosition);
     }
     this.nameChat(name);
     this.panel.element.hidden = false;
     this.setOpen(true);
     if (focus) this.panel.frame.focus();
     return this.panel.frame;
+  }
+
+  /** "You are number N in the queue…" above the chat; nothing while the visitor is not waiting. */
+  showQueue(position: number | null): void {
+    this.queuePosition = position;
+    if (this.panel === null) return;
+    const { queue } = this.panel;
+    queue.hidden = position === null;
+    queue.textContent = position === null ? '' : `You are number ${position} in the queue. Someone will be with you soon.`;
   }
 
   closeChat(): void {
