@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
+import { cannedRules } from './storage/canned.contract.ts';
 import { channelRules } from './storage/channels.contract.ts';
 import { companyRules } from './storage/companies.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
@@ -68,5 +69,6 @@ export function storageContract(
     emailInboxRules(ctx);
     channelRules(ctx);
     companyRules(ctx);
+    cannedRules(ctx);
   });
 }
