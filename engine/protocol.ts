@@ -1054,3 +1054,4 @@ export const cannedBody = z.object({ text: cannedTextSchema });
 export const transcriptBody = z.object({ email: emailSchema });
 /** 202: queued in the outbox, to `email`. */
 export const transcriptAnswer = z.object({ email: z.string() });
+export type TranscriptAnswer = z.infer<typeof transcriptAnswer>;
