@@ -12,6 +12,7 @@ import { ConversationSession } from '../sdk/conversationSession.ts';
 import type { Inbox } from '../sdk/inbox.ts';
 import { useAttachments, useOpenSession, useSnapshot } from '../useSession.ts';
 import type { PendingAnswer } from './CallPanel.tsx';
+import type { DraftExpander } from './Composer.tsx';
 import { ConversationActions } from './ConversationActions.tsx';
 import { emailSubject, visitorLabel } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
@@ -37,6 +38,7 @@ export function OwnerConversationPane({
   onDone,
   pendingAnswer,
   onAnswered,
+  expander,
 }: {
   conversationId: string;
   summary: ConversationSummary | null;
@@ -50,6 +52,8 @@ export function OwnerConversationPane({
   onDone: (conversationId: string, notice: string) => void;
   pendingAnswer: PendingAnswer | null;
   onAnswered: () => void;
+  /** A company console's canned responses (`/hello` + Tab). */
+  expander?: DraftExpander | null;
 }) {
   // As it was when the pane opened: the console forgets it once sent, the title and the mailing lines still need it.
   const [opening] = useState(first);
@@ -97,6 +101,7 @@ export function OwnerConversationPane({
           mailed={summary?.kind === 'email' || opening !== null}
           pendingAnswer={pendingAnswer}
           onAnswered={onAnswered}
+          expander={expander}
           emptyHint={<p>No messages yet.</p>}
         />
       ) : (
