@@ -64,6 +64,8 @@ import { Forwarding } from './forwarding/forwarding.ts';
 import { ChannelsApi } from './http/channelsApi.ts';
 import { Companies } from './companies.ts';
 import { CompanyApi } from './http/companyApi.ts';
+import { TranscriptApi } from './http/transcriptApi.ts';
+import { Transcripts } from './transcripts.ts';
 import type { Channel, ChannelKind } from './ports/channel.ts';
 import { Outbox } from './outbox.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './ports/clock.ts';
@@ -261,6 +263,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     visitorMailDelayMs: config.visitorMailDelayMs,
   });
   outbox.onChange((job) => mail.publishDelivery(job));
+  // Issue 19: a conversation's transcript by email, through the same outbox and relay.
+  const transcripts = new Transcripts({ storage, outbox, relay, clock, domain: mailDomain });
   // --- issue 18: forwarding to the owner's other channels ------------------------------------------------------------
   const publicUrl = (): string => (config.publicUrl ?? url).replace(/\/$/, '');
   const channels: Partial<Record<ChannelKind, Channel>> = {
@@ -336,6 +340,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   // --- issue 19: companies (the CLI's and Settings → Company's one way to change them) ----------------------------
   const companies = new Companies({ storage, accounts, clock, mailDomain });
   const companyApi = new CompanyApi({ storage, auth, companies, clock, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
+  const transcriptApi = new TranscriptApi({ storage, auth, transcripts, clock });
   // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({
     api,
@@ -344,6 +349,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     mailApi,
     channelsApi,
     companyApi,
+    transcriptApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),

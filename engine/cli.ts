@@ -1,7 +1,7 @@
 /**
  * The operators' CLI: `knock user add|list|remove|passwd`, `knock conversation list|archive|unarchive|delete` (what
  * an owner does in the console's inbox), channels and forwarding (engine/channelCli.ts), and companies, their
- * operators and sites (engine/companyCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
+ * operators, sites and canned responses (engine/companyCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
  * else KNOCK_DATA_DIR), so it works beside running servers. And the owners' `knock mail login|sync|send|logout`
  * (engine/mailCli/), which talks to a server over HTTP from the owner's own computer, with no database.
  *

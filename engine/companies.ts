@@ -15,8 +15,8 @@ import type { Accounts } from './accounts.ts';
 import { newSecret, secretHash } from './auth.ts';
 import { KnockError } from './errors.ts';
 import type { Clock } from './ports/clock.ts';
-import type { Account, Company, Operator, OperatorRole, Site, Storage } from './ports/storage.ts';
-import { describeIssues, emailSchema, operatorRecord, siteOriginSchema } from './protocol.ts';
+import type { Account, CannedResponse, Company, Operator, OperatorRole, Site, Storage } from './ports/storage.ts';
+import { cannedShortcutSchema, cannedTextSchema, describeIssues, emailSchema, operatorRecord, siteOriginSchema } from './protocol.ts';
 
 export interface CompaniesDeps {
   storage: Storage;
@@ -149,6 +149,29 @@ export class Companies {
     const site = siteOrigin(origin);
     const company = await this.company(companyHandle);
     return this.deps.storage.removeSite(company.id, site);
+  }
+
+  /**
+   * Sets the company's canned response for `/shortcut` (replacing the text of one already there). The shortcut may be
+   * typed with its slash (`/hello`), as operators think of it.
+   */
+  async setCanned(companyHandle: string, shortcut: string, text: string): Promise<CannedResponse> {
+    const key = parse(cannedShortcutSchema, shortcut.replace(/^\//, ''));
+    const body = parse(cannedTextSchema, text);
+    const company = await this.company(companyHandle);
+    return this.deps.storage.setCannedResponse(company.id, key, body, this.deps.clock.now());
+  }
+
+  /** False when the company has no response for the shortcut. */
+  async removeCanned(companyHandle: string, shortcut: string): Promise<boolean> {
+    const key = parse(cannedShortcutSchema, shortcut.replace(/^\//, ''));
+    const company = await this.company(companyHandle);
+    return this.deps.storage.removeCannedResponse(company.id, key);
+  }
+
+  /** By shortcut. */
+  async listCanned(companyHandle: string): Promise<CannedResponse[]> {
+    return this.deps.storage.listCannedResponses((await this.company(companyHandle)).id);
   }
 
   /** The account's place in the company; null when it has none, or when `companyAccountId` is no company. */

@@ -1,12 +1,13 @@
 /**
  * Live help for companies from the command line (issue 19), for the server's operator: `knock company add|list`,
- * `knock operator add|remove|list` and `knock site add|remove|list`. Every change goes through engine/companies.ts,
+ * `knock operator add|remove|list`, `knock site add|remove|list` and `knock canned add|remove|list`. Every change goes through engine/companies.ts,
  * as the console's Settings → Company does, so both refuse the same things (the last admin, a site with a path, ...).
  *
  * @example
  *   npx knock company add acme --name "Acme Ltd" --admin ann --email help@acme.example
  *   npx knock operator add acme bob --capacity 2
  *   npx knock site add acme https://shop.example
+ *   npx knock canned add acme hello "Hello! How can we help?"
  */
 import { siteOrigin, type Companies } from './companies.ts';
 import { KnockError } from './errors.ts';
@@ -18,10 +19,13 @@ export const COMPANY_USAGE = `  knock company add <handle> --name "<name>" --adm
   knock operator remove <company> <handle>
   knock operator list <company>
   knock site add|remove <company> <origin, e.g. https://shop.example>
-  knock site list <company>`;
+  knock site list <company>
+  knock canned add <company> <shortcut> "<response>"
+  knock canned remove <company> <shortcut>
+  knock canned list <company>`;
 
 /** The groups of commands this file answers. */
-export const COMPANY_GROUPS = ['company', 'operator', 'site'] as const;
+export const COMPANY_GROUPS = ['company', 'operator', 'site', 'canned'] as const;
 export type CompanyGroup = (typeof COMPANY_GROUPS)[number];
 
 export interface CompanyOptions {
@@ -51,6 +55,8 @@ export function companyCommand(
       return operator(companies, command, args, options, out);
     case 'site':
       return site(companies, command, args, out);
+    case 'canned':
+      return canned(companies, command, args, out);
   }
 }
 
@@ -132,6 +138,33 @@ async function site(companies: Companies, command: string, args: readonly string
     }
     default:
       throw new KnockError('bad_request', `Unknown command "site ${command}".`);
+  }
+}
+
+async function canned(companies: Companies, command: string, args: readonly string[], out: NodeJS.WritableStream): Promise<number> {
+  const [companyHandle, shortcut, text] = args;
+  switch (command) {
+    case 'add': {
+      if (!companyHandle || !shortcut || text === undefined || args.length > 3) {
+        throw new KnockError('bad_request', 'canned add needs <company> <shortcut> "<response>" (quote the response).');
+      }
+      const saved = await companies.setCanned(companyHandle, shortcut, text);
+      out.write(`/${saved.shortcut} in ${companyHandle}'s console now inserts: ${saved.text}\n`);
+      return 0;
+    }
+    case 'remove': {
+      if (!companyHandle || !shortcut) throw new KnockError('bad_request', 'canned remove needs <company> <shortcut>.');
+      if (!(await companies.removeCanned(companyHandle, shortcut))) throw new KnockError('not_found', `${companyHandle} has no canned response /${shortcut.replace(/^\//, '')}.`);
+      out.write(`Removed /${shortcut.replace(/^\//, '')} from ${companyHandle}'s canned responses.\n`);
+      return 0;
+    }
+    case 'list': {
+      if (!companyHandle) throw new KnockError('bad_request', 'canned list needs <company>.');
+      for (const c of await companies.listCanned(companyHandle)) out.write(`/${c.shortcut}\t${c.text.replace(/\n/g, ' ')}\n`);
+      return 0;
+    }
+    default:
+      throw new KnockError('bad_request', `Unknown command "canned ${command}".`);
   }
 }
 

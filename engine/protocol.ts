@@ -1050,3 +1050,31 @@ export const addSiteBody = z.object({ origin: siteOriginSchema });
 export const operatorStatusBody = z.object({ status: z.enum(['online', 'away']) });
 export const operatorCapacityBody = z.object({ capacity: z.number().int().min(1).max(50) });
 export const operatorInviteAnswer = z.object({ link: z.string(), expiresAt: z.number() });
+
+// Canned responses (issue 19): an operator types `/hello` in the composer and it becomes the company's text for it.
+export const CANNED_SHORTCUT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const cannedShortcutSchema = z.string().regex(CANNED_SHORTCUT_PATTERN, {
+  message: 'A shortcut is 1 to 32 characters: lowercase letters, digits, "_" or "-", starting with a letter or a digit.',
+});
+/** Longest canned response, in characters: a paragraph or two, not a document. */
+export const CANNED_TEXT_CHARS = 2000;
+export const cannedTextSchema = z
+  .string()
+  .min(1, { message: 'The response is empty.' })
+  .max(CANNED_TEXT_CHARS, { message: `The response is too long (at most ${CANNED_TEXT_CHARS} characters).` })
+  .refine((s) => s.trim().length > 0, { message: 'The response is empty.' })
+  .refine(wellFormed, { message: 'The response contains broken characters.' });
+export const cannedRecord = z.object({ shortcut: z.string(), text: z.string() });
+export type CannedRecord = z.infer<typeof cannedRecord>;
+/** GET /_/api/company/canned, and the answer of every change to the list: the company's responses, by shortcut. */
+export const cannedAnswer = z.object({ responses: z.array(cannedRecord) });
+export type CannedAnswer = z.infer<typeof cannedAnswer>;
+/** PUT /_/api/company/canned/<shortcut>. */
+export const cannedBody = z.object({ text: cannedTextSchema });
+
+// The transcript by email (issue 19): the visitor (or the owner) has the conversation mailed to an address.
+/** POST /_/api/conversations/<id>/transcript. */
+export const transcriptBody = z.object({ email: emailSchema });
+/** 202: queued in the outbox, to `email`. */
+export const transcriptAnswer = z.object({ email: z.string() });
+export type TranscriptAnswer = z.infer<typeof transcriptAnswer>;

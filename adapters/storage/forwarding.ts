@@ -1,7 +1,7 @@
 /**
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
  * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts; companies of issue 19:
- * companies.ts), as the adapter exposes them: every method of the part, forwarded to the
+ * companies.ts and canned.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { ChannelStorage, CompanyStorage, MailStorage, OutboxStorage, RoutingStorage } from '../../engine/ports/storage.ts';
+import type { CannedStorage, ChannelStorage, CompanyStorage, MailStorage, OutboxStorage, RoutingStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -108,5 +108,13 @@ export function routingMethods(routing: RoutingStorage): RoutingStorage {
     endChat: (conversationId, at) => routing.endChat(conversationId, at),
     getChatAssignment: (conversationId) => routing.getChatAssignment(conversationId),
     openChats: (companyId) => routing.openChats(companyId),
+  };
+}
+
+export function cannedMethods(canned: CannedStorage): CannedStorage {
+  return {
+    setCannedResponse: (companyId, shortcut, text, at) => canned.setCannedResponse(companyId, shortcut, text, at),
+    removeCannedResponse: (companyId, shortcut) => canned.removeCannedResponse(companyId, shortcut),
+    listCannedResponses: (companyId) => canned.listCannedResponses(companyId),
   };
 }

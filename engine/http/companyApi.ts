@@ -16,6 +16,9 @@
  *   PUT    /_/api/company/me/status        { status }        -> companyAnswer          (operators)
  *   PUT    /_/api/company/me/capacity      { capacity }      -> companyAnswer          (operators)
  *   POST   /_/api/company/join             { token }         -> { handle, displayName, role } (a signed-in person)
+ *   GET    /_/api/company/canned                             -> cannedAnswer           (operators)
+ *   PUT    /_/api/company/canned/<shortcut> { text }         -> cannedAnswer           (admins)
+ *   DELETE /_/api/company/canned/<shortcut>                  -> cannedAnswer           (admins)
  */
 import { z } from 'zod';
 import type { Companies } from '../companies.ts';
@@ -25,10 +28,13 @@ import type { Clock } from '../ports/clock.ts';
 import type { Account, Storage } from '../ports/storage.ts';
 import {
   addSiteBody,
+  cannedBody,
+  cannedShortcutSchema,
   handleSchema,
   operatorCapacityBody,
   operatorStatusBody,
   siteOriginSchema,
+  type CannedAnswer,
   type CompanyAnswer,
   type OperatorRecord,
   type operatorInviteAnswer,
@@ -42,8 +48,11 @@ import { Requesters, type OwnerRequest } from './requesters.ts';
 
 /** Every body of this API is a handful of fields: a few kilobytes is plenty, and all a stranger gets to send. */
 const MAX_BODY_BYTES = 4 * 1024;
+/** A canned response's body: its 2,000 characters (CANNED_TEXT_CHARS) escaped in JSON as \\uXXXX at worst, and the rest. */
+const MAX_CANNED_BODY_BYTES = 16 * 1024;
 const CONSOLE_ONLY = 'A mail device cannot change a company: use the console.';
 const ADMIN_CHANGES = 'change its sites and its team';
+const ADMIN_CANNED = 'change its canned responses';
 /**
  * Invitations one company may make (each is a stored row and a link that makes an operator): plenty for a team, too
  * few to fill a table. A constant rather than a KNOCK_RATE_LIMITS entry: no server's operator has a reason to move it.
@@ -92,6 +101,9 @@ export class CompanyApi {
     if (method === 'PUT' && path === '/_/api/company/me/status') return () => this.setStatus(r);
     if (method === 'PUT' && path === '/_/api/company/me/capacity') return () => this.setCapacity(r);
     if (method === 'POST' && path === '/_/api/company/join') return () => this.join(r);
+    if (method === 'GET' && path === '/_/api/company/canned') return () => this.listCanned(r);
+    if (method === 'PUT' && (m = path.match(/^\/_\/api\/company\/canned\/([^/]+)$/))) return () => this.setCanned(r, m![1]!);
+    if (method === 'DELETE' && (m = path.match(/^\/_\/api\/company\/canned\/([^/]+)$/))) return () => this.removeCanned(r, m![1]!);
     return null;
   }
 
@@ -170,6 +182,39 @@ export class CompanyApi {
     sendJson(r.res, 200, { handle: company.handle, displayName: company.displayName, role: operator.role });
   }
 
+  // --- canned responses ----------------------------------------------------------------------------------------------
+  private async listCanned(r: RequestInfo): Promise<void> {
+    const { account } = await this.companyOf(r, 'read');
+    await this.answerCanned(r, account);
+  }
+
+  private async setCanned(r: RequestInfo, shortcutParam: string): Promise<void> {
+    const { account } = await this.companyOf(r, 'admin', ADMIN_CANNED);
+    const shortcut = this.shortcutOf(shortcutParam);
+    const { text } = await readJson(r.req, cannedBody, MAX_CANNED_BODY_BYTES);
+    await this.deps.companies.setCanned(account.handle, shortcut, text);
+    await this.answerCanned(r, account);
+  }
+
+  private async removeCanned(r: RequestInfo, shortcutParam: string): Promise<void> {
+    const { account } = await this.companyOf(r, 'admin', ADMIN_CANNED);
+    const shortcut = this.shortcutOf(shortcutParam);
+    if (!(await this.deps.companies.removeCanned(account.handle, shortcut))) throw new KnockError('not_found', `There is no canned response /${shortcut}.`);
+    await this.answerCanned(r, account);
+  }
+
+  private shortcutOf(param: string): string {
+    const parsed = cannedShortcutSchema.safeParse(safeDecode(param));
+    if (!parsed.success) throw new KnockError('bad_request', parsed.error.issues[0]?.message ?? 'This is not a shortcut.');
+    return parsed.data;
+  }
+
+  private async answerCanned(r: RequestInfo, company: Account): Promise<void> {
+    const responses = await this.deps.storage.listCannedResponses(company.id);
+    const answer: CannedAnswer = { responses: responses.map((c) => ({ shortcut: c.shortcut, text: c.text })) };
+    sendJson(r.res, 200, answer);
+  }
+
   // --- the operator's own ---------------------------------------------------------------------------------------------
   // Companies (engine/companies.ts) has no call for these: an operator's own status and capacity need no checks
   // beyond the body's (they touch nobody else's row), so storage is asked directly.
@@ -189,8 +234,8 @@ export class CompanyApi {
 
   // --- who is asking --------------------------------------------------------------------------------------------------
   /** The company the request acts for, by an operator (`admin`: one of its admins) or the company's own account. */
-  private async companyOf(r: RequestInfo, need: 'read' | 'admin'): Promise<OwnerRequest> {
-    const owner = await this.requesters.requireOwner(r.req, { console: CONSOLE_ONLY, ...(need === 'admin' ? { admin: ADMIN_CHANGES } : {}) });
+  private async companyOf(r: RequestInfo, need: 'read' | 'admin', change = ADMIN_CHANGES): Promise<OwnerRequest> {
+    const owner = await this.requesters.requireOwner(r.req, { console: CONSOLE_ONLY, ...(need === 'admin' ? { admin: change } : {}) });
     if (!(await this.deps.storage.getCompany(owner.account.id))) throw new KnockError('not_found', `/${owner.account.handle} is not a company.`);
     return owner;
   }

@@ -15,6 +15,7 @@ import type { ConversationsApi } from './conversationsApi.ts';
 import type { MailApi } from './mailApi.ts';
 import type { ChannelsApi } from './channelsApi.ts';
 import type { CompanyApi } from './companyApi.ts';
+import type { TranscriptApi } from './transcriptApi.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
@@ -64,6 +65,8 @@ export interface HttpDeps {
   channelsApi: ChannelsApi;
   /** Settings → Company and joining a company's team (engine/http/companyApi.ts, issue 19). */
   companyApi: CompanyApi;
+  /** A conversation's transcript by email (engine/http/transcriptApi.ts, issue 19). */
+  transcriptApi: TranscriptApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -140,6 +143,7 @@ export class HttpHandler {
       if (await this.deps.mailApi.route(info, pathname)) return;
       if (await this.deps.channelsApi.route(info, pathname)) return;
       if (await this.deps.companyApi.route(info, pathname)) return;
+      if (await this.deps.transcriptApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.

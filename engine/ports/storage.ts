@@ -75,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -662,4 +662,24 @@ export interface RoutingStorage {
   getChatAssignment(conversationId: string): Promise<ChatAssignment | null>;
   /** The company's queued and assigned chats, the longest queued first. */
   openChats(companyId: string): Promise<ChatAssignment[]>;
+}
+
+/** A company's canned response (issue 19): what an operator's `/shortcut` in the composer expands to. */
+export interface CannedResponse {
+  companyId: string;
+  /** `[a-z0-9][a-z0-9_-]{0,31}` (protocol.ts cannedShortcutSchema), unique in the company. */
+  shortcut: string;
+  text: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A company's canned responses (010_canned.sql); they go with the company's account. */
+export interface CannedStorage {
+  /** Adds the response, or replaces the text of the one with this shortcut (keeping its `createdAt`). */
+  setCannedResponse(companyId: string, shortcut: string, text: string, at: number): Promise<CannedResponse>;
+  /** False when the company had no response with this shortcut. */
+  removeCannedResponse(companyId: string, shortcut: string): Promise<boolean>;
+  /** By shortcut. */
+  listCannedResponses(companyId: string): Promise<CannedResponse[]>;
 }

@@ -3,19 +3,24 @@
  * the company's console, with Settings → Company (the embed code, the sites, the team, their own status); a plain
  * operator reaches it from their own console's "Companies" list and sees the same without the admins' controls. Both
  * pages pass axe-core (both schemes, desktop and 360 px). An invitation link ("Invite operator") brings a person, who
- * logs in on its page with their own account, into the team and to the company's console.
+ * logs in on its page with their own account, into the team and to the company's console. An admin's canned response
+ * is inserted by `/shortcut` and Tab in the company's console, and the visitor has the conversation mailed ("Email
+ * transcript", at 360 px) to an SMTP sink.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessibilityAudit } from '../support/axeAudit.ts';
 import { E2E_TEST_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { startKnock, TEST_PASSWORD, type TestKnock } from '../support/knockServer.ts';
-import { expectPresence, logInAsOwner, logOutButton, openProfile } from '../support/knockUi.ts';
+import { conversationButtons, expectMessage, expectPresence, logInAsOwner, logOutButton, messageBox, openProfile, sendWithEnter } from '../support/knockUi.ts';
+import { MailSink } from '../support/mailSink.ts';
 
 const browser = useBrowser();
 let knock: TestKnock;
+let sink: MailSink;
 
 beforeAll(async () => {
-  knock = await startKnock();
+  sink = await MailSink.start();
+  knock = await startKnock({ mailDomain: 'example.test', smtpRelayUrl: sink.url, outboxPollMs: 100 });
   await knock.addUser('ada', 'Ada');
   await knock.addUser('otto', 'Otto');
   await knock.addUser('nina', 'Nina');
@@ -23,7 +28,10 @@ beforeAll(async () => {
   await knock.companies.addOperator('acme', 'otto');
   await knock.companies.addSite('acme', 'https://shop.example');
 });
-afterAll(() => knock?.close());
+afterAll(async () => {
+  await knock?.close();
+  await sink?.close();
+});
 
 describe('a company\u2019s console', { timeout: E2E_TEST_TIMEOUT_MS * 3 }, () => {
   it('lets an admin log in at the company\u2019s URL and manage its sites; a plain operator sees them, without the controls', async () => {
@@ -92,5 +100,43 @@ describe('a company\u2019s console', { timeout: E2E_TEST_TIMEOUT_MS * 3 }, () =>
     await logOutButton(nina).waitFor();
     await expect.poll(() => nina.url()).toBe(`${knock.url}/acme`);
     await expect.poll(() => nina.getByRole('heading', { level: 1 }).innerText()).toBe('Acme Ltd');
+  });
+
+  it('inserts an admin’s canned response with /shortcut and Tab, and mails the visitor the transcript', async () => {
+    const audit = new AccessibilityAudit();
+    const admin = await browser.newPage('admin');
+    await openProfile(admin, knock.url, 'ada');
+    await logInAsOwner(admin);
+    await admin.getByRole('navigation', { name: 'Companies' }).getByRole('link', { name: 'Acme Ltd — operator console' }).click();
+    await admin.getByRole('button', { name: 'Settings' }).click();
+    await admin.getByRole('textbox', { name: 'Shortcut' }).fill('hello');
+    await admin.getByRole('textbox', { name: 'Response' }).fill('Hello! How can we help?');
+    await admin.getByRole('button', { name: 'Add response' }).click();
+    await admin.getByRole('list', { name: 'Canned responses' }).getByText('/hello').waitFor();
+    await audit.check(admin, 'the company’s canned responses, for an admin');
+
+    const visitor = await browser.newPage('visitor', { viewport: { width: 360, height: 740 } });
+    await openProfile(visitor, knock.url, 'acme');
+    await sendWithEnter(visitor, 'Do you ship to Norway?');
+    await expectMessage(visitor, 'Do you ship to Norway?');
+
+    await admin.reload();
+    // The company's only conversation (its entry shows the visitor's name).
+    await conversationButtons(admin).first().click();
+    await messageBox(admin).fill('/hel');
+    await admin.getByText('Tab: insert canned response “hello”').waitFor();
+    await messageBox(admin).press('Tab');
+    await expect.poll(() => messageBox(admin).inputValue()).toBe('Hello! How can we help?');
+    await messageBox(admin).press('Enter');
+    await expectMessage(visitor, 'Hello! How can we help?');
+
+    await visitor.getByRole('button', { name: 'Email transcript' }).click();
+    await visitor.getByRole('textbox', { name: 'Email' }).fill('vera@visitor.test');
+    await visitor.getByRole('button', { name: 'Send transcript' }).click();
+    await visitor.getByRole('status').getByText('Transcript sent to vera@visitor.test.').waitFor();
+    await audit.check(visitor, 'the visitor’s transcript form, 360 px');
+    const mail = await sink.next((m) => m.envelope.to.includes('vera@visitor.test'));
+    expect(mail.parsed.text).toContain('Acme Ltd: Hello! How can we help?');
+    audit.expectClean();
   });
 });

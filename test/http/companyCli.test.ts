@@ -1,5 +1,5 @@
 /**
- * `knock company`, `knock operator` and `knock site` (issue 19; engine/companyCli.ts) as real child processes on a
+ * `knock company`, `knock operator`, `knock site` and `knock canned` (issue 19; engine/companyCli.ts) as real child processes on a
  * temporary KNOCK_DATA_DIR, checked in the database and against a real server opened on the same directory. The
  * steps build on each other (vitest runs a file's tests in order); each command is a process of its own (about a
  * second), so each test runs a few.
@@ -136,5 +136,31 @@ describe('knock site', () => {
     for (const line of ['knock company add <handle> --name', 'knock operator add <company> <handle>', 'knock site add|remove <company>']) {
       expect(run.stdout).toContain(line);
     }
+  });
+});
+
+describe('knock canned', () => {
+  it('adds a response (with or without the slash), replaces its text, lists them by shortcut and removes one', async () => {
+    expect(await cli(['canned', 'add', 'acme', 'hello', 'Hello! How can we help?'])).toEqual({
+      code: 0, stdout: "/hello in acme's console now inserts: Hello! How can we help?\n", stderr: '',
+    });
+    expect((await cli(['canned', 'add', 'acme', '/bye', 'Thanks for chatting.'])).code).toBe(0);
+    expect((await cli(['canned', 'add', 'acme', 'hello', 'Hi there!\nHow can we help?'])).code).toBe(0);
+    expect((await cli(['canned', 'list', 'acme'])).stdout).toBe('/bye\tThanks for chatting.\n/hello\tHi there! How can we help?\n');
+    await inDatabase(async (s) => {
+      const acme = (await s.getAccountByHandle('acme'))!;
+      expect((await s.listCannedResponses(acme.id)).find((c) => c.shortcut === 'hello')?.text).toBe('Hi there!\nHow can we help?');
+    });
+    expect((await cli(['canned', 'remove', 'acme', 'bye'])).stdout).toBe("Removed /bye from acme's canned responses.\n");
+    expect(await cli(['canned', 'remove', 'acme', 'bye'])).toMatchObject({ code: 1, stderr: 'knock: acme has no canned response /bye.\n' });
+    expect((await cli(['canned', 'list', 'acme'])).stdout).toBe('/hello\tHi there! How can we help?\n');
+  });
+
+  it('refuses a bad shortcut, an oversized response, a missing response and a person instead of a company', async () => {
+    expect(await cli(['canned', 'add', 'acme', 'Hello There', 'text'])).toMatchObject({ code: 1, stderr: expect.stringContaining('A shortcut is 1 to 32 characters') });
+    expect(await cli(['canned', 'add', 'acme', 'long', 'x'.repeat(2001)])).toMatchObject({ code: 1, stderr: expect.stringContaining('too long') });
+    expect(await cli(['canned', 'add', 'acme', 'empty'])).toMatchObject({ code: 1, stderr: expect.stringContaining('canned add needs') });
+    expect(await cli(['canned', 'add', 'bob', 'hello', 'text'])).toMatchObject({ code: 1, stderr: 'knock: There is no company "bob".\n' });
+    expect((await cli(['canned', 'list', 'acme'])).stdout).toBe('/hello\tHi there! How can we help?\n');
   });
 });

@@ -9,7 +9,7 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, ChannelStorage, CompanyStorage, Conversation, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, CannedStorage, ChannelStorage, CompanyStorage, Conversation, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -17,12 +17,13 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
-import { channelMethods, companyMethods, mailMethods, outboxMethods, routingMethods } from '../forwarding.ts';
+import { cannedMethods, channelMethods, companyMethods, mailMethods, outboxMethods, routingMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
 import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
 import { PostgresChannels, channelSql } from './channels.ts';
+import { PostgresCanned } from './canned.ts';
 import { PostgresCompanies, companySql } from './companies.ts';
 import { PostgresRouting, routingSql } from './routing.ts';
 import { PostgresDocuments } from './documents.ts';
@@ -102,8 +103,8 @@ function parseBigint(text: string): number {
   return value;
 }
 
-/** The outbox's, email's, forwarding's and companies' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage {}
+/** The outbox's, email's, forwarding's and companies', routing's and canned responses' methods, put on each instance by the constructor (../forwarding.ts). */
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -123,6 +124,7 @@ export class PostgresStorage implements Storage {
       channelMethods(new PostgresChannels(run, pool)),
       companyMethods(new PostgresCompanies(run)),
       routingMethods(new PostgresRouting(run)),
+      cannedMethods(new PostgresCanned(run)),
     );
   }
 

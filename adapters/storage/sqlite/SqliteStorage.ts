@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, ChannelStorage, CompanyStorage, Conversation, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, CannedStorage, ChannelStorage, CompanyStorage, Conversation, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -18,8 +18,9 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
-import { channelMethods, companyMethods, mailMethods, outboxMethods, routingMethods } from '../forwarding.ts';
+import { cannedMethods, channelMethods, companyMethods, mailMethods, outboxMethods, routingMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
+import { SqliteCanned } from './canned.ts';
 import { SqliteChannels } from './channels.ts';
 import { SqliteCompanies } from './companies.ts';
 import { SqliteRouting } from './routing.ts';
@@ -87,8 +88,8 @@ function prepareStatements(db: Db) {
  */
 const SEARCH_INDEX_BATCH = 512;
 
-/** The outbox's, email's, forwarding's and companies' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage {}
+/** The outbox's, email's, forwarding's and companies', routing's and canned responses' methods, put on each instance by the constructor (../forwarding.ts). */
+export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage {}
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -127,6 +128,7 @@ export class SqliteStorage implements Storage {
       channelMethods(new SqliteChannels(db)),
       companyMethods(new SqliteCompanies(db, (write) => this.commitUnsynced(write))),
       routingMethods(new SqliteRouting(db)),
+      cannedMethods(new SqliteCanned(db)),
     );
     this.appendBatch = db.transaction((appends: QueuedAppend[], outcomes) => {
       for (const append of appends) {

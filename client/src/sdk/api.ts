@@ -57,8 +57,8 @@ export function createApi(options: ApiOptions) {
   /** The account every call acts for (a company's operators' console: `setAccount('acme')`), or null: the session's own. */
   let acting: string | null = null;
 
-  async function call<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S | null): Promise<z.infer<S>> {
-    const headers: Record<string, string> = {};
+  async function call<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S | null, extra?: Record<string, string>): Promise<z.infer<S>> {
+    const headers: Record<string, string> = { ...extra };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (acting !== null) headers[ACTING_ACCOUNT_HEADER] = acting;
     if (options.cookies && options.cookies.size > 0) {
@@ -98,6 +98,11 @@ export function createApi(options: ApiOptions) {
     get account(): string | null {
       return acting;
     },
+    /**
+     * Any call, with `extra` headers (a visitor's `Authorization: Bearer <token>`): for the calls of the parts of the
+     * page loaded on demand (views/companyViews.ts), which keep them out of what every page loads.
+     */
+    request: call,
     profile(handle: string, resumeToken?: string): Promise<ProfileAnswer> {
       const query = resumeToken ? `?resume=${encodeURIComponent(resumeToken)}` : '';
       return call('GET', `/_/api/profile/${encodeURIComponent(handle)}${query}`, undefined, profileAnswer);

@@ -8,6 +8,7 @@ import { useSignal } from '@preact/signals';
 import { addSiteBody, type CompanyAnswer, type OperatorRecord } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
+import { CannedSection } from './CannedSection.tsx';
 import { CopyButton } from './CopyButton.tsx';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
 
@@ -59,6 +60,7 @@ export function CompanySection({ viewer }: { viewer: CompanyViewer }) {
           <Operators operators={current.operators} admin={admin} viewerHandle={viewer.handle} act={act} />
           {admin && <Invite onError={(message) => (error.value = message)} />}
           {me !== null && <MyWork me={me} act={act} />}
+          <CannedSection admin={admin} />
         </>
       )}
       <SettingsFeedback error={current === null ? null : error.value} notice={notice.value} />

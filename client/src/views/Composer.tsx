@@ -26,9 +26,16 @@ export interface ComposerProps {
   attachments?: Attachments;
   /** Extra fields above the message box (the visitor's name). */
   children?: ComponentChildren;
+  /** What Tab makes of the draft (a company console's canned responses, sdk/canned.ts); absent: Tab moves on. */
+  expander?: DraftExpander | null;
 }
 
-export function Composer({ draft, onSend, onTyping, disabled = false, placeholder, attachments, children }: ComposerProps) {
+/** Turns a draft into another: `/hello` into the company's response for it (Enter too when `exact`). */
+export interface DraftExpander {
+  match(draft: string): { name: string; text: string; exact: boolean } | null;
+}
+
+export function Composer({ draft, onSend, onTyping, disabled = false, placeholder, attachments, children, expander }: ComposerProps) {
   const id = useId();
   const textarea = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
@@ -37,6 +44,7 @@ export function Composer({ draft, onSend, onTyping, disabled = false, placeholde
   const length = draft.value.length;
   const tooLong = length > limits.bodyChars;
   const waiting = files?.sendRequested === true;
+  const expansion = expander?.match(draft.value) ?? null;
   // A file the server refused holds the message back until it is retried or removed (its chip says why).
   const canSend = !disabled && !tooLong && !waiting && files?.failed !== true && (draft.value.trim() !== '' || fileCount > 0);
 
@@ -67,6 +75,12 @@ export function Composer({ draft, onSend, onTyping, disabled = false, placeholde
   }, [files, disabled]);
 
   const onKeyDown = (event: TargetedKeyboardEvent<HTMLTextAreaElement>) => {
+    // Tab with a hint showing inserts it (Shift+Tab still leaves the box); Enter does for a whole shortcut.
+    if (expansion !== null && !event.shiftKey && (event.key === 'Tab' || (event.key === 'Enter' && expansion.exact && !event.isComposing))) {
+      event.preventDefault();
+      draft.value = expansion.text;
+      return;
+    }
     // isComposing: Enter that confirms an IME composition (Japanese, Chinese...) must not send.
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -133,11 +147,17 @@ export function Composer({ draft, onSend, onTyping, disabled = false, placeholde
           onKeyDown={onKeyDown}
           onPaste={onPaste}
           onBlur={() => onTyping(false)}
+          aria-describedby={expansion === null ? undefined : `${id}x`}
         />
         <button type="submit" class="button button--primary send" disabled={!canSend}>
           Send
         </button>
       </div>
+      {expansion !== null && (
+        <p id={`${id}x`} class="composer-limit">
+          Tab: insert canned response “{expansion.name}”
+        </p>
+      )}
       {length >= limits.bodyChars * COUNTER_FROM && (
         <p class={tooLong ? 'composer-limit composer-limit--over' : 'composer-limit'} aria-live="polite">
           {tooLong

@@ -9,7 +9,7 @@ import type { Attachments } from '../sdk/attachments.ts';
 import type { ConversationSession } from '../sdk/conversationSession.ts';
 import type { ConversationSnapshot } from '../sdk/types.ts';
 import { CallPanel, type PendingAnswer } from './CallPanel.tsx';
-import { Composer } from './Composer.tsx';
+import { Composer, type DraftExpander } from './Composer.tsx';
 import { DismissableError } from './DismissableError.tsx';
 import { DocPanel } from './DocPanel.tsx';
 import { DocumentsBar } from './DocumentsBar.tsx';
@@ -38,6 +38,8 @@ export interface ConversationViewProps {
   /** The owner's answer to a call, chosen in the console's ring before this conversation was open. */
   pendingAnswer?: PendingAnswer | null;
   onAnswered?: () => void;
+  /** A company console's canned responses for the composer. */
+  expander?: DraftExpander | null;
 }
 
 export function ConversationView(props: ConversationViewProps) {
@@ -74,6 +76,7 @@ export function ConversationView(props: ConversationViewProps) {
           session.send(body, files);
         }}
         onTyping={(active) => session.setTyping(active)}
+        expander={props.expander}
       >
         {props.composerExtras}
       </Composer>

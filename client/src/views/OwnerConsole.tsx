@@ -23,10 +23,10 @@ import { InboxControls } from './InboxControls.tsx';
 import { Link } from './Link.tsx';
 import { NewEmailForm } from './NewEmailForm.tsx';
 import { OwnerConversationPane, type FirstMessage } from './OwnerConversationPane.tsx';
-import { SettingsView } from './SettingsView.tsx';
 import { LazyCompanyView } from './LazyCompanyView.tsx';
 import type { CompanyViewer } from './CompanySection.tsx';
 import type { ChatRouting } from './VisitorsPanel.tsx';
+import type { DraftExpander } from './Composer.tsx';
 
 /** What the pane shows instead of a conversation. */
 type Panel = 'newEmail' | 'settings';
@@ -53,6 +53,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   const inbox = useInbox(session);
   const listed = useSnapshot(inbox).value;
   const listAside = useRef<HTMLElement>(null);
+  const expander = useCannedExpander(company, panel.value);
 
   // Every conversation the session knows (archived ones too): the open one keeps its title whatever the list shows.
   const conversations = snapshot?.conversations ?? [];
@@ -231,7 +232,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               }}
             />
           ) : panel.value === 'settings' ? (
-            <SettingsView onBack={closePanel} company={company} />
+            <LazyCompanyView view="SettingsView" props={{ onBack: closePanel, company }} />
           ) : selectedId.value === null ? (
             <p class="muted centered pane-placeholder">
               {conversations.length === 0 ? 'Conversations will appear here.' : 'Choose a conversation.'}
@@ -253,6 +254,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               pendingAnswer={pendingAnswer.value?.conversationId === selectedId.value ? pendingAnswer.value : null}
               onAnswered={() => (pendingAnswer.value = null)}
               routing={routing?.(selectedId.value)}
+              expander={expander}
             />
           )}
         </section>
@@ -275,6 +277,25 @@ function useCompanyMode(profile: ProfileAnswer): CompanyViewer | null {
   }, [role, profile.handle, viewerHandle]);
   useEffect(() => () => api.setAccount(null), []);
   return company;
+}
+
+/**
+ * A company's canned responses for its console's composer, loaded with the company-only views; again whenever the
+ * pane changes (closing Settings, where they are edited). Without them the composer works as anywhere else.
+ */
+function useCannedExpander(company: CompanyViewer | null, panel: Panel | null): DraftExpander | null {
+  const [expander, setExpander] = useState<DraftExpander | null>(null);
+  useEffect(() => {
+    if (company === null) return undefined;
+    let current = true;
+    import('./companyViews.ts')
+      .then((views) => views.loadCannedExpander())
+      .then((loaded) => current && setExpander(loaded), (err: unknown) => console.warn('canned responses not loaded', err));
+    return () => {
+      current = false;
+    };
+  }, [company, panel]);
+  return expander;
 }
 
 /** On a person's own console: the companies they work for, each a link to its operators' console. */

@@ -13,6 +13,7 @@ import { ConversationSession } from '../sdk/conversationSession.ts';
 import type { Inbox } from '../sdk/inbox.ts';
 import { useAttachments, useOpenSession, useSnapshot } from '../useSession.ts';
 import type { PendingAnswer } from './CallPanel.tsx';
+import type { DraftExpander } from './Composer.tsx';
 import { ConversationActions } from './ConversationActions.tsx';
 import { emailSubject, visitorLabel } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
@@ -39,6 +40,7 @@ export function OwnerConversationPane({
   pendingAnswer,
   onAnswered,
   routing,
+  expander,
 }: {
   conversationId: string;
   summary: ConversationSummary | null;
@@ -54,6 +56,8 @@ export function OwnerConversationPane({
   onAnswered: () => void;
   /** A company's chat: who has it, and Take / End chat / Transfer (issue 19; the company chunk's ChatControls). */
   routing?: ComponentChildren;
+  /** A company console's canned responses (`/hello` + Tab). */
+  expander?: DraftExpander | null;
 }) {
   // As it was when the pane opened: the console forgets it once sent, the title and the mailing lines still need it.
   const [opening] = useState(first);
@@ -102,6 +106,7 @@ export function OwnerConversationPane({
           mailed={summary?.kind === 'email' || opening !== null}
           pendingAnswer={pendingAnswer}
           onAnswered={onAnswered}
+          expander={expander}
           emptyHint={<p>No messages yet.</p>}
         />
       ) : (

@@ -37,6 +37,7 @@ import { OwnerLogin } from './OwnerLogin.tsx';
 import { ProfileHeader } from './ProfileHeader.tsx';
 import { ResumeChoice } from './ResumeChoice.tsx';
 import { ResumeLink } from './ResumeLink.tsx';
+import { EmailTranscript } from './EmailTranscript.tsx';
 import { useRouter } from '../router.ts';
 import { TypingIndicator } from './TypingIndicator.tsx';
 import { EmailField, NameField } from './VisitorFields.tsx';
@@ -352,6 +353,7 @@ function ConversationStage({
                 <MessageLeft ownerName={ownerName} email={email.value.trim()} />
               )}
               <ResumeLink resumePath={conversation.resumePath} newTab={embed !== null} />
+              <EmailTranscript conversationId={conversation.conversationId} token={conversation.token} email={email.value.trim()} />
             </>
           }
           composerExtras={<NameField name={visitorName} onCommit={renameIfChanged} />}

@@ -1,9 +1,13 @@
 /**
- * The views only companies' operators see (issue 19): the live "Visitors" list and the "Queue" with a chat's routing
- * controls (VisitorsPanel.tsx, QueuePanel.tsx), Settings → Company, the page of an
- * invitation to a team. One chunk of their own, fetched the first time a company's console or a join link opens
- * (LazyCompanyView.tsx), so a visitor's page and a person's console do not load them (test/unit/bundle.test.ts).
+ * The views the page loads on demand, in one chunk of their own (LazyCompanyView.tsx), so that what every page loads
+ * stays small (test/unit/bundle.test.ts): what only companies' operators see (issue 19: the live "Visitors" list with
+ * the "Queue" and a chat's routing controls, Settings → Company, the page of an invitation to a team, the canned
+ * responses their composer expands), the owner's Settings (opened now and then, and never on a visitor's page), and
+ * the visitor's "Email transcript" form (fetched only when a visitor asks for it).
  */
 export { VisitorsPanel } from './VisitorsPanel.tsx';
 export { CompanySection } from './CompanySection.tsx';
 export { JoinPage } from './JoinPage.tsx';
+export { TranscriptForm } from './TranscriptForm.tsx';
+export { loadCannedExpander } from '../sdk/canned.ts';
+export { SettingsView } from './SettingsView.tsx';
