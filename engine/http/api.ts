@@ -155,6 +155,9 @@ export class Api {
       startedOn: body.startedOn ? await this.startedOnSite(account, body.startedOn) : null,
       at: this.deps.clock.now(),
     });
+    // A company's chat waits in its queue from the start, even while no room of the company runs to route it
+    // (rooms/site/chatRouter.ts routes it as soon as one does).
+    if (await this.deps.storage.getCompany(account.id)) await this.deps.storage.queueChat(conversation.id, account.id, this.deps.clock.now());
     await this.deps.conversationLog.publishSummary(conversation.id);
     const answer: KnockAnswer = { conversationId: conversation.id, token, resumePath: resumePath(account.handle, token) };
     sendJson(r.res, 201, answer, { 'Set-Cookie': [this.visitorCookie(account.handle, token)] });

@@ -67,7 +67,7 @@ export class ChatRouter {
       const open = await this.deps.storage.openChats(this.company.id);
       for (const row of open) this.chats.set(row.conversationId, await this.fromRow(row));
       await this.readOperators();
-      await this.route();
+      if (await this.route()) this.deps.onChange();
     });
   }
 
@@ -88,10 +88,19 @@ export class ChatRouter {
         return;
       }
       const at = this.deps.clock.now();
-      if (await this.deps.storage.queueChat(summary.id, this.company.id, at)) {
+      // The knock queues a company's chat itself (engine/http/api.ts), so that a chat started while this room was not
+      // running waits for it; a chat queued so, or by another process's room before a move, is taken as stored.
+      const queued = await this.deps.storage.queueChat(summary.id, this.company.id, at);
+      const stored = queued ? null : await this.deps.storage.getChatAssignment(summary.id);
+      if (queued || (stored !== null && stored.companyId === this.company.id && stored.state !== 'ended')) {
         this.chats.set(summary.id, {
-          conversationId: summary.id, state: 'queued', operatorId: null, queuedAt: at, assignedAt: null,
-          visitorName: summary.visitorName, startedOn: summary.startedOn ?? null,
+          conversationId: summary.id,
+          state: stored?.state === 'assigned' ? 'assigned' : 'queued',
+          operatorId: stored?.operatorId ?? null,
+          queuedAt: stored?.queuedAt ?? at,
+          assignedAt: stored?.assignedAt ?? null,
+          visitorName: summary.visitorName,
+          startedOn: summary.startedOn ?? null,
         });
         await this.readOperators();
         await this.route();
@@ -106,7 +115,7 @@ export class ChatRouter {
   refresh(): Promise<void> {
     return this.serial(async () => {
       await this.readOperators();
-      await this.route();
+      if (await this.route()) this.deps.onChange();
     });
   }
 
@@ -184,19 +193,25 @@ export class ChatRouter {
 
   // --- decisions ----------------------------------------------------------------------------------------------------
 
-  /** Gives the waiting chats, oldest first, to eligible operators until none is left or no one has room. */
-  private async route(): Promise<void> {
+  /**
+   * Gives the waiting chats, oldest first, to eligible operators until none is left or no one has room. Returns whether
+   * it gave any (the operators are told by the caller: once per change, not once per chat).
+   */
+  private async route(): Promise<boolean> {
+    let gave = false;
     for (const chat of this.openChats()) {
       if (chat.state !== 'queued') continue;
       const operator = this.eligible();
-      if (operator === null) return;
+      if (operator === null) return gave;
       try {
         await this.assign(chat, operator.accountId);
+        gave = true;
       } catch (err) {
         this.deps.logger.error({ err, companyId: this.company.id, conversationId: chat.conversationId }, 'could not assign a chat');
-        return;
+        return gave;
       }
     }
+    return gave;
   }
 
   /** The operator the next chat goes to, or null when nobody can take one now. */

@@ -92,6 +92,24 @@ const positions = (v: Visitor) => v.room.snapshot().of<SiteServerMessages['queue
 const lastError = async (op: Operator, what: string) => (await waitFor(op.console, (s) => s.lastError !== null, what)).lastError;
 
 describe('routing of a company\u2019s chats', () => {
+  it('queues a chat started while no console and no widget of the company is open, and gives it to the first operator who opens the console', async () => {
+    const c = await company();
+    // Nobody of the company is connected: no room of the company runs. The knock alone must put the chat in the queue.
+    const knocked = await cast.visitor().api.knock(c.handle, 'Dora', undefined, { url: `${SITE}/hats`, title: 'Hats' });
+    expect(await knock.storage.getChatAssignment(knocked.conversationId)).toMatchObject({ state: 'queued', operatorId: null });
+    const olga = await operator(c, 'Olga', 1);
+    await waitFor(olga.console, () => olga.console.snapshot().chats.some((chat) => chat.conversationId === knocked.conversationId && chat.operator?.handle === olga.handle), 'the waiting chat given to Olga');
+    expect((await knock.storage.getChatAssignment(knocked.conversationId))?.operatorId).toBe(olga.account.id);
+  });
+
+  it('queues a chat once whether the knock or the room hears of it first, and routes it while the room runs', async () => {
+    const c = await company();
+    const olga = await operator(c, 'Olga', 2);
+    const v = await visitor(c, 'Eve');
+    await waitFor(olga.console, () => holderOf(olga, v) === olga.handle, 'the chat assigned to Olga');
+    expect(olga.console.snapshot().chats.filter((chat) => chat.conversationId === v.conversationId)).toHaveLength(1);
+  });
+
   it('gives each of two operators of capacity 1 a chat, queues the third, and assigns it when a chat ends', async () => {
     const c = await company();
     const olga = await operator(c, 'Olga', 1);
