@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       // Closed loop: the view the operator just saw was this visitor's newest page: on to the next one.
       if (visitor && ingesting && v.page.url === pageUrl(visitor.page)) nextPage(visitor);
     });
-    for (const type of ['status', 'visitor.gone', 'error']) operator.onMessage(type, () => undefined);
+    for (const type of ['status', 'visitor.gone', 'chats', 'error']) operator.onMessage(type, () => undefined);
 
     const baseline = await server.memory();
     const client = new Client(endpoint);
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
 
     ingesting = true;
     const startUpdates = updates;
-    const meter = new CpuMeter({ server: server.procs.map((p) => p.pid) });
+    const meter = new CpuMeter({ server: server.procs.map((p) => p.pid), load: [process.pid] });
     for (const visitor of visitors.values()) nextPage(visitor);
     await sleep(SECONDS * 1000);
     const ingested = updates - startUpdates;
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     console.log(`  visitors held and listed: ${listed} of ${VISITORS} (${failed} failed${firstErrors.length ? `: ${firstErrors.join(' | ')}` : ''}), joined in ${joinSeconds.toFixed(1)} s (${(visitors.size / joinSeconds).toFixed(0)}/s)`);
     console.log(`  memory: RSS ${(baseline.rssBytes / 2 ** 20).toFixed(0)} MiB -> ${(held.rssBytes / 2 ** 20).toFixed(0)} MiB, ${(perVisitor / 1024).toFixed(1)} KiB per monitored visitor`);
     console.log(`  idle CPU with ${visitors.size} visitors connected: ${idleCores.toFixed(3)} cores`);
-    console.log(`  page views ingested: ${(ingested / ingestCpu.seconds).toFixed(0)}/s (server ${ingestCpu.cores.server?.toFixed(2)} cores, ${ingested} in ${ingestCpu.seconds.toFixed(1)} s)`);
+    console.log(`  page views ingested: ${(ingested / ingestCpu.seconds).toFixed(0)}/s (server ${ingestCpu.cores.server?.toFixed(2)} cores, this load process ${ingestCpu.cores.load?.toFixed(2)}; ${ingested} in ${ingestCpu.seconds.toFixed(1)} s)`);
     await Promise.allSettled([...visitors.values()].map((v) => v.room.leave()));
     await operator.leave();
   } finally {
