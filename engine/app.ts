@@ -339,7 +339,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
   // --- issue 19: companies (the CLI's and Settings → Company's one way to change them) ----------------------------
   const companies = new Companies({ storage, accounts, clock, mailDomain });
-  const companyApi = new CompanyApi({ storage, auth, companies, clock, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
+  const companyApi = new CompanyApi({ storage, auth, companies, clock, hub, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
   const transcriptApi = new TranscriptApi({ storage, auth, transcripts, clock });
   // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({

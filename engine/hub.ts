@@ -33,7 +33,9 @@ export type PresenceEvent =
 export type OwnerEvent =
   | { type: 'conversation'; summary: ConversationSummary }
   /** A call from a visitor rings, was answered or ended (every owner tab rings, not only the conversation's). */
-  | { type: 'call'; call: UserServerMessages['call'] };
+  | { type: 'call'; call: UserServerMessages['call'] }
+  /** A company's team changed (an operator's status or capacity, someone added or removed): its SiteRoom re-reads it. */
+  | { type: 'team' };
 
 type Callback<E> = (event: E) => void;
 

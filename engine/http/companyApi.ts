@@ -21,6 +21,7 @@
  *   DELETE /_/api/company/canned/<shortcut>                  -> cannedAnswer           (admins)
  */
 import { z } from 'zod';
+import type { Hub } from '../hub.ts';
 import type { Companies } from '../companies.ts';
 import type { Auth } from '../auth.ts';
 import { KnockError } from '../errors.ts';
@@ -67,6 +68,8 @@ export interface CompanyApiDeps {
   auth: Auth;
   companies: Companies;
   clock: Clock;
+  /** The company's SiteRoom hears of team changes through it (routing, and whether anyone is available). */
+  hub: Pick<Hub, 'publishOwner'>;
   /** Taking invitations, per address (a token is unguessable; this keeps guessing slow anyway): the logins' limit. */
   joinsPerIp: RateLimitConfig;
   /** KNOCK_PUBLIC_URL, if set: the address the embed code loads the widget from. */
@@ -167,6 +170,7 @@ export class CompanyApi {
     if (!handle.success || !(await this.deps.companies.removeOperator(account.handle, handle.data))) {
       throw new KnockError('not_found', `/${handleParam.slice(0, 64)} is not in this company's team.`);
     }
+    this.deps.hub.publishOwner(account.handle, { type: 'team' });
     await this.answer(r, account);
   }
 
@@ -179,6 +183,7 @@ export class CompanyApi {
     const operator = await this.deps.companies.acceptInvite(token, person.id);
     const company = operator ? await this.deps.storage.getAccountById(operator.companyId) : null;
     if (!operator || !company) throw new KnockError('not_found', 'This invitation link is not valid (any more): ask the company\u2019s admin for a new one.');
+    this.deps.hub.publishOwner(company.handle, { type: 'team' });
     sendJson(r.res, 200, { handle: company.handle, displayName: company.displayName, role: operator.role });
   }
 
@@ -222,6 +227,7 @@ export class CompanyApi {
     const { account, operator } = await this.operatorOf(r);
     const { status } = await readJson(r.req, operatorStatusBody, MAX_BODY_BYTES);
     await this.deps.storage.setOperatorStatus(account.id, operator.id, status);
+    this.deps.hub.publishOwner(account.handle, { type: 'team' });
     await this.answer(r, account);
   }
 
@@ -229,6 +235,7 @@ export class CompanyApi {
     const { account, operator } = await this.operatorOf(r);
     const { capacity } = await readJson(r.req, operatorCapacityBody, MAX_BODY_BYTES);
     await this.deps.storage.setOperatorCapacity(account.id, operator.id, capacity);
+    this.deps.hub.publishOwner(account.handle, { type: 'team' });
     await this.answer(r, account);
   }
 

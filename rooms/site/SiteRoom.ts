@@ -130,6 +130,7 @@ export function siteRoomClass(deps: RoomDeps) {
       this.stops.push(
         await deps.hub.onOwner(company.handle, (event) => {
           if (event.type === 'conversation') logic.onConversation(event.summary);
+          else if (event.type === 'team') void logic.onTeamChanged();
         }),
       );
       await logic.router.load();

@@ -111,6 +111,12 @@ export class ChatRouter {
     });
   }
 
+  /** Whether an operator of the company is here to answer: their console open and their status online (capacity aside: a full team queues). */
+  anyoneAvailable(): boolean {
+    const connected = this.deps.connected();
+    return this.operators.some((operator) => operator.status === 'online' && connected.has(operator.accountId));
+  }
+
   /** Re-reads the operators (status, capacity, who is one) and routes: also when a console opened. */
   refresh(): Promise<void> {
     return this.serial(async () => {

@@ -80,6 +80,8 @@ export class SiteLogic {
   /** Invitations per operator account (all their tabs together). */
   private readonly invites: KeyedRateLimiter;
   private readonly presence: OwnerPresence;
+  /** The `online` everyone was told last (tellStatus says it again only when it changes). */
+  private toldOnline: boolean | null = null;
   private readonly handlers: Handlers;
   private readonly newId: () => string;
   private busy = false;
@@ -104,7 +106,10 @@ export class SiteLogic {
         clock: deps.clock,
         logger: deps.logger,
         connected: () => this.connectedOperators(),
-        onChange: () => this.tellChats(),
+        onChange: () => {
+          this.tellChats();
+          this.tellStatus();
+        },
       },
       { id: company.id, displayName: company.displayName },
     );
@@ -142,7 +147,7 @@ export class SiteLogic {
       // What was buffered meanwhile is older than the lists just sent.
       goLive(peer, () => true);
       // A console opened: its operator may take the chats waiting.
-      this.router.refresh().catch((err: unknown) => this.deps.logger.error({ err, companyId: this.company.id }, 'could not route chats'));
+      void this.onTeamChanged();
     } else {
       // Statuses buffered meanwhile are older than the one just sent; an invitation is not.
       goLive(peer, (type) => type === 'status');
@@ -155,6 +160,7 @@ export class SiteLogic {
     this.members.delete(peerId);
     this.toldPosition.delete(peerId);
     member.peer.state = { kind: 'draining' };
+    if (member.kind === 'operator') this.tellStatus(); // the last available operator's console closed
     if (member.kind !== 'visitor') return;
     const { visit, tab } = member;
     visit.tabs.delete(peerId);
@@ -194,8 +200,20 @@ export class SiteLogic {
    * operators (their status and capacity change over the HTTP API); the room calls it periodically.
    */
   async tick(): Promise<void> {
-    const waiting = this.router.openChats().some((chat) => chat.state === 'queued');
-    await Promise.all([this.presence.refresh(), waiting ? this.router.refresh().catch((err: unknown) => this.deps.logger.error({ err, companyId: this.company.id }, 'could not route chats')) : undefined]);
+    await Promise.all([this.presence.refresh(), this.onTeamChanged()]);
+  }
+
+  /**
+   * The team changed (the hub's `team` event from the API, or the periodic tick for changes made elsewhere, e.g. by
+   * the CLI): re-read the operators, route what waits, and tell visitors if the company turned available or away.
+   */
+  async onTeamChanged(): Promise<void> {
+    try {
+      await this.router.refresh();
+    } catch (err) {
+      this.deps.logger.error({ err, companyId: this.company.id }, 'could not route chats');
+    }
+    this.tellStatus();
   }
 
   /** A conversation of the company changed (the hub's owner events): a new chat is queued and routed. */
@@ -420,13 +438,19 @@ export class SiteLogic {
     }
   }
 
+  /**
+   * The company is online for its visitors when its URL is (an operator's console is open, rooms/ownerPresence.ts)
+   * and one of the operators with a console open here is not away: a team all away gets "Leave a message".
+   */
   private status(): SiteServerMessages['status'] {
-    return { name: this.company.displayName, online: this.presence.known ?? false };
+    return { name: this.company.displayName, online: (this.presence.known ?? false) && this.router.anyoneAvailable() };
   }
 
-  /** Everyone's button and console follow the company's presence; joining peers get it with their welcome. */
+  /** Everyone's button and console follow the company's status when it changes; joining peers get it with their welcome. */
   private tellStatus(): void {
     const status = this.status();
+    if (status.online === this.toldOnline) return;
+    this.toldOnline = status.online;
     for (const member of this.members.values()) deliver(member.peer, 'status', status);
   }
 

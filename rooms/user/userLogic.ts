@@ -139,6 +139,9 @@ export class UserLogic {
       case 'call':
         for (const peer of this.owners.values()) deliver(peer, 'call', event.call);
         return;
+      case 'team':
+        // For the company's SiteRoom (its routing and its button); the console reads the team over the API.
+        return;
       default:
         assertNever(event);
     }

@@ -92,6 +92,29 @@ const positions = (v: Visitor) => v.room.snapshot().of<SiteServerMessages['queue
 const lastError = async (op: Operator, what: string) => (await waitFor(op.console, (s) => s.lastError !== null, what)).lastError;
 
 describe('routing of a company\u2019s chats', () => {
+  it('shows visitors “online” only while an operator with an open console is not away, and queues their chats meanwhile', async () => {
+    const c = await company();
+    const olga = await operator(c, 'Olga', 2);
+    // The console also holds the company's URL (its UserRoom), as the real console does: the company is present.
+    const url = await RawRoom.join(knock.url, 'user', { handle: c.handle }, olga.person.headers);
+    rooms.push(url);
+    const room = await RawRoom.join(knock.url, 'site', { as: 'visitor', handle: c.handle, visitorId: `v${randomBytes(12).toString('base64url')}`, site: SITE, monitor: true });
+    rooms.push(room);
+    const online = () => room.snapshot().of<SiteServerMessages['status']>('status').at(-1)?.online;
+    await waitFor(room, () => online() === true, 'the button saying someone is online');
+
+    const api = olga.person.api;
+    api.setAccount(c.handle);
+    await api.setMyStatus('away');
+    await waitFor(room, () => online() === false, 'the button turning to “Leave a message” when the only operator is away');
+    const v = await visitor(c, 'Fay');
+    await waitFor(v.room, () => positions(v).at(-1) === 1, 'the chat waiting while everyone is away');
+
+    await api.setMyStatus('online');
+    await waitFor(room, () => online() === true, 'the button back to online');
+    await waitFor(olga.console, () => holderOf(olga, v) === olga.handle, 'the waiting chat given to Olga, back online');
+  });
+
   it('queues a chat started while no console and no widget of the company is open, and gives it to the first operator who opens the console', async () => {
     const c = await company();
     // Nobody of the company is connected: no room of the company runs. The knock alone must put the chat in the queue.

@@ -88,6 +88,13 @@ async function operator(opts: { rates?: Parameters<typeof makePeer>[3]; accountI
   return peer;
 }
 
+/** A person account that is an operator of the company (status online, capacity 2). */
+async function operatorAccount(handle: string): Promise<Account> {
+  const account = await f.storage.createAccount({ handle, displayName: handle, passwordHash: 'not-a-hash', at: T0 });
+  await f.storage.addOperator({ companyId: f.company.id, accountId: account.id, role: 'operator', capacity: 2, at: T0 });
+  return account;
+}
+
 async function visitor(opts: Partial<Extract<SiteJoin, { as: 'visitor' }>> & { rates?: Parameters<typeof makePeer>[3] } = {}): Promise<SPeer> {
   const { rates, ...join } = opts;
   const peer = makePeer<SiteServerMessages>(`tab-${++peerCount}`, { role: 'visitor', participantId: null, accountId: null, sessionHash: null, name: '' }, f.clock, rates);
@@ -458,8 +465,9 @@ describe('SiteLogic: what is not monitored', () => {
 describe('SiteLogic: the company\u2019s status', () => {
   it('tells visitors and operators when the company comes online and goes offline', async () => {
     await setup();
-    const op = await operator();
+    const op = await operator({ accountId: (await operatorAccount('olga')).id });
     const tab = await visitor();
+    await settle();
     f.logic.onPresenceEvent({ type: 'online', online: true });
     f.logic.onPresenceEvent({ type: 'online', online: false });
 
@@ -471,9 +479,30 @@ describe('SiteLogic: the company\u2019s status', () => {
   it('tells a visitor who joins while an operator is online that the company is online', async () => {
     await setup();
     f.hub.online = true;
+    await operator({ accountId: (await operatorAccount('olga')).id });
+    await settle();
     const tab = await visitor();
 
     expect(tab.transport.of('status')).toEqual([{ name: 'Acme Ltd', online: true }]);
+  });
+
+  it('says the company is offline while its only operator here is away, or when nobody of the team is here', async () => {
+    await setup();
+    f.hub.online = true;
+    const tab = await visitor();
+    const olga = await operatorAccount('olga');
+    const op = await operator({ accountId: olga.id });
+    await settle();
+    await f.storage.setOperatorStatus(f.company.id, olga.id, 'away');
+    await f.logic.onTeamChanged();
+    await f.storage.setOperatorStatus(f.company.id, olga.id, 'online');
+    await f.logic.onTeamChanged();
+    f.logic.leave(op.id);
+    // A console of someone who is no operator (the company's own login) makes nobody available either.
+    await operator({ accountId: f.company.id });
+    await settle();
+
+    expect(tab.transport.of('status').map((s) => s.online)).toEqual([false, true, false, true, false]);
   });
 
   it('closes the operator sockets of a session that logged out', async () => {
