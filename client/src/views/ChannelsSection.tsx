@@ -4,7 +4,7 @@
  * after the knock each is tried, set quiet hours in the owner's time zone, and pause all forwarding. "Push" uses
  * this browser's push subscription ("Notify me on this device"), which needs no code.
  */
-import { useEffect, useId } from 'preact/hooks';
+import { useEffect, useId, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import type { ChannelRecord, ChannelsAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
@@ -41,15 +41,23 @@ export function ChannelsSection() {
     void load();
   }, []);
 
+  // Only the newest change's answer is shown: two quick clicks (pause, resume) answered out of order must not put
+  // the first one's state back on screen (the switch would jump back under the person's hand).
+  const latestAct = useRef(0);
   const act = async (what: () => Promise<ChannelsAnswer | void>, done?: string) => {
+    const ticket = ++latestAct.current;
     error.value = null;
     notice.value = null;
     try {
-      const answer = await what();
-      state.value = answer ?? (await api.channels());
+      const answer = (await what()) ?? (await api.channels());
+      if (ticket !== latestAct.current) return;
+      state.value = answer;
       if (done) notice.value = done;
     } catch (err) {
+      if (ticket !== latestAct.current) return;
       error.value = errorText(err);
+      // What is on screen may be a change that did not happen: show what the server holds.
+      void load();
     }
   };
 
@@ -99,7 +107,14 @@ export function ChannelsSection() {
             onVerify={(channel) => (pendingId.value = channel.id)}
             onRemove={(channel) => void act(() => api.removeChannel(channel.id), `Removed ${channel.address}.`)}
           />
-          <ForwardingSettings settings={current.settings} onSave={(settings) => void act(() => api.setForwarding(settings), 'Saved.')} />
+          <ForwardingSettings
+            settings={current.settings}
+            onSave={(settings) => {
+              // At once on screen (the switches are controlled by this state), then saved.
+              state.value = { ...current, settings };
+              void act(() => api.setForwarding(settings), 'Saved.');
+            }}
+          />
         </>
       )}
       <SettingsFeedback error={current === null ? null : error.value} notice={notice.value} />
