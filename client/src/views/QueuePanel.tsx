@@ -87,6 +87,15 @@ function ChatControlsView({ chat, others, viewer, session }: { chat: ChatAssignm
   return (
     <div class="pane-actions">
       <p class="pane-subject">{chat.operator === null ? 'Waiting in the queue' : `Assigned to ${mine ? 'you' : chat.operator.displayName}`}</p>
+      {chat.startedOn !== null && (
+        <p class="pane-subject">
+          Started on{' '}
+          {/* An http(s) address of one of the company's sites (the knock keeps no other): opened apart from the console. */}
+          <a href={chat.startedOn.url} target="_blank" rel="noopener noreferrer">
+            {chat.startedOn.title.trim() === '' ? chat.startedOn.url : chat.startedOn.title}
+          </a>
+        </p>
+      )}
       {!mine && (
         <button type="button" class="button button--small" onClick={() => session.take(chat.conversationId)}>
           Take

@@ -34,6 +34,8 @@ export class WidgetView {
   private panel: { element: HTMLElement; frame: HTMLIFrameElement; name: HTMLElement; queue: HTMLElement } | null = null;
   /** The visitor's place in the company's queue (null: not waiting), shown above the chat once the panel is made. */
   private queuePosition: number | null = null;
+  /** Whether an operator is available (the last status): the queue line promises someone soon only then. */
+  private online = false;
   private invite: { element: HTMLElement; returnFocus: Element | null } | null = null;
 
   constructor(doc: Document, private readonly events: WidgetViewEvents) {
@@ -68,8 +70,10 @@ export class WidgetView {
     label.textContent = online ? 'Chat with us' : 'Leave a message';
     button.title = name;
     dot.className = online ? 'dot on' : 'dot';
+    this.online = online;
     this.setOpen(open);
     if (this.panel !== null) this.nameChat(name);
+    this.showQueue(this.queuePosition);
   }
 
   /** Opens the chat panel: made on first use, shown again after a close (the conversation in it stays). */
@@ -102,8 +106,10 @@ export class WidgetView {
     this.queuePosition = position;
     if (this.panel === null) return;
     const { queue } = this.panel;
-    queue.hidden = position === null;
-    queue.textContent = position === null ? '' : `You are number ${position} in the queue. Someone will be with you soon.`;
+    // With everyone away the chat is a message left (the chat frame says so): no promise of someone soon.
+    const shown = position !== null && this.online;
+    queue.hidden = !shown;
+    queue.textContent = shown ? `You are number ${position} in the queue. Someone will be with you soon.` : '';
   }
 
   closeChat(): void {
