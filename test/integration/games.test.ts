@@ -9,6 +9,7 @@ import { waitFor, type Person } from '../support/clients.ts';
 import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { RawRoom } from '../support/rawRoom.ts';
+import { GameLobby } from '../../client/src/sdk/gameSession.ts';
 import type { ConnectFourView } from '../../games/connectFour.ts';
 import type { PongView } from '../../games/pong.ts';
 import type { ErrorPayload, GameRecord, GameServerMessages, MessageRecord } from '../../engine/protocol.ts';
@@ -176,6 +177,25 @@ describe('Connect Four in a GameRoom', () => {
     expect(over.result).toEqual({ winner: 0, reason: 'Alice did not come back (forfeit)' });
     for (const room of [visitor, owner]) {
       await waitFor(room, (s) => s.of<MessageRecord>('message').some((m) => m.body.startsWith('Connect Four: Vic won (Alice did not come back (forfeit))')), 'forfeit in chat');
+    }
+  });
+});
+
+describe('the games panel of a page (GameLobby over the ConversationSession)', () => {
+  it('shows the game under way even when it attaches after the conversation was told of it (a page that reopens)', async () => {
+    const { conversationId, token, game } = await startGame('connect4');
+    // The reopened page: its conversation connects and hears the open game before any games panel listens.
+    const conversation = cast.visitor().conversation(conversationId, token);
+    let stop = () => undefined as unknown;
+    await new Promise<void>((resolve) => {
+      stop = conversation.onGame((e) => e.type === 'game' && e.payload.id === game.id && resolve());
+    });
+    stop();
+    const lobby = new GameLobby(conversation);
+    try {
+      expect(lobby.snapshot().open).toMatchObject({ id: game.id, status: 'active' });
+    } finally {
+      lobby.close();
     }
   });
 });

@@ -82,6 +82,13 @@ export class ConversationSession {
   private callNow: { deviceId: string | null; state: CallEvent | null; ring: CallEvent | null } = { deviceId: null, state: null, ring: null };
   private readonly docListeners = new Set<DocCreatedListener>();
   private readonly gameListeners = new Set<GameInviteListener>();
+  /**
+   * The newest game record heard (an invitation, the game going on, the last result): the server sends the open game
+   * once, as the device joins, and the games panel mounts after the session connected (one render later, or more on
+   * a busy page), so a lobby that attaches after it must still learn of the game, or the page offers "Play a game"
+   * beside a game under way.
+   */
+  private newestGame: ConversationServerMessages['game'] | null = null;
   private readonly stored = new Map<number, MessageRecord>();
   private readonly failed = new Map<string, { body: string; at: number; files?: FileRef[]; error: string }>();
   private readonly participants = new Map<string, ParticipantRecord>();
@@ -280,9 +287,13 @@ export class ConversationSession {
     return { endpoint, conversationId, ...(token ? { token } : {}), ...(headers ? { headers } : {}) };
   }
 
-  /** Hears game records (invitations, games starting and ending) and errors answering game messages. */
+  /**
+   * Hears game records (invitations, games starting and ending), each newer than the last (a record of an older game
+   * arriving late is dropped), and errors answering game messages. A listener first hears the newest record so far.
+   */
   onGame(listener: GameInviteListener): () => void {
     this.gameListeners.add(listener);
+    if (this.newestGame !== null) listener({ type: 'game', payload: this.newestGame });
     return () => this.gameListeners.delete(listener);
   }
 
@@ -294,6 +305,12 @@ export class ConversationSession {
   // --- incoming -------------------------------------------------------------------------------------------------------
   private onMessage<K extends keyof ConversationServerMessages>(type: K, payload: ConversationServerMessages[K]): void {
     const isGameError = type === 'error' && (payload as ErrorPayload).ref?.startsWith('game.') === true;
+    if (type === 'game') {
+      const game = payload as ConversationServerMessages['game'];
+      const newest = this.newestGame;
+      if (newest !== null && newest.id !== game.id && game.createdAt < newest.createdAt) return;
+      this.newestGame = game;
+    }
     if (type === 'game' || isGameError) {
       for (const listener of [...this.gameListeners]) listener({ type, payload } as GameInviteEvent);
       return;

@@ -41,7 +41,8 @@ export class GameLobby {
   constructor(private readonly conversation: ConversationSession) {
     this.unsubscribe = conversation.onGame((event) => {
       if (event.type === 'game') {
-        if (!this.latest || this.latest.id === event.payload.id || event.payload.createdAt >= this.latest.createdAt) this.latest = event.payload;
+        // The session passes on only a record newer than the last, and the newest so far as the lobby attaches.
+        this.latest = event.payload;
         this.error = null;
       } else {
         this.error = event.payload;
