@@ -106,6 +106,7 @@ export function routingMethods(routing: RoutingStorage): RoutingStorage {
     queueChat: (conversationId, companyId, at) => routing.queueChat(conversationId, companyId, at),
     assignChat: (conversationId, operatorAccountId, at) => routing.assignChat(conversationId, operatorAccountId, at),
     endChat: (conversationId, at) => routing.endChat(conversationId, at),
+    reopenChat: (conversationId, at) => routing.reopenChat(conversationId, at),
     getChatAssignment: (conversationId) => routing.getChatAssignment(conversationId),
     openChats: (companyId) => routing.openChats(companyId),
   };

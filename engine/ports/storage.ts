@@ -659,6 +659,11 @@ export interface RoutingStorage {
   assignChat(conversationId: string, operatorAccountId: string, at: number): Promise<ChatAssignment | null>;
   /** Ends an open chat; false when it is unknown or ended already. */
   endChat(conversationId: string, at: number): Promise<boolean>;
+  /**
+   * An ended chat waits in the queue again (its visitor wrote after it ended), as of `at`, with no operator. Null when
+   * the chat is unknown or not ended (an open chat stays as it is).
+   */
+  reopenChat(conversationId: string, at: number): Promise<ChatAssignment | null>;
   getChatAssignment(conversationId: string): Promise<ChatAssignment | null>;
   /** The company's queued and assigned chats, the longest queued first. */
   openChats(companyId: string): Promise<ChatAssignment[]>;

@@ -21,7 +21,7 @@ import type { ChatAssignment, Operator, StartedOn, Storage } from '../../engine/
 import type { ChatAssignmentRecord, ConversationSummary } from '../../engine/protocol.ts';
 
 export interface ChatRouterDeps {
-  storage: Pick<Storage, 'queueChat' | 'assignChat' | 'endChat' | 'getChatAssignment' | 'openChats' | 'listOperators' | 'getConversationSummary'>;
+  storage: Pick<Storage, 'queueChat' | 'assignChat' | 'endChat' | 'reopenChat' | 'getChatAssignment' | 'openChats' | 'listOperators' | 'getConversationSummary'>;
   clock: Clock;
   logger: Logger;
   /** The accounts of the operators whose console is open in the room now. */
@@ -71,7 +71,11 @@ export class ChatRouter {
     });
   }
 
-  /** A conversation of the company changed (a summary from the hub): a chat not known yet is queued and routed. */
+  /**
+   * A conversation of the company changed (a summary from the hub): a chat not known yet is queued and routed; an
+   * ended chat whose visitor wrote after its end waits in the queue again (as a visitor's new question to the
+   * team, like LiveChat's and Crisp's).
+   */
   heard(summary: ConversationSummary): Promise<void> {
     const known = this.chats.get(summary.id);
     if (known) {
@@ -80,9 +84,10 @@ export class ChatRouter {
       this.deps.onChange();
       return Promise.resolve();
     }
-    if (this.settled.has(summary.id)) return Promise.resolve();
+    const visitorWrote = summary.lastMessage?.senderRole === 'visitor' && summary.kind !== 'email';
+    if (this.settled.has(summary.id) && !visitorWrote) return Promise.resolve();
     return this.serial(async () => {
-      if (this.chats.has(summary.id) || this.settled.has(summary.id)) return;
+      if (this.chats.has(summary.id)) return;
       if (summary.kind === 'email') {
         this.settle(summary.id);
         return;
@@ -91,8 +96,13 @@ export class ChatRouter {
       // The knock queues a company's chat itself (engine/http/api.ts), so that a chat started while this room was not
       // running waits for it; a chat queued so, or by another process's room before a move, is taken as stored.
       const queued = await this.deps.storage.queueChat(summary.id, this.company.id, at);
-      const stored = queued ? null : await this.deps.storage.getChatAssignment(summary.id);
+      let stored = queued ? null : await this.deps.storage.getChatAssignment(summary.id);
+      const writtenAt = summary.lastMessage?.at ?? 0;
+      if (stored?.state === 'ended' && stored.companyId === this.company.id && visitorWrote && stored.endedAt !== null && writtenAt > stored.endedAt) {
+        stored = await this.deps.storage.reopenChat(summary.id, at);
+      }
       if (queued || (stored !== null && stored.companyId === this.company.id && stored.state !== 'ended')) {
+        this.settled.delete(summary.id);
         this.chats.set(summary.id, {
           conversationId: summary.id,
           state: stored?.state === 'assigned' ? 'assigned' : 'queued',
@@ -111,18 +121,18 @@ export class ChatRouter {
     });
   }
 
-  /** Whether an operator of the company is here to answer: their console open and their status online (capacity aside: a full team queues). */
-  anyoneAvailable(): boolean {
-    const connected = this.deps.connected();
-    return this.operators.some((operator) => operator.status === 'online' && connected.has(operator.accountId));
-  }
-
   /** Re-reads the operators (status, capacity, who is one) and routes: also when a console opened. */
   refresh(): Promise<void> {
     return this.serial(async () => {
       await this.readOperators();
       if (await this.route()) this.deps.onChange();
     });
+  }
+
+  /** Whether an operator of the company is here to answer: their console open and their status online (capacity aside: a full team queues). */
+  anyoneAvailable(): boolean {
+    const connected = this.deps.connected();
+    return this.operators.some((operator) => operator.status === 'online' && connected.has(operator.accountId));
   }
 
   /** `operatorId` takes the chat: a queued one, or another operator's. */

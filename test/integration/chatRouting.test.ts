@@ -92,6 +92,22 @@ const positions = (v: Visitor) => v.room.snapshot().of<SiteServerMessages['queue
 const lastError = async (op: Operator, what: string) => (await waitFor(op.console, (s) => s.lastError !== null, what)).lastError;
 
 describe('routing of a company\u2019s chats', () => {
+  it('queues an ended chat again when its visitor writes after the end, and routes it', async () => {
+    const c = await company();
+    const olga = await operator(c, 'Olga', 1);
+    const knocked = await cast.visitor().api.knock(c.handle, 'Gus', undefined, { url: `${SITE}/shoes`, title: 'Shoes' });
+    await waitFor(olga.console, () => olga.console.snapshot().chats.some((chat) => chat.conversationId === knocked.conversationId && chat.operator?.handle === olga.handle), 'the chat given to Olga');
+    olga.console.end(knocked.conversationId);
+    await waitFor(olga.console, () => !olga.console.snapshot().chats.some((chat) => chat.conversationId === knocked.conversationId), 'the chat ended');
+
+    const gus = await RawRoom.join(knock.url, 'conversation', { conversationId: knocked.conversationId, token: knocked.token });
+    rooms.push(gus);
+    await waitFor(gus, (s) => s.of('welcome').length === 1, 'the visitor back in the conversation');
+    gus.send('send', { clientMsgId: 'gus-after-the-end-1', body: 'One more question: do you ship abroad?' });
+    await waitFor(olga.console, () => olga.console.snapshot().chats.some((chat) => chat.conversationId === knocked.conversationId && chat.operator?.handle === olga.handle), 'the chat given to Olga again');
+    expect(await knock.storage.getChatAssignment(knocked.conversationId)).toMatchObject({ state: 'assigned', operatorId: olga.account.id, endedAt: null });
+  });
+
   it('shows visitors “online” only while an operator with an open console is not away, and queues their chats meanwhile', async () => {
     const c = await company();
     const olga = await operator(c, 'Olga', 2);

@@ -18,6 +18,9 @@ export const routingSql = {
   assign: `UPDATE chat_assignments SET state = 'assigned', operator_id = $2, assigned_at = $3
     WHERE conversation_id = $1 AND state <> 'ended' RETURNING ${assignmentColumns}`,
   end: `UPDATE chat_assignments SET state = 'ended', ended_at = $2 WHERE conversation_id = $1 AND state <> 'ended'`,
+  // $1 conversation, $2 at.
+  reopen: `UPDATE chat_assignments SET state = 'queued', operator_id = NULL, queued_at = $2, assigned_at = NULL, ended_at = NULL
+    WHERE conversation_id = $1 AND state = 'ended' RETURNING ${assignmentColumns}`,
   get: `SELECT ${assignmentColumns} FROM chat_assignments WHERE conversation_id = $1`,
   open: `SELECT ${assignmentColumns} FROM chat_assignments WHERE company_id = $1 AND state IN ('queued', 'assigned')
     ORDER BY ${openChatsOrder}`,
@@ -41,6 +44,11 @@ export class PostgresRouting implements RoutingStorage {
 
   async endChat(conversationId: string, at: number): Promise<boolean> {
     return ((await this.run(routingSql.end, [conversationId, at])).rowCount ?? 0) > 0;
+  }
+
+  async reopenChat(conversationId: string, at: number): Promise<ChatAssignment | null> {
+    const row = (await this.run<AssignmentRow>(routingSql.reopen, [conversationId, at])).rows[0];
+    return row ? toAssignment(row) : null;
   }
 
   async getChatAssignment(conversationId: string): Promise<ChatAssignment | null> {

@@ -18,6 +18,8 @@ export const routingSql = {
   assign: `UPDATE chat_assignments SET state = 'assigned', operator_id = ?, assigned_at = ?
     WHERE conversation_id = ? AND state <> 'ended' RETURNING ${assignmentColumns}`,
   end: `UPDATE chat_assignments SET state = 'ended', ended_at = ? WHERE conversation_id = ? AND state <> 'ended'`,
+  reopen: `UPDATE chat_assignments SET state = 'queued', operator_id = NULL, queued_at = ?, assigned_at = NULL, ended_at = NULL
+    WHERE conversation_id = ? AND state = 'ended' RETURNING ${assignmentColumns}`,
   get: `SELECT ${assignmentColumns} FROM chat_assignments WHERE conversation_id = ?`,
   open: `SELECT ${assignmentColumns} FROM chat_assignments WHERE company_id = ? AND state IN ('queued', 'assigned')
     ORDER BY ${openChatsOrder}`,
@@ -31,6 +33,7 @@ export class SqliteRouting implements RoutingStorage {
       queue: db.prepare<[string, string, number]>(routingSql.queue),
       assign: db.prepare<[string, number, string], AssignmentRow>(routingSql.assign),
       end: db.prepare<[number, string]>(routingSql.end),
+      reopen: db.prepare<[number, string], AssignmentRow>(routingSql.reopen),
       get: db.prepare<[string], AssignmentRow>(routingSql.get),
       open: db.prepare<[string], AssignmentRow>(routingSql.open),
     };
@@ -57,6 +60,11 @@ export class SqliteRouting implements RoutingStorage {
 
   async endChat(conversationId: string, at: number): Promise<boolean> {
     return this.q.end.run(at, conversationId).changes > 0;
+  }
+
+  async reopenChat(conversationId: string, at: number): Promise<ChatAssignment | null> {
+    const row = this.q.reopen.get(at, conversationId);
+    return row ? toAssignment(row) : null;
   }
 
   async getChatAssignment(conversationId: string): Promise<ChatAssignment | null> {

@@ -50,6 +50,23 @@ export function routingRules(ctx: StorageContext): void {
       expect(await s.endChat('no-such-conversation', T0)).toBe(false);
     });
 
+    it('queues an ended chat again (its visitor wrote), with no operator, and leaves an open one as it is', async () => {
+      const s = ctx.storage();
+      const acme = await seedCompany(s);
+      const ann = await seedAccount(s, 'ann');
+      const { conversation } = await seedConversation(s, acme);
+      expect(await s.reopenChat(conversation.id, T0)).toBeNull(); // unknown
+      await s.queueChat(conversation.id, acme.id, T0 + 1);
+      expect(await s.reopenChat(conversation.id, T0 + 2)).toBeNull(); // queued: stays
+      await s.assignChat(conversation.id, ann.id, T0 + 3);
+      expect(await s.reopenChat(conversation.id, T0 + 4)).toBeNull(); // assigned: stays
+      await s.endChat(conversation.id, T0 + 5);
+      const reopened = { conversationId: conversation.id, companyId: acme.id, operatorId: null, state: 'queued', queuedAt: T0 + 6, assignedAt: null, endedAt: null };
+      expect(await s.reopenChat(conversation.id, T0 + 6)).toEqual(reopened);
+      expect(await s.getChatAssignment(conversation.id)).toEqual(reopened);
+      expect((await s.openChats(acme.id)).map((c) => c.conversationId)).toEqual([conversation.id]);
+    });
+
     it("lists a company's open chats only, the longest queued first", async () => {
       const s = ctx.storage();
       const acme = await seedCompany(s);
