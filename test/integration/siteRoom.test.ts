@@ -322,14 +322,21 @@ describe('SiteRoom: page views and the company\u2019s status', () => {
     await retention.close();
   });
 
-  it('tells visitors the company is online while a device of the company\u2019s URL is, and offline after', async () => {
+  it('tells visitors the company is online while an operator’s console is open (its URL and its site), and offline after', async () => {
     const c = await company();
     const { room } = await visitor(c.handle);
     expect(room.snapshot().of('status')).toEqual([{ name: 'Acme Ltd', online: false }]);
+    const status = () => room.snapshot().of<SiteServerMessages['status']>('status').at(-1)?.online;
 
-    const device = (await cast.device(c.handle)).ownerSession(c.handle);
-    await waitFor(room, (s) => s.of<SiteServerMessages['status']>('status').at(-1)?.online === true, 'online');
-    await device.close();
-    await waitFor(room, (s) => s.of<SiteServerMessages['status']>('status').at(-1)?.online === false, 'offline');
+    // The console holds both: the company's URL (its UserRoom: the company is present) and its site's room.
+    const url = await RawRoom.join(knock.url, 'user', { handle: c.handle }, c.operator.headers);
+    const session = operatorConsole(c);
+    await waitFor(room, () => status() === true, 'online');
+    await url.leave();
+    await waitFor(room, () => status() === false, 'offline once the company’s URL has no device');
+    rooms.push(await RawRoom.join(knock.url, 'user', { handle: c.handle }, c.operator.headers));
+    await waitFor(room, () => status() === true, 'online again');
+    await session.close();
+    await waitFor(room, () => status() === false, 'offline once no operator’s console is in the site’s room');
   });
 });
