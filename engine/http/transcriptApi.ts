@@ -30,6 +30,11 @@ const MAX_BODY_BYTES = 1024;
 export const TRANSCRIPTS_PER_CONVERSATION: RateLimitConfig = { perWindow: 3, windowMs: 3600_000 };
 /** Transcripts asked from one address (IP), over all its conversations. */
 export const TRANSCRIPTS_PER_IP: RateLimitConfig = { perWindow: 10, windowMs: 3600_000 };
+/**
+ * A transcript goes to whatever address the visitor types, From the owner's address: with many conversations from
+ * many addresses, this caps what one owner's name can be made to send.
+ */
+export const TRANSCRIPTS_PER_OWNER: RateLimitConfig = { perWindow: 120, windowMs: 3600_000 };
 
 export interface TranscriptApiDeps {
   storage: Storage;
@@ -42,11 +47,13 @@ export class TranscriptApi {
   private readonly requesters: Requesters;
   private readonly perConversation: KeyedRateLimiter;
   private readonly perIp: KeyedRateLimiter;
+  private readonly perOwner: KeyedRateLimiter;
 
   constructor(private readonly deps: TranscriptApiDeps) {
     this.requesters = new Requesters(deps);
     this.perConversation = new KeyedRateLimiter(TRANSCRIPTS_PER_CONVERSATION, deps.clock);
     this.perIp = new KeyedRateLimiter(TRANSCRIPTS_PER_IP, deps.clock);
+    this.perOwner = new KeyedRateLimiter(TRANSCRIPTS_PER_OWNER, deps.clock);
   }
 
   /** Routes the API above; false when no route matches. */
@@ -66,6 +73,7 @@ export class TranscriptApi {
     const { email } = await readJson(r.req, transcriptBody, MAX_BODY_BYTES);
     this.perIp.takeOrThrow(r.ip, 'Transcripts asked from your address');
     this.perConversation.takeOrThrow(conversationId, 'Transcripts of this conversation');
+    this.perOwner.takeOrThrow(member.conversation.ownerAccountId, `Transcripts of conversations with ${member.conversation.ownerName}`);
     await this.deps.transcripts.request(member.conversation, email);
     const answer: TranscriptAnswer = { email };
     sendJson(r.res, 202, answer);
