@@ -2,9 +2,10 @@
  * The widget on a company's website, in Chromium, with the site on another origin than Knock (a second local HTTP
  * server, test/support/thirdPartySite.ts, under a strict CSP of its own): what the widget does on the site's side.
  *
- * These tests need no SiteRoom: where the room would speak (the company's status, an invitation), Knock's real monitor
- * frame in the page posts what the frame relays from it (`sayFromMonitorFrame`). What the frame and the room do with
- * the site's messages is the SiteRoom's tests' part. Everything else is real: the widget script as built, Knock's
+ * The company's real SiteRoom answers (nobody of Acme is ever online here); where a test needs the room to say more
+ * (the company online, an invitation), Knock's real monitor frame in the page posts what the frame would relay from it
+ * (`sayFromMonitorFrame`), after the room's own answer. What the frame and the room do with the site's messages is the
+ * SiteRoom's tests' part (test/e2e/liveHelp.test.ts has them all together). Everything else is real: the widget script as built, Knock's
  * pages and their frame-ancestors, the visitor page as the chat frame, a knock, the conversation resumed on the
  * site's next page.
  */
@@ -53,8 +54,12 @@ afterAll(async () => {
 async function shopWithButton(page: Page, options: SitePageOptions & { online?: boolean; path?: '/' | '/products' } = {}): Promise<void> {
   await page.goto(shop.url(options.path ?? '/', options));
   const frame = await monitorFrame(page, knock.url);
-  await sayFromMonitorFrame(frame, shop.origin, { type: 'status', name: 'Acme Ltd', online: options.online ?? true });
-  await widgetButton(page).waitFor();
+  // The company's real SiteRoom answers the frame first (nobody of Acme is here: "Leave a message"), and says nothing
+  // more while nothing changes; what a test stands in for comes after it, never racing it.
+  await widgetHost(page).getByRole('button', { name: 'Leave a message', exact: true }).waitFor();
+  if (options.online === false) return;
+  await sayFromMonitorFrame(frame, shop.origin, { type: 'status', name: 'Acme Ltd', online: true });
+  await widgetHost(page).getByRole('button', { name: 'Chat with us', exact: true }).waitFor();
 }
 
 /** Resolves once the page's load is over and the browser has been idle once (the widget starts there). */
