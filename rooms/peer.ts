@@ -27,6 +27,11 @@ export interface Identity {
   /** Hash of the session token the owner joined with, so a logout can close exactly its sockets. */
   sessionHash: string | null;
   name: string;
+  /**
+   * The signed-in person acting for `accountId` when that is not their own account: a company's operator at the
+   * company's URL (issue 19). Absent otherwise.
+   */
+  person?: string;
 }
 
 export function assertNever(value: never): never {

@@ -25,7 +25,8 @@ async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknow
   const scope = userScope(account.handle);
   // A company's operators are its devices here: while an operator's console is open, the company is online.
   if (viewer && (await actsFor(deps.storage, viewer.account.id, account.id))) {
-    return { scope, role: 'owner', participantId: null, accountId: account.id, sessionHash: viewer.sessionHash, name: account.displayName };
+    const person = viewer.account.id === account.id ? {} : { person: viewer.account.id };
+    return { scope, role: 'owner', participantId: null, accountId: account.id, sessionHash: viewer.sessionHash, name: account.displayName, ...person };
   }
   return { scope, role: 'visitor', participantId: null, accountId: viewer?.account.id ?? null, sessionHash: null, name: '' };
 }

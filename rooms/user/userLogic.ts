@@ -6,6 +6,9 @@
  * cluster). While the owner's devices are here, `tick()` renews the lease (engine/hub.ts) so it outlives no crash
  * of this process by more than its TTL; while they are not, `tick()` re-reads it, so visitors here also learn when
  * the process that held the owner's devices died without a word.
+ *
+ * A company's URL (issue 19) is online while one of its operators whose status is not "away" has a console open here:
+ * the operators' statuses are read when a console joins, on the hub's `team` event, and on every tick.
  */
 import type { Logger } from '../../engine/logger.ts';
 import type { Hub, OwnerEvent, PresenceEvent } from '../../engine/hub.ts';
@@ -41,6 +44,10 @@ export class UserLogic {
   private readonly ownerPresence: OwnerPresence;
   /** What each active visitor was last told, so a belief that only catches up with the truth sends nothing. */
   private readonly told = new Map<string, boolean>();
+  /** A company's operators who are not away (their person ids); null for a person's URL, where every device counts. */
+  private available: Set<string> | null = null;
+  /** Whether the account is a company: read once, at the first owner's join. */
+  private company: Promise<boolean> | null = null;
 
   constructor(
     private readonly deps: UserDeps,
@@ -67,6 +74,7 @@ export class UserLogic {
     }
     if (peer.identity.role === 'owner') {
       this.owners.set(peer.id, peer);
+      await this.readTeam();
       const conversations = await this.deps.storage.listConversations(this.account.id, { limit: LIST_LIMIT });
       this.updatePresence();
       peer.transport.send('welcome', {
@@ -112,6 +120,8 @@ export class UserLogic {
    */
   tick(): Promise<void> {
     if (this.owners.size === 0) return this.ownerPresence.refresh();
+    // The CLI changes an operator's status without telling anyone: the tick catches it.
+    if (this.available !== null) void this.readTeam().then(() => this.updatePresence());
     const handle = this.account.handle;
     // In the write queue, so a renewal can never land after the "offline" of a leave and revive it.
     this.presenceQueue = this.presenceQueue
@@ -140,7 +150,8 @@ export class UserLogic {
         for (const peer of this.owners.values()) deliver(peer, 'call', event.call);
         return;
       case 'team':
-        // For the company's SiteRoom (its routing and its button); the console reads the team over the API.
+        // An operator went away or came back (the console reads the rest of the team over the API).
+        if (this.owners.size > 0) void this.readTeam().then(() => this.updatePresence());
         return;
       default:
         assertNever(event);
@@ -165,8 +176,27 @@ export class UserLogic {
     }
   }
 
+  /** A company's operators who are not away, re-read; nothing for a person's URL. Never rejects. */
+  private async readTeam(): Promise<void> {
+    try {
+      this.company ??= this.deps.storage.getCompany(this.account.id).then((c) => c !== null);
+      if (!(await this.company)) return;
+      const operators = await this.deps.storage.listOperators(this.account.id);
+      this.available = new Set(operators.filter((o) => o.status === 'online').map((o) => o.accountId));
+    } catch (err) {
+      this.company = null;
+      this.deps.logger.error({ err, handle: this.account.handle }, 'could not read the team');
+    }
+  }
+
+  /** A device that makes the URL online: any of a person's; an operator's who is not away (or the company's own login). */
+  private counts(peer: UserPeer): boolean {
+    const person = peer.identity.person;
+    return this.available === null || person === undefined || this.available.has(person);
+  }
+
   private updatePresence(): void {
-    const online = this.owners.size > 0;
+    const online = [...this.owners.values()].some((peer) => this.counts(peer));
     if (online === this.online) return;
     this.online = online;
     const handle = this.account.handle;

@@ -139,6 +139,27 @@ describe('an operator acts for the company', () => {
     await waitFor(presence, (s) => !s.online, 'the company offline again');
   });
 
+  it('leaves the company offline to its visitors while its only operator with a console open is away, online when back', async () => {
+    const t = await team();
+    const visitor = cast.visitor();
+    const presence = visitor.visitorPresence(t.company);
+    await waitFor(presence, (s) => s.connection === 'live' && !s.online, 'the company offline');
+    const api = t.operator.person.api;
+    api.setAccount(t.company);
+    await api.setMyStatus('away');
+
+    const console = t.operator.person.ownerSession(t.company);
+    await waitFor(console, (s) => s.connection === 'live', 'the operator\u2019s console joined as the owner');
+    expect((await profileOf(null, t.company)).online).toBe(false);
+    expect(presence.snapshot().online).toBe(false);
+
+    await api.setMyStatus('online');
+    await waitFor(presence, (s) => s.online, 'the company online once the operator is back');
+    await api.setMyStatus('away');
+    await waitFor(presence, (s) => !s.online, 'offline again when the operator goes away with the console open');
+    await console.close();
+  });
+
   it('is the company\u2019s owner on its profile, with their role; their own profile lists the companies they work for', async () => {
     const t = await team();
     expect(await profileOf(t.operator.person, t.company)).toMatchObject({ isOwner: true, company: { role: 'operator' } });
