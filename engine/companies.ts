@@ -64,6 +64,14 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
  *   siteOrigin('https://Shop.Example/'); // 'https://shop.example'
  *   siteOrigin('https://shop.example/help'); // throws KnockError bad_request
  */
+/**
+ * Whether the company lists `origin` (an exact origin, as stored) among the sites that may embed it: the one rule the
+ * widget's frames (engine/http/widgetRoutes.ts), the SiteRoom's visitors and the knock's `startedOn` follow.
+ */
+export async function siteListed(storage: Pick<Storage, 'listSites'>, companyId: string, origin: string): Promise<boolean> {
+  return (await storage.listSites(companyId)).some((site) => site.origin === origin);
+}
+
 export function siteOrigin(input: string): string {
   const refuse = (why: string): never => {
     throw new KnockError('bad_request', `"${input}" is not a site: ${why} Give an origin like https://shop.example.`);

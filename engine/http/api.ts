@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Accounts } from '../accounts.ts';
+import { siteListed } from '../companies.ts';
 import { newSecret, secretHash, type Auth } from '../auth.ts';
 import type { KnockConfig } from '../config.ts';
 import { SESSION_COOKIE, parseCookies, serializeCookie, visitorCookieName } from '../cookies.ts';
@@ -147,17 +148,18 @@ export class Api {
     this.knocksPerIp.takeOrThrow(r.ip, 'New conversations from your address');
     this.knocksPerTarget.takeOrThrow(account.handle, `New conversations with /${account.handle}`);
     const token = newSecret();
+    const isCompany = (await this.deps.storage.getCompany(account.id)) !== null;
     const { conversation } = await this.deps.storage.createConversation({
       ownerAccountId: account.id,
       tokenHash: secretHash(token),
       visitorName: body.name ?? '',
       visitorEmail: body.email ?? null,
-      startedOn: body.startedOn ? await this.startedOnSite(account, body.startedOn) : null,
+      startedOn: isCompany && body.startedOn ? await this.startedOnSite(account, body.startedOn) : null,
       at: this.deps.clock.now(),
     });
     // A company's chat waits in its queue from the start, even while no room of the company runs to route it
     // (rooms/site/chatRouter.ts routes it as soon as one does).
-    if (await this.deps.storage.getCompany(account.id)) await this.deps.storage.queueChat(conversation.id, account.id, this.deps.clock.now());
+    if (isCompany) await this.deps.storage.queueChat(conversation.id, account.id, this.deps.clock.now());
     await this.deps.conversationLog.publishSummary(conversation.id);
     const answer: KnockAnswer = { conversationId: conversation.id, token, resumePath: resumePath(account.handle, token) };
     sendJson(r.res, 201, answer, { 'Set-Cookie': [this.visitorCookie(account.handle, token)] });
@@ -215,11 +217,9 @@ export class Api {
    * The page a widget's chat was opened on, kept when the knock is on a company whose sites include the page's origin.
    * Anything else is dropped, not refused: the chat matters more than where it started, and the page may be any.
    */
-  private async startedOnSite(account: Account, page: PageRef): Promise<StartedOn | null> {
-    if (!(await this.deps.storage.getCompany(account.id))) return null;
-    const origin = new URL(page.url).origin;
-    const sites = await this.deps.storage.listSites(account.id);
-    return sites.some((site) => site.origin === origin) ? { url: page.url, title: page.title } : null;
+  /** The page a company's chat started on, kept only when it is one of the company's sites. */
+  private async startedOnSite(company: Account, page: PageRef): Promise<StartedOn | null> {
+    return (await siteListed(this.deps.storage, company.id, new URL(page.url).origin)) ? { url: page.url, title: page.title } : null;
   }
 
   // --- helpers of this API ------------------------------------------------------------------------------------------

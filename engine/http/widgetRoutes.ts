@@ -15,6 +15,7 @@
 import type { ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { siteListed } from '../companies.ts';
 import { KnockError } from '../errors.ts';
 import type { Storage } from '../ports/storage.ts';
 import { HANDLE_PATTERN, siteOriginSchema, siteVisitorIdSchema } from '../protocol.ts';
@@ -77,8 +78,7 @@ export class WidgetRoutes {
     if (!HANDLE_PATTERN.test(handle) || !siteOriginSchema.safeParse(site).success || !HEADER_SAFE_ORIGIN.test(site)) return null;
     const account = await this.deps.storage.getAccountByHandle(handle);
     if (account === null || (await this.deps.storage.getCompany(account.id)) === null) return null;
-    const sites = await this.deps.storage.listSites(account.id);
-    return sites.some((s) => s.origin === site) ? site : null;
+    return (await siteListed(this.deps.storage, account.id, site)) ? site : null;
   }
 
   private async serveScript(res: ServerResponse, method: string): Promise<void> {

@@ -8,6 +8,7 @@
  *   last one dies.
  */
 import type { AuthContext } from '@colyseus/core';
+import { siteListed } from '../../engine/companies.ts';
 import { KnockError } from '../../engine/errors.ts';
 import { describeIssues, siteClientMessages, siteJoinOptions, type SiteServerMessages } from '../../engine/protocol.ts';
 import type { Account } from '../../engine/ports/storage.ts';
@@ -41,8 +42,7 @@ async function authorize(deps: RoomDeps, bearer: string | undefined, raw: unknow
   const company = await companyOf(deps, options.handle);
   const scope = siteScope(company.id);
   if (options.as === 'visitor') {
-    const sites = await deps.storage.listSites(company.id);
-    if (!sites.some((s) => s.origin === options.site)) {
+    if (!(await siteListed(deps.storage, company.id, options.site))) {
       throw new KnockError('forbidden', `${options.site} is not one of ${company.displayName}\u2019s sites: live help is not shown there.`);
     }
     const { visitorId, site, monitor } = options;
