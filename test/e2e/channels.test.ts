@@ -41,6 +41,8 @@ afterAll(async () => {
 async function settings(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByRole('heading', { name: 'Channels' }).waitFor();
+  // The heading shows while the section still says "Loading…"; the form comes with the server's answer.
+  await page.getByRole('combobox', { name: 'Channel type' }).waitFor();
 }
 
 const channelList = (page: Page) => page.getByRole('list', { name: 'Channels' });
