@@ -75,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -687,4 +687,45 @@ export interface CannedStorage {
   removeCannedResponse(companyId: string, shortcut: string): Promise<boolean>;
   /** By shortcut. */
   listCannedResponses(companyId: string): Promise<CannedResponse[]>;
+}
+
+/** A phone number an account claimed (issue 20): `/+15551234567` is that account's URL too. */
+export interface PhoneNumber {
+  /** E.164: `+` and 8 to 15 digits. */
+  number: string;
+  accountId: string;
+  claimedAt: number;
+}
+
+/** A claim in progress: a code was sent by SMS to `number` and is awaited. */
+export interface PhoneClaim {
+  accountId: string;
+  number: string;
+  expiresAt: number;
+}
+
+export type PhoneCodeCheck = { result: 'verified'; number: PhoneNumber } | { result: Exclude<CodeCheck, 'verified'> };
+
+/**
+ * Phone numbers as URLs (011_phones.sql). A number belongs to one account at a time and an account has one number;
+ * taking a number (by its code, or by the CLI) moves it from whoever held it, in one transaction.
+ */
+export interface PhoneStorage {
+  getPhoneNumber(number: string): Promise<PhoneNumber | null>;
+  phoneNumberOf(accountId: string): Promise<PhoneNumber | null>;
+  /** Every claimed number, by number (the CLI's list). */
+  listPhoneNumbers(): Promise<PhoneNumber[]>;
+  /** Starts a claim: a new one replaces the account's claim in progress, and its count of tries. */
+  setPhoneClaim(claim: { accountId: string; number: string; codeHash: string; expiresAt: number; at: number }): Promise<void>;
+  getPhoneClaim(accountId: string): Promise<PhoneClaim | null>;
+  /**
+   * One typed code, counted before it is judged (so `maxTries` wrong codes end the claim for good: `tooManyTries`).
+   * The right one spends the claim and, in the same transaction, the number leaves whichever account held it and the
+   * account's own earlier number is released.
+   */
+  checkPhoneClaim(accountId: string, codeHash: string, at: number, maxTries: number): Promise<PhoneCodeCheck>;
+  /** The same move without a code: the CLI, where the server's operator vouches for the number. */
+  assignPhoneNumber(accountId: string, number: string, at: number): Promise<PhoneNumber>;
+  /** The account's number is nobody's any more; false when it had none. */
+  releasePhoneNumber(accountId: string): Promise<boolean>;
 }

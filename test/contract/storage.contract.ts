@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
 import { cannedRules } from './storage/canned.contract.ts';
+import { phoneRules } from './storage/phones.contract.ts';
 import { channelRules } from './storage/channels.contract.ts';
 import { companyRules } from './storage/companies.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
@@ -72,5 +73,6 @@ export function storageContract(
     companyRules(ctx);
     routingRules(ctx);
     cannedRules(ctx);
+    phoneRules(ctx);
   });
 }

@@ -19,6 +19,7 @@ import {
   type ChannelRow, type CodeRow, type ForwardRow, type NewForward, type SettingsRow, type StepRow, type LastStepRow,
 } from '../channelRows.ts';
 import { assertWellFormed, newId } from '../common.ts';
+import { poolTransaction } from './poolTransaction.ts';
 import { SqlState, asStorageError, isViolation } from './databaseErrors.ts';
 import type { RunStatement } from './inbox.ts';
 
@@ -296,23 +297,8 @@ export class PostgresChannels implements ChannelStorage {
   }
 
   /** `work` in a transaction on one pooled connection; its errors come out as thrown (the caller maps them). */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      // If ROLLBACK fails too, the connection is broken: it is destroyed, not pooled.
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return poolTransaction(this.pool, work);
   }
 
   private async transactionOrError<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
