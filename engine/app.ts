@@ -65,6 +65,9 @@ import { ChannelsApi } from './http/channelsApi.ts';
 import { Companies } from './companies.ts';
 import { CompanyApi } from './http/companyApi.ts';
 import { TranscriptApi } from './http/transcriptApi.ts';
+import { PhoneApi } from './http/phoneApi.ts';
+import { KeyedRateLimiter } from './rateLimit.ts';
+import { PhoneNumbers, phoneClaimChannel } from './phoneNumbers.ts';
 import { Transcripts } from './transcripts.ts';
 import type { Channel, ChannelKind } from './ports/channel.ts';
 import { Outbox } from './outbox.ts';
@@ -341,6 +344,19 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const companies = new Companies({ storage, accounts, clock, mailDomain });
   const companyApi = new CompanyApi({ storage, auth, companies, clock, hub, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
   const transcriptApi = new TranscriptApi({ storage, auth, transcripts, clock });
+  // --- issue 20: phone numbers as URLs (a code by SMS claims one) -------------------------------------------------
+  const sms = channels.sms;
+  const phones = new PhoneNumbers({
+    storage,
+    clock,
+    logger: logger.child({ module: 'phones' }),
+    sendCode: sms ? async (to, code) => void (await sms.sendCode(phoneClaimChannel(to), code)) : null,
+    limits: {
+      perAccount: new KeyedRateLimiter(config.rateLimits.phoneCodesPerAccount, clock),
+      perNumber: new KeyedRateLimiter(config.rateLimits.phoneCodesPerNumber, clock),
+    },
+  });
+  const phoneApi = new PhoneApi({ storage, auth, phones });
   // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({
     api,
@@ -350,6 +366,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     channelsApi,
     companyApi,
     transcriptApi,
+    phoneApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),

@@ -1,7 +1,7 @@
 /**
  * The operators' CLI: `knock user add|list|remove|passwd`, `knock conversation list|archive|unarchive|delete` (what
  * an owner does in the console's inbox), channels and forwarding (engine/channelCli.ts), and companies, their
- * operators, sites and canned responses (engine/companyCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
+ * operators, sites and canned responses (engine/companyCli.ts), and phone numbers (engine/phoneCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
  * else KNOCK_DATA_DIR), so it works beside running servers. And the owners' `knock mail login|sync|send|logout`
  * (engine/mailCli/), which talks to a server over HTTP from the owner's own computer, with no database.
  *
@@ -22,6 +22,7 @@ import { MAIL_USAGE, mailCommand } from './mailCli/commands.ts';
 import { CHANNEL_USAGE, channelCommand, forwardingCommand } from './channelCli.ts';
 import { Companies } from './companies.ts';
 import { COMPANY_GROUPS, COMPANY_USAGE, companyCommand, type CompanyGroup } from './companyCli.ts';
+import { PHONE_USAGE, phoneCommand } from './phoneCli.ts';
 
 const USAGE = `Usage:
   knock user add <handle> --name "<display name>" --password-stdin
@@ -34,6 +35,7 @@ const USAGE = `Usage:
   knock conversation archive|unarchive|delete <conversation id>
 ${CHANNEL_USAGE}
 ${COMPANY_USAGE}
+${PHONE_USAGE}
 ${MAIL_USAGE}
 
 The password is read from standard input (one line). Data lives in PostgreSQL when DATABASE_URL is set
@@ -78,7 +80,7 @@ async function run(argv: string[]): Promise<number> {
     capacity: { type: 'string' },
   });
   const [group, command, handle] = positionals;
-  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', ...COMPANY_GROUPS];
+  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', 'phone', ...COMPANY_GROUPS];
   if (values.help || group === undefined || !groups.includes(group) || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
@@ -96,6 +98,13 @@ async function run(argv: string[]): Promise<number> {
       return group === 'channel'
         ? await channelCommand(storage, command, positionals.slice(2), process.stdout)
         : await forwardingCommand(storage, command, values, process.stdout);
+    } finally {
+      await storage.close();
+    }
+  }
+  if (group === 'phone') {
+    try {
+      return await phoneCommand(storage, command, positionals.slice(2), process.stdout);
     } finally {
       await storage.close();
     }

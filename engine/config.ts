@@ -134,6 +134,9 @@ export const configSchema = z.object({
       channelRepliesPerChannel: rate.default({ perWindow: 60, windowMs: 60_000 }),
       /** Invitations to chat one operator may send (issue 19: each pops a dialog on a visitor's page). */
       siteInvitesPerOperator: rate.default({ perWindow: 30, windowMs: 60_000 }),
+      /** Codes by SMS to claim a phone number (issue 20), per account, and to one number from all accounts together. */
+      phoneCodesPerAccount: rate.default({ perWindow: 5, windowMs: 3600_000 }),
+      phoneCodesPerNumber: rate.default({ perWindow: 3, windowMs: 3600_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -156,6 +159,8 @@ export const configSchema = z.object({
       channelCodesPerAccount: { perWindow: 10, windowMs: 3600_000 },
       channelRepliesPerChannel: { perWindow: 60, windowMs: 60_000 },
       siteInvitesPerOperator: { perWindow: 30, windowMs: 60_000 },
+      phoneCodesPerAccount: { perWindow: 5, windowMs: 3600_000 },
+      phoneCodesPerNumber: { perWindow: 3, windowMs: 3600_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),

@@ -1078,3 +1078,25 @@ export const transcriptBody = z.object({ email: emailSchema });
 /** 202: queued in the outbox, to `email`. */
 export const transcriptAnswer = z.object({ email: z.string() });
 export type TranscriptAnswer = z.infer<typeof transcriptAnswer>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Phone numbers as URLs (issue 20): Settings → Phone number, /_/api/phone.
+
+/** A number as the owner types it: any spelling (`+1 (555) 123-4567`); the server parses it (libphonenumber-js). */
+export const claimPhoneBody = z.object({ number: z.string().trim().min(1, 'Type your phone number.').max(40, 'A phone number is shorter than that.') });
+export const verifyPhoneBody = verifyChannelBody;
+const shownPhone = z.object({
+  /** E.164: the URL is `/<e164>`. */
+  e164: z.string(),
+  /** As people write it: `+1 555 123 4567`. */
+  display: z.string(),
+});
+export const phoneAnswer = z.object({
+  /** The account's number, its URL too; null: none. */
+  number: shownPhone.nullable(),
+  /** The claim waiting for its code, if any. */
+  pending: shownPhone.extend({ expiresAt: z.number() }).nullable(),
+  /** Whether this server can send SMS (the SMPP account is configured); without it no number can be claimed. */
+  available: z.boolean(),
+});
+export type PhoneAnswer = z.infer<typeof phoneAnswer>;

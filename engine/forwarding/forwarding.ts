@@ -31,6 +31,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { Account, OutboxJob, Storage, StoredForward } from '../ports/storage.ts';
 import { limits, type ChannelRecord, type MessageRecord } from '../protocol.ts';
 import { cut } from '../text.ts';
+import { refusedCode } from '../verificationCodes.ts';
 import { planForward, routeNewMessage, routeReply, type ForwardSent, type PendingForward } from './routing.ts';
 
 /** The outbox's job kind of a forward's step. */
@@ -193,21 +194,10 @@ export class Forwarding {
     const channel = await this.ownChannel(account, id);
     if (channel.verified) return channel;
     const check = await this.deps.storage.checkChannelCode(account.id, id, secretHash(code), this.deps.clock.now(), CODE_TRIES);
-    switch (check) {
-      case 'verified': {
-        const done = (await this.deps.storage.getChannel(id)) ?? channel;
-        await this.verified(done);
-        return done;
-      }
-      case 'wrong':
-        throw new KnockError('bad_request', 'That is not the code we sent. Check it and try again.');
-      case 'expired':
-        throw new KnockError('bad_request', 'That code has expired: send a new one.');
-      case 'tooManyTries':
-        throw new KnockError('rate_limited', 'Too many wrong codes: send a new one.');
-      case 'noCode':
-        throw new KnockError('bad_request', 'No code was sent to this channel: send one.');
-    }
+    if (check !== 'verified') throw refusedCode(check, 'No code was sent to this channel: send one.');
+    const done = (await this.deps.storage.getChannel(id)) ?? channel;
+    await this.verified(done);
+    return done;
   }
 
   async removeChannel(account: Account, id: string): Promise<void> {

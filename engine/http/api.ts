@@ -223,11 +223,21 @@ export class Api {
   }
 
   // --- helpers of this API ------------------------------------------------------------------------------------------
+  /** The account at `/<handle>`, or at a phone URL `/+15551234567` (issue 20: the number's account; E.164 only). */
   private async accountAt(handle: string): Promise<Account> {
-    const valid = handleSchema.safeParse(handle);
-    const account = valid.success ? await this.deps.storage.getAccountByHandle(valid.data) : null;
+    const account = handle.startsWith('+') ? await this.accountAtNumber(handle) : await this.accountAtHandle(handle);
     if (!account) throw new KnockError('not_found', `There is nobody at /${handle.slice(0, 64)}.`);
     return account;
+  }
+
+  private async accountAtHandle(handle: string): Promise<Account | null> {
+    const valid = handleSchema.safeParse(handle);
+    return valid.success ? this.deps.storage.getAccountByHandle(valid.data) : null;
+  }
+
+  private async accountAtNumber(number: string): Promise<Account | null> {
+    const claimed = /^\+[1-9][0-9]{7,14}$/.test(number) ? await this.deps.storage.getPhoneNumber(number) : null;
+    return claimed ? this.deps.storage.getAccountById(claimed.accountId) : null;
   }
 
   private viewer(req: IncomingMessage): Promise<Account | null> {

@@ -16,6 +16,8 @@ import type { MailApi } from './mailApi.ts';
 import type { ChannelsApi } from './channelsApi.ts';
 import type { CompanyApi } from './companyApi.ts';
 import type { TranscriptApi } from './transcriptApi.ts';
+import type { PhoneApi } from './phoneApi.ts';
+import { phonePath } from '../phoneNumbers.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
@@ -67,6 +69,8 @@ export interface HttpDeps {
   companyApi: CompanyApi;
   /** A conversation's transcript by email (engine/http/transcriptApi.ts, issue 19). */
   transcriptApi: TranscriptApi;
+  /** Settings → Phone number (engine/http/phoneApi.ts, issue 20). */
+  phoneApi: PhoneApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -144,6 +148,7 @@ export class HttpHandler {
       if (await this.deps.channelsApi.route(info, pathname)) return;
       if (await this.deps.companyApi.route(info, pathname)) return;
       if (await this.deps.transcriptApi.route(info, pathname)) return;
+      if (await this.deps.phoneApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.
@@ -156,11 +161,11 @@ export class HttpHandler {
     if (pathname === '/_/push-sw.js') return this.pushWorker(res, method);
     if (WidgetRoutes.owns(pathname)) return this.widget.serve(res, url, method);
     if (pathname.startsWith('/_/files/')) return this.deps.conversationsApi.download(req, res, pathname);
-    return this.page(res, pathname, url.searchParams.get('embed'));
+    return this.page(res, pathname, url.searchParams.get('embed'), url.search);
   }
 
   /** `embed`: the `?embed=<site origin>` of the live-help chat in a company's widget, which that site may frame. */
-  private async page(res: ServerResponse, pathname: string, embed: string | null): Promise<void> {
+  private async page(res: ServerResponse, pathname: string, embed: string | null, search = ''): Promise<void> {
     if (pathname === '/favicon.ico') {
       res.writeHead(204, { 'Cache-Control': 'public, max-age=86400' });
       return void res.end();
@@ -169,6 +174,13 @@ export class HttpHandler {
     let policy: Promise<string> | null = null;
     // An invitation to a company's team (issue 19): its page takes it, once the person is signed in.
     if (pathname === '/' || pathname === '/_/signup' || /^\/_\/join\/[A-Za-z0-9_-]{16,128}$/.test(pathname)) status = 200;
+    // A phone URL (issue 20): other spellings of a number go to its one URL; a number nobody claimed is nobody's page.
+    const phone = phonePath(pathname);
+    if (phone?.e164 && !phone.canonical) {
+      res.writeHead(301, { Location: `/${phone.e164}${phone.rest}${search}`, 'Cache-Control': 'public, max-age=3600' });
+      return void res.end();
+    }
+    if (phone?.e164) status = (await this.deps.storage.getPhoneNumber(phone.e164)) ? 200 : 404;
     const m = pathname.match(/^\/([^/]+)(\/c\/[A-Za-z0-9_-]{16,128})?\/?$/);
     if (m && HANDLE_PATTERN.test(m[1]!) && !RESERVED_HANDLES.has(m[1]!)) {
       status = (await this.deps.storage.getAccountByHandle(m[1]!)) ? 200 : 404;

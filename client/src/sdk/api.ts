@@ -12,7 +12,9 @@ import {
   channelsAnswer,
   companyAnswer,
   operatorInviteAnswer,
+  phoneAnswer,
   ACTING_ACCOUNT_HEADER,
+  type PhoneAnswer,
   type CompanyAnswer,
   type AddChannelAnswer,
   type AddChannelBody,
@@ -158,6 +160,20 @@ export function createApi(options: ApiOptions) {
       await call('DELETE', `/_/api/settings/devices/${encodeURIComponent(deviceId)}`, undefined, null);
     },
     /** Settings → Channels: the owner's channels, the forwarding settings, what this server can send. */
+    /** Settings → Phone number (issue 20): the account's number, and a claim waiting for its code. */
+    phone(): Promise<PhoneAnswer> {
+      return call('GET', '/_/api/phone', undefined, phoneAnswer);
+    },
+    /** Sends a code by SMS to the number typed (any spelling with its country code). */
+    claimPhone(number: string): Promise<PhoneAnswer> {
+      return call('POST', '/_/api/phone', { number }, phoneAnswer);
+    },
+    verifyPhone(code: string): Promise<PhoneAnswer> {
+      return call('POST', '/_/api/phone/verify', { code }, phoneAnswer);
+    },
+    releasePhone(): Promise<PhoneAnswer> {
+      return call('DELETE', '/_/api/phone', undefined, phoneAnswer);
+    },
     channels(): Promise<ChannelsAnswer> {
       return call('GET', '/_/api/channels', undefined, channelsAnswer);
     },

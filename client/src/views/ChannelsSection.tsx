@@ -9,6 +9,7 @@ import { useSignal } from '@preact/signals';
 import type { ChannelRecord, ChannelsAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
+import { codeInputProps } from './codeInput.ts';
 import { subscribeThisDevice } from '../sdk/push.ts';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
 
@@ -225,10 +226,7 @@ function VerifyCode({ channelId, onVerified, onResend }: { channelId: string; on
         <div class="settings-row">
           <input
             id={inputId}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9]{6}"
-            maxLength={6}
+            {...codeInputProps}
             value={code.value}
             aria-invalid={error.value !== null}
             aria-describedby={error.value !== null ? errorId : undefined}

@@ -62,6 +62,15 @@ export function ProfilePage({ handle, resumeToken }: { handle: string; resumeTok
         </main>
       );
     case 'not_found':
+      // A phone URL (issue 20) is claimed in Settings by someone who has the phone, not signed up for.
+      if (handle.startsWith('+')) {
+        return (
+          <main class="page page--narrow">
+            <h1>There is nobody at /{handle}.</h1>
+            <p>Nobody has claimed this phone number here.</p>
+          </main>
+        );
+      }
       return (
         <main class="page page--narrow">
           <h1>There is nobody at /{handle}.</h1>

@@ -14,6 +14,7 @@ import { CopyButton } from './CopyButton.tsx';
 import { emailInputProps } from './emailInput.ts';
 import { PaneHeader } from './PaneHeader.tsx';
 import { ChannelsSection } from './ChannelsSection.tsx';
+import { PhoneSection } from './PhoneSection.tsx';
 import type { CompanyViewer } from './CompanySection.tsx';
 import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
@@ -50,6 +51,7 @@ export function SettingsView({ onBack, company = null }: { onBack: () => void; c
             {company?.role !== 'operator' && (
               <>
                 <EmailAddress saved={current.email} onSaved={(email) => (settings.value = { ...current, email })} />
+                <PhoneSection />
                 <ChannelsSection />
                 <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
               </>
