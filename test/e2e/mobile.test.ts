@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devices, type BrowserContextOptions, type Page } from 'playwright-core';
 import { E2E_TEST_TIMEOUT_MS, useBrowser } from '../support/browser.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { AccessibilityAudit } from '../support/axeAudit.ts';
+import { AccessibilityAudit, DESKTOP } from '../support/axeAudit.ts';
 import {
   conversationList,
   deliveryOf,
@@ -18,6 +18,7 @@ import {
   expectMessage,
   hasNoHorizontalScroll,
   isInViewport,
+  logInAsOwner,
   messageBox,
   messageItem,
   messageList,
@@ -31,7 +32,7 @@ import {
 } from '../support/knockUi.ts';
 
 /** A device's metrics as a context's options; `defaultBrowserType` says which engine Playwright would pick: here always Chromium. */
-function phone(name: 'iPhone 13' | 'Pixel 7'): BrowserContextOptions & { viewport: { width: number; height: number } } {
+function phone(name: 'iPhone 13' | 'Pixel 7' | 'Galaxy S8'): BrowserContextOptions & { viewport: { width: number; height: number } } {
   const { defaultBrowserType: _engine, ...options } = devices[name];
   return options;
 }
@@ -39,6 +40,10 @@ const PHONES = [
   { name: 'iPhone 13', handle: 'alice-iphone', device: phone('iPhone 13') },
   { name: 'Pixel 7', handle: 'alice-pixel', device: phone('Pixel 7') },
 ] as const;
+/** The narrowest screen Knock promises to fit: 360 px (a Galaxy S8). */
+const NARROW = { name: 'Galaxy S8 (360 px)', handle: 'alice-narrow', device: phone('Galaxy S8') } as const;
+/** How much of the screen an on-screen keyboard takes, about, on these phones. */
+const KEYBOARD_SHARE = 0.45;
 
 const LONG_WORD = 'Supercalifragilistic'.repeat(15);
 const LONG_URL = `https://example.com/${'a-rather-long-path-segment/'.repeat(8)}?query=${'z'.repeat(60)}`;
@@ -97,39 +102,84 @@ async function controlledVisitor(label: string, device: BrowserContextOptions, h
   return page;
 }
 
+/**
+ * The visitor page before and after a knock, and the owner's console, on `device`: nothing scrolls sideways, and the
+ * message box stays in view, also with the on-screen keyboard up (with `interactive-widget=resizes-content` the
+ * keyboard shrinks the layout viewport, which is what a smaller viewport does here).
+ */
+async function expectFitsOn(device: ReturnType<typeof phone>, handle: string): Promise<void> {
+  expect(LONG_WORD).toHaveLength(300);
+  const { owner, visitor } = await ownerAndVisitor(browser, knock, handle, { owner: device, visitor: device });
+  expect(await visitor.evaluate(() => window.innerWidth)).toBe(device.viewport.width);
+  await expectFitsThePhone(visitor, 'the visitor page before any message');
+
+  await sendWithEnter(visitor, LONG_WORD);
+  await sendWithEnter(visitor, `See ${LONG_URL}`);
+  await expectDelivery(visitor, LONG_WORD, 'Sent');
+  await expectDelivery(visitor, `See ${LONG_URL}`, 'Sent');
+  await expectFitsThePhone(visitor, 'the visitor page with long messages');
+  await expectWithinScreenWidth(visitor, LONG_WORD);
+  await expectWithinScreenWidth(visitor, `See ${LONG_URL}`);
+
+  // The owner's console on the phone: the list first, without sideways scrolling.
+  await conversationList(owner).getByRole('button').first().waitFor();
+  expect(await hasNoHorizontalScroll(owner), 'horizontal scrolling on the console list').toMatchObject({ ok: true });
+  expect(await messageList(owner).count()).toBe(0);
+
+  // Then the conversation alone, with a way back.
+  await openConversation(owner, 'Visitor');
+  await expectMessage(owner, LONG_WORD);
+  await expectMessage(owner, `See ${LONG_URL}`);
+  expect(await conversationList(owner).isVisible(), 'the list hides while a conversation is open').toBe(false);
+  await expectFitsThePhone(owner, 'the open conversation in the console');
+  await expectWithinScreenWidth(owner, LONG_WORD);
+  await expectWithinScreenWidth(owner, `See ${LONG_URL}`);
+
+  await owner.getByRole('button', { name: 'Back' }).click();
+  await conversationList(owner).waitFor();
+  await messageList(owner).waitFor({ state: 'detached' });
+  expect(await hasNoHorizontalScroll(owner), 'horizontal scrolling on the console list').toMatchObject({ ok: true });
+
+  // The on-screen keyboard comes up while typing: the message box and Send stay above it.
+  const { width, height } = device.viewport;
+  for (const [page, where] of [[visitor, 'the visitor page'], [owner, 'the console']] as const) {
+    if (where === 'the console') await openConversation(owner, 'Visitor');
+    await messageBox(page).focus();
+    await page.setViewportSize({ width, height: Math.round(height * (1 - KEYBOARD_SHARE)) });
+    await expectFitsThePhone(page, `${where} with the keyboard up`);
+    await page.setViewportSize({ width, height });
+  }
+}
+
+it(`fits the visitor page and the console to a 360 px wide screen (${NARROW.name})`, { timeout: E2E_TEST_TIMEOUT_MS }, async () => {
+  await expectFitsOn(NARROW.device, NARROW.handle);
+});
+
 describe.each(PHONES)('on an $name', { timeout: E2E_TEST_TIMEOUT_MS }, ({ handle, device }) => {
   it('fits the visitor page (before and after a knock) and the console to the screen, long words and URLs included', async () => {
-    expect(LONG_WORD).toHaveLength(300);
-    const { owner, visitor } = await ownerAndVisitor(browser, knock, handle, { owner: device, visitor: device });
-    expect(await visitor.evaluate(() => window.innerWidth)).toBe(device.viewport.width);
-    await expectFitsThePhone(visitor, 'the visitor page before any message');
+    await expectFitsOn(device, handle);
+  });
 
-    await sendWithEnter(visitor, LONG_WORD);
-    await sendWithEnter(visitor, `See ${LONG_URL}`);
-    await expectDelivery(visitor, LONG_WORD, 'Sent');
-    await expectDelivery(visitor, `See ${LONG_URL}`, 'Sent');
-    await expectFitsThePhone(visitor, 'the visitor page with long messages');
-    await expectWithinScreenWidth(visitor, LONG_WORD);
-    await expectWithinScreenWidth(visitor, `See ${LONG_URL}`);
+  it('shows the owner everything on the phone and on the computer at once, in both directions', async () => {
+    const owned = `${handle}-two`;
+    const { owner: onPhone, visitor } = await ownerAndVisitor(browser, knock, owned, { owner: device, visitor: device });
+    const onComputer = await browser.newPage('owner on the computer', { viewport: DESKTOP });
+    await openProfile(onComputer, knock.url, owned);
+    await logInAsOwner(onComputer);
 
-    // The owner's console on the phone: the list first, without sideways scrolling.
-    await conversationList(owner).getByRole('button').first().waitFor();
-    expect(await hasNoHorizontalScroll(owner), 'horizontal scrolling on the console list').toMatchObject({ ok: true });
-    expect(await messageList(owner).count()).toBe(0);
+    await sendWithButton(visitor, 'Knock knock');
+    await openConversation(onPhone, 'Visitor');
+    await openConversation(onComputer, 'Visitor');
+    await expectMessage(onPhone, 'Knock knock');
+    await expectMessage(onComputer, 'Knock knock');
 
-    // Then the conversation alone, with a way back.
-    await openConversation(owner, 'Visitor');
-    await expectMessage(owner, LONG_WORD);
-    await expectMessage(owner, `See ${LONG_URL}`);
-    expect(await conversationList(owner).isVisible(), 'the list hides while a conversation is open').toBe(false);
-    await expectFitsThePhone(owner, 'the open conversation in the console');
-    await expectWithinScreenWidth(owner, LONG_WORD);
-    await expectWithinScreenWidth(owner, `See ${LONG_URL}`);
-
-    await owner.getByRole('button', { name: 'Back' }).click();
-    await conversationList(owner).waitFor();
-    await messageList(owner).waitFor({ state: 'detached' });
-    expect(await hasNoHorizontalScroll(owner), 'horizontal scrolling on the console list').toMatchObject({ ok: true });
+    await sendWithButton(onPhone, 'Who is there? (phone)');
+    await expectMessage(onComputer, 'Who is there? (phone)');
+    await sendWithButton(onComputer, 'Still here (computer)');
+    await expectMessage(onPhone, 'Still here (computer)');
+    const all = ['Knock knock', 'Who is there? (phone)', 'Still here (computer)'];
+    await expectMessage(visitor, 'Still here (computer)');
+    for (const page of [visitor, onPhone, onComputer]) expect(await messageTexts(page)).toEqual(all);
   });
 
   it('is installable: the page links the manifest, which names the app and its icons, real PNGs of the sizes it states', async () => {
