@@ -33,7 +33,10 @@ const ROUTES: Record<string, { file: string; type: string; headers?: Record<stri
   [OFFLINE_PATH]: { file: 'offline.html', type: 'text/html; charset=utf-8', page: true },
 };
 
-/** What the worker itself may fetch: its own origin only (it never reaches another). */
+/**
+ * The policy of the worker (what it may fetch: its own origin only, it never reaches another) and of the manifest
+ * (no document: nothing to allow).
+ */
 const WORKER_POLICY = "default-src 'self'";
 
 export interface PwaRoutesDeps {

@@ -156,6 +156,10 @@ it(`fits the visitor page and the console to a 360 px wide screen (${NARROW.name
 });
 
 describe.each(PHONES)('on an $name', { timeout: E2E_TEST_TIMEOUT_MS }, ({ handle, device }) => {
+  /** The URL the app tests below open (each test makes its own owner and visitor otherwise). */
+  const appHandle = `${handle}-app`;
+  beforeAll(() => knock.addUser(appHandle, 'Alice'));
+
   it('fits the visitor page (before and after a knock) and the console to the screen, long words and URLs included', async () => {
     await expectFitsOn(device, handle);
   });
@@ -184,7 +188,7 @@ describe.each(PHONES)('on an $name', { timeout: E2E_TEST_TIMEOUT_MS }, ({ handle
 
   it('is installable: the page links the manifest, which names the app and its icons, real PNGs of the sizes it states', async () => {
     const page = await browser.newPage('visitor', device);
-    await openProfile(page, knock.url, handle);
+    await openProfile(page, knock.url, appHandle);
     const href = await page.locator('link[rel="manifest"]').getAttribute('href');
     expect(href).toBe('/_/manifest.webmanifest');
     const manifest = await page.evaluate(async (url) => {
@@ -212,14 +216,21 @@ describe.each(PHONES)('on an $name', { timeout: E2E_TEST_TIMEOUT_MS }, ({ handle
   });
 
   it('registers one service worker for the whole site, which controls the page after a reload', async () => {
-    const page = await controlledVisitor('visitor', device, handle);
+    const page = await controlledVisitor('visitor', device, appHandle);
     expect(await controllingWorker(page)).toEqual({ scope: `${knock.url}/`, script: `${knock.url}/_/sw.js` });
     // One registration: the push channel (client/src/sdk/push.ts) subscribes through the same one.
     expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length)).toBe(1);
+    // Chromium's own verdict, as its "Install app" menu item uses it: nothing of the site's stands in the way. (A
+    // test's browser context is an incognito one, where Chromium installs nothing: that reason alone remains.)
+    const devtools = await page.context().newCDPSession(page);
+    const { installabilityErrors } = (await devtools.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+    expect(installabilityErrors.map((e) => e.errorId)).toEqual(['in-incognito']);
+    const { errors } = (await devtools.send('Page.getAppManifest')) as { errors: { message: string }[] };
+    expect(errors.map((e) => e.message)).toEqual([]);
   });
 
   it('offline, a reload opens the kept app; a page not kept shows the offline page, which tells what still works', async () => {
-    const page = await controlledVisitor('visitor', device, handle);
+    const page = await controlledVisitor('visitor', device, appHandle);
     await page.context().setOffline(true);
     await page.reload();
     // The app itself, from the phone's copy (not the browser's error page), saying what is wrong and offering a retry.
@@ -245,7 +256,7 @@ describe.each(PHONES)('on an $name', { timeout: E2E_TEST_TIMEOUT_MS }, ({ handle
   });
 
   it('opened offline from its copy, the app loads the page by itself once the network is back', async () => {
-    const page = await controlledVisitor('visitor', device, handle);
+    const page = await controlledVisitor('visitor', device, appHandle);
     await page.context().setOffline(true);
     await page.reload();
     await page.getByRole('alert').getByText('The server cannot be reached').waitFor();
