@@ -8,7 +8,8 @@
 // - Hashed assets never change: they come from the cache first, and those loaded later (the editor, games) are kept
 //   on first use.
 // - Nothing else is touched: the API (/_/api/), matchmaking, file downloads (/_/files/) and WebSockets always go
-//   to the network, never through a cache, and live-help frames on other sites (`?embed=`) keep their own headers.
+//   to the network, never through a cache, and live-help frames on other sites (`?embed=`, /_/widget/frame) keep
+//   their own headers.
 //
 // It also shows web push (issue 18): a forward arrives as an encrypted push (RFC 8291; the browser decrypts it):
 // its JSON { title, body, url, tag } becomes a notification, one per conversation (a newer forward replaces the
@@ -63,9 +64,12 @@ self.addEventListener('fetch', (event) => {
   }
 });
 
-/** The API, matchmaking and downloads: always live, and a download may be large and private. */
+/**
+ * The API, matchmaking and downloads: always live, and a download may be large and private. The widget's frames
+ * live on companies' sites, under those sites' framing rules: their answers pass untouched.
+ */
 function isNeverKept(pathname) {
-  return pathname.startsWith('/_/api/') || pathname.startsWith('/_/files/') || pathname.startsWith('/_/matchmake');
+  return ['/_/api/', '/_/files/', '/_/matchmake/', '/_/widget'].some((prefix) => pathname.startsWith(prefix));
 }
 
 /** The addresses the app itself shows (a person's URL, a resume link, sign-up, a team invitation). */

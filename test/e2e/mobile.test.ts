@@ -14,6 +14,7 @@ import { AccessibilityAudit, DESKTOP } from '../support/axeAudit.ts';
 import {
   conversationList,
   deliveryOf,
+  eventually,
   expectDelivery,
   expectMessage,
   hasNoHorizontalScroll,
@@ -227,6 +228,35 @@ describe.each(PHONES)('on an $name', { timeout: E2E_TEST_TIMEOUT_MS }, ({ handle
     expect(installabilityErrors.map((e) => e.errorId)).toEqual(['in-incognito']);
     const { errors } = (await devtools.send('Page.getAppManifest')) as { errors: { message: string }[] };
     expect(errors.map((e) => e.message)).toEqual([]);
+  });
+
+  it('shows a knock pushed while no Knock page is open as a notification, from the same worker', async () => {
+    const page = await controlledVisitor('visitor', device, appHandle);
+    const context = page.context();
+    await context.grantPermissions(['notifications'], { origin: knock.url });
+    // A blank tab of the same browser profile hosts the DevTools session; the Knock page is then closed.
+    const blank = await context.newPage();
+    const devtools = await context.newCDPSession(blank);
+    const registered = new Promise<string>((resolve) => {
+      devtools.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+        const ours = registrations.find((r) => r.scopeURL === `${knock.url}/` && !r.isDeleted);
+        if (ours) resolve(ours.registrationId);
+      });
+    });
+    await devtools.send('ServiceWorker.enable');
+    const registrationId = await registered;
+    await page.close();
+
+    // What the push channel sends (adapters/channels/push), as the browser hands it to the worker once decrypted.
+    const push = { title: 'Bob knocked', body: 'Are you there?', url: `/${appHandle}`, tag: 'conversation-1' };
+    await devtools.send('ServiceWorker.deliverPushMessage', { origin: knock.url, registrationId, data: JSON.stringify(push) });
+
+    await blank.goto(`${knock.url}/_/offline`);
+    const shown = await eventually(
+      () => blank.evaluate(async () => (await navigator.serviceWorker.ready).getNotifications().then((all) => all.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data as unknown })))),
+      (list) => expect(list).toHaveLength(1),
+    );
+    expect(shown).toEqual([{ title: 'Bob knocked', body: 'Are you there?', tag: 'conversation-1', data: { url: `/${appHandle}` } }]);
   });
 
   it('offline, a reload opens the kept app; a page not kept shows the offline page, which tells what still works', async () => {
