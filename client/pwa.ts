@@ -14,7 +14,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { iconPng, type IconPurpose } from './pwaIcons.ts';
 
-/** The fixed names inside the build's output directory (engine/http/pwaRoutes.ts serves them). */
+/**
+ * The fixed names inside the build's output directory. engine/http/pwaRoutes.ts serves them and names them again
+ * (engine/ never imports client/); test/http/pwaRoutes.test.ts checks the two agree.
+ */
 export const PWA_FILES = {
   manifest: 'manifest.webmanifest',
   offline: 'offline.html',
@@ -25,7 +28,6 @@ export const PWA_FILES = {
 export const PWA_URLS = {
   manifest: '/_/manifest.webmanifest',
   offline: '/_/offline',
-  worker: '/_/sw.js',
   assets: '/_/assets/',
 } as const;
 
@@ -114,7 +116,7 @@ ${shellHeadLinks()}
 <p>This device has no connection to Knock right now, so this page cannot load.</p>
 <h2>What still works</h2>
 <ul>
-<li>Pages you have opened on this device before open from its copy.</li>
+<li>Knock pages already open keep what they show, and reconnect by themselves when the network is back.</li>
 <li>Messages you write while offline stay on this device, marked “Sending…”, and are sent once you are back online.</li>
 </ul>
 <p><a class="button button--primary" href="">Try again</a></p>

@@ -2,8 +2,8 @@ import { registerAppWorker } from './appWorker.ts';
 
 /**
  * "Notify me on this device" (issue 18): registers Knock's service worker (/_/sw.js, client/src/serviceWorker.js,
- * the app's one worker, which the page usually registered already) and subscribes this browser to push with the server's VAPID key. The subscription (endpoint and keys) becomes a
- * channel of kind push (POST /_/api/channels).
+ * the app's one worker, which the page has usually registered already) and subscribes this browser to push with the
+ * server's VAPID key. The subscription (endpoint and keys) becomes a channel of kind push (POST /_/api/channels).
  *
  * @example
  *   const subscription = await subscribeThisDevice(answer.vapidPublicKey);
