@@ -134,6 +134,14 @@ export const configSchema = z.object({
       channelRepliesPerChannel: rate.default({ perWindow: 60, windowMs: 60_000 }),
       /** Invitations to chat one operator may send (issue 19: each pops a dialog on a visitor's page). */
       siteInvitesPerOperator: rate.default({ perWindow: 30, windowMs: 60_000 }),
+      /** Issue 20, per phone that texts Knock: new SMS conversations and switches to another owner. */
+      smsConversationsPerPhone: rate.default({ perWindow: 5, windowMs: 3600_000 }),
+      /** Texts one phone may post into conversations (MoInbox already drops more than 20 parts a minute). */
+      smsTextsPerPhone: rate.default({ perWindow: 60, windowMs: 3600_000 }),
+      /** Texts Knock sends to one phone (owners' replies): a loop with an auto-responder ends here. */
+      smsRepliesPerPhone: rate.default({ perWindow: 30, windowMs: 3600_000 }),
+      /** New SMS conversations one owner may get from phones (counted in storage, so across processes and restarts). */
+      smsConversationsPerOwner: rate.default({ perWindow: 60, windowMs: 3600_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -156,6 +164,10 @@ export const configSchema = z.object({
       channelCodesPerAccount: { perWindow: 10, windowMs: 3600_000 },
       channelRepliesPerChannel: { perWindow: 60, windowMs: 60_000 },
       siteInvitesPerOperator: { perWindow: 30, windowMs: 60_000 },
+      smsConversationsPerPhone: { perWindow: 5, windowMs: 3600_000 },
+      smsTextsPerPhone: { perWindow: 60, windowMs: 3600_000 },
+      smsRepliesPerPhone: { perWindow: 30, windowMs: 3600_000 },
+      smsConversationsPerOwner: { perWindow: 60, windowMs: 3600_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),
