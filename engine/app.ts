@@ -61,13 +61,15 @@ import { SmppChannel } from '../adapters/channels/sms/smppChannel.ts';
 import { XmppChannel } from '../adapters/channels/xmpp/xmppChannel.ts';
 import { EmailForwardChannel } from './forwarding/emailChannel.ts';
 import { Forwarding } from './forwarding/forwarding.ts';
+import { SmsGateway } from './sms/smsGateway.ts';
+import { SmsOutbound } from './sms/smsOutbound.ts';
 import { ChannelsApi } from './http/channelsApi.ts';
 import { Companies } from './companies.ts';
 import { CompanyApi } from './http/companyApi.ts';
 import { TranscriptApi } from './http/transcriptApi.ts';
 import { PhoneApi } from './http/phoneApi.ts';
 import { KeyedRateLimiter } from './rateLimit.ts';
-import { PhoneNumbers, phoneClaimChannel } from './phoneNumbers.ts';
+import { PhoneNumbers, phoneCodeText } from './phoneNumbers.ts';
 import { Transcripts } from './transcripts.ts';
 import type { Channel, ChannelKind } from './ports/channel.ts';
 import { Outbox } from './outbox.ts';
@@ -285,8 +287,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const vapid = vapidKeysFromStored(await storage.serverValue('push.vapid', storedVapidKeys(makeVapidKeys())));
   const privateChannels = { allowHttp: config.channelsAllowPrivate, allowPrivateNetworks: config.channelsAllowPrivate };
   channels.push = new WebPushChannel({ vapid: { ...vapid, subject: `mailto:postmaster@${mailDomain}` }, logger: logger.child({ module: 'push' }), clock, ...privateChannels });
+  let sms: SmppChannel | null = null;
   if (config.smppUrl !== undefined && config.smppSystemId !== undefined && config.smppPassword !== undefined && config.smsNumber !== undefined) {
-    const sms = new SmppChannel({
+    sms = new SmppChannel({
       url: config.smppUrl,
       systemId: config.smppSystemId,
       password: config.smppPassword,
@@ -303,7 +306,24 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     void xmpp.start();
     channels.xmpp = xmpp;
   }
-  const forwarding = new Forwarding({ storage, log: conversationLog, outbox, hub, channels, clock, logger: logger.child({ module: 'forwarding' }), publicUrl });
+  const forwarding = new Forwarding({
+    storage, log: conversationLog, outbox, hub, channels, clock, logger: logger.child({ module: 'forwarding' }), publicUrl, routedElsewhere: sms ? ['sms'] : [],
+  });
+  // --- issue 20: SMS conversations (phones without internet, the owner's number while their phone is off) ----------
+  if (sms) {
+    const smsLogger = logger.child({ module: 'sms' });
+    const { smsConversationsPerPhone, smsTextsPerPhone, smsRepliesPerPhone, smsConversationsPerOwner } = config.rateLimits;
+    const outbound = new SmsOutbound({ storage, log: conversationLog, outbox, sender: sms, forwarding, clock, logger: smsLogger, repliesPerPhone: smsRepliesPerPhone });
+    const gateway = new SmsGateway({
+      storage, log: conversationLog, forwarding, outbound, sender: sms, clock, logger: smsLogger, publicUrl,
+      limits: { conversationsPerPhone: smsConversationsPerPhone, textsPerPhone: smsTextsPerPhone, conversationsPerOwner: smsConversationsPerOwner },
+    });
+    sms.onText(async (text) => void (await gateway.inbound(text)));
+    sms.onReceipt(async (receipt) => {
+      await forwarding.receipt(receipt);
+      await outbound.receipt(receipt);
+    });
+  }
   mail.onOwnerReply((text) => forwarding.inbound(text));
   const channelsApi = new ChannelsApi({
     storage,
@@ -345,12 +365,12 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const companyApi = new CompanyApi({ storage, auth, companies, clock, hub, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
   const transcriptApi = new TranscriptApi({ storage, auth, transcripts, clock });
   // --- issue 20: phone numbers as URLs (a code by SMS claims one) -------------------------------------------------
-  const sms = channels.sms;
+  const smsSender = sms;
   const phones = new PhoneNumbers({
     storage,
     clock,
     logger: logger.child({ module: 'phones' }),
-    sendCode: sms ? async (to, code) => void (await sms.sendCode(phoneClaimChannel(to), code)) : null,
+    sendCode: smsSender ? async (to, code) => void (await smsSender.sendText(to, phoneCodeText(code))) : null,
     limits: {
       perAccount: new KeyedRateLimiter(config.rateLimits.phoneCodesPerAccount, clock),
       perNumber: new KeyedRateLimiter(config.rateLimits.phoneCodesPerNumber, clock),

@@ -137,6 +137,14 @@ export const configSchema = z.object({
       /** Codes by SMS to claim a phone number (issue 20), per account, and to one number from all accounts together. */
       phoneCodesPerAccount: rate.default({ perWindow: 5, windowMs: 3600_000 }),
       phoneCodesPerNumber: rate.default({ perWindow: 3, windowMs: 3600_000 }),
+      /** Issue 20, per phone that texts Knock: new SMS conversations and switches to another owner. */
+      smsConversationsPerPhone: rate.default({ perWindow: 5, windowMs: 3600_000 }),
+      /** Texts one phone may post into conversations (MoInbox already drops more than 20 parts a minute). */
+      smsTextsPerPhone: rate.default({ perWindow: 60, windowMs: 3600_000 }),
+      /** Texts Knock sends to one phone (owners' replies): a loop with an auto-responder ends here. */
+      smsRepliesPerPhone: rate.default({ perWindow: 30, windowMs: 3600_000 }),
+      /** New SMS conversations one owner may get from phones (counted in storage, so across processes and restarts). */
+      smsConversationsPerOwner: rate.default({ perWindow: 60, windowMs: 3600_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -161,6 +169,10 @@ export const configSchema = z.object({
       siteInvitesPerOperator: { perWindow: 30, windowMs: 60_000 },
       phoneCodesPerAccount: { perWindow: 5, windowMs: 3600_000 },
       phoneCodesPerNumber: { perWindow: 3, windowMs: 3600_000 },
+      smsConversationsPerPhone: { perWindow: 5, windowMs: 3600_000 },
+      smsTextsPerPhone: { perWindow: 60, windowMs: 3600_000 },
+      smsRepliesPerPhone: { perWindow: 30, windowMs: 3600_000 },
+      smsConversationsPerOwner: { perWindow: 60, windowMs: 3600_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),

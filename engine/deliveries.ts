@@ -8,12 +8,14 @@ import type { DeliveryRecord } from './protocol.ts';
 
 /** The delivery line of a job, or null for a job that carries no message of a conversation (a notification, a link). */
 export function deliveryOf(job: OutboxJob): DeliveryRecord | null {
-  // A cancelled job carries no message (only forwards are cancelled, and they are no reply to a visitor).
+  // A cancelled job carries no message (forwards are no reply to a visitor; a pass-on to a number released is moot).
   if (job.messageSeq === null || job.conversationId === null || job.recipient === null || job.state === 'cancelled') return null;
   return {
     seq: job.messageSeq,
-    channel: 'email',
+    channel: job.kind.startsWith('sms.') ? 'sms' : 'email',
     to: job.recipient,
+    // Issue 20: a text to the owner's number passed on to their phone is shown under that text (engine/sms/).
+    ...(job.kind === 'sms.passOn' ? { purpose: 'passOn' as const } : {}),
     state: job.state === 'pending' ? 'sending' : job.state,
     reason: job.state === 'retrying' || job.state === 'failed' ? job.lastError : null,
     attempts: job.attempts,

@@ -9,7 +9,7 @@
  * service): validity data changes faster than servers are updated, and the code sent to it proves it is real.
  *
  * @example
- *   const phones = new PhoneNumbers({ storage, clock, logger, sendCode: (to, code) => sms.sendText(to, …), limits });
+ *   const phones = new PhoneNumbers({ storage, clock, logger, sendCode: (to, code) => sms.sendText(to, phoneCodeText(code)), limits });
  *   await phones.claim(alice, '+1 (555) 123-4567');   // a code goes out by SMS
  *   await phones.verify(alice, '482913');             // /+15551234567 is Alice's
  *   phonePath('/+1-555-123-4567')                     // { e164: '+15551234567', canonical: false, rest: '' }
@@ -20,7 +20,6 @@ import { secretHash } from './auth.ts';
 import { KnockError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Clock } from './ports/clock.ts';
-import type { OwnerChannel } from './ports/channel.ts';
 import type { Account, PhoneNumber, Storage } from './ports/storage.ts';
 import type { PhoneAnswer } from './protocol.ts';
 import type { KeyedRateLimiter } from './rateLimit.ts';
@@ -110,6 +109,10 @@ export class PhoneNumbers {
     if ((await this.deps.storage.phoneNumberOf(account.id))?.number === phone.e164) {
       throw new KnockError('bad_request', `${phone.display} is your number already.`);
     }
+    // A phone that texted STOP gets nothing from Knock, not even a code (carriers require it): START lifts it.
+    if ((await this.deps.storage.smsPhone(phone.e164))?.stoppedAt != null) {
+      throw new KnockError('bad_request', `${phone.display} texted STOP to Knock, so no code can be sent to it: text START to Knock's number first.`);
+    }
     // Every code is an SMS on someone's phone, and costs money: a stolen login, or many accounts, cannot spray them.
     this.deps.limits.perAccount.takeOrThrow(account.id, 'Codes to claim a number');
     this.deps.limits.perNumber.takeOrThrow(phone.e164, `Codes to ${phone.display}`);
@@ -148,10 +151,7 @@ export class PhoneNumbers {
   }
 }
 
-/**
- * The SMS channel sends codes to an owner's channel; a number being claimed is none yet, so it is sent as an
- * unverified SMS channel of nobody's that lives only for this send (SmppChannel.sendCode reads only its address).
- */
-export function phoneClaimChannel(to: string): OwnerChannel {
-  return { id: 'phone-claim', accountId: '', kind: 'sms', address: to, verified: false, secret: null, position: 0, delayMs: 0 };
+/** The SMS that carries a code to claim a number (the words of a channel's code, adapters/channels/sms/README.md). */
+export function phoneCodeText(code: string): string {
+  return `Your Knock verification code is ${code}`;
 }

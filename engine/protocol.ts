@@ -140,6 +140,12 @@ export const conversationSummary = z.object({
   suspicious: z.boolean().optional(),
   /** Issue 19: the page of the company's site the chat was started on (the widget tells). */
   startedOn: z.object({ url: z.string(), title: z.string() }).nullable().optional(),
+  /**
+   * Issue 20: a conversation with a phone by SMS (the owner's eyes only: everyone else reads the masked name): the
+   * number, as stored and as shown; whether it texted Knock's service number or the owner's own number (replies leave
+   * from it); and whether it texted STOP (replies are not sent).
+   */
+  sms: z.object({ phone: z.string(), shown: z.string(), via: z.enum(['service', 'number']), stopped: z.boolean() }).nullable().optional(),
 });
 export type ConversationSummary = z.infer<typeof conversationSummary>;
 
@@ -398,6 +404,11 @@ export const conversationEvent = z.discriminatedUnion('kind', [
    * (`GET /_/api/conversations/<id>/emails/<seq>.html`); its attachments are files of the conversation.
    */
   emailEvent,
+  /**
+   * A text that came by SMS (issue 20): the body is its text. `via`: to Knock's service number (a phone without
+   * internet naming the owner) or to the owner's own number (their phone is off: it was passed on to the phone too).
+   */
+  z.object({ kind: z.literal('sms'), via: z.enum(['service', 'number']) }),
   /** A note of the server's about the conversation (the body), shown apart from what people wrote. */
   z.object({ kind: z.literal('system') }),
 ]);
@@ -553,9 +564,14 @@ export type DeliveryState = z.infer<typeof deliveryStateSchema>;
 export const deliveryRecord = z.object({
   /** The message it carries. */
   seq,
-  channel: z.enum(['email']),
-  /** Who it goes to (an email address). */
+  channel: z.enum(['email', 'sms']),
+  /** Who it goes to (an email address, a phone number). */
   to: z.string(),
+  /**
+   * Absent or `reply`: the owner's message on its way to the other side. `passOn` (issue 20): a text to the owner's
+   * own number passed on to their phone; views show it under that text, and only when it did not get there.
+   */
+  purpose: z.enum(['reply', 'passOn']).optional(),
   state: deliveryStateSchema,
   /** Why it is retrying or was not delivered, in the relay's words ("550 5.1.1 No such user"). */
   reason: z.string().nullable(),

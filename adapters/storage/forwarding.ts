@@ -1,7 +1,7 @@
 /**
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
  * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts; companies of issue 19:
- * companies.ts and canned.ts; phone numbers of issue 20: phones.ts), as the adapter exposes them: every method of the part, forwarded to the
+ * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; SMS conversations: sms.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { CannedStorage, ChannelStorage, CompanyStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage } from '../../engine/ports/storage.ts';
+import type { CannedStorage, ChannelStorage, CompanyStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -130,5 +130,20 @@ export function phoneMethods(phones: PhoneStorage): PhoneStorage {
     checkPhoneClaim: (accountId, codeHash, at, maxTries) => phones.checkPhoneClaim(accountId, codeHash, at, maxTries),
     assignPhoneNumber: (accountId, number, at) => phones.assignPhoneNumber(accountId, number, at),
     releasePhoneNumber: (accountId) => phones.releasePhoneNumber(accountId),
+  };
+}
+
+export function smsMethods(sms: SmsStorage): SmsStorage {
+  return {
+    smsThread: (phone, accountId) => sms.smsThread(phone, accountId),
+    smsThreadOf: (conversationId) => sms.smsThreadOf(conversationId),
+    smsThreadsOfPhone: (phone) => sms.smsThreadsOfPhone(phone),
+    createSmsThread: (thread) => sms.createSmsThread(thread),
+    setSmsThreadVia: (conversationId, via) => sms.setSmsThreadVia(conversationId, via),
+    countSmsThreadsSince: (accountId, since) => sms.countSmsThreadsSince(accountId, since),
+    smsPhone: (phone) => sms.smsPhone(phone),
+    setSmsCurrent: (phone, accountId, at) => sms.setSmsCurrent(phone, accountId, at),
+    setSmsStopped: (phone, stoppedAt, at) => sms.setSmsStopped(phone, stoppedAt, at),
+    markSmsTold: (phone, at, notAfter) => sms.markSmsTold(phone, at, notAfter),
   };
 }

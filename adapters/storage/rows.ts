@@ -82,6 +82,11 @@ export interface SummaryRow<T> {
   suspicious: number | boolean;
   started_url: T | null;
   started_title: T | null;
+  /** Issue 20: the conversation's SMS thread, if it has one (012_sms.sql), and its phone's STOP. */
+  sms_phone: string | null;
+  sms_shown: string | null;
+  sms_via: string | null;
+  sms_stopped_at: number | null;
 }
 
 /**
@@ -199,6 +204,10 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
         subject: optionalText(r.subject),
         suspicious: Boolean(r.suspicious),
         startedOn: startedOn(r),
+        sms:
+          r.sms_phone === null || r.sms_shown === null
+            ? null
+            : { phone: r.sms_phone, shown: r.sms_shown, via: r.sms_via === 'number' ? 'number' : 'service', stopped: r.sms_stopped_at !== null },
       };
     },
   };

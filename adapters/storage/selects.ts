@@ -35,6 +35,7 @@ const ownerMark = `COALESCE((SELECT MAX(o.read_seq) FROM participants o WHERE o.
 export function summarySelect(where: string, joinOrder: 'join_order' | 'rowid'): string {
   return `SELECT c.id, c.last_seq, c.updated_at, c.archived, c.marked_unread, c.file_count, c.visitor_email,
       c.kind, c.subject, c.suspicious, c.started_url, c.started_title,
+      t.phone AS sms_phone, t.shown AS sms_shown, t.via AS sms_via, sp.stopped_at AS sms_stopped_at,
       (SELECT v.name FROM participants v WHERE v.conversation_id = c.id AND v.role = 'visitor' ORDER BY v.${joinOrder} LIMIT 1)
         AS visitor_name,
       m.body AS last_body, m.at AS last_at, s.role AS last_role,
@@ -44,6 +45,8 @@ export function summarySelect(where: string, joinOrder: 'join_order' | 'rowid'):
     FROM conversations c
     LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
     LEFT JOIN participants s ON s.id = m.sender_id
+    LEFT JOIN sms_threads t ON t.conversation_id = c.id
+    LEFT JOIN sms_phones sp ON sp.phone = t.phone
     WHERE ${where}`;
 }
 

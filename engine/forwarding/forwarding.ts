@@ -36,6 +36,8 @@ import { planForward, routeNewMessage, routeReply, type ForwardSent, type Pendin
 
 /** The outbox's job kind of a forward's step. */
 export const FORWARD_JOB = 'forward';
+/** The outbox's job kind of a notice to the owner on one channel (notify). */
+export const NOTICE_JOB = 'forward.notice';
 /** A verification code is good this long. */
 export const CODE_TTL_MS = 15 * 60_000;
 /** Typed codes allowed per code sent. */
@@ -62,6 +64,11 @@ export interface ForwardingDeps {
   logger: Logger;
   /** Knock's public origin, for the links in forwards. */
   publicUrl: () => string;
+  /**
+   * Kinds whose inbound texts and receipts another router takes and hands on (SMS: engine/sms/ SmsGateway calls
+   * `inbound` for an owner's text and `receipt`), so the channel's one handler is not set twice.
+   */
+  routedElsewhere?: readonly ChannelKind[];
 }
 
 const stepKey = (forwardId: string, channelId: string): string => `${FORWARD_JOB}:${forwardId}:${channelId}`;
@@ -73,6 +80,13 @@ interface StepPayload {
 
 function isStepPayload(value: unknown): value is StepPayload {
   return typeof value === 'object' && value !== null && typeof (value as StepPayload).forwardId === 'string' && typeof (value as StepPayload).channelId === 'string';
+}
+
+interface NoticePayload {
+  channelId: string;
+  conversationId: string;
+  visitorName: string;
+  texts: string[];
 }
 
 /** A failure trying again cannot mend. */
@@ -87,7 +101,9 @@ export class Forwarding {
       const done = message.senderRole === 'owner' ? this.ownerAnswered(conversationId) : this.visitorWrote(conversationId, message);
       done.catch((err: unknown) => deps.logger.error({ err, conversationId, seq: message.seq }, 'could not forward a message'));
     });
+    deps.outbox.handle(NOTICE_JOB, (job) => this.sendNotice(job));
     for (const channel of Object.values(deps.channels)) {
+      if (deps.routedElsewhere?.includes(channel.kind)) continue;
       channel.onText?.(async (text) => {
         await this.inbound(text);
       });
@@ -279,6 +295,9 @@ export class Forwarding {
     // Mail from a machine (an auto-reply) reaches nobody: two servers would otherwise forward to each other for ever.
     // Nor does mail that failed DMARC (kept out of the inbox as "Suspicious": a forged sender).
     if (message.event.kind === 'email' && (message.event.automatic === true || message.event.auth.suspicious)) return;
+    // A text to the owner's own number goes on to their phone (engine/sms/); their other channels hear of it only if
+    // it does not get there (notify).
+    if (message.event.kind === 'sms' && message.event.via === 'number') return;
     const { storage, clock } = this.deps;
     const conversation = await storage.getConversation(conversationId);
     if (!conversation) return;
@@ -379,8 +398,53 @@ export class Forwarding {
     return { ref: externalId };
   }
 
-  private async receipt(receipt: ChannelReceipt): Promise<void> {
+  /** A channel's delivery receipt for a forward's step. */
+  async receipt(receipt: ChannelReceipt): Promise<void> {
     await this.deps.storage.markStepDelivery(receipt.kind, receipt.externalId, receipt.state);
+  }
+
+  // -- notices --------------------------------------------------------------------------------------------------------
+
+  /**
+   * Tells the owner something about a conversation on each of their verified channels but the kinds in `except`, now
+   * and whether or not they are at their URL (issue 20: a text to their number did not reach their phone). One outbox
+   * job per channel, keyed by `key`, so telling twice tells once. Resolves with how many channels are told.
+   */
+  async notify(input: { accountId: string; conversationId: string; key: string; visitorName: string; texts: string[]; except: readonly ChannelKind[] }): Promise<number> {
+    const channels = (await this.deps.storage.listChannels(input.accountId)).filter(
+      (c) => c.verified && !input.except.includes(c.kind) && this.deps.channels[c.kind] !== undefined,
+    );
+    const now = this.deps.clock.now();
+    for (const channel of channels) {
+      const payload: NoticePayload = { channelId: channel.id, conversationId: input.conversationId, visitorName: input.visitorName, texts: input.texts };
+      await this.deps.outbox.enqueue({
+        kind: NOTICE_JOB, key: `${NOTICE_JOB}:${input.key}:${channel.id}`.slice(0, 400), payload, conversationId: input.conversationId,
+        recipient: shownAddress(channel), runAt: now, at: now,
+      });
+    }
+    return channels.length;
+  }
+
+  private async sendNotice(job: OutboxJob): Promise<{ ref: string | null }> {
+    const payload = job.payload as Partial<NoticePayload> | null;
+    if (typeof payload?.channelId !== 'string' || typeof payload.conversationId !== 'string' || !Array.isArray(payload.texts)) throw new PermanentError('A notice job without its notice.');
+    const channel = await this.deps.storage.getChannel(payload.channelId);
+    if (!channel || !channel.verified) throw new JobCancelled('The channel was removed.');
+    const conversation = await this.deps.storage.getConversation(payload.conversationId);
+    if (!conversation) throw new JobCancelled('The conversation was deleted.');
+    const adapter = this.deps.channels[channel.kind];
+    if (!adapter) throw new PermanentError(`This server no longer sends ${kindName(channel.kind)}.`);
+    // A reply to it finds the conversation by its thread (XMPP) or its id (a webhook), or by the open forward's tag.
+    const open = await this.deps.storage.getOpenForward(conversation.id);
+    const { externalId } = await adapter.send(channel, {
+      conversationId: conversation.id,
+      tag: open?.tag ?? '',
+      threadId: `${THREAD_PREFIX}${conversation.id}`,
+      visitorName: String(payload.visitorName ?? 'Knock'),
+      texts: payload.texts.map(String),
+      link: `${this.deps.publicUrl()}/${conversation.ownerHandle}#c=${encodeURIComponent(conversation.id)}`,
+    }, { key: job.key });
+    return { ref: externalId };
   }
 
   // -- replies on a channel -------------------------------------------------------------------------------------------

@@ -90,6 +90,23 @@ export interface InboundText {
   threadId: string | null;
   /** The channel's own id of it (`xmpp:<stanza id>`, `sms:<message id>`): the idempotency key of the message it becomes. */
   externalId: string;
+  /**
+   * SMS only (issue 20): the number it was sent to (the deliver_sm's destination, E.164), so Knock tells a text to its
+   * service number from one to an owner's claimed number; null or absent when the channel does not say.
+   */
+  to?: string | null;
+}
+
+/**
+ * A channel that sends a text to any number (SMS, issue 20): an owner's reply to a phone without internet, a text
+ * passed on to the owner's phone. `from` is the sender: Knock's service number when absent, or a number hosted on
+ * the same account (the owner's claimed number). Errors as Channel.send's (`permanent` for a refused address).
+ */
+export interface TextSender {
+  /** Resolves with the channel's id of what was sent (`sms:<message id>`), which its delivery receipt names. */
+  sendText(to: string, text: string, options?: { from?: string }): Promise<{ externalId: string }>;
+  /** Knock's service number (E.164). */
+  readonly serviceNumber: string;
 }
 
 /** A channel's later word on something it sent (an SMS delivery receipt), by the `externalId` that send returned. */

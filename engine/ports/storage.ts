@@ -75,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -728,4 +728,60 @@ export interface PhoneStorage {
   assignPhoneNumber(accountId: string, number: string, at: number): Promise<PhoneNumber>;
   /** The account's number is nobody's any more; false when it had none. */
   releasePhoneNumber(accountId: string): Promise<boolean>;
+}
+
+/** How a phone reached an owner by SMS: Knock's service number, or the owner's own claimed number (issue 20). */
+export type SmsVia = 'service' | 'number';
+
+/** One phone's SMS conversation with one owner (issue 20): replies leave from the number the phone wrote to (`via`). */
+export interface SmsThread {
+  /** The phone, E.164. */
+  phone: string;
+  accountId: string;
+  conversationId: string;
+  via: SmsVia;
+  /** The number as the owner reads it (`+44 7700 900123`), formatted by the engine when the thread was made. */
+  shown: string;
+  createdAt: number;
+}
+
+/** What Knock keeps about a phone that texts it (issue 20). */
+export interface SmsPhone {
+  phone: string;
+  /** The owner its texts go to now (the last one it named); null before it named one, or once that account went. */
+  currentAccountId: string | null;
+  /** When it texted STOP (nothing is sent to it since); null: not stopped, or it texted START. */
+  stoppedAt: number | null;
+  /** When Knock last answered it by itself (usage, HELP, an unknown name). */
+  toldAt: number | null;
+}
+
+/**
+ * SMS conversations (012_sms.sql): threads go with their account and conversation; a phone's STOP stays whatever
+ * happens to accounts (it is the phone's word).
+ */
+export interface SmsStorage {
+  smsThread(phone: string, accountId: string): Promise<SmsThread | null>;
+  smsThreadOf(conversationId: string): Promise<SmsThread | null>;
+  /** Every thread of a phone (its conversations with several owners), oldest first. */
+  smsThreadsOfPhone(phone: string): Promise<SmsThread[]>;
+  /**
+   * Records the thread of a conversation just made; when (phone, account) has one already (two texts at once), that
+   * one is kept and returned with `created: false`, and the caller drops its own conversation.
+   */
+  createSmsThread(thread: SmsThread): Promise<{ thread: SmsThread; created: boolean }>;
+  /** The phone wrote by another route than before: replies now leave from that number. False: no such thread. */
+  setSmsThreadVia(conversationId: string, via: SmsVia): Promise<boolean>;
+  /** How many threads the account got since `since` (the per-owner cap on new SMS conversations). */
+  countSmsThreadsSince(accountId: string, since: number): Promise<number>;
+  smsPhone(phone: string): Promise<SmsPhone | null>;
+  /** The owner the phone's texts now go to. */
+  setSmsCurrent(phone: string, accountId: string | null, at: number): Promise<void>;
+  /** Records STOP (`stoppedAt`) or START (null). Resolves with whether that changed anything. */
+  setSmsStopped(phone: string, stoppedAt: number | null, at: number): Promise<boolean>;
+  /**
+   * Marks the phone told at `at` unless it was told after `notAfter`: one statement, so of two processes answering the
+   * same phone at once only one does. Resolves with whether this call may answer.
+   */
+  markSmsTold(phone: string, at: number, notAfter: number): Promise<boolean>;
 }

@@ -173,6 +173,20 @@ describe('claiming a phone number', () => {
   });
 });
 
+describe('a phone that texted STOP', () => {
+  it('gets no code to claim it, and the owner reads why', async () => {
+    const kim = await owner('kim');
+    const stop = await smsc.deliver({ source_addr: '15557770000', source_addr_ton: 1, destination_addr: '15550001111', dest_addr_ton: 1, short_message: Buffer.from('STOP') });
+    expect(stop.command_status).toBe(0);
+    await expect.poll(async () => (await knock.storage.smsPhone('+15557770000'))?.stoppedAt ?? null, { timeout: 10_000 }).not.toBeNull();
+    const before = smsc.submits.filter((s) => String(s.pdu.destination_addr) === '15557770000').length;
+    const err = await refusal(kim.api.claimPhone('+1 555 777 0000'));
+    expect(err.message).toContain('texted STOP');
+    // The confirmation of STOP was the last SMS it got: no code after it.
+    expect(smsc.submits.filter((s) => String(s.pdu.destination_addr) === '15557770000')).toHaveLength(before);
+  });
+});
+
 describe('a server without an SMS account', () => {
   it('says numbers cannot be claimed here, and sends nothing', async () => {
     const plain = await startKnock();

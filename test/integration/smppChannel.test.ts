@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SmppChannel, SmsSendError, type SmppChannelOptions } from '../../adapters/channels/sms/smppChannel.ts';
 import { createLogger } from '../../engine/logger.ts';
 import type { ChannelReceipt, ForwardMessage, InboundText, OwnerChannel } from '../../engine/ports/channel.ts';
-import { TestSmsc } from '../support/smsc.ts';
+import { smsText, TestSmsc } from '../support/smsc.ts';
 
 const credentials = { systemId: 'knock', password: 'secret' };
 const SERVICE_NUMBER = '+15550001111';
@@ -237,6 +237,25 @@ describe('delivery receipts', () => {
   });
 });
 
+describe('any text to any number (issue 20)', () => {
+  it('sends from the service number or a hosted number, refuses a source that is no number, and its receipt names it', async () => {
+    const smsc = await startSmsc();
+    const { sms, receipts } = await startChannel(smsc);
+    const plain = await sms.sendText('+447700900123', 'Alice: hello');
+    const hosted = await sms.sendText('+447700900123', 'from my number', { from: '+15551234567' });
+    expect(smsc.submits.map((s) => [String(s.pdu.source_addr), String(s.pdu.destination_addr), smsText(s), s.pdu.registered_delivery])).toEqual([
+      ['15550001111', '447700900123', 'Alice: hello', 1],
+      ['15551234567', '447700900123', 'from my number', 1],
+    ]);
+    await expect(sms.sendText('+447700900123', 'x', { from: 'Knock' })).rejects.toMatchObject({ permanent: true });
+    await expect(sms.sendText('0770', 'x')).rejects.toMatchObject({ permanent: true });
+    expect(smsc.submits).toHaveLength(2);
+    await smsc.deliver({ source_addr: '447700900123', esm_class: 0x04, receipted_message_id: smsc.submits[1]!.messageId, message_state: 5, short_message: Buffer.alloc(0) });
+    expect(receipts).toEqual([{ kind: 'sms', externalId: hosted.externalId, state: 'failed', error: 'UNDELIV' }]);
+    expect(plain.externalId).toBe(`sms:${smsc.submits[0]!.messageId}`);
+  });
+});
+
 describe('texts from owners', () => {
   it('hands an SMS from the owner\'s number to onText with its text, and a redelivery the same externalId', async () => {
     const smsc = await startSmsc();
@@ -246,7 +265,8 @@ describe('texts from owners', () => {
     sample('deliver_sm-mo-text', mo);
     await smsc.deliver(mo);
     expect(texts).toHaveLength(2);
-    expect(texts[0]).toEqual({ kind: 'sms', from: '+15551234567', text: '#3 On my way!', threadId: null, externalId: expect.stringMatching(/^sms:mo-/) });
+    // `to`: the deliver_sm's destination, so Knock tells its service number from an owner's hosted number (issue 20).
+    expect(texts[0]).toEqual({ kind: 'sms', from: '+15551234567', to: '+15550001111', text: '#3 On my way!', threadId: null, externalId: expect.stringMatching(/^sms:mo-/) });
     expect(texts[1]!.externalId).toBe(texts[0]!.externalId);
   });
 

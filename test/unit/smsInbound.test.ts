@@ -131,8 +131,8 @@ describe('reading deliver_sm', () => {
   const frame = (fields: Record<string, unknown>) => new smpp.PDU('deliver_sm', { sequence_number: 5, ...fields }).toBuffer();
 
   it('reads the fields and TLVs Knock uses', () => {
-    const read = readDeliverSm(frame({ source_addr: '15551234567', source_addr_ton: 1, esm_class: 4, data_coding: 8, short_message: Buffer.from([0, 0x41]), receipted_message_id: 'abc', message_state: 5 }));
-    expect(read).toEqual({ ok: true, pdu: { sequenceNumber: 5, sourceAddrTon: 1, sourceAddr: '15551234567', destinationAddr: '', esmClass: 4, dataCoding: 8, message: Buffer.from([0, 0x41]), receiptedMessageId: 'abc', messageState: 5, sar: null } });
+    const read = readDeliverSm(frame({ source_addr: '15551234567', source_addr_ton: 1, destination_addr: '15550001111', dest_addr_ton: 1, esm_class: 4, data_coding: 8, short_message: Buffer.from([0, 0x41]), receipted_message_id: 'abc', message_state: 5 }));
+    expect(read).toEqual({ ok: true, pdu: { sequenceNumber: 5, sourceAddrTon: 1, sourceAddr: '15551234567', destAddrTon: 1, destinationAddr: '15550001111', esmClass: 4, dataCoding: 8, message: Buffer.from([0, 0x41]), receiptedMessageId: 'abc', messageState: 5, sar: null } });
   });
 
   it('refuses a TLV or a short message running past the end, without reading beyond it', () => {

@@ -14,6 +14,7 @@ export interface DeliverSm {
   sequenceNumber: number;
   sourceAddrTon: number;
   sourceAddr: string;
+  destAddrTon: number;
   destinationAddr: string;
   esmClass: number;
   dataCoding: number;
@@ -79,7 +80,7 @@ export function readDeliverSm(frame: Buffer): DeliverSmRead {
     const sourceAddrTon = r.int8('source_addr_ton');
     r.int8('source_addr_npi');
     const sourceAddr = r.cstring('source_addr', 64);
-    r.int8('dest_addr_ton');
+    const destAddrTon = r.int8('dest_addr_ton');
     r.int8('dest_addr_npi');
     const destinationAddr = r.cstring('destination_addr', 64);
     const esmClass = r.int8('esm_class');
@@ -108,7 +109,7 @@ export function readDeliverSm(frame: Buffer): DeliverSmRead {
     const hasSar = sar.reference >= 0 && sar.total >= 0 && sar.sequence >= 0;
     return {
       ok: true,
-      pdu: { sequenceNumber, sourceAddrTon, sourceAddr, destinationAddr, esmClass, dataCoding, message, receiptedMessageId, messageState, sar: hasSar ? sar : null },
+      pdu: { sequenceNumber, sourceAddrTon, sourceAddr, destAddrTon, destinationAddr, esmClass, dataCoding, message, receiptedMessageId, messageState, sar: hasSar ? sar : null },
     };
   } catch (err) {
     if (err instanceof Malformed) return { ok: false, reason: err.message };

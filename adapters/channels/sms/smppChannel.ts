@@ -16,7 +16,7 @@
  *   await sms.close();
  */
 import type { Logger } from '../../../engine/logger.ts';
-import type { Channel, ChannelPresence, ChannelReceipt, ForwardMessage, InboundText, OwnerChannel } from '../../../engine/ports/channel.ts';
+import type { Channel, ChannelPresence, ChannelReceipt, ForwardMessage, InboundText, OwnerChannel, TextSender } from '../../../engine/ports/channel.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from '../../../engine/ports/clock.ts';
 import { readDeliverSm, type DeliverSm } from './deliverSm.ts';
 import { readReceipt, ReceiptTracker } from './deliveryReceipts.ts';
@@ -78,7 +78,7 @@ const E164 = /^\+[1-9][0-9]{5,14}$/;
 /** How long a deliver_sm's answer waits for the handler (Knock storing the text) before it is sent anyway. */
 const HANDLER_WAIT_MS = 5000;
 
-export class SmppChannel implements Channel {
+export class SmppChannel implements Channel, TextSender {
   readonly kind = 'sms' as const;
   private link: Link = { state: 'idle' };
   private readonly host: string;
@@ -132,6 +132,25 @@ export class SmppChannel implements Channel {
   /** Sends the forward as one SMS (or a few concatenated parts); resolves with `sms:<first part's message_id>`. */
   async send(channel: OwnerChannel, message: ForwardMessage): Promise<{ externalId: string | null }> {
     const ids = await this.submit(channel.address, forwardSms(message, this.o.maxParts));
+    const externalId = `sms:${ids[0]}`;
+    this.receipts.track(externalId, ids);
+    return { externalId };
+  }
+
+  /** Knock's service number (KNOCK_SMS_NUMBER). */
+  get serviceNumber(): string {
+    return this.options.sourceNumber;
+  }
+
+  /**
+   * Any text to any number (issue 20: an owner's reply to a phone, a text passed on to the owner's phone), from the
+   * service number or from `from`, a number hosted on the same account; encoded, split and paced as forwards are,
+   * cut at `maxParts`. Its receipt comes to onReceipt as `sms:<first part's message_id>`, as a forward's does.
+   */
+  async sendText(to: string, text: string, options: { from?: string } = {}): Promise<{ externalId: string }> {
+    const from = options.from ?? this.options.sourceNumber;
+    if (!E164.test(from)) throw new SmsSendError(`"${from}" is not an E.164 phone number to send from.`, true);
+    const ids = await this.submit(to, text, from);
     const externalId = `sms:${ids[0]}`;
     this.receipts.track(externalId, ids);
     return { externalId };
@@ -271,7 +290,7 @@ export class SmppChannel implements Channel {
   }
 
   /** Submits `text` to `to` as one or more parts; resolves with each part's message_id. */
-  private async submit(to: string, text: string): Promise<string[]> {
+  private async submit(to: string, text: string, from = this.options.sourceNumber): Promise<string[]> {
     if (!E164.test(to)) throw new SmsSendError(`"${to}" is not an E.164 phone number (+15551234567).`, true);
     const { dataCoding, parts } = encodeSms(text, this.o.maxParts);
     this.reference = (this.reference + 1) % 256;
@@ -284,7 +303,7 @@ export class SmppChannel implements Channel {
       const fields = {
         source_addr_ton: 1,
         source_addr_npi: 1,
-        source_addr: this.options.sourceNumber.slice(1),
+        source_addr: from.slice(1),
         dest_addr_ton: 1,
         dest_addr_npi: 1,
         destination_addr: to.slice(1),
@@ -370,7 +389,9 @@ export class SmppChannel implements Channel {
       this.options.logger.warn({ from }, 'SMS received with no handler for it');
       return;
     }
-    await this.textHandler({ kind: 'sms', from, text: accepted.text.text, threadId: null, externalId: accepted.text.externalId });
+    // The destination tells Knock's service number from an owner's number hosted on the same account (issue 20).
+    const to = e164Of(pdu.destinationAddr, pdu.destAddrTon);
+    await this.textHandler({ kind: 'sms', from, to, text: accepted.text.text, threadId: null, externalId: accepted.text.externalId });
   }
 
   private async handleReceipt(pdu: DeliverSm): Promise<void> {

@@ -569,7 +569,9 @@ export class ConversationSession {
       .map((m) => {
         const mine = m.senderId === myId;
         const name = this.participants.get(m.senderId)?.name || m.senderName;
-        const delivery = mine ? this.deliveries.get(m.seq) : undefined;
+        // Mine: how its sending by another channel stands. Theirs: a text to the owner's number passed on to their phone.
+        const record = this.deliveries.get(m.seq);
+        const delivery = record !== undefined && (mine || record.purpose === 'passOn') ? record : undefined;
         const view: MessageView = { key: m.clientMsgId, seq: m.seq, event: m.event, body: m.body, at: m.at, senderRole: m.senderRole, senderName: name, mine, status: mine ? statusOf(m.seq) : 'read' };
         return delivery === undefined ? view : { ...view, delivery };
       });

@@ -29,8 +29,9 @@ export interface MessageView {
   /** Why a message failed for good (e.g. too long); pending messages retry by themselves. */
   error?: string;
   /**
-   * Only for `mine`, to the owner: how its mailing by another channel stands (an email conversation's outbox job:
-   * sending, sent, retrying, not delivered), the latest the server said.
+   * To the owner: for `mine`, how its sending by another channel stands (an email or SMS conversation's outbox job:
+   * sending, sent, retrying, not delivered), the latest the server said; for a text to the owner's own number (issue
+   * 20), how passing it on to their phone stands (`purpose: 'passOn'`).
    */
   delivery?: DeliveryRecord;
 }

@@ -14,8 +14,13 @@ export function unreadBadge(unread: number): string {
   return unread >= limits.unreadCap ? `${limits.unreadCap - 1}+` : String(unread);
 }
 
-/** Who the conversation is with: the visitor's name; for an email thread without one, the correspondent's address. */
+/**
+ * Who the conversation is with: the visitor's name; for an email thread without one, the correspondent's address; for
+ * an SMS conversation the phone's number.
+ */
 export function visitorLabel(summary: ConversationSummary): string {
+  // A phone by SMS: its owner reads the whole number (everyone else its masked name).
+  if (summary.sms) return summary.sms.shown;
   if (summary.visitorName.trim() !== '') return summary.visitorName;
   const address = summary.visitorEmail?.trim() ?? '';
   return summary.kind === 'email' && address !== '' ? address : 'Visitor';
@@ -139,6 +144,7 @@ function ConversationItem({
           <span class="conversation-preview" id={previewId}>
             {summary.suspicious === true && <span class="conversation-tag conversation-tag--suspicious">Suspicious · </span>}
             {summary.archived === true && <span class="conversation-tag">Archived · </span>}
+            {summary.sms && <span class="conversation-tag">SMS · </span>}
             {preview}
           </span>
           {unread > 0 && <span class="badge">{unreadBadge(unread)}</span>}

@@ -38,6 +38,9 @@ export function MessageItem({ message, continued, conversationId, mailed = false
       return <Bubble message={message} continued={continued} mailed={mailed} variant="message--game" />;
     case 'email':
       return <EmailMessage message={message} email={event} conversationId={conversationId} mailed={mailed} />;
+    case 'sms':
+      // A text by SMS reads as any message; a pass-on to the owner's phone that failed says so under it (MessageMeta).
+      return <Bubble message={message} continued={continued} mailed={mailed} />;
     case 'system':
       return <SystemNote message={message} />;
     default:

@@ -8,6 +8,12 @@ export function MessageMeta({ message, mailed }: { message: MessageView; mailed:
     <div class="message-meta">
       <MessageTime at={message.at} />
       {message.mine && <MessageStatus message={message} mailed={mailed} />}
+      {/* A text to the owner's number that did not reach their phone (issue 20): it is here instead. */}
+      {!message.mine && message.delivery?.purpose === 'passOn' && message.delivery.state === 'failed' && (
+        <span class="delivery delivery--failed" title={message.delivery.reason ?? undefined}>
+          Not delivered to your phone, shown here
+        </span>
+      )}
     </div>
   );
 }

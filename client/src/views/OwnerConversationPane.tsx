@@ -88,6 +88,7 @@ export function OwnerConversationPane({
                 {email}
               </a>
             )}
+            {summary?.sms && <SmsLine sms={summary.sms} />}
             {routing}
           </>
         }
@@ -103,7 +104,7 @@ export function OwnerConversationPane({
           draft={draft}
           attachments={attachments}
           peerName={title}
-          mailed={summary?.kind === 'email' || opening !== null}
+          mailed={summary?.kind === 'email' || summary?.sms != null || opening !== null}
           pendingAnswer={pendingAnswer}
           onAnswered={onAnswered}
           expander={expander}
@@ -115,5 +116,15 @@ export function OwnerConversationPane({
         </div>
       )}
     </>
+  );
+}
+
+/** How an SMS conversation reaches the phone (issue 20), and that nothing does once it texted STOP. */
+function SmsLine({ sms }: { sms: NonNullable<ConversationSummary['sms']> }) {
+  return (
+    <p class="pane-subject">
+      {sms.via === 'number' ? 'SMS to your number' : 'SMS, replies from Knock\u2019s number'}
+      {sms.stopped && <strong> · Texted STOP: your replies are not sent</strong>}
+    </p>
   );
 }

@@ -137,7 +137,7 @@ export function conversationRules(ctx: StorageContext): void {
       expect(await s.getConversationSummary(id)).toEqual({
         id, visitorName: 'Vic', lastSeq: 0, lastMessage: null, unread: 0, updatedAt: T0,
         archived: false, markedUnread: false, files: 0, visitorEmail: null, kind: 'chat', subject: null, suspicious: false,
-        startedOn: null,
+        startedOn: null, sms: null,
       });
       await appendSequence(s, conv, conv.visitor, 1);
       await s.appendMessage({ conversationId: id, senderId: conv.owner.id, clientMsgId: clientMsgId('reply'), body: 'Hello Vic', event: { kind: 'text' }, at: T0 + 50 });
@@ -145,7 +145,7 @@ export function conversationRules(ctx: StorageContext): void {
       expect(summary).toEqual({
         id, visitorName: 'Vic', lastSeq: 2, lastMessage: { body: 'Hello Vic', at: T0 + 50, senderRole: 'owner' },
         unread: 1, updatedAt: T0 + 50, archived: false, markedUnread: false, files: 0, visitorEmail: null,
-        kind: 'chat', subject: null, suspicious: false, startedOn: null,
+        kind: 'chat', subject: null, suspicious: false, startedOn: null, sms: null,
       });
       expect(await s.listConversations(ann.id, { limit: 10 })).toEqual([summary]);
       expect(await s.getConversationSummary('no-such-conversation')).toBeNull();

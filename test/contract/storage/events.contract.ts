@@ -47,6 +47,7 @@ const samples: { [K in ConversationEventKind]: Array<Extract<ConversationEvent, 
   file: [],
   // An email without attachments here; one with them is made per test, as a file event (withFileEvents).
   email: [{ kind: 'email', ...emailEnvelope }],
+  sms: [{ kind: 'sms', via: 'service' }, { kind: 'sms', via: 'number' }],
 };
 const allSamples: ConversationEvent[] = Object.values(samples).flat();
 

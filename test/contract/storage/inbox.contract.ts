@@ -26,7 +26,7 @@ export function inboxRules(ctx: StorageContext): void {
       expect(await s.getConversationSummary(vic.conversation.id)).toEqual({
         id: vic.conversation.id, visitorName: 'Vic', lastSeq: 0, lastMessage: null, unread: 0, updatedAt: T0 + 1,
         archived: false, markedUnread: false, files: 0, visitorEmail: 'vic@example.com', kind: 'chat', subject: null, suspicious: false,
-        startedOn: null,
+        startedOn: null, sms: null,
       });
       const list = await s.listConversations(ann.id, { limit: 10 });
       expect(list.map((c) => [c.visitorName, c.visitorEmail, c.archived, c.markedUnread, c.files])).toEqual([
