@@ -1,7 +1,7 @@
 /**
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
  * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts; companies of issue 19:
- * companies.ts and canned.ts; phone numbers of issue 20: phones.ts), as the adapter exposes them: every method of the part, forwarded to the
+ * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; own domains of issue 21: domains.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { CannedStorage, ChannelStorage, CompanyStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage } from '../../engine/ports/storage.ts';
+import type { CannedStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -130,5 +130,20 @@ export function phoneMethods(phones: PhoneStorage): PhoneStorage {
     checkPhoneClaim: (accountId, codeHash, at, maxTries) => phones.checkPhoneClaim(accountId, codeHash, at, maxTries),
     assignPhoneNumber: (accountId, number, at) => phones.assignPhoneNumber(accountId, number, at),
     releasePhoneNumber: (accountId) => phones.releasePhoneNumber(accountId),
+  };
+}
+
+export function domainMethods(domains: DomainStorage): DomainStorage {
+  return {
+    addDomain: (input) => domains.addDomain(input),
+    getDomain: (name) => domains.getDomain(name),
+    domainsOf: (accountId) => domains.domainsOf(accountId),
+    listDomains: () => domains.listDomains(),
+    recordDomainCheck: (name, check) => domains.recordDomainCheck(name, check),
+    removeDomain: (accountId, name) => domains.removeDomain(accountId, name),
+    dkimKeyOf: (name) => domains.dkimKeyOf(name),
+    putAcmeChallenge: (challenge) => domains.putAcmeChallenge(challenge),
+    acmeChallenges: (kind, name, now, token) => domains.acmeChallenges(kind, name, now, token),
+    removeAcmeChallenge: (kind, name, token) => domains.removeAcmeChallenge(kind, name, token),
   };
 }

@@ -75,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -728,4 +728,67 @@ export interface PhoneStorage {
   assignPhoneNumber(accountId: string, number: string, at: number): Promise<PhoneNumber>;
   /** The account's number is nobody's any more; false when it had none. */
   releasePhoneNumber(accountId: string): Promise<boolean>;
+}
+
+/**
+ * An owner's own domain (issue 21): `alice.example` serves what `/alice` serves once Knock sees the domain delegated
+ * to its name servers. Until then it is `pending`: nothing is answered, issued or served for it.
+ */
+export interface Domain {
+  /** Lower case ASCII (an internationalized name in its `xn--` form), no trailing dot. */
+  name: string;
+  accountId: string;
+  state: 'pending' | 'active';
+  createdAt: number;
+  /** When the delegation was last checked, and what was wrong then (null: nothing, or not checked yet). */
+  checkedAt: number | null;
+  checkError: string | null;
+  activatedAt: number | null;
+  /** The DKIM key made for the domain: its selector and public key (base64 DER, the TXT record's `p=`). */
+  dkimSelector: string;
+  dkimPublicKey: string;
+}
+
+export interface NewDomain {
+  name: string;
+  accountId: string;
+  dkimSelector: string;
+  dkimPublicKey: string;
+  /** PKCS#8 PEM; read back only by dkimKeyOf (mail signing), never listed. */
+  dkimPrivateKey: string;
+  at: number;
+}
+
+/** An ACME challenge being answered (issue 21): a TXT value at `_acme-challenge.<name>` or an HTTP-01 key authorization. */
+export interface AcmeChallenge {
+  kind: 'dns-01' | 'http-01';
+  /** The domain name challenged. */
+  name: string;
+  /** dns-01: a label of the order (several may be live at once); http-01: the token in the URL. */
+  token: string;
+  /** dns-01: the TXT value; http-01: the key authorization served. */
+  value: string;
+  expiresAt: number;
+}
+
+/** Own domains and their ACME challenges (013_domains.sql); they go with the account. */
+export interface DomainStorage {
+  /** Adds a pending domain; `conflict` when any account has the name already. */
+  addDomain(input: NewDomain): Promise<Domain>;
+  getDomain(name: string): Promise<Domain | null>;
+  /** The account's domains, by name. */
+  domainsOf(accountId: string): Promise<Domain[]>;
+  /** Every domain, by name (the delegation checks and the DNS server's zone list). */
+  listDomains(): Promise<Domain[]>;
+  /** Records a delegation check: active (kept once seen; `activatedAt` set the first time) or pending with its reason. */
+  recordDomainCheck(name: string, check: { active: boolean; error: string | null; at: number }): Promise<Domain | null>;
+  /** False when the account had no such domain. Its challenges go with it. */
+  removeDomain(accountId: string, name: string): Promise<boolean>;
+  /** The domain's DKIM signing key (PKCS#8 PEM), for outgoing mail From it. */
+  dkimKeyOf(name: string): Promise<{ selector: string; privateKey: string } | null>;
+  /** Stores a challenge (replacing one of the same kind, name and token); `not_found` for a name that is no domain. */
+  putAcmeChallenge(challenge: AcmeChallenge): Promise<void>;
+  /** The live challenges of a kind at a name (and token, for http-01), at `now`. */
+  acmeChallenges(kind: AcmeChallenge['kind'], name: string, now: number, token?: string): Promise<AcmeChallenge[]>;
+  removeAcmeChallenge(kind: AcmeChallenge['kind'], name: string, token: string): Promise<void>;
 }

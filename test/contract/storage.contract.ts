@@ -11,6 +11,7 @@ import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
 import { cannedRules } from './storage/canned.contract.ts';
 import { phoneRules } from './storage/phones.contract.ts';
+import { domainRules } from './storage/domains.contract.ts';
 import { channelRules } from './storage/channels.contract.ts';
 import { companyRules } from './storage/companies.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
@@ -74,5 +75,6 @@ export function storageContract(
     routingRules(ctx);
     cannedRules(ctx);
     phoneRules(ctx);
+    domainRules(ctx);
   });
 }

@@ -9,7 +9,7 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, CannedStorage, ChannelStorage, CompanyStorage, Conversation, PhoneStorage, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, CannedStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -17,7 +17,7 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
-import { cannedMethods, channelMethods, companyMethods, mailMethods, outboxMethods, phoneMethods, routingMethods } from '../forwarding.ts';
+import { cannedMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
@@ -25,6 +25,7 @@ import { SqlState, asStorageError, isViolation, runStatement, withCause } from '
 import { PostgresChannels, channelSql } from './channels.ts';
 import { PostgresCanned } from './canned.ts';
 import { PostgresPhones } from './phones.ts';
+import { PostgresDomains } from './domains.ts';
 import { PostgresCompanies, companySql } from './companies.ts';
 import { PostgresRouting, routingSql } from './routing.ts';
 import { PostgresDocuments } from './documents.ts';
@@ -104,8 +105,8 @@ function parseBigint(text: string): number {
   return value;
 }
 
-/** The outbox's, email's, forwarding's and companies', routing's, canned responses' and phone numbers' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage {}
+/** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -127,6 +128,7 @@ export class PostgresStorage implements Storage {
       routingMethods(new PostgresRouting(run)),
       cannedMethods(new PostgresCanned(run)),
       phoneMethods(new PostgresPhones(run, pool)),
+      domainMethods(new PostgresDomains(run)),
     );
   }
 

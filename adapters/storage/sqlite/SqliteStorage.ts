@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, CannedStorage, ChannelStorage, CompanyStorage, Conversation, PhoneStorage, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, CannedStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -18,10 +18,11 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
-import { cannedMethods, channelMethods, companyMethods, mailMethods, outboxMethods, phoneMethods, routingMethods } from '../forwarding.ts';
+import { cannedMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteCanned } from './canned.ts';
 import { SqlitePhones } from './phones.ts';
+import { SqliteDomains } from './domains.ts';
 import { SqliteChannels } from './channels.ts';
 import { SqliteCompanies } from './companies.ts';
 import { SqliteRouting } from './routing.ts';
@@ -89,8 +90,8 @@ function prepareStatements(db: Db) {
  */
 const SEARCH_INDEX_BATCH = 512;
 
-/** The outbox's, email's, forwarding's and companies', routing's, canned responses' and phone numbers' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage {}
+/** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
+export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage {}
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -131,6 +132,7 @@ export class SqliteStorage implements Storage {
       routingMethods(new SqliteRouting(db)),
       cannedMethods(new SqliteCanned(db)),
       phoneMethods(new SqlitePhones(db)),
+      domainMethods(new SqliteDomains(db)),
     );
     this.appendBatch = db.transaction((appends: QueuedAppend[], outcomes) => {
       for (const append of appends) {
