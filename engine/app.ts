@@ -49,6 +49,7 @@ import { Matchmaking } from './http/matchmaking.ts';
 import { ProcessAddresses } from './http/processAddresses.ts';
 import type { Logger } from './logger.ts';
 import { SmtpInbound } from '../adapters/channels/email/smtpInbound.ts';
+import { openDnsServer } from '../adapters/dns/openDnsServer.ts';
 import { SmtpRelay } from '../adapters/channels/email/smtpRelay.ts';
 import { composeMail } from '../adapters/channels/email/compose.ts';
 import { mailDomainOf } from './config.ts';
@@ -98,6 +99,8 @@ export interface Knock {
   readonly url: string;
   /** The port of Knock's SMTP server once listening; null when it is off (KNOCK_SMTP_PORT=-1). */
   readonly mailPort: number | null;
+  /** The port of Knock's DNS server (UDP and TCP) once listening; null when it is off (adapters/dns/openDnsServer.ts). */
+  readonly dnsPort: number | null;
   listen(): Promise<void>;
   /**
    * Stops: no new connections; every room closes (its clients told to reconnect: CloseCode.restarting) once its last
@@ -337,6 +340,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
           closeTimeoutMs: Math.min(3000, Math.floor(config.shutdownTimeoutMs / 3)),
         });
   let mailPort: number | null = null;
+  // Issue 21: Knock as the authoritative DNS of owners' active domains.
+  const dns = openDnsServer(config, { storage, clock, logger: logger.child({ module: 'dns' }) });
+  let dnsPort: number | null = null;
   // --- issue 17: email over HTTP -----------------------------------------------------------------------------------
   const mailPages = new MailPages({ storage, clock, mailLinksPerIp: config.rateLimits.mailLinksPerIp, assetsDir: config.assetsDir ?? defaultAssetsDir });
   const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
@@ -486,6 +492,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     get mailPort() {
       return mailPort;
     },
+    get dnsPort() {
+      return dnsPort;
+    },
     async listen() {
       await gameServer.listen(config.port, config.host);
       const address = httpServer.address();
@@ -496,6 +505,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       purgeUploads();
       pageViewRetention.start();
       if (inbound) mailPort = (await inbound.listen()).port;
+      if (dns) dnsPort = (await dns.listen()).port;
       outbox.start();
       forwarding.start().catch((err: unknown) => logger.error({ err }, 'could not follow the owners\u2019 XMPP presence'));
       ready = true;
@@ -505,6 +515,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
           storage: config.databaseUrl === undefined ? { sqlite: config.dataDir } : { postgresql: redactUrl(config.databaseUrl), schema: config.databaseSchema },
           coordination: coordination.kind,
           publicAddress: config.publicAddress,
+          dns: dnsPort === null ? null : { port: dnsPort, nameservers: config.dnsNameservers, publicIps: config.publicIps },
           mail: { domain: mailDomain, smtpPort: mailPort, relay: config.smtpRelayUrl === undefined ? null : redactUrl(config.smtpRelayUrl), dkim: config.dkimSelector ?? null },
           calls: { sfu: mediaRouter?.provider ?? null, iceServers: config.iceServers.length, turn: config.turnSecret !== undefined },
           processId: matchMaker.processId,
@@ -523,6 +534,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         // No more mail in: what is being received finishes (bounded).
         step = 'mail';
         await inbound?.close();
+        await dns?.close();
         step = 'rooms';
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.

@@ -45,6 +45,12 @@ const iceServerEntry = z
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const wsUrl = z.url({ protocol: /^(wss?|https?)$/, error: 'must be a ws://, wss://, http:// or https:// URL' });
 
+/** A host name in DNS: lower-case letters, digits and hyphens in dot-separated labels, no trailing dot. */
+const dnsHostName = z
+  .string()
+  .transform((v) => v.toLowerCase().replace(/\.$/, ''))
+  .pipe(z.string().regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, 'must be host names, e.g. ns1.chat.example'));
+
 const rate = z.object({ perWindow: z.number().int().positive(), windowMs: z.number().int().positive() });
 export type RateLimitConfig = z.infer<typeof rate>;
 
@@ -286,6 +292,28 @@ export const configSchema = z.object({
    * beside Knock, and for tests.
    */
   channelsAllowPrivate: z.boolean().default(false),
+  // -- own domains: Knock as their authoritative DNS (issue 21, adapters/dns/README.md) --
+  /**
+   * The DNS server (UDP and TCP): 53 in production, -1 turns it off. It starts only once dnsNameservers and publicIps
+   * are set: without them it has nothing true to answer.
+   */
+  dnsPort: int(-1, 65535).default(5353),
+  /** Its bind address; 0.0.0.0 also takes IPv6 (::) where the machine has it. */
+  dnsHost: z.string().default('0.0.0.0'),
+  /** Knock's name servers, as owners delegate their domains to them (NS and the SOA's primary), e.g. ns1.chat.example. */
+  dnsNameservers: z.array(dnsHostName).default([]),
+  /** Knock's public addresses, IPv4 and IPv6: the A and AAAA answers of every active domain. */
+  publicIps: z.array(z.union([z.ipv4(), z.ipv6()], { error: 'must be IPv4 or IPv6 addresses' })).default([]),
+  /** The MX of every active domain; absent: the domain itself (its A/AAAA are Knock's, where the SMTP server listens). */
+  dnsMailHost: dnsHostName.optional(),
+  /** The CAs allowed to issue for active domains (CAA `issue`); empty: no CAA record. */
+  dnsCaaIssuers: z.array(dnsHostName).default(['letsencrypt.org']),
+  /** The SPF record of every active domain; absent: `v=spf1` with publicIps, `mx` and `~all` (set it when mail goes out through a relay). */
+  dnsSpf: z.string().regex(/^v=spf1( [!-~]+)*$/, 'must start with "v=spf1" and hold printable ASCII terms, e.g. v=spf1 include:_spf.relay.example ~all').max(1024).optional(),
+  /** How long the DNS server reuses what it read from storage (the active domains, ACME challenges): every process answers the same within it. */
+  dnsCacheMs: z.number().int().min(0).max(60_000).default(3000),
+  /** Response rate limiting: answers per second to one client network (/24, /56) for one response; 0 turns it off. */
+  dnsResponsesPerSecond: z.number().int().min(0).max(100_000).default(20),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -310,6 +338,9 @@ export const configSchema = z.object({
   }
   if (config.smppUrl !== undefined && (config.smppSystemId === undefined || config.smppPassword === undefined || config.smsNumber === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['smppSystemId'], message: 'KNOCK_SMPP_URL needs KNOCK_SMPP_SYSTEM_ID, KNOCK_SMPP_PASSWORD and KNOCK_SMS_NUMBER' });
+  }
+  if (Array.isArray(config.dnsNameservers) && Array.isArray(config.publicIps) && (config.dnsNameservers.length === 0) !== (config.publicIps.length === 0)) {
+    ctx.addIssue({ code: 'custom', path: ['dnsNameservers'], message: 'KNOCK_DNS_NAMESERVERS and KNOCK_PUBLIC_IPS go together (the DNS server answers with both)' });
   }
   if (config.janusUrl !== undefined && config.janusPublicUrl === undefined) {
     ctx.addIssue({ code: 'custom', path: ['janusPublicUrl'], message: 'is required with KNOCK_JANUS_URL: the address browsers reach Janus\u2019s WebSocket API at' });
@@ -414,6 +445,15 @@ const envKeys = {
   KNOCK_SITE_VISITOR_GRACE_MS: 'siteVisitorGraceMs',
   KNOCK_SITE_MAX_VISITORS: 'siteMaxVisitors',
   KNOCK_CHANNELS_ALLOW_PRIVATE: 'channelsAllowPrivate',
+  KNOCK_DNS_PORT: 'dnsPort',
+  KNOCK_DNS_HOST: 'dnsHost',
+  KNOCK_DNS_NAMESERVERS: 'dnsNameservers',
+  KNOCK_PUBLIC_IPS: 'publicIps',
+  KNOCK_DNS_MAIL_HOST: 'dnsMailHost',
+  KNOCK_DNS_CAA: 'dnsCaaIssuers',
+  KNOCK_DNS_SPF: 'dnsSpf',
+  KNOCK_DNS_CACHE_MS: 'dnsCacheMs',
+  KNOCK_DNS_RESPONSES_PER_SECOND: 'dnsResponsesPerSecond',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -426,6 +466,9 @@ const json = (name: string) =>
       return z.NEVER;
     }
   });
+
+/** A comma-separated list; blanks dropped, so an empty value is an empty list. */
+const list = z.string().transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
 
 const envSchema = z.object({
   PORT: int(0, 65535).optional(),
@@ -507,6 +550,17 @@ const envSchema = z.object({
   KNOCK_SITE_VISITOR_GRACE_MS: z.coerce.number().int().optional(),
   KNOCK_SITE_MAX_VISITORS: z.coerce.number().int().optional(),
   KNOCK_CHANNELS_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
+  /** A port, or -1 / off. */
+  KNOCK_DNS_PORT: z.union([z.literal('off').transform(() => -1), z.coerce.number().int()]).optional(),
+  KNOCK_DNS_HOST: z.string().min(1).optional(),
+  KNOCK_DNS_NAMESERVERS: list.optional(),
+  KNOCK_PUBLIC_IPS: list.optional(),
+  KNOCK_DNS_MAIL_HOST: z.string().min(1).optional(),
+  /** Empty: no CAA record. */
+  KNOCK_DNS_CAA: list.optional(),
+  KNOCK_DNS_SPF: z.string().min(1).optional(),
+  KNOCK_DNS_CACHE_MS: z.coerce.number().int().optional(),
+  KNOCK_DNS_RESPONSES_PER_SECOND: z.coerce.number().int().optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

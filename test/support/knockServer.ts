@@ -27,6 +27,7 @@ export async function startKnock(overrides: Partial<KnockConfigInput> = {}): Pro
     dataDir,
     url: knock.url,
     mailPort: knock.mailPort,
+    dnsPort: knock.dnsPort,
     storage: knock.storage,
     accounts: knock.accounts,
     companies: knock.companies,
