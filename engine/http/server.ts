@@ -17,6 +17,7 @@ import type { ChannelsApi } from './channelsApi.ts';
 import type { CompanyApi } from './companyApi.ts';
 import type { TranscriptApi } from './transcriptApi.ts';
 import type { PhoneApi } from './phoneApi.ts';
+import type { DomainsApi } from './domainsApi.ts';
 import { phonePath } from '../phoneNumbers.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
@@ -71,6 +72,8 @@ export interface HttpDeps {
   transcriptApi: TranscriptApi;
   /** Settings → Phone number (engine/http/phoneApi.ts, issue 20). */
   phoneApi: PhoneApi;
+  /** Settings → Domains (engine/http/domainsApi.ts, issue 21). */
+  domainsApi: DomainsApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -149,6 +152,7 @@ export class HttpHandler {
       if (await this.deps.companyApi.route(info, pathname)) return;
       if (await this.deps.transcriptApi.route(info, pathname)) return;
       if (await this.deps.phoneApi.route(info, pathname)) return;
+      if (await this.deps.domainsApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.
