@@ -24,7 +24,7 @@ import { runMatched, safeDecode, type Handler } from './routing.ts';
 /** A name and nothing else. */
 const MAX_BODY_BYTES = 1024;
 /** Domains an account adds in an hour: each makes an RSA key (CPU) and a DNS lookup. */
-export const DOMAIN_ADDS_PER_ACCOUNT: RateLimitConfig = { perWindow: 10, windowMs: 3600_000 };
+export const DOMAIN_ADDS_PER_ACCOUNT: RateLimitConfig = { perWindow: 20, windowMs: 3600_000 };
 /** "Check now" presses per account: each is a DNS lookup through the check resolver. */
 export const DOMAIN_CHECKS_PER_ACCOUNT: RateLimitConfig = { perWindow: 60, windowMs: 3600_000 };
 
