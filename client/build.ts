@@ -8,6 +8,9 @@
  * the app's build (its chunks, Colyseus and the protocol, are the ones the chat frame loads too) named by its own
  * shell, `widget-frame.html`.
  *
+ * The phone's browser is the app (issue 20): the build also writes the web app manifest, its icons, the offline page
+ * and the service worker with the list of files it keeps (client/pwa.ts); the shell links the manifest.
+ *
  * Run it as a script: `node --import tsx client/build.ts` (add `--dev` for an unminified build).
  *
  * @example
@@ -21,6 +24,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { shellHeadLinks, writePwaFiles } from './pwa.ts';
 
 const clientDir = path.dirname(fileURLToPath(import.meta.url));
 /** Where the build goes unless told otherwise; resolved from this file, not from the working directory. */
@@ -138,6 +142,9 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
   // A running server may still hand out the previous shells: their assets survive one more build.
   const previous: string[] = [];
   for (const shell of ['index.html', FRAME_HTML]) previous.push(...(await readFile(path.join(outdir, shell), 'utf8').then(referencedAssets, () => [])));
+  const initial = initialScripts(result.metafile, js);
+  // Before the shell that links them: a page of the new shell finds the manifest, icons and worker of its build.
+  await writePwaFiles(outdir, { stylesheet: css, scripts: initial });
   await writeShell(outdir, 'index.html', indexHtml({ script: js, stylesheet: css }));
   files['index.html'] = 'index.html';
   await writeShell(outdir, FRAME_HTML, frameHtml(frame));
@@ -152,7 +159,7 @@ export async function buildClient(opts: BuildOptions): Promise<BuildResult> {
     const content = await readFile(path.join(outdir, name));
     gzipBytes[name] = gzipSync(content, { level: 9 }).length;
   }
-  return { files, gzipBytes, initialScripts: initialScripts(result.metafile, js), frameScripts: initialScripts(result.metafile, frame) };
+  return { files, gzipBytes, initialScripts: initial, frameScripts: initialScripts(result.metafile, frame) };
 }
 
 /**
@@ -211,9 +218,10 @@ function indexHtml(assets: { script: string; stylesheet: string | undefined }): 
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content">
 <meta name="color-scheme" content="light dark">
 <title>Knock</title>${stylesheet}
+${shellHeadLinks()}
 <script type="module" src="${assetsPrefix}${assets.script}"></script>
 </head>
 <body>

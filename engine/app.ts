@@ -67,6 +67,8 @@ import { Companies } from './companies.ts';
 import { CompanyApi } from './http/companyApi.ts';
 import { TranscriptApi } from './http/transcriptApi.ts';
 import { PhoneApi } from './http/phoneApi.ts';
+import { DomainsApi } from './http/domainsApi.ts';
+import { Domains, ownNames, resolverNs } from './domains.ts';
 import { KeyedRateLimiter } from './rateLimit.ts';
 import { PhoneNumbers, phoneClaimChannel } from './phoneNumbers.ts';
 import { Transcripts } from './transcripts.ts';
@@ -363,6 +365,20 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     },
   });
   const phoneApi = new PhoneApi({ storage, auth, phones });
+  // --- issue 21: own domains (pending until delegated to Knock's name servers; checked every domainCheckIntervalMs) -
+  const domains = new Domains({
+    storage,
+    clock,
+    logger: logger.child({ module: 'domains' }),
+    nameservers: config.dnsNameservers,
+    resolveNs: resolverNs(config.dnsCheckResolver),
+    reserved: ownNames(config),
+  });
+  const domainsApi = new DomainsApi({ storage, auth, domains, clock });
+  const domainChecks = config.dnsNameservers.length === 0 ? null : setInterval(() => {
+    domains.checkPending().catch((err: unknown) => logger.warn({ err }, 'the check of pending domains failed'));
+  }, config.domainCheckIntervalMs);
+  domainChecks?.unref();
   // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({
     api,
@@ -373,6 +389,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     companyApi,
     transcriptApi,
     phoneApi,
+    domainsApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -527,6 +544,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       closed ??= (async () => {
         ready = false;
         sessionWatch.close();
+        if (domainChecks) clearInterval(domainChecks);
         step = 'rooms';
         // No new connections from here: clients told to reconnect come back to the next process (or, scaled out,
         // to another one), not to rooms of this one that would hold the stop. Idle keep-alive connections close.

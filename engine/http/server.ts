@@ -5,7 +5,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KnockError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Storage } from '../ports/storage.ts';
@@ -17,12 +16,14 @@ import type { ChannelsApi } from './channelsApi.ts';
 import type { CompanyApi } from './companyApi.ts';
 import type { TranscriptApi } from './transcriptApi.ts';
 import type { PhoneApi } from './phoneApi.ts';
+import type { DomainsApi } from './domainsApi.ts';
 import { phonePath } from '../phoneNumbers.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
 import { sendError, sendJson } from './io.ts';
 import { Matchmaking } from './matchmaking.ts';
 import { WidgetRoutes } from './widgetRoutes.ts';
+import { PwaRoutes } from './pwaRoutes.ts';
 
 /**
  * `connectSources`: origins besides our own the pages may open sockets to (the conference server's WebSocket API).
@@ -45,8 +46,6 @@ function contentSecurityPolicy(connectSources: readonly string[], frameAncestors
     `frame-ancestors ${frameAncestors}`,
   ].join('; ');
 }
-
-const PUSH_WORKER = fileURLToPath(new URL('../../client/src/pushWorker.js', import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -71,6 +70,8 @@ export interface HttpDeps {
   transcriptApi: TranscriptApi;
   /** Settings → Phone number (engine/http/phoneApi.ts, issue 20). */
   phoneApi: PhoneApi;
+  /** Settings → Domains (engine/http/domainsApi.ts, issue 21). */
+  domainsApi: DomainsApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -99,6 +100,7 @@ export class HttpHandler {
       assetsDir: deps.assetsDir,
       pagePolicy: (ancestor) => this.framedPolicy(ancestor),
     });
+    this.pwa = new PwaRoutes({ assetsDir: deps.assetsDir, pagePolicy: () => this.contentSecurityPolicy() });
   }
 
   /** The app's policy for a page one site may frame (engine/http/widgetRoutes.ts says which). */
@@ -149,6 +151,7 @@ export class HttpHandler {
       if (await this.deps.companyApi.route(info, pathname)) return;
       if (await this.deps.transcriptApi.route(info, pathname)) return;
       if (await this.deps.phoneApi.route(info, pathname)) return;
+      if (await this.deps.domainsApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.
@@ -158,7 +161,7 @@ export class HttpHandler {
       throw new KnockError('method_not_allowed', 'Pages and files are read with GET.');
     }
     if (pathname.startsWith('/_/assets/')) return this.asset(res, pathname.slice('/_/assets/'.length), method);
-    if (pathname === '/_/push-sw.js') return this.pushWorker(res, method);
+    if (PwaRoutes.owns(pathname)) return this.pwa.serve(res, pathname, method);
     if (WidgetRoutes.owns(pathname)) return this.widget.serve(res, url, method);
     if (pathname.startsWith('/_/files/')) return this.deps.conversationsApi.download(req, res, pathname);
     return this.page(res, pathname, url.searchParams.get('embed'), url.search);
@@ -224,20 +227,10 @@ export class HttpHandler {
     res.end(method === 'HEAD' ? undefined : body);
   }
 
-  /**
-   * The service worker of web push (client/src/pushWorker.js): at a fixed address, not a hashed asset, because a
-   * browser keeps a registration by its script URL; revalidated on every check so a new Knock's worker replaces it.
-   */
-  private async pushWorker(res: ServerResponse, method: string): Promise<void> {
-    this.worker ??= readFile(PUSH_WORKER);
-    const body = await this.worker;
-    res.writeHead(200, { 'Content-Type': CONTENT_TYPES['.js']!, 'Content-Length': body.length, 'Cache-Control': 'no-cache' });
-    res.end(method === 'HEAD' ? undefined : body);
-  }
-
-  private worker: Promise<Buffer> | null = null;
   /** The widget's script and monitor frame, and who may frame the chat (issue 19). */
   private readonly widget: WidgetRoutes;
+  /** The installable app: manifest, service worker, offline page (issue 20). */
+  private readonly pwa: PwaRoutes;
 
   private loadShell(): Promise<string | null> {
     this.shell ??= readFile(path.join(this.deps.assetsDir, 'index.html'), 'utf8').catch(() => {

@@ -1,7 +1,9 @@
+import { registerAppWorker } from './appWorker.ts';
+
 /**
- * "Notify me on this device" (issue 18): registers Knock's service worker (/_/push-sw.js, client/src/pushWorker.js)
- * and subscribes this browser to push with the server's VAPID key. The subscription (endpoint and keys) becomes a
- * channel of kind push (POST /_/api/channels).
+ * "Notify me on this device" (issue 18): registers Knock's service worker (/_/sw.js, client/src/serviceWorker.js,
+ * the app's one worker, which the page has usually registered already) and subscribes this browser to push with the
+ * server's VAPID key. The subscription (endpoint and keys) becomes a channel of kind push (POST /_/api/channels).
  *
  * @example
  *   const subscription = await subscribeThisDevice(answer.vapidPublicKey);
@@ -11,8 +13,9 @@ export async function subscribeThisDevice(vapidPublicKey: string): Promise<{ end
   if (!('serviceWorker' in navigator) || !('PushManager' in window)) throw new Error('This browser cannot receive push notifications.');
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') throw new Error('Notifications are blocked for this site: allow them in the browser to be notified here.');
-  const registration = await navigator.serviceWorker.register('/_/push-sw.js', { scope: '/_/push/' });
-  await navigator.serviceWorker.ready.catch(() => undefined);
+  await registerAppWorker();
+  // The active registration: pushManager.subscribe needs an active worker, which `register` may not have yet.
+  const registration = await navigator.serviceWorker.ready;
   const existing = await registration.pushManager.getSubscription();
   const subscription =
     existing ?? (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlBytes(vapidPublicKey) }));

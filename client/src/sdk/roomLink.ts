@@ -2,6 +2,11 @@
  * A Colyseus room that stays joined: it joins, validates every server message against the protocol's schemas,
  * and when the socket drops for any reason but a deliberate one, joins again with backoff (asking `options()`
  * anew each time, so a conversation rejoins from the last seq it holds).
+ *
+ * In a browser it also follows the device's network (issue 20): when the browser says it went offline, the link
+ * counts as dropped at once (a phone in a tunnel keeps a dead socket open for minutes, and what is sent on it waits
+ * nowhere visible), so the page says "Reconnecting…" and new messages stay in the outbox as "Sending…"; when the
+ * network is back, it joins again without waiting out its backoff.
  */
 import { Client, type Room } from 'colyseus.js';
 import type { z } from 'zod';
@@ -42,8 +47,35 @@ export class RoomLink<S extends Record<string, z.ZodType>> {
   }
 
   start(): void {
+    this.network?.addEventListener('offline', this.onNetwork);
+    this.network?.addEventListener('online', this.onNetwork);
     void this.connect();
   }
+
+  /** The window's network events, in a browser; none in Node (tests, bots). */
+  private readonly network: Pick<Window, 'addEventListener' | 'removeEventListener'> | null =
+    typeof window === 'undefined' || typeof window.addEventListener !== 'function' ? null : window;
+
+  private unwatchNetwork(): void {
+    this.network?.removeEventListener('offline', this.onNetwork);
+    this.network?.removeEventListener('online', this.onNetwork);
+  }
+
+  private readonly onNetwork = (event: Event): void => {
+    if (this.ended) return;
+    const room = this.room;
+    if (event.type === 'offline' && room !== null) {
+      this.room = null;
+      // The socket may never answer a close now: the link is dropped without waiting for its close event.
+      room.connection.close();
+      this.config.onDisconnected();
+      this.scheduleRetry();
+    } else if (event.type === 'online' && room === null && this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.attempt = 0;
+      void this.connect();
+    }
+  };
 
   get connected(): boolean {
     return this.room !== null;
@@ -63,6 +95,7 @@ export class RoomLink<S extends Record<string, z.ZodType>> {
 
   async close(): Promise<void> {
     this.ended = true;
+    this.unwatchNetwork();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const room = this.room;
     this.room = null;
@@ -122,6 +155,7 @@ export class RoomLink<S extends Record<string, z.ZodType>> {
 
   private end(reason: { code: string | number; message: string }): void {
     this.ended = true;
+    this.unwatchNetwork();
     this.config.onEnded(reason);
   }
 }

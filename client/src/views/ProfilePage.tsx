@@ -49,6 +49,13 @@ export function ProfilePage({ handle, resumeToken }: { handle: string; resumeTok
   }, [load]);
 
   const current = state.value;
+  // Opened offline (the service worker's copy of the app, issue 20): load by itself once the network is back.
+  useEffect(() => {
+    if (current.kind !== 'failed') return undefined;
+    const retry = (): void => void load();
+    addEventListener('online', retry);
+    return () => removeEventListener('online', retry);
+  }, [current.kind, load]);
   useEffect(() => {
     if (current.kind === 'not_found') document.title = 'Nobody here — Knock';
     else if (current.kind === 'ready' && !current.profile.isOwner) document.title = `${current.profile.displayName} — Knock`;
