@@ -277,8 +277,6 @@ export const configSchema = z.object({
   smsNumber: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number, e.g. +15551234567').optional(),
   /** SMS parts per second the SMPP account may send (the carrier's throughput limit). */
   smsPerSecond: z.number().int().min(1).max(1000).default(10),
-  /** Issue 21: Knock's name servers, the NS records owners set for their domains (ns1.knock.example, ns2...); empty: no own domains. */
-  dnsNameservers: z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+\.?$/i, 'must be host names, e.g. ns1.knock.example')).max(13).default([]),
   /** The resolver that tells whether a domain is delegated to those name servers (`host:port`); absent: the system's. */
   dnsCheckResolver: z.string().regex(/^(\[[0-9a-f:]+\]|[0-9.]+)(:\d{1,5})?$/i, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353').optional(),
   /** How often pending domains are checked for their delegation. */
@@ -447,7 +445,6 @@ const envKeys = {
   KNOCK_SMPP_PASSWORD: 'smppPassword',
   KNOCK_SMS_NUMBER: 'smsNumber',
   KNOCK_SMS_PER_SECOND: 'smsPerSecond',
-  KNOCK_DNS_NAMESERVERS: 'dnsNameservers',
   KNOCK_DNS_CHECK_RESOLVER: 'dnsCheckResolver',
   KNOCK_DOMAIN_CHECK_INTERVAL_MS: 'domainCheckIntervalMs',
   KNOCK_PAGEVIEW_RETENTION_DAYS: 'pageViewRetentionDays',
@@ -555,7 +552,6 @@ const envSchema = z.object({
   KNOCK_SMPP_PASSWORD: z.string().min(1).optional(),
   KNOCK_SMS_NUMBER: z.string().min(1).optional(),
   KNOCK_SMS_PER_SECOND: z.coerce.number().int().optional(),
-  KNOCK_DNS_NAMESERVERS: z.string().transform((list) => list.split(',').map((n) => n.trim()).filter((n) => n !== '')).optional(),
   KNOCK_DNS_CHECK_RESOLVER: z.string().min(1).optional(),
   KNOCK_DOMAIN_CHECK_INTERVAL_MS: z.coerce.number().int().optional(),
   KNOCK_PAGEVIEW_RETENTION_DAYS: z.coerce.number().int().optional(),

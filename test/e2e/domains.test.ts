@@ -18,7 +18,7 @@ let world: WorldDns;
 
 beforeAll(async () => {
   world = await WorldDns.start();
-  knock = await startKnock({ dnsNameservers: ['ns1.knock.test', 'ns2.knock.test'], dnsCheckResolver: world.address });
+  knock = await startKnock({ dnsNameservers: ['ns1.knock.test', 'ns2.knock.test'], publicIps: ['127.0.0.1'], dnsCheckResolver: world.address });
   await knock.addUser('alice', 'Alice');
 });
 afterAll(async () => {

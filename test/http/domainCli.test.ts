@@ -13,7 +13,7 @@ import { WorldDns } from '../support/worldDns.ts';
 let dataDir: string;
 let world: WorldDns;
 const knockCli = (args: string[], stdin = ''): Promise<CliRun> =>
-  runCli(args, { KNOCK_DATA_DIR: dataDir, KNOCK_DNS_NAMESERVERS: 'ns1.knock.test,ns2.knock.test', KNOCK_DNS_CHECK_RESOLVER: world.address, KNOCK_MAIL_DOMAIN: 'knock.test' }, stdin);
+  runCli(args, { KNOCK_DATA_DIR: dataDir, KNOCK_DNS_NAMESERVERS: 'ns1.knock.test,ns2.knock.test', KNOCK_PUBLIC_IPS: '127.0.0.1', KNOCK_DNS_CHECK_RESOLVER: world.address, KNOCK_MAIL_DOMAIN: 'knock.test' }, stdin);
 
 beforeAll(async () => {
   world = await WorldDns.start();

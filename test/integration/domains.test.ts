@@ -16,7 +16,7 @@ let world: WorldDns;
 
 beforeAll(async () => {
   world = await WorldDns.start();
-  knock = await startKnock({ dnsNameservers: NS, dnsCheckResolver: world.address, mailDomain: 'knock.test', domainCheckIntervalMs: 1000 });
+  knock = await startKnock({ dnsNameservers: NS, publicIps: ['127.0.0.1'], dnsCheckResolver: world.address, mailDomain: 'knock.test', domainCheckIntervalMs: 1000 });
 });
 afterAll(async () => {
   await knock?.close();
