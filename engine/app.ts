@@ -69,6 +69,7 @@ import { TranscriptApi } from './http/transcriptApi.ts';
 import { PhoneApi } from './http/phoneApi.ts';
 import { DomainsApi } from './http/domainsApi.ts';
 import { Domains, ownNames, resolverNs } from './domains.ts';
+import { DomainHosts } from './domainHosts.ts';
 import { KeyedRateLimiter } from './rateLimit.ts';
 import { PhoneNumbers, phoneClaimChannel } from './phoneNumbers.ts';
 import { Transcripts } from './transcripts.ts';
@@ -84,6 +85,8 @@ import { PageViewRetention } from './pageViewRetention.ts';
 
 /** How long the owner's list waits for more activity in a conversation before it gets one summary of the burst. */
 const SUMMARY_DELAY_MS = 50;
+/** How soon a domain another process activated (or removed) is served (or not) by this one. */
+const DOMAIN_HOSTS_REFRESH_MS = 5000;
 /** How often uploads never attached to a message are looked for (they go once a day old). */
 const UPLOAD_PURGE_INTERVAL_MS = 3600_000;
 
@@ -190,7 +193,14 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const accounts = new Accounts(storage, clock);
   // The others' addresses are known once the matchmaker has a processId (below); until then, only this process's.
   let processAddresses: ProcessAddresses | null = null;
-  const isAllowedOrigin = originChecker(config.publicUrl, (origin) => processAddresses?.isPageOrigin(origin) ?? false);
+  // Issue 21: an owner's active domain serves their page; a page there is one of this server's.
+  const domainHosts = new DomainHosts({ storage, logger: logger.child({ module: 'domains' }), refreshMs: DOMAIN_HOSTS_REFRESH_MS });
+  await domainHosts.start();
+  const isAllowedOrigin = originChecker(
+    config.publicUrl,
+    (origin) => processAddresses?.isPageOrigin(origin) ?? false,
+    (host) => domainHosts.homeOf(host) !== null,
+  );
   const secureCookies = config.secureCookies ?? config.publicUrl?.startsWith('https:') ?? false;
   let ready = false;
 
@@ -373,6 +383,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     nameservers: config.dnsNameservers,
     resolveNs: resolverNs(config.dnsCheckResolver),
     reserved: ownNames(config),
+    onChange: () => domainHosts.refresh(),
   });
   const domainsApi = new DomainsApi({ storage, auth, domains, clock });
   const domainChecks = config.dnsNameservers.length === 0 ? null : setInterval(() => {
@@ -402,6 +413,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     connectSources: config.janusPublicUrl === undefined ? [] : [new URL(config.janusPublicUrl).origin.replace(/^http/, 'ws')],
     // Pages open room sockets at whichever process holds the room.
     processSources: async () => (await processAddresses?.connectSources()) ?? [],
+    homeOf: (host) => domainHosts.homeOf(host),
   });
   // Per-address caps on sockets and Node's request timeouts (engine/http/connectionLimits.ts).
   const connectionLimits = new ConnectionLimits(config, logger.child({ module: 'connections' }));
@@ -545,6 +557,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         ready = false;
         sessionWatch.close();
         if (domainChecks) clearInterval(domainChecks);
+        domainHosts.close();
         step = 'rooms';
         // No new connections from here: clients told to reconnect come back to the next process (or, scaled out,
         // to another one), not to rooms of this one that would hold the stop. Idle keep-alive connections close.

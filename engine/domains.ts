@@ -84,6 +84,8 @@ export interface DomainsDeps {
   resolveNs: NsLookup;
   /** Names nobody may add, nor any name under them: Knock's own host and mail domain. */
   reserved: readonly string[];
+  /** Told when a domain of this process became active or went (the served hosts are read again). */
+  onChange?: () => Promise<void> | void;
 }
 
 export class Domains {
@@ -134,6 +136,7 @@ export class Domains {
     const name = normalizeDomain(typed);
     if (name === null || !(await this.deps.storage.removeDomain(account.id, name))) throw new KnockError('not_found', 'You have no such domain.');
     this.deps.logger.info({ accountId: account.id, domain: name }, 'a domain was removed');
+    await this.deps.onChange?.();
   }
 
   /**
@@ -142,7 +145,13 @@ export class Domains {
    */
   async check(name: string): Promise<Domain | null> {
     const seen = await this.delegation(name);
-    return this.deps.storage.recordDomainCheck(name, { active: seen.ok, error: seen.ok ? null : seen.why, at: this.deps.clock.now() });
+    const before = await this.deps.storage.getDomain(name);
+    const after = await this.deps.storage.recordDomainCheck(name, { active: seen.ok, error: seen.ok ? null : seen.why, at: this.deps.clock.now() });
+    if (after?.state === 'active' && before?.state !== 'active') {
+      this.deps.logger.info({ domain: name }, 'a domain is active');
+      await this.deps.onChange?.();
+    }
+    return after;
   }
 
   /** Checks every pending domain (the periodic check of a process); errors of one do not stop the others. */
