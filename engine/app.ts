@@ -279,6 +279,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     compose: composeMail,
     notifyIntervalMs: config.notifyIntervalMs,
     visitorMailDelayMs: config.visitorMailDelayMs,
+    domainHome: (domain) => domainHosts.homeOf(domain),
   });
   outbox.onChange((job) => mail.publishDelivery(job));
   // Issue 19: a conversation's transcript by email, through the same outbox and relay.

@@ -80,6 +80,8 @@ export interface MailDeps {
   notifyIntervalMs: number;
   /** How long an owner's reply in a chat waits before it is mailed to the visitor (not mailed if read in the chat by then). */
   visitorMailDelayMs: number;
+  /** The handle an owner's active own domain (issue 21) belongs to: mail to any address there is theirs. */
+  domainHome?: (domain: string) => string | null;
 }
 
 /**
@@ -169,12 +171,17 @@ export class Mail implements MailActions, InboundHandler {
 
   /**
    * `alice`, `alice+c-<token>` (a conversation's reply address), `alice+r-<token>-<mac>` (the owner's reply address
-   * of a forward by email) or `alice+anything` at our domain.
+   * of a forward by email) or `alice+anything` at our domain; any address at an owner's active own domain.
    */
   private parseRecipient(address: string): { handle: string; token: string | null; owner?: { token: string; mac: string } } | 'foreign' | null {
     const at = address.lastIndexOf('@');
     if (at <= 0) return null;
-    if (address.slice(at + 1).toLowerCase() !== this.deps.domain) return 'foreign';
+    const domain = address.slice(at + 1).toLowerCase();
+    if (domain !== this.deps.domain) {
+      // An owner's own domain: every address there is theirs (hello@, sales@, anything@).
+      const home = this.deps.domainHome?.(domain) ?? null;
+      return home === null ? 'foreign' : { handle: home, token: null };
+    }
     const local = address.slice(0, at);
     const plus = local.indexOf('+');
     const handle = (plus === -1 ? local : local.slice(0, plus)).toLowerCase();

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggedInOwner, Person, refusal } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
+import { swaks } from '../support/mailPeers.ts';
 import { WorldDns } from '../support/worldDns.ts';
 
 const NS = ['ns1.knock.test', 'ns2.knock.test'];
@@ -16,7 +17,7 @@ let world: WorldDns;
 
 beforeAll(async () => {
   world = await WorldDns.start();
-  knock = await startKnock({ dnsNameservers: NS, publicIps: ['127.0.0.1'], dnsCheckResolver: world.address, mailDomain: 'knock.test', domainCheckIntervalMs: 1000 });
+  knock = await startKnock({ dnsNameservers: NS, publicIps: ['127.0.0.1'], dnsCheckResolver: world.address, mailDomain: 'knock.test', domainCheckIntervalMs: 1000, smtpPort: 0, smtpHost: '127.0.0.1' });
 });
 afterAll(async () => {
   await knock?.close();
@@ -115,6 +116,24 @@ describe('own domains', () => {
     await frank.api.addDomain('d10.frank.example');
     const gina = await owner('gina');
     expect((await gina.api.addDomain('d0.frank.example')).domains.map((d) => d.name)).toEqual(['d0.frank.example']);
+  });
+});
+
+describe('mail to an own domain', () => {
+  it('lands in the owner\u2019s inbox at any address of an active domain, and is refused for a pending one', async () => {
+    const hana = await owner('hana');
+    await hana.api.addDomain('hana.example');
+    await hana.api.addDomain('later.example');
+    world.delegate('hana.example', NS);
+    await hana.api.checkDomain('hana.example');
+    const sent = await swaks(knock.mailPort!, ['--from', 'bob@sender.test', '--to', 'hello@HANA.example', '--header', 'Subject: To your own domain', '--body', 'Hi Hana!']);
+    expect(sent.exitCode, sent.transcript).toBe(0);
+    const inbox = await until(() => hana.api.inbox(), (a) => a.conversations.length > 0, 'the mail in Hana\u2019s inbox');
+    expect(inbox.conversations[0]).toMatchObject({ lastMessage: { body: expect.stringContaining('Hi Hana!') } });
+    // A pending domain is nobody's: its mail is refused at RCPT TO, as any domain Knock does not serve.
+    const refused = await swaks(knock.mailPort!, ['--from', 'bob@sender.test', '--to', 'hello@later.example']);
+    expect(refused.exitCode).toBe(24);
+    expect((await hana.api.inbox()).conversations).toHaveLength(1);
   });
 });
 
