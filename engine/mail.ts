@@ -129,6 +129,17 @@ export class Mail implements MailActions, InboundHandler {
     return `${handle}@${this.deps.domain}`;
   }
 
+  /**
+   * Whom the owner's mail is From: `<handle>@<their own domain>` signed with that domain's key when they have an
+   * active one (issue 21; the first by name), else their address at the server's domain (signed by the server's key).
+   */
+  private async senderOf(accountId: string, handle: string): Promise<{ address: string; dkim?: NonNullable<OutboundMail['dkim']> }> {
+    const own = (await this.deps.storage.domainsOf(accountId)).find((d) => d.state === 'active');
+    const key = own ? await this.deps.storage.dkimKeyOf(own.name) : null;
+    if (!own || !key) return { address: this.addressOf(handle) };
+    return { address: `${handle}@${own.name}`, dkim: { domain: own.name, selector: key.selector, privateKey: key.privateKey } };
+  }
+
   /** Knock's Message-ID of a message: the same for every try, so a retry after a crash is one mail, not two. */
   messageIdOf(conversationId: string, seq: number): string {
     return `knock.${conversationId}.${seq}@${this.deps.domain}`;
@@ -414,8 +425,10 @@ export class Mail implements MailActions, InboundHandler {
     const unsubscribe = `${this.deps.publicUrl()}/_/mail/unsubscribe/${token}`;
     const footer = `\n\n-- \nReply to this email to answer ${conversation.ownerName}.\nNo more mail from this conversation: ${unsubscribe}`;
     const text = message.event.kind === 'file' && message.body === fileMessageBody(message.event.files) ? '' : message.body;
+    const sender = await this.senderOf(conversation.ownerAccountId, conversation.ownerHandle);
     const mail: OutboundMail = {
-      from: { name: conversation.ownerName, address: this.addressOf(conversation.ownerHandle) },
+      from: { name: conversation.ownerName, address: sender.address },
+      ...(sender.dkim ? { dkim: sender.dkim } : {}),
       to: [{ name: visitor?.name ?? '', address: conversation.visitorEmail }],
       replyTo: `${conversation.ownerHandle}+c-${token}@${this.deps.domain}`,
       subject: this.subjectOf(conversation, thread.length > 0),

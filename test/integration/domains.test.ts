@@ -6,22 +6,26 @@
  * names, malformed and oversized input, callers who are not the owner, another site's request, a flood of domains.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loggedInOwner, Person, refusal } from '../support/clients.ts';
+import { loggedInOwner, Person, refusal, waitFor } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
+import { authenticate } from 'mailauth';
 import { swaks } from '../support/mailPeers.ts';
+import { MailSink } from '../support/mailSink.ts';
 import { WorldDns } from '../support/worldDns.ts';
 
 const NS = ['ns1.knock.test', 'ns2.knock.test'];
 let knock: TestKnock;
 let world: WorldDns;
+let sink: MailSink;
 
 beforeAll(async () => {
   world = await WorldDns.start();
-  knock = await startKnock({ dnsNameservers: NS, publicIps: ['127.0.0.1'], dnsCheckResolver: world.address, mailDomain: 'knock.test', domainCheckIntervalMs: 1000, smtpPort: 0, smtpHost: '127.0.0.1' });
+  sink = await MailSink.start();
+  knock = await startKnock({ smtpRelayUrl: `smtp://127.0.0.1:${sink.port}`, visitorMailDelayMs: 0, dnsNameservers: NS, publicIps: ['127.0.0.1'], dnsCheckResolver: world.address, mailDomain: 'knock.test', domainCheckIntervalMs: 1000, smtpPort: 0, smtpHost: '127.0.0.1' });
 });
 afterAll(async () => {
   await knock?.close();
-  await world?.close();
+  await Promise.all([world?.close(), sink?.close()]);
 });
 
 const owner = (handle: string): Promise<Person> => loggedInOwner(knock, handle);
@@ -134,6 +138,22 @@ describe('mail to an own domain', () => {
     const refused = await swaks(knock.mailPort!, ['--from', 'bob@sender.test', '--to', 'hello@later.example']);
     expect(refused.exitCode).toBe(24);
     expect((await hana.api.inbox()).conversations).toHaveLength(1);
+
+    // Hana answers: her mail is From her own domain, signed with the key Knock made for it (and publishes in DNS).
+    const session = hana.conversation(inbox.conversations[0]!.id);
+    session.send('Hello Bob, from my own domain.');
+    await waitFor(session, (st) => st.messages.some((m) => m.body === 'Hello Bob, from my own domain.' && m.seq !== null), 'the answer stored');
+    const out = await sink.next((m) => m.parsed.text?.includes('Hello Bob, from my own domain.') ?? false);
+    expect(out.parsed.from?.value[0]?.address).toBe('hana@hana.example');
+    const domain = (await knock.storage.getDomain('hana.example'))!;
+    const resolver = async (name: string, type: string) => {
+      if (type === 'TXT' && name === `${domain.dkimSelector}._domainkey.hana.example`) return [[`v=DKIM1; k=rsa; p=${domain.dkimPublicKey}`]];
+      throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+    };
+    const auth = await authenticate(out.raw, { ip: '127.0.0.1', helo: 'relay.test', sender: 'hana@hana.example', resolver, trustReceived: false } as never);
+    const dkim = (auth as { dkim: { results: Array<{ signingDomain: string; status: { result: string } }> } }).dkim.results;
+    expect(dkim.map((r) => [r.signingDomain, r.status.result])).toContainEqual(['hana.example', 'pass']);
+    await hana.closeAll();
   });
 });
 
