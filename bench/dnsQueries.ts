@@ -15,14 +15,10 @@ import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
 import { freePort } from '../test/support/ports.ts';
+import { arg } from './lib/args.ts';
 import { cpuSeconds } from './lib/procfs.ts';
 import { installExitHooks } from './lib/processes.ts';
 import { startServer } from './targets.ts';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 
 const SECONDS = Number(arg('seconds', '10'));
 const WINDOW = Number(arg('window', '16'));
