@@ -69,6 +69,7 @@ export interface DnsServerStats {
 const MAX_UNREAD_BYTES = 256 * 1024;
 /** Queries read from one TCP connection and not yet answered, beyond which it is not read further (backpressure). */
 const MAX_TCP_PENDING = 32;
+const LIMITING_REPORT_MS = 60_000;
 
 interface Listener {
   udp: dgram.Socket;
@@ -81,6 +82,7 @@ export class DnsServer {
   private readonly perIp = new Map<string, number>();
   private readonly rrl: ResponseRateLimiter | null;
   private udpInFlight = 0;
+  private limitingReportedAt = -Infinity;
   private closed: Promise<void> | null = null;
   private readonly counts: DnsServerStats = { answered: 0, rateLimited: 0, slipped: 0, malformed: 0, overloaded: 0, tcpRefused: 0, tcpCut: 0 };
 
@@ -184,6 +186,7 @@ export class DnsServer {
       const verdict = this.rrl.check(client, response.rrlKey);
       if (verdict !== 'send') {
         this.counts.rateLimited += 1;
+        this.reportLimiting();
         if (verdict === 'drop' || !response.slip) return null;
         this.counts.slipped += 1;
         return response.slip();
@@ -191,6 +194,14 @@ export class DnsServer {
     }
     this.counts.answered += 1;
     return response.bytes;
+  }
+
+  /** A warning at most once a minute while responses are being rate-limited (a flood, or a client behind a big NAT). */
+  private reportLimiting(): void {
+    const now = this.opts.clock.now();
+    if (now - this.limitingReportedAt < LIMITING_REPORT_MS) return;
+    this.limitingReportedAt = now;
+    this.opts.logger.warn({ stats: this.stats() }, 'DNS responses are being rate-limited');
   }
 
   private onTcp(socket: net.Socket): void {
@@ -265,6 +276,7 @@ export class DnsServer {
   /** Stops answering: the sockets close, open TCP connections are cut. Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      if (this.listeners.length > 0) this.opts.logger.info({ stats: this.stats() }, 'DNS server stopping');
       for (const socket of this.connections) socket.destroy();
       await Promise.all(
         this.listeners.map(
