@@ -318,6 +318,8 @@ export const configSchema = z.object({
   dnsCacheMs: z.number().int().min(0).max(60_000).default(3000),
   /** Response rate limiting: answers per second to one client network (/24, /56) for one response; 0 turns it off. */
   dnsResponsesPerSecond: z.number().int().min(0).max(100_000).default(20),
+  /** A DNS client over TCP must send its next whole query within this, or its connection is closed (RFC 7766 6.2.3). */
+  dnsTcpIdleTimeoutMs: z.number().int().min(200).max(120_000).default(10_000),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -460,6 +462,7 @@ const envKeys = {
   KNOCK_DNS_SPF: 'dnsSpf',
   KNOCK_DNS_CACHE_MS: 'dnsCacheMs',
   KNOCK_DNS_RESPONSES_PER_SECOND: 'dnsResponsesPerSecond',
+  KNOCK_DNS_TCP_IDLE_TIMEOUT_MS: 'dnsTcpIdleTimeoutMs',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -569,6 +572,7 @@ const envSchema = z.object({
   KNOCK_DNS_SPF: z.string().min(1).optional(),
   KNOCK_DNS_CACHE_MS: z.coerce.number().int().optional(),
   KNOCK_DNS_RESPONSES_PER_SECOND: z.coerce.number().int().optional(),
+  KNOCK_DNS_TCP_IDLE_TIMEOUT_MS: z.coerce.number().int().optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

@@ -4,10 +4,8 @@
  *
  * - UDP: responses rate-limited per client network and response (responseRateLimiter.ts); at most `maxUdpInFlight`
  *   queries waiting on storage at once (beyond: dropped; a resolver asks again).
- * - TCP (RFC 7766): 2-byte length framing, several queries per connection, answered in order; a connection must send
- *   a whole query within `tcpIdleTimeoutMs` of the last answer (dribbling bytes does not keep it open: a slowloris is
- *   cut); a length under 12 or over `tcpMaxMessageBytes` closes it; at most `tcpMaxConnectionsPerIp` from one
- *   address (IPv6: its /64) and `tcpMaxConnections` in all; a client that does not read its answers is cut.
+ * - TCP (RFC 7766, tcpConnection.ts): framing, pipelining and the limits of one connection; here, at most
+ *   `tcpMaxConnectionsPerIp` from one address (IPv6: its /64) and `tcpMaxConnections` in all.
  *
  * Nothing a client sends can throw out of a listener: a packet that cannot be read gets FORMERR when its header can
  * be, else nothing. `stats()` counts what happened, for the log and the bench.
@@ -25,6 +23,7 @@ import type { Logger } from '../../engine/logger.ts';
 import type { Clock } from '../../engine/ports/clock.ts';
 import type { DnsResponder, DnsTransport } from './responder.ts';
 import { ResponseRateLimiter } from './responseRateLimiter.ts';
+import { DnsTcpConnection } from './tcpConnection.ts';
 
 export interface DnsServerOptions {
   responder: Pick<DnsResponder, 'respond'>;
@@ -65,10 +64,7 @@ export interface DnsServerStats {
   tcpCut: number;
 }
 
-/** Bytes a TCP client may leave unread before it is cut: a few large answers. */
-const MAX_UNREAD_BYTES = 256 * 1024;
-/** Queries read from one TCP connection and not yet answered, beyond which it is not read further (backpressure). */
-const MAX_TCP_PENDING = 32;
+const LIMITING_REPORT_MS = 60_000;
 
 interface Listener {
   udp: dgram.Socket;
@@ -81,6 +77,7 @@ export class DnsServer {
   private readonly perIp = new Map<string, number>();
   private readonly rrl: ResponseRateLimiter | null;
   private udpInFlight = 0;
+  private limitingReportedAt = -Infinity;
   private closed: Promise<void> | null = null;
   private readonly counts: DnsServerStats = { answered: 0, rateLimited: 0, slipped: 0, malformed: 0, overloaded: 0, tcpRefused: 0, tcpCut: 0 };
 
@@ -184,6 +181,7 @@ export class DnsServer {
       const verdict = this.rrl.check(client, response.rrlKey);
       if (verdict !== 'send') {
         this.counts.rateLimited += 1;
+        this.reportLimiting();
         if (verdict === 'drop' || !response.slip) return null;
         this.counts.slipped += 1;
         return response.slip();
@@ -191,6 +189,14 @@ export class DnsServer {
     }
     this.counts.answered += 1;
     return response.bytes;
+  }
+
+  /** A warning at most once a minute while responses are being rate-limited (a flood, or a client behind a big NAT). */
+  private reportLimiting(): void {
+    const now = this.opts.clock.now();
+    if (now - this.limitingReportedAt < LIMITING_REPORT_MS) return;
+    this.limitingReportedAt = now;
+    this.opts.logger.warn({ stats: this.stats() }, 'DNS responses are being rate-limited');
   }
 
   private onTcp(socket: net.Socket): void {
@@ -204,57 +210,19 @@ export class DnsServer {
     }
     this.connections.add(socket);
     this.perIp.set(key, fromIp + 1);
-    const cut = (why: string) => {
-      this.counts.tcpCut += 1;
-      this.opts.logger.debug({ client: ip, why }, 'DNS TCP connection cut');
-      socket.destroy();
-    };
-    const idleMs = this.opts.tcpIdleTimeoutMs ?? 10_000;
-    let idle = setTimeout(() => cut('idle'), idleMs);
-    const rearm = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => cut('idle'), idleMs);
-    };
-    let buffered = Buffer.alloc(0);
-    let pending = 0;
-    let chain: Promise<void> = Promise.resolve();
-    const maxMessage = this.opts.tcpMaxMessageBytes ?? 4096;
-    socket.on('data', (chunk) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2) {
-        const length = buffered.readUInt16BE(0);
-        if (length < 12 || length > maxMessage) {
-          this.counts.malformed += 1;
-          cut(`a message of ${length} bytes`);
-          return;
-        }
-        if (buffered.length < 2 + length) break;
-        const message = buffered.subarray(2, 2 + length);
-        buffered = buffered.subarray(2 + length);
-        pending += 1;
-        if (pending >= MAX_TCP_PENDING) socket.pause();
-        // In order, one at a time: answers leave in the order asked (RFC 7766 allows either; this needs no ids kept).
-        chain = chain
-          .then(() => this.respond(message, 'tcp', ip))
-          .then((bytes) => {
-            if (!bytes || socket.destroyed) return;
-            const frame = Buffer.alloc(2 + bytes.length);
-            frame.writeUInt16BE(bytes.length, 0);
-            bytes.copy(frame, 2);
-            socket.write(frame);
-            if (socket.writableLength > MAX_UNREAD_BYTES) cut('not reading its answers');
-            else rearm();
-          })
-          .catch((err: unknown) => this.opts.logger.error({ err }, 'DNS query over TCP failed'))
-          .finally(() => {
-            pending -= 1;
-            if (pending < MAX_TCP_PENDING && socket.isPaused() && !socket.destroyed) socket.resume();
-          });
-      }
+    new DnsTcpConnection(socket, {
+      idleMs: this.opts.tcpIdleTimeoutMs ?? 10_000,
+      maxMessageBytes: this.opts.tcpMaxMessageBytes ?? 4096,
+      answer: (query) => this.respond(query, 'tcp', ip),
+      onCut: (why, malformed) => {
+        this.counts.tcpCut += 1;
+        if (malformed) this.counts.malformed += 1;
+        this.opts.logger.debug({ client: ip, why }, 'DNS TCP connection cut');
+      },
+      onError: (err) => this.opts.logger.error({ err }, 'DNS query over TCP failed'),
     });
     socket.on('error', (err) => this.opts.logger.debug({ err: err.message, client: ip }, 'DNS TCP connection error'));
     socket.on('close', () => {
-      clearTimeout(idle);
       this.connections.delete(socket);
       const left = (this.perIp.get(key) ?? 1) - 1;
       if (left <= 0) this.perIp.delete(key);
@@ -265,6 +233,7 @@ export class DnsServer {
   /** Stops answering: the sockets close, open TCP connections are cut. Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      if (this.listeners.length > 0) this.opts.logger.info({ stats: this.stats() }, 'DNS server stopping');
       for (const socket of this.connections) socket.destroy();
       await Promise.all(
         this.listeners.map(

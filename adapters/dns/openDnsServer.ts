@@ -19,5 +19,13 @@ export function openDnsServer(config: KnockConfig, deps: { storage: DomainStorag
   if (config.dnsPort < 0 || config.dnsNameservers.length === 0 || config.publicIps.length === 0) return null;
   const zones = new StoredDnsZones({ storage: deps.storage, clock: deps.clock, logger: deps.logger, cacheMs: config.dnsCacheMs });
   const responder = new DnsResponder({ zones, settings: zoneSettingsOf(config) });
-  return new DnsServer({ responder, logger: deps.logger, clock: deps.clock, host: config.dnsHost, port: config.dnsPort, responsesPerSecond: config.dnsResponsesPerSecond });
+  return new DnsServer({
+    responder,
+    logger: deps.logger,
+    clock: deps.clock,
+    host: config.dnsHost,
+    port: config.dnsPort,
+    responsesPerSecond: config.dnsResponsesPerSecond,
+    tcpIdleTimeoutMs: config.dnsTcpIdleTimeoutMs,
+  });
 }

@@ -67,7 +67,7 @@ export class DnsResponder {
     // RFC 6891 6.1.3: a version we do not speak gets BADVERS, with our OPT saying version 0.
     if (query.edns && query.edns.version > 0) return error(RCODE.BADVERS, 'badvers');
     // RFC 6891 6.1.1: OPT is no type to ask for.
-    if (question.type === QTYPE.OPT) return { ...error(RCODE.FORMERR, 'formerr') };
+    if (question.type === QTYPE.OPT) return error(RCODE.FORMERR, 'formerr');
     // Only the Internet class is served (CHAOS's version.bind and the like are nobody's business), as BIND refuses them.
     if (question.class !== QCLASS_IN) return error(RCODE.REFUSED, 'refused');
     if (question.type === QTYPE.MAILA || question.type === QTYPE.MAILB) return error(RCODE.NOTIMP, 'notimp');

@@ -35,6 +35,11 @@ export class ResponseRateLimiter {
 
   constructor(private readonly opts: ResponseRateLimiterOptions) {}
 
+  /** Buckets held now (bounded by maxEntries). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
   check(clientAddress: string, responseKey: string): RrlVerdict {
     const now = this.opts.clock.now();
     const key = `${networkOf(clientAddress)} ${responseKey}`;
