@@ -1,7 +1,7 @@
 /**
  * The DNS server's view of own domains (engine/ports/dnsZones.ts), read from DomainStorage and reused for `cacheMs`.
  *
- * The whole list of active domains is read at once and kept, rather than one lookup per queried name: a flood of
+ * The whole list of domains is read at once and kept, rather than one lookup per queried name: a flood of
  * random names (`x7f3.alice.example`, `q9.foreign.example`: the "random subdomain" attack) then costs the database
  * nothing, and there is no negative cache to grow. One read per `cacheMs` per process, however many queries; a
  * self-hosted Knock holds hundreds of domains, not millions. ACME challenge values are read per domain, only when
@@ -95,7 +95,7 @@ export class StoredDnsZones implements DnsZoneSource {
     try {
       const domains = await this.opts.storage.listDomains();
       const zones = new Map<string, DnsZoneFacts>();
-      for (const domain of domains) if (domain.state === 'active') zones.set(domain.name, factsOf(domain));
+      for (const domain of domains) zones.set(domain.name, factsOf(domain));
       this.snapshot = { zones, readAt: now };
       return this.snapshot;
     } catch (err) {
@@ -112,5 +112,5 @@ export class StoredDnsZones implements DnsZoneSource {
 function factsOf(domain: Domain): DnsZoneFacts {
   // Seconds since 1970 fit a serial (32 bits) until 2106, and grow when the domain is (re)activated.
   const since = domain.activatedAt ?? domain.createdAt;
-  return { name: domain.name, serial: Math.floor(since / 1000) >>> 0, dkimSelector: domain.dkimSelector, dkimPublicKey: domain.dkimPublicKey };
+  return { name: domain.name, pending: domain.state !== 'active', serial: Math.floor(since / 1000) >>> 0, dkimSelector: domain.dkimSelector, dkimPublicKey: domain.dkimPublicKey };
 }

@@ -78,8 +78,10 @@ export class DnsResponder {
       // Storage is down and nothing read before can stand in (logged by the zone source): a resolver tries another server.
       return error(RCODE.SERVFAIL, 'servfail');
     }
-    // Not a zone served here (a foreign name, a pending domain): REFUSED, never a referral or a recursive answer.
+    // Not a zone served here (a foreign name): REFUSED, never a referral or a recursive answer.
     if (!facts) return error(RCODE.REFUSED, 'refused');
+    // A pending domain: its delegation can be seen (apex SOA and NS), nothing else is served (engine/ports/dnsZones.ts).
+    if (facts.pending && !(question.key === facts.name && (question.type === QTYPE.SOA || question.type === QTYPE.NS))) return error(RCODE.REFUSED, 'refused');
     let zone: Zone;
     if (question.key === `_acme-challenge.${facts.name}`) {
       let values: string[];

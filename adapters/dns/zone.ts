@@ -69,6 +69,8 @@ export function buildZone(facts: DnsZoneFacts, settings: ZoneSettings, acmeValue
   };
   add(apex, QTYPE.SOA, [soa]);
   add(apex, QTYPE.NS, settings.nameservers.map((ns) => ({ type: 'NS', name: apex, ttl: TTL.ns, data: ns })));
+  // A pending domain holds its delegation only (the responder refuses every other question for it).
+  if (facts.pending) return { apex, soa, names, emptyNonTerminals: emptyNonTerminalsOf(apex, names) };
   add(apex, QTYPE.A, settings.ipv4.map((ip) => ({ type: 'A', name: apex, ttl: TTL.address, data: ip })));
   add(apex, QTYPE.AAAA, settings.ipv6.map((ip) => ({ type: 'AAAA', name: apex, ttl: TTL.address, data: ip })));
   add(apex, QTYPE.MX, [{ type: 'MX', name: apex, ttl: TTL.mx, data: { preference: 10, exchange: settings.mailHost ?? apex } }]);

@@ -4,7 +4,7 @@
  * too many connections, a slowloris, an oversized message. The server stays up and keeps answering everyone else.
  *
  * alice.example is active (a 2048-bit DKIM key, answers fit 512 bytes), big.example is active with a 4096-bit key
- * (its DKIM TXT needs TCP without EDNS), pending.example is pending (not served).
+ * (its DKIM TXT needs TCP without EDNS), pending.example is pending (only its delegation is answered).
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -120,7 +120,18 @@ describe('dig against Knock', () => {
     expect(nodata.authority).toHaveLength(1);
   });
 
-  it('refuses a foreign zone and a pending domain, even with recursion desired, and does no recursion', async () => {
+  it('answers only the delegation of a pending domain (apex SOA and NS), so its delegation can be seen', async () => {
+    const soa = await dig('pending.example', 'SOA');
+    expect(soa.status).toBe('NOERROR');
+    expect(soa.flags).toContain('aa');
+    expect(soa.answer).toEqual([expect.stringMatching(/^pending\.example\. \d+ IN SOA ns1\.knock\.test\. /)]);
+    expect((await dig('pending.example', 'NS')).answer).toEqual([expect.stringMatching(/^pending\.example\. \d+ IN NS ns1\.knock\.test\.$/), expect.stringMatching(/IN NS ns2\.knock\.test\.$/)]);
+    for (const [name, type] of [['pending.example', 'A'], ['pending.example', 'MX'], ['pending.example', 'TXT'], ['www.pending.example', 'SOA'], ['knock1._domainkey.pending.example', 'TXT']]) {
+      expect((await dig(name!, type!)).status, `${name} ${type}`).toBe('REFUSED');
+    }
+  });
+
+  it('refuses a foreign zone and a pending domain\u2019s records, even with recursion desired, and does no recursion', async () => {
     for (const name of ['example.com', 'pending.example', 'www.pending.example']) {
       const refused = await dig('+rec', name, 'A');
       expect(refused.status, name).toBe('REFUSED');
@@ -353,7 +364,7 @@ describe('large answers', () => {
 describe('binding', () => {
   const responder = () =>
     new DnsResponder({
-      zones: { zoneOf: async (name) => (name === 'alice.example' ? { name, serial: 1, dkimSelector: 'k', dkimPublicKey: KEY_2048 } : null), acmeValues: async () => [] },
+      zones: { zoneOf: async (name) => (name === 'alice.example' ? { name, pending: false, serial: 1, dkimSelector: 'k', dkimPublicKey: KEY_2048 } : null), acmeValues: async () => [] },
       settings: { nameservers: ['ns1.knock.test'], ipv4: ['192.0.2.10'], ipv6: [], mailHost: null, caaIssuers: [], spf: null },
     });
   const server = (host: string, port: number) =>

@@ -40,8 +40,8 @@ function zonesOf(domains: DnsZoneFacts[], acme: Record<string, string[]> = {}): 
   };
 }
 
-const alice: DnsZoneFacts = { name: 'alice.example', serial: 1_765_000_000, dkimSelector: 'knock1', dkimPublicKey: KEY_2048 };
-const bigKey: DnsZoneFacts = { name: 'big.example', serial: 1_765_000_001, dkimSelector: 'k4096', dkimPublicKey: KEY_4096 };
+const alice: DnsZoneFacts = { name: 'alice.example', pending: false, serial: 1_765_000_000, dkimSelector: 'knock1', dkimPublicKey: KEY_2048 };
+const bigKey: DnsZoneFacts = { name: 'big.example', pending: false, serial: 1_765_000_001, dkimSelector: 'k4096', dkimPublicKey: KEY_4096 };
 
 function responder(opts: { zones?: DnsZoneSource; settings?: Partial<ZoneSettings> } = {}): DnsResponder {
   return new DnsResponder({ zones: opts.zones ?? zonesOf([alice, bigKey], { 'alice.example': ['token-value-1', 'token-value-2'] }), settings: { ...settings, ...opts.settings } });
@@ -198,7 +198,7 @@ describe('negative answers and zones not served', () => {
   });
 
   it('answers a domain inside another from its own zone', async () => {
-    const chat: DnsZoneFacts = { name: 'chat.alice.example', serial: 7, dkimSelector: 'k2', dkimPublicKey: KEY_2048 };
+    const chat: DnsZoneFacts = { name: 'chat.alice.example', pending: false, serial: 7, dkimSelector: 'k2', dkimPublicKey: KEY_2048 };
     const r = responder({ zones: zonesOf([alice, chat]) });
     expect((await ask(r, { name: 'x.chat.alice.example', type: 'A' })).packet.authorities![0]).toMatchObject({ name: 'chat.alice.example', data: { serial: 7 } });
     expect((await ask(r, { name: 'k2._domainkey.chat.alice.example', type: 'TXT' })).kind).toBe('answer');

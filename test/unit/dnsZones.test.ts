@@ -37,16 +37,16 @@ async function setup() {
 }
 
 describe('StoredDnsZones', () => {
-  it('serves active domains only, the longest one holding the name, with the activation time as serial', async () => {
+  it('serves every domain, the longest one holding the name, pending ones marked, with the activation time as serial', async () => {
     const { add, zones } = await setup();
     await add('alice.example', true);
     await add('chat.alice.example', true);
     await add('pending.example', false);
-    expect(await zones.zoneOf('alice.example')).toEqual({ name: 'alice.example', serial: Math.floor((T0 + 5000) / 1000), dkimSelector: 'knock1', dkimPublicKey: 'MIIB' });
+    expect(await zones.zoneOf('alice.example')).toEqual({ name: 'alice.example', pending: false, serial: Math.floor((T0 + 5000) / 1000), dkimSelector: 'knock1', dkimPublicKey: 'MIIB' });
     expect((await zones.zoneOf('www.alice.example'))?.name).toBe('alice.example');
     expect((await zones.zoneOf('a.b.chat.alice.example'))?.name).toBe('chat.alice.example');
-    expect(await zones.zoneOf('pending.example')).toBeNull();
-    expect(await zones.zoneOf('x.pending.example')).toBeNull();
+    expect(await zones.zoneOf('pending.example')).toMatchObject({ name: 'pending.example', pending: true });
+    expect(await zones.zoneOf('x.pending.example')).toMatchObject({ name: 'pending.example', pending: true });
     expect(await zones.zoneOf('example')).toBeNull();
     expect(await zones.zoneOf('')).toBeNull();
   });
