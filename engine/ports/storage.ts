@@ -838,9 +838,9 @@ export interface IssuedCertificate {
 export interface CertificateStorage {
   /**
    * Active domains whose certificate is missing or due at `now` (renewal time and next try passed) and that nobody
-   * holds a live lease on; the most overdue first.
+   * holds a live lease on, with the failures since their last success (the backoff of the next one); the most overdue first.
    */
-  dueCertificates(now: number, limit: number): Promise<string[]>;
+  dueCertificates(now: number, limit: number): Promise<Array<{ name: string; failures: number }>>;
   /** Takes the name's lease until `until` (making its row); false when it is no active domain or another holds a live lease. */
   claimCertificate(name: string, worker: string, now: number, until: number): Promise<boolean>;
   /** Stores what was issued: failures cleared, lease released. False (nothing stored) when `worker` no longer holds the lease. */

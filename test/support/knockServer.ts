@@ -28,6 +28,8 @@ export async function startKnock(overrides: Partial<KnockConfigInput> = {}): Pro
     url: knock.url,
     mailPort: knock.mailPort,
     dnsPort: knock.dnsPort,
+    httpPort: knock.httpPort,
+    certificates: knock.certificates,
     storage: knock.storage,
     accounts: knock.accounts,
     companies: knock.companies,

@@ -15,7 +15,7 @@ import type { RunStatement } from './inbox.ts';
 
 export const certificateSql = {
   // $1 now, $2 limit.
-  due: `SELECT d.name FROM domains d LEFT JOIN certificates c ON c.name = d.name
+  due: `SELECT d.name, COALESCE(c.failures, 0) AS failures FROM domains d LEFT JOIN certificates c ON c.name = d.name
     WHERE d.state = 'active' AND (c.name IS NULL OR (c.renew_at <= $1 AND c.next_try_at <= $1 AND c.lease_until <= $1))
     ORDER BY COALESCE(GREATEST(c.renew_at, c.next_try_at), 0), d.name LIMIT $2`,
   // $1 name, $2 worker, $3 now, $4 until. The SELECT from domains is the rule "active domains only"; the WHERE is the lease.
@@ -39,8 +39,8 @@ export const certificateSql = {
 export class PostgresCertificates implements CertificateStorage {
   constructor(private readonly run: RunStatement) {}
 
-  async dueCertificates(now: number, limit: number): Promise<string[]> {
-    return (await this.run<{ name: string }>(certificateSql.due, [now, limit])).rows.map((r) => r.name);
+  async dueCertificates(now: number, limit: number): Promise<Array<{ name: string; failures: number }>> {
+    return (await this.run<{ name: string; failures: number }>(certificateSql.due, [now, limit])).rows;
   }
 
   async claimCertificate(name: string, worker: string, now: number, until: number): Promise<boolean> {

@@ -13,7 +13,7 @@ import {
 } from '../certificateRows.ts';
 
 export const certificateSql = {
-  due: `SELECT d.name FROM domains d LEFT JOIN certificates c ON c.name = d.name
+  due: `SELECT d.name, COALESCE(c.failures, 0) AS failures FROM domains d LEFT JOIN certificates c ON c.name = d.name
     WHERE d.state = 'active' AND (c.name IS NULL OR (c.renew_at <= @now AND c.next_try_at <= @now AND c.lease_until <= @now))
     ORDER BY COALESCE(MAX(c.renew_at, c.next_try_at), 0), d.name LIMIT @limit`,
   // The SELECT from domains is the rule "active domains only"; the upsert's WHERE is the lease.
@@ -37,7 +37,7 @@ export class SqliteCertificates implements CertificateStorage {
 
   constructor(db: Database.Database) {
     this.q = {
-      due: db.prepare<[{ now: number; limit: number }], { name: string }>(certificateSql.due),
+      due: db.prepare<[{ now: number; limit: number }], { name: string; failures: number }>(certificateSql.due),
       claim: db.prepare<[{ name: string; worker: string; now: number; until: number }], { name: string }>(certificateSql.claim),
       store: db.prepare<[IssuedCertificate & { name: string; worker: string }]>(certificateSql.store),
       fail: db.prepare<[{ name: string; worker: string; error: string; nextTryAt: number; at: number }]>(certificateSql.fail),
@@ -46,8 +46,8 @@ export class SqliteCertificates implements CertificateStorage {
     };
   }
 
-  async dueCertificates(now: number, limit: number): Promise<string[]> {
-    return this.q.due.all({ now, limit }).map((r) => r.name);
+  async dueCertificates(now: number, limit: number): Promise<Array<{ name: string; failures: number }>> {
+    return this.q.due.all({ now, limit });
   }
 
   async claimCertificate(name: string, worker: string, now: number, until: number): Promise<boolean> {

@@ -9,6 +9,7 @@ import type { IssuedCertificate, Storage } from '../../../engine/ports/storage.t
 import { T0, seedAccount, type StorageContext } from './fixtures.ts';
 
 const DAY = 24 * 3600_000;
+const dueNames = (due: Array<{ name: string }>): string[] => due.map((d) => d.name);
 const KEY = '-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n';
 
 const issued = (at: number, serial = 'A'): IssuedCertificate => ({
@@ -32,7 +33,7 @@ export function certificateRules(ctx: StorageContext): void {
       const alice = await seedAccount(s, 'alice');
       await domain(s, alice.id, 'alice.example', true);
       await domain(s, alice.id, 'pending.example', false);
-      expect(await s.dueCertificates(T0, 10)).toEqual(['alice.example']);
+      expect(dueNames(await s.dueCertificates(T0, 10))).toEqual(['alice.example']);
       expect(await s.claimCertificate('pending.example', 'w1', T0, T0 + 60_000)).toBe(false);
       expect(await s.claimCertificate('nobody.example', 'w1', T0, T0 + 60_000)).toBe(false);
       expect(await s.claimCertificate('alice.example', 'w1', T0, T0 + 60_000)).toBe(true);
@@ -47,8 +48,8 @@ export function certificateRules(ctx: StorageContext): void {
       expect(JSON.stringify(listed)).not.toContain('PRIVATE KEY');
       expect(await s.getCertificate('pending.example')).toBeNull();
       // Not due again until its renewal time.
-      expect(await s.dueCertificates(T0 + 59 * DAY, 10)).toEqual([]);
-      expect(await s.dueCertificates(T0 + 60 * DAY + 1, 10)).toEqual(['alice.example']);
+      expect(dueNames(await s.dueCertificates(T0 + 59 * DAY, 10))).toEqual([]);
+      expect(dueNames(await s.dueCertificates(T0 + 60 * DAY + 1, 10))).toEqual(['alice.example']);
     });
 
     it('lets one worker at a time hold a name, until it settles or its lease runs out', async () => {
@@ -57,9 +58,9 @@ export function certificateRules(ctx: StorageContext): void {
       await domain(s, alice.id, 'alice.example', true);
       expect(await s.claimCertificate('alice.example', 'w1', T0, T0 + 60_000)).toBe(true);
       expect(await s.claimCertificate('alice.example', 'w2', T0 + 1, T0 + 60_001)).toBe(false);
-      expect(await s.dueCertificates(T0 + 1, 10)).toEqual([]);
+      expect(dueNames(await s.dueCertificates(T0 + 1, 10))).toEqual([]);
       // The lease ran out (w1 died): w2 takes over, and w1 can no longer settle.
-      expect(await s.dueCertificates(T0 + 60_000, 10)).toEqual(['alice.example']);
+      expect(dueNames(await s.dueCertificates(T0 + 60_000, 10))).toEqual(['alice.example']);
       expect(await s.claimCertificate('alice.example', 'w2', T0 + 60_000, T0 + 120_000)).toBe(true);
       expect(await s.storeCertificate('alice.example', 'w1', issued(T0))).toBe(false);
       expect(await s.recordCertificateFailure('alice.example', 'w1', { error: 'late', nextTryAt: T0, at: T0 })).toBe(false);
@@ -82,8 +83,8 @@ export function certificateRules(ctx: StorageContext): void {
       await s.recordCertificateFailure('alice.example', 'w1', { error: 'CA unreachable', nextTryAt: renewal + 1_800_000, at: renewal + 600_000 });
       const failed = await s.getCertificate('alice.example');
       expect(failed).toMatchObject({ failures: 2, nextTryAt: renewal + 1_800_000, lastError: 'CA unreachable', chainPem: issued(0, 'OLD').chainPem });
-      expect(await s.dueCertificates(renewal + 1_799_999, 10)).toEqual([]);
-      expect(await s.dueCertificates(renewal + 1_800_000, 10)).toEqual(['alice.example']);
+      expect(dueNames(await s.dueCertificates(renewal + 1_799_999, 10))).toEqual([]);
+      expect(await s.dueCertificates(renewal + 1_800_000, 10)).toEqual([{ name: 'alice.example', failures: 2 }]);
       // A long error is cut, not refused.
       const alice2 = await seedAccount(s, 'alice2');
       await domain(s, alice2.id, 'long.example', true);
@@ -104,8 +105,8 @@ export function certificateRules(ctx: StorageContext): void {
       await s.claimCertificate('b.example', 'w', T0, T0 + 1);
       await s.storeCertificate('b.example', 'w', { ...issued(T0), renewAt: T0 + 5 });
       // c.example has never been ordered: first.
-      expect(await s.dueCertificates(T0 + 20, 10)).toEqual(['c.example', 'b.example', 'a.example']);
-      expect(await s.dueCertificates(T0 + 20, 2)).toEqual(['c.example', 'b.example']);
+      expect(dueNames(await s.dueCertificates(T0 + 20, 10))).toEqual(['c.example', 'b.example', 'a.example']);
+      expect(dueNames(await s.dueCertificates(T0 + 20, 2))).toEqual(['c.example', 'b.example']);
     });
 
     it('drops a certificate with its domain, and with the account', async () => {
