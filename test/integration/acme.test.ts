@@ -5,11 +5,12 @@
  * a pending domain, names that are no domain and a flood of handshakes for random names order nothing; HTTP-01
  * answers only stored challenges of domains in storage, everything else on plain HTTP goes to HTTPS.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KnockConfigInput } from '../../engine/config.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { preparePebble, type RunningPebble } from '../support/pebbleProcess.ts';
 
@@ -17,33 +18,35 @@ let knock: TestKnock;
 let pebble: RunningPebble;
 let httpsPort: number;
 
-beforeAll(async () => {
+/** A Knock with KNOCK_TLS=acme and the Pebble it orders from (resolving through Knock's DNS server). */
+async function startWithPebble(overrides: Partial<KnockConfigInput> = {}): Promise<{ knock: TestKnock; pebble: RunningPebble }> {
   const prepared = await preparePebble();
+  let started: TestKnock | undefined;
   try {
-    knock = await startKnock({
-      tls: 'acme',
-      httpsPort: 0,
-      httpPort: 0,
-      dnsPort: 0,
-      dnsNameservers: ['ns1.knock.test'],
-      publicIps: ['127.0.0.1'],
-      dnsCacheMs: 0,
-      acmeDirectory: prepared.directoryUrl,
-      acmeCaFile: prepared.caFile,
+    started = await startKnock({
+      tls: 'acme', httpsPort: 0, httpPort: 0, dnsPort: 0, dnsNameservers: ['ns1.knock.test'], publicIps: ['127.0.0.1'], dnsCacheMs: 0,
+      acmeDirectory: prepared.directoryUrl, acmeCaFile: prepared.caFile,
       // The loop runs at start and then waits an hour: each test runs a pass itself (certificates.renewDue()).
       acmePollMs: 3600_000,
+      ...overrides,
     });
-    pebble = await prepared.start({ httpPort: knock.httpPort!, dnsPort: knock.dnsPort! });
+    const running = await prepared.start({ httpPort: started.httpPort!, dnsPort: started.dnsPort! });
+    // Whatever pass started with the server is over before any domain is added.
+    await started.certificates!.renewDue();
+    return { knock: started, pebble: running };
   } catch (err) {
+    await started?.close();
     await prepared.discard();
     throw err;
   }
+}
+
+beforeAll(async () => {
+  ({ knock, pebble } = await startWithPebble());
   httpsPort = Number(new URL(knock.url).port);
-  // Whatever pass started with the server is over before the domains are added.
-  await knock.certificates!.renewDue();
   const alice = await knock.accounts.add('alice', 'Alice', 'correct horse battery');
-  await addDomain(alice.id, 'alice.test', true);
-  await addDomain(alice.id, 'pending.test', false);
+  await addDomain(knock, alice.id, 'alice.test', true);
+  await addDomain(knock, alice.id, 'pending.test', false);
 }, 60_000);
 
 afterAll(async () => {
@@ -51,7 +54,7 @@ afterAll(async () => {
   await pebble?.stop();
 });
 
-async function addDomain(accountId: string, name: string, active: boolean): Promise<void> {
+async function addDomain(knock: TestKnock, accountId: string, name: string, active: boolean): Promise<void> {
   await knock.storage.addDomain({ name, accountId, dkimSelector: 'knock1', dkimPublicKey: 'MIIB', dkimPrivateKey: 'unused', at: Date.now() });
   if (active) await knock.storage.recordDomainCheck(name, { active: true, error: null, at: Date.now() });
 }
@@ -197,4 +200,32 @@ describe('ACME certificates against Pebble', () => {
     expect(cookies.length).toBeGreaterThan(0);
     for (const cookie of cookies) expect(cookie).toMatch(/;\s*Secure/i);
   });
+});
+
+describe('DNS-01 through Knock\u2019s own DNS server', () => {
+  let dnsKnock: TestKnock;
+  let dnsPebble: RunningPebble;
+  beforeAll(async () => {
+    // No plain HTTP listener at all: the CA can only validate through the TXT record Knock's DNS server answers.
+    ({ knock: dnsKnock, pebble: dnsPebble } = await startWithPebble({ acmeChallenge: 'dns-01', httpPort: -1 }));
+  }, 60_000);
+  afterAll(async () => {
+    await dnsKnock?.close();
+    await dnsPebble?.stop();
+  });
+
+  it('issues a certificate for an active domain with a TXT record at _acme-challenge, gone once it is done', async () => {
+    expect(dnsKnock.httpPort).toBeNull();
+    const bob = await dnsKnock.accounts.add('bob', 'Bob', 'correct horse battery');
+    await addDomain(dnsKnock, bob.id, 'bob.test', true);
+    expect(await dnsKnock.certificates!.renewDue()).toBe(1);
+    expect(dnsPebble.orders()).toBe(1);
+    const stored = await dnsKnock.storage.getCertificate('bob.test');
+    // The chain: the leaf for bob.test, signed by Pebble's intermediate, signed by its root.
+    const [leaf, intermediate] = stored!.chainPem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!.map((pem) => new X509Certificate(pem));
+    expect(leaf!.subjectAltName).toBe('DNS:bob.test');
+    expect(leaf!.verify(intermediate!.publicKey)).toBe(true);
+    expect(intermediate!.verify(new X509Certificate(dnsPebble.rootPem).publicKey)).toBe(true);
+    expect(await dnsKnock.storage.acmeChallenges('dns-01', 'bob.test', Date.now())).toEqual([]);
+  }, 30_000);
 });
