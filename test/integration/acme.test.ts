@@ -17,10 +17,12 @@ import { preparePebble, type RunningPebble } from '../support/pebbleProcess.ts';
 let knock: TestKnock;
 let pebble: RunningPebble;
 let httpsPort: number;
+let directory: { directoryUrl: string; caFile: string };
 
 /** A Knock with KNOCK_TLS=acme and the Pebble it orders from (resolving through Knock's DNS server). */
 async function startWithPebble(overrides: Partial<KnockConfigInput> = {}): Promise<{ knock: TestKnock; pebble: RunningPebble }> {
   const prepared = await preparePebble();
+  directory ??= { directoryUrl: prepared.directoryUrl, caFile: prepared.caFile };
   let started: TestKnock | undefined;
   try {
     started = await startKnock({
@@ -60,9 +62,9 @@ async function addDomain(knock: TestKnock, accountId: string, name: string, acti
 }
 
 /** The certificate a TLS handshake asking for `servername` gets, and whether it verifies against Pebble's root. */
-function handshake(servername: string): Promise<{ cert: tls.PeerCertificate; authorized: boolean; error: string | null }> {
+function handshake(servername: string, port = httpsPort): Promise<{ cert: tls.PeerCertificate; authorized: boolean; error: string | null }> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: httpsPort, servername, ca: [pebble.rootPem], rejectUnauthorized: false }, () => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername, ca: [pebble.rootPem], rejectUnauthorized: false }, () => {
       const result = { cert: socket.getPeerCertificate(), authorized: socket.authorized, error: socket.authorizationError ? String(socket.authorizationError) : null };
       socket.end();
       resolve(result);
@@ -125,6 +127,36 @@ describe('ACME certificates against Pebble', () => {
     // Not due again: a second pass orders nothing.
     expect(await knock.certificates!.renewDue()).toBe(0);
     expect(pebble.orders()).toBe(ordersBefore + 1);
+  }, 30_000);
+
+  it('shares certificates between processes: one orders a renewal, the other serves it', async () => {
+    // A second process on the same database, polling fast; no DNS server of its own (the first one's answers).
+    const second = await startKnock({ dataDir: knock.dataDir, tls: 'acme', httpsPort: 0, httpPort: 0, ...directory, acmePollMs: 100 });
+    try {
+      const secondPort = Number(new URL(second.url).port);
+      const current = await handshake('alice.test');
+      expect((await handshake('alice.test', secondPort)).cert.serialNumber).toBe(current.cert.serialNumber);
+      const stored = await knock.storage.getCertificate('alice.test');
+      const now = Date.now();
+      expect(await knock.storage.claimCertificate('alice.test', 'test', now, now + 60_000)).toBe(true);
+      await knock.storage.storeCertificate('alice.test', 'test', { chainPem: stored!.chainPem, keyPem: stored!.keyPem, notBefore: stored!.notBefore!, notAfter: stored!.notAfter!, renewAt: now, at: now });
+      const ordersBefore = pebble.orders();
+      // Both processes go for it (the first now, the second at its next poll): one order between them.
+      await knock.certificates!.renewDue();
+      const deadline = Date.now() + 10_000;
+      let served = await handshake('alice.test', secondPort);
+      while (served.cert.serialNumber === current.cert.serialNumber && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        served = await handshake('alice.test', secondPort);
+      }
+      const renewed = new X509Certificate((await knock.storage.getCertificate('alice.test'))!.chainPem);
+      expect(served.authorized).toBe(true);
+      expect(served.cert.serialNumber).toBe(renewed.serialNumber);
+      await second.certificates!.renewDue();
+      expect(pebble.orders()).toBe(ordersBefore + 1);
+    } finally {
+      await second.close();
+    }
   }, 30_000);
 
   it('orders nothing for a pending domain, a name that is no domain, or a flood of handshakes for random names', async () => {
