@@ -320,6 +320,35 @@ export const configSchema = z.object({
   dnsResponsesPerSecond: z.number().int().min(0).max(100_000).default(20),
   /** A DNS client over TCP must send its next whole query within this, or its connection is closed (RFC 7766 6.2.3). */
   dnsTcpIdleTimeoutMs: z.number().int().min(200).max(120_000).default(10_000),
+  // -- TLS by itself: ACME certificates for own domains (issue 21, adapters/acme/README.md) --
+  /**
+   * `acme`: Knock terminates TLS itself (HTTPS and WSS on httpsPort; httpPort answers ACME HTTP-01 challenges and
+   * redirects everything else to HTTPS) with certificates it orders for active own domains. `off`: plain HTTP on
+   * `port` (behind a proxy that terminates TLS, or for development).
+   */
+  tls: z.enum(['off', 'acme'], { message: 'must be "off" or "acme"' }).default('off'),
+  /** Under tls=acme: the HTTPS port of pages, API and WebSockets (PORT is then not used). */
+  httpsPort: int(0, 65535).default(443),
+  /** Under tls=acme: the plain HTTP port (ACME HTTP-01 challenges, redirects to HTTPS); -1 turns it off. */
+  httpPort: int(-1, 65535).default(80),
+  /** The ACME CA's directory. Default: Let's Encrypt's production one (its staging one for trials: https://acme-staging-v02.api.letsencrypt.org/directory). */
+  acmeDirectory: httpUrl.default('https://acme-v02.api.letsencrypt.org/directory'),
+  /** The ACME account's contact address (the CA writes there about expiring certificates and problems); optional. */
+  acmeEmail: z.email({ error: 'must be an email address' }).optional(),
+  /** Extra CA certificates (PEM file) trusted for the ACME directory's own HTTPS: a test CA such as Pebble's. */
+  acmeCaFile: z.string().optional(),
+  /** How Knock proves a domain is its: `http-01` (on httpPort, port 80 from the CA) or `dns-01` (a TXT record its DNS server answers). */
+  acmeChallenge: z.enum(['http-01', 'dns-01'], { message: 'must be "http-01" or "dns-01"' }).default('http-01'),
+  /** A certificate is renewed this long before it expires (or after two thirds of its life, if that comes first). */
+  acmeRenewBeforeMs: z.number().int().min(60_000).max(365 * 24 * 3600_000).default(30 * 24 * 3600_000),
+  /** After a failed order the next try waits this long, doubling with each failure (with jitter), up to acmeRetryMaxMs. */
+  acmeRetryMinMs: z.number().int().min(1000).max(7 * 24 * 3600_000).default(15 * 60_000),
+  acmeRetryMaxMs: z.number().int().min(1000).max(30 * 24 * 3600_000).default(24 * 3600_000),
+  /** How often each process looks for certificates due (and re-reads the ones other processes stored, for SNI). */
+  acmePollMs: z.number().int().min(50).max(3600_000).default(60_000),
+  /** The certificate of names that are no active domain with a certificate (the public host): PEM files; absent: a self-signed one. */
+  tlsCertFile: z.string().optional(),
+  tlsKeyFile: z.string().optional(),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -335,6 +364,12 @@ export const configSchema = z.object({
   }
   if ((config.smtpTlsCertFile === undefined) !== (config.smtpTlsKeyFile === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['smtpTlsCertFile'], message: 'KNOCK_SMTP_TLS_CERT_FILE and KNOCK_SMTP_TLS_KEY_FILE go together' });
+  }
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tlsCertFile'], message: 'KNOCK_TLS_CERT_FILE and KNOCK_TLS_KEY_FILE go together' });
+  }
+  if (typeof config.acmeRetryMinMs === 'number' && typeof config.acmeRetryMaxMs === 'number' && config.acmeRetryMinMs > config.acmeRetryMaxMs) {
+    ctx.addIssue({ code: 'custom', path: ['acmeRetryMinMs'], message: 'must not be longer than KNOCK_ACME_RETRY_MAX_MS' });
   }
   if ((config.dkimSelector === undefined) !== (config.dkimKeyFile === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['dkimSelector'], message: 'KNOCK_DKIM_SELECTOR and KNOCK_DKIM_KEY_FILE go together' });
@@ -463,6 +498,19 @@ const envKeys = {
   KNOCK_DNS_CACHE_MS: 'dnsCacheMs',
   KNOCK_DNS_RESPONSES_PER_SECOND: 'dnsResponsesPerSecond',
   KNOCK_DNS_TCP_IDLE_TIMEOUT_MS: 'dnsTcpIdleTimeoutMs',
+  KNOCK_TLS: 'tls',
+  KNOCK_HTTPS_PORT: 'httpsPort',
+  KNOCK_HTTP_PORT: 'httpPort',
+  KNOCK_ACME_DIRECTORY: 'acmeDirectory',
+  KNOCK_ACME_EMAIL: 'acmeEmail',
+  KNOCK_ACME_CA_FILE: 'acmeCaFile',
+  KNOCK_ACME_CHALLENGE: 'acmeChallenge',
+  KNOCK_ACME_RENEW_BEFORE_MS: 'acmeRenewBeforeMs',
+  KNOCK_ACME_RETRY_MIN_MS: 'acmeRetryMinMs',
+  KNOCK_ACME_RETRY_MAX_MS: 'acmeRetryMaxMs',
+  KNOCK_ACME_POLL_MS: 'acmePollMs',
+  KNOCK_TLS_CERT_FILE: 'tlsCertFile',
+  KNOCK_TLS_KEY_FILE: 'tlsKeyFile',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -573,6 +621,20 @@ const envSchema = z.object({
   KNOCK_DNS_CACHE_MS: z.coerce.number().int().optional(),
   KNOCK_DNS_RESPONSES_PER_SECOND: z.coerce.number().int().optional(),
   KNOCK_DNS_TCP_IDLE_TIMEOUT_MS: z.coerce.number().int().optional(),
+  KNOCK_TLS: z.string().min(1).optional(),
+  KNOCK_HTTPS_PORT: z.coerce.number().int().optional(),
+  /** A port, or -1 / off. */
+  KNOCK_HTTP_PORT: z.union([z.literal('off').transform(() => -1), z.coerce.number().int()]).optional(),
+  KNOCK_ACME_DIRECTORY: z.string().min(1).optional(),
+  KNOCK_ACME_EMAIL: z.string().min(1).optional(),
+  KNOCK_ACME_CA_FILE: z.string().min(1).optional(),
+  KNOCK_ACME_CHALLENGE: z.string().min(1).optional(),
+  KNOCK_ACME_RENEW_BEFORE_MS: z.coerce.number().int().optional(),
+  KNOCK_ACME_RETRY_MIN_MS: z.coerce.number().int().optional(),
+  KNOCK_ACME_RETRY_MAX_MS: z.coerce.number().int().optional(),
+  KNOCK_ACME_POLL_MS: z.coerce.number().int().optional(),
+  KNOCK_TLS_CERT_FILE: z.string().min(1).optional(),
+  KNOCK_TLS_KEY_FILE: z.string().min(1).optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

@@ -1,7 +1,7 @@
 /**
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
  * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts; companies of issue 19:
- * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; own domains of issue 21: domains.ts), as the adapter exposes them: every method of the part, forwarded to the
+ * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; own domains of issue 21: domains.ts, and their certificates: certificates.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { CannedStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage } from '../../engine/ports/storage.ts';
+import type { CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -145,5 +145,16 @@ export function domainMethods(domains: DomainStorage): DomainStorage {
     putAcmeChallenge: (challenge) => domains.putAcmeChallenge(challenge),
     acmeChallenges: (kind, name, now, token) => domains.acmeChallenges(kind, name, now, token),
     removeAcmeChallenge: (kind, name, token) => domains.removeAcmeChallenge(kind, name, token),
+  };
+}
+
+export function certificateMethods(certificates: CertificateStorage): CertificateStorage {
+  return {
+    dueCertificates: (now, limit) => certificates.dueCertificates(now, limit),
+    claimCertificate: (name, worker, now, until) => certificates.claimCertificate(name, worker, now, until),
+    storeCertificate: (name, worker, issued) => certificates.storeCertificate(name, worker, issued),
+    recordCertificateFailure: (name, worker, failure) => certificates.recordCertificateFailure(name, worker, failure),
+    getCertificate: (name) => certificates.getCertificate(name),
+    listCertificates: () => certificates.listCertificates(),
   };
 }

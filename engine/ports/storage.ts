@@ -75,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage, CertificateStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -791,4 +791,64 @@ export interface DomainStorage {
   /** The live challenges of a kind at a name (and token, for http-01), at `now`. */
   acmeChallenges(kind: AcmeChallenge['kind'], name: string, now: number, token?: string): Promise<AcmeChallenge[]>;
   removeAcmeChallenge(kind: AcmeChallenge['kind'], name: string, token: string): Promise<void>;
+}
+
+/**
+ * A domain's TLS certificate as Knock keeps it (issue 21, 014_certificates.sql), without its private key: what the
+ * renewal schedule, listings and logs see. A row exists from the first order on; `issued` until then is false.
+ */
+export interface CertificateStatus {
+  name: string;
+  issued: boolean;
+  /** The validity of the certificate served (null before the first is issued). */
+  notBefore: number | null;
+  notAfter: number | null;
+  /** When it is due for renewal (0: at once, as before the first order). */
+  renewAt: number;
+  /** Failed orders since the last success, the next try they allow (backoff) and the last one's error. */
+  failures: number;
+  nextTryAt: number;
+  lastError: string | null;
+  updatedAt: number;
+}
+
+/** An issued certificate with its key, read only to serve it (SNI). */
+export interface StoredCertificate extends CertificateStatus {
+  /** The leaf first, then its issuers (PEM). */
+  chainPem: string;
+  /** PKCS#8 PEM. */
+  keyPem: string;
+}
+
+/** A certificate just issued, as stored. */
+export interface IssuedCertificate {
+  chainPem: string;
+  keyPem: string;
+  notBefore: number;
+  notAfter: number;
+  renewAt: number;
+  at: number;
+}
+
+/**
+ * Certificates of own domains (014_certificates.sql), shared by every process: a lease lets one process at a time
+ * order a name; only active domains can be claimed (a pending domain, or a name that is no domain, never gets an
+ * order); a domain removed takes its certificate with it.
+ */
+export interface CertificateStorage {
+  /**
+   * Active domains whose certificate is missing or due at `now` (renewal time and next try passed) and that nobody
+   * holds a live lease on, with the failures since their last success (the backoff of the next one); the most overdue first.
+   */
+  dueCertificates(now: number, limit: number): Promise<Array<{ name: string; failures: number }>>;
+  /** Takes the name's lease until `until` (making its row); false when it is no active domain or another holds a live lease. */
+  claimCertificate(name: string, worker: string, now: number, until: number): Promise<boolean>;
+  /** Stores what was issued: failures cleared, lease released. False (nothing stored) when `worker` no longer holds the lease. */
+  storeCertificate(name: string, worker: string, issued: IssuedCertificate): Promise<boolean>;
+  /** Counts a failed order, sets its next try and error, releases the lease. False when `worker` no longer holds the lease. */
+  recordCertificateFailure(name: string, worker: string, failure: { error: string; nextTryAt: number; at: number }): Promise<boolean>;
+  /** The issued certificate of a name, with its key; null before one is issued or for no domain. */
+  getCertificate(name: string): Promise<StoredCertificate | null>;
+  /** Every domain's certificate state, by name, without keys. */
+  listCertificates(): Promise<CertificateStatus[]>;
 }

@@ -12,6 +12,7 @@ import { accountRules } from './storage/accounts.contract.ts';
 import { cannedRules } from './storage/canned.contract.ts';
 import { phoneRules } from './storage/phones.contract.ts';
 import { domainRules } from './storage/domains.contract.ts';
+import { certificateRules } from './storage/certificates.contract.ts';
 import { channelRules } from './storage/channels.contract.ts';
 import { companyRules } from './storage/companies.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
@@ -76,5 +77,6 @@ export function storageContract(
     cannedRules(ctx);
     phoneRules(ctx);
     domainRules(ctx);
+    certificateRules(ctx);
   });
 }

@@ -9,7 +9,7 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, CannedStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -17,7 +17,7 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
-import { cannedMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods } from '../forwarding.ts';
+import { cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
@@ -26,6 +26,7 @@ import { PostgresChannels, channelSql } from './channels.ts';
 import { PostgresCanned } from './canned.ts';
 import { PostgresPhones } from './phones.ts';
 import { PostgresDomains } from './domains.ts';
+import { PostgresCertificates } from './certificates.ts';
 import { PostgresCompanies, companySql } from './companies.ts';
 import { PostgresRouting, routingSql } from './routing.ts';
 import { PostgresDocuments } from './documents.ts';
@@ -106,7 +107,7 @@ function parseBigint(text: string): number {
 }
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage {}
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage, CertificateStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -129,6 +130,7 @@ export class PostgresStorage implements Storage {
       cannedMethods(new PostgresCanned(run)),
       phoneMethods(new PostgresPhones(run, pool)),
       domainMethods(new PostgresDomains(run)),
+      certificateMethods(new PostgresCertificates(run)),
     );
   }
 

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, CannedStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -18,11 +18,12 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
-import { cannedMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods } from '../forwarding.ts';
+import { cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteCanned } from './canned.ts';
 import { SqlitePhones } from './phones.ts';
 import { SqliteDomains } from './domains.ts';
+import { SqliteCertificates } from './certificates.ts';
 import { SqliteChannels } from './channels.ts';
 import { SqliteCompanies } from './companies.ts';
 import { SqliteRouting } from './routing.ts';
@@ -91,7 +92,7 @@ function prepareStatements(db: Db) {
 const SEARCH_INDEX_BATCH = 512;
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage {}
+export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, DomainStorage, CertificateStorage {}
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -133,6 +134,7 @@ export class SqliteStorage implements Storage {
       cannedMethods(new SqliteCanned(db)),
       phoneMethods(new SqlitePhones(db)),
       domainMethods(new SqliteDomains(db)),
+      certificateMethods(new SqliteCertificates(db)),
     );
     this.appendBatch = db.transaction((appends: QueuedAppend[], outcomes) => {
       for (const append of appends) {
