@@ -49,6 +49,7 @@ import { Matchmaking } from './http/matchmaking.ts';
 import { ProcessAddresses } from './http/processAddresses.ts';
 import type { Logger } from './logger.ts';
 import { SmtpInbound } from '../adapters/channels/email/smtpInbound.ts';
+import { openDnsServer } from '../adapters/dns/openDnsServer.ts';
 import { SmtpRelay } from '../adapters/channels/email/smtpRelay.ts';
 import { composeMail } from '../adapters/channels/email/compose.ts';
 import { mailDomainOf } from './config.ts';
@@ -68,6 +69,9 @@ import { Companies } from './companies.ts';
 import { CompanyApi } from './http/companyApi.ts';
 import { TranscriptApi } from './http/transcriptApi.ts';
 import { PhoneApi } from './http/phoneApi.ts';
+import { DomainsApi } from './http/domainsApi.ts';
+import { Domains, ownNames, resolverNs } from './domains.ts';
+import { DomainHosts } from './domainHosts.ts';
 import { KeyedRateLimiter } from './rateLimit.ts';
 import { PhoneNumbers, phoneCodeText } from './phoneNumbers.ts';
 import { Transcripts } from './transcripts.ts';
@@ -80,9 +84,15 @@ import type { Storage } from './ports/storage.ts';
 import { IceServerIssuer } from './turn.ts';
 import { SessionWatch } from './sessionWatch.ts';
 import { PageViewRetention } from './pageViewRetention.ts';
+import { TlsFront } from './tls.ts';
+import { Certificates } from './certificates.ts';
+import { AcmeIssuer } from '../adapters/acme/acmeIssuer.ts';
+import { readFileSync } from 'node:fs';
 
 /** How long the owner's list waits for more activity in a conversation before it gets one summary of the burst. */
 const SUMMARY_DELAY_MS = 50;
+/** How soon a domain another process activated (or removed) is served (or not) by this one. */
+const DOMAIN_HOSTS_REFRESH_MS = 5000;
 /** How often uploads never attached to a message are looked for (they go once a day old). */
 const UPLOAD_PURGE_INTERVAL_MS = 3600_000;
 
@@ -96,10 +106,18 @@ export interface Knock {
   readonly accounts: Accounts;
   /** Companies, their operators and sites (issue 19): what the CLI and Settings → Company change them through. */
   readonly companies: Companies;
-  /** http://host:port once listening. */
+  /** http://host:port once listening (https:// under KNOCK_TLS=acme). */
   readonly url: string;
   /** The port of Knock's SMTP server once listening; null when it is off (KNOCK_SMTP_PORT=-1). */
   readonly mailPort: number | null;
+  /** The port of Knock's DNS server (UDP and TCP) once listening; null when it is off (adapters/dns/openDnsServer.ts). */
+  readonly dnsPort: number | null;
+  /** Under KNOCK_TLS=acme: the port of the plain HTTP listener (ACME challenges, redirects) once listening; else null. */
+  readonly httpPort: number | null;
+  /** Under KNOCK_TLS=acme: the certificates' renewal loop of this process (engine/certificates.ts); else null. */
+  readonly certificates: Certificates | null;
+  /** The own domains this process serves (engine/domainHosts.ts): `refresh` reads them now, not in up to 5 s. */
+  readonly domainHosts: Pick<DomainHosts, 'refresh'>;
   listen(): Promise<void>;
   /**
    * Stops: no new connections; every room closes (its clients told to reconnect: CloseCode.restarting) once its last
@@ -187,8 +205,15 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const accounts = new Accounts(storage, clock);
   // The others' addresses are known once the matchmaker has a processId (below); until then, only this process's.
   let processAddresses: ProcessAddresses | null = null;
-  const isAllowedOrigin = originChecker(config.publicUrl, (origin) => processAddresses?.isPageOrigin(origin) ?? false);
-  const secureCookies = config.secureCookies ?? config.publicUrl?.startsWith('https:') ?? false;
+  // Issue 21: an owner's active domain serves their page; a page there is one of this server's.
+  const domainHosts = new DomainHosts({ storage, logger: logger.child({ module: 'domains' }), refreshMs: DOMAIN_HOSTS_REFRESH_MS });
+  await domainHosts.start();
+  const isAllowedOrigin = originChecker(
+    config.publicUrl,
+    (origin) => processAddresses?.isPageOrigin(origin) ?? false,
+    (host) => domainHosts.homeOf(host) !== null,
+  );
+  const secureCookies = config.secureCookies ?? (config.tls === 'acme' || (config.publicUrl?.startsWith('https:') ?? false));
   let ready = false;
 
   // Every event of every conversation enters through it, from rooms and HTTP alike (engine/conversationLog.ts).
@@ -266,6 +291,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     compose: composeMail,
     notifyIntervalMs: config.notifyIntervalMs,
     visitorMailDelayMs: config.visitorMailDelayMs,
+    domainHome: (domain) => domainHosts.homeOf(domain),
   });
   outbox.onChange((job) => mail.publishDelivery(job));
   // Issue 19: a conversation's transcript by email, through the same outbox and relay.
@@ -357,6 +383,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
           closeTimeoutMs: Math.min(3000, Math.floor(config.shutdownTimeoutMs / 3)),
         });
   let mailPort: number | null = null;
+  // Issue 21: Knock as the authoritative DNS of owners' active domains.
+  const dns = openDnsServer(config, { storage, clock, logger: logger.child({ module: 'dns' }) });
+  let dnsPort: number | null = null;
   // --- issue 17: email over HTTP -----------------------------------------------------------------------------------
   const mailPages = new MailPages({ storage, clock, mailLinksPerIp: config.rateLimits.mailLinksPerIp, assetsDir: config.assetsDir ?? defaultAssetsDir });
   const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
@@ -377,6 +406,21 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     },
   });
   const phoneApi = new PhoneApi({ storage, auth, phones });
+  // --- issue 21: own domains (pending until delegated to Knock's name servers; checked every domainCheckIntervalMs) -
+  const domains = new Domains({
+    storage,
+    clock,
+    logger: logger.child({ module: 'domains' }),
+    nameservers: config.dnsNameservers,
+    resolveNs: resolverNs(config.dnsCheckResolver),
+    reserved: ownNames(config),
+    onChange: () => domainHosts.refresh(),
+  });
+  const domainsApi = new DomainsApi({ storage, auth, domains, clock });
+  const domainChecks = config.dnsNameservers.length === 0 ? null : setInterval(() => {
+    domains.checkPending().catch((err: unknown) => logger.warn({ err }, 'the check of pending domains failed'));
+  }, config.domainCheckIntervalMs);
+  domainChecks?.unref();
   // ------------------------------------------------------------------------------------------------------------------
   const http_ = new HttpHandler({
     api,
@@ -387,6 +431,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     companyApi,
     transcriptApi,
     phoneApi,
+    domainsApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -399,11 +444,20 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     connectSources: config.janusPublicUrl === undefined ? [] : [new URL(config.janusPublicUrl).origin.replace(/^http/, 'ws')],
     // Pages open room sockets at whichever process holds the room.
     processSources: async () => (await processAddresses?.connectSources()) ?? [],
+    homeOf: (host) => domainHosts.homeOf(host),
   });
   // Per-address caps on sockets and Node's request timeouts (engine/http/connectionLimits.ts).
   const connectionLimits = new ConnectionLimits(config, logger.child({ module: 'connections' }));
-  const httpServer = http.createServer(connectionLimits.serverOptions, http_.listener);
+  // Issue 21, TLS by itself: HTTPS with certificates from storage by SNI, a plain listener for ACME and redirects,
+  // and this process's share of the renewals (engine/tls.ts, engine/certificates.ts, adapters/acme/).
+  const tlsFront = config.tls === 'acme' ? await TlsFront.open({ storage, clock, logger: logger.child({ module: 'tls' }), config }) : null;
+  const httpServer = tlsFront ? tlsFront.createServer(connectionLimits.serverOptions, http_.listener) : http.createServer(connectionLimits.serverOptions, http_.listener);
   connectionLimits.attach(httpServer);
+  const plainServer = tlsFront && config.httpPort >= 0 ? tlsFront.createPlainServer(connectionLimits.serverOptions) : null;
+  if (plainServer) connectionLimits.attach(plainServer);
+  const certificates = tlsFront ? openCertificates(config, { storage, clock, timers, logger }) : null;
+  certificates?.onIssued((name) => tlsFront?.forget(name));
+  let httpPort: number | null = null;
   const transport = new LivenessTransport({
     server: httpServer,
     maxPayload: config.maxFrameBytes,
@@ -506,16 +560,27 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     get mailPort() {
       return mailPort;
     },
+    get dnsPort() {
+      return dnsPort;
+    },
+    get httpPort() {
+      return httpPort;
+    },
+    certificates,
+    domainHosts,
     async listen() {
-      await gameServer.listen(config.port, config.host);
+      await gameServer.listen(tlsFront ? config.httpsPort : config.port, config.host);
       const address = httpServer.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-      url = `http://${host}:${port}`;
+      url = `${tlsFront ? 'https' : 'http'}://${host}:${port}`;
+      if (plainServer) httpPort = await listenOn(plainServer, config.httpPort, config.host);
+      certificates?.start();
       sessionWatch.start();
       purgeUploads();
       pageViewRetention.start();
       if (inbound) mailPort = (await inbound.listen()).port;
+      if (dns) dnsPort = (await dns.listen()).port;
       outbox.start();
       forwarding.start().catch((err: unknown) => logger.error({ err }, 'could not follow the owners\u2019 XMPP presence'));
       ready = true;
@@ -525,6 +590,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
           storage: config.databaseUrl === undefined ? { sqlite: config.dataDir } : { postgresql: redactUrl(config.databaseUrl), schema: config.databaseSchema },
           coordination: coordination.kind,
           publicAddress: config.publicAddress,
+          tls: tlsFront ? { httpPort, acme: config.acmeDirectory, challenge: config.acmeChallenge } : null,
+          dns: dnsPort === null ? null : { port: dnsPort, nameservers: config.dnsNameservers, publicIps: config.publicIps },
           mail: { domain: mailDomain, smtpPort: mailPort, relay: config.smtpRelayUrl === undefined ? null : redactUrl(config.smtpRelayUrl), dkim: config.dkimSelector ?? null },
           calls: { sfu: mediaRouter?.provider ?? null, iceServers: config.iceServers.length, turn: config.turnSecret !== undefined },
           processId: matchMaker.processId,
@@ -536,6 +603,11 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       closed ??= (async () => {
         ready = false;
         sessionWatch.close();
+        if (domainChecks) clearInterval(domainChecks);
+        domainHosts.close();
+        plainServer?.close();
+        tlsFront?.close();
+        await certificates?.close();
         step = 'rooms';
         // No new connections from here: clients told to reconnect come back to the next process (or, scaled out,
         // to another one), not to rooms of this one that would hold the stop. Idle keep-alive connections close.
@@ -543,6 +615,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         // No more mail in: what is being received finishes (bounded).
         step = 'mail';
         await inbound?.close();
+        await dns?.close();
         step = 'rooms';
         // Rooms first (their last writes go to storage and presence), then the transport, the presence and the
         // driver: Colyseus shuts those down itself, closing the Redis connections when scaled out.
@@ -553,6 +626,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         // After the rooms: ending their calls closed the conference rooms.
         await mediaRouter?.close();
         httpServer.closeAllConnections();
+        plainServer?.closeAllConnections();
         step = 'outbox';
         // Mail being sent now finishes or, bounded, is left to the next start (its lease runs out).
         forwarding.close();
@@ -573,4 +647,45 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       return { step, rooms: rooms.pending() };
     },
   };
+}
+
+/** The renewal loop of this process with its ACME issuer (KNOCK_ACME_*). */
+function openCertificates(config: KnockConfig, deps: { storage: Storage; clock: Clock; timers: Timers; logger: Logger }): Certificates {
+  const log = deps.logger.child({ module: 'acme' });
+  const issuer = new AcmeIssuer({
+    storage: deps.storage,
+    clock: deps.clock,
+    logger: log,
+    directoryUrl: config.acmeDirectory,
+    ...(config.acmeEmail !== undefined ? { email: config.acmeEmail } : {}),
+    ...(config.acmeCaFile !== undefined ? { caPem: readFileSync(config.acmeCaFile, 'utf8') } : {}),
+    challenge: config.acmeChallenge,
+    // The DNS server answers from what it read up to dnsCacheMs ago.
+    dnsSettleMs: config.dnsCacheMs + 200,
+  });
+  return new Certificates({
+    storage: deps.storage,
+    issuer,
+    clock: deps.clock,
+    timers: deps.timers,
+    logger: log,
+    worker: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    renewBeforeMs: config.acmeRenewBeforeMs,
+    retryMinMs: config.acmeRetryMinMs,
+    retryMaxMs: config.acmeRetryMaxMs,
+    pollMs: config.acmePollMs,
+    leaseMs: 10 * 60_000,
+  });
+}
+
+/** Listens and resolves to the port taken (port 0: a free one). */
+function listenOn(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
 }

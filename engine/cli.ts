@@ -1,7 +1,7 @@
 /**
  * The operators' CLI: `knock user add|list|remove|passwd`, `knock conversation list|archive|unarchive|delete` (what
  * an owner does in the console's inbox), channels and forwarding (engine/channelCli.ts), and companies, their
- * operators, sites and canned responses (engine/companyCli.ts), and phone numbers (engine/phoneCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
+ * operators, sites and canned responses (engine/companyCli.ts), phone numbers (engine/phoneCli.ts) and own domains (engine/domainCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
  * else KNOCK_DATA_DIR), so it works beside running servers. And the owners' `knock mail login|sync|send|logout`
  * (engine/mailCli/), which talks to a server over HTTP from the owner's own computer, with no database.
  *
@@ -23,6 +23,8 @@ import { CHANNEL_USAGE, channelCommand, forwardingCommand } from './channelCli.t
 import { Companies } from './companies.ts';
 import { COMPANY_GROUPS, COMPANY_USAGE, companyCommand, type CompanyGroup } from './companyCli.ts';
 import { PHONE_USAGE, phoneCommand } from './phoneCli.ts';
+import { DOMAIN_USAGE, domainCommand } from './domainCli.ts';
+import { Domains, ownNames, resolverNs } from './domains.ts';
 
 const USAGE = `Usage:
   knock user add <handle> --name "<display name>" --password-stdin
@@ -36,6 +38,7 @@ const USAGE = `Usage:
 ${CHANNEL_USAGE}
 ${COMPANY_USAGE}
 ${PHONE_USAGE}
+${DOMAIN_USAGE}
 ${MAIL_USAGE}
 
 The password is read from standard input (one line). Data lives in PostgreSQL when DATABASE_URL is set
@@ -80,7 +83,7 @@ async function run(argv: string[]): Promise<number> {
     capacity: { type: 'string' },
   });
   const [group, command, handle] = positionals;
-  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', 'phone', ...COMPANY_GROUPS];
+  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', 'phone', 'domain', ...COMPANY_GROUPS];
   if (values.help || group === undefined || !groups.includes(group) || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
@@ -105,6 +108,21 @@ async function run(argv: string[]): Promise<number> {
   if (group === 'phone') {
     try {
       return await phoneCommand(storage, command, positionals.slice(2), process.stdout);
+    } finally {
+      await storage.close();
+    }
+  }
+  if (group === 'domain') {
+    try {
+      const domains = new Domains({
+        storage,
+        clock: systemClock,
+        logger: createLogger('warn', process.stderr),
+        nameservers: config.dnsNameservers,
+        resolveNs: resolverNs(config.dnsCheckResolver),
+        reserved: ownNames(config),
+      });
+      return await domainCommand(storage, domains, command, positionals.slice(2), process.stdout);
     } finally {
       await storage.close();
     }

@@ -45,6 +45,12 @@ const iceServerEntry = z
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const wsUrl = z.url({ protocol: /^(wss?|https?)$/, error: 'must be a ws://, wss://, http:// or https:// URL' });
 
+/** A host name in DNS: lower-case letters, digits and hyphens in dot-separated labels, no trailing dot. */
+const dnsHostName = z
+  .string()
+  .transform((v) => v.toLowerCase().replace(/\.$/, ''))
+  .pipe(z.string().regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/, 'must be host names, e.g. ns1.chat.example'));
+
 const rate = z.object({ perWindow: z.number().int().positive(), windowMs: z.number().int().positive() });
 export type RateLimitConfig = z.infer<typeof rate>;
 
@@ -283,6 +289,10 @@ export const configSchema = z.object({
   smsNumber: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number, e.g. +15551234567').optional(),
   /** SMS parts per second the SMPP account may send (the carrier's throughput limit). */
   smsPerSecond: z.number().int().min(1).max(1000).default(10),
+  /** The resolver that tells whether a domain is delegated to those name servers (`host:port`); absent: the system's. */
+  dnsCheckResolver: z.string().regex(/^(\[[0-9a-f:]+\]|[0-9.]+)(:\d{1,5})?$/i, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353').optional(),
+  /** How often pending domains are checked for their delegation. */
+  domainCheckIntervalMs: z.number().int().min(1000).max(24 * 3600_000).default(300_000),
   /** Live help (issue 19): days a monitored visitor's page views are kept, then deleted. */
   pageViewRetentionDays: z.number().int().min(1).max(3650).default(30),
   /**
@@ -298,6 +308,59 @@ export const configSchema = z.object({
    * beside Knock, and for tests.
    */
   channelsAllowPrivate: z.boolean().default(false),
+  // -- own domains: Knock as their authoritative DNS (issue 21, adapters/dns/README.md) --
+  /**
+   * The DNS server (UDP and TCP): 53 in production, -1 turns it off. It starts only once dnsNameservers and publicIps
+   * are set: without them it has nothing true to answer.
+   */
+  dnsPort: int(-1, 65535).default(5353),
+  /** Its bind address; 0.0.0.0 also takes IPv6 (::) where the machine has it. */
+  dnsHost: z.string().default('0.0.0.0'),
+  /** Knock's name servers, as owners delegate their domains to them (NS and the SOA's primary), e.g. ns1.chat.example. */
+  dnsNameservers: z.array(dnsHostName).default([]),
+  /** Knock's public addresses, IPv4 and IPv6: the A and AAAA answers of every active domain. */
+  publicIps: z.array(z.union([z.ipv4(), z.ipv6()], { error: 'must be IPv4 or IPv6 addresses' })).default([]),
+  /** The MX of every active domain; absent: the domain itself (its A/AAAA are Knock's, where the SMTP server listens). */
+  dnsMailHost: dnsHostName.optional(),
+  /** The CAs allowed to issue for active domains (CAA `issue`); empty: no CAA record. */
+  dnsCaaIssuers: z.array(dnsHostName).default(['letsencrypt.org']),
+  /** The SPF record of every active domain; absent: `v=spf1` with publicIps, `mx` and `~all` (set it when mail goes out through a relay). */
+  dnsSpf: z.string().regex(/^v=spf1( [!-~]+)*$/, 'must start with "v=spf1" and hold printable ASCII terms, e.g. v=spf1 include:_spf.relay.example ~all').max(1024).optional(),
+  /** How long the DNS server reuses what it read from storage (the active domains, ACME challenges): every process answers the same within it. */
+  dnsCacheMs: z.number().int().min(0).max(60_000).default(3000),
+  /** Response rate limiting: answers per second to one client network (/24, /56) for one response; 0 turns it off. */
+  dnsResponsesPerSecond: z.number().int().min(0).max(100_000).default(20),
+  /** A DNS client over TCP must send its next whole query within this, or its connection is closed (RFC 7766 6.2.3). */
+  dnsTcpIdleTimeoutMs: z.number().int().min(200).max(120_000).default(10_000),
+  // -- TLS by itself: ACME certificates for own domains (issue 21, adapters/acme/README.md) --
+  /**
+   * `acme`: Knock terminates TLS itself (HTTPS and WSS on httpsPort; httpPort answers ACME HTTP-01 challenges and
+   * redirects everything else to HTTPS) with certificates it orders for active own domains. `off`: plain HTTP on
+   * `port` (behind a proxy that terminates TLS, or for development).
+   */
+  tls: z.enum(['off', 'acme'], { message: 'must be "off" or "acme"' }).default('off'),
+  /** Under tls=acme: the HTTPS port of pages, API and WebSockets (PORT is then not used). */
+  httpsPort: int(0, 65535).default(443),
+  /** Under tls=acme: the plain HTTP port (ACME HTTP-01 challenges, redirects to HTTPS); -1 turns it off. */
+  httpPort: int(-1, 65535).default(80),
+  /** The ACME CA's directory. Default: Let's Encrypt's production one (its staging one for trials: https://acme-staging-v02.api.letsencrypt.org/directory). */
+  acmeDirectory: httpUrl.default('https://acme-v02.api.letsencrypt.org/directory'),
+  /** The ACME account's contact address (the CA writes there about expiring certificates and problems); optional. */
+  acmeEmail: z.email({ error: 'must be an email address' }).optional(),
+  /** Extra CA certificates (PEM file) trusted for the ACME directory's own HTTPS: a test CA such as Pebble's. */
+  acmeCaFile: z.string().optional(),
+  /** How Knock proves a domain is its: `http-01` (on httpPort, port 80 from the CA) or `dns-01` (a TXT record its DNS server answers). */
+  acmeChallenge: z.enum(['http-01', 'dns-01'], { message: 'must be "http-01" or "dns-01"' }).default('http-01'),
+  /** A certificate is renewed this long before it expires (or after two thirds of its life, if that comes first). */
+  acmeRenewBeforeMs: z.number().int().min(60_000).max(365 * 24 * 3600_000).default(30 * 24 * 3600_000),
+  /** After a failed order the next try waits this long, doubling with each failure (with jitter), up to acmeRetryMaxMs. */
+  acmeRetryMinMs: z.number().int().min(1000).max(7 * 24 * 3600_000).default(15 * 60_000),
+  acmeRetryMaxMs: z.number().int().min(1000).max(30 * 24 * 3600_000).default(24 * 3600_000),
+  /** How often each process looks for certificates due (and re-reads the ones other processes stored, for SNI). */
+  acmePollMs: z.number().int().min(50).max(3600_000).default(60_000),
+  /** The certificate of names that are no active domain with a certificate (the public host): PEM files; absent: a self-signed one. */
+  tlsCertFile: z.string().optional(),
+  tlsKeyFile: z.string().optional(),
 }).superRefine((config, ctx) => {
   // Zod runs this even when a field above failed (its value then is the raw input): look before trusting shapes.
   const urls = Array.isArray(config.iceServers) ? config.iceServers.flatMap((s) => (Array.isArray(s?.urls) ? s.urls : [])) : [];
@@ -314,6 +377,12 @@ export const configSchema = z.object({
   if ((config.smtpTlsCertFile === undefined) !== (config.smtpTlsKeyFile === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['smtpTlsCertFile'], message: 'KNOCK_SMTP_TLS_CERT_FILE and KNOCK_SMTP_TLS_KEY_FILE go together' });
   }
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tlsCertFile'], message: 'KNOCK_TLS_CERT_FILE and KNOCK_TLS_KEY_FILE go together' });
+  }
+  if (typeof config.acmeRetryMinMs === 'number' && typeof config.acmeRetryMaxMs === 'number' && config.acmeRetryMinMs > config.acmeRetryMaxMs) {
+    ctx.addIssue({ code: 'custom', path: ['acmeRetryMinMs'], message: 'must not be longer than KNOCK_ACME_RETRY_MAX_MS' });
+  }
   if ((config.dkimSelector === undefined) !== (config.dkimKeyFile === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['dkimSelector'], message: 'KNOCK_DKIM_SELECTOR and KNOCK_DKIM_KEY_FILE go together' });
   }
@@ -322,6 +391,9 @@ export const configSchema = z.object({
   }
   if (config.smppUrl !== undefined && (config.smppSystemId === undefined || config.smppPassword === undefined || config.smsNumber === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['smppSystemId'], message: 'KNOCK_SMPP_URL needs KNOCK_SMPP_SYSTEM_ID, KNOCK_SMPP_PASSWORD and KNOCK_SMS_NUMBER' });
+  }
+  if (Array.isArray(config.dnsNameservers) && Array.isArray(config.publicIps) && (config.dnsNameservers.length === 0) !== (config.publicIps.length === 0)) {
+    ctx.addIssue({ code: 'custom', path: ['dnsNameservers'], message: 'KNOCK_DNS_NAMESERVERS and KNOCK_PUBLIC_IPS go together (the DNS server answers with both)' });
   }
   if (config.janusUrl !== undefined && config.janusPublicUrl === undefined) {
     ctx.addIssue({ code: 'custom', path: ['janusPublicUrl'], message: 'is required with KNOCK_JANUS_URL: the address browsers reach Janus\u2019s WebSocket API at' });
@@ -422,10 +494,35 @@ const envKeys = {
   KNOCK_SMPP_PASSWORD: 'smppPassword',
   KNOCK_SMS_NUMBER: 'smsNumber',
   KNOCK_SMS_PER_SECOND: 'smsPerSecond',
+  KNOCK_DNS_CHECK_RESOLVER: 'dnsCheckResolver',
+  KNOCK_DOMAIN_CHECK_INTERVAL_MS: 'domainCheckIntervalMs',
   KNOCK_PAGEVIEW_RETENTION_DAYS: 'pageViewRetentionDays',
   KNOCK_SITE_VISITOR_GRACE_MS: 'siteVisitorGraceMs',
   KNOCK_SITE_MAX_VISITORS: 'siteMaxVisitors',
   KNOCK_CHANNELS_ALLOW_PRIVATE: 'channelsAllowPrivate',
+  KNOCK_DNS_PORT: 'dnsPort',
+  KNOCK_DNS_HOST: 'dnsHost',
+  KNOCK_DNS_NAMESERVERS: 'dnsNameservers',
+  KNOCK_PUBLIC_IPS: 'publicIps',
+  KNOCK_DNS_MAIL_HOST: 'dnsMailHost',
+  KNOCK_DNS_CAA: 'dnsCaaIssuers',
+  KNOCK_DNS_SPF: 'dnsSpf',
+  KNOCK_DNS_CACHE_MS: 'dnsCacheMs',
+  KNOCK_DNS_RESPONSES_PER_SECOND: 'dnsResponsesPerSecond',
+  KNOCK_DNS_TCP_IDLE_TIMEOUT_MS: 'dnsTcpIdleTimeoutMs',
+  KNOCK_TLS: 'tls',
+  KNOCK_HTTPS_PORT: 'httpsPort',
+  KNOCK_HTTP_PORT: 'httpPort',
+  KNOCK_ACME_DIRECTORY: 'acmeDirectory',
+  KNOCK_ACME_EMAIL: 'acmeEmail',
+  KNOCK_ACME_CA_FILE: 'acmeCaFile',
+  KNOCK_ACME_CHALLENGE: 'acmeChallenge',
+  KNOCK_ACME_RENEW_BEFORE_MS: 'acmeRenewBeforeMs',
+  KNOCK_ACME_RETRY_MIN_MS: 'acmeRetryMinMs',
+  KNOCK_ACME_RETRY_MAX_MS: 'acmeRetryMaxMs',
+  KNOCK_ACME_POLL_MS: 'acmePollMs',
+  KNOCK_TLS_CERT_FILE: 'tlsCertFile',
+  KNOCK_TLS_KEY_FILE: 'tlsKeyFile',
 } as const;
 
 /** A JSON-valued variable: parsed here, checked by the config schema. */
@@ -438,6 +535,9 @@ const json = (name: string) =>
       return z.NEVER;
     }
   });
+
+/** A comma-separated list; blanks dropped, so an empty value is an empty list. */
+const list = z.string().transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
 
 const envSchema = z.object({
   PORT: int(0, 65535).optional(),
@@ -515,10 +615,38 @@ const envSchema = z.object({
   KNOCK_SMPP_PASSWORD: z.string().min(1).optional(),
   KNOCK_SMS_NUMBER: z.string().min(1).optional(),
   KNOCK_SMS_PER_SECOND: z.coerce.number().int().optional(),
+  KNOCK_DNS_CHECK_RESOLVER: z.string().min(1).optional(),
+  KNOCK_DOMAIN_CHECK_INTERVAL_MS: z.coerce.number().int().optional(),
   KNOCK_PAGEVIEW_RETENTION_DAYS: z.coerce.number().int().optional(),
   KNOCK_SITE_VISITOR_GRACE_MS: z.coerce.number().int().optional(),
   KNOCK_SITE_MAX_VISITORS: z.coerce.number().int().optional(),
   KNOCK_CHANNELS_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
+  /** A port, or -1 / off. */
+  KNOCK_DNS_PORT: z.union([z.literal('off').transform(() => -1), z.coerce.number().int()]).optional(),
+  KNOCK_DNS_HOST: z.string().min(1).optional(),
+  KNOCK_DNS_NAMESERVERS: list.optional(),
+  KNOCK_PUBLIC_IPS: list.optional(),
+  KNOCK_DNS_MAIL_HOST: z.string().min(1).optional(),
+  /** Empty: no CAA record. */
+  KNOCK_DNS_CAA: list.optional(),
+  KNOCK_DNS_SPF: z.string().min(1).optional(),
+  KNOCK_DNS_CACHE_MS: z.coerce.number().int().optional(),
+  KNOCK_DNS_RESPONSES_PER_SECOND: z.coerce.number().int().optional(),
+  KNOCK_DNS_TCP_IDLE_TIMEOUT_MS: z.coerce.number().int().optional(),
+  KNOCK_TLS: z.string().min(1).optional(),
+  KNOCK_HTTPS_PORT: z.coerce.number().int().optional(),
+  /** A port, or -1 / off. */
+  KNOCK_HTTP_PORT: z.union([z.literal('off').transform(() => -1), z.coerce.number().int()]).optional(),
+  KNOCK_ACME_DIRECTORY: z.string().min(1).optional(),
+  KNOCK_ACME_EMAIL: z.string().min(1).optional(),
+  KNOCK_ACME_CA_FILE: z.string().min(1).optional(),
+  KNOCK_ACME_CHALLENGE: z.string().min(1).optional(),
+  KNOCK_ACME_RENEW_BEFORE_MS: z.coerce.number().int().optional(),
+  KNOCK_ACME_RETRY_MIN_MS: z.coerce.number().int().optional(),
+  KNOCK_ACME_RETRY_MAX_MS: z.coerce.number().int().optional(),
+  KNOCK_ACME_POLL_MS: z.coerce.number().int().optional(),
+  KNOCK_TLS_CERT_FILE: z.string().min(1).optional(),
+  KNOCK_TLS_KEY_FILE: z.string().min(1).optional(),
   /** JSON, e.g. {"socketMessages":{"perWindow":100,"windowMs":10000}}: overrides some limits, keeps the rest. */
   KNOCK_RATE_LIMITS: z
     .string()

@@ -80,6 +80,8 @@ export interface MailDeps {
   notifyIntervalMs: number;
   /** How long an owner's reply in a chat waits before it is mailed to the visitor (not mailed if read in the chat by then). */
   visitorMailDelayMs: number;
+  /** The handle an owner's active own domain (issue 21) belongs to: mail to any address there is theirs. */
+  domainHome?: (domain: string) => string | null;
 }
 
 /**
@@ -127,6 +129,17 @@ export class Mail implements MailActions, InboundHandler {
     return `${handle}@${this.deps.domain}`;
   }
 
+  /**
+   * Whom the owner's mail is From: `<handle>@<their own domain>` signed with that domain's key when they have an
+   * active one (issue 21; the first by name), else their address at the server's domain (signed by the server's key).
+   */
+  private async senderOf(accountId: string, handle: string): Promise<{ address: string; dkim?: NonNullable<OutboundMail['dkim']> }> {
+    const own = (await this.deps.storage.domainsOf(accountId)).find((d) => d.state === 'active');
+    const key = own ? await this.deps.storage.dkimKeyOf(own.name) : null;
+    if (!own || !key) return { address: this.addressOf(handle) };
+    return { address: `${handle}@${own.name}`, dkim: { domain: own.name, selector: key.selector, privateKey: key.privateKey } };
+  }
+
   /** Knock's Message-ID of a message: the same for every try, so a retry after a crash is one mail, not two. */
   messageIdOf(conversationId: string, seq: number): string {
     return `knock.${conversationId}.${seq}@${this.deps.domain}`;
@@ -169,12 +182,17 @@ export class Mail implements MailActions, InboundHandler {
 
   /**
    * `alice`, `alice+c-<token>` (a conversation's reply address), `alice+r-<token>-<mac>` (the owner's reply address
-   * of a forward by email) or `alice+anything` at our domain.
+   * of a forward by email) or `alice+anything` at our domain; any address at an owner's active own domain.
    */
   private parseRecipient(address: string): { handle: string; token: string | null; owner?: { token: string; mac: string } } | 'foreign' | null {
     const at = address.lastIndexOf('@');
     if (at <= 0) return null;
-    if (address.slice(at + 1).toLowerCase() !== this.deps.domain) return 'foreign';
+    const domain = address.slice(at + 1).toLowerCase();
+    if (domain !== this.deps.domain) {
+      // An owner's own domain: every address there is theirs (hello@, sales@, anything@).
+      const home = this.deps.domainHome?.(domain) ?? null;
+      return home === null ? 'foreign' : { handle: home, token: null };
+    }
     const local = address.slice(0, at);
     const plus = local.indexOf('+');
     const handle = (plus === -1 ? local : local.slice(0, plus)).toLowerCase();
@@ -407,8 +425,10 @@ export class Mail implements MailActions, InboundHandler {
     const unsubscribe = `${this.deps.publicUrl()}/_/mail/unsubscribe/${token}`;
     const footer = `\n\n-- \nReply to this email to answer ${conversation.ownerName}.\nNo more mail from this conversation: ${unsubscribe}`;
     const text = message.event.kind === 'file' && message.body === fileMessageBody(message.event.files) ? '' : message.body;
+    const sender = await this.senderOf(conversation.ownerAccountId, conversation.ownerHandle);
     const mail: OutboundMail = {
-      from: { name: conversation.ownerName, address: this.addressOf(conversation.ownerHandle) },
+      from: { name: conversation.ownerName, address: sender.address },
+      ...(sender.dkim ? { dkim: sender.dkim } : {}),
       to: [{ name: visitor?.name ?? '', address: conversation.visitorEmail }],
       replyTo: `${conversation.ownerHandle}+c-${token}@${this.deps.domain}`,
       subject: this.subjectOf(conversation, thread.length > 0),

@@ -1116,3 +1116,25 @@ export const phoneAnswer = z.object({
   available: z.boolean(),
 });
 export type PhoneAnswer = z.infer<typeof phoneAnswer>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Own domains (issue 21): Settings → Domains, /_/api/domains.
+
+/** A domain as the owner types it (any case, a trailing dot, a pasted URL): the server normalizes it. */
+export const addDomainBody = z.object({ domain: z.string().trim().min(1, 'Type a domain name.').max(260, 'A domain name is at most 253 characters.') });
+export const domainRecord = z.object({
+  name: z.string(),
+  /** Pending until Knock sees the domain delegated to its name servers. */
+  state: z.enum(['pending', 'active']),
+  checkedAt: z.number().nullable(),
+  /** What the last check saw wrong (in words), if anything. */
+  checkError: z.string().nullable(),
+  activatedAt: z.number().nullable(),
+});
+export type DomainRecord = z.infer<typeof domainRecord>;
+export const domainsAnswer = z.object({
+  domains: z.array(domainRecord),
+  /** The NS records to set at the registrar: Knock's name servers. Empty: this server takes no domains. */
+  nameservers: z.array(z.string()),
+});
+export type DomainsAnswer = z.infer<typeof domainsAnswer>;

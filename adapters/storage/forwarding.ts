@@ -1,7 +1,7 @@
 /**
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
  * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts; companies of issue 19:
- * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; SMS conversations: sms.ts), as the adapter exposes them: every method of the part, forwarded to the
+ * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; SMS conversations: sms.ts; own domains of issue 21: domains.ts, and their certificates: certificates.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { CannedStorage, ChannelStorage, CompanyStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage } from '../../engine/ports/storage.ts';
+import type { CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -145,5 +145,31 @@ export function smsMethods(sms: SmsStorage): SmsStorage {
     setSmsCurrent: (phone, accountId, at) => sms.setSmsCurrent(phone, accountId, at),
     setSmsStopped: (phone, stoppedAt, at) => sms.setSmsStopped(phone, stoppedAt, at),
     markSmsTold: (phone, at, notAfter) => sms.markSmsTold(phone, at, notAfter),
+  };
+}
+
+export function domainMethods(domains: DomainStorage): DomainStorage {
+  return {
+    addDomain: (input) => domains.addDomain(input),
+    getDomain: (name) => domains.getDomain(name),
+    domainsOf: (accountId) => domains.domainsOf(accountId),
+    listDomains: () => domains.listDomains(),
+    recordDomainCheck: (name, check) => domains.recordDomainCheck(name, check),
+    removeDomain: (accountId, name) => domains.removeDomain(accountId, name),
+    dkimKeyOf: (name) => domains.dkimKeyOf(name),
+    putAcmeChallenge: (challenge) => domains.putAcmeChallenge(challenge),
+    acmeChallenges: (kind, name, now, token) => domains.acmeChallenges(kind, name, now, token),
+    removeAcmeChallenge: (kind, name, token) => domains.removeAcmeChallenge(kind, name, token),
+  };
+}
+
+export function certificateMethods(certificates: CertificateStorage): CertificateStorage {
+  return {
+    dueCertificates: (now, limit) => certificates.dueCertificates(now, limit),
+    claimCertificate: (name, worker, now, until) => certificates.claimCertificate(name, worker, now, until),
+    storeCertificate: (name, worker, issued) => certificates.storeCertificate(name, worker, issued),
+    recordCertificateFailure: (name, worker, failure) => certificates.recordCertificateFailure(name, worker, failure),
+    getCertificate: (name) => certificates.getCertificate(name),
+    listCertificates: () => certificates.listCertificates(),
   };
 }

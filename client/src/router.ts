@@ -14,7 +14,11 @@ export type Route =
   | { kind: 'profile'; handle: string; resumeToken: string | undefined }
   | { kind: 'unknown' };
 
-export function parseRoute(pathname: string, search = ''): Route {
+/**
+ * `home`: the page is at an owner's own domain (issue 21: the server names the owner in the shell, `homeOfPage`),
+ * where `/` is their page and `/c/<token>` a resume link of theirs; every other path reads as on any host.
+ */
+export function parseRoute(pathname: string, search = '', home: string | null = null): Route {
   let segments: string[];
   try {
     segments = pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
@@ -22,6 +26,8 @@ export function parseRoute(pathname: string, search = ''): Route {
     return { kind: 'unknown' };
   }
   const [first, second, third, ...rest] = segments;
+  if (home !== null && first === undefined) return { kind: 'profile', handle: home, resumeToken: undefined };
+  if (home !== null && first === 'c' && second !== undefined && third === undefined) return { kind: 'profile', handle: home, resumeToken: second };
   if (first === undefined) return { kind: 'landing' };
   if (first === '_') {
     if (second === 'signup' && third === undefined) {
@@ -35,6 +41,11 @@ export function parseRoute(pathname: string, search = ''): Route {
   if (second === undefined) return { kind: 'profile', handle, resumeToken: undefined };
   if (second === 'c' && third !== undefined && rest.length === 0) return { kind: 'profile', handle, resumeToken: third };
   return { kind: 'unknown' };
+}
+
+/** The owner whose own domain this page is at (the shell's `<meta name="knock-home">`), or null. */
+export function homeOfPage(doc: Document): string | null {
+  return doc.querySelector('meta[name="knock-home"]')?.getAttribute('content') ?? null;
 }
 
 /** The current location as a signal, and navigation without reloading the page. */

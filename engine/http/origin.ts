@@ -9,6 +9,9 @@
  * naming the attacker's host, so the Host rule accepts it. That is why the README asks every deployment reachable
  * from a browser to set KNOCK_PUBLIC_URL.
  *
+ * An owner's own domain (issue 21) is a host of this server too once it is active (delegated to Knock's name servers,
+ * which an attacker's rebinding name is not): a page there asking its own host is accepted.
+ *
  * Several processes (README "Running several processes"): a page served by one process opens room sockets at
  * another, so pages served at any live process's own public address are accepted too (`isProcessPage`,
  * engine/http/processAddresses.ts: from each process's configuration, never from the request).
@@ -21,11 +24,14 @@
 export function originChecker(
   publicUrl: string | undefined,
   isProcessPage: (origin: string) => boolean = () => false,
+  isOwnDomain: (host: string) => boolean = () => false,
 ): (origin: string | undefined, host: string | undefined) => boolean {
   const publicOrigin = publicUrl ? new URL(publicUrl).origin : null;
   return (origin, host) => {
     if (origin === undefined) return true;
     if (isProcessPage(origin)) return true;
+    // A page of an owner's active domain (issue 21), asking its own host: delegated to Knock, so no rebinding.
+    if (host && isOwnDomain(host) && (origin === `https://${host}` || origin === `http://${host}`)) return true;
     if (publicOrigin !== null) return origin === publicOrigin;
     if (!host) return false;
     return origin === `http://${host}` || origin === `https://${host}`;

@@ -16,6 +16,7 @@ import type { ChannelsApi } from './channelsApi.ts';
 import type { CompanyApi } from './companyApi.ts';
 import type { TranscriptApi } from './transcriptApi.ts';
 import type { PhoneApi } from './phoneApi.ts';
+import type { DomainsApi } from './domainsApi.ts';
 import { phonePath } from '../phoneNumbers.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
@@ -69,6 +70,8 @@ export interface HttpDeps {
   transcriptApi: TranscriptApi;
   /** Settings → Phone number (engine/http/phoneApi.ts, issue 20). */
   phoneApi: PhoneApi;
+  /** Settings → Domains (engine/http/domainsApi.ts, issue 21). */
+  domainsApi: DomainsApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -84,6 +87,8 @@ export interface HttpDeps {
   connectSources?: readonly string[];
   /** Origins of the other processes' room sockets, as of now (engine/http/processAddresses.ts). */
   processSources?: () => Promise<readonly string[]>;
+  /** The handle whose page an owner's own domain serves at `/` (issue 21, engine/domainHosts.ts); null for other hosts. */
+  homeOf?: (host: string | undefined) => string | null;
 }
 
 export class HttpHandler {
@@ -148,6 +153,7 @@ export class HttpHandler {
       if (await this.deps.companyApi.route(info, pathname)) return;
       if (await this.deps.transcriptApi.route(info, pathname)) return;
       if (await this.deps.phoneApi.route(info, pathname)) return;
+      if (await this.deps.domainsApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.
@@ -160,11 +166,15 @@ export class HttpHandler {
     if (PwaRoutes.owns(pathname)) return this.pwa.serve(res, pathname, method);
     if (WidgetRoutes.owns(pathname)) return this.widget.serve(res, url, method);
     if (pathname.startsWith('/_/files/')) return this.deps.conversationsApi.download(req, res, pathname);
-    return this.page(res, pathname, url.searchParams.get('embed'), url.search);
+    return this.page(res, pathname, url.searchParams.get('embed'), url.search, this.deps.homeOf?.(req.headers.host) ?? null);
   }
 
   /** `embed`: the `?embed=<site origin>` of the live-help chat in a company's widget, which that site may frame. */
-  private async page(res: ServerResponse, pathname: string, embed: string | null, search = ''): Promise<void> {
+  /**
+   * `home`: the request came to an owner's own domain (issue 21), whose `/` and `/c/<token>` are that owner's page
+   * and resume links; the shell names the owner for the app's router (a meta tag), everything else is as on any host.
+   */
+  private async page(res: ServerResponse, pathname: string, embed: string | null, search = '', home: string | null = null): Promise<void> {
     if (pathname === '/favicon.ico') {
       res.writeHead(204, { 'Cache-Control': 'public, max-age=86400' });
       return void res.end();
@@ -190,7 +200,11 @@ export class HttpHandler {
         res.removeHeader('X-Frame-Options');
       }
     }
-    const html = await this.loadShell();
+    const atHome = home !== null && /^\/(c\/[A-Za-z0-9_-]{16,128}\/?)?$/.test(pathname);
+    if (atHome) status = 200;
+    const shell = await this.loadShell();
+    // A handle is [a-z0-9._-]: safe in an attribute as it is.
+    const html = shell !== null && atHome ? shell.replace('<head>', `<head>\n<meta name="knock-home" content="${home}">`) : shell;
     if (html === null) {
       return sendJson(res, 503, { error: { code: 'internal', message: 'The browser app is not built yet: run `npm run build`.' } });
     }

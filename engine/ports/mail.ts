@@ -86,6 +86,8 @@ export interface OutboundMail {
   headers?: Record<string, string>;
   attachments?: { filename: string; contentType: string; content: Buffer | (() => Readable) }[];
   date?: Date;
+  /** Signed with this key instead of the server's (issue 21: mail From an owner's own domain, with its own key). */
+  dkim?: { domain: string; selector: string; privateKey: string };
 }
 
 /** A relay's answer that is not a success: `permanent` (5xx, a refused address) stops retries; the rest are retried. */

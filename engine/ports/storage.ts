@@ -75,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -784,4 +784,127 @@ export interface SmsStorage {
    * same phone at once only one does. Resolves with whether this call may answer.
    */
   markSmsTold(phone: string, at: number, notAfter: number): Promise<boolean>;
+}
+
+/**
+ * An owner's own domain (issue 21): `alice.example` serves what `/alice` serves once Knock sees the domain delegated
+ * to its name servers. Until then it is `pending`: nothing is answered, issued or served for it.
+ */
+export interface Domain {
+  /** Lower case ASCII (an internationalized name in its `xn--` form), no trailing dot. */
+  name: string;
+  accountId: string;
+  state: 'pending' | 'active';
+  createdAt: number;
+  /** When the delegation was last checked, and what was wrong then (null: nothing, or not checked yet). */
+  checkedAt: number | null;
+  checkError: string | null;
+  activatedAt: number | null;
+  /** The DKIM key made for the domain: its selector and public key (base64 DER, the TXT record's `p=`). */
+  dkimSelector: string;
+  dkimPublicKey: string;
+}
+
+export interface NewDomain {
+  name: string;
+  accountId: string;
+  dkimSelector: string;
+  dkimPublicKey: string;
+  /** PKCS#8 PEM; read back only by dkimKeyOf (mail signing), never listed. */
+  dkimPrivateKey: string;
+  at: number;
+}
+
+/** An ACME challenge being answered (issue 21): a TXT value at `_acme-challenge.<name>` or an HTTP-01 key authorization. */
+export interface AcmeChallenge {
+  kind: 'dns-01' | 'http-01';
+  /** The domain name challenged. */
+  name: string;
+  /** dns-01: a label of the order (several may be live at once); http-01: the token in the URL. */
+  token: string;
+  /** dns-01: the TXT value; http-01: the key authorization served. */
+  value: string;
+  expiresAt: number;
+}
+
+/** Own domains and their ACME challenges (013_domains.sql); they go with the account. */
+export interface DomainStorage {
+  /** Adds a pending domain; `conflict` when any account has the name already. */
+  addDomain(input: NewDomain): Promise<Domain>;
+  getDomain(name: string): Promise<Domain | null>;
+  /** The account's domains, by name. */
+  domainsOf(accountId: string): Promise<Domain[]>;
+  /** Every domain, by name (the delegation checks and the DNS server's zone list). */
+  listDomains(): Promise<Domain[]>;
+  /** Records a delegation check: active (kept once seen; `activatedAt` set the first time) or pending with its reason. */
+  recordDomainCheck(name: string, check: { active: boolean; error: string | null; at: number }): Promise<Domain | null>;
+  /** False when the account had no such domain. Its challenges go with it. */
+  removeDomain(accountId: string, name: string): Promise<boolean>;
+  /** The domain's DKIM signing key (PKCS#8 PEM), for outgoing mail From it. */
+  dkimKeyOf(name: string): Promise<{ selector: string; privateKey: string } | null>;
+  /** Stores a challenge (replacing one of the same kind, name and token); `not_found` for a name that is no domain. */
+  putAcmeChallenge(challenge: AcmeChallenge): Promise<void>;
+  /** The live challenges of a kind at a name (and token, for http-01), at `now`. */
+  acmeChallenges(kind: AcmeChallenge['kind'], name: string, now: number, token?: string): Promise<AcmeChallenge[]>;
+  removeAcmeChallenge(kind: AcmeChallenge['kind'], name: string, token: string): Promise<void>;
+}
+
+/**
+ * A domain's TLS certificate as Knock keeps it (issue 21, 014_certificates.sql), without its private key: what the
+ * renewal schedule, listings and logs see. A row exists from the first order on; `issued` until then is false.
+ */
+export interface CertificateStatus {
+  name: string;
+  issued: boolean;
+  /** The validity of the certificate served (null before the first is issued). */
+  notBefore: number | null;
+  notAfter: number | null;
+  /** When it is due for renewal (0: at once, as before the first order). */
+  renewAt: number;
+  /** Failed orders since the last success, the next try they allow (backoff) and the last one's error. */
+  failures: number;
+  nextTryAt: number;
+  lastError: string | null;
+  updatedAt: number;
+}
+
+/** An issued certificate with its key, read only to serve it (SNI). */
+export interface StoredCertificate extends CertificateStatus {
+  /** The leaf first, then its issuers (PEM). */
+  chainPem: string;
+  /** PKCS#8 PEM. */
+  keyPem: string;
+}
+
+/** A certificate just issued, as stored. */
+export interface IssuedCertificate {
+  chainPem: string;
+  keyPem: string;
+  notBefore: number;
+  notAfter: number;
+  renewAt: number;
+  at: number;
+}
+
+/**
+ * Certificates of own domains (014_certificates.sql), shared by every process: a lease lets one process at a time
+ * order a name; only active domains can be claimed (a pending domain, or a name that is no domain, never gets an
+ * order); a domain removed takes its certificate with it.
+ */
+export interface CertificateStorage {
+  /**
+   * Active domains whose certificate is missing or due at `now` (renewal time and next try passed) and that nobody
+   * holds a live lease on, with the failures since their last success (the backoff of the next one); the most overdue first.
+   */
+  dueCertificates(now: number, limit: number): Promise<Array<{ name: string; failures: number }>>;
+  /** Takes the name's lease until `until` (making its row); false when it is no active domain or another holds a live lease. */
+  claimCertificate(name: string, worker: string, now: number, until: number): Promise<boolean>;
+  /** Stores what was issued: failures cleared, lease released. False (nothing stored) when `worker` no longer holds the lease. */
+  storeCertificate(name: string, worker: string, issued: IssuedCertificate): Promise<boolean>;
+  /** Counts a failed order, sets its next try and error, releases the lease. False when `worker` no longer holds the lease. */
+  recordCertificateFailure(name: string, worker: string, failure: { error: string; nextTryAt: number; at: number }): Promise<boolean>;
+  /** The issued certificate of a name, with its key; null before one is issued or for no domain. */
+  getCertificate(name: string): Promise<StoredCertificate | null>;
+  /** Every domain's certificate state, by name, without keys. */
+  listCertificates(): Promise<CertificateStatus[]>;
 }

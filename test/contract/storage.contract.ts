@@ -12,6 +12,8 @@ import { accountRules } from './storage/accounts.contract.ts';
 import { cannedRules } from './storage/canned.contract.ts';
 import { phoneRules } from './storage/phones.contract.ts';
 import { smsRules } from './storage/sms.contract.ts';
+import { domainRules } from './storage/domains.contract.ts';
+import { certificateRules } from './storage/certificates.contract.ts';
 import { channelRules } from './storage/channels.contract.ts';
 import { companyRules } from './storage/companies.contract.ts';
 import { conversationRules } from './storage/conversations.contract.ts';
@@ -76,5 +78,7 @@ export function storageContract(
     cannedRules(ctx);
     phoneRules(ctx);
     smsRules(ctx);
+    domainRules(ctx);
+    certificateRules(ctx);
   });
 }

@@ -6,8 +6,7 @@
  * no login, a mail device, bad and oversized input, another site's request, codes sprayed at a number.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../client/src/sdk/api.ts';
-import { Person } from '../support/clients.ts';
+import { loggedInOwner, Person, refusal } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
 import { smsText, TestSmsc } from '../support/smsc.ts';
 
@@ -23,12 +22,7 @@ afterAll(async () => {
   await smsc?.close();
 });
 
-async function owner(handle: string): Promise<Person> {
-  await knock.addUser(handle, handle[0]!.toUpperCase() + handle.slice(1));
-  const person = new Person(knock.url);
-  await person.login(handle);
-  return person;
-}
+const owner = (handle: string): Promise<Person> => loggedInOwner(knock, handle);
 
 /** The code in the newest SMS to `digits` (E.164 without +) after `since` submits. */
 async function codeSentTo(digits: string, since: number): Promise<string> {
@@ -36,15 +30,6 @@ async function codeSentTo(digits: string, since: number): Promise<string> {
   const code = /\b(\d{6})\b/.exec(smsText(sms))?.[1];
   if (!code) throw new Error(`no code in ${smsText(sms)}`);
   return code;
-}
-
-async function refusal(call: Promise<unknown>): Promise<ApiError> {
-  const err = await call.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApiError)) throw new Error(`expected the API to refuse, got ${String(err)}`);
-  return err;
 }
 
 const page = (path: string) => fetch(`${knock.url}${path}`, { redirect: 'manual' });

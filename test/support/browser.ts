@@ -56,16 +56,19 @@ export interface BrowserHarness {
 
 /** Registers the hooks that launch one Chromium for this file and give each test fresh contexts. */
 /**
- * `args`: more Chromium flags (CALL_ARGS for calls). `timeoutMs`: how long one UI step may take; pages that encode and
- * decode live video answer a click more slowly on a busy machine than chat pages do.
+ * `args`: more Chromium flags (CALL_ARGS for calls), or a function giving them when the browser starts (flags known
+ * only once the file's own beforeAll ran, registered before this call: a certificate's key to trust). `timeoutMs`: how
+ * long one UI step may take; pages that encode and decode live video answer a click more slowly on a busy machine than
+ * chat pages do.
  */
-export function useBrowser(harness: { args?: readonly string[]; timeoutMs?: number } = {}): BrowserHarness {
+export function useBrowser(harness: { args?: readonly string[] | (() => readonly string[]); timeoutMs?: number } = {}): BrowserHarness {
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
   const watches: Watch[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: executablePath(), headless: true, args: [...CHROMIUM_ARGS, ...(harness.args ?? [])] });
+    const extra = typeof harness.args === 'function' ? harness.args() : (harness.args ?? []);
+    browser = await chromium.launch({ executablePath: executablePath(), headless: true, args: [...CHROMIUM_ARGS, ...extra] });
   });
 
   afterEach(async (context) => {

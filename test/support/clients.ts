@@ -2,13 +2,13 @@
  * Test clients that act as people do: a visitor and an owner, through the same SDK the browser uses
  * (real HTTP, real colyseus.js sockets).
  */
-import { createApi, type KnockApi } from '../../client/src/sdk/api.ts';
+import { ApiError, createApi, type KnockApi } from '../../client/src/sdk/api.ts';
 import { ConversationSession } from '../../client/src/sdk/conversationSession.ts';
 import { memoryStore } from '../../client/src/sdk/browserStore.ts';
 import { OwnerSession, VisitorPresence } from '../../client/src/sdk/userSession.ts';
 import type { KeyValueStore } from '../../client/src/sdk/types.ts';
 import { SESSION_COOKIE } from '../../engine/cookies.ts';
-import { TEST_PASSWORD } from './knockServer.ts';
+import { TEST_PASSWORD, type TestKnock } from './knockServer.ts';
 
 export class Person {
   readonly cookies = new Map<string, string>();
@@ -92,4 +92,22 @@ export function waitFor<S>(
 
 export function bodies(snapshot: { messages: Array<{ body: string; seq: number | null }> }): string[] {
   return snapshot.messages.map((m) => m.body);
+}
+
+/** A new account at `handle` (named after it), logged in over the API as its owner at the console. */
+export async function loggedInOwner(knock: Pick<TestKnock, 'addUser' | 'url'>, handle: string): Promise<Person> {
+  await knock.addUser(handle, handle[0]!.toUpperCase() + handle.slice(1));
+  const person = new Person(knock.url);
+  await person.login(handle);
+  return person;
+}
+
+/** The API's refusal of a call (its code, status and words); fails the test when the call succeeds or fails otherwise. */
+export async function refusal(call: Promise<unknown>): Promise<ApiError> {
+  const err = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ApiError)) throw new Error(`expected the API to refuse, got ${String(err)}`);
+  return err;
 }

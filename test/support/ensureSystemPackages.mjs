@@ -1,5 +1,5 @@
 // `npm test` runs this first. Some tests drive real programs from Debian's packages: Chromium (end-to-end tests),
-// Janus (the conference server of calls), coturn (TURN for calls), swaks (test mail), Prosody (the XMPP channel), and PostgreSQL and Redis (scale-out and the
+// Janus (the conference server of calls), coturn (TURN for calls), swaks (test mail), Prosody (the XMPP channel), dig (Knock's DNS server), Pebble (Let's Encrypt's test CA, for ACME certificates), and PostgreSQL and Redis (scale-out and the
 // PostgreSQL storage), the last two only when the run has none to use already (KNOCK_TEST_DATABASE_URL /
 // KNOCK_TEST_REDIS_URL unset and nothing answering at 127.0.0.1:5432 / :6379; test/support/throwawayServices.ts then
 // starts throwaway ones). When one is missing and we are root, install it from Debian's packages (nothing is
@@ -32,6 +32,8 @@ const needed = [
   { pkg: 'coturn', installed: () => existsSync('/usr/bin/turnserver'), extra: [], why: 'TURN credentials for calls' },
   { pkg: 'swaks', installed: () => existsSync('/usr/bin/swaks'), extra: [], why: 'sending test mail to Knock\u2019s SMTP server' },
   { pkg: 'prosody', installed: () => existsSync('/usr/bin/prosody'), extra: [], why: 'the XMPP server of the XMPP channel tests' },
+  { pkg: 'dnsutils', installed: () => existsSync('/usr/bin/dig'), extra: [], why: 'dig, querying Knock\u2019s DNS server' },
+  { pkg: 'pebble', installed: () => existsSync('/usr/bin/pebble'), extra: [], why: 'the ACME test CA that issues certificates for own domains' },
 ];
 if (!process.env.KNOCK_TEST_DATABASE_URL && !(await answers(5432))) {
   needed.push({ pkg: 'postgresql', installed: postgresInstalled, extra: [], why: 'a throwaway PostgreSQL for the PostgreSQL and scale-out tests' });

@@ -19,14 +19,18 @@ export const TEST_PASSWORD = 'correct horse battery';
 
 export async function startKnock(overrides: Partial<KnockConfigInput> = {}): Promise<TestKnock> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'knock-test-')));
-  // No SMTP server unless a test asks for one (smtpPort 0 picks a free port): the default 2525 is one per machine.
-  const config = parseConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', smtpPort: -1, ...overrides, dataDir });
+  // No SMTP or DNS server unless a test asks for one (port 0 picks a free port): the defaults 2525 and 5353 are one per machine.
+  const config = parseConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', smtpPort: -1, dnsPort: -1, ...overrides, dataDir });
   const knock = await createKnock(config, { logger: createLogger(process.env.KNOCK_TEST_LOG ?? 'silent') });
   await knock.listen();
   return {
     dataDir,
     url: knock.url,
     mailPort: knock.mailPort,
+    dnsPort: knock.dnsPort,
+    httpPort: knock.httpPort,
+    certificates: knock.certificates,
+    domainHosts: knock.domainHosts,
     storage: knock.storage,
     accounts: knock.accounts,
     companies: knock.companies,

@@ -37,4 +37,16 @@ describe('originChecker', () => {
     expect(behindProxy('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(false);
     expect(behindProxy('https://chat.example.com', 'chat.example.com')).toBe(true);
   });
+
+  it('accepts a page of an owner\u2019s active domain asking its own host, and nothing else by that rule', () => {
+    const active = new Set(['alice.example', 'alice.example:8443']);
+    const checker = originChecker('https://chat.example.com', () => false, (host) => active.has(host));
+    expect(checker('https://alice.example', 'alice.example')).toBe(true);
+    expect(checker('https://alice.example:8443', 'alice.example:8443')).toBe(true);
+    // Another page asking the domain's host, or the domain's page asking another host, is still refused.
+    expect(checker('https://evil.example', 'alice.example')).toBe(false);
+    expect(checker('https://alice.example', 'chat.example.com')).toBe(false);
+    // A host that is no active domain (pending, or an attacker's rebinding name) gains nothing.
+    expect(checker('http://rebound.example', 'rebound.example')).toBe(false);
+  });
 });

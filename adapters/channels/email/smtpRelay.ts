@@ -69,7 +69,12 @@ export class SmtpRelay implements MailRelay {
     if (this.closed) throw new MailSendError('The relay is closed (Knock is stopping).', false, null);
     let info: SMTPSentMessageInfo;
     try {
-      info = await this.transport.sendMail({ ...mailOptions(mail), envelope: { from: mail.from.address, to: mail.to.map((a) => a.address) } });
+      info = await this.transport.sendMail({
+        ...mailOptions(mail),
+        // A mail From an owner's own domain is signed by that domain's key (the message's option replaces the transport's).
+        ...(mail.dkim ? { dkim: { domainName: mail.dkim.domain, keySelector: mail.dkim.selector, privateKey: mail.dkim.privateKey } } : {}),
+        envelope: { from: mail.from.address, to: mail.to.map((a) => a.address) },
+      });
     } catch (err) {
       throw sendErrorOf(err);
     }

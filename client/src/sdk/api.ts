@@ -13,8 +13,10 @@ import {
   companyAnswer,
   operatorInviteAnswer,
   phoneAnswer,
+  domainsAnswer,
   ACTING_ACCOUNT_HEADER,
   type PhoneAnswer,
+  type DomainsAnswer,
   type CompanyAnswer,
   type AddChannelAnswer,
   type AddChannelBody,
@@ -173,6 +175,19 @@ export function createApi(options: ApiOptions) {
     },
     releasePhone(): Promise<PhoneAnswer> {
       return call('DELETE', '/_/api/phone', undefined, phoneAnswer);
+    },
+    /** Settings → Domains (issue 21): the account's own domains and the NS records to set for them. */
+    domains(): Promise<DomainsAnswer> {
+      return call('GET', '/_/api/domains', undefined, domainsAnswer);
+    },
+    addDomain(domain: string): Promise<DomainsAnswer> {
+      return call('POST', '/_/api/domains', { domain }, domainsAnswer);
+    },
+    checkDomain(name: string): Promise<DomainsAnswer> {
+      return call('POST', `/_/api/domains/${encodeURIComponent(name)}/check`, {}, domainsAnswer);
+    },
+    removeDomain(name: string): Promise<DomainsAnswer> {
+      return call('DELETE', `/_/api/domains/${encodeURIComponent(name)}`, undefined, domainsAnswer);
     },
     channels(): Promise<ChannelsAnswer> {
       return call('GET', '/_/api/channels', undefined, channelsAnswer);

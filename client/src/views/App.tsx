@@ -1,5 +1,5 @@
 /** Picks the page from the current path. */
-import { RouterContext, parseRoute, type BrowserRouter } from '../router.ts';
+import { RouterContext, homeOfPage, parseRoute, type BrowserRouter } from '../router.ts';
 import { LandingPage } from './LandingPage.tsx';
 import { SignupPage } from './SignupPage.tsx';
 import { LazyCompanyView } from './LazyCompanyView.tsx';
@@ -8,7 +8,7 @@ import { Link } from './Link.tsx';
 
 export function App({ router }: { router: BrowserRouter }) {
   const { pathname, search } = router.location.value;
-  const route = parseRoute(pathname, search);
+  const route = parseRoute(pathname, search, homeOfPage(document));
   let page;
   switch (route.kind) {
     case 'landing':

@@ -15,6 +15,7 @@ import { emailInputProps } from './emailInput.ts';
 import { PaneHeader } from './PaneHeader.tsx';
 import { ChannelsSection } from './ChannelsSection.tsx';
 import { PhoneSection } from './PhoneSection.tsx';
+import { DomainsSection } from './DomainsSection.tsx';
 import type { CompanyViewer } from './CompanySection.tsx';
 import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
@@ -52,6 +53,7 @@ export function SettingsView({ onBack, company = null }: { onBack: () => void; c
               <>
                 <EmailAddress saved={current.email} onSaved={(email) => (settings.value = { ...current, email })} />
                 <PhoneSection />
+                <DomainsSection />
                 <ChannelsSection />
                 <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
               </>

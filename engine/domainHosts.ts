@@ -1,0 +1,75 @@
+/**
+ * Which own domain a request came to (issue 21: "the domain is the URL"): `https://alice.example/` serves what
+ * `/alice` serves, and a page there is one of this server's (its API writes and sockets pass the Origin rule,
+ * engine/http/origin.ts). Only ACTIVE domains count: a name pointed at Knock but not delegated to it is nobody's.
+ *
+ * The HTTP server and the Origin rule ask on every request and socket, synchronously, so this keeps a snapshot of the
+ * active domains (name -> handle) in memory, read from storage every `refreshMs` and at once when this process
+ * changes one: a domain activated by another process is served here within `refreshMs`.
+ *
+ * @example
+ *   const hosts = new DomainHosts({ storage, logger, refreshMs: 5000 });
+ *   await hosts.start();
+ *   hosts.homeOf('Alice.Example:443');   // 'alice'
+ */
+import type { Logger } from './logger.ts';
+import type { Storage } from './ports/storage.ts';
+
+export interface DomainHostsDeps {
+  storage: Pick<Storage, 'listDomains' | 'getAccountById'>;
+  logger: Logger;
+  refreshMs: number;
+}
+
+/** The host name of a Host header (or an origin's host): lower case, without its port or a root dot. */
+export function hostNameOf(host: string | undefined): string | null {
+  if (!host) return null;
+  const name = host.trim().toLowerCase().replace(/:\d{1,5}$/, '').replace(/\.$/, '');
+  return /^[a-z0-9.-]{1,253}$/.test(name) ? name : null;
+}
+
+export class DomainHosts {
+  private homes = new Map<string, string>();
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(private readonly deps: DomainHostsDeps) {}
+
+  /** Reads the active domains now, then every refreshMs. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer ??= setInterval(() => void this.refresh(), this.deps.refreshMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** The handle whose page an own domain serves, for a request's Host header; null for any other host. */
+  homeOf(host: string | undefined): string | null {
+    const name = hostNameOf(host);
+    return name === null ? null : (this.homes.get(name) ?? null);
+  }
+
+  /** Reads the snapshot again (after this process activated or removed a domain, or on the timer). Never rejects. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.read()
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not read the active domains'))
+      .finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async read(): Promise<void> {
+    const homes = new Map<string, string>();
+    const handles = new Map<string, string | null>();
+    for (const domain of await this.deps.storage.listDomains()) {
+      if (domain.state !== 'active') continue;
+      if (!handles.has(domain.accountId)) handles.set(domain.accountId, (await this.deps.storage.getAccountById(domain.accountId))?.handle ?? null);
+      const handle = handles.get(domain.accountId);
+      if (handle) homes.set(domain.name, handle);
+    }
+    this.homes = homes;
+  }
+}
