@@ -12,6 +12,7 @@
  *   await hosts.start();
  *   hosts.homeOf('Alice.Example:443');   // 'alice'
  */
+import { hostName } from './hostName.ts';
 import type { Logger } from './logger.ts';
 import type { Storage } from './ports/storage.ts';
 
@@ -19,13 +20,6 @@ export interface DomainHostsDeps {
   storage: Pick<Storage, 'listDomains' | 'getAccountById'>;
   logger: Logger;
   refreshMs: number;
-}
-
-/** The host name of a Host header (or an origin's host): lower case, without its port or a root dot. */
-export function hostNameOf(host: string | undefined): string | null {
-  if (!host) return null;
-  const name = host.trim().toLowerCase().replace(/:\d{1,5}$/, '').replace(/\.$/, '');
-  return /^[a-z0-9.-]{1,253}$/.test(name) ? name : null;
 }
 
 export class DomainHosts {
@@ -49,7 +43,7 @@ export class DomainHosts {
 
   /** The handle whose page an own domain serves, for a request's Host header; null for any other host. */
   homeOf(host: string | undefined): string | null {
-    const name = hostNameOf(host);
+    const name = hostName(host);
     return name === null ? null : (this.homes.get(name) ?? null);
   }
 

@@ -21,6 +21,7 @@ import { webcrypto } from 'node:crypto';
 import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import type { KnockConfig } from './config.ts';
+import { hostName } from './hostName.ts';
 import type { Logger } from './logger.ts';
 import type { Clock } from './ports/clock.ts';
 import type { CertificateStorage, ChannelStorage, DomainStorage } from './ports/storage.ts';
@@ -37,13 +38,6 @@ export interface TlsFrontDeps {
 interface Pem {
   cert: string;
   key: string;
-}
-
-/** A host name as a handshake or a Host header gives it, in the form domains are stored; null when it is none. */
-export function hostName(raw: string | undefined): string | null {
-  if (raw === undefined) return null;
-  const name = raw.toLowerCase().replace(/:\d{1,5}$/, '').replace(/\.$/, '');
-  return /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(name) ? name : null;
 }
 
 const ACME_PATH = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]{1,256})$/;
