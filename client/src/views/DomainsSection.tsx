@@ -4,39 +4,16 @@
  * with what the last check saw), with "Check now" and "Remove" for each. Fastmail and Migadu show the records to set
  * and check them live; this does the same.
  */
-import { useEffect, useId } from 'preact/hooks';
+import { useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import type { DomainRecord, DomainsAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
-import { errorText } from '../errorText.ts';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
+import { useSettingsAnswer } from './settingsAnswer.ts';
 
 export function DomainsSection() {
   const headingId = useId();
-  const state = useSignal<DomainsAnswer | null>(null);
-  const error = useSignal<string | null>(null);
-  const notice = useSignal<string | null>(null);
-
-  useEffect(() => {
-    api.domains().then(
-      (answer) => (state.value = answer),
-      (err: unknown) => (error.value = errorText(err)),
-    );
-  }, []);
-
-  const act = async (what: () => Promise<DomainsAnswer>, done: (answer: DomainsAnswer) => string): Promise<boolean> => {
-    error.value = null;
-    notice.value = null;
-    try {
-      const answer = await what();
-      state.value = answer;
-      notice.value = done(answer);
-      return true;
-    } catch (err) {
-      error.value = errorText(err);
-      return false;
-    }
-  };
+  const { state, error, notice, act } = useSettingsAnswer(() => api.domains());
   const stateOf = (answer: DomainsAnswer, name: string): string => {
     const domain = answer.domains.find((d) => d.name === name);
     return domain?.state === 'active' ? `${name} is active.` : `${name} is waiting for its name servers.`;

@@ -4,42 +4,18 @@
  * A claimed number shows with its URL and a way to let it go. Numbers are any international spelling; the server
  * reads them (libphonenumber-js) and answers with the number as people write it.
  */
-import { useEffect, useId } from 'preact/hooks';
+import { useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import type { PhoneAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
-import { errorText } from '../errorText.ts';
 import { codeInputProps } from './codeInput.ts';
 import { CopyButton } from './CopyButton.tsx';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
+import { useSettingsAnswer } from './settingsAnswer.ts';
 
 export function PhoneSection() {
   const headingId = useId();
-  const state = useSignal<PhoneAnswer | null>(null);
-  const error = useSignal<string | null>(null);
-  const notice = useSignal<string | null>(null);
-
-  useEffect(() => {
-    api.phone().then(
-      (answer) => (state.value = answer),
-      (err: unknown) => (error.value = errorText(err)),
-    );
-  }, []);
-
-  /** One change: what the server answers is shown, or why it refused. */
-  const act = async (what: () => Promise<PhoneAnswer>, done: (answer: PhoneAnswer) => string): Promise<boolean> => {
-    error.value = null;
-    notice.value = null;
-    try {
-      const answer = await what();
-      state.value = answer;
-      notice.value = done(answer);
-      return true;
-    } catch (err) {
-      error.value = errorText(err);
-      return false;
-    }
-  };
+  const { state, error, notice, act } = useSettingsAnswer(() => api.phone());
 
   const current = state.value;
   return (
