@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stunAnswers } from './turnClient.ts';
+import { stopChild } from './childProcess.ts';
 import { freePort } from './ports.ts';
 
 const TURNSERVER = '/usr/bin/turnserver';
@@ -46,14 +47,7 @@ export async function startCoturn(options: { secret: string; realm?: string }): 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const log = () => readFile(logFile, 'utf8').catch(() => '(no log)');
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
-      if (!gone) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
+    await stopChild(child, exited);
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 10_000;

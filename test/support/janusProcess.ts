@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { stopChild } from './childProcess.ts';
 import { freePort } from './ports.ts';
 
 const JANUS = '/usr/bin/janus';
@@ -127,14 +128,4 @@ async function waitUntilUp(httpUrl: string, child: ChildProcess, timeoutMs: numb
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`janus did not answer at ${httpUrl} within ${timeoutMs} ms`);
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
-  if (!killed) {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }

@@ -18,6 +18,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { stopChild } from './childProcess.ts';
 import { freePort } from './ports.ts';
 
 const PEBBLE = '/usr/bin/pebble';
@@ -82,14 +83,7 @@ export async function preparePebble(): Promise<PreparedPebble> {
       child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       const stop = async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
-          if (!gone) {
-            child.kill('SIGKILL');
-            await exited;
-          }
-        }
+        await stopChild(child, exited);
         await discard();
       };
       const ca = await readFile(caFile, 'utf8');
