@@ -24,6 +24,8 @@ export interface DomainHostsDeps {
 
 export class DomainHosts {
   private homes = new Map<string, string>();
+  /** The handles of the owners of active domains, as last read (only owners still holding one are kept). */
+  private handles = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
 
@@ -57,13 +59,17 @@ export class DomainHosts {
 
   private async read(): Promise<void> {
     const homes = new Map<string, string>();
-    const handles = new Map<string, string | null>();
+    const handles = new Map<string, string>();
     for (const domain of await this.deps.storage.listDomains()) {
       if (domain.state !== 'active') continue;
-      if (!handles.has(domain.accountId)) handles.set(domain.accountId, (await this.deps.storage.getAccountById(domain.accountId))?.handle ?? null);
-      const handle = handles.get(domain.accountId);
-      if (handle) homes.set(domain.name, handle);
+      // A handle never changes, and an account's domains go with it: an owner is read once, not on every refresh.
+      let handle = handles.get(domain.accountId) ?? this.handles.get(domain.accountId);
+      handle ??= (await this.deps.storage.getAccountById(domain.accountId))?.handle;
+      if (handle === undefined) continue;
+      handles.set(domain.accountId, handle);
+      homes.set(domain.name, handle);
     }
+    this.handles = handles;
     this.homes = homes;
   }
 }
