@@ -83,7 +83,8 @@ import type { RoomClaims } from './ports/roomClaims.ts';
 import type { Storage } from './ports/storage.ts';
 import { IceServerIssuer } from './turn.ts';
 import { SessionWatch } from './sessionWatch.ts';
-import { PageViewRetention } from './pageViewRetention.ts';
+import { Retention } from './retention.ts';
+import { AuditLog } from './auditLog.ts';
 import { TlsFront } from './tls.ts';
 import { Certificates } from './certificates.ts';
 import { AcmeIssuer } from '../adapters/acme/acmeIssuer.ts';
@@ -106,6 +107,8 @@ export interface Knock {
   readonly accounts: Accounts;
   /** Companies, their operators and sites (issue 19): what the CLI and Settings → Company change them through. */
   readonly companies: Companies;
+  /** Each account's audit log (issue 22): what the CLI records its own actions in and reads. */
+  readonly audit: AuditLog;
   /** http://host:port once listening (https:// under KNOCK_TLS=acme). */
   readonly url: string;
   /** The port of Knock's SMTP server once listening; null when it is off (KNOCK_SMTP_PORT=-1). */
@@ -203,6 +206,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const hub = new Hub(presence, { presenceTtlMs: config.presenceTtlMs, shared: coordination.kind === 'redis', logger: logger.child({ module: 'hub' }) });
   const auth = new Auth(storage, clock, config.sessionTtlMs);
   const accounts = new Accounts(storage, clock);
+  // Account safety (issue 22): what happened to each account, for its owner (Settings → Audit log).
+  const audit = new AuditLog({ storage, clock, logger: logger.child({ module: 'audit' }) });
   // The others' addresses are known once the matchmaker has a processId (below); until then, only this process's.
   let processAddresses: ProcessAddresses | null = null;
   // Issue 21: an owner's active domain serves their page; a page there is one of this server's.
@@ -220,7 +225,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
   // One login throttle for the console's login and the mail devices' (a device login is a login).
   const logins = new LoginThrottle(config.rateLimits, clock, timers);
-  const api = new Api({ storage, auth, accounts, hub, conversationLog, clock, logins, config, secureCookies });
+  const api = new Api({ storage, auth, accounts, audit, hub, conversationLog, clock, logins, config, secureCookies });
   const files = new Files({
     storage,
     blobs,
@@ -545,13 +550,27 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const sessionWatch = new SessionWatch({ storage, clock, logger: logger.child({ module: 'sessions' }), checkIntervalMs, purgeIntervalMs });
   sessionWatch.followRooms(handlers);
   // Live help (issue 19): monitored visitors' page views go after KNOCK_PAGEVIEW_RETENTION_DAYS (checked hourly).
-  const pageViewRetention = new PageViewRetention({ storage, clock, logger: logger.child({ module: 'pageviews' }), retentionDays: config.pageViewRetentionDays });
+  const pageViewRetention = new Retention({
+    what: 'page views',
+    purge: (before) => storage.purgePageViews(before),
+    clock,
+    logger: logger.child({ module: 'pageviews' }),
+    retentionDays: config.pageViewRetentionDays,
+  });
+  const auditRetention = new Retention({
+    what: 'audit log entries',
+    purge: (before) => storage.purgeAudit(before),
+    clock,
+    logger: logger.child({ module: 'audit' }),
+    retentionDays: config.auditRetentionDays,
+  });
 
   let url = '';
   let closed: Promise<void> | null = null;
   let step = 'running';
   return {
     storage,
+    audit,
     accounts,
     companies,
     get url() {
@@ -579,6 +598,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       sessionWatch.start();
       purgeUploads();
       pageViewRetention.start();
+      auditRetention.start();
       if (inbound) mailPort = (await inbound.listen()).port;
       if (dns) dnsPort = (await dns.listen()).port;
       outbox.start();
@@ -636,6 +656,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         step = 'storage';
         clearInterval(uploadPurge);
         await pageViewRetention.close();
+        await auditRetention.close();
         await blobs.close();
         await storage.close();
         step = 'stopped';

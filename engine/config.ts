@@ -295,6 +295,8 @@ export const configSchema = z.object({
   domainCheckIntervalMs: z.number().int().min(1000).max(24 * 3600_000).default(300_000),
   /** Live help (issue 19): days a monitored visitor's page views are kept, then deleted. */
   pageViewRetentionDays: z.number().int().min(1).max(3650).default(30),
+  /** Account safety (issue 22): days an account's audit log entries are kept, then deleted. */
+  auditRetentionDays: z.number().int().min(1).max(3650).default(365),
   /**
    * A monitored visitor whose last page closed stays in the operators' "Visitors" list this long (moving to the next
    * page of the site closes one socket and opens another), then is gone.
@@ -497,6 +499,7 @@ const envKeys = {
   KNOCK_DNS_CHECK_RESOLVER: 'dnsCheckResolver',
   KNOCK_DOMAIN_CHECK_INTERVAL_MS: 'domainCheckIntervalMs',
   KNOCK_PAGEVIEW_RETENTION_DAYS: 'pageViewRetentionDays',
+  KNOCK_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   KNOCK_SITE_VISITOR_GRACE_MS: 'siteVisitorGraceMs',
   KNOCK_SITE_MAX_VISITORS: 'siteMaxVisitors',
   KNOCK_CHANNELS_ALLOW_PRIVATE: 'channelsAllowPrivate',
@@ -618,6 +621,7 @@ const envSchema = z.object({
   KNOCK_DNS_CHECK_RESOLVER: z.string().min(1).optional(),
   KNOCK_DOMAIN_CHECK_INTERVAL_MS: z.coerce.number().int().optional(),
   KNOCK_PAGEVIEW_RETENTION_DAYS: z.coerce.number().int().optional(),
+  KNOCK_AUDIT_RETENTION_DAYS: z.coerce.number().int().optional(),
   KNOCK_SITE_VISITOR_GRACE_MS: z.coerce.number().int().optional(),
   KNOCK_SITE_MAX_VISITORS: z.coerce.number().int().optional(),
   KNOCK_CHANNELS_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),

@@ -1138,3 +1138,53 @@ export const domainsAnswer = z.object({
   nameservers: z.array(z.string()),
 });
 export type DomainsAnswer = z.infer<typeof domainsAnswer>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Account safety (issue 22): the audit log the owner reads (Settings → Audit log, /_/api/security/audit).
+
+/**
+ * What an audit entry records. One list for the server, which writes them (engine/auditLog.ts), and the console, which
+ * names them in words. Add a kind here before recording it.
+ */
+export const auditKind = z.enum([
+  'login', // a sign-in (the password, plus a second factor when enrolled, or a passkey alone): detail.method
+  'login.failed', // a wrong password for this account
+  'second_factor.failed', // a wrong TOTP, recovery code or passkey after a right password
+  'logout',
+  'session.ended', // one session ended from Settings or the CLI
+  'sessions.ended', // "Log out everywhere" (or a password change): detail.count
+  'device.new', // a sign-in from a browser not seen on this account before
+  'password.changed',
+  'password.recovery_requested',
+  'password.recovered', // set through a recovery link
+  'totp.enabled',
+  'totp.disabled',
+  'recovery_codes.created',
+  'recovery_code.used',
+  'passkey.added',
+  'passkey.removed',
+  'visitor.blocked',
+  'visitor.unblocked',
+  'conversation.deleted',
+  'data.exported',
+]);
+export type AuditKind = z.infer<typeof auditKind>;
+
+export const auditEntry = z.object({
+  id: z.number(),
+  at: z.number(),
+  kind: auditKind,
+  /** The client's address as Knock saw it (behind a proxy: KNOCK_TRUST_PROXY), null when not from a request (the CLI). */
+  ip: z.string().nullable(),
+  /** The browser, in words ("Chrome 131 on Linux"), null when unknown. */
+  device: z.string().nullable(),
+  /** The kind's own facts (a method, a count, a name), never a secret. */
+  detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullable(),
+});
+export type AuditEntryView = z.infer<typeof auditEntry>;
+export const auditAnswer = z.object({
+  entries: z.array(auditEntry),
+  /** Pass as `?before=` for the next (older) page; null at the oldest. */
+  next: z.number().nullable(),
+});
+export type AuditAnswer = z.infer<typeof auditAnswer>;

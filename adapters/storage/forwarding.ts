@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage } from '../../engine/ports/storage.ts';
+import type { AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -171,5 +171,13 @@ export function certificateMethods(certificates: CertificateStorage): Certificat
     recordCertificateFailure: (name, worker, failure) => certificates.recordCertificateFailure(name, worker, failure),
     getCertificate: (name) => certificates.getCertificate(name),
     listCertificates: () => certificates.listCertificates(),
+  };
+}
+
+export function auditMethods(audit: AuditStorage): AuditStorage {
+  return {
+    appendAudit: (entry) => audit.appendAudit(entry),
+    listAudit: (accountId, opts) => audit.listAudit(accountId, opts),
+    purgeAudit: (before) => audit.purgeAudit(before),
   };
 }

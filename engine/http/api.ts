@@ -28,6 +28,7 @@ import {
   type VisitorConversation,
 } from '../protocol.ts';
 import { readJson, sendJson } from './io.ts';
+import { auditContextOf, type AuditLog } from '../auditLog.ts';
 import { runMatched, safeDecode } from './routing.ts';
 
 const YEAR_S = 365 * 24 * 3600;
@@ -36,6 +37,8 @@ export interface ApiDeps {
   storage: Storage;
   auth: Auth;
   accounts: Accounts;
+  /** Sign-ins, their failures and logouts go in the account's audit log (issue 22). */
+  audit: AuditLog;
   hub: Hub;
   /** A knock opens a conversation: its owner's console hears of it through the log, like of every change. */
   conversationLog: Pick<ConversationLog, 'publishSummary'>;
@@ -185,7 +188,14 @@ export class Api {
   private async login(r: RequestInfo): Promise<void> {
     const body = await readJson(r.req, loginBody, this.deps.config.maxBodyBytes);
     await this.logins.admit(body.handle, r.ip);
-    const { token, account } = await this.deps.auth.login(body.handle, body.password);
+    const context = auditContextOf(r.req, this.deps.config.trustProxy);
+    const { token, account } = await this.deps.auth.login(body.handle, body.password).catch(async (err: unknown) => {
+      // A wrong password for a real account is the owner's to see; an unknown handle has nobody to tell.
+      const target = err instanceof KnockError && err.code === 'unauthorized' ? await this.deps.storage.getAccountByHandle(body.handle) : null;
+      if (target) await this.deps.audit.record(target.id, 'login.failed', context);
+      throw err;
+    });
+    await this.deps.audit.record(account.id, 'login', context, { method: 'password' });
     sendJson(r.res, 200, { handle: account.handle, displayName: account.displayName }, { 'Set-Cookie': [this.sessionCookie(token)] });
   }
 
@@ -194,6 +204,7 @@ export class Api {
     if (token) {
       const account = await this.deps.auth.accountOf(token);
       await this.deps.auth.logout(token);
+      if (account) await this.deps.audit.record(account.id, 'logout', auditContextOf(r.req, this.deps.config.trustProxy));
       if (account) this.deps.hub.publishPresence(account.handle, { type: 'sessionEnded', sessionHash: secretHash(token) });
     }
     sendJson(r.res, 200, { ok: true }, { 'Set-Cookie': [this.sessionCookie('', 0)] });

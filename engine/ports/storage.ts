@@ -5,7 +5,7 @@
  * Every method is async so that a networked database fits the same port. Times are milliseconds since the epoch.
  * Secrets (session tokens, conversation tokens) are stored only as hashes: the caller hashes, the adapter stores.
  */
-import type { ConversationEvent, ConversationSummary, InboxFilter, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
+import type { AuditKind, ConversationEvent, ConversationSummary, InboxFilter, MessageRecord, ParticipantRecord, Role } from '../protocol.ts';
 import type { ChannelKind, ForwardingSettings, OwnerChannel } from './channel.ts';
 import type { DocumentStorage } from './documentStorage.ts';
 
@@ -75,7 +75,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -907,4 +907,28 @@ export interface CertificateStorage {
   getCertificate(name: string): Promise<StoredCertificate | null>;
   /** Every domain's certificate state, by name, without keys. */
   listCertificates(): Promise<CertificateStatus[]>;
+}
+
+/** One entry of an account's audit log (issue 22, 015_audit.sql). */
+export interface AuditRecord {
+  id: number;
+  accountId: string;
+  at: number;
+  kind: AuditKind;
+  ip: string | null;
+  userAgent: string | null;
+  /** The kind's own facts, as a flat object; never a secret. */
+  detail: Record<string, string | number | boolean> | null;
+}
+
+/**
+ * The audit log (issue 22): appended by engine/auditLog.ts, read by the owner newest first, purged by age. Entries go
+ * with their account.
+ */
+export interface AuditStorage {
+  appendAudit(entry: Omit<AuditRecord, 'id'>): Promise<void>;
+  /** The account's entries newest first: at most `limit`, with ids below `before` when given. */
+  listAudit(accountId: string, opts: { before?: number; limit: number }): Promise<AuditRecord[]>;
+  /** Deletes the entries older than `before` (every account's); resolves with how many. */
+  purgeAudit(before: number): Promise<number>;
 }

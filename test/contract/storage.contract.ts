@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
+import { auditRules } from './storage/audit.contract.ts';
 import { cannedRules } from './storage/canned.contract.ts';
 import { phoneRules } from './storage/phones.contract.ts';
 import { smsRules } from './storage/sms.contract.ts';
@@ -80,5 +81,6 @@ export function storageContract(
     smsRules(ctx);
     domainRules(ctx);
     certificateRules(ctx);
+    auditRules(ctx);
   });
 }

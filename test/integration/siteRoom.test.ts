@@ -10,7 +10,7 @@ import { matchMaker, type AuthContext } from '@colyseus/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SiteSession } from '../../client/src/sdk/siteSession.ts';
 import { createLogger } from '../../engine/logger.ts';
-import { PageViewRetention } from '../../engine/pageViewRetention.ts';
+import { Retention } from '../../engine/retention.ts';
 import { systemClock } from '../../engine/ports/clock.ts';
 import type { Account } from '../../engine/ports/storage.ts';
 import { CloseCode, type SiteServerMessages, type SiteVisitorRecord } from '../../engine/protocol.ts';
@@ -313,7 +313,7 @@ describe('SiteRoom: page views and the company\u2019s status', () => {
     ]);
     expect(Object.keys(views[0]!).sort()).toEqual(['companyId', 'endedAt', 'id', 'referrer', 'startedAt', 'title', 'url', 'visitorId']);
 
-    const retention = new PageViewRetention({ storage: knock.storage, clock: systemClock, logger: createLogger('silent'), retentionDays: 30 });
+    const retention = new Retention({ what: 'page views', purge: (before) => knock.storage.purgePageViews(before), clock: systemClock, logger: createLogger('silent'), retentionDays: 30 });
     const newest = Math.max(...views.map((v) => v.startedAt));
     await retention.purge(newest + 29 * DAY_MS);
     expect(await knock.storage.pageViewsOf(c.account.id, visitorId, 10)).toHaveLength(2);

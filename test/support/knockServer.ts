@@ -34,6 +34,7 @@ export async function startKnock(overrides: Partial<KnockConfigInput> = {}): Pro
     storage: knock.storage,
     accounts: knock.accounts,
     companies: knock.companies,
+    audit: knock.audit,
     listen: () => knock.listen(),
     pending: () => knock.pending(),
     async addUser(handle: string, displayName: string, password = TEST_PASSWORD) {

@@ -1,22 +1,22 @@
 /**
- * The page-view retention (engine/pageViewRetention.ts, issue 19 "Privacy"): what "older than the retention" means,
+ * Retention (engine/retention.ts; page views of issue 19 "Privacy", audit logs of issue 22): what "older than the retention" means,
  * a purge at start (views may have fallen due while the server was down), and a close that waits for a purge under
  * way, so storage is never closed under it. The storage is a recording fake of its one call (the adapters' purge is
  * the storage contract suite's; the integration test runs it on the real server).
  */
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../engine/logger.ts';
-import { PageViewRetention } from '../../engine/pageViewRetention.ts';
+import { Retention } from '../../engine/retention.ts';
 import { ManualClock, T0, deferred } from '../support/roomHarness.ts';
 
 const DAY_MS = 24 * 3600_000;
 
 function retention(purge: (before: number) => Promise<number>) {
   const clock = new ManualClock();
-  return new PageViewRetention({ storage: { purgePageViews: purge }, clock, logger: createLogger('silent'), retentionDays: 30 });
+  return new Retention({ what: 'page views', purge, clock, logger: createLogger('silent'), retentionDays: 30 });
 }
 
-describe('PageViewRetention', () => {
+describe('Retention', () => {
   it('deletes the page views started more than the retention days before the time given, or now', async () => {
     const asked: number[] = [];
     const r = retention(async (before) => (asked.push(before), 2));

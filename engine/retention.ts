@@ -1,37 +1,40 @@
 /**
- * Page views of monitored visitors are kept `retentionDays` (KNOCK_PAGEVIEW_RETENTION_DAYS, 30 by default; issue 19,
- * "Privacy"), then deleted: once when the process starts (it may have been down when they fell due), then every
- * `intervalMs`. Every process of a cluster purges; the deletes are idempotent, so that costs only a query.
+ * Records kept `retentionDays`, then deleted: monitored visitors' page views (KNOCK_PAGEVIEW_RETENTION_DAYS, 30 by
+ * default; issue 19, "Privacy") and the accounts' audit logs (KNOCK_AUDIT_RETENTION_DAYS; issue 22). Purged once when
+ * the process starts (it may have been down when they fell due), then every `intervalMs`. Every process of a cluster
+ * purges; the deletes are idempotent, so that costs only a query.
  *
  * @example
- *   const retention = new PageViewRetention({ storage, clock, logger, retentionDays: 30 });
+ *   const retention = new Retention({ what: 'page views', purge: (before) => storage.purgePageViews(before), clock, logger, retentionDays: 30 });
  *   retention.start();
  *   await retention.purge(Date.parse('2027-01-01')); // deletes views started before 2 December 2026
  *   await retention.close();
  */
 import type { Logger } from './logger.ts';
 import type { Clock } from './ports/clock.ts';
-import type { Storage } from './ports/storage.ts';
 
 const DAY_MS = 24 * 3600_000;
-/** Hourly: a view is never kept more than an hour past its time. */
+/** Hourly: a record is never kept more than an hour past its time. */
 const DEFAULT_INTERVAL_MS = 3600_000;
 
-export interface PageViewRetentionOptions {
-  storage: Pick<Storage, 'purgePageViews'>;
+export interface RetentionOptions {
+  /** What is purged, in words, for the log ("page views"). */
+  what: string;
+  /** Deletes the records older than `before`; resolves with how many. */
+  purge: (before: number) => Promise<number>;
   clock: Clock;
   logger: Pick<Logger, 'error' | 'info'>;
   retentionDays: number;
   intervalMs?: number;
 }
 
-export class PageViewRetention {
+export class Retention {
   private timer: NodeJS.Timeout | null = null;
   /** The purges under way, so close() can wait for them before storage closes. */
   private running: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly options: PageViewRetentionOptions) {}
+  constructor(private readonly options: RetentionOptions) {}
 
   /** Purges now, then every interval, until close(). Idempotent. */
   start(): void {
@@ -41,9 +44,9 @@ export class PageViewRetention {
     this.purgeInBackground();
   }
 
-  /** Deletes the page views started more than `retentionDays` before `now`; resolves with how many. */
+  /** Deletes the records more than `retentionDays` older than `now`; resolves with how many. */
   purge(now: number = this.options.clock.now()): Promise<number> {
-    const done = this.options.storage.purgePageViews(now - this.options.retentionDays * DAY_MS);
+    const done = this.options.purge(now - this.options.retentionDays * DAY_MS);
     this.running = Promise.all([this.running, done.catch(() => undefined)]);
     return done;
   }
@@ -59,9 +62,9 @@ export class PageViewRetention {
   private purgeInBackground(): void {
     this.purge().then(
       (deleted) => {
-        if (deleted > 0) this.options.logger.info({ deleted, retentionDays: this.options.retentionDays }, 'deleted old page views');
+        if (deleted > 0) this.options.logger.info({ deleted, retentionDays: this.options.retentionDays }, `deleted old ${this.options.what}`);
       },
-      (err: unknown) => this.options.logger.error({ err }, 'could not delete old page views'),
+      (err: unknown) => this.options.logger.error({ err }, `could not delete old ${this.options.what}`),
     );
   }
 }
