@@ -111,7 +111,7 @@ export class Passwords {
     if (!account) throw new KnockError('not_found', LINK_EXPIRED);
     const { ended } = await this.options.accounts.setPassword(account.handle, newPassword);
     await this.changed(account, 'password.recovered', context, ended);
-    return { signedIn: false };
+    return { signedIn: false, handle: account.handle };
   }
 
   /** After a password was set: sockets closed, audit entries, the notice mailed. */

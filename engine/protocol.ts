@@ -1225,5 +1225,5 @@ export const resetPasswordBody = z.object({
  * A reset never signs in by itself (a second factor, where one is enrolled, is asked at the next login like at every
  * login): the person logs in with the new password.
  */
-export const resetPasswordAnswer = z.object({ signedIn: z.literal(false) });
+export const resetPasswordAnswer = z.object({ signedIn: z.literal(false), /** Whose password it was: the page links to its login. */ handle: z.string() });
 export type ResetPasswordAnswer = z.infer<typeof resetPasswordAnswer>;

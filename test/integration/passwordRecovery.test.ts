@@ -106,7 +106,7 @@ describe('password recovery by email', () => {
 
     const done = await reset(token);
     expect(done.status).toBe(200);
-    expect(await done.json()).toEqual({ signedIn: false });
+    expect(await done.json()).toEqual({ signedIn: false, handle: alice.handle });
     expect(setCookies(done).has(SESSION_COOKIE)).toBe(false);
     await waitFor(console_, (s) => s.connection === 'closed', 'console closed', AT_ONCE_MS);
     expect(console_.endReason).toMatchObject({ code: CloseCode.loggedOut });
