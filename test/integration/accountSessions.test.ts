@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LAST_SEEN_EVERY_MS, newDeviceToken, secretHash } from '../../engine/auth.ts';
 import { SESSION_COOKIE } from '../../engine/cookies.ts';
 import { CloseCode } from '../../engine/errors.ts';
+import { SiteSession } from '../../client/src/sdk/siteSession.ts';
 import { auditAnswer, sessionsAnswer, type AuditEntryView, type SessionView } from '../../engine/protocol.ts';
 import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { Person, refusal, waitFor } from '../support/clients.ts';
@@ -141,6 +142,25 @@ describe('Settings → Sessions', () => {
     for (const person of [laptop, phone]) expect((await refusal(sessionsOf(person))).status).toBe(401);
     const ended = (await auditOf(handle)).find((e) => e.kind === 'sessions.ended');
     expect(ended?.detail).toMatchObject({ count: 2 });
+  });
+
+  it('closes at once the company console an operator has open, when the operator logs out everywhere', async () => {
+    const company = await newOwner('Acme');
+    const { id: companyId } = (await knock.storage.getAccountByHandle(company))!;
+    await knock.storage.makeCompany(companyId, Date.now());
+    const operatorHandle = await newOwner('Olga');
+    const { id: operatorId } = (await knock.storage.getAccountByHandle(operatorHandle))!;
+    await knock.storage.addOperator({ companyId, accountId: operatorId, role: 'operator', capacity: 3, at: Date.now() });
+    const operator = await browserOf(operatorHandle, CHROME_131);
+    const desk = SiteSession.open({ endpoint: knock.url, handle: company, headers: operator.headers });
+    try {
+      await waitFor(desk, (s) => s.connection === 'live', 'the company console live');
+      await operator.api.request('POST', '/_/api/security/logout-everywhere', {}, null);
+      const ended = await waitFor(desk, (s) => s.ended !== null, 'the company console closed', AT_ONCE_MS);
+      expect(ended.ended?.code).toBe(CloseCode.loggedOut);
+    } finally {
+      await desk.close();
+    }
   });
 
   it('records a new device the first time a browser signs in to the account, not a browser seen before in another version', async () => {

@@ -21,6 +21,14 @@ const SIGN_IN_METHODS: Record<string, string> = {
   passkey: 'Signed in with a passkey',
 };
 
+/** Why sessions ended together (the entry's `detail.why`). */
+const WHY_ENDED: Record<string, string> = {
+  'log out everywhere': ': logged out everywhere',
+  'password.changed': ' as the password changed',
+  'password.recovered': ' as the password was set with a recovery link',
+  'knock user logout': ' by the server\u2019s operator',
+};
+
 /** Every kind in words; a new kind fails to compile here until it has its words. */
 const WORDS: Record<AuditKind, (detail: Detail) => string> = {
   login: (d) => SIGN_IN_METHODS[String(d?.method)] ?? 'Signed in',
@@ -28,7 +36,7 @@ const WORDS: Record<AuditKind, (detail: Detail) => string> = {
   'second_factor.failed': () => 'Wrong second step at sign-in',
   logout: () => 'Logged out',
   'session.ended': () => 'Ended a session',
-  'sessions.ended': (d) => `Ended ${typeof d?.count === 'number' && d.count !== 1 ? `${d.count} sessions` : 'a session'}${d?.why === 'log out everywhere' ? ': logged out everywhere' : ''}`,
+  'sessions.ended': (d) => `Ended ${typeof d?.count === 'number' && d.count !== 1 ? `${d.count} sessions` : 'a session'}${WHY_ENDED[String(d?.why)] ?? ''}`,
   'device.new': (d) => `Signed in from a new device${typeof d?.device === 'string' ? `: ${d.device}` : ''}`,
   'password.changed': () => 'Changed the password',
   'password.recovery_requested': () => 'A password recovery link was mailed',
