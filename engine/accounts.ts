@@ -40,14 +40,21 @@ export class Accounts {
     return this.storage.createAccount({ handle: h, displayName: name, passwordHash: NO_LOGIN_PASSWORD_HASH, at: this.clock.now() });
   }
 
-  async setPassword(handle: string, password: string): Promise<void> {
+  /**
+   * Sets the account's password. Every session ends but `keepTokenHash`'s (the browser that changed it, when given),
+   * every mail device is logged out, and recovery links asked for before are void. Resolves with the account and the
+   * token hashes of the sessions ended, whose sockets the caller closes (engine/sessions.ts announce).
+   */
+  async setPassword(handle: string, password: string, keepTokenHash: string | null = null): Promise<{ account: Account; ended: string[] }> {
     const pw = parse(passwordSchema, password);
     const account = await this.storage.getAccountByHandle(handle);
     if (!account) throw new KnockError('not_found', `There is no account "${handle}".`);
     await this.storage.setPasswordHash(handle, await hashPassword(pw));
-    await this.storage.deleteSessionsOf(account.id);
+    const ended = await this.storage.endSessions(account.id, keepTokenHash);
+    await this.storage.voidPasswordResets(account.id);
     // Mail devices logged in with the old password too: a password changed after a leak must shut them out as well.
     for (const device of await this.storage.listDeviceTokens(account.id)) await this.storage.revokeDeviceToken(account.id, device.id);
+    return { account, ended };
   }
 
   async remove(handle: string): Promise<void> {

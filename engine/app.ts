@@ -85,6 +85,10 @@ import { IceServerIssuer } from './turn.ts';
 import { SessionWatch } from './sessionWatch.ts';
 import { Retention } from './retention.ts';
 import { AuditLog } from './auditLog.ts';
+import { Sessions } from './sessions.ts';
+import { Passwords } from './passwords.ts';
+import { SecurityMail } from './securityMail.ts';
+import { SecurityApi } from './http/securityApi.ts';
 import { TlsFront } from './tls.ts';
 import { Certificates } from './certificates.ts';
 import { AcmeIssuer } from '../adapters/acme/acmeIssuer.ts';
@@ -208,6 +212,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const accounts = new Accounts(storage, clock);
   // Account safety (issue 22): what happened to each account, for its owner (Settings → Audit log).
   const audit = new AuditLog({ storage, clock, logger: logger.child({ module: 'audit' }) });
+  // Every sign-in opens its session here; sessions are listed and ended, their sockets closed at once (issue 22).
+  const sessions = new Sessions({ storage, auth, audit, hub, clock });
   // The others' addresses are known once the matchmaker has a processId (below); until then, only this process's.
   let processAddresses: ProcessAddresses | null = null;
   // Issue 21: an owner's active domain serves their page; a page there is one of this server's.
@@ -225,7 +231,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
   // One login throttle for the console's login and the mail devices' (a device login is a login).
   const logins = new LoginThrottle(config.rateLimits, clock, timers);
-  const api = new Api({ storage, auth, accounts, audit, hub, conversationLog, clock, logins, config, secureCookies });
+  const api = new Api({ storage, auth, accounts, audit, sessions, hub, conversationLog, clock, logins, config, secureCookies });
   const files = new Files({
     storage,
     blobs,
@@ -301,6 +307,22 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   outbox.onChange((job) => mail.publishDelivery(job));
   // Issue 19: a conversation's transcript by email, through the same outbox and relay.
   const transcripts = new Transcripts({ storage, outbox, relay, clock, domain: mailDomain });
+  // Issue 22: the password's change and recovery, their notices and links by mail.
+  new SecurityMail({ storage, outbox, relay, clock, domain: mailDomain, publicUrl: () => (config.publicUrl ?? url).replace(/\/$/, '') });
+  const passwords = new Passwords({
+    storage,
+    accounts,
+    sessions,
+    audit,
+    logins,
+    recoveriesPerAccount: new KeyedRateLimiter(config.rateLimits.recoveriesPerAccount, clock),
+    enqueue: (job) => outbox.enqueue(job),
+    clock,
+    logger: logger.child({ module: 'passwords' }),
+  });
+  const securityApi = new SecurityApi({
+    auth, sessions, passwords, audit, clock, recoveriesPerIp: config.rateLimits.recoveriesPerIp, trustProxy: config.trustProxy, secureCookies,
+  });
   // --- issue 18: forwarding to the owner's other channels ------------------------------------------------------------
   const publicUrl = (): string => (config.publicUrl ?? url).replace(/\/$/, '');
   const channels: Partial<Record<ChannelKind, Channel>> = {
@@ -437,6 +459,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     transcriptApi,
     phoneApi,
     domainsApi,
+    securityApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -650,6 +673,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         step = 'outbox';
         // Mail being sent now finishes or, bounded, is left to the next start (its lease runs out).
         forwarding.close();
+        await passwords.idle();
         await outbox.close();
         for (const channel of Object.values(channels)) await channel.close();
         await relay?.close();

@@ -55,6 +55,20 @@ export function deviceName(userAgent: string | null): string | null {
   return os.name ? `${name} on ${os.name}` : name;
 }
 
+/**
+ * The browser and system of a User-Agent without their versions ("Chrome on Linux"): what says a sign-in comes from a
+ * device never seen before (engine/sessions.ts). Versions are left out so that a browser's monthly update is not a new
+ * device. Null as deviceName is.
+ *
+ * @example deviceFamily('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36') // 'Chrome on Linux'
+ */
+export function deviceFamily(userAgent: string | null): string | null {
+  if (!userAgent) return null;
+  const { browser, os } = UAParser(userAgent);
+  if (!browser.name) return null;
+  return os.name ? `${browser.name} on ${os.name}` : browser.name;
+}
+
 export interface AuditLogOptions {
   storage: Pick<Storage, 'appendAudit' | 'listAudit'>;
   clock: Clock;

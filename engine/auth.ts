@@ -5,9 +5,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import type { Account, DeviceToken, Storage } from './ports/storage.ts';
+import type { Account, DeviceToken, SessionRecord, Storage } from './ports/storage.ts';
+import type { AuditContext } from './auditLog.ts';
 import type { Clock } from './ports/clock.ts';
 import { KnockError } from './errors.ts';
+
+/**
+ * A session's last use is written at most this often (Settings → Sessions' "last seen"): every API call and socket
+ * checks its session, and a write per request would cost more than the check.
+ */
+export const LAST_SEEN_EVERY_MS = 5 * 60_000;
 
 // OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. Algorithm 2 is Argon2id (a const enum in the
 // package's types, which isolated modules cannot import).
@@ -67,12 +74,6 @@ export class Auth {
     private readonly sessionTtlMs: number,
   ) {}
 
-  /** Checks the password and opens a session; the same error for an unknown handle and a wrong password. */
-  async login(handle: string, password: string): Promise<{ token: string; account: Account }> {
-    const account = await this.checkPassword(handle, password);
-    return { token: await this.openSession(account.id), account };
-  }
-
   /**
    * The account, if the password is its own; else the same `unauthorized` error, in the same time, whether the handle
    * exists or not. Rate limits are the caller's (engine/loginThrottle.ts), before it calls this.
@@ -100,7 +101,11 @@ export class Auth {
     return device && account ? { account, device } : null;
   }
 
-  async openSession(accountId: string): Promise<string> {
+  /**
+   * Opens a session of the account and gives its token (the cookie's value; only its hash is kept), recording where it
+   * was opened from. Sign-ins go through Sessions.signedIn (engine/sessions.ts), which records them and calls this.
+   */
+  async openSession(accountId: string, context: AuditContext): Promise<string> {
     const token = newSecret();
     const now = this.clock.now();
     await this.storage.createSession({
@@ -108,15 +113,29 @@ export class Auth {
       accountId,
       createdAt: now,
       expiresAt: now + this.sessionTtlMs,
+      ip: context.ip,
+      userAgent: context.userAgent,
     });
     return token;
   }
 
   /** The account a session token belongs to, or null when the token is unknown or expired. */
   async accountOf(token: string | undefined | null): Promise<Account | null> {
+    return (await this.sessionOf(token))?.account ?? null;
+  }
+
+  /**
+   * The session of a token and its account, or null when the token is unknown or expired. Marks the session used now
+   * when its last use is older than LAST_SEEN_EVERY_MS: one write per session every few minutes, not one per request.
+   */
+  async sessionOf(token: string | undefined | null): Promise<{ account: Account; session: SessionRecord } | null> {
     if (!token || token.length > 128) return null;
-    const session = await this.storage.getSession(secretHash(token), this.clock.now());
-    return session ? this.storage.getAccountById(session.accountId) : null;
+    const now = this.clock.now();
+    const session = await this.storage.getSession(secretHash(token), now);
+    if (!session) return null;
+    if (now - session.lastSeenAt >= LAST_SEEN_EVERY_MS) await this.storage.touchSession(session.tokenHash, now);
+    const account = await this.storage.getAccountById(session.accountId);
+    return account ? { account, session } : null;
   }
 
   async logout(token: string): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The operators' CLI: `knock user add|list|remove|passwd`, `knock conversation list|archive|unarchive|delete` (what
+ * The operators' CLI: `knock user add|list|remove|passwd`, sessions and the audit log (`knock user sessions|logout|audit`, engine/securityCli.ts), `knock conversation list|archive|unarchive|delete` (what
  * an owner does in the console's inbox), channels and forwarding (engine/channelCli.ts), and companies, their
  * operators, sites and canned responses (engine/companyCli.ts), phone numbers (engine/phoneCli.ts) and own domains (engine/domainCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
  * else KNOCK_DATA_DIR), so it works beside running servers. And the owners' `knock mail login|sync|send|logout`
@@ -25,6 +25,7 @@ import { COMPANY_GROUPS, COMPANY_USAGE, companyCommand, type CompanyGroup } from
 import { PHONE_USAGE, phoneCommand } from './phoneCli.ts';
 import { DOMAIN_USAGE, domainCommand } from './domainCli.ts';
 import { Domains, ownNames, resolverNs } from './domains.ts';
+import { SECURITY_COMMANDS, SECURITY_USAGE, recordPasswordSet, securityCommand } from './securityCli.ts';
 
 const USAGE = `Usage:
   knock user add <handle> --name "<display name>" --password-stdin
@@ -33,6 +34,7 @@ const USAGE = `Usage:
   knock user passwd <handle> --password-stdin
   knock user email <handle> [<address> | --remove]
   knock user devices <handle> [--revoke <device id>]
+${SECURITY_USAGE}
   knock conversation list <handle> [--search "<words>"] [--filter all|unread|files|archived]
   knock conversation archive|unarchive|delete <conversation id>
 ${CHANNEL_USAGE}
@@ -81,6 +83,7 @@ async function run(argv: string[]): Promise<number> {
     email: { type: 'string' },
     role: { type: 'string' },
     capacity: { type: 'string' },
+    limit: { type: 'string' },
   });
   const [group, command, handle] = positionals;
   const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', 'phone', 'domain', ...COMPANY_GROUPS];
@@ -144,6 +147,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const accounts = new Accounts(storage, systemClock);
   try {
+    if (SECURITY_COMMANDS.includes(command)) return await securityCommand(storage, createLogger('warn', process.stderr), command, handle, values, process.stdout);
     switch (command) {
       case 'add': {
         if (!handle || !values.name || !values['password-stdin']) throw new KnockError('bad_request', 'user add needs <handle>, --name and --password-stdin.');
@@ -163,7 +167,9 @@ async function run(argv: string[]): Promise<number> {
       }
       case 'passwd': {
         if (!handle || !values['password-stdin']) throw new KnockError('bad_request', 'user passwd needs <handle> and --password-stdin.');
-        await accounts.setPassword(handle, await readStdinLine());
+        const { account, ended } = await accounts.setPassword(handle, await readStdinLine());
+        // In the audit log, and told to the account's verified address (the outbox is in storage: a server mails it).
+        await recordPasswordSet(storage, createLogger('warn', process.stderr), account, ended);
         process.stdout.write(`Password of ${handle} changed; its sessions were closed.\n`);
         return 0;
       }

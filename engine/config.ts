@@ -151,6 +151,10 @@ export const configSchema = z.object({
       smsRepliesPerPhone: rate.default({ perWindow: 30, windowMs: 3600_000 }),
       /** New SMS conversations one owner may get from phones (counted in storage, so across processes and restarts). */
       smsConversationsPerOwner: rate.default({ perWindow: 60, windowMs: 3600_000 }),
+      /** Password recovery (issue 22): links asked for and links used from one client address. */
+      recoveriesPerIp: rate.default({ perWindow: 10, windowMs: 3600_000 }),
+      /** Recovery links mailed for one account (more are not sent, and the answer says the same). */
+      recoveriesPerAccount: rate.default({ perWindow: 3, windowMs: 3600_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -179,6 +183,8 @@ export const configSchema = z.object({
       smsTextsPerPhone: { perWindow: 60, windowMs: 3600_000 },
       smsRepliesPerPhone: { perWindow: 30, windowMs: 3600_000 },
       smsConversationsPerOwner: { perWindow: 60, windowMs: 3600_000 },
+      recoveriesPerIp: { perWindow: 10, windowMs: 3600_000 },
+      recoveriesPerAccount: { perWindow: 3, windowMs: 3600_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),

@@ -1188,3 +1188,42 @@ export const auditAnswer = z.object({
   next: z.number().nullable(),
 });
 export type AuditAnswer = z.infer<typeof auditAnswer>;
+
+// Account safety (issue 22): sessions (Settings → Sessions, /_/api/security/sessions), the password (Settings →
+// Password, /_/api/security/password) and its recovery by email (/_/api/password/recover, /_/api/password/reset).
+
+export const sessionView = z.object({
+  /** The session's public id (never its token or the token's hash): DELETE /_/api/security/sessions/<id> ends it. */
+  id: z.string(),
+  /** The browser at sign-in, in words ("Chrome 131 on Linux"); null when unknown. */
+  device: z.string().nullable(),
+  /** The client's address at sign-in; null when unknown. */
+  ip: z.string().nullable(),
+  createdAt: z.number(),
+  /** When it was last used, to within a few minutes. */
+  lastSeenAt: z.number(),
+  /** The session of the browser asking. */
+  current: z.boolean(),
+});
+export type SessionView = z.infer<typeof sessionView>;
+export const sessionsAnswer = z.object({ sessions: z.array(sessionView) });
+export type SessionsAnswer = z.infer<typeof sessionsAnswer>;
+/** "Log out everywhere" and "Change password": how many sessions ended. */
+export const sessionsEndedAnswer = z.object({ ended: z.number() });
+
+export const changePasswordBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: passwordSchema });
+/** A recovery link is asked for by the account's handle or its verified email address. */
+export const recoverPasswordBody = z.object({
+  handleOrEmail: z.string().trim().min(1, { message: 'Type your handle or email address.' }).max(254, { message: 'This is too long for a handle or an email address.' }),
+});
+export const resetPasswordBody = z.object({
+  /** The token of the link's fragment (`/_/reset#<token>`). */
+  token: z.string().max(256),
+  newPassword: passwordSchema,
+});
+/**
+ * A reset never signs in by itself (a second factor, where one is enrolled, is asked at the next login like at every
+ * login): the person logs in with the new password.
+ */
+export const resetPasswordAnswer = z.object({ signedIn: z.literal(false), /** Whose password it was: the page links to its login. */ handle: z.string() });
+export type ResetPasswordAnswer = z.infer<typeof resetPasswordAnswer>;

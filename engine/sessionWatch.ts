@@ -6,7 +6,7 @@
  * this process's sockets are still live, and closes the sockets of the others with CloseCode.loggedOut. Each process
  * checks its own sockets, so it works the same on SQLite and PostgreSQL, with one process or several.
  *
- * It also deletes expired sessions every `purgeIntervalMs` (KNOCK_SESSION_PURGE_INTERVAL_MS), so the table holds only
+ * It also deletes expired sessions (and expired password recovery links) every `purgeIntervalMs` (KNOCK_SESSION_PURGE_INTERVAL_MS), so the table holds only
  * sessions that can still be used.
  *
  * Sockets are learnt from the rooms' lifecycle events (Colyseus's `define(...).on('join' | 'leave')`): a client whose
@@ -36,7 +36,7 @@ export interface RoomEvents {
 }
 
 export interface SessionWatchOptions {
-  storage: Pick<Storage, 'liveSessions' | 'purgeExpiredSessions'>;
+  storage: Pick<Storage, 'liveSessions' | 'purgeExpiredSessions' | 'purgeExpiredPasswordResets'>;
   clock: Clock;
   logger: Pick<Logger, 'error' | 'info'>;
   checkIntervalMs: number;
@@ -106,11 +106,13 @@ export class SessionWatch {
     return this.round;
   }
 
-  /** Deletes expired sessions; resolves with how many (0 after a logged failure). */
+  /** Deletes expired sessions and recovery links; resolves with how many sessions (0 after a logged failure). */
   async purge(): Promise<number> {
     try {
-      const purged = await this.options.storage.purgeExpiredSessions(this.options.clock.now());
-      if (purged > 0) this.options.logger.info({ purged }, 'expired sessions purged');
+      const now = this.options.clock.now();
+      const purged = await this.options.storage.purgeExpiredSessions(now);
+      const links = await this.options.storage.purgeExpiredPasswordResets(now);
+      if (purged > 0 || links > 0) this.options.logger.info({ purged, links }, 'expired sessions and recovery links purged');
       return purged;
     } catch (err) {
       this.options.logger.error({ err }, 'could not purge expired sessions');

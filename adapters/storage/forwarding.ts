@@ -1,7 +1,7 @@
 /**
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
  * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts; companies of issue 19:
- * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; SMS conversations: sms.ts; own domains of issue 21: domains.ts, and their certificates: certificates.ts), as the adapter exposes them: every method of the part, forwarded to the
+ * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; SMS conversations: sms.ts; own domains of issue 21: domains.ts, and their certificates: certificates.ts; the audit log and sessions with recovery links of issue 22: audit.ts, sessions.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage } from '../../engine/ports/storage.ts';
+import type { AuditStorage, SessionRecoveryStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -179,5 +179,19 @@ export function auditMethods(audit: AuditStorage): AuditStorage {
     appendAudit: (entry) => audit.appendAudit(entry),
     listAudit: (accountId, opts) => audit.listAudit(accountId, opts),
     purgeAudit: (before) => audit.purgeAudit(before),
+  };
+}
+
+export function sessionRecoveryMethods(sessions: SessionRecoveryStorage): SessionRecoveryStorage {
+  return {
+    listSessions: (accountId, now) => sessions.listSessions(accountId, now),
+    touchSession: (tokenHash, at) => sessions.touchSession(tokenHash, at),
+    endSession: (accountId, id) => sessions.endSession(accountId, id),
+    endSessions: (accountId, keepTokenHash) => sessions.endSessions(accountId, keepTokenHash),
+    createPasswordReset: (reset) => sessions.createPasswordReset(reset),
+    takePasswordReset: (tokenHash, now) => sessions.takePasswordReset(tokenHash, now),
+    voidPasswordResets: (accountId) => sessions.voidPasswordResets(accountId),
+    purgeExpiredPasswordResets: (now) => sessions.purgeExpiredPasswordResets(now),
+    verifiedEmailAccounts: (address, limit) => sessions.verifiedEmailAccounts(address, limit),
   };
 }

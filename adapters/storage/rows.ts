@@ -4,7 +4,7 @@
  * holding the UTF-8 bytes and returns a Buffer (see postgres/migrations/001_init.sql). `T` is that type, and
  * `rowMappers` takes the function that turns it into a string. Numbers arrive as JS numbers in both.
  */
-import type { Account, Conversation, ConversationKind, Participant, Session, StartedOn } from '../../engine/ports/storage.ts';
+import type { Account, Conversation, ConversationKind, Participant, SessionRecord, StartedOn } from '../../engine/ports/storage.ts';
 import type { ConversationEvent, ConversationSummary, MessageRecord, Role } from '../../engine/protocol.ts';
 
 export interface AccountRow<T> {
@@ -20,7 +20,15 @@ export interface SessionRow {
   account_id: string;
   created_at: number;
   expires_at: number;
+  /** 016_sessions_recovery.sql. */
+  id: string;
+  ip: string | null;
+  user_agent: string | null;
+  last_seen_at: number;
 }
+
+/** The columns of SessionRow, for SELECT and RETURNING. */
+export const sessionColumns = 'token_hash, account_id, created_at, expires_at, id, ip, user_agent, last_seen_at';
 
 export interface ConversationRow<T> {
   id: string;
@@ -113,7 +121,7 @@ export function asRole(value: string): Role {
 
 export interface RowMappers<T> {
   toAccount(r: AccountRow<T>): Account;
-  toSession(r: SessionRow): Session;
+  toSession(r: SessionRow): SessionRecord;
   toConversation(r: ConversationRow<T>): Conversation;
   toParticipant(r: ParticipantRow<T>): Participant;
   toMessage(r: MessageRow<T>): MessageRecord;
@@ -142,8 +150,12 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
     toSession: (r) => ({
       tokenHash: r.token_hash,
       accountId: r.account_id,
-      createdAt: r.created_at,
-      expiresAt: r.expires_at,
+      createdAt: Number(r.created_at),
+      expiresAt: Number(r.expires_at),
+      id: r.id,
+      ip: r.ip,
+      userAgent: r.user_agent,
+      lastSeenAt: Number(r.last_seen_at),
     }),
 
     toConversation: (r) => ({

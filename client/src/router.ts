@@ -11,6 +11,8 @@ export type Route =
   | { kind: 'signup'; handle: string }
   /** An invitation to a company's team (issue 19): `/_/join/<token>`. */
   | { kind: 'join'; token: string }
+  /** Password recovery (issue 22): `/_/reset?handle=<handle>` asks for a link; the link is `/_/reset#<token>`. */
+  | { kind: 'reset'; handle: string }
   | { kind: 'profile'; handle: string; resumeToken: string | undefined }
   | { kind: 'unknown' };
 
@@ -34,6 +36,7 @@ export function parseRoute(pathname: string, search = '', home: string | null = 
       return { kind: 'signup', handle: new URLSearchParams(search).get('handle') ?? '' };
     }
     if (second === 'join' && third !== undefined && rest.length === 0) return { kind: 'join', token: third };
+    if (second === 'reset' && third === undefined) return { kind: 'reset', handle: new URLSearchParams(search).get('handle') ?? '' };
     return { kind: 'unknown' };
   }
   // Handles are lowercase; /Alice means /alice.

@@ -30,6 +30,7 @@ import {
 import { readJson, sendJson } from './io.ts';
 import { auditContextOf, type AuditLog } from '../auditLog.ts';
 import { runMatched, safeDecode } from './routing.ts';
+import type { Sessions } from '../sessions.ts';
 
 const YEAR_S = 365 * 24 * 3600;
 
@@ -39,6 +40,8 @@ export interface ApiDeps {
   accounts: Accounts;
   /** Sign-ins, their failures and logouts go in the account's audit log (issue 22). */
   audit: AuditLog;
+  /** What a successful sign-in does (records it, opens the session), and closing the sockets of a logout (issue 22). */
+  sessions: Pick<Sessions, 'signedIn' | 'announceEnded'>;
   hub: Hub;
   /** A knock opens a conversation: its owner's console hears of it through the log, like of every change. */
   conversationLog: Pick<ConversationLog, 'publishSummary'>;
@@ -189,13 +192,14 @@ export class Api {
     const body = await readJson(r.req, loginBody, this.deps.config.maxBodyBytes);
     await this.logins.admit(body.handle, r.ip);
     const context = auditContextOf(r.req, this.deps.config.trustProxy);
-    const { token, account } = await this.deps.auth.login(body.handle, body.password).catch(async (err: unknown) => {
+    const account = await this.deps.auth.checkPassword(body.handle, body.password).catch(async (err: unknown) => {
       // A wrong password for a real account is the owner's to see; an unknown handle has nobody to tell.
       const target = err instanceof KnockError && err.code === 'unauthorized' ? await this.deps.storage.getAccountByHandle(body.handle) : null;
       if (target) await this.deps.audit.record(target.id, 'login.failed', context);
       throw err;
     });
-    await this.deps.audit.record(account.id, 'login', context, { method: 'password' });
+    // Recorded ('login', 'device.new') and opened in one place, which a second factor's check calls too (engine/sessions.ts).
+    const token = await this.deps.sessions.signedIn(account, context, 'password');
     sendJson(r.res, 200, { handle: account.handle, displayName: account.displayName }, { 'Set-Cookie': [this.sessionCookie(token)] });
   }
 
@@ -205,7 +209,7 @@ export class Api {
       const account = await this.deps.auth.accountOf(token);
       await this.deps.auth.logout(token);
       if (account) await this.deps.audit.record(account.id, 'logout', auditContextOf(r.req, this.deps.config.trustProxy));
-      if (account) this.deps.hub.publishPresence(account.handle, { type: 'sessionEnded', sessionHash: secretHash(token) });
+      if (account) await this.deps.sessions.announceEnded(account, [secretHash(token)]);
     }
     sendJson(r.res, 200, { ok: true }, { 'Set-Cookie': [this.sessionCookie('', 0)] });
   }
@@ -215,7 +219,7 @@ export class Api {
     const body = await readJson(r.req, signupBody, this.deps.config.maxBodyBytes);
     this.signupsPerIp.takeOrThrow(r.ip, 'Sign-ups from your address');
     const account = await this.deps.accounts.add(body.handle, body.displayName, body.password);
-    const token = await this.deps.auth.openSession(account.id);
+    const token = await this.deps.sessions.signedIn(account, auditContextOf(r.req, this.deps.config.trustProxy), 'signup');
     sendJson(r.res, 201, { handle: account.handle, displayName: account.displayName }, { 'Set-Cookie': [this.sessionCookie(token)] });
   }
 

@@ -17,6 +17,7 @@ import type { CompanyApi } from './companyApi.ts';
 import type { TranscriptApi } from './transcriptApi.ts';
 import type { PhoneApi } from './phoneApi.ts';
 import type { DomainsApi } from './domainsApi.ts';
+import type { SecurityApi } from './securityApi.ts';
 import { phonePath } from '../phoneNumbers.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
@@ -72,6 +73,8 @@ export interface HttpDeps {
   phoneApi: PhoneApi;
   /** Settings → Domains (engine/http/domainsApi.ts, issue 21). */
   domainsApi: DomainsApi;
+  /** Settings → Password, Sessions, Audit log, and password recovery (engine/http/securityApi.ts, issue 22). */
+  securityApi: SecurityApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -154,6 +157,7 @@ export class HttpHandler {
       if (await this.deps.transcriptApi.route(info, pathname)) return;
       if (await this.deps.phoneApi.route(info, pathname)) return;
       if (await this.deps.domainsApi.route(info, pathname)) return;
+      if (await this.deps.securityApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.
@@ -183,6 +187,8 @@ export class HttpHandler {
     let policy: Promise<string> | null = null;
     // An invitation to a company's team (issue 19): its page takes it, once the person is signed in.
     if (pathname === '/' || pathname === '/_/signup' || /^\/_\/join\/[A-Za-z0-9_-]{16,128}$/.test(pathname)) status = 200;
+    // Password recovery (issue 22): asked for here, and set here by a mailed link (its token in the fragment).
+    if (pathname === '/_/reset') status = 200;
     // A phone URL (issue 20): other spellings of a number go to its one URL; a number nobody claimed is nobody's page.
     const phone = phonePath(pathname);
     if (phone?.e164 && !phone.canonical) {

@@ -26,6 +26,23 @@ export interface Session {
   expiresAt: number;
 }
 
+/** A new session: where it was opened from (issue 22; absent: unknown, as from older callers and the CLI). */
+export interface NewSession extends Session {
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+/** A session as stored (016_sessions_recovery.sql): what Settings → Sessions lists. */
+export interface SessionRecord extends Session {
+  /** Its public id: random, URL-safe, never derived from the token hash; what the console and the CLI name it by. */
+  id: string;
+  /** The client's address and User-Agent at sign-in; null when unknown. */
+  ip: string | null;
+  userAgent: string | null;
+  /** When it was last used, refreshed at most every few minutes (engine/auth.ts); its creation time at first. */
+  lastSeenAt: number;
+}
+
 export type ConversationKind = 'chat' | 'email';
 
 export interface Conversation {
@@ -75,7 +92,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -85,10 +102,11 @@ export interface Storage extends DocumentStorage, GameStorage, FileStorage, Outb
   removeAccount(handle: string): Promise<boolean>;
   setPasswordHash(handle: string, passwordHash: string): Promise<boolean>;
 
-  // sessions
-  createSession(session: Session): Promise<void>;
+  // sessions (more of them in SessionRecoveryStorage)
+  /** Stores a session with a new public id, and resolves with it. */
+  createSession(session: NewSession): Promise<SessionRecord>;
   /** The session, if it exists and has not expired at `now`. */
-  getSession(tokenHash: string, now: number): Promise<Session | null>;
+  getSession(tokenHash: string, now: number): Promise<SessionRecord | null>;
   deleteSession(tokenHash: string): Promise<void>;
   deleteSessionsOf(accountId: string): Promise<void>;
   /**
@@ -931,4 +949,42 @@ export interface AuditStorage {
   listAudit(accountId: string, opts: { before?: number; limit: number }): Promise<AuditRecord[]>;
   /** Deletes the entries older than `before` (every account's); resolves with how many. */
   purgeAudit(before: number): Promise<number>;
+}
+
+/** A password recovery link (issue 22, 016_sessions_recovery.sql), kept as its token's hash. */
+export interface PasswordReset {
+  tokenHash: string;
+  accountId: string;
+  createdAt: number;
+  /** The first instant the link no longer works. */
+  expiresAt: number;
+}
+
+/**
+ * Account safety (issue 22): the sessions an owner sees and ends (Settings → Sessions, `knock user sessions|logout`),
+ * and password recovery by a link mailed to the verified address. Ending sessions resolves with their token hashes,
+ * so the caller can close their sockets at once (the Hub's `sessionEnded`).
+ */
+export interface SessionRecoveryStorage {
+  /** The account's sessions live at `now`, the most recently seen first. */
+  listSessions(accountId: string, now: number): Promise<SessionRecord[]>;
+  /** Marks the session used at `at` (only ever moving its last use forward). */
+  touchSession(tokenHash: string, at: number): Promise<void>;
+  /** Deletes the account's session of this public id; its token hash, or null when the account has none of that id. */
+  endSession(accountId: string, id: string): Promise<string | null>;
+  /** Deletes every session of the account but the one of `keepTokenHash` (when given); the token hashes deleted. */
+  endSessions(accountId: string, keepTokenHash?: string | null): Promise<string[]>;
+  /** Stores a recovery link; the account's older links are deleted (a newer link voids them). */
+  createPasswordReset(reset: PasswordReset): Promise<void>;
+  /**
+   * Takes a recovery link: its account id when the link exists and has not expired at `now`, else null. Single use:
+   * the link is deleted either way, and two takes at once give the account to one of them only.
+   */
+  takePasswordReset(tokenHash: string, now: number): Promise<string | null>;
+  /** Deletes the account's recovery links (its password changed another way). */
+  voidPasswordResets(accountId: string): Promise<void>;
+  /** Deletes the links expired at `now` (every account's); resolves with how many. */
+  purgeExpiredPasswordResets(now: number): Promise<number>;
+  /** The ids of the accounts whose verified address is `address` (compared ignoring ASCII case), at most `limit`. */
+  verifiedEmailAccounts(address: string, limit: number): Promise<string[]>;
 }

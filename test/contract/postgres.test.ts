@@ -29,6 +29,7 @@ import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/
 import { PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats } from './storage/legacyMail.ts';
 import { PRE_CHANNELS_SCHEMA_VERSION, expectOlderOutboxKept } from './storage/legacyOutbox.ts';
 import { PRE_COMPANIES_SCHEMA_VERSION, expectOlderAccountsBecomeCompanies } from './storage/legacyCompanies.ts';
+import { PRE_SESSION_IDS_SCHEMA_VERSION, expectOlderSessionsGetIds } from './storage/legacySessions.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 const schemas = new TestSchemas();
@@ -122,6 +123,10 @@ describe('PostgreSQL adapter', () => {
 
   it('opens the conversations of a schema written before live help as started on no page, and makes its accounts companies', async () => {
     await olderSchema(PRE_COMPANIES_SCHEMA_VERSION, expectOlderAccountsBecomeCompanies);
+  });
+
+  it('keeps the sessions of a schema written before issue 22 signed in, each given a public id of its own', async () => {
+    await olderSchema(PRE_SESSION_IDS_SCHEMA_VERSION, expectOlderSessionsGetIds);
   });
 
   it('attaches a file once when two processes send it in two messages at once: the other is refused, taking no seq', async () => {

@@ -24,6 +24,7 @@ import { PRE_INBOX_SCHEMA_VERSION, expectOlderInboxSearchable } from './storage/
 import { PRE_MAIL_SCHEMA_VERSION, expectOlderConversationsChats } from './storage/legacyMail.ts';
 import { PRE_CHANNELS_SCHEMA_VERSION, expectOlderOutboxKept } from './storage/legacyOutbox.ts';
 import { PRE_COMPANIES_SCHEMA_VERSION, expectOlderAccountsBecomeCompanies } from './storage/legacyCompanies.ts';
+import { PRE_SESSION_IDS_SCHEMA_VERSION, expectOlderSessionsGetIds } from './storage/legacySessions.ts';
 import { migrationsUpTo } from '../support/olderSchema.ts';
 
 /** Each file-backed store lives in its own temp directory, removed with it. */
@@ -133,6 +134,10 @@ describe('SQLite adapter', () => {
 
   it('opens the conversations of a database written before live help as started on no page, and makes its accounts companies', async () => {
     await olderDatabase(PRE_COMPANIES_SCHEMA_VERSION, expectOlderAccountsBecomeCompanies);
+  });
+
+  it('keeps the sessions of a database written before issue 22 signed in, each given a public id of its own', async () => {
+    await olderDatabase(PRE_SESSION_IDS_SCHEMA_VERSION, expectOlderSessionsGetIds);
   });
 
   it('keeps the search index exactly in step: nothing of deleted conversations or removed accounts stays in it', async () => {

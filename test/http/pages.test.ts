@@ -54,10 +54,10 @@ describe('pages', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
-  it('serves a resume link, the sign-up page and the landing page', async () => {
+  it('serves a resume link, the sign-up page, the password recovery page and the landing page, none of them leaking its URL as Referer', async () => {
     const knocked = (await (await post(base, '/_/api/u/alice/knock', {})).json()) as { resumePath: string };
 
-    for (const path of [knocked.resumePath, '/_/signup', '/']) {
+    for (const path of [knocked.resumePath, '/_/signup', '/_/reset', '/']) {
       const res = await get(base, path);
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');

@@ -69,7 +69,8 @@ export async function openConversation(owner: Page, name: string): Promise<void>
 }
 
 export function logOutButton(page: Page): Locator {
-  return page.getByRole('button', { name: 'Log out' });
+  // Exact: Settings → Sessions has "Log out everywhere" too.
+  return page.getByRole('button', { name: 'Log out', exact: true });
 }
 
 export function conversationList(page: Page): Locator {

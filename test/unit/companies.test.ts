@@ -52,7 +52,7 @@ describe('making a company', () => {
     expect(acme?.passwordHash).toBe(NO_LOGIN_PASSWORD_HASH);
     for (const password of ['', '!no-login', NO_LOGIN_PASSWORD_HASH, 'a long password']) expect(await verifyPassword(NO_LOGIN_PASSWORD_HASH, password)).toBe(false);
     const auth = new Auth(storage, clock, 3600_000);
-    await expect(auth.login('acme', 'a long password')).rejects.toMatchObject({ code: 'unauthorized', message: 'Wrong handle or password.' });
+    await expect(auth.checkPassword('acme', 'a long password')).rejects.toMatchObject({ code: 'unauthorized', message: 'Wrong handle or password.' });
   });
 
   it("stores the address given as the company's verified email, for its offline messages", async () => {

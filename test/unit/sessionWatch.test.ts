@@ -22,6 +22,7 @@ function watchWith(live: (hashes: readonly string[]) => Promise<Set<string>>) {
         return live(hashes);
       },
       purgeExpiredSessions: async () => 0,
+      purgeExpiredPasswordResets: async () => 0,
     },
     clock: new ManualClock(),
     logger: { error: (obj: unknown) => void errors.push(obj), info: () => undefined } as never,

@@ -10,14 +10,15 @@ import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
   Account, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
-  Session, Storage,
+  NewSession, SessionRecord, SessionRecoveryStorage, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
-import { auditMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
+import { newSessionValues } from '../sessionRows.ts';
+import { auditMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
@@ -26,6 +27,7 @@ import { PostgresChannels, channelSql } from './channels.ts';
 import { PostgresCanned } from './canned.ts';
 import { PostgresPhones } from './phones.ts';
 import { PostgresAudit } from './audit.ts';
+import { PostgresSessions } from './sessions.ts';
 import { PostgresSms } from './sms.ts';
 import { PostgresDomains } from './domains.ts';
 import { PostgresCertificates } from './certificates.ts';
@@ -109,7 +111,7 @@ function parseBigint(text: string): number {
 }
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers', SMS conversations' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage {}
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -135,6 +137,7 @@ export class PostgresStorage implements Storage {
       domainMethods(new PostgresDomains(run)),
       certificateMethods(new PostgresCertificates(run)),
       auditMethods(new PostgresAudit(run)),
+      sessionRecoveryMethods(new PostgresSessions(run)),
     );
   }
 
@@ -213,15 +216,16 @@ export class PostgresStorage implements Storage {
 
   // -- sessions ---------------------------------------------------------------------------------------------------
 
-  async createSession(session: Session): Promise<void> {
-    await this.run(sql.insertSession, [session.tokenHash, session.accountId, session.createdAt, session.expiresAt], (err) => {
+  async createSession(session: NewSession): Promise<SessionRecord> {
+    const result = await this.run<SessionRow>(sql.insertSession, newSessionValues(session), (err) => {
       if (isViolation(err, SqlState.foreignKeyViolation)) return new KnockError('not_found', 'There is no such account.');
       if (isViolation(err, SqlState.uniqueViolation)) return new KnockError('conflict', 'This session token is already in use.');
       return undefined;
     });
+    return toSession(result.rows[0]!);
   }
 
-  async getSession(tokenHash: string, now: number): Promise<Session | null> {
+  async getSession(tokenHash: string, now: number): Promise<SessionRecord | null> {
     return mapFirst(await this.run<SessionRow>(sql.liveSession, [tokenHash, now]), toSession);
   }
 

@@ -8,7 +8,7 @@
  */
 import type { InboxFilter } from '../../../engine/protocol.ts';
 import { fileMapper } from '../fileRows.ts';
-import { rowMappers } from '../rows.ts';
+import { rowMappers, sessionColumns } from '../rows.ts';
 import { conversationSelect, inboxCondition, inboxFilters, messageSelect, summarySelect } from '../selects.ts';
 
 /** The sender of an append, with the message it already sent under that clientMsgId, if any (LEFT JOIN). */
@@ -35,9 +35,11 @@ export const sql = {
   deleteAccount: 'DELETE FROM accounts WHERE handle = $1',
   setPasswordHash: 'UPDATE accounts SET password_hash = $2 WHERE handle = $1',
 
-  insertSession: 'INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+  // It is last seen when it is made (016_sessions_recovery.sql).
+  insertSession: `INSERT INTO sessions (token_hash, account_id, created_at, expires_at, id, ip, user_agent, last_seen_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $3) RETURNING ${sessionColumns}`,
   // "Expires at" is the first instant the session is no longer valid.
-  liveSession: 'SELECT token_hash, account_id, created_at, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2',
+  liveSession: `SELECT ${sessionColumns} FROM sessions WHERE token_hash = $1 AND expires_at > $2`,
   deleteSession: 'DELETE FROM sessions WHERE token_hash = $1',
   deleteSessionsOf: 'DELETE FROM sessions WHERE account_id = $1',
   // One statement whatever the number of hashes (each a primary-key lookup).

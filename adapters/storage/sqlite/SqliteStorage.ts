@@ -11,18 +11,20 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
   Account, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
-  Session, Storage,
+  NewSession, SessionRecord, SessionRecoveryStorage, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
-import { auditMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
+import { newSessionValues } from '../sessionRows.ts';
+import { auditMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteCanned } from './canned.ts';
 import { SqlitePhones } from './phones.ts';
 import { SqliteAudit } from './audit.ts';
+import { SqliteSessions } from './sessions.ts';
 import { SqliteDomains } from './domains.ts';
 import { SqliteCertificates } from './certificates.ts';
 import { SqliteSms } from './sms.ts';
@@ -58,7 +60,7 @@ function prepareStatements(db: Db) {
     allAccounts: db.prepare<[], AccountRow<string>>(sql.allAccounts),
     deleteAccount: db.prepare<[string]>(sql.deleteAccount),
     setPasswordHash: db.prepare<[string, string]>(sql.setPasswordHash),
-    insertSession: db.prepare<[string, string, number, number]>(sql.insertSession),
+    insertSession: db.prepare<[string, string, number, number, string, string | null, string | null, number], SessionRow>(sql.insertSession),
     liveSession: db.prepare<[string, number], SessionRow>(sql.liveSession),
     deleteSession: db.prepare<[string]>(sql.deleteSession),
     deleteSessionsOf: db.prepare<[string]>(sql.deleteSessionsOf),
@@ -94,7 +96,7 @@ function prepareStatements(db: Db) {
 const SEARCH_INDEX_BATCH = 512;
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers', SMS conversations' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage {}
+export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage {}
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -139,6 +141,7 @@ export class SqliteStorage implements Storage {
       domainMethods(new SqliteDomains(db)),
       certificateMethods(new SqliteCertificates(db)),
       auditMethods(new SqliteAudit(db)),
+      sessionRecoveryMethods(new SqliteSessions(db)),
     );
     this.appendBatch = db.transaction((appends: QueuedAppend[], outcomes) => {
       for (const append of appends) {
@@ -225,9 +228,9 @@ export class SqliteStorage implements Storage {
 
   // -- sessions ---------------------------------------------------------------------------------------------------
 
-  async createSession(session: Session): Promise<void> {
+  async createSession(session: NewSession): Promise<SessionRecord> {
     try {
-      this.q.insertSession.run(session.tokenHash, session.accountId, session.createdAt, session.expiresAt);
+      return toSession(this.q.insertSession.get(...newSessionValues(session), session.createdAt)!);
     } catch (err) {
       if (isConstraint(err, 'FOREIGNKEY')) throw new KnockError('not_found', 'There is no such account.');
       if (isConstraint(err, 'PRIMARYKEY') || isConstraint(err, 'UNIQUE')) {
@@ -237,7 +240,7 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  async getSession(tokenHash: string, now: number): Promise<Session | null> {
+  async getSession(tokenHash: string, now: number): Promise<SessionRecord | null> {
     const row = this.q.liveSession.get(tokenHash, now);
     return row ? toSession(row) : null;
   }

@@ -5,7 +5,7 @@
  */
 import type { InboxFilter } from '../../../engine/protocol.ts';
 import { fileMapper } from '../fileRows.ts';
-import { rowMappers } from '../rows.ts';
+import { rowMappers, sessionColumns } from '../rows.ts';
 import { conversationSelect, inboxCondition, inboxFilters, messageSelect, summarySelect } from '../selects.ts';
 
 export const sql = {
@@ -17,9 +17,11 @@ export const sql = {
   deleteAccount: 'DELETE FROM accounts WHERE handle = ?',
   setPasswordHash: 'UPDATE accounts SET password_hash = ? WHERE handle = ?',
 
-  insertSession: 'INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+  // It is last seen when it is made (016_sessions_recovery.sql).
+  insertSession: `INSERT INTO sessions (token_hash, account_id, created_at, expires_at, id, ip, user_agent, last_seen_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${sessionColumns}`,
   // "Expires at" is the first instant the session is no longer valid.
-  liveSession: 'SELECT * FROM sessions WHERE token_hash = ? AND expires_at > ?',
+  liveSession: `SELECT ${sessionColumns} FROM sessions WHERE token_hash = ? AND expires_at > ?`,
   deleteSession: 'DELETE FROM sessions WHERE token_hash = ?',
   deleteSessionsOf: 'DELETE FROM sessions WHERE account_id = ?',
   // The hashes come as one JSON array: one statement whatever their number (each is a primary-key lookup).

@@ -20,6 +20,9 @@ export function App({ router }: { router: BrowserRouter }) {
     case 'join':
       page = <LazyCompanyView view="JoinPage" props={{ token: route.token }} />;
       break;
+    case 'reset':
+      page = <LazyCompanyView view="ResetPage" props={{ handle: route.handle }} />;
+      break;
     case 'profile':
       // Keyed: another person or another resume link is another page, with its own sessions.
       page = (

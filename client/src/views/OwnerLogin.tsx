@@ -7,6 +7,7 @@ import { useSignal } from '@preact/signals';
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
 import { LoginFields, typedHandle } from './LoginFields.tsx';
+import { Link } from './Link.tsx';
 
 export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: string; company?: boolean; onLoggedIn: () => Promise<void> }) {
   const open = useSignal(false);
@@ -62,6 +63,9 @@ export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: st
         >
           Cancel
         </button>
+        <Link href={company ? '/_/reset' : `/_/reset?handle=${encodeURIComponent(handle)}`} class="login-forgot">
+          Forgot password?
+        </Link>
       </div>
     </form>
   );

@@ -2,7 +2,8 @@
  * The owner's settings: the address mail reaches them at in Knock (to copy and give out), their own email address
  * (notifications go there once verified: Save mails a link to it), the channels knocks are forwarded to while they
  * are away (ChannelsSection.tsx), and the mail clients logged in with `npx knock mail login`, each with its Revoke
- * button. In a company's console, its Company section too (CompanySection.tsx).
+ * button. In a company's console, its Company section too (CompanySection.tsx). At the person's own console, their
+ * password, sessions and audit log (issue 22: PasswordSection.tsx, SessionsSection.tsx, AuditLogSection.tsx).
  */
 import { useEffect, useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
@@ -19,6 +20,9 @@ import { DomainsSection } from './DomainsSection.tsx';
 import type { CompanyViewer } from './CompanySection.tsx';
 import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
+import { PasswordSection } from './PasswordSection.tsx';
+import { SessionsSection } from './SessionsSection.tsx';
+import { AuditLogSection } from './AuditLogSection.tsx';
 
 /**
  * `company`: this is a company's console, seen by one of its operators. Its admins change everything the owner of a
@@ -56,6 +60,14 @@ export function SettingsView({ onBack, company = null }: { onBack: () => void; c
                 <DomainsSection />
                 <ChannelsSection />
                 <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
+              </>
+            )}
+            {/* Account safety (issue 22) is each person's own, at their own console: never a company's. */}
+            {company === null && (
+              <>
+                <PasswordSection />
+                <SessionsSection />
+                <AuditLogSection />
               </>
             )}
           </>

@@ -124,9 +124,10 @@ export function accountRules(ctx: StorageContext): void {
       const s = ctx.storage();
       const ann = await seedAccount(s);
       const session = { tokenHash: 'th-1', accountId: ann.id, createdAt: T0, expiresAt: T0 + 1000 };
-      await s.createSession(session);
-      expect(await s.getSession('th-1', T0)).toEqual(session);
-      expect(await s.getSession('th-1', T0 + 999)).toEqual(session);
+      const stored = await s.createSession(session);
+      expect(stored).toMatchObject(session);
+      expect(await s.getSession('th-1', T0)).toEqual(stored);
+      expect(await s.getSession('th-1', T0 + 999)).toEqual(stored);
       // expiresAt is the first instant the session is no longer valid.
       expect(await s.getSession('th-1', T0 + 1000)).toBeNull();
       expect(await s.getSession('th-1', T0 + 10_000_000)).toBeNull();
