@@ -85,6 +85,11 @@ import { IceServerIssuer } from './turn.ts';
 import { SessionWatch } from './sessionWatch.ts';
 import { Retention } from './retention.ts';
 import { AuditLog } from './auditLog.ts';
+import { VisitorBlocks } from './visitorBlocks.ts';
+import { BlocksApi } from './http/blocksApi.ts';
+import { AccountDataApi } from './http/accountDataApi.ts';
+import { AccountExport } from './accountExport.ts';
+import { AccountRemoval } from './accountRemoval.ts';
 import { TlsFront } from './tls.ts';
 import { Certificates } from './certificates.ts';
 import { AcmeIssuer } from '../adapters/acme/acmeIssuer.ts';
@@ -225,7 +230,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
   // One login throttle for the console's login and the mail devices' (a device login is a login).
   const logins = new LoginThrottle(config.rateLimits, clock, timers);
-  const api = new Api({ storage, auth, accounts, audit, hub, conversationLog, clock, logins, config, secureCookies });
+  // Issue 22: blocked visitors, refused at the knock, in their conversation's room and at uploads.
+  const blocks = new VisitorBlocks({ storage, audit, clock, logger: logger.child({ module: 'blocks' }) });
+  const api = new Api({ storage, auth, accounts, audit, hub, conversationLog, clock, logins, config, secureCookies, blocks });
   const files = new Files({
     storage,
     blobs,
@@ -244,6 +251,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     logger: logger.child({ module: 'files' }),
     uploadsPerIp: config.rateLimits.uploadsPerIp,
     maxBodyBytes: config.maxBodyBytes,
+    blocks,
+    audit,
+    trustProxy: config.trustProxy,
   });
   // Uploads never attached to a message go after a day (checked hourly, and once at start).
   const purgeUploads = () => void files.purgeUnattached().catch((err: unknown) => logger.error({ err }, 'could not purge unattached uploads'));
@@ -297,6 +307,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     notifyIntervalMs: config.notifyIntervalMs,
     visitorMailDelayMs: config.visitorMailDelayMs,
     domainHome: (domain) => domainHosts.homeOf(domain),
+    blocks,
   });
   outbox.onChange((job) => mail.publishDelivery(job));
   // Issue 19: a conversation's transcript by email, through the same outbox and relay.
@@ -422,6 +433,20 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     onChange: () => domainHosts.refresh(),
   });
   const domainsApi = new DomainsApi({ storage, auth, domains, clock });
+  // --- issue 22: blocked visitors, and an account's own data (export, deletion) ---------------------------------------
+  const blocksApi = new BlocksApi({ storage, auth, blocks, clock, trustProxy: config.trustProxy });
+  const accountDataApi = new AccountDataApi({
+    storage,
+    auth,
+    exporter: new AccountExport({ storage, blobs, clock, logger: logger.child({ module: 'export' }) }),
+    removal: new AccountRemoval({ storage, blobs, hub, logger: logger.child({ module: 'accounts' }) }),
+    audit,
+    logins,
+    clock,
+    logger: logger.child({ module: 'accounts' }),
+    trustProxy: config.trustProxy,
+    secureCookies,
+  });
   const domainChecks = config.dnsNameservers.length === 0 ? null : setInterval(() => {
     domains.checkPending().catch((err: unknown) => logger.warn({ err }, 'the check of pending domains failed'));
   }, config.domainCheckIntervalMs);
@@ -437,6 +462,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     transcriptApi,
     phoneApi,
     domainsApi,
+    blocksApi,
+    accountDataApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -528,7 +555,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const mediaRouter = openMediaRouter(config, clock, logger);
   const watchClosely: RoomDeps['watchClosely'] = (client) => transport.watchClosely(client);
   const writes = new WriteCoalescer();
-  const roomDeps: RoomDeps = { storage, conversationLog, files, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely, writes };
+  const roomDeps: RoomDeps = { storage, conversationLog, files, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely, writes, blocks };
   const handlers = [
     gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']),
     gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']),

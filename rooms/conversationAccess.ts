@@ -21,13 +21,21 @@ export const docScope = (docId: string): string => `doc:${docId}`;
 export const gameScope = (gameId: string): string => `game:${gameId}`;
 
 export class ConversationAccess {
-  constructor(private readonly deps: Pick<RoomDeps, 'storage' | 'auth' | 'isAllowedOrigin'>) {}
+  constructor(private readonly deps: Pick<RoomDeps, 'storage' | 'auth' | 'isAllowedOrigin'> & { blocks?: RoomDeps['blocks'] }) {}
 
-  /** A device joining the conversation itself. */
-  async conversation(bearer: string | undefined, raw: unknown, headers: IncomingHttpHeaders): Promise<Admission> {
+  /**
+   * A device joining the conversation itself. A visitor's address key (`ip`, the matchmaking request's: clientKeyOf)
+   * is recorded as the one they were seen from last, and its hash goes with them for the room's block checks.
+   */
+  async conversation(bearer: string | undefined, raw: unknown, headers: IncomingHttpHeaders, ip?: string): Promise<Admission> {
     checkOrigin(this.deps, headers);
     const { conversationId, token } = parse(conversationJoinOptions, raw);
-    return { ...(await this.member(bearer, conversationId, token, headers)), scope: conversationScope(conversationId) };
+    const identity = await this.member(bearer, conversationId, token, headers);
+    if (identity.role === 'visitor' && ip !== undefined && this.deps.blocks) {
+      const addressHash = await this.deps.blocks.seen(conversationId, ip);
+      if (addressHash !== null) identity.addressHash = addressHash;
+    }
+    return { ...identity, scope: conversationScope(conversationId) };
   }
 
   /** A device opening one of the conversation's documents. */
