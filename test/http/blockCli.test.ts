@@ -8,6 +8,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockVisitor } from '../../client/src/sdk/accountSafety.ts';
 import type { FileRef } from '../../engine/protocol.ts';
 import { Person, waitFor } from '../support/clients.ts';
 import { knockCli as runCli, type CliRun } from '../support/knockCli.ts';
@@ -58,7 +59,7 @@ describe('knock block', () => {
     const alice = person();
     await alice.login('alice');
     const { session, conversationId } = await visit('alice', 'Mallory', 'hello');
-    const block = (await alice.api.blockVisitor(conversationId)).block!;
+    const block = (await blockVisitor(alice.api, conversationId)).block!;
 
     const list = await knockCli(['block', 'list', 'alice']);
     expect(list).toMatchObject({ code: 0, stderr: '' });
@@ -80,7 +81,7 @@ describe('knock block', () => {
     const alice = person();
     await alice.login('alice');
     const { conversationId } = await visit('alice', 'Eve', 'hi');
-    const block = (await alice.api.blockVisitor(conversationId)).block!;
+    const block = (await blockVisitor(alice.api, conversationId)).block!;
     for (const [args, message] of [
       [['block', 'remove', 'alice', 'no-such-block'], 'alice has no block "no-such-block".'],
       [['block', 'remove', 'bob', block.id], `bob has no block "${block.id}".`],

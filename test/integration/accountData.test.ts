@@ -9,6 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { blockVisitor } from '../../client/src/sdk/accountSafety.ts';
 import type { FileRef } from '../../engine/protocol.ts';
 import { newDeviceToken, secretHash } from '../../engine/auth.ts';
 import { SESSION_COOKIE } from '../../engine/cookies.ts';
@@ -174,7 +175,7 @@ describe('Delete account', () => {
     const companyHandle = `acme-del-${process.pid}`;
     await knock.companies.add({ handle: companyHandle, name: 'Acme', adminHandle: annHandle });
     await knock.companies.addOperator(companyHandle, handle, { role: 'admin' });
-    await alice.api.blockVisitor(own.conversationId);
+    await blockVisitor(alice.api, own.conversationId);
     const console = alice.ownerSession(handle);
     await waitFor(console, (s) => s.connection === 'live', 'the owner console connected');
     const blobsBefore = await storedBlobs();
@@ -262,5 +263,15 @@ describe('Delete conversation', () => {
     expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(sharedBytes));
     const account = (await knock.storage.getAccountByHandle(handle))!;
     expect((await knock.storage.listAudit(account.id, { limit: 5 })).map((e) => [e.kind, e.detail])).toContainEqual(['conversation.deleted', { with: 'Vera' }]);
+  });
+});
+
+describe('Log out', () => {
+  it('tells the browser to drop its HTTP cache (files seen in the console) but not its storage or cookies', async () => {
+    const { person: alice } = await cast.owner('Alice');
+    const res = await fetch(`${knock.url}/_/api/logout`, { method: 'POST', headers: { 'content-type': 'application/json', ...alice.headers }, body: '{}' });
+    expect(res.status).toBe(200);
+    // Not "storage" (the push subscription's service worker) nor "cookies" (the browser's conversations as a visitor).
+    expect(res.headers.get('clear-site-data')).toBe('"cache"');
   });
 });

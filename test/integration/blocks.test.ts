@@ -9,6 +9,7 @@
  * carry: the knock, the matchmaking of its socket and its uploads alike.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { blockVisitor, conversationBlock, unblockVisitor } from '../../client/src/sdk/accountSafety.ts';
 import { ConversationSession } from '../../client/src/sdk/conversationSession.ts';
 import { memoryStore } from '../../client/src/sdk/browserStore.ts';
 import { visitorCookieName } from '../../engine/cookies.ts';
@@ -95,10 +96,10 @@ describe('blocking a visitor', () => {
     const { session, conversationId } = await mallory.start(handle);
     await sent(session, 'first message');
 
-    const answer = await alice.api.blockVisitor(conversationId);
+    const answer = await blockVisitor(alice.api, conversationId);
     expect(answer.block).toMatchObject({ conversationId, visitorName: 'Mallory', blockedBy: handle });
     expect(answer.block!.addressUntil).toBeGreaterThan(Date.now() + ADDRESS_BLOCK_MS - 60_000);
-    expect((await alice.api.conversationBlock(conversationId)).block?.id).toBe(answer.block!.id);
+    expect((await conversationBlock(alice.api, conversationId)).block?.id).toBe(answer.block!.id);
 
     expect(await refused(session, 'are you ignoring me?')).toEqual({
       status: 'failed',
@@ -117,7 +118,7 @@ describe('blocking a visitor', () => {
     const { handle, person: alice } = await cast.owner('Alice');
     const mallory = new VisitorAt('198.51.100.20');
     const { conversationId } = await mallory.enter(handle);
-    await alice.api.blockVisitor(conversationId);
+    await blockVisitor(alice.api, conversationId);
 
     const again = await mallory.knock(handle);
     expect(again.status).toBe(403);
@@ -141,7 +142,7 @@ describe('blocking a visitor', () => {
     const first = await new VisitorAt(office).start(handle);
     const second = await new VisitorAt(office).start(handle, 'Colleague');
     const toBob = await new VisitorAt(office).start(bobHandle);
-    await alice.api.blockVisitor(first.conversationId);
+    await blockVisitor(alice.api, first.conversationId);
 
     expect((await refused(second.session, 'from the same address')).error).toBe('Alice does not accept messages from you.');
     await sent(toBob.session, 'Bob never blocked anyone');
@@ -151,11 +152,11 @@ describe('blocking a visitor', () => {
     const { handle, person: alice } = await cast.owner('Alice');
     const mallory = new VisitorAt('198.51.100.40');
     const { session, conversationId } = await mallory.start(handle);
-    await alice.api.blockVisitor(conversationId);
+    await blockVisitor(alice.api, conversationId);
     await refused(session, 'blocked');
 
-    expect(await alice.api.unblockVisitor(conversationId)).toEqual({ block: null });
-    expect((await alice.api.conversationBlock(conversationId)).block).toBeNull();
+    expect(await unblockVisitor(alice.api, conversationId)).toEqual({ block: null });
+    expect((await conversationBlock(alice.api, conversationId)).block).toBeNull();
     await sent(session, 'sorry, may I write again?');
     expect((await new VisitorAt('198.51.100.40').knock(handle, 'Neighbour')).status).toBe(201);
     expect(await storedBodies(conversationId)).toEqual(['sorry, may I write again?']);
@@ -165,7 +166,7 @@ describe('blocking a visitor', () => {
     const { handle, person: alice } = await cast.owner('Alice');
     const mallory = new VisitorAt('198.51.100.50');
     const { conversationId } = await mallory.enter(handle);
-    await alice.api.blockVisitor(conversationId);
+    await blockVisitor(alice.api, conversationId);
     expect((await fetch(`${knock.url}/_/api/conversations/${conversationId}`, { method: 'DELETE', headers: alice.headers })).status).toBe(204);
 
     const profile = await fetch(`${knock.url}/_/api/profile/${handle}`, { headers: { cookie: mallory.cookie!, 'x-forwarded-for': '192.0.2.77' } });
@@ -183,14 +184,14 @@ describe('blocking a visitor', () => {
     const mallory = new VisitorAt('198.51.100.60');
     const { session, conversationId } = await mallory.start(handle);
 
-    for (const call of [eve.api.blockVisitor(conversationId), eve.api.conversationBlock(conversationId), eve.api.unblockVisitor(conversationId)]) {
+    for (const call of [blockVisitor(eve.api, conversationId), conversationBlock(eve.api, conversationId), unblockVisitor(eve.api, conversationId)]) {
       expect((await refusal(call)).status).toBe(404);
     }
     await sent(session, 'still welcome');
-    const block = (await alice.api.blockVisitor(conversationId)).block!;
+    const block = (await blockVisitor(alice.api, conversationId)).block!;
     expect((await refusal(eve.api.request('DELETE', `/_/api/blocks/${block.id}`, undefined, null))).status).toBe(404);
     expect(await eve.api.request('GET', '/_/api/blocks', undefined, null)).toEqual({ blocks: [] });
-    expect((await alice.api.conversationBlock(conversationId)).block?.id).toBe(block.id);
+    expect((await conversationBlock(alice.api, conversationId)).block?.id).toBe(block.id);
     // Without a session, or from another site: refused.
     expect((await fetch(`${knock.url}/_/api/blocks`)).status).toBe(401);
     const crossSite = await fetch(`${knock.url}/_/api/conversations/${conversationId}/block`, { method: 'POST', headers: { ...alice.headers, origin: 'https://evil.example' } });
@@ -200,9 +201,9 @@ describe('blocking a visitor', () => {
   it('records blocks and unblocks in the owner\u2019s audit log, and unblocks from Settings\u2019 list by id', async () => {
     const { handle, person: alice } = await cast.owner('Alice');
     const { conversationId } = await new VisitorAt('198.51.100.70').enter(handle, 'Trent');
-    const block = (await alice.api.blockVisitor(conversationId)).block!;
+    const block = (await blockVisitor(alice.api, conversationId)).block!;
     // Blocking again makes no second block and no second entry.
-    expect((await alice.api.blockVisitor(conversationId)).block?.id).toBe(block.id);
+    expect((await blockVisitor(alice.api, conversationId)).block?.id).toBe(block.id);
     expect(await alice.api.request('DELETE', `/_/api/blocks/${block.id}`, undefined, null)).toEqual({ blocks: [] });
     const account = (await knock.storage.getAccountByHandle(handle))!;
     const entries = await knock.storage.listAudit(account.id, { limit: 10 });
@@ -222,9 +223,9 @@ describe('blocking a visitor', () => {
     const { session, conversationId } = await new VisitorAt('198.51.100.80').start(companyHandle, 'Troll');
 
     outsider.api.setAccount(companyHandle);
-    expect((await refusal(outsider.api.blockVisitor(conversationId))).status).toBe(403);
+    expect((await refusal(blockVisitor(outsider.api, conversationId))).status).toBe(403);
     operator.api.setAccount(companyHandle);
-    expect((await operator.api.blockVisitor(conversationId)).block).toMatchObject({ blockedBy: opHandle });
+    expect((await blockVisitor(operator.api, conversationId)).block).toMatchObject({ blockedBy: opHandle });
     expect((await refused(session, 'hello?')).error).toBe('Acme does not accept messages from you.');
     const company = (await knock.storage.getAccountByHandle(companyHandle))!;
     expect((await knock.storage.listAudit(company.id, { limit: 5 })).map((e) => [e.kind, e.detail])).toContainEqual(['visitor.blocked', { visitor: 'Troll', by: opHandle }]);
@@ -235,11 +236,11 @@ describe('blocking a visitor', () => {
     const { conversationId } = await new VisitorAt('198.51.100.90').enter(handle);
     const changes = BLOCK_CHANGES_PER_ACCOUNT.perWindow;
     for (let i = 0; i < changes; i++) {
-      if (i % 2 === 0) await alice.api.blockVisitor(conversationId);
-      else await alice.api.unblockVisitor(conversationId);
+      if (i % 2 === 0) await blockVisitor(alice.api, conversationId);
+      else await unblockVisitor(alice.api, conversationId);
     }
     // An even number of changes ends unblocked: the next is a block, over the limit.
     expect(changes % 2).toBe(0);
-    expect(await refusal(alice.api.blockVisitor(conversationId))).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(await refusal(blockVisitor(alice.api, conversationId))).toMatchObject({ status: 429, code: 'rate_limited' });
   });
 });

@@ -14,9 +14,7 @@ import {
   operatorInviteAnswer,
   phoneAnswer,
   domainsAnswer,
-  conversationBlockAnswer,
   ACTING_ACCOUNT_HEADER,
-  type ConversationBlockAnswer,
   type PhoneAnswer,
   type DomainsAnswer,
   type CompanyAnswer,
@@ -177,17 +175,6 @@ export function createApi(options: ApiOptions) {
     },
     releasePhone(): Promise<PhoneAnswer> {
       return call('DELETE', '/_/api/phone', undefined, phoneAnswer);
-    },
-    /** The block of a conversation's visitor (issue 22), or null. */
-    conversationBlock(conversationId: string): Promise<ConversationBlockAnswer> {
-      return call('GET', `${conversationPath(conversationId)}/block`, undefined, conversationBlockAnswer);
-    },
-    /** Blocks the conversation's visitor: their messages and knocks are refused, by their cookie and their address. */
-    blockVisitor(conversationId: string): Promise<ConversationBlockAnswer> {
-      return call('POST', `${conversationPath(conversationId)}/block`, {}, conversationBlockAnswer);
-    },
-    unblockVisitor(conversationId: string): Promise<ConversationBlockAnswer> {
-      return call('DELETE', `${conversationPath(conversationId)}/block`, undefined, conversationBlockAnswer);
     },
     /** Settings → Domains (issue 21): the account's own domains and the NS records to set for them. */
     domains(): Promise<DomainsAnswer> {

@@ -2,14 +2,16 @@
  * The owner's settings: the address mail reaches them at in Knock (to copy and give out), their own email address
  * (notifications go there once verified: Save mails a link to it), the channels knocks are forwarded to while they
  * are away (ChannelsSection.tsx), and the mail clients logged in with `npx knock mail login`, each with its Revoke
- * button. In a company's console, its Company section too (CompanySection.tsx).
+ * button. In a company's console, its Company section too (CompanySection.tsx). The visitors blocked (issue 22,
+ * BlockedVisitorsSection.tsx: a company's are its operators' to see), and, for a person's own account, the export of
+ * its data and its deletion (AccountDataSection.tsx).
  */
 import { useEffect, useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { settingsEmailBody, type DeviceRecord, type SettingsAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
-import { dayDate, fullDate, isoDate } from '../timeFormat.ts';
+import { DayTime } from './DayTime.tsx';
 import { CopyButton } from './CopyButton.tsx';
 import { emailInputProps } from './emailInput.ts';
 import { PaneHeader } from './PaneHeader.tsx';
@@ -19,13 +21,15 @@ import { DomainsSection } from './DomainsSection.tsx';
 import type { CompanyViewer } from './CompanySection.tsx';
 import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
+import { BlockedVisitorsSection } from './BlockedVisitorsSection.tsx';
+import { AccountDataSection } from './AccountDataSection.tsx';
 
 /**
  * `company`: this is a company's console, seen by one of its operators. Its admins change everything the owner of a
  * person's URL does, and its Company section; its other operators see the mail address and the Company section
  * only (the server refuses them the rest).
  */
-export function SettingsView({ onBack, company = null }: { onBack: () => void; company?: CompanyViewer | null }) {
+export function SettingsView({ onBack, handle, company = null }: { onBack: () => void; handle: string; company?: CompanyViewer | null }) {
   const settings = useSignal<SettingsAnswer | null>(null);
   const loadError = useSignal<string | null>(null);
   useEffect(() => {
@@ -58,6 +62,8 @@ export function SettingsView({ onBack, company = null }: { onBack: () => void; c
                 <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
               </>
             )}
+            <BlockedVisitorsSection />
+            {company === null && <AccountDataSection handle={handle} />}
           </>
         )}
       </div>
@@ -193,7 +199,7 @@ function Devices({ devices, onRevoked }: { devices: readonly DeviceRecord[]; onR
               <span class="device-text">
                 <span class="device-name">{device.name}</span>
                 <span class="device-meta">
-                  Created <DeviceTime at={device.createdAt} /> · {device.lastUsedAt === null ? 'Never used' : <>Last used <DeviceTime at={device.lastUsedAt} /></>}
+                  Created <DayTime at={device.createdAt} /> · {device.lastUsedAt === null ? 'Never used' : <>Last used <DayTime at={device.lastUsedAt} /></>}
                 </span>
               </span>
               <button type="button" class="button button--small" disabled={busy.value === device.id} onClick={() => void revoke(device)}>
@@ -208,10 +214,3 @@ function Devices({ devices, onRevoked }: { devices: readonly DeviceRecord[]; onR
   );
 }
 
-function DeviceTime({ at }: { at: number }) {
-  return (
-    <time dateTime={isoDate(at)} title={fullDate(at)}>
-      {dayDate(at)}
-    </time>
-  );
-}

@@ -1,14 +1,35 @@
 /**
- * The calls of Settings' account safety parts that only Settings makes (issue 22): the blocked visitors, the export
- * of the account's data and the account's deletion. Kept out of api.ts, which every page loads: Settings is loaded on
- * demand (views/companyViews.ts), and so is this.
+ * The calls of the owner's account safety controls (issue 22): a conversation's Block and Unblock, Settings → Blocked
+ * visitors, the export of the account's data and the account's deletion. Kept out of api.ts, which every page loads
+ * (the visitor's too): the views making them are loaded on demand (views/companyViews.ts), and so is this.
  *
  * @example
+ *   await blockVisitor(api, conversationId);
  *   const { blocks } = await blockedVisitors(api);
- *   const zip = await exportData(api);       // a Blob (browser) to save as zip.name
+ *   const { blob, name } = await exportData();   // the zip, to save as `name`
  */
-import { blocksAnswer, type BlocksAnswer, type DeleteAccountBody } from '../../../engine/protocol.ts';
-import { ApiError, type KnockApi } from './api.ts';
+import {
+  blocksAnswer,
+  conversationBlockAnswer,
+  type BlocksAnswer,
+  type ConversationBlockAnswer,
+  type DeleteAccountBody,
+} from '../../../engine/protocol.ts';
+import { ApiError, conversationPath, type KnockApi } from './api.ts';
+
+/** The block of a conversation's visitor, or null. */
+export function conversationBlock(api: KnockApi, conversationId: string): Promise<ConversationBlockAnswer> {
+  return api.request('GET', `${conversationPath(conversationId)}/block`, undefined, conversationBlockAnswer);
+}
+
+/** Blocks the conversation's visitor: their messages and knocks are refused, by their cookie and their address. */
+export function blockVisitor(api: KnockApi, conversationId: string): Promise<ConversationBlockAnswer> {
+  return api.request('POST', `${conversationPath(conversationId)}/block`, {}, conversationBlockAnswer);
+}
+
+export function unblockVisitor(api: KnockApi, conversationId: string): Promise<ConversationBlockAnswer> {
+  return api.request('DELETE', `${conversationPath(conversationId)}/block`, undefined, conversationBlockAnswer);
+}
 
 /** Settings → Blocked visitors: the account's blocks, newest first. */
 export function blockedVisitors(api: KnockApi): Promise<BlocksAnswer> {
