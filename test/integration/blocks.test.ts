@@ -6,8 +6,10 @@
  * and rate-limited.
  *
  * The server trusts one proxy (KNOCK_TRUST_PROXY=1) so each visitor's address is the X-Forwarded-For its requests
- * carry: the knock, the matchmaking of its socket and its uploads alike.
+ * carry: the knock, the matchmaking of its socket and its uploads alike. Mail into a blocked conversation is refused
+ * at the SMTP server too.
  */
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blockVisitor, conversationBlock, unblockVisitor } from '../../client/src/sdk/accountSafety.ts';
 import { ConversationSession } from '../../client/src/sdk/conversationSession.ts';
@@ -242,5 +244,33 @@ describe('blocking a visitor', () => {
     // An even number of changes ends unblocked: the next is a block, over the limit.
     expect(changes % 2).toBe(0);
     expect(await refusal(blockVisitor(alice.api, conversationId))).toMatchObject({ status: 429, code: 'rate_limited' });
+  });
+});
+
+describe('blocking an email correspondent', () => {
+  it('refuses their mail into the blocked conversation at the SMTP server, with the same text', async () => {
+    const mailKnock = await startKnock({ smtpPort: 0, smtpHost: '127.0.0.1', mailDomain: 'knock.test' });
+    try {
+      await mailKnock.addUser('alice', 'Alice');
+      const send = async (mail: SendMailOptions) => {
+        const transport = nodemailer.createTransport({ host: '127.0.0.1', port: mailKnock.mailPort!, secure: false, ignoreTLS: true, logger: false });
+        return transport.sendMail(mail).finally(() => transport.close());
+      };
+      await send({ from: 'Spammer <spam@sender.test>', to: 'alice@knock.test', subject: 'Buy now', text: 'Cheap!', messageId: '<spam-1@sender.test>' });
+      const alice = (await mailKnock.storage.getAccountByHandle('alice'))!;
+      const [conversationId] = await mailKnock.storage.conversationIdsOf(alice.id);
+      const owner = new Cast(mailKnock);
+      try {
+        const device = await owner.device('alice');
+        await blockVisitor(device.api, conversationId!);
+      } finally {
+        await owner.closeAll();
+      }
+      const reply = send({ from: 'spam@sender.test', to: 'alice@knock.test', subject: 'Re: Buy now', text: 'Still cheap!', inReplyTo: '<spam-1@sender.test>', messageId: '<spam-2@sender.test>' });
+      await expect(reply).rejects.toMatchObject({ responseCode: 550, response: expect.stringContaining('Alice does not accept messages from you.') });
+      expect((await mailKnock.storage.messagesAfter(conversationId!, 0, 10)).map((m) => m.body)).toEqual(['Cheap!']);
+    } finally {
+      await mailKnock.close();
+    }
   });
 });
