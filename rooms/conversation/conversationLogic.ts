@@ -51,8 +51,8 @@ export interface ConversationDeps {
   blocks?: Pick<VisitorBlocks, 'checkVisitor'>;
 }
 
-/** What a blocked visitor may not do: write, start a call, make a document, invite to a game. */
-const SCREENED = new Set<string>(['send', 'doc.create', 'call.start', 'game.invite']);
+/** What a blocked visitor may not do: write, rename themselves, start a call, make a document, invite to a game. */
+const SCREENED = new Set<string>(['send', 'rename', 'doc.create', 'call.start', 'game.invite']);
 
 type Handlers = { [T in keyof ConversationClientMessages]: (peer: ConversationPeer, message: ConversationClientMessages[T]) => void | Promise<void> };
 

@@ -150,6 +150,27 @@ describe('blocking a visitor', () => {
     await sent(toBob.session, 'Bob never blocked anyone');
   });
 
+  it('refuses the blocked visitor the conversation’s documents (and games): they may still read the conversation', async () => {
+    const { handle, person: alice } = await cast.owner('Alice');
+    const mallory = new VisitorAt('198.51.100.35');
+    const { conversationId, token } = await mallory.enter(handle);
+    const owner = (await knock.storage.getParticipants(conversationId)).find((p) => p.role === 'owner')!;
+    const doc = await knock.storage.createDocument({ conversationId, createdBy: owner.id, title: 'Plan', at: Date.now() });
+    const joinDoc = async () => {
+      const res = await fetch(`${knock.url}/_/matchmake/joinOrCreate/doc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': mallory.ip },
+        body: JSON.stringify({ docId: doc.id, token }),
+      });
+      return (await res.json()) as { code?: string; error?: string };
+    };
+    expect((await joinDoc()).code).toBeUndefined(); // a seat, before the block
+    await blockVisitor(alice.api, conversationId);
+    expect(await joinDoc()).toEqual({ code: 'forbidden', error: 'Alice does not accept messages from you.' });
+    const session = mallory.open(conversationId, token);
+    await waitFor(session, (s) => s.connection === 'live', 'the blocked visitor still reads the conversation');
+  });
+
   it('lets the visitor back once unblocked: their cookie writes again and their address may knock', async () => {
     const { handle, person: alice } = await cast.owner('Alice');
     const mallory = new VisitorAt('198.51.100.40');
