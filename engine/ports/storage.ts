@@ -962,7 +962,10 @@ export interface VisitorTraits {
 
 /** Blocked visitors (issue 22, 018_blocks.sql): they go with the owner's account. */
 export interface VisitorBlockStorage {
-  /** The keyed hash of the address a conversation's visitor was seen from, replacing the one before. Nothing for no such conversation. */
+  /**
+   * The keyed hash of the address a conversation's visitor was seen from, replacing the one before (the same one again
+   * changes nothing, not even its time). Nothing for no such conversation.
+   */
   recordVisitorAddress(conversationId: string, addressHash: string, at: number): Promise<void>;
   /**
    * Blocks the visitor of the account's conversation: its token for good, and the last address recorded for it (if

@@ -16,10 +16,11 @@ import { decodeText } from './queries.ts';
 const toBlock = blockMapper(decodeText);
 
 export const blockSql = {
-  // $1 conversation, $2 hash, $3 at.
+  // $1 conversation, $2 hash, $3 at. The same address again writes nothing (every join of a visitor records it).
   recordAddress: `INSERT INTO visitor_addresses (conversation_id, address_hash, seen_at)
     SELECT id, $2, $3 FROM conversations WHERE id = $1
-    ON CONFLICT (conversation_id) DO UPDATE SET address_hash = excluded.address_hash, seen_at = excluded.seen_at`,
+    ON CONFLICT (conversation_id) DO UPDATE SET address_hash = excluded.address_hash, seen_at = excluded.seen_at
+      WHERE visitor_addresses.address_hash <> excluded.address_hash`,
   // $1 id, $2 account, $3 conversation, $4 address until, $5 blocked by, $6 at.
   block: `INSERT INTO visitor_blocks (id, account_id, conversation_id, token_hash, address_hash, address_until, visitor_name, blocked_by, created_at)
     SELECT $1, c.owner_account_id, c.id, c.token_hash, a.address_hash, CASE WHEN a.address_hash IS NULL THEN NULL ELSE $4::bigint END,

@@ -14,9 +14,11 @@ import { newId } from '../common.ts';
 const toBlock = blockMapper((name: string) => name);
 
 export const blockSql = {
+  // Every join of a visitor records where from: the same address again writes nothing (no commit to sync).
   recordAddress: `INSERT INTO visitor_addresses (conversation_id, address_hash, seen_at)
     SELECT id, @hash, @at FROM conversations WHERE id = @conversation
-    ON CONFLICT (conversation_id) DO UPDATE SET address_hash = excluded.address_hash, seen_at = excluded.seen_at`,
+    ON CONFLICT (conversation_id) DO UPDATE SET address_hash = excluded.address_hash, seen_at = excluded.seen_at
+      WHERE visitor_addresses.address_hash <> excluded.address_hash`,
   // The visitor is the conversation's first visitor (participants in join order: rowid). A block made again keeps its
   // id and date, and takes the address seen last, when there is one.
   block: `INSERT INTO visitor_blocks (id, account_id, conversation_id, token_hash, address_hash, address_until, visitor_name, blocked_by, created_at)
