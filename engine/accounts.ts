@@ -1,6 +1,6 @@
 /**
  * Account management shared by sign-up and the operators' CLI: validation, hashing, and what a change implies
- * (a new password ends every session and logs out every mail device; removing an account removes everything it owns).
+ * (a new password ends every session and logs out every mail device). Removing an account is engine/accountRemoval.ts.
  */
 import { z } from 'zod';
 import { NO_LOGIN_PASSWORD_HASH, hashPassword } from './auth.ts';
@@ -55,10 +55,6 @@ export class Accounts {
     // Mail devices logged in with the old password too: a password changed after a leak must shut them out as well.
     for (const device of await this.storage.listDeviceTokens(account.id)) await this.storage.revokeDeviceToken(account.id, device.id);
     return { account, ended };
-  }
-
-  async remove(handle: string): Promise<void> {
-    if (!(await this.storage.removeAccount(handle))) throw new KnockError('not_found', `There is no account "${handle}".`);
   }
 
   list(): Promise<Account[]> {

@@ -89,6 +89,11 @@ import { Sessions } from './sessions.ts';
 import { Passwords } from './passwords.ts';
 import { SecurityMail } from './securityMail.ts';
 import { SecurityApi } from './http/securityApi.ts';
+import { VisitorBlocks } from './visitorBlocks.ts';
+import { BlocksApi } from './http/blocksApi.ts';
+import { AccountDataApi } from './http/accountDataApi.ts';
+import { AccountExport } from './accountExport.ts';
+import { AccountRemoval } from './accountRemoval.ts';
 import { TlsFront } from './tls.ts';
 import { Certificates } from './certificates.ts';
 import { AcmeIssuer } from '../adapters/acme/acmeIssuer.ts';
@@ -231,7 +236,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
   // One login throttle for the console's login and the mail devices' (a device login is a login).
   const logins = new LoginThrottle(config.rateLimits, clock, timers);
-  const api = new Api({ storage, auth, accounts, audit, sessions, hub, conversationLog, clock, logins, config, secureCookies });
+  // Issue 22: blocked visitors, refused at the knock, in their conversation's room and at uploads.
+  const blocks = new VisitorBlocks({ storage, audit, clock, logger: logger.child({ module: 'blocks' }) });
+  const api = new Api({ storage, auth, accounts, audit, sessions, hub, conversationLog, clock, logins, config, secureCookies, blocks });
   const files = new Files({
     storage,
     blobs,
@@ -250,6 +257,9 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     logger: logger.child({ module: 'files' }),
     uploadsPerIp: config.rateLimits.uploadsPerIp,
     maxBodyBytes: config.maxBodyBytes,
+    blocks,
+    audit,
+    trustProxy: config.trustProxy,
   });
   // Uploads never attached to a message go after a day (checked hourly, and once at start).
   const purgeUploads = () => void files.purgeUnattached().catch((err: unknown) => logger.error({ err }, 'could not purge unattached uploads'));
@@ -303,6 +313,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     notifyIntervalMs: config.notifyIntervalMs,
     visitorMailDelayMs: config.visitorMailDelayMs,
     domainHome: (domain) => domainHosts.homeOf(domain),
+    blocks,
   });
   outbox.onChange((job) => mail.publishDelivery(job));
   // Issue 19: a conversation's transcript by email, through the same outbox and relay.
@@ -444,6 +455,20 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     onChange: () => domainHosts.refresh(),
   });
   const domainsApi = new DomainsApi({ storage, auth, domains, clock });
+  // --- issue 22: blocked visitors, and an account's own data (export, deletion) ---------------------------------------
+  const blocksApi = new BlocksApi({ storage, auth, blocks, clock, trustProxy: config.trustProxy });
+  const accountDataApi = new AccountDataApi({
+    storage,
+    auth,
+    exporter: new AccountExport({ storage, blobs, clock, logger: logger.child({ module: 'export' }) }),
+    removal: new AccountRemoval({ storage, blobs, hub, logger: logger.child({ module: 'accounts' }) }),
+    audit,
+    logins,
+    clock,
+    logger: logger.child({ module: 'accounts' }),
+    trustProxy: config.trustProxy,
+    secureCookies,
+  });
   const domainChecks = config.dnsNameservers.length === 0 ? null : setInterval(() => {
     domains.checkPending().catch((err: unknown) => logger.warn({ err }, 'the check of pending domains failed'));
   }, config.domainCheckIntervalMs);
@@ -460,6 +485,8 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     phoneApi,
     domainsApi,
     securityApi,
+    blocksApi,
+    accountDataApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),
@@ -551,7 +578,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const mediaRouter = openMediaRouter(config, clock, logger);
   const watchClosely: RoomDeps['watchClosely'] = (client) => transport.watchClosely(client);
   const writes = new WriteCoalescer();
-  const roomDeps: RoomDeps = { storage, conversationLog, files, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely, writes };
+  const roomDeps: RoomDeps = { storage, conversationLog, files, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely, writes, blocks };
   const handlers = [
     gameServer.define(ROOM_TYPES.user, userRoomClass(roomDeps)).filterBy(['handle']),
     gameServer.define(ROOM_TYPES.conversation, conversationRoomClass(roomDeps)).filterBy(['conversationId']),

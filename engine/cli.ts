@@ -1,7 +1,7 @@
 /**
- * The operators' CLI: `knock user add|list|remove|passwd`, sessions and the audit log (`knock user sessions|logout|audit`, engine/securityCli.ts), `knock conversation list|archive|unarchive|delete` (what
+ * The operators' CLI: `knock user add|list|remove|passwd|export`, sessions and the audit log (`knock user sessions|logout|audit`, engine/securityCli.ts), `knock conversation list|archive|unarchive|delete` (what
  * an owner does in the console's inbox), channels and forwarding (engine/channelCli.ts), and companies, their
- * operators, sites and canned responses (engine/companyCli.ts), phone numbers (engine/phoneCli.ts) and own domains (engine/domainCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
+ * operators, sites and canned responses (engine/companyCli.ts), phone numbers (engine/phoneCli.ts), own domains (engine/domainCli.ts), blocked visitors (engine/blockCli.ts) and an account's export and removal (engine/accountCli.ts). It opens the same database (and file store) as the server (DATABASE_URL,
  * else KNOCK_DATA_DIR), so it works beside running servers. And the owners' `knock mail login|sync|send|logout`
  * (engine/mailCli/), which talks to a server over HTTP from the owner's own computer, with no database.
  *
@@ -26,11 +26,14 @@ import { PHONE_USAGE, phoneCommand } from './phoneCli.ts';
 import { DOMAIN_USAGE, domainCommand } from './domainCli.ts';
 import { Domains, ownNames, resolverNs } from './domains.ts';
 import { SECURITY_COMMANDS, SECURITY_USAGE, recordPasswordSet, securityCommand } from './securityCli.ts';
+import { BLOCK_USAGE, blockCommand } from './blockCli.ts';
+import { exportAccount, removeAccount } from './accountCli.ts';
 
 const USAGE = `Usage:
   knock user add <handle> --name "<display name>" --password-stdin
   knock user list
   knock user remove <handle>
+  knock user export <handle> --out <file.zip>
   knock user passwd <handle> --password-stdin
   knock user email <handle> [<address> | --remove]
   knock user devices <handle> [--revoke <device id>]
@@ -41,6 +44,7 @@ ${CHANNEL_USAGE}
 ${COMPANY_USAGE}
 ${PHONE_USAGE}
 ${DOMAIN_USAGE}
+${BLOCK_USAGE}
 ${MAIL_USAGE}
 
 The password is read from standard input (one line). Data lives in PostgreSQL when DATABASE_URL is set
@@ -84,9 +88,10 @@ async function run(argv: string[]): Promise<number> {
     role: { type: 'string' },
     capacity: { type: 'string' },
     limit: { type: 'string' },
+    out: { type: 'string' },
   });
   const [group, command, handle] = positionals;
-  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', 'phone', 'domain', ...COMPANY_GROUPS];
+  const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', 'phone', 'domain', 'block', ...COMPANY_GROUPS];
   if (values.help || group === undefined || !groups.includes(group) || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
@@ -111,6 +116,28 @@ async function run(argv: string[]): Promise<number> {
   if (group === 'phone') {
     try {
       return await phoneCommand(storage, command, positionals.slice(2), process.stdout);
+    } finally {
+      await storage.close();
+    }
+  }
+  if (group === 'block') {
+    try {
+      return await blockCommand(storage, createLogger('warn', process.stderr), command, positionals.slice(2), process.stdout);
+    } finally {
+      await storage.close();
+    }
+  }
+  if (group === 'user' && (command === 'export' || command === 'remove')) {
+    const logger = createLogger('warn', process.stderr);
+    try {
+      const blobs = await openBlobs(config, logger);
+      try {
+        return command === 'export'
+          ? await exportAccount(storage, blobs, logger, handle, values.out, process.stdout)
+          : await removeAccount(storage, blobs, logger, handle, process.stdout);
+      } finally {
+        await blobs.close();
+      }
     } finally {
       await storage.close();
     }
@@ -157,12 +184,6 @@ async function run(argv: string[]): Promise<number> {
       }
       case 'list': {
         for (const a of await accounts.list()) process.stdout.write(`${a.handle}\t${a.displayName}\t${new Date(a.createdAt).toISOString()}\n`);
-        return 0;
-      }
-      case 'remove': {
-        if (!handle) throw new KnockError('bad_request', 'user remove needs <handle>.');
-        await accounts.remove(handle);
-        process.stdout.write(`Removed ${handle} and all of its conversations.\n`);
         return 0;
       }
       case 'passwd': {

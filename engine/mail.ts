@@ -16,6 +16,7 @@ import { newSecret, secretHash } from './auth.ts';
 import type { ConversationLog } from './conversationLog.ts';
 import { cut } from './text.ts';
 import { deliveryOf } from './deliveries.ts';
+import type { VisitorBlocks } from './visitorBlocks.ts';
 import { KnockError } from './errors.ts';
 import type { Files } from './files.ts';
 import type { Hub } from './hub.ts';
@@ -82,6 +83,8 @@ export interface MailDeps {
   visitorMailDelayMs: number;
   /** The handle an owner's active own domain (issue 21) belongs to: mail to any address there is theirs. */
   domainHome?: (domain: string) => string | null;
+  /** Issue 22: a blocked visitor's mail into their conversation is refused (550, with the text they read). */
+  blocks?: Pick<VisitorBlocks, 'checkVisitor'>;
 }
 
 /**
@@ -227,6 +230,7 @@ export class Mail implements MailActions, InboundHandler {
       conversation = created.conversation;
       visitor = created.visitor;
     } else {
+      await this.deps.blocks?.checkVisitor(account, { conversationId: conversation.id });
       visitor = (await storage.getParticipants(conversation.id)).find((p) => p.role === 'visitor');
     }
     if (!visitor) throw new KnockError('not_found', 'This conversation has no correspondent.');

@@ -1227,3 +1227,38 @@ export const resetPasswordBody = z.object({
  */
 export const resetPasswordAnswer = z.object({ signedIn: z.literal(false), /** Whose password it was: the page links to its login. */ handle: z.string() });
 export type ResetPasswordAnswer = z.infer<typeof resetPasswordAnswer>;
+// ---------------------------------------------------------------------------------------------------------------
+// Account safety (issue 22): blocked visitors (a conversation's "Block", Settings → Blocked visitors, /_/api/blocks),
+// the export of an account's data and its deletion (Settings → "Export my data", "Delete account", /_/api/account).
+
+export const blockRecord = z.object({
+  id: z.string(),
+  /** The conversation it was made in; null once that conversation was deleted. */
+  conversationId: z.string().nullable(),
+  /** The visitor's name in that conversation ('' when they gave none). */
+  visitorName: z.string(),
+  /** Until when the visitor's last address is refused too; null: no address was known. */
+  addressUntil: z.number().nullable(),
+  createdAt: z.number(),
+  /** The handle of who blocked (the owner, or one of a company's operators); null once that account is gone. */
+  blockedBy: z.string().nullable(),
+});
+export type BlockRecord = z.infer<typeof blockRecord>;
+/** GET /_/api/blocks, DELETE /_/api/blocks/<id>: the account's blocks, newest first. */
+export const blocksAnswer = z.object({ blocks: z.array(blockRecord) });
+export type BlocksAnswer = z.infer<typeof blocksAnswer>;
+/** GET, POST, DELETE /_/api/conversations/<id>/block: the block of the conversation's visitor, or null. */
+export const conversationBlockAnswer = z.object({ block: blockRecord.nullable() });
+export type ConversationBlockAnswer = z.infer<typeof conversationBlockAnswer>;
+
+/**
+ * POST /_/api/account/delete: the password (and the second factor, when the account has one) again, and the handle
+ * typed again, so neither a stolen session nor a slip deletes an account.
+ */
+export const deleteAccountBody = z.object({
+  password: z.string().min(1, 'Type your password.').max(1024, 'That is not your password.'),
+  handle: z.string().max(64, 'Type your handle.'),
+  code: z.string().max(16).optional(),
+  recoveryCode: z.string().max(64).optional(),
+});
+export type DeleteAccountBody = z.infer<typeof deleteAccountBody>;

@@ -21,13 +21,21 @@ export const docScope = (docId: string): string => `doc:${docId}`;
 export const gameScope = (gameId: string): string => `game:${gameId}`;
 
 export class ConversationAccess {
-  constructor(private readonly deps: Pick<RoomDeps, 'storage' | 'auth' | 'isAllowedOrigin'>) {}
+  constructor(private readonly deps: Pick<RoomDeps, 'storage' | 'auth' | 'isAllowedOrigin'> & { blocks?: RoomDeps['blocks'] }) {}
 
-  /** A device joining the conversation itself. */
-  async conversation(bearer: string | undefined, raw: unknown, headers: IncomingHttpHeaders): Promise<Admission> {
+  /**
+   * A device joining the conversation itself. A visitor's address key (`ip`, the matchmaking request's: clientKeyOf)
+   * is recorded as the one they were seen from last, and its hash goes with them for the room's block checks.
+   */
+  async conversation(bearer: string | undefined, raw: unknown, headers: IncomingHttpHeaders, ip?: string): Promise<Admission> {
     checkOrigin(this.deps, headers);
     const { conversationId, token } = parse(conversationJoinOptions, raw);
-    return { ...(await this.member(bearer, conversationId, token, headers)), scope: conversationScope(conversationId) };
+    const identity = await this.member(bearer, conversationId, token, headers);
+    if (identity.role === 'visitor' && ip !== undefined && this.deps.blocks) {
+      const addressHash = await this.deps.blocks.seen(conversationId, ip);
+      if (addressHash !== null) identity.addressHash = addressHash;
+    }
+    return { ...identity, scope: conversationScope(conversationId) };
   }
 
   /** A device opening one of the conversation's documents. */
@@ -36,7 +44,9 @@ export class ConversationAccess {
     const { docId, token } = parse(docJoinOptions, raw);
     const doc = await this.deps.storage.getDocument(docId);
     if (!doc) throw new KnockError('not_found', 'This document does not exist.');
-    return { ...(await this.member(bearer, doc.conversationId, token, headers)), scope: docScope(doc.id) };
+    const identity = await this.member(bearer, doc.conversationId, token, headers);
+    await this.screen(identity, doc.conversationId);
+    return { ...identity, scope: docScope(doc.id) };
   }
 
   /** A device opening the board of one of the conversation's games. */
@@ -44,9 +54,20 @@ export class ConversationAccess {
     checkOrigin(this.deps, headers);
     const { gameId, conversationId, token } = parse(gameJoinOptions, raw);
     const identity = await this.member(bearer, conversationId, token, headers);
+    await this.screen(identity, conversationId);
     const game = await this.deps.storage.getGame(gameId);
     if (!game || game.conversationId !== conversationId) throw new KnockError('not_found', 'There is no such game in this conversation.');
     return { ...identity, scope: gameScope(game.id) };
+  }
+
+  /**
+   * A blocked visitor (issue 22) still reads their conversation, but neither edits its documents nor plays its games:
+   * the join is refused with the text they read everywhere else.
+   */
+  private async screen(identity: Identity, conversationId: string): Promise<void> {
+    if (identity.role !== 'visitor' || !this.deps.blocks) return;
+    const conversation = await this.deps.storage.getConversation(conversationId);
+    if (conversation) await this.deps.blocks.checkVisitor({ id: conversation.ownerAccountId, displayName: conversation.ownerName }, { conversationId });
   }
 
   /** The visitor, by the conversation's token; else the owner, by the session (cookie or bearer). */

@@ -13,6 +13,7 @@ import type { Storage } from '../engine/ports/storage.ts';
 import type { RoomClaims } from '../engine/ports/roomClaims.ts';
 import type { KnockClient } from './knockRoom.ts';
 import type { WriteCoalescer } from './writeCoalescer.ts';
+import type { VisitorBlocks } from '../engine/visitorBlocks.ts';
 import { SESSION_COOKIE, parseCookies } from '../engine/cookies.ts';
 import { secretHash } from '../engine/auth.ts';
 import { KnockError } from '../engine/errors.ts';
@@ -45,6 +46,8 @@ export interface RoomDeps {
   watchClosely(client: KnockClient): void;
   /** Per-tick write coalescing of the process's sockets, shared by every room (rooms/writeCoalescer.ts). */
   writes: WriteCoalescer;
+  /** Blocked visitors (issue 22): where a visitor joins from is recorded, and what a blocked one writes is refused. */
+  blocks: Pick<VisitorBlocks, 'seen' | 'checkVisitor'>;
 }
 
 export interface Viewer {

@@ -32,6 +32,11 @@ export interface Identity {
    * company's URL (issue 19). Absent otherwise.
    */
   person?: string;
+  /**
+   * A visitor's address as blocks know it (issue 22): the keyed hash of the address key they joined from
+   * (engine/visitorBlocks.ts), never the address itself. Absent for owners, and when it could not be made.
+   */
+  addressHash?: string;
 }
 
 export function assertNever(value: never): never {

@@ -9,7 +9,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { AuditStorage, SessionRecoveryStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage } from '../../engine/ports/storage.ts';
+import type { AccountDataStorage, AuditStorage, SessionRecoveryStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage, VisitorBlockStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -193,5 +193,24 @@ export function sessionRecoveryMethods(sessions: SessionRecoveryStorage): Sessio
     voidPasswordResets: (accountId) => sessions.voidPasswordResets(accountId),
     purgeExpiredPasswordResets: (now) => sessions.purgeExpiredPasswordResets(now),
     verifiedEmailAccounts: (address, limit) => sessions.verifiedEmailAccounts(address, limit),
+  };
+}
+
+export function blockMethods(blocks: VisitorBlockStorage): VisitorBlockStorage {
+  return {
+    recordVisitorAddress: (conversationId, addressHash, at) => blocks.recordVisitorAddress(conversationId, addressHash, at),
+    blockVisitor: (input) => blocks.blockVisitor(input),
+    findVisitorBlock: (accountId, visitor, now) => blocks.findVisitorBlock(accountId, visitor, now),
+    listVisitorBlocks: (accountId) => blocks.listVisitorBlocks(accountId),
+    removeVisitorBlock: (accountId, id) => blocks.removeVisitorBlock(accountId, id),
+  };
+}
+
+export function accountDataMethods(data: AccountDataStorage): AccountDataStorage {
+  return {
+    conversationIdsOf: (accountId) => data.conversationIdsOf(accountId),
+    filesOf: (conversationId) => data.filesOf(conversationId),
+    sessionHashesOf: (accountId) => data.sessionHashesOf(accountId),
+    purgeAccount: (accountId) => data.purgeAccount(accountId),
   };
 }

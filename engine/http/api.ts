@@ -31,6 +31,7 @@ import { readJson, sendJson } from './io.ts';
 import { auditContextOf, type AuditLog } from '../auditLog.ts';
 import { runMatched, safeDecode } from './routing.ts';
 import type { Sessions } from '../sessions.ts';
+import type { VisitorBlocks } from '../visitorBlocks.ts';
 
 const YEAR_S = 365 * 24 * 3600;
 
@@ -52,6 +53,8 @@ export interface ApiDeps {
   logins?: LoginThrottle;
   config: KnockConfig;
   secureCookies: boolean;
+  /** Issue 22: a blocked visitor's knock is refused; where each visitor knocks from is recorded (as a keyed hash). */
+  blocks: Pick<VisitorBlocks, 'checkVisitor' | 'isBlocked' | 'seen'>;
 }
 
 export interface RequestInfo {
@@ -105,8 +108,10 @@ export class Api {
     const cookieToken = parseCookies(r.req.headers.cookie).get(visitorCookieName(account.handle));
     const conversation = cookieToken ? await this.visitorConversation(account, cookieToken) : null;
     const linked = !resume ? null : resume === cookieToken ? conversation : await this.visitorConversation(account, resume);
-    // A cookie naming no conversation (removed, or garbage) is dropped: that loses nothing and adopts nothing.
-    const headers: Record<string, string[]> = { 'Set-Cookie': !conversation && cookieToken ? [this.visitorCookie(account.handle, '', 0)] : [] };
+    // A cookie naming no conversation (removed, or garbage) is dropped: that loses nothing and adopts nothing. But the
+    // cookie of a blocked visitor whose conversation was deleted stays: it is what keeps them refused (issue 22).
+    const dropCookie = !conversation && cookieToken !== undefined && !(await this.isBlockedToken(account, cookieToken));
+    const headers: Record<string, string[]> = { 'Set-Cookie': dropCookie ? [this.visitorCookie(account.handle, '', 0)] : [] };
     const standing = viewer ? await standingFor(this.deps.storage, viewer.id, account.id) : null;
     const answer: ProfileAnswer = {
       handle: account.handle,
@@ -146,8 +151,11 @@ export class Api {
     const viewer = await this.viewer(r.req);
     if (viewer && (await actsFor(this.deps.storage, viewer.id, account.id))) throw new KnockError('bad_request', 'This is your own URL: your visitors knock here.');
     const cookieToken = parseCookies(r.req.headers.cookie).get(visitorCookieName(account.handle));
+    // A blocked visitor is refused, by their cookie or, with a fresh one, by their address (engine/visitorBlocks.ts).
+    await this.deps.blocks.checkVisitor(account, { ...(cookieToken ? { tokenHash: secretHash(cookieToken) } : {}), addressKey: r.ip });
     const existing = cookieToken ? await this.visitorConversation(account, cookieToken) : null;
     if (existing) {
+      await this.deps.blocks.seen(existing.id, r.ip);
       // Knocking twice (two tabs, a double click) continues the same conversation.
       return sendJson(r.res, 200, { conversationId: existing.id, token: existing.token, resumePath: existing.resumePath } satisfies KnockAnswer);
     }
@@ -166,6 +174,7 @@ export class Api {
     // A company's chat waits in its queue from the start, even while no room of the company runs to route it
     // (rooms/site/chatRouter.ts routes it as soon as one does).
     if (isCompany) await this.deps.storage.queueChat(conversation.id, account.id, this.deps.clock.now());
+    await this.deps.blocks.seen(conversation.id, r.ip);
     await this.deps.conversationLog.publishSummary(conversation.id);
     const answer: KnockAnswer = { conversationId: conversation.id, token, resumePath: resumePath(account.handle, token) };
     sendJson(r.res, 201, answer, { 'Set-Cookie': [this.visitorCookie(account.handle, token)] });
@@ -211,7 +220,11 @@ export class Api {
       if (account) await this.deps.audit.record(account.id, 'logout', auditContextOf(r.req, this.deps.config.trustProxy));
       if (account) await this.deps.sessions.announceEnded(account, [secretHash(token)]);
     }
-    sendJson(r.res, 200, { ok: true }, { 'Set-Cookie': [this.sessionCookie('', 0)] });
+    // The browser's HTTP cache goes too: files downloaded in the console are cached privately for a day. Not
+    // "storage" or "cookies": those would end the browser's push subscription (its service worker registration) and
+    // its conversations with other owners as a visitor (their cookies and unsent messages). The page clears the
+    // owner's own part of its storage and the service worker's copies itself (client/src/sdk/ownerTraces.ts).
+    sendJson(r.res, 200, { ok: true }, { 'Set-Cookie': [this.sessionCookie('', 0)], 'Clear-Site-Data': '"cache"' });
   }
 
   private async signup(r: RequestInfo): Promise<void> {
@@ -253,6 +266,11 @@ export class Api {
   private async accountAtNumber(number: string): Promise<Account | null> {
     const claimed = /^\+[1-9][0-9]{7,14}$/.test(number) ? await this.deps.storage.getPhoneNumber(number) : null;
     return claimed ? this.deps.storage.getAccountById(claimed.accountId) : null;
+  }
+
+  /** Whether a visitor cookie's token is one a block of the account holds (its conversation may be gone). */
+  private async isBlockedToken(account: Account, token: string): Promise<boolean> {
+    return token.length >= 16 && token.length <= 128 && (await this.deps.blocks.isBlocked(account.id, { tokenHash: secretHash(token) }));
   }
 
   private viewer(req: IncomingMessage): Promise<Account | null> {

@@ -33,6 +33,8 @@ import type { RateLimitConfig } from '../config.ts';
 import { readJson, sendJson } from './io.ts';
 import type { RequestInfo } from './api.ts';
 import { Requesters } from './requesters.ts';
+import { auditContextOf, type AuditLog } from '../auditLog.ts';
+import type { VisitorBlocks } from '../visitorBlocks.ts';
 
 /** Multipart headers and boundaries around one file: allowed on top of the file's own limit. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -50,6 +52,11 @@ export interface ConversationsApiDeps {
   logger: Logger;
   uploadsPerIp: RateLimitConfig;
   maxBodyBytes: number;
+  /** Issue 22: a blocked visitor's uploads are refused. */
+  blocks: Pick<VisitorBlocks, 'checkVisitor'>;
+  /** Issue 22: a deleted conversation is recorded in its owner's audit log. */
+  audit: Pick<AuditLog, 'record'>;
+  trustProxy: number;
 }
 
 export class ConversationsApi {
@@ -95,6 +102,10 @@ export class ConversationsApi {
     const member = await this.requesters.member(r.req, conversationId);
     if (!member) throw new KnockError('not_found', 'This conversation does not exist.');
     this.uploadsPerIp.takeOrThrow(r.ip, 'Uploads from your address');
+    if (member.participant.role === 'visitor') {
+      const { conversation } = member;
+      await this.deps.blocks.checkVisitor({ id: conversation.ownerAccountId, displayName: conversation.ownerName }, { conversationId, addressKey: r.ip });
+    }
     const { maxUploadBytes } = this.deps.files.limits;
     const declared = Number(r.req.headers['content-length'] ?? 0);
     if (declared > maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
@@ -226,10 +237,17 @@ export class ConversationsApi {
   }
 
   private async remove(r: RequestInfo, conversationId: string): Promise<void> {
-    await this.ownConversation(r.req, conversationId);
+    const conversation = await this.ownConversation(r.req, conversationId);
+    const visitor = (await this.deps.storage.getParticipants(conversationId)).find((p) => p.role === 'visitor');
     const orphans = await this.deps.storage.deleteConversation(conversationId);
     if (orphans === null) throw new KnockError('not_found', 'This conversation does not exist.');
     this.deps.hub.publishConversationRemoved(conversationId);
+    // Who it was with, and (a company's) which operator deleted it: never its content.
+    const operator = (await this.requesters.owner(r.req))?.operator;
+    await this.deps.audit.record(conversation.ownerAccountId, 'conversation.deleted', auditContextOf(r.req, this.deps.trustProxy), {
+      with: visitor?.name || conversation.visitorEmail || '(no name)',
+      ...(operator ? { by: operator.account.handle } : {}),
+    });
     await this.deps.files.deleteBlobs(orphans);
     r.res.writeHead(204, { 'Cache-Control': 'no-store' });
     r.res.end();

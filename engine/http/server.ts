@@ -18,6 +18,8 @@ import type { TranscriptApi } from './transcriptApi.ts';
 import type { PhoneApi } from './phoneApi.ts';
 import type { DomainsApi } from './domainsApi.ts';
 import type { SecurityApi } from './securityApi.ts';
+import type { BlocksApi } from './blocksApi.ts';
+import type { AccountDataApi } from './accountDataApi.ts';
 import { phonePath } from '../phoneNumbers.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
@@ -75,6 +77,10 @@ export interface HttpDeps {
   domainsApi: DomainsApi;
   /** Settings → Password, Sessions, Audit log, and password recovery (engine/http/securityApi.ts, issue 22). */
   securityApi: SecurityApi;
+  /** Blocked visitors: a conversation's Block, Settings → Blocked visitors (engine/http/blocksApi.ts, issue 22). */
+  blocksApi: BlocksApi;
+  /** Settings → Export my data, Delete account (engine/http/accountDataApi.ts, issue 22). */
+  accountDataApi: AccountDataApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -158,6 +164,8 @@ export class HttpHandler {
       if (await this.deps.phoneApi.route(info, pathname)) return;
       if (await this.deps.domainsApi.route(info, pathname)) return;
       if (await this.deps.securityApi.route(info, pathname)) return;
+      if (await this.deps.blocksApi.route(info, pathname)) return;
+      if (await this.deps.accountDataApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.

@@ -92,7 +92,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage, VisitorBlockStorage, AccountDataStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -987,4 +987,68 @@ export interface SessionRecoveryStorage {
   purgeExpiredPasswordResets(now: number): Promise<number>;
   /** The ids of the accounts whose verified address is `address` (compared ignoring ASCII case), at most `limit`. */
   verifiedEmailAccounts(address: string, limit: number): Promise<string[]>;
+}
+
+/**
+ * A visitor an owner blocked (issue 22, 018_blocks.sql). The conversation's token (the visitor's cookie) is refused
+ * until the block is removed; the address the visitor was last seen from (kept only as a keyed hash) until
+ * `addressUntil`.
+ */
+export interface VisitorBlock {
+  id: string;
+  /** The owner: a person, or a company (whichever of its operators blocked). */
+  accountId: string;
+  /** The conversation the block was made in; null once it is deleted (its cookie stays refused). */
+  conversationId: string | null;
+  /** The visitor's name in that conversation when blocked ('' when they gave none). */
+  visitorName: string;
+  /** Until when the visitor's last address is refused too; null when no address was known. */
+  addressUntil: number | null;
+  /** The account that blocked (the owner, or an operator of the company); null once that account is gone. */
+  blockedBy: string | null;
+  createdAt: number;
+}
+
+/** What a refusal is looked up by: any of the conversation, its token's hash and the address's keyed hash. */
+export interface VisitorTraits {
+  conversationId?: string;
+  tokenHash?: string;
+  addressHash?: string;
+}
+
+/** Blocked visitors (issue 22, 018_blocks.sql): they go with the owner's account. */
+export interface VisitorBlockStorage {
+  /**
+   * The keyed hash of the address a conversation's visitor was seen from, replacing the one before (the same one again
+   * changes nothing, not even its time). Nothing for no such conversation.
+   */
+  recordVisitorAddress(conversationId: string, addressHash: string, at: number): Promise<void>;
+  /**
+   * Blocks the visitor of the account's conversation: its token for good, and the last address recorded for it (if
+   * any) until `addressUntil`. Blocking the same visitor again refreshes the address part and returns the same block
+   * with `created: false`. Null, and nothing stored, when the account has no such conversation.
+   */
+  blockVisitor(input: { accountId: string; conversationId: string; blockedBy: string | null; addressUntil: number; at: number }): Promise<{ block: VisitorBlock; created: boolean } | null>;
+  /** The account's block covering any of `visitor`'s traits (an address only while its part lasts at `now`), or null. */
+  findVisitorBlock(accountId: string, visitor: VisitorTraits, now: number): Promise<VisitorBlock | null>;
+  /** The account's blocks, newest first. */
+  listVisitorBlocks(accountId: string): Promise<VisitorBlock[]>;
+  /** Removes the account's block and resolves with it; null when the account has no such block. */
+  removeVisitorBlock(accountId: string, id: string): Promise<VisitorBlock | null>;
+}
+
+/** What exporting and deleting an account reads and does (issue 22: "Export my data", "Delete account"). */
+export interface AccountDataStorage {
+  /** The ids of every conversation the account owns (archived, suspicious and email ones too), oldest first. */
+  conversationIdsOf(accountId: string): Promise<string[]>;
+  /** The files of a conversation, attached or not, oldest first. */
+  filesOf(conversationId: string): Promise<StoredFile[]>;
+  /** The hashes of the account's sessions (to close their sockets before the account goes). */
+  sessionHashesOf(accountId: string): Promise<string[]>;
+  /**
+   * Removes the account with everything removeAccount removes, in one transaction, and resolves with the blob ids
+   * (its conversations' files, thumbnails and mails) that nothing references any more, for the caller to delete from
+   * Blobs: a blob another account's file still uses is not among them. Null when there is no such account.
+   */
+  purgeAccount(accountId: string): Promise<string[] | null>;
 }

@@ -28,7 +28,7 @@ export function conversationRoomClass(deps: RoomDeps) {
     private presenceTimer: NodeJS.Timeout | null = null;
 
     static override async onAuth(token: string, options: unknown, context: AuthContext): Promise<Admission> {
-      return access.conversation(token, options, context.headers);
+      return access.conversation(token, options, context.headers, typeof context.ip === 'string' ? context.ip : undefined);
     }
 
     protected scopeOf(options: { conversationId: string }): string {
@@ -55,6 +55,7 @@ export function conversationRoomClass(deps: RoomDeps) {
           storage: deps.storage,
           log: deps.conversationLog,
           files: deps.files,
+          blocks: deps.blocks,
           clock: deps.clock,
           logger: this.log,
           calls: {

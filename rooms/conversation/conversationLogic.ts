@@ -29,6 +29,7 @@ import { CallLogic, type CallSetup } from './callLogic.ts';
 import { GameInvites } from './gameInvites.ts';
 import { messageEntry, type Files } from '../../engine/files.ts';
 import { deliveryOf } from '../../engine/deliveries.ts';
+import type { VisitorBlocks } from '../../engine/visitorBlocks.ts';
 
 export type ConversationPeer = Peer<ConversationServerMessages>;
 type ServerType = keyof ConversationServerMessages & string;
@@ -43,7 +44,15 @@ export interface ConversationDeps {
   calls: CallSetup;
   /** The files a message names (uploaded before over HTTP). */
   files: Pick<Files, 'refsFor'>;
+  /**
+   * Issue 22: what a blocked visitor writes is refused with the text they read (engine/visitorBlocks.ts). Absent: no
+   * visitor is blocked (unit tests of delivery).
+   */
+  blocks?: Pick<VisitorBlocks, 'checkVisitor'>;
 }
+
+/** What a blocked visitor may not do: write, rename themselves, start a call, make a document, invite to a game. */
+const SCREENED = new Set<string>(['send', 'rename', 'doc.create', 'call.start', 'game.invite']);
 
 type Handlers = { [T in keyof ConversationClientMessages]: (peer: ConversationPeer, message: ConversationClientMessages[T]) => void | Promise<void> };
 
@@ -185,6 +194,8 @@ export class ConversationLogic {
     const handler = this.handlers[type] as Handlers[T] | undefined;
     try {
       if (!handler) throw new KnockError('unknown_type', `Unknown message type "${String(type).slice(0, 64)}".`);
+      // A message is screened in order with the device's others (`send`), the rest here.
+      if (type !== 'send' && SCREENED.has(type)) await this.screen(peer);
       await handler(peer, message);
     } catch (err) {
       replyError(peer, err, ref, this.deps.logger, { type, conversationId: this.conversation.id });
@@ -231,10 +242,12 @@ export class ConversationLogic {
     this.checkRate(peer, 'messageBucket', 'Messages');
     const sender = this.participantOf(peer);
     const prior = this.lookups.get(peer.id);
-    if (!msg.files?.length && !prior) return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } }, peer);
-    // A message with files is written once its files are looked up; whatever the same device sends meanwhile waits
-    // behind it, so one device's messages are stored in the order it sent them.
-    const entry = (prior ?? Promise.resolve()).catch(() => undefined).then(() => this.entryOf(sender, msg));
+    const screened = this.deps.blocks !== undefined && peer.identity.role === 'visitor';
+    if (!msg.files?.length && !prior && !screened) return this.append({ senderId: sender.id, clientMsgId: msg.clientMsgId, body: msg.body, event: { kind: 'text' } }, peer);
+    // A message with files is written once its files are looked up, a visitor's once it is known they are not blocked;
+    // whatever the same device sends meanwhile waits behind it, so one device's messages are stored in the order it
+    // sent them.
+    const entry = (prior ?? Promise.resolve()).catch(() => undefined).then(() => this.entryOf(peer, sender, msg));
     this.lookups.set(peer.id, entry);
     void entry.then(
       () => this.forgetLookup(peer.id, entry),
@@ -247,9 +260,25 @@ export class ConversationLogic {
     if (this.lookups.get(peerId) === entry) this.lookups.delete(peerId);
   }
 
-  /** What a `send` writes (engine/files.ts messageEntry: an HTTP post writes the same). */
-  private entryOf(sender: Participant, msg: ConversationClientMessages['send']): Promise<LogEntry> {
+  /** What a `send` writes (engine/files.ts messageEntry: an HTTP post writes the same), once its sender may write. */
+  private async entryOf(peer: ConversationPeer, sender: Participant, msg: ConversationClientMessages['send']): Promise<LogEntry> {
+    await this.screen(peer);
     return messageEntry(this.deps.files, this.conversation.id, sender.id, msg);
+  }
+
+  /**
+   * Refuses a blocked visitor (issue 22), by the conversation (their cookie) or the address they joined from: they get
+   * the refusal as the `error` answering their message, and nothing is stored. Asked of storage at each message, not
+   * remembered: a block or an unblock made in another process, or by the CLI, holds from the next message on. The
+   * socket stays open: the visitor still reads the conversation, and a closed socket would only reconnect and resend.
+   */
+  private async screen(peer: ConversationPeer): Promise<void> {
+    if (!this.deps.blocks || peer.identity.role !== 'visitor') return;
+    const { ownerAccountId, ownerName } = this.conversation;
+    await this.deps.blocks.checkVisitor(
+      { id: ownerAccountId, displayName: ownerName },
+      { conversationId: this.conversation.id, ...(peer.identity.addressHash !== undefined ? { addressHash: peer.identity.addressHash } : {}) },
+    );
   }
 
   /**

@@ -11,6 +11,7 @@ import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
 import { auditRules } from './storage/audit.contract.ts';
 import { sessionRules } from './storage/sessions.contract.ts';
+import { blockRules } from './storage/blocks.contract.ts';
 import { cannedRules } from './storage/canned.contract.ts';
 import { phoneRules } from './storage/phones.contract.ts';
 import { smsRules } from './storage/sms.contract.ts';
@@ -84,5 +85,6 @@ export function storageContract(
     certificateRules(ctx);
     auditRules(ctx);
     sessionRules(ctx);
+    blockRules(ctx);
   });
 }

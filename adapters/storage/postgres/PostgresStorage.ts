@@ -9,8 +9,8 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
-  NewSession, SessionRecord, SessionRecoveryStorage, Storage,
+  Account, AccountDataStorage, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  NewSession, SessionRecord, SessionRecoveryStorage, Storage, VisitorBlockStorage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
@@ -18,7 +18,7 @@ import {
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
 import { newSessionValues } from '../sessionRows.ts';
-import { auditMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
+import { accountDataMethods, auditMethods, blockMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
@@ -28,6 +28,8 @@ import { PostgresCanned } from './canned.ts';
 import { PostgresPhones } from './phones.ts';
 import { PostgresAudit } from './audit.ts';
 import { PostgresSessions } from './sessions.ts';
+import { PostgresBlocks } from './blocks.ts';
+import { PostgresAccountData } from './accountData.ts';
 import { PostgresSms } from './sms.ts';
 import { PostgresDomains } from './domains.ts';
 import { PostgresCertificates } from './certificates.ts';
@@ -111,7 +113,7 @@ function parseBigint(text: string): number {
 }
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers', SMS conversations' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage {}
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage, VisitorBlockStorage, AccountDataStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -138,6 +140,8 @@ export class PostgresStorage implements Storage {
       certificateMethods(new PostgresCertificates(run)),
       auditMethods(new PostgresAudit(run)),
       sessionRecoveryMethods(new PostgresSessions(run)),
+      blockMethods(new PostgresBlocks(run)),
+      accountDataMethods(new PostgresAccountData(run, pool)),
     );
   }
 

@@ -10,8 +10,8 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
-  NewSession, SessionRecord, SessionRecoveryStorage, Storage,
+  Account, AccountDataStorage, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  NewSession, SessionRecord, SessionRecoveryStorage, Storage, VisitorBlockStorage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
@@ -19,12 +19,14 @@ import {
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
 import { newSessionValues } from '../sessionRows.ts';
-import { auditMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
+import { accountDataMethods, auditMethods, blockMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteCanned } from './canned.ts';
 import { SqlitePhones } from './phones.ts';
 import { SqliteAudit } from './audit.ts';
 import { SqliteSessions } from './sessions.ts';
+import { SqliteBlocks } from './blocks.ts';
+import { SqliteAccountData } from './accountData.ts';
 import { SqliteDomains } from './domains.ts';
 import { SqliteCertificates } from './certificates.ts';
 import { SqliteSms } from './sms.ts';
@@ -96,7 +98,7 @@ function prepareStatements(db: Db) {
 const SEARCH_INDEX_BATCH = 512;
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers', SMS conversations' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage {}
+export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage, VisitorBlockStorage, AccountDataStorage {}
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -142,6 +144,8 @@ export class SqliteStorage implements Storage {
       certificateMethods(new SqliteCertificates(db)),
       auditMethods(new SqliteAudit(db)),
       sessionRecoveryMethods(new SqliteSessions(db)),
+      blockMethods(new SqliteBlocks(db)),
+      accountDataMethods(new SqliteAccountData(db, this.files)),
     );
     this.appendBatch = db.transaction((appends: QueuedAppend[], outcomes) => {
       for (const append of appends) {

@@ -1,6 +1,7 @@
 /**
  * A question that must be answered before something that cannot be undone: a modal <dialog> (the browser keeps the
- * focus inside it, Escape cancels, and the focus goes back where it was when it closes), named by its title.
+ * focus inside it, Escape cancels, and the focus goes back where it was when it closes), named by its title. With
+ * `fields` (a password typed again), it is a form: Enter in a field confirms, as the confirm button does.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
@@ -13,6 +14,7 @@ export function ConfirmDialog({
   onConfirm,
   onCancel,
   children,
+  fields,
 }: {
   title: string;
   confirmLabel: string;
@@ -24,6 +26,8 @@ export function ConfirmDialog({
   onCancel: () => void;
   /** What happens, in a sentence or two. */
   children: ComponentChildren;
+  /** Inputs the action needs, below the text. */
+  fields?: ComponentChildren;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -45,25 +49,34 @@ export function ConfirmDialog({
         if (!busy) onCancel();
       }}
     >
-      <h2 id={titleId} class="confirm-title">
-        {title}
-      </h2>
-      <div id={textId} class="confirm-text">
-        {children}
-      </div>
-      {error !== null && (
-        <p role="alert" class="error error--inline">
-          {error}
-        </p>
-      )}
-      <div class="confirm-actions">
-        <button type="button" class="button" disabled={busy} onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="button" class="button button--danger" disabled={busy} onClick={onConfirm}>
-          {confirmLabel}
-        </button>
-      </div>
+      <form
+        class="confirm-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (!busy) onConfirm();
+        }}
+      >
+        <h2 id={titleId} class="confirm-title">
+          {title}
+        </h2>
+        <div id={textId} class="confirm-text">
+          {children}
+        </div>
+        {fields}
+        {error !== null && (
+          <p role="alert" class="error error--inline">
+            {error}
+          </p>
+        )}
+        <div class="confirm-actions">
+          <button type="button" class="button" disabled={busy} onClick={onCancel}>
+            Cancel
+          </button>
+          <button type="submit" class="button button--danger" disabled={busy}>
+            {confirmLabel}
+          </button>
+        </div>
+      </form>
     </dialog>
   );
 }

@@ -1,12 +1,14 @@
 /**
- * The owner's actions on the open conversation: Archive (Unarchive when it is archived), Mark as unread, and Delete
- * conversation, which asks first. Archiving, marking unread and deleting close the conversation: the owner is done
- * with it, and leaving it open would read it again at once.
+ * The owner's actions on the open conversation: Archive (Unarchive when it is archived), Mark as unread, Block (or
+ * Unblock) its visitor (BlockVisitor.tsx; not an SMS conversation's phone), and Delete conversation, which asks
+ * first. Archiving, marking unread and deleting close the conversation: the owner is done with it, and leaving it
+ * open would read it again at once.
  */
 import { useSignal } from '@preact/signals';
 import type { ConversationSummary } from '../../../engine/protocol.ts';
 import type { Inbox } from '../sdk/inbox.ts';
 import { errorText } from '../errorText.ts';
+import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { ConfirmDialog } from './ConfirmDialog.tsx';
 
 export function ConversationActions({
@@ -66,6 +68,7 @@ export function ConversationActions({
       >
         Mark as unread
       </button>
+      {summary?.sms == null && <LazyCompanyView view="BlockVisitor" props={{ conversationId, title }} quiet />}
       <button
         type="button"
         class="button button--small button--quiet danger-text"

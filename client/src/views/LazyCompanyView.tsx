@@ -8,7 +8,8 @@ import type { ComponentProps } from 'preact';
 type CompanyViews = typeof import('./companyViews.ts');
 type ViewName = keyof CompanyViews;
 
-export function LazyCompanyView<N extends ViewName>({ view, props }: { view: N; props: ComponentProps<CompanyViews[N]> }) {
+/** `quiet`: nothing is drawn while the chunk loads (a button among others), rather than "Loading…". */
+export function LazyCompanyView<N extends ViewName>({ view, props, quiet = false }: { view: N; props: ComponentProps<CompanyViews[N]>; quiet?: boolean }) {
   const [views, setViews] = useState<CompanyViews | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
@@ -29,7 +30,7 @@ export function LazyCompanyView<N extends ViewName>({ view, props }: { view: N; 
     const View = views[view] as unknown as (p: object) => preact.JSX.Element;
     return <View {...(props as object)} />;
   }
-  if (failed === null) return <p class="muted padded">Loading…</p>;
+  if (failed === null) return quiet ? null : <p class="muted padded">Loading…</p>;
   return (
     <div class="padded">
       <p role="alert" class="error error--inline">

@@ -11,6 +11,7 @@ import { useSignal } from '@preact/signals';
 import { CloseCode, type InboxFilter, type ProfileAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { ownerStore } from '../sdk/browserStore.ts';
+import { forgetOwnerTraces } from '../sdk/ownerTraces.ts';
 import { Inbox } from '../sdk/inbox.ts';
 import { OwnerSession } from '../sdk/userSession.ts';
 import { errorText } from '../errorText.ts';
@@ -65,14 +66,15 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
   }, [unread, profile.displayName]);
 
   /**
-   * Logged out, here or elsewhere (another tab, the password changed with the CLI): the replies not sent yet and the
-   * copies of documents kept for this owner leave this browser, and the page becomes the visitor page. Once more when
-   * the console is gone, in case a last acknowledgement rewrote the outbox meanwhile.
+   * Logged out, here or elsewhere (another tab, the password changed with the CLI): the replies not sent yet, the
+   * copies of documents and the service worker's kept pages leave this browser (sdk/ownerTraces.ts), and the page
+   * becomes the visitor page. Once more when the console is gone, in case a last acknowledgement rewrote the outbox
+   * meanwhile.
    */
   const loggedOut = useRef(false);
   const forgetOwner = async () => {
     loggedOut.current = true;
-    ownerStore.clear();
+    await forgetOwnerTraces();
     await onLoggedOut();
   };
   useEffect(
@@ -232,7 +234,7 @@ export function OwnerConsole({ profile, onLoggedOut }: { profile: ProfileAnswer;
               }}
             />
           ) : panel.value === 'settings' ? (
-            <LazyCompanyView view="SettingsView" props={{ onBack: closePanel, company }} />
+            <LazyCompanyView view="SettingsView" props={{ onBack: closePanel, handle: profile.handle, company }} />
           ) : selectedId.value === null ? (
             <p class="muted centered pane-placeholder">
               {conversations.length === 0 ? 'Conversations will appear here.' : 'Choose a conversation.'}

@@ -3,14 +3,16 @@
  * (notifications go there once verified: Save mails a link to it), the channels knocks are forwarded to while they
  * are away (ChannelsSection.tsx), and the mail clients logged in with `npx knock mail login`, each with its Revoke
  * button. In a company's console, its Company section too (CompanySection.tsx). At the person's own console, their
- * password, sessions and audit log (issue 22: PasswordSection.tsx, SessionsSection.tsx, AuditLogSection.tsx).
+ * password, sessions and audit log (issue 22: PasswordSection.tsx, SessionsSection.tsx, AuditLogSection.tsx). The
+ * visitors blocked (BlockedVisitorsSection.tsx: a company's are its operators' to see), and, for a person's own
+ * account, the export of its data and its deletion (AccountDataSection.tsx).
  */
 import { useEffect, useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { settingsEmailBody, type DeviceRecord, type SettingsAnswer } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
-import { dayDate, fullDate, isoDate } from '../timeFormat.ts';
+import { DayTime } from './DayTime.tsx';
 import { CopyButton } from './CopyButton.tsx';
 import { emailInputProps } from './emailInput.ts';
 import { PaneHeader } from './PaneHeader.tsx';
@@ -23,13 +25,15 @@ import { SettingsFeedback } from './SettingsFeedback.tsx';
 import { PasswordSection } from './PasswordSection.tsx';
 import { SessionsSection } from './SessionsSection.tsx';
 import { AuditLogSection } from './AuditLogSection.tsx';
+import { BlockedVisitorsSection } from './BlockedVisitorsSection.tsx';
+import { AccountDataSection } from './AccountDataSection.tsx';
 
 /**
  * `company`: this is a company's console, seen by one of its operators. Its admins change everything the owner of a
  * person's URL does, and its Company section; its other operators see the mail address and the Company section
  * only (the server refuses them the rest).
  */
-export function SettingsView({ onBack, company = null }: { onBack: () => void; company?: CompanyViewer | null }) {
+export function SettingsView({ onBack, handle, company = null }: { onBack: () => void; handle: string; company?: CompanyViewer | null }) {
   const settings = useSignal<SettingsAnswer | null>(null);
   const loadError = useSignal<string | null>(null);
   useEffect(() => {
@@ -62,12 +66,14 @@ export function SettingsView({ onBack, company = null }: { onBack: () => void; c
                 <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
               </>
             )}
+            <BlockedVisitorsSection />
             {/* Account safety (issue 22) is each person's own, at their own console: never a company's. */}
             {company === null && (
               <>
                 <PasswordSection />
                 <SessionsSection />
                 <AuditLogSection />
+                <AccountDataSection handle={handle} />
               </>
             )}
           </>
@@ -205,7 +211,7 @@ function Devices({ devices, onRevoked }: { devices: readonly DeviceRecord[]; onR
               <span class="device-text">
                 <span class="device-name">{device.name}</span>
                 <span class="device-meta">
-                  Created <DeviceTime at={device.createdAt} /> · {device.lastUsedAt === null ? 'Never used' : <>Last used <DeviceTime at={device.lastUsedAt} /></>}
+                  Created <DayTime at={device.createdAt} /> · {device.lastUsedAt === null ? 'Never used' : <>Last used <DayTime at={device.lastUsedAt} /></>}
                 </span>
               </span>
               <button type="button" class="button button--small" disabled={busy.value === device.id} onClick={() => void revoke(device)}>
@@ -220,10 +226,3 @@ function Devices({ devices, onRevoked }: { devices: readonly DeviceRecord[]; onR
   );
 }
 
-function DeviceTime({ at }: { at: number }) {
-  return (
-    <time dateTime={isoDate(at)} title={fullDate(at)}>
-      {dayDate(at)}
-    </time>
-  );
-}

@@ -3,8 +3,8 @@
  * stays small (test/unit/bundle.test.ts): what only companies' operators see (issue 19: the live "Visitors" list with
  * the "Queue" and a chat's routing controls, Settings → Company, the page of an invitation to a team, the canned
  * responses their composer expands), the owner's Settings (opened now and then, and never on a visitor's page), and
- * the visitor's "Email transcript" form (fetched only when a visitor asks for it), and password recovery's page
- * (issue 22, /_/reset).
+ * the visitor's "Email transcript" form (fetched only when a visitor asks for it), password recovery's page (issue 22,
+ * /_/reset) and a conversation's Block (the owner's only).
  */
 export { VisitorsPanel } from './VisitorsPanel.tsx';
 export { CompanySection } from './CompanySection.tsx';
@@ -13,3 +13,4 @@ export { TranscriptForm } from './TranscriptForm.tsx';
 export { loadCannedExpander } from '../sdk/canned.ts';
 export { SettingsView } from './SettingsView.tsx';
 export { ResetPage } from './ResetPage.tsx';
+export { BlockVisitor } from './BlockVisitor.tsx';
