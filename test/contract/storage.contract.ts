@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
 import { auditRules } from './storage/audit.contract.ts';
+import { secondFactorRules } from './storage/secondFactor.contract.ts';
 import { cannedRules } from './storage/canned.contract.ts';
 import { phoneRules } from './storage/phones.contract.ts';
 import { smsRules } from './storage/sms.contract.ts';
@@ -82,5 +83,6 @@ export function storageContract(
     domainRules(ctx);
     certificateRules(ctx);
     auditRules(ctx);
+    secondFactorRules(ctx);
   });
 }

@@ -9,7 +9,7 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, AuditStorage, SecondFactorStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -17,7 +17,7 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
-import { auditMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
+import { auditMethods, secondFactorMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
@@ -26,6 +26,7 @@ import { PostgresChannels, channelSql } from './channels.ts';
 import { PostgresCanned } from './canned.ts';
 import { PostgresPhones } from './phones.ts';
 import { PostgresAudit } from './audit.ts';
+import { PostgresSecondFactor } from './secondFactor.ts';
 import { PostgresSms } from './sms.ts';
 import { PostgresDomains } from './domains.ts';
 import { PostgresCertificates } from './certificates.ts';
@@ -109,7 +110,7 @@ function parseBigint(text: string): number {
 }
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers', SMS conversations' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage {}
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SecondFactorStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -135,6 +136,7 @@ export class PostgresStorage implements Storage {
       domainMethods(new PostgresDomains(run)),
       certificateMethods(new PostgresCertificates(run)),
       auditMethods(new PostgresAudit(run)),
+      secondFactorMethods(new PostgresSecondFactor(run, pool)),
     );
   }
 

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AppendResult, AuditStorage, SecondFactorStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   Session, Storage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -18,11 +18,12 @@ import {
   type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
 } from '../common.ts';
 import { attachedFiles } from '../fileRows.ts';
-import { auditMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
+import { auditMethods, secondFactorMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteCanned } from './canned.ts';
 import { SqlitePhones } from './phones.ts';
 import { SqliteAudit } from './audit.ts';
+import { SqliteSecondFactor } from './secondFactor.ts';
 import { SqliteDomains } from './domains.ts';
 import { SqliteCertificates } from './certificates.ts';
 import { SqliteSms } from './sms.ts';
@@ -94,7 +95,7 @@ function prepareStatements(db: Db) {
 const SEARCH_INDEX_BATCH = 512;
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers', SMS conversations' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage {}
+export interface SqliteStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SecondFactorStorage {}
 
 export class SqliteStorage implements Storage {
   private readonly q: ReturnType<typeof prepareStatements>;
@@ -139,6 +140,7 @@ export class SqliteStorage implements Storage {
       domainMethods(new SqliteDomains(db)),
       certificateMethods(new SqliteCertificates(db)),
       auditMethods(new SqliteAudit(db)),
+      secondFactorMethods(new SqliteSecondFactor(db)),
     );
     this.appendBatch = db.transaction((appends: QueuedAppend[], outcomes) => {
       for (const append of appends) {
