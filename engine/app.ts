@@ -85,6 +85,11 @@ import { IceServerIssuer } from './turn.ts';
 import { SessionWatch } from './sessionWatch.ts';
 import { Retention } from './retention.ts';
 import { AuditLog } from './auditLog.ts';
+import { Challenges } from './secondFactor/challenges.ts';
+import { LoginTickets } from './secondFactor/loginTickets.ts';
+import { Passkeys } from './secondFactor/passkeys.ts';
+import { SecondFactor } from './secondFactor/secondFactor.ts';
+import { SecondFactorApi } from './http/secondFactorApi.ts';
 import { TlsFront } from './tls.ts';
 import { Certificates } from './certificates.ts';
 import { AcmeIssuer } from '../adapters/acme/acmeIssuer.ts';
@@ -225,7 +230,16 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
   // One login throttle for the console's login and the mail devices' (a device login is a login).
   const logins = new LoginThrottle(config.rateLimits, clock, timers);
-  const api = new Api({ storage, auth, accounts, audit, hub, conversationLog, clock, logins, config, secureCookies });
+  // Two-factor sign-in (issue 22): its tickets and WebAuthn challenges are in storage, so any process answers them.
+  const challenges = new Challenges({ storage, clock });
+  const passkeys = new Passkeys({ storage, clock, challenges });
+  const secondFactor = new SecondFactor({ storage, clock, audit, challenges, passkeys, tries: config.rateLimits.secondFactorTries });
+  const loginTickets = new LoginTickets({ storage, secondFactor, challenges, passkeys });
+  const secondFactorApi = new SecondFactorApi({ storage, auth, audit, secondFactor, tickets: loginTickets, passkeys, logins, clock, config, secureCookies });
+  const api = new Api({
+    storage, auth, accounts, audit, hub, conversationLog, clock, logins, config, secureCookies,
+    secondFactorDue: (account, req) => secondFactorApi.due(account, req),
+  });
   const files = new Files({
     storage,
     blobs,
@@ -393,7 +407,10 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   let dnsPort: number | null = null;
   // --- issue 17: email over HTTP -----------------------------------------------------------------------------------
   const mailPages = new MailPages({ storage, clock, mailLinksPerIp: config.rateLimits.mailLinksPerIp, assetsDir: config.assetsDir ?? defaultAssetsDir });
-  const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
+  const mailApi = new MailApi({
+    storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes,
+    secondFactor, trustProxy: config.trustProxy,
+  });
   // --- issue 19: companies (the CLI's and Settings → Company's one way to change them) ----------------------------
   const companies = new Companies({ storage, accounts, clock, mailDomain });
   const companyApi = new CompanyApi({ storage, auth, companies, clock, hub, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
@@ -437,6 +454,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     transcriptApi,
     phoneApi,
     domainsApi,
+    secondFactorApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),

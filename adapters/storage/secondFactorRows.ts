@@ -5,12 +5,12 @@
  * PostgreSQL takes as they are and SQLite as `?` (`forSqlite`).
  */
 import { KnockError } from '../../engine/errors.ts';
-import type { PasskeyRecord, SecondFactorChallenge, SecondFactorChallengeKind, TotpRecord } from '../../engine/ports/storage.ts';
+import type { PasskeyRecord, RelyingParty, SecondFactorChallenge, SecondFactorChallengeKind, TotpRecord } from '../../engine/ports/storage.ts';
 import { assertWellFormed } from './common.ts';
 
 const totpColumns = 'account_id, secret, confirmed_at, last_step, created_at';
 const passkeyColumns = 'id, account_id, credential_id, public_key, counter, transports, name, created_at, last_used_at';
-const challengeColumns = 'id_hash, kind, account_id, challenge, tries, expires_at, created_at';
+const challengeColumns = 'id_hash, kind, account_id, challenge, relying_party, tries, expires_at, created_at';
 
 export const secondFactorSql = {
   // A confirmed secret is never replaced: it is turned off first (with the password and a code).
@@ -35,7 +35,7 @@ export const secondFactorSql = {
   removePasskey: `DELETE FROM passkeys WHERE account_id = $1 AND id = $2 RETURNING ${passkeyColumns}`,
   removePasskeys: 'DELETE FROM passkeys WHERE account_id = $1',
   purgeChallenges: 'DELETE FROM second_factor_challenges WHERE expires_at <= $1',
-  insertChallenge: `INSERT INTO second_factor_challenges (${challengeColumns}) VALUES ($1, $2, $3, $4, 0, $5, $6)`,
+  insertChallenge: `INSERT INTO second_factor_challenges (${challengeColumns}) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)`,
   challenge: `SELECT ${challengeColumns} FROM second_factor_challenges WHERE id_hash = $1 AND expires_at > $2`,
   countTry: 'UPDATE second_factor_challenges SET tries = tries + 1 WHERE id_hash = $1 AND expires_at > $2 RETURNING tries',
   takeChallenge: `DELETE FROM second_factor_challenges WHERE id_hash = $1 AND expires_at > $2 RETURNING ${challengeColumns}`,
@@ -81,6 +81,7 @@ export interface ChallengeRow {
   kind: string;
   account_id: string | null;
   challenge: string | null;
+  relying_party: string | null;
   tries: number;
   expires_at: number;
   created_at: number;
@@ -115,6 +116,7 @@ export const toChallenge = (r: ChallengeRow): SecondFactorChallenge => ({
   kind: r.kind as SecondFactorChallengeKind,
   accountId: r.account_id,
   challenge: r.challenge,
+  relyingParty: parseRelyingParty(r.relying_party),
   tries: Number(r.tries),
   expiresAt: Number(r.expires_at),
   createdAt: Number(r.created_at),
@@ -128,7 +130,7 @@ export function passkeyValues(id: string, input: Omit<PasskeyRecord, 'id' | 'las
 
 /** The values of `insertChallenge`. */
 export function challengeValues(c: Omit<SecondFactorChallenge, 'tries'>): unknown[] {
-  return [c.idHash, c.kind, c.accountId, c.challenge, c.expiresAt, c.createdAt];
+  return [c.idHash, c.kind, c.accountId, c.challenge, c.relyingParty ? JSON.stringify(c.relyingParty) : null, c.expiresAt, c.createdAt];
 }
 
 export const passkeyTaken = (): KnockError => new KnockError('conflict', 'This passkey is registered already.');
@@ -141,5 +143,16 @@ function parseTransports(text: string): string[] {
     return Array.isArray(value) ? value.filter((t): t is string => typeof t === 'string') : [];
   } catch {
     return [];
+  }
+}
+
+/** Written by challengeValues only; a value that is not what it wrote reads as none (the answer then fails to verify). */
+function parseRelyingParty(text: string | null): RelyingParty | null {
+  if (text === null) return null;
+  try {
+    const value = JSON.parse(text) as Partial<RelyingParty> | null;
+    return typeof value?.id === 'string' && Array.isArray(value.origins) ? { id: value.id, origins: value.origins.filter((o) => typeof o === 'string') } : null;
+  } catch {
+    return null;
   }
 }

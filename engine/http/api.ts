@@ -25,6 +25,7 @@ import {
   type KnockAnswer,
   type PageRef,
   type ProfileAnswer,
+  type SecondFactorLogin,
   type VisitorConversation,
 } from '../protocol.ts';
 import { readJson, sendJson } from './io.ts';
@@ -49,6 +50,11 @@ export interface ApiDeps {
   logins?: LoginThrottle;
   config: KnockConfig;
   secureCookies: boolean;
+  /**
+   * After a right password: the second step due (engine/http/secondFactorApi.ts `due`), or null when the account has
+   * no second factor. Absent: no account has one.
+   */
+  secondFactorDue?: (account: Account, req: IncomingMessage) => Promise<SecondFactorLogin | null>;
 }
 
 export interface RequestInfo {
@@ -189,12 +195,16 @@ export class Api {
     const body = await readJson(r.req, loginBody, this.deps.config.maxBodyBytes);
     await this.logins.admit(body.handle, r.ip);
     const context = auditContextOf(r.req, this.deps.config.trustProxy);
-    const { token, account } = await this.deps.auth.login(body.handle, body.password).catch(async (err: unknown) => {
+    const account = await this.deps.auth.checkPassword(body.handle, body.password).catch(async (err: unknown) => {
       // A wrong password for a real account is the owner's to see; an unknown handle has nobody to tell.
       const target = err instanceof KnockError && err.code === 'unauthorized' ? await this.deps.storage.getAccountByHandle(body.handle) : null;
       if (target) await this.deps.audit.record(target.id, 'login.failed', context);
       throw err;
     });
+    // Issue 22: with a second factor the password opens no session; the answer is the ticket of the second step.
+    const secondFactor = await this.deps.secondFactorDue?.(account, r.req);
+    if (secondFactor) return sendJson(r.res, 200, { secondFactor });
+    const token = await this.deps.auth.openSession(account.id);
     await this.deps.audit.record(account.id, 'login', context, { method: 'password' });
     sendJson(r.res, 200, { handle: account.handle, displayName: account.displayName }, { 'Set-Cookie': [this.sessionCookie(token)] });
   }

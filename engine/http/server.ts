@@ -17,6 +17,7 @@ import type { CompanyApi } from './companyApi.ts';
 import type { TranscriptApi } from './transcriptApi.ts';
 import type { PhoneApi } from './phoneApi.ts';
 import type { DomainsApi } from './domainsApi.ts';
+import type { SecondFactorApi } from './secondFactorApi.ts';
 import { phonePath } from '../phoneNumbers.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
@@ -72,6 +73,8 @@ export interface HttpDeps {
   phoneApi: PhoneApi;
   /** Settings → Domains (engine/http/domainsApi.ts, issue 21). */
   domainsApi: DomainsApi;
+  /** Two-factor sign-in: the login's second step and Settings → Two-factor sign-in (engine/http/secondFactorApi.ts, issue 22). */
+  secondFactorApi: SecondFactorApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -154,6 +157,7 @@ export class HttpHandler {
       if (await this.deps.transcriptApi.route(info, pathname)) return;
       if (await this.deps.phoneApi.route(info, pathname)) return;
       if (await this.deps.domainsApi.route(info, pathname)) return;
+      if (await this.deps.secondFactorApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.

@@ -970,14 +970,21 @@ export interface PasskeyRecord {
  */
 export type SecondFactorChallengeKind = 'login' | 'passkey.login' | 'passkey.add' | 'passkey.confirm';
 
+/** Where a WebAuthn ceremony happens: the RP ID (a host name) and the page origins an answer may come from. */
+export interface RelyingParty {
+  id: string;
+  origins: string[];
+}
+
 export interface SecondFactorChallenge {
   /** The hash of its id (a bearer secret, given to the browser once). */
   idHash: string;
   kind: SecondFactorChallengeKind;
   /** The account it is for; null for a passkey sign-in, which finds its account by the credential. */
   accountId: string | null;
-  /** The WebAuthn challenge (base64url) the authenticator signs; null when there is none. */
+  /** The WebAuthn challenge (base64url) the authenticator signs, and where; null when there is none. */
   challenge: string | null;
+  relyingParty: RelyingParty | null;
   /** Answers counted against it so far. */
   tries: number;
   expiresAt: number;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createKnock, type Knock } from '../../engine/app.ts';
 import { parseConfig, type KnockConfigInput } from '../../engine/config.ts';
 import { createLogger } from '../../engine/logger.ts';
+import type { Clock } from '../../engine/ports/clock.ts';
 
 export interface TestKnock extends Knock {
   dataDir: string;
@@ -17,11 +18,12 @@ export interface TestKnock extends Knock {
 
 export const TEST_PASSWORD = 'correct horse battery';
 
-export async function startKnock(overrides: Partial<KnockConfigInput> = {}): Promise<TestKnock> {
+/** `clock`: the server's time, for tests of what expires (tickets, codes); the system's when absent. */
+export async function startKnock(overrides: Partial<KnockConfigInput> = {}, options: { clock?: Clock } = {}): Promise<TestKnock> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'knock-test-')));
   // No SMTP or DNS server unless a test asks for one (port 0 picks a free port): the defaults 2525 and 5353 are one per machine.
   const config = parseConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', smtpPort: -1, dnsPort: -1, ...overrides, dataDir });
-  const knock = await createKnock(config, { logger: createLogger(process.env.KNOCK_TEST_LOG ?? 'silent') });
+  const knock = await createKnock(config, { logger: createLogger(process.env.KNOCK_TEST_LOG ?? 'silent'), ...(options.clock ? { clock: options.clock } : {}) });
   await knock.listen();
   return {
     dataDir,

@@ -11,6 +11,7 @@ import type { PasskeyRecord } from '../../../engine/ports/storage.ts';
 import { T0, seedAccount, type StorageContext } from './fixtures.ts';
 
 const MIN = 60_000;
+const RP = { id: 'chat.example.com', origins: ['https://chat.example.com'] };
 
 const passkey = (accountId: string, over: Partial<PasskeyRecord> = {}): Omit<PasskeyRecord, 'id' | 'lastUsedAt'> => ({
   accountId,
@@ -116,12 +117,12 @@ export function secondFactorRules(ctx: StorageContext): void {
       const s = ctx.storage();
       const alice = await seedAccount(s, 'alice');
       const idHash = secretHash('ticket');
-      await s.putSecondFactorChallenge({ idHash, kind: 'login', accountId: alice.id, challenge: 'chal', expiresAt: T0 + 5 * MIN, createdAt: T0 }, T0);
+      await s.putSecondFactorChallenge({ idHash, kind: 'login', accountId: alice.id, challenge: 'chal', relyingParty: RP, expiresAt: T0 + 5 * MIN, createdAt: T0 }, T0);
       await expect(
-        s.putSecondFactorChallenge({ idHash, kind: 'login', accountId: alice.id, challenge: null, expiresAt: T0 + 5 * MIN, createdAt: T0 }, T0),
+        s.putSecondFactorChallenge({ idHash, kind: 'login', accountId: alice.id, challenge: null, relyingParty: null, expiresAt: T0 + 5 * MIN, createdAt: T0 }, T0),
       ).rejects.toMatchObject({ code: 'conflict' });
       expect(await s.getSecondFactorChallenge(idHash, T0 + 1)).toEqual({
-        idHash, kind: 'login', accountId: alice.id, challenge: 'chal', tries: 0, expiresAt: T0 + 5 * MIN, createdAt: T0,
+        idHash, kind: 'login', accountId: alice.id, challenge: 'chal', relyingParty: RP, tries: 0, expiresAt: T0 + 5 * MIN, createdAt: T0,
       });
       expect(await s.countSecondFactorTry(idHash, T0 + 2)).toBe(1);
       expect(await s.countSecondFactorTry(idHash, T0 + 3)).toBe(2);
@@ -134,13 +135,13 @@ export function secondFactorRules(ctx: StorageContext): void {
     it('refuses an expired ticket, and forgets expired ones when a new one comes', async () => {
       const s = ctx.storage();
       const old = secretHash('old');
-      await s.putSecondFactorChallenge({ idHash: old, kind: 'passkey.login', accountId: null, challenge: 'c1', expiresAt: T0 + MIN, createdAt: T0 }, T0);
+      await s.putSecondFactorChallenge({ idHash: old, kind: 'passkey.login', accountId: null, challenge: 'c1', relyingParty: RP, expiresAt: T0 + MIN, createdAt: T0 }, T0);
       expect(await s.getSecondFactorChallenge(old, T0 + MIN)).toBeNull();
       expect(await s.countSecondFactorTry(old, T0 + MIN)).toBeNull();
       expect(await s.takeSecondFactorChallenge(old, T0 + MIN)).toBeNull();
       // Its id is free again once a later challenge purged it.
-      await s.putSecondFactorChallenge({ idHash: secretHash('new'), kind: 'passkey.login', accountId: null, challenge: 'c2', expiresAt: T0 + 6 * MIN, createdAt: T0 + MIN }, T0 + MIN);
-      await s.putSecondFactorChallenge({ idHash: old, kind: 'passkey.login', accountId: null, challenge: 'c3', expiresAt: T0 + 6 * MIN, createdAt: T0 + MIN }, T0 + MIN);
+      await s.putSecondFactorChallenge({ idHash: secretHash('new'), kind: 'passkey.login', accountId: null, challenge: 'c2', relyingParty: RP, expiresAt: T0 + 6 * MIN, createdAt: T0 + MIN }, T0 + MIN);
+      await s.putSecondFactorChallenge({ idHash: old, kind: 'passkey.login', accountId: null, challenge: 'c3', relyingParty: RP, expiresAt: T0 + 6 * MIN, createdAt: T0 + MIN }, T0 + MIN);
       expect((await s.takeSecondFactorChallenge(old, T0 + MIN + 1))?.challenge).toBe('c3');
     });
 
@@ -166,7 +167,7 @@ export function secondFactorRules(ctx: StorageContext): void {
       await s.putPendingTotp(alice.id, 'SECRET', T0);
       await s.setRecoveryCodes(alice.id, ['h1'], T0);
       await s.addPasskey(passkey(alice.id));
-      await s.putSecondFactorChallenge({ idHash: 't', kind: 'login', accountId: alice.id, challenge: null, expiresAt: T0 + MIN, createdAt: T0 }, T0);
+      await s.putSecondFactorChallenge({ idHash: 't', kind: 'login', accountId: alice.id, challenge: null, relyingParty: null, expiresAt: T0 + MIN, createdAt: T0 }, T0);
       await s.recordSecondFactorFailure(alice.id, T0, 0);
       expect(await s.removeAccount('alice')).toBe(true);
       expect(await s.getTotp(alice.id)).toBeNull();

@@ -39,15 +39,17 @@ CREATE INDEX passkeys_by_account ON passkeys(account_id, created_at);
 
 -- A login ticket (the password was right, a second factor is due) or a WebAuthn challenge: keyed by the hash of its
 -- id (a bearer secret), with the account it is for (none for a passkey sign-in, which finds its account by the
--- credential), the challenge the browser signs, and the wrong answers it had. Gone after 5 minutes.
+-- credential), the challenge the browser signs and the relying party it was made for (JSON: the RP ID and origins the
+-- answer must come from), and the answers counted against it. Gone after 5 minutes.
 CREATE TABLE second_factor_challenges (
-  id_hash    TEXT PRIMARY KEY,
-  kind       TEXT NOT NULL,
-  account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,
-  challenge  TEXT,
-  tries      INTEGER NOT NULL DEFAULT 0,
-  expires_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  id_hash       TEXT PRIMARY KEY,
+  kind          TEXT NOT NULL,
+  account_id    TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+  challenge     TEXT,
+  relying_party TEXT,
+  tries         INTEGER NOT NULL DEFAULT 0,
+  expires_at    INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL
 );
 CREATE INDEX second_factor_challenges_by_expiry ON second_factor_challenges(expires_at);
 
