@@ -2,7 +2,8 @@
  * The owner's settings: the address mail reaches them at in Knock (to copy and give out), their own email address
  * (notifications go there once verified: Save mails a link to it), the channels knocks are forwarded to while they
  * are away (ChannelsSection.tsx), and the mail clients logged in with `npx knock mail login`, each with its Revoke
- * button. In a company's console, its Company section too (CompanySection.tsx).
+ * button, and two-factor sign-in (TwoFactorSection.tsx, the person's own: not in a company's console). In a company's
+ * console, its Company section too (CompanySection.tsx).
  */
 import { useEffect, useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
@@ -19,6 +20,7 @@ import { DomainsSection } from './DomainsSection.tsx';
 import type { CompanyViewer } from './CompanySection.tsx';
 import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { SettingsFeedback } from './SettingsFeedback.tsx';
+import { TwoFactorSection } from './TwoFactorSection.tsx';
 
 /**
  * `company`: this is a company's console, seen by one of its operators. Its admins change everything the owner of a
@@ -55,6 +57,7 @@ export function SettingsView({ onBack, company = null }: { onBack: () => void; c
                 <PhoneSection />
                 <DomainsSection />
                 <ChannelsSection />
+                {company === null && <TwoFactorSection />}
                 <Devices devices={current.devices} onRevoked={(id) => (settings.value = { ...current, devices: current.devices.filter((d) => d.id !== id) })} />
               </>
             )}
