@@ -1238,8 +1238,8 @@ export const passkeyAnswerBody = z.object({ challengeId: secretId, response: web
 const passkeyName = z.string().trim().min(1, { message: 'Give the passkey a name.' }).max(64).refine(wellFormed, { message: 'The name contains broken characters.' });
 export const addPasskeyBody = passkeyAnswerBody.extend({ name: passkeyName });
 export const renamePasskeyBody = z.object({ name: passkeyName });
-/** Settings: turning the app on (its first code), off (the password and a second factor), adding a passkey (the password). */
-export const totpConfirmBody = z.object({ code: totpCode });
+/** Settings: turning the app on (its first code and the password), off (the password and a second factor), adding a passkey (the password). */
+export const totpConfirmBody = z.object({ code: totpCode, password: passwordField });
 export const totpOffBody = secondFactorProof.extend({ password: passwordField });
 export const passwordBody = z.object({ password: passwordField });
 

@@ -1,8 +1,9 @@
 /**
  * Two-factor sign-in over HTTP (issue 22, engine/secondFactor/): the login's second step, signing in with a passkey
  * alone, and Settings → Two-factor sign-in. Settings are the owner's own, at the console only (not a mail device, not
- * a company's operator acting for it: a second factor is a person's). Turning the app off and adding a passkey (which
- * signs in alone) need the password again, so a session left open somewhere cannot do either. Every second-factor
+ * a company's operator acting for it: a second factor is a person's). Turning the app on or off and adding a passkey
+ * (which signs in alone) need the password again, so a session left open somewhere can do none of them (turning an
+ * app on would lock the owner out and give its recovery codes to whoever did). Every second-factor
  * answer counts against the client's address (rateLimits.secondFactorTriesPerIp) and, when wrong, against the account
  * (engine/secondFactor/secondFactor.ts). Checks first, then does (CONVENTIONS 7).
  *
@@ -151,7 +152,8 @@ export class SecondFactorApi {
 
   private async confirmTotp(r: RequestInfo): Promise<void> {
     const account = await this.owner(r);
-    const { code } = await this.read(r, totpConfirmBody);
+    const { code, password } = await this.read(r, totpConfirmBody);
+    await this.checkPassword(r, account, password);
     this.answersPerIp.takeOrThrow(r.ip, 'Second-factor answers from your address');
     this.answer(r, await this.deps.secondFactor.confirmTotp(account, code, this.context(r)));
   }
@@ -198,6 +200,7 @@ export class SecondFactorApi {
   /** A challenge for one of the owner's passkeys, to confirm a Settings action with it (its id goes with the answer). */
   private async confirmationChallenge(r: RequestInfo): Promise<void> {
     const account = await this.owner(r);
+    this.answersPerIp.takeOrThrow(r.ip, 'Second-factor answers from your address');
     if ((await this.deps.storage.listPasskeys(account.id)).length === 0) throw new KnockError('bad_request', 'You have no passkey: confirm with a code.');
     this.answer(r, await this.deps.passkeys.assertionOptions('passkey.confirm', account, this.relyingParty(r.req)));
   }

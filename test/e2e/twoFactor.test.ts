@@ -1,7 +1,7 @@
 /**
  * Issue 22, two-factor sign-in as people do it, in Chromium on a 360 px phone: Alice opens Settings → Two-factor
  * sign-in, presses "Add authenticator app", reads the key the page shows (her app would scan the QR code), and turns it
- * on with the code computed here with otpauth, as her app would; her recovery codes show once, to download. Logged
+ * on with the code computed here with otpauth, as her app would, and her password; her recovery codes show once, to download. Logged
  * out, her password leads to a second step, "Authentication code", where a wrong code is refused in words and the
  * right one opens her console. Bob adds a passkey (Chromium's virtual authenticator: CTAP2, built in, resident keys,
  * user verification) and signs in with "Sign in with a passkey" alone, and with the passkey as the second step after
@@ -69,6 +69,7 @@ describe('two-factor sign-in', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const secret = key.replace(/\s/g, '');
     await audit.check(page, 'Settings → Two-factor sign-in, adding an app');
     await section.getByRole('textbox', { name: 'Verification code' }).fill(codeOf(secret));
+    await section.getByRole('textbox', { name: 'Password' }).fill(TEST_PASSWORD);
     await section.getByRole('button', { name: 'Turn on' }).click();
 
     const codes = section.getByRole('list', { name: 'Your recovery codes' }).getByRole('listitem');
@@ -152,7 +153,7 @@ describe('two-factor sign-in', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const carol = new Person(knock.url);
     await carol.login('carol');
     const { secret } = await carol.api.request('POST', '/_/api/security/second-factor/totp', {}, totpEnrolment);
-    await carol.api.request('POST', '/_/api/security/second-factor/totp/confirm', { code: codeOf(secret) }, secondFactorChange);
+    await carol.api.request('POST', '/_/api/security/second-factor/totp/confirm', { code: codeOf(secret), password: TEST_PASSWORD }, secondFactorChange);
 
     const page = await browser.newPage('carol', PHONE);
     await openProfile(page, base, 'acme');

@@ -48,7 +48,7 @@ describe('knock user 2fa', () => {
       await alice.login('alice', PASSWORD);
       const { secret } = await alice.api.request('POST', '/_/api/security/second-factor/totp', {}, totpEnrolment);
       const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate();
-      await alice.api.request('POST', '/_/api/security/second-factor/totp/confirm', { code }, secondFactorChange);
+      await alice.api.request('POST', '/_/api/security/second-factor/totp/confirm', { code, password: PASSWORD }, secondFactorChange);
       const { challengeId, options } = await alice.api.request('POST', '/_/api/security/second-factor/passkeys/options', { password: PASSWORD }, webAuthnOptions);
       const response = new SoftAuthenticator(knock.url).register(options as unknown as CreationOptions);
       const added = await alice.api.request('POST', '/_/api/security/second-factor/passkeys', { challengeId, name: 'Laptop', response }, secondFactorChange);

@@ -183,7 +183,7 @@ describe('knock mail', () => {
     const { handle: bea, person } = await cast.owner('Bea');
     const { secret } = await person.api.request('POST', '/_/api/security/second-factor/totp', {}, totpEnrolment);
     const codeAt = (steps: number) => new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * 30_000 });
-    await person.api.request('POST', '/_/api/security/second-factor/totp/confirm', { code: codeAt(0) }, secondFactorChange);
+    await person.api.request('POST', '/_/api/security/second-factor/totp/confirm', { code: codeAt(0), password: TEST_PASSWORD }, secondFactorChange);
     const bare = await mail(['login', `${knock.url}/${bea}`, '--password-stdin'], `${TEST_PASSWORD}\n`);
     expect(bare).toMatchObject({ code: 1, stdout: '' });
     expect(bare.stderr).toBe('knock: This account has two-factor sign-in: log in with --code and a code of your authenticator app (or a recovery code).\n');

@@ -52,7 +52,7 @@ function settings<S extends z.ZodType>(person: Person, method: string, path: str
 async function ownerWithApp(handle: string): Promise<{ person: Person; secret: string; recoveryCodes: string[] }> {
   const person = await loggedInOwner(knock, handle);
   const { secret } = await settings(person, 'POST', '/totp', {}, totpEnrolment);
-  const change = await settings(person, 'POST', '/totp/confirm', { code: codeOf(secret) }, secondFactorChange);
+  const change = await settings(person, 'POST', '/totp/confirm', { code: codeOf(secret), password: TEST_PASSWORD }, secondFactorChange);
   return { person, secret, recoveryCodes: change.recoveryCodes ?? [] };
 }
 
@@ -93,9 +93,13 @@ describe('an authenticator app', () => {
     expect(enrolment.uri).toBe(`otpauth://totp/Knock%20(127.0.0.1):alice?issuer=Knock%20(127.0.0.1)&secret=${enrolment.secret}&algorithm=SHA1&digits=6&period=30`);
     // Pending: the password still signs in alone until a code confirms the app.
     expect((await passwordStep('alice')).cookie).toBe(true);
-    const wrong = await refusal(settings(alice, 'POST', '/totp/confirm', { code: codeOf(enrolment.secret, 5) }, secondFactorChange));
+    const confirm = (body: object) => settings(alice, 'POST', '/totp/confirm', body, secondFactorChange);
+    const wrong = await refusal(confirm({ code: codeOf(enrolment.secret, 5), password: TEST_PASSWORD }));
     expect(wrong.message).toContain('not the app\u2019s current code');
-    const change = await settings(alice, 'POST', '/totp/confirm', { code: codeOf(enrolment.secret) }, secondFactorChange);
+    // A session alone (a browser left open) cannot turn an app on: the password is asked again.
+    expect((await refusal(confirm({ code: codeOf(enrolment.secret) }))).status).toBe(400);
+    expect((await refusal(confirm({ code: codeOf(enrolment.secret), password: 'not her password' }))).message).toBe('That is not your password.');
+    const change = await confirm({ code: codeOf(enrolment.secret), password: TEST_PASSWORD });
     expect(change.recoveryCodes).toHaveLength(10);
     expect(new Set(change.recoveryCodes).size).toBe(10);
     for (const code of change.recoveryCodes ?? []) expect(code).toMatch(/^[a-z2-9]{5}-[a-z2-9]{5}$/);

@@ -31,7 +31,7 @@ type Proof = Omit<SecondFactorProof, 'passkey'> & { passkey?: unknown };
 export const twoFactor = {
   state: (): Promise<SecondFactorAnswer> => api.request('GET', SETTINGS, undefined, secondFactorAnswer),
   enrolTotp: (): Promise<TotpEnrolment> => api.request('POST', `${SETTINGS}/totp`, {}, totpEnrolment),
-  confirmTotp: (code: string): Promise<SecondFactorChange> => api.request('POST', `${SETTINGS}/totp/confirm`, { code }, secondFactorChange),
+  confirmTotp: (code: string, password: string): Promise<SecondFactorChange> => api.request('POST', `${SETTINGS}/totp/confirm`, { code, password }, secondFactorChange),
   turnOffTotp: (password: string, code: string): Promise<SecondFactorChange> =>
     api.request('POST', `${SETTINGS}/totp/off`, { password, ...typedCode(code) }, secondFactorChange),
   /** New recovery codes, confirmed by a code of the app, or by a passkey when there is no app. */

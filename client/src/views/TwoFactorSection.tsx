@@ -1,8 +1,8 @@
 /**
  * Settings → Two-factor sign-in (issue 22; modelled on GitHub's): a second step after the password. "Add
- * authenticator app" shows a QR code and the key to type, and "Turn on" takes the app's first code; the recovery codes
- * then show once. "Turn off" asks the password and a code. Passkeys (PasskeyList.tsx) sign in alone or as the second
- * step. The owner's own: a company's console does not show it (SettingsView.tsx).
+ * authenticator app" shows a QR code and the key to type, and "Turn on" takes the app's first code and the password;
+ * the recovery codes then show once. "Turn off" asks the password and a code. Passkeys (PasskeyList.tsx) sign in
+ * alone or as the second step. The owner's own: a company's console does not show it (SettingsView.tsx).
  */
 import { useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
@@ -86,8 +86,8 @@ function AuthenticatorApp({ on, change }: { on: boolean; change: TwoFactorChange
       ) : (
         <Enrolment
           enrolment={enrolment.value}
-          onConfirm={async (code) => {
-            if (await change(() => twoFactor.confirmTotp(code), 'Your authenticator app is on: Knock asks for its code when you sign in.')) enrolment.value = null;
+          onConfirm={async (code, password) => {
+            if (await change(() => twoFactor.confirmTotp(code, password), 'Your authenticator app is on: Knock asks for its code when you sign in.')) enrolment.value = null;
           }}
           onCancel={() => (enrolment.value = null)}
         />
@@ -106,36 +106,29 @@ function keyGroups(secret: string): string {
   return secret.replace(/(.{4})(?=.)/g, '$1 ');
 }
 
-function Enrolment({ enrolment, onConfirm, onCancel }: { enrolment: TotpEnrolment; onConfirm: (code: string) => Promise<void>; onCancel: () => void }) {
+function Enrolment({ enrolment, onConfirm, onCancel }: { enrolment: TotpEnrolment; onConfirm: (code: string, password: string) => Promise<void>; onCancel: () => void }) {
   const codeId = useId();
   const code = useSignal('');
+  const password = useSignal('');
   return (
     <form
       class="settings-form"
       onSubmit={(event) => {
         event.preventDefault();
-        void onConfirm(code.value.trim());
+        void onConfirm(code.value.trim(), password.value);
       }}
     >
-      <p>Scan this QR code with your authenticator app, or type the key into it. Then type the code the app shows.</p>
+      <p>Scan this QR code with your authenticator app, or type the key into it. Then type the code the app shows, and your password.</p>
       <QrCode text={enrolment.uri} label="QR code to add Knock to your authenticator app" />
       <p>
         Key: <code class="totp-key">{keyGroups(enrolment.secret)}</code>
       </p>
       <div class="field">
         <label for={codeId}>Verification code</label>
-        <div class="settings-row">
-          <input id={codeId} {...codeInputProps} required value={code.value} onInput={(e) => (code.value = e.currentTarget.value)} />
-          <button type="submit" class="button button--primary">
-            Turn on
-          </button>
-        </div>
+        <input id={codeId} {...codeInputProps} required value={code.value} onInput={(e) => (code.value = e.currentTarget.value)} />
       </div>
-      <p>
-        <button type="button" class="button button--quiet" onClick={onCancel}>
-          Cancel
-        </button>
-      </p>
+      <PasswordField value={password} />
+      <FormButtons label="Turn on" onCancel={onCancel} />
     </form>
   );
 }
