@@ -94,6 +94,11 @@ import { BlocksApi } from './http/blocksApi.ts';
 import { AccountDataApi } from './http/accountDataApi.ts';
 import { AccountExport } from './accountExport.ts';
 import { AccountRemoval } from './accountRemoval.ts';
+import { Challenges } from './secondFactor/challenges.ts';
+import { LoginTickets } from './secondFactor/loginTickets.ts';
+import { Passkeys } from './secondFactor/passkeys.ts';
+import { SecondFactor } from './secondFactor/secondFactor.ts';
+import { SecondFactorApi } from './http/secondFactorApi.ts';
 import { TlsFront } from './tls.ts';
 import { Certificates } from './certificates.ts';
 import { AcmeIssuer } from '../adapters/acme/acmeIssuer.ts';
@@ -238,7 +243,16 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const logins = new LoginThrottle(config.rateLimits, clock, timers);
   // Issue 22: blocked visitors, refused at the knock, in their conversation's room and at uploads.
   const blocks = new VisitorBlocks({ storage, audit, clock, logger: logger.child({ module: 'blocks' }) });
-  const api = new Api({ storage, auth, accounts, audit, sessions, hub, conversationLog, clock, logins, config, secureCookies, blocks });
+  // Two-factor sign-in (issue 22): its tickets and WebAuthn challenges are in storage, so any process answers them.
+  const challenges = new Challenges({ storage, clock });
+  const passkeys = new Passkeys({ storage, clock, challenges });
+  const secondFactor = new SecondFactor({ storage, clock, audit, challenges, passkeys, tries: config.rateLimits.secondFactorTries });
+  const loginTickets = new LoginTickets({ storage, secondFactor, challenges, passkeys });
+  const secondFactorApi = new SecondFactorApi({ storage, auth, sessions, audit, secondFactor, tickets: loginTickets, passkeys, logins, clock, config, secureCookies });
+  const api = new Api({
+    storage, auth, accounts, audit, sessions, hub, conversationLog, clock, logins, config, secureCookies, blocks,
+    secondFactorDue: (account, req) => secondFactorApi.due(account, req),
+  });
   const files = new Files({
     storage,
     blobs,
@@ -426,7 +440,10 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   let dnsPort: number | null = null;
   // --- issue 17: email over HTTP -----------------------------------------------------------------------------------
   const mailPages = new MailPages({ storage, clock, mailLinksPerIp: config.rateLimits.mailLinksPerIp, assetsDir: config.assetsDir ?? defaultAssetsDir });
-  const mailApi = new MailApi({ storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes });
+  const mailApi = new MailApi({
+    storage, auth, mail, files, blobs, conversationLog, logins, clock, rateLimits: config.rateLimits, maxBodyBytes: config.maxBodyBytes,
+    secondFactor, trustProxy: config.trustProxy,
+  });
   // --- issue 19: companies (the CLI's and Settings → Company's one way to change them) ----------------------------
   const companies = new Companies({ storage, accounts, clock, mailDomain });
   const companyApi = new CompanyApi({ storage, auth, companies, clock, hub, joinsPerIp: config.rateLimits.loginsPerIp, publicUrl: config.publicUrl, secure: secureCookies });
@@ -460,6 +477,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   const accountDataApi = new AccountDataApi({
     storage,
     auth,
+    secondFactor,
     exporter: new AccountExport({ storage, blobs, clock, logger: logger.child({ module: 'export' }) }),
     removal: new AccountRemoval({ storage, blobs, hub, logger: logger.child({ module: 'accounts' }) }),
     audit,
@@ -487,6 +505,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
     securityApi,
     blocksApi,
     accountDataApi,
+    secondFactorApi,
     matchmaking,
     storage,
     logger: logger.child({ module: 'http' }),

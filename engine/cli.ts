@@ -24,6 +24,7 @@ import { Companies } from './companies.ts';
 import { COMPANY_GROUPS, COMPANY_USAGE, companyCommand, type CompanyGroup } from './companyCli.ts';
 import { PHONE_USAGE, phoneCommand } from './phoneCli.ts';
 import { DOMAIN_USAGE, domainCommand } from './domainCli.ts';
+import { SECOND_FACTOR_USAGE, secondFactorCommand } from './secondFactorCli.ts';
 import { Domains, ownNames, resolverNs } from './domains.ts';
 import { SECURITY_COMMANDS, SECURITY_USAGE, recordPasswordSet, securityCommand } from './securityCli.ts';
 import { BLOCK_USAGE, blockCommand } from './blockCli.ts';
@@ -38,6 +39,7 @@ const USAGE = `Usage:
   knock user email <handle> [<address> | --remove]
   knock user devices <handle> [--revoke <device id>]
 ${SECURITY_USAGE}
+${SECOND_FACTOR_USAGE}
   knock conversation list <handle> [--search "<words>"] [--filter all|unread|files|archived]
   knock conversation archive|unarchive|delete <conversation id>
 ${CHANNEL_USAGE}
@@ -89,6 +91,8 @@ async function run(argv: string[]): Promise<number> {
     capacity: { type: 'string' },
     limit: { type: 'string' },
     out: { type: 'string' },
+    code: { type: 'string' },
+    disable: { type: 'boolean' },
   });
   const [group, command, handle] = positionals;
   const groups = ['user', 'conversation', 'mail', 'channel', 'forwarding', 'phone', 'domain', 'block', ...COMPANY_GROUPS];
@@ -219,6 +223,14 @@ async function run(argv: string[]): Promise<number> {
         }
         return 0;
       }
+      case '2fa':
+        // Settings → Two-factor sign-in (issue 22): what is on, or --disable to let an owner who lost their phone back in.
+        return await secondFactorCommand(
+          { storage, clock: systemClock, logger: createLogger('warn', process.stderr), tries: config.rateLimits.secondFactorTries },
+          handle,
+          values.disable === true,
+          process.stdout,
+        );
       case 'devices': {
         // Settings' mail devices (npx knock mail login): listed, or one revoked.
         const account = handle ? await storage.getAccountByHandle(handle) : null;

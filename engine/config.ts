@@ -155,6 +155,13 @@ export const configSchema = z.object({
       recoveriesPerIp: rate.default({ perWindow: 10, windowMs: 3600_000 }),
       /** Recovery links mailed for one account (more are not sent, and the answer says the same). */
       recoveriesPerAccount: rate.default({ perWindow: 3, windowMs: 3600_000 }),
+      /**
+       * Wrong second-factor answers (TOTP codes, recovery codes, passkeys) one account may get (issue 22; counted in
+       * storage, so across processes). Over it, codes are refused until the window has passed; recovery codes still work.
+       */
+      secondFactorTries: rate.default({ perWindow: 5, windowMs: 15 * 60_000 }),
+      /** Second-factor answers (right or wrong) from one client address, whatever the account (over it: refused). */
+      secondFactorTriesPerIp: rate.default({ perWindow: 30, windowMs: 15 * 60_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -185,6 +192,8 @@ export const configSchema = z.object({
       smsConversationsPerOwner: { perWindow: 60, windowMs: 3600_000 },
       recoveriesPerIp: { perWindow: 10, windowMs: 3600_000 },
       recoveriesPerAccount: { perWindow: 3, windowMs: 3600_000 },
+      secondFactorTries: { perWindow: 5, windowMs: 15 * 60_000 },
+      secondFactorTriesPerIp: { perWindow: 30, windowMs: 15 * 60_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),

@@ -65,4 +65,12 @@ export class LoginThrottle {
     const delay = loginDelayMs(this.perHandle.borrow(handle, OVERDRAFT));
     if (delay > 0) await new Promise<void>((resolve) => this.timers.after(delay, resolve));
   }
+
+  /**
+   * Counts one sign-in that names no account (a passkey alone, issue 22: the passkey says whose it is) against the
+   * client's address; throws `rate_limited` when the client is over `loginsPerIp`.
+   */
+  admitAddress(client: string): void {
+    this.perIp.takeOrThrow(client, 'Login attempts from your address');
+  }
 }

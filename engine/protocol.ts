@@ -821,7 +821,13 @@ export type SettingsAnswer = z.infer<typeof settingsAnswer>;
 /** PUT /_/api/settings/email: sets the address (unverified: a link is mailed to it); `null` removes it. */
 export const settingsEmailBody = z.object({ address: emailSchema.nullable() });
 /** POST /_/api/devices: a mail client logs in (handle and password, as the console's login), gets a token once. */
-export const deviceLoginBody = z.object({ handle: handleSchema, password: z.string().min(1).max(1024), name: z.string().trim().min(1).max(64) });
+export const deviceLoginBody = z.object({
+  handle: handleSchema,
+  password: z.string().min(1).max(1024),
+  name: z.string().trim().min(1).max(64),
+  /** An account with two-factor sign-in (issue 22): a code of its authenticator app, or a recovery code. */
+  code: z.string().trim().min(1).max(64).optional(),
+});
 export const deviceLoginAnswer = z.object({ id, token: z.string(), handle: z.string(), mailAddress: z.string() });
 /** GET /_/api/mail/conversations (a device token): every conversation, for `npx knock mail sync`. */
 export const mailConversationRecord = z.object({ id, subject: z.string(), lastSeq: seq, ownerReadSeq: seq });
@@ -1262,3 +1268,72 @@ export const deleteAccountBody = z.object({
   recoveryCode: z.string().max(64).optional(),
 });
 export type DeleteAccountBody = z.infer<typeof deleteAccountBody>;
+// ---------------------------------------------------------------------------------------------------------------
+// Two-factor sign-in (issue 22): Settings → Two-factor sign-in (/_/api/security/second-factor) and the login's second
+// step (/_/api/login/second-factor, /_/api/login/passkey). engine/http/secondFactorApi.ts serves them.
+
+/** The second factors an account may sign in with, in the order the login offers them. */
+export const secondFactorMethod = z.enum(['totp', 'recovery', 'passkey']);
+export type SecondFactorMethod = z.infer<typeof secondFactorMethod>;
+
+const base64url = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9_-]*$/, { message: 'is not base64url.' });
+/**
+ * A WebAuthn credential as the browser gives it (@simplewebauthn/browser's startRegistration or startAuthentication):
+ * its shape checked here, its meaning by @simplewebauthn/server.
+ */
+export const webAuthnCredential = z.looseObject({
+  id: base64url(1024),
+  rawId: base64url(1024),
+  type: z.literal('public-key'),
+  response: z.looseObject({ clientDataJSON: base64url(8192) }),
+  clientExtensionResults: z.looseObject({}),
+});
+/** A challenge's id (the browser hands it back with the signed answer), or a login ticket. */
+const secretId = z.string().min(16).max(128);
+const totpCode = z.string().transform((s) => s.replace(/\s/g, '')).pipe(z.string().regex(/^\d{6}$/, { message: 'An authentication code is 6 digits.' }));
+const passwordField = z.string().min(1, { message: 'Give your password.' }).max(1024);
+
+/**
+ * A second factor as given: a code of the authenticator app, a recovery code, or a passkey's signed answer (with the
+ * id of the challenge it answers, outside of a login, whose ticket holds its challenge).
+ */
+export const secondFactorProof = z.object({
+  code: totpCode.optional(),
+  recoveryCode: z.string().min(1).max(64).optional(),
+  passkey: webAuthnCredential.optional(),
+  challengeId: secretId.optional(),
+});
+export type SecondFactorProof = z.infer<typeof secondFactorProof>;
+/** POST /_/api/login/second-factor: the ticket of the password step and one second factor. */
+export const loginSecondFactorBody = secondFactorProof.extend({ ticket: secretId });
+/** POST /_/api/login/passkey (a passkey alone), and a new passkey (with the name its owner gives it). */
+export const passkeyAnswerBody = z.object({ challengeId: secretId, response: webAuthnCredential });
+const passkeyName = z.string().trim().min(1, { message: 'Give the passkey a name.' }).max(64).refine(wellFormed, { message: 'The name contains broken characters.' });
+export const addPasskeyBody = passkeyAnswerBody.extend({ name: passkeyName });
+export const renamePasskeyBody = z.object({ name: passkeyName });
+/** Settings: turning the app on (its first code and the password), off (the password and a second factor), adding a passkey (the password). */
+export const totpConfirmBody = z.object({ code: totpCode, password: passwordField });
+export const totpOffBody = secondFactorProof.extend({ password: passwordField });
+export const passwordBody = z.object({ password: passwordField });
+
+export const passkeyView = z.object({ id, name: z.string(), createdAt: z.number(), lastUsedAt: z.number().nullable() });
+export type PasskeyView = z.infer<typeof passkeyView>;
+/** GET /_/api/security/second-factor: what is on. */
+export const secondFactorAnswer = z.object({ totp: z.boolean(), recoveryCodesLeft: z.number(), passkeys: z.array(passkeyView) });
+export type SecondFactorAnswer = z.infer<typeof secondFactorAnswer>;
+/** A change in Settings: the state after it, and new recovery codes when it made them (shown once), else null. */
+export const secondFactorChange = z.object({ state: secondFactorAnswer, recoveryCodes: z.array(z.string()).nullable() });
+export type SecondFactorChange = z.infer<typeof secondFactorChange>;
+/** POST /_/api/security/second-factor/totp: the secret of a new app (pending until its first code) and its otpauth:// URI. */
+export const totpEnrolment = z.object({ secret: z.string(), uri: z.string() });
+export type TotpEnrolment = z.infer<typeof totpEnrolment>;
+/** WebAuthn options for the browser's ceremony, and the id of their challenge (sent back with the answer). */
+export const webAuthnOptions = z.object({ challengeId: z.string(), options: z.looseObject({ challenge: z.string() }) });
+export type WebAuthnOptions = z.infer<typeof webAuthnOptions>;
+/** The answer of POST /_/api/login when the password is right and a second factor is due (no session yet). */
+export interface SecondFactorLogin {
+  ticket: string;
+  methods: SecondFactorMethod[];
+  /** Options to sign in with one of the account's passkeys, when it has any. */
+  passkey?: WebAuthnOptions['options'];
+}

@@ -14,6 +14,7 @@
  *   const list = await sessions.list(account, secretHash(token)); // [{ id, device: 'Chrome 131 on Linux', current: true, ... }]
  *   await sessions.endAll(account, context, { keep: secretHash(token) });
  */
+import type { SignInMethod as SecondFactorSignIn } from './secondFactor/loginTickets.ts';
 import { deviceFamily, deviceName, type AuditContext, type AuditLog } from './auditLog.ts';
 import type { Auth } from './auth.ts';
 import { KnockError } from './errors.ts';
@@ -26,7 +27,8 @@ import type { SessionView } from './protocol.ts';
 const DEVICE_HISTORY = 200;
 
 /** How a sign-in proved who it was, as its audit entry says (`detail.method`). */
-export type SignInMethod = 'password' | 'signup' | 'totp' | 'recovery_code' | 'passkey';
+/** How a sign-in was proved: the password alone, sign-up, the password and a second factor, or a passkey alone. */
+export type SignInMethod = 'password' | 'signup' | SecondFactorSignIn;
 
 export interface SessionsOptions {
   storage: Pick<Storage, 'listSessions' | 'endSession' | 'endSessions' | 'listAudit' | 'companiesOf'>;

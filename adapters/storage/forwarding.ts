@@ -2,6 +2,7 @@
  * The parts of the Storage port that both SQL adapters keep in modules of their own (the outbox and email of issue
  * 17: outbox.ts and mail.ts in each; forwarding's channels of issue 18: channels.ts; companies of issue 19:
  * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; SMS conversations: sms.ts; own domains of issue 21: domains.ts, and their certificates: certificates.ts; the audit log and sessions with recovery links of issue 22: audit.ts, sessions.ts), as the adapter exposes them: every method of the part, forwarded to the
+ * companies.ts and canned.ts; phone numbers of issue 20: phones.ts; SMS conversations: sms.ts; own domains of issue 21: domains.ts, and their certificates: certificates.ts; the audit log and two-factor sign-in of issue 22: audit.ts, secondFactor.ts), as the adapter exposes them: every method of the part, forwarded to the
  * module's. Listed once for both adapters (a method added to the port fails to compile here until it is forwarded);
  * each adapter class declares the methods by merging the part's interface, and puts these on the instance.
  *
@@ -9,7 +10,7 @@
  *   export interface SqliteStorage extends OutboxStorage {}
  *   Object.assign(this, outboxMethods(new SqliteOutbox(db)));
  */
-import type { AccountDataStorage, AuditStorage, SessionRecoveryStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SmsStorage, VisitorBlockStorage } from '../../engine/ports/storage.ts';
+import type { AccountDataStorage, AuditStorage, SessionRecoveryStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, DomainStorage, MailStorage, OutboxStorage, PhoneStorage, RoutingStorage, SecondFactorStorage, SmsStorage, VisitorBlockStorage } from '../../engine/ports/storage.ts';
 
 export function outboxMethods(outbox: OutboxStorage): OutboxStorage {
   return {
@@ -212,5 +213,31 @@ export function accountDataMethods(data: AccountDataStorage): AccountDataStorage
     filesOf: (conversationId) => data.filesOf(conversationId),
     sessionHashesOf: (accountId) => data.sessionHashesOf(accountId),
     purgeAccount: (accountId) => data.purgeAccount(accountId),
+  };
+}
+
+export function secondFactorMethods(f: SecondFactorStorage): SecondFactorStorage {
+  return {
+    putPendingTotp: (accountId, secret, at) => f.putPendingTotp(accountId, secret, at),
+    getTotp: (accountId) => f.getTotp(accountId),
+    acceptTotpStep: (accountId, step, opts) => f.acceptTotpStep(accountId, step, opts),
+    removeTotp: (accountId) => f.removeTotp(accountId),
+    setRecoveryCodes: (accountId, codeHashes, at) => f.setRecoveryCodes(accountId, codeHashes, at),
+    useRecoveryCode: (accountId, codeHash) => f.useRecoveryCode(accountId, codeHash),
+    countRecoveryCodes: (accountId) => f.countRecoveryCodes(accountId),
+    addPasskey: (input) => f.addPasskey(input),
+    listPasskeys: (accountId) => f.listPasskeys(accountId),
+    getPasskeyByCredential: (credentialId) => f.getPasskeyByCredential(credentialId),
+    usePasskey: (id, use) => f.usePasskey(id, use),
+    renamePasskey: (accountId, id, name) => f.renamePasskey(accountId, id, name),
+    removePasskey: (accountId, id) => f.removePasskey(accountId, id),
+    removePasskeys: (accountId) => f.removePasskeys(accountId),
+    putSecondFactorChallenge: (challenge, now) => f.putSecondFactorChallenge(challenge, now),
+    getSecondFactorChallenge: (idHash, now) => f.getSecondFactorChallenge(idHash, now),
+    countSecondFactorTry: (idHash, now) => f.countSecondFactorTry(idHash, now),
+    takeSecondFactorChallenge: (idHash, now) => f.takeSecondFactorChallenge(idHash, now),
+    recordSecondFactorFailure: (accountId, at, forgetBefore) => f.recordSecondFactorFailure(accountId, at, forgetBefore),
+    secondFactorFailures: (accountId, since) => f.secondFactorFailures(accountId, since),
+    clearSecondFactorFailures: (accountId) => f.clearSecondFactorFailures(accountId),
   };
 }

@@ -19,6 +19,7 @@ import type { RateLimitConfig } from '../config.ts';
 import { SESSION_COOKIE, serializeCookie } from '../cookies.ts';
 import { KnockError } from '../errors.ts';
 import { confirmIdentity } from '../identityCheck.ts';
+import type { SecondFactor } from '../secondFactor/secondFactor.ts';
 import type { Logger } from '../logger.ts';
 import type { LoginThrottle } from '../loginThrottle.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -40,6 +41,8 @@ export interface AccountDataApiDeps {
   auth: Auth;
   exporter: AccountExport;
   removal: AccountRemoval;
+  /** Deleting an account with a second factor asks for it too (engine/identityCheck.ts). */
+  secondFactor: Pick<SecondFactor, 'confirmSecondFactor'>;
   audit: Pick<AuditLog, 'record'>;
   /** The password asked before a deletion is guessed no faster than at the login. */
   logins: Pick<LoginThrottle, 'admit'>;
@@ -91,11 +94,16 @@ export class AccountDataApi {
     await this.deps.logins.admit(account.handle, r.ip);
     if (body.handle.trim().toLowerCase() !== account.handle) throw new KnockError('bad_request', `Type your handle, ${account.handle}, to confirm.`);
     await this.deps.removal.checkRemovable(account);
-    await confirmIdentity(account, {
-      password: body.password,
-      ...(body.code !== undefined ? { code: body.code } : {}),
-      ...(body.recoveryCode !== undefined ? { recoveryCode: body.recoveryCode } : {}),
-    });
+    await confirmIdentity(
+      account,
+      {
+        password: body.password,
+        ...(body.code !== undefined ? { code: body.code } : {}),
+        ...(body.recoveryCode !== undefined ? { recoveryCode: body.recoveryCode } : {}),
+      },
+      this.deps.secondFactor,
+      auditContextOf(r.req, this.deps.trustProxy),
+    );
     const removed = await this.deps.removal.remove(account);
     this.deps.logger.info({ handle: account.handle, ...removed }, 'an account was deleted by its owner');
     sendJson(r.res, 200, { ok: true }, {

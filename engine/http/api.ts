@@ -25,6 +25,7 @@ import {
   type KnockAnswer,
   type PageRef,
   type ProfileAnswer,
+  type SecondFactorLogin,
   type VisitorConversation,
 } from '../protocol.ts';
 import { readJson, sendJson } from './io.ts';
@@ -55,6 +56,11 @@ export interface ApiDeps {
   secureCookies: boolean;
   /** Issue 22: a blocked visitor's knock is refused; where each visitor knocks from is recorded (as a keyed hash). */
   blocks: Pick<VisitorBlocks, 'checkVisitor' | 'isBlocked' | 'seen'>;
+  /**
+   * After a right password: the second step due (engine/http/secondFactorApi.ts `due`), or null when the account has
+   * no second factor. Absent: no account has one.
+   */
+  secondFactorDue?: (account: Account, req: IncomingMessage) => Promise<SecondFactorLogin | null>;
 }
 
 export interface RequestInfo {
@@ -207,7 +213,10 @@ export class Api {
       if (target) await this.deps.audit.record(target.id, 'login.failed', context);
       throw err;
     });
-    // Recorded ('login', 'device.new') and opened in one place, which a second factor's check calls too (engine/sessions.ts).
+    // Issue 22: with a second factor the password opens no session; the answer is the ticket of the second step.
+    const secondFactor = await this.deps.secondFactorDue?.(account, r.req);
+    if (secondFactor) return sendJson(r.res, 200, { secondFactor });
+    // Recorded ('login', 'device.new') and opened in one place, which the second step calls too (engine/sessions.ts).
     const token = await this.deps.sessions.signedIn(account, context, 'password');
     sendJson(r.res, 200, { handle: account.handle, displayName: account.displayName }, { 'Set-Cookie': [this.sessionCookie(token)] });
   }

@@ -21,6 +21,7 @@
  *   GET    /_/api/conversations/<id>/emails/<seq>.html[?images=1]  members: the mail's HTML part, sandboxed
  */
 import type { z } from 'zod';
+import { auditContextOf } from '../auditLog.ts';
 import type { Auth } from '../auth.ts';
 import type { KnockConfig } from '../config.ts';
 import type { ConversationLog } from '../conversationLog.ts';
@@ -48,6 +49,7 @@ import {
   type SettingsAnswer,
 } from '../protocol.ts';
 import { KeyedRateLimiter } from '../rateLimit.ts';
+import type { SecondFactor } from '../secondFactor/secondFactor.ts';
 import type { RequestInfo } from './api.ts';
 import { readJson, sendJson } from './io.ts';
 import { runMatched, type Handler } from './routing.ts';
@@ -74,6 +76,10 @@ export interface MailApiDeps {
   conversationLog: Pick<ConversationLog, 'append' | 'summaryNow'>;
   /** The console's login throttle (the same instance as engine/http/api.ts's): a device login is a login. */
   logins: Pick<LoginThrottle, 'admit'>;
+  /** Issue 22: an account with a second factor gives one at a device login too (else the mail login would go around it). */
+  secondFactor?: Pick<SecondFactor, 'methods' | 'confirmSecondFactor'>;
+  /** config.trustProxy: the client's address in the audit log's entries of those second factors. */
+  trustProxy?: number;
   clock: Clock;
   rateLimits: Pick<KnockConfig['rateLimits'], 'socketMessages' | 'newEmailsPerAccount'>;
   maxBodyBytes: number;
@@ -125,9 +131,19 @@ export class MailApi {
     if (UNSHOWABLE.test(body.name)) throw new KnockError('bad_request', 'name: The device name holds characters that cannot be shown.');
     await this.deps.logins.admit(body.handle, r.ip);
     const account = await this.deps.auth.checkPassword(body.handle, body.password);
+    await this.secondFactorOf(r, account, body.code);
     const { token, device } = await this.deps.auth.openDevice(account.id, body.name);
     const answer: z.infer<typeof deviceLoginAnswer> = { id: device.id, token, handle: account.handle, mailAddress: this.deps.mail.addressOf(account.handle) };
     sendJson(r.res, 201, answer);
+  }
+
+  /** A device login of an account with a second factor needs one (`npx knock mail login --code`): a code of its app, or a recovery code. */
+  private async secondFactorOf(r: RequestInfo, account: Account, code: string | undefined): Promise<void> {
+    const secondFactor = this.deps.secondFactor;
+    if (!secondFactor || (await secondFactor.methods(account.id)).length === 0) return;
+    if (code === undefined) throw new KnockError('unauthorized', 'This account has two-factor sign-in: log in with --code and a code of your authenticator app (or a recovery code).');
+    const proof = /^\d{6}$/.test(code.replace(/\s/g, '')) ? { code } : { recoveryCode: code };
+    await secondFactor.confirmSecondFactor(account.id, proof, auditContextOf(r.req, this.deps.trustProxy ?? 0));
   }
 
   private async settings(r: RequestInfo): Promise<void> {

@@ -20,6 +20,7 @@ import type { DomainsApi } from './domainsApi.ts';
 import type { SecurityApi } from './securityApi.ts';
 import type { BlocksApi } from './blocksApi.ts';
 import type { AccountDataApi } from './accountDataApi.ts';
+import type { SecondFactorApi } from './secondFactorApi.ts';
 import { phonePath } from '../phoneNumbers.ts';
 import { MailPages } from './mailPages.ts';
 import { clientKeyOf } from './clientAddress.ts';
@@ -81,6 +82,8 @@ export interface HttpDeps {
   blocksApi: BlocksApi;
   /** Settings → Export my data, Delete account (engine/http/accountDataApi.ts, issue 22). */
   accountDataApi: AccountDataApi;
+  /** Two-factor sign-in: the login's second step and Settings → Two-factor sign-in (engine/http/secondFactorApi.ts, issue 22). */
+  secondFactorApi: SecondFactorApi;
   /** The pages of mail links (verify, unsubscribe). */
   mailPages: MailPages;
   matchmaking: Matchmaking;
@@ -166,6 +169,7 @@ export class HttpHandler {
       if (await this.deps.securityApi.route(info, pathname)) return;
       if (await this.deps.blocksApi.route(info, pathname)) return;
       if (await this.deps.accountDataApi.route(info, pathname)) return;
+      if (await this.deps.secondFactorApi.route(info, pathname)) return;
       throw new KnockError('not_found', 'No such API.');
     }
     // Before the GET-only rule: the unsubscribe button and mail clients' one-click unsubscribe POST here.

@@ -32,7 +32,7 @@ export class MailClient {
     private readonly token: string | null,
   ) {}
 
-  deviceLogin(body: { handle: string; password: string; name: string }): Promise<z.infer<typeof deviceLoginAnswer>> {
+  deviceLogin(body: { handle: string; password: string; name: string; code?: string }): Promise<z.infer<typeof deviceLoginAnswer>> {
     return this.call('POST', '/_/api/devices', body, deviceLoginAnswer);
   }
 

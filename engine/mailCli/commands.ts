@@ -2,7 +2,7 @@
  * `npx knock mail ...`: the owner's conversations in a mail client, through the server's HTTP API (not the database:
  * it runs on the owner's own computer).
  *
- *   knock mail login <your Knock URL> [--password-stdin] [--name <device>] [--allow-http]
+ *   knock mail login <your Knock URL> [--password-stdin] [--name <device>] [--code <code>] [--allow-http]
  *   knock mail sync <maildir>
  *   knock mail send --to <address> --subject <subject> [--attach <file>]... [--text <text>]
  *   knock mail logout
@@ -20,7 +20,7 @@ import { MailClient } from './client.ts';
 import { credentialsFile, loadCredentials, removeCredentials, saveCredentials, type MailCredentials } from './credentials.ts';
 import { syncMaildir } from './maildir.ts';
 
-export const MAIL_USAGE = `  knock mail login <your Knock URL, e.g. https://knock.example/alice> [--password-stdin] [--name "<this device>"] [--allow-http]
+export const MAIL_USAGE = `  knock mail login <your Knock URL, e.g. https://knock.example/alice> [--password-stdin] [--name "<this device>"] [--code <authenticator code>] [--allow-http]
   knock mail sync <maildir>
   knock mail send --to <address> --subject "<subject>" [--attach <file>]... [--text "<text>"]   (else the text is read from standard input)
   knock mail logout`;
@@ -36,6 +36,8 @@ export interface MailCliIo {
 export interface MailCliOptions {
   'password-stdin'?: boolean | undefined;
   name?: string | undefined;
+  /** With two-factor sign-in (issue 22): a code of the authenticator app, or a recovery code. */
+  code?: string | undefined;
   'allow-http'?: boolean | undefined;
   to?: string | undefined;
   subject?: string | undefined;
@@ -70,7 +72,7 @@ async function login(imUrl: string | undefined, options: MailCliOptions, io: Mai
   const { origin, handle } = parseImUrl(imUrl, options['allow-http'] === true);
   const password = options['password-stdin'] ? await readLine(io.stdin) : await readHiddenLine(io);
   const name = (options.name ?? os.hostname()).trim().slice(0, 64) || 'knock mail';
-  const answer = await new MailClient(origin, null).deviceLogin({ handle, password, name });
+  const answer = await new MailClient(origin, null).deviceLogin({ handle, password, name, ...(options.code ? { code: options.code } : {}) });
   await saveCredentials(file, { url: origin, handle: answer.handle, token: answer.token, id: answer.id });
   io.stdout.write(`Logged in as ${answer.handle} at ${origin}; your address is ${answer.mailAddress}. The token is kept in ${file}.\n`);
   return 0;

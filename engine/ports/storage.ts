@@ -92,7 +92,7 @@ export interface AppendResult {
  * Documents (co-edited, Yjs) are in DocumentStorage (./documentStorage.ts); games in GameStorage, files in
  * FileStorage, the outbox in OutboxStorage, email in MailStorage, forwarding's channels in ChannelStorage (below).
  */
-export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage, VisitorBlockStorage, AccountDataStorage {
+export interface Storage extends DocumentStorage, GameStorage, FileStorage, OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage, VisitorBlockStorage, AccountDataStorage, SecondFactorStorage {
   // accounts
   createAccount(input: { handle: string; displayName: string; passwordHash: string; at: number }): Promise<Account>;
   getAccountByHandle(handle: string): Promise<Account | null>;
@@ -1051,4 +1051,112 @@ export interface AccountDataStorage {
    * Blobs: a blob another account's file still uses is not among them. Null when there is no such account.
    */
   purgeAccount(accountId: string): Promise<string[] | null>;
+}
+
+// -- two-factor sign-in (issue 22, 017_second_factor.sql) ----------------------------------------------------------
+/** An account's authenticator app (TOTP, RFC 6238). */
+export interface TotpRecord {
+  accountId: string;
+  /** The shared secret in base32, as the app holds it; stored as it is (not encrypted at rest). */
+  secret: string;
+  /** When a first code confirmed it; null while pending (enrolled, not yet confirmed: it counts for nothing). */
+  confirmedAt: number | null;
+  /** The last time step a code was accepted for (-1: none yet): a code of that step or an earlier one is a replay. */
+  lastStep: number;
+  createdAt: number;
+}
+
+/** A passkey (a WebAuthn credential) of an account. */
+export interface PasskeyRecord {
+  id: string;
+  accountId: string;
+  /** The credential's id as the browser gives it (base64url); one account's only. */
+  credentialId: string;
+  /** Its COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter as last seen (0: the authenticator keeps none). */
+  counter: number;
+  transports: string[];
+  /** What its owner calls it ("Laptop"). */
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/**
+ * What a short-lived challenge is for: `login` (a ticket: the password was right, a second factor is due),
+ * `passkey.login` (a sign-in with a passkey alone), `passkey.add` (registering a passkey), `passkey.confirm` (a passkey
+ * confirming the owner at a Settings action).
+ */
+export type SecondFactorChallengeKind = 'login' | 'passkey.login' | 'passkey.add' | 'passkey.confirm';
+
+/** Where a WebAuthn ceremony happens: the RP ID (a host name) and the page origins an answer may come from. */
+export interface RelyingParty {
+  id: string;
+  origins: string[];
+}
+
+export interface SecondFactorChallenge {
+  /** The hash of its id (a bearer secret, given to the browser once). */
+  idHash: string;
+  kind: SecondFactorChallengeKind;
+  /** The account it is for; null for a passkey sign-in, which finds its account by the credential. */
+  accountId: string | null;
+  /** The WebAuthn challenge (base64url) the authenticator signs, and where; null when there is none. */
+  challenge: string | null;
+  relyingParty: RelyingParty | null;
+  /** Answers counted against it so far. */
+  tries: number;
+  expiresAt: number;
+  createdAt: number;
+}
+
+/**
+ * Two-factor sign-in (issue 22): the TOTP secret, recovery codes, passkeys, login tickets and WebAuthn challenges, and
+ * each account's wrong answers. Every check-and-change is one statement, so two processes answering at once never
+ * both accept one code, one recovery code, one counter value or one ticket.
+ */
+export interface SecondFactorStorage {
+  /** Keeps a new pending secret for the account, replacing a pending one; false (nothing changed) when one is confirmed. */
+  putPendingTotp(accountId: string, secret: string, at: number): Promise<boolean>;
+  getTotp(accountId: string): Promise<TotpRecord | null>;
+  /**
+   * Accepts a code of time step `step`: only when the secret is pending (`pending` true; it is then confirmed at `at`)
+   * or confirmed (`pending` false), as asked, and its last accepted step is below `step`. False when not accepted.
+   */
+  acceptTotpStep(accountId: string, step: number, opts: { pending: boolean; at: number }): Promise<boolean>;
+  /** Removes the secret, pending or confirmed; false when there was none. */
+  removeTotp(accountId: string): Promise<boolean>;
+  /** Replaces the account's recovery codes by these (hashes); an empty list removes them all. */
+  setRecoveryCodes(accountId: string, codeHashes: readonly string[], at: number): Promise<void>;
+  /** Spends a recovery code: true once, when it is the account's and unused. */
+  useRecoveryCode(accountId: string, codeHash: string): Promise<boolean>;
+  countRecoveryCodes(accountId: string): Promise<number>;
+  /** Adds a passkey; `conflict` when its credential is registered already (to any account). */
+  addPasskey(input: Omit<PasskeyRecord, 'id' | 'lastUsedAt'>): Promise<PasskeyRecord>;
+  /** The account's passkeys, oldest first. */
+  listPasskeys(accountId: string): Promise<PasskeyRecord[]>;
+  getPasskeyByCredential(credentialId: string): Promise<PasskeyRecord | null>;
+  /** Records a use: the new counter and time, only when the stored counter is still `previous`. False otherwise. */
+  usePasskey(id: string, use: { previous: number; counter: number; at: number }): Promise<boolean>;
+  /** Renames the account's passkey; null when it has none of this id. */
+  renamePasskey(accountId: string, id: string, name: string): Promise<PasskeyRecord | null>;
+  /** Removes the account's passkey; resolves with it, or null when it has none of this id. */
+  removePasskey(accountId: string, id: string): Promise<PasskeyRecord | null>;
+  /** Removes every passkey of the account; resolves with how many. */
+  removePasskeys(accountId: string): Promise<number>;
+  /** Keeps a new challenge (and deletes those expired at `now`); `conflict` when its id is taken. */
+  putSecondFactorChallenge(challenge: Omit<SecondFactorChallenge, 'tries'>, now: number): Promise<void>;
+  /** The challenge, unless unknown or expired at `now`. */
+  getSecondFactorChallenge(idHash: string, now: number): Promise<SecondFactorChallenge | null>;
+  /** Counts one answer against it: its tries afterwards, or null when it is unknown or expired at `now`. */
+  countSecondFactorTry(idHash: string, now: number): Promise<number | null>;
+  /** Deletes it and resolves with it: once, and only when it has not expired at `now` (null otherwise). */
+  takeSecondFactorChallenge(idHash: string, now: number): Promise<SecondFactorChallenge | null>;
+  /** Records a wrong answer of the account at `at`, forgetting its wrong answers before `forgetBefore`. */
+  recordSecondFactorFailure(accountId: string, at: number, forgetBefore: number): Promise<void>;
+  /** How many wrong answers the account had at or after `since`. */
+  secondFactorFailures(accountId: string, since: number): Promise<number>;
+  /** Forgets the account's wrong answers (a right one came). */
+  clearSecondFactorFailures(accountId: string): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { accountRules } from './storage/accounts.contract.ts';
 import { auditRules } from './storage/audit.contract.ts';
 import { sessionRules } from './storage/sessions.contract.ts';
 import { blockRules } from './storage/blocks.contract.ts';
+import { secondFactorRules } from './storage/secondFactor.contract.ts';
 import { cannedRules } from './storage/canned.contract.ts';
 import { phoneRules } from './storage/phones.contract.ts';
 import { smsRules } from './storage/sms.contract.ts';
@@ -86,5 +87,6 @@ export function storageContract(
     auditRules(ctx);
     sessionRules(ctx);
     blockRules(ctx);
+    secondFactorRules(ctx);
   });
 }

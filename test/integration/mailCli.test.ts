@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FileRef } from '../../engine/protocol.ts';
+import { Secret, TOTP } from 'otpauth';
+import { secondFactorChange, totpEnrolment, type FileRef } from '../../engine/protocol.ts';
 import { Cast, NO_PINGS } from '../support/cast.ts';
 import { waitFor, type Person } from '../support/clients.ts';
 import { knockCli, type CliRun } from '../support/knockCli.ts';
@@ -176,5 +177,18 @@ describe('knock mail', () => {
     expect((await call(knock.url, 'GET', '/_/api/settings', { token })).status).toBe(401);
     const after = await mail(['sync', maildir()]);
     expect(after).toMatchObject({ code: 1, stderr: 'knock: Not logged in: run `npx knock mail login <your Knock URL>` first.\n' });
+  });
+
+  it('logs in with --code when the account has two-factor sign-in, and not without it (issue 22)', async () => {
+    const { handle: bea, person } = await cast.owner('Bea');
+    const { secret } = await person.api.request('POST', '/_/api/security/second-factor/totp', {}, totpEnrolment);
+    const codeAt = (steps: number) => new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * 30_000 });
+    await person.api.request('POST', '/_/api/security/second-factor/totp/confirm', { code: codeAt(0), password: TEST_PASSWORD }, secondFactorChange);
+    const bare = await mail(['login', `${knock.url}/${bea}`, '--password-stdin'], `${TEST_PASSWORD}\n`);
+    expect(bare).toMatchObject({ code: 1, stdout: '' });
+    expect(bare.stderr).toBe('knock: This account has two-factor sign-in: log in with --code and a code of your authenticator app (or a recovery code).\n');
+    const run = await mail(['login', `${knock.url}/${bea}`, '--password-stdin', '--code', codeAt(1)], `${TEST_PASSWORD}\n`);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(new RegExp(`^Logged in as ${bea} at `));
   });
 });

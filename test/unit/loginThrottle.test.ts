@@ -36,6 +36,15 @@ describe('LoginThrottle', () => {
     expect(await attempt(throttle, clock, 'carol', '10.0.0.2')).toBe(0);
   });
 
+  it('counts a sign-in naming no account (a passkey alone) against the same per-address limit as password logins', async () => {
+    const clock = new ManualClock();
+    const throttle = new LoginThrottle({ loginsPerIp: perMinute(2), loginsPerHandleAndIp: perMinute(10), loginsPerHandle: perMinute(10) }, clock, clock);
+    throttle.admitAddress('10.0.0.1');
+    expect(await attempt(throttle, clock, 'alice', '10.0.0.1')).toBe(0);
+    expect(() => throttle.admitAddress('10.0.0.1')).toThrow(expect.objectContaining({ code: 'rate_limited' }));
+    expect(() => throttle.admitAddress('10.0.0.2')).not.toThrow();
+  });
+
   it('refuses one address over its limit for one account, and lets the owner in from another address', async () => {
     const clock = new ManualClock();
     const throttle = new LoginThrottle({ loginsPerIp: perMinute(100), loginsPerHandleAndIp: perMinute(3), loginsPerHandle: perMinute(100) }, clock, clock);

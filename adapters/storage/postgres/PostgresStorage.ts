@@ -10,7 +10,7 @@ import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
   Account, AccountDataStorage, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
-  NewSession, SessionRecord, SessionRecoveryStorage, Storage, VisitorBlockStorage,
+  NewSession, SecondFactorStorage, SessionRecord, SessionRecoveryStorage, Storage, VisitorBlockStorage,
 } from '../../../engine/ports/storage.ts';
 import {
   assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
@@ -18,7 +18,7 @@ import {
 } from '../common.ts';
 import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
 import { newSessionValues } from '../sessionRows.ts';
-import { accountDataMethods, auditMethods, blockMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
+import { accountDataMethods, auditMethods, blockMethods, secondFactorMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import {
   asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
@@ -30,6 +30,7 @@ import { PostgresAudit } from './audit.ts';
 import { PostgresSessions } from './sessions.ts';
 import { PostgresBlocks } from './blocks.ts';
 import { PostgresAccountData } from './accountData.ts';
+import { PostgresSecondFactor } from './secondFactor.ts';
 import { PostgresSms } from './sms.ts';
 import { PostgresDomains } from './domains.ts';
 import { PostgresCertificates } from './certificates.ts';
@@ -113,7 +114,7 @@ function parseBigint(text: string): number {
 }
 
 /** The outbox's, email's, forwarding's and companies', routing's, canned responses', phone numbers', SMS conversations' and domains' methods, put on each instance by the constructor (../forwarding.ts). */
-export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage, VisitorBlockStorage, AccountDataStorage {}
+export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStorage, CompanyStorage, RoutingStorage, CannedStorage, PhoneStorage, SmsStorage, DomainStorage, CertificateStorage, AuditStorage, SessionRecoveryStorage, VisitorBlockStorage, AccountDataStorage, SecondFactorStorage {}
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
@@ -142,6 +143,7 @@ export class PostgresStorage implements Storage {
       sessionRecoveryMethods(new PostgresSessions(run)),
       blockMethods(new PostgresBlocks(run)),
       accountDataMethods(new PostgresAccountData(run, pool)),
+      secondFactorMethods(new PostgresSecondFactor(run, pool)),
     );
   }
 

@@ -28,6 +28,7 @@ import {
   type KnockAnswer,
   type PageRef,
   type ProfileAnswer,
+  type SecondFactorLogin,
   type SettingsAnswer,
   type VisitorConversation,
 } from '../../../engine/protocol.ts';
@@ -243,8 +244,9 @@ export function createApi(options: ApiOptions) {
     joinCompany(token: string): Promise<CompanyMembership> {
       return call('POST', '/_/api/company/join', { token }, companyMembership);
     },
-    async login(handle: string, password: string): Promise<void> {
-      await call('POST', '/_/api/login', { handle, password }, null);
+    /** Signed in (the cookie is set), or, for an account with two-factor sign-in, the second step due (no session yet). */
+    async login(handle: string, password: string): Promise<{ secondFactor?: SecondFactorLogin }> {
+      return (await call('POST', '/_/api/login', { handle, password }, null)) as { secondFactor?: SecondFactorLogin };
     },
     async logout(): Promise<void> {
       await call('POST', '/_/api/logout', {}, null);

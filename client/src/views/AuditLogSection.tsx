@@ -16,8 +16,9 @@ type Detail = AuditEntryView['detail'];
 const SIGN_IN_METHODS: Record<string, string> = {
   password: 'Signed in with the password',
   signup: 'Created the account and signed in',
-  totp: 'Signed in with the password and an authenticator code',
-  recovery_code: 'Signed in with the password and a recovery code',
+  'password+totp': 'Signed in with the password and an authenticator code',
+  'password+recovery': 'Signed in with the password and a recovery code',
+  'password+passkey': 'Signed in with the password and a passkey',
   passkey: 'Signed in with a passkey',
 };
 

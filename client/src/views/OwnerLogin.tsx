@@ -1,11 +1,15 @@
 /**
  * The discreet "Owner? Log in" on a visitor page; reveals a password form. At a company's URL it is the operators'
- * ("Operator? Log in"), who log in with their own handle: the page then becomes the company's console.
+ * ("Operator? Log in"), who log in with their own handle: the page then becomes the company's console. An account
+ * with two-factor sign-in gets a second step after its password (SecondFactorStep.tsx, loaded then); "Sign in with a
+ * passkey" signs in with a passkey alone (issue 22).
  */
 import type { TargetedSubmitEvent } from 'preact';
 import { useSignal } from '@preact/signals';
+import type { SecondFactorLogin } from '../../../engine/protocol.ts';
 import { api } from '../sdk/api.ts';
 import { errorText } from '../errorText.ts';
+import { LazyCompanyView } from './LazyCompanyView.tsx';
 import { LoginFields, typedHandle } from './LoginFields.tsx';
 import { Link } from './Link.tsx';
 
@@ -15,22 +19,37 @@ export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: st
   const password = useSignal('');
   const busy = useSignal(false);
   const error = useSignal<string | null>(null);
+  const secondStep = useSignal<SecondFactorLogin | null>(null);
 
-  const submit = async (event: TargetedSubmitEvent<HTMLFormElement>) => {
-    event.preventDefault();
+  /** Runs a way of logging in; `work` resolves with the second step due, or with nothing when signed in. */
+  const attempt = async (work: () => Promise<SecondFactorLogin | undefined>) => {
     if (busy.value) return;
     busy.value = true;
     error.value = null;
     try {
-      await api.login(company ? typedHandle(operatorHandle.value) : handle, password.value);
+      const due = await work();
       password.value = '';
-      await onLoggedIn();
+      if (due) secondStep.value = due;
+      else await onLoggedIn();
     } catch (err) {
       error.value = errorText(err);
     } finally {
       busy.value = false;
     }
   };
+  const submit = (event: TargetedSubmitEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    void attempt(async () => (await api.login(company ? typedHandle(operatorHandle.value) : handle, password.value)).secondFactor);
+  };
+  const withPasskey = () => attempt(async () => void (await (await import('./companyViews.ts')).signInWithPasskey()));
+
+  if (secondStep.value !== null) {
+    const close = () => {
+      secondStep.value = null;
+      open.value = false;
+    };
+    return <LazyCompanyView view="SecondFactorStep" props={{ login: secondStep.value, onSignedIn: onLoggedIn, onCancel: close }} />;
+  }
 
   if (!open.value) {
     // Hidden while the form is open, so exactly one button's name contains "Log in".
@@ -52,6 +71,9 @@ export function OwnerLogin({ handle, company = false, onLoggedIn }: { handle: st
       <div class="login-actions">
         <button type="submit" class="button button--primary" disabled={busy.value}>
           Log in
+        </button>
+        <button type="button" class="button" disabled={busy.value} onClick={() => void withPasskey()}>
+          Sign in with a passkey
         </button>
         <button
           type="button"

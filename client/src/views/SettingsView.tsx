@@ -5,7 +5,7 @@
  * button. In a company's console, its Company section too (CompanySection.tsx). At the person's own console, their
  * password, sessions and audit log (issue 22: PasswordSection.tsx, SessionsSection.tsx, AuditLogSection.tsx). The
  * visitors blocked (BlockedVisitorsSection.tsx: a company's are its operators' to see), and, for a person's own
- * account, the export of its data and its deletion (AccountDataSection.tsx).
+ * account, two-factor sign-in (TwoFactorSection.tsx), the export of its data and its deletion (AccountDataSection.tsx).
  */
 import { useEffect, useId } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
@@ -27,6 +27,7 @@ import { SessionsSection } from './SessionsSection.tsx';
 import { AuditLogSection } from './AuditLogSection.tsx';
 import { BlockedVisitorsSection } from './BlockedVisitorsSection.tsx';
 import { AccountDataSection } from './AccountDataSection.tsx';
+import { TwoFactorSection } from './TwoFactorSection.tsx';
 
 /**
  * `company`: this is a company's console, seen by one of its operators. Its admins change everything the owner of a
@@ -71,6 +72,7 @@ export function SettingsView({ onBack, handle, company = null }: { onBack: () =>
             {company === null && (
               <>
                 <PasswordSection />
+                <TwoFactorSection />
                 <SessionsSection />
                 <AuditLogSection />
                 <AccountDataSection handle={handle} />
