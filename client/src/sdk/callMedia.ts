@@ -1,8 +1,9 @@
 /**
  * The media half of a call (the signalling half is CallSession): while this device is in the call, it holds the
  * microphone and camera (LocalMedia) and one transport, chosen by the ticket's mode: peer connections (`p2p`,
- * `mesh`: PeerMesh) or Janus's VideoRoom (`sfu`: JanusVideoRoom). A new ticket with another mode (the third device
- * joined) swaps the transport; leaving the call, by any way, stops every track.
+ * `mesh`: PeerMesh) or a conference server (`sfu`: Janus's VideoRoom or mediasoup, as the ticket names: sfuRoom.ts).
+ * A new ticket with another mode (the third device joined) swaps the transport; leaving the call, by any way, stops
+ * every track.
  *
  * @example
  *   const call = CallSession.attach(conversation, { store: sessionStore });
@@ -14,9 +15,9 @@
  */
 import type { CallKind, CallMember, CallMode } from '../../../engine/protocol.ts';
 import type { CallSession, CallSignal, CallSnapshot, CallTicket } from './callSession.ts';
-import { JanusVideoRoom } from './janusVideoRoom.ts';
 import { LocalMedia, type DeviceChoice, type MediaKind } from './localMedia.ts';
 import { PeerMesh, type LinkState, type RemoteMedia } from './peerMesh.ts';
+import { openSfuRoom, type SfuRoom } from './sfuRoom.ts';
 import type { Listener } from './types.ts';
 
 export interface RemoteParticipant extends RemoteMedia {
@@ -46,7 +47,7 @@ export interface CallMediaSnapshot {
 type Transport =
   /** `ticket`: the one whose ICE servers the mesh uses. */
   | { kind: 'mesh'; key: string; mesh: PeerMesh; ticket: CallTicket }
-  | { kind: 'sfu'; key: string; room: JanusVideoRoom; retry: ReturnType<typeof setTimeout> | null; failures: number };
+  | { kind: 'sfu'; key: string; room: SfuRoom; retry: ReturnType<typeof setTimeout> | null; failures: number };
 
 /** How long after losing the conference server this device tries again (a Janus restart, a network change), doubling up to the max. */
 const SFU_RETRY_MS = 1000;
@@ -204,13 +205,17 @@ export class CallMedia {
       const key = `sfu:${ticket.sfu.url}:${ticket.sfu.room}`;
       const me = this.call.participantId;
       if (me === null) return;
-      if (this.transport?.key === key) return;
+      if (this.transport?.kind === 'sfu' && this.transport.key === key) {
+        // A renewed pass (a new ticket, a reconnected conversation) for the same room: the media goes on.
+        this.transport.room.renew?.(ticket.sfu);
+        return;
+      }
       this.closeTransport();
       const sfu = ticket.sfu;
       // Each attempt takes the latest ticket: its pass and TURN credentials may have been renewed meanwhile.
-      const open = (): JanusVideoRoom => {
+      const open = (): SfuRoom => {
         const latest = this.call.snapshot().ticket;
-        const room = new JanusVideoRoom({
+        const room = openSfuRoom({
           join: latest?.sfu ?? sfu,
           me,
           rtc: latest ? rtcOf(latest) : rtc,
@@ -255,7 +260,7 @@ export class CallMedia {
   }
 
   /** The conference connection broke: try again shortly, with a fresh pass if the one held is about to expire. */
-  private sfuLost(key: string, reason: string, open: () => JanusVideoRoom): void {
+  private sfuLost(key: string, reason: string, open: () => SfuRoom): void {
     const t = this.transport;
     if (t?.kind !== 'sfu' || t.key !== key || this.closed) return;
     console.warn(`Conference connection lost (${reason}); reconnecting.`);

@@ -31,6 +31,8 @@ export interface RemoteMedia {
   state: LinkState;
   /** Bumped whenever tracks come or go, so views re-attach the stream. */
   version: number;
+  /** The loudest in the call now, when the SFU says (mediasoup's active speaker). */
+  speaking?: boolean;
 }
 
 export type SignalBody = { description: SessionDescription } | { candidate: IceCandidate };
