@@ -7,9 +7,11 @@
 //   1. Debian's build packages, installed when missing and we are root (apt reaches Debian's mirror only);
 //   2. meson and ninja from pip's index (Debian's meson 1.0 is older than mediasoup's 1.1);
 //   3. mediasoup's worker sources copied to a scratch directory, every meson wrap replaced by a tiny subproject that
-//      wraps Debian's library (systemSubprojects.mjs);
-//   4. built with mediasoup's Makefile, stripped, and kept in the user's cache, keyed by mediasoup version and machine:
-//        ${XDG_CACHE_HOME:-~/.cache}/knock/mediasoup-worker-<version>-<platform>-<arch>/mediasoup-worker
+//      wraps Debian's library (systemSubprojects.mjs), and Knock's one fix applied (workerPatches.mjs: without it the
+//      worker dies in Debian's libssl, built with kernel TLS, at a browser's DTLS handshake);
+//   4. built with mediasoup's Makefile, stripped, and kept in the user's cache, keyed by mediasoup version, the
+//      patches' revision and machine:
+//        ${XDG_CACHE_HOME:-~/.cache}/knock/mediasoup-worker-<version>-k<revision>-<platform>-<arch>/mediasoup-worker
 //      Outside the repository so a fresh clone, `npm ci` (which empties node_modules) or a second checkout reuses it
 //      instead of spending minutes; not under KNOCK_DATA_DIR, which is run-time configuration read by the server (not
 //      known at install time) and holds what is backed up, while this is a build product that can always be remade.
@@ -22,11 +24,12 @@
 //   KNOCK_MEDIASOUP_BUILD=skip npm install                     # no conference server wanted: skip it
 //   MEDIASOUP_WORKER_BIN=/path/to/mediasoup-worker npm start   # a worker of your own: nothing is built
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { BUILD_PACKAGES, subprojectFiles } from './systemSubprojects.mjs';
+import { applyWorkerPatches, PATCH_REVISION } from './workerPatches.mjs';
 
 const MESON_VERSION = '1.12.1';
 const NINJA_VERSION = '1.13.2';
@@ -42,14 +45,29 @@ function mediasoupPackage() {
 }
 
 /**
- * The cached worker of this mediasoup version on this machine.
+ * The cached worker of this mediasoup version, built with this revision of Knock's patches, on this machine.
  *
  * @example
- *   workerCacheDir('3.13.5') // '/root/.cache/knock/mediasoup-worker-3.13.5-linux-x64'
+ *   workerCacheDir('3.13.5') // '/root/.cache/knock/mediasoup-worker-3.13.5-k1-linux-x64'
  */
 function workerCacheDir(version) {
   const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(cacheHome, 'knock', `mediasoup-worker-${version}-${process.platform}-${process.arch}`);
+  return path.join(cacheHome, 'knock', `mediasoup-worker-${version}-k${PATCH_REVISION}-${process.platform}-${process.arch}`);
+}
+
+/**
+ * Workers of this mediasoup version cached before the current patches are removed (one without the DTLS fix dies at a
+ * browser's handshake: no conference server is better than that one, and mediasoup's default path then points nowhere
+ * until the new build succeeds).
+ */
+function removeStaleWorkers(version, current) {
+  const dir = path.dirname(current);
+  if (!existsSync(dir)) return;
+  const suffix = `-${process.platform}-${process.arch}`;
+  for (const entry of readdirSync(dir)) {
+    const stale = entry.startsWith(`mediasoup-worker-${version}-`) && entry.endsWith(suffix) && entry !== path.basename(current);
+    if (stale) rmSync(path.join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 /** True when the binary is there and every library it links is found (Debian's runtime libraries may be gone). */
@@ -123,6 +141,7 @@ function prepareSources(mediasoupDir, scratch) {
     mkdirSync(path.dirname(path.join(subprojects, file)), { recursive: true });
     writeFileSync(path.join(subprojects, file), text);
   }
+  applyWorkerPatches(worker, { readFileSync, writeFileSync });
   return worker;
 }
 
@@ -177,7 +196,7 @@ function build(mediasoup, cacheDir) {
     mkdirSync(staged);
     copyFileSync(built, path.join(staged, 'mediasoup-worker'));
     chmodSync(path.join(staged, 'mediasoup-worker'), 0o755);
-    writeFileSync(path.join(staged, 'build.json'), `${JSON.stringify({ mediasoup: mediasoup.version, seconds, bytes, builtAt: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(path.join(staged, 'build.json'), `${JSON.stringify({ mediasoup: mediasoup.version, patchRevision: PATCH_REVISION, seconds, bytes, builtAt: new Date().toISOString() }, null, 2)}\n`);
     if (!existsSync(cacheDir)) renameSync(staged, cacheDir);
     say(`built in ${seconds} s, ${(bytes / 1024 / 1024).toFixed(1)} MiB, kept in ${cacheDir}`);
     return path.join(cacheDir, 'mediasoup-worker');
@@ -196,6 +215,7 @@ function main() {
     return say('the mediasoup package is not installed; nothing to build');
   }
   const cacheDir = workerCacheDir(mediasoup.version);
+  removeStaleWorkers(mediasoup.version, cacheDir);
   const cached = path.join(cacheDir, 'mediasoup-worker');
   if (runnable(cached)) {
     link(mediasoup.defaultBin, cached);
