@@ -328,9 +328,7 @@ export class CallMedia {
     const members = snap.call?.members ?? [];
     const t = this.transport;
     const raw: RemoteMedia[] = t === null ? [] : t.kind === 'mesh' ? t.mesh.remotes() : t.room.remotes();
-    const remotes = raw.map((r) =>
-      withMember(r, members.find((m) => (r.deviceId !== undefined ? m.deviceId === r.deviceId : m.participantId === r.participantId))),
-    );
+    const remotes = raw.map((r) => withMember(r, memberOf(r, members)));
     const local = this.local;
     return {
       local: local?.stream ?? null,
@@ -359,6 +357,16 @@ function rtcOf(ticket: CallTicket): RTCConfiguration {
 /** This device is in the call, or taking its place back: it needs its microphone and camera. */
 function inCall(snap: CallSnapshot): boolean {
   return snap.phase === 'outgoing' || snap.phase === 'active' || snap.phase === 'rejoining';
+}
+
+/**
+ * The call member a remote feed comes from: its device when the feed names one (so one person's two devices each show
+ * their own mute and camera), else its person. By person too when no member has that device any more: a device whose
+ * conversation socket reconnected is a member under a new device id while its SFU feed goes on under the old one.
+ */
+function memberOf(remote: RemoteMedia, members: readonly CallMember[]): CallMember | undefined {
+  const byDevice = remote.deviceId === undefined ? undefined : members.find((m) => m.deviceId === remote.deviceId);
+  return byDevice ?? (remote.participantId === undefined ? undefined : members.find((m) => m.participantId === remote.participantId));
 }
 
 function withMember(remote: RemoteMedia, member: CallMember | undefined): RemoteParticipant {

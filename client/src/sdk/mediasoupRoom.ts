@@ -81,9 +81,11 @@ export class MediasoupRoom implements SfuRoom {
   }
 
   remotes(): RemoteMedia[] {
+    // deviceId: the SFU's member is the call's device, so one person's two devices each show their own mute and camera.
     return [...this.remotes_.values()].map((r) => ({
       key: `sfu:${r.memberId}`,
       participantId: r.participantId,
+      deviceId: r.memberId,
       stream: r.stream,
       state: this.recvState,
       version: r.version,
