@@ -166,17 +166,19 @@ export async function openBlobs(config: KnockConfig, logger: Logger): Promise<Bl
 
 /**
  * The conference server of this config (KNOCK_SFU, issue 23): mediasoup in this process, Janus, or none (calls stay
- * peer-to-peer up to the mesh limit). Unset: Janus when KNOCK_JANUS_URL is set, else none. mediasoup is not the
- * default yet: its worker built against Debian's OpenSSL crashes (SIGSEGV in SSL_read) on a real browser's DTLS
- * handshake, so it is chosen only by KNOCK_SFU=mediasoup until a browser test carries media through it.
+ * peer-to-peer up to the mesh limit). Unset: Janus when KNOCK_JANUS_URL is set (who runs Janus wants it), else
+ * mediasoup when its worker is built (npm install builds it), else none.
  *
  * @example
  *   const router = await openMediaRouter(config, { clock, timers, logger }); // MediasoupRouter | JanusRouter | null
  */
 export async function openMediaRouter(config: KnockConfig, deps: { clock: Clock; timers: Timers; logger: Logger }): Promise<MediaRouter | null> {
   const { clock, timers, logger } = deps;
-  const choice = config.sfu ?? (config.janusUrl !== undefined ? 'janus' : 'none');
-  if (choice === 'none') return null;
+  const choice = config.sfu ?? (config.janusUrl !== undefined ? 'janus' : MediasoupRouter.available() ? 'mediasoup' : 'none');
+  if (choice === 'none') {
+    if (config.sfu === undefined) logger.warn('no conference server: mediasoup\u2019s worker is not built (npm run sfu:worker); calls stay peer-to-peer');
+    return null;
+  }
   if (choice === 'janus') {
     if (config.janusUrl === undefined || config.janusPublicUrl === undefined) return null;
     return new JanusRouter({

@@ -231,8 +231,8 @@ export const configSchema = z.object({
   janusTokenSecret: z.string().min(1).optional(),
   /**
    * The conference server of calls of three or more (issue 23): `mediasoup` in this process, `janus`, or `none`
-   * (peer-to-peer up to callMeshMax). Absent: Janus when janusUrl is set, else none (mediasoup becomes the default
-   * once a browser's media is seen through its worker: engine/app.ts openMediaRouter).
+   * (peer-to-peer up to callMeshMax). Absent: Janus when janusUrl is set, else mediasoup when its worker is built
+   * (npm install builds it), else none.
    */
   sfu: z.enum(['mediasoup', 'janus', 'none'], { message: 'must be "mediasoup", "janus" or "none"' }).optional(),
   /** mediasoup worker processes (each uses up to one core); absent: one per core. */

@@ -4,6 +4,11 @@
  * the page's Origin like every socket of Knock, and the room's sockets still work beside it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MediasoupRouter } from '../../adapters/media/mediasoup/MediasoupRouter.ts';
+import { openMediaRouter } from '../../engine/app.ts';
+import { parseConfig } from '../../engine/config.ts';
+import { createLogger } from '../../engine/logger.ts';
+import { systemClock, systemTimers } from '../../engine/ports/clock.ts';
 import { SFU_PATH, type ConversationServerMessages } from '../../engine/protocol.ts';
 import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { waitFor } from '../support/clients.ts';
@@ -73,5 +78,21 @@ describe('conference calls through mediasoup in Knock', () => {
     tab1.send('call.leave', { callId });
     await waitFor(visitor, (s) => lastState(s)?.status === 'ended', 'ended');
     expect(await trySfuJoin(knock.url, tickets[0]!.sfu!)).toBe(false);
+  });
+});
+
+describe('the conference server a Knock without KNOCK_SFU uses', () => {
+  const deps = { clock: systemClock, timers: systemTimers, logger: createLogger('silent') };
+
+  it('is mediasoup once its worker is built (npm install builds it), and Janus when KNOCK_JANUS_URL is set', async () => {
+    expect(MediasoupRouter.available()).toBe(true);
+    const mediasoup = await openMediaRouter(parseConfig({ port: 0, mediasoupWorkers: 1, rtcListenIp: '127.0.0.1' }), deps);
+    await mediasoup?.close();
+    expect(mediasoup?.provider).toBe('mediasoup');
+
+    const janusUrls = { janusUrl: 'http://127.0.0.1:8088/janus', janusPublicUrl: 'ws://127.0.0.1:8188/' };
+    const janus = await openMediaRouter(parseConfig({ port: 0, ...janusUrls }), deps);
+    await janus?.close();
+    expect(janus?.provider).toBe('janus');
   });
 });
