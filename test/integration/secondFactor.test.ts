@@ -391,3 +391,29 @@ describe('answers from one address', () => {
     }
   });
 });
+
+describe('deleting an account with a second factor', () => {
+  const remove = (person: Person, body: Record<string, unknown>) =>
+    person.api.request('POST', '/_/api/account/delete', { password: TEST_PASSWORD, ...body }, null);
+
+  it('asks for a code as well as the password (the refusal says so), refuses a wrong one, and deletes with the right one', async () => {
+    const { person, secret } = await ownerWithApp('zelda');
+    const missing = await refusal(remove(person, { handle: 'zelda' }));
+    expect(missing.status).toBe(401);
+    expect(missing.message).toBe('Confirm with a code of your authenticator app (or a recovery code).');
+    expect(missing.data?.secondFactor).toBe(true); // the dialog shows its code field
+    const wrong = await refusal(remove(person, { handle: 'zelda', code: codeOf(secret, 40) }));
+    expect(wrong.status).toBe(401);
+    expect(wrong.data?.secondFactor).toBe(true);
+    expect(await knock.storage.getAccountByHandle('zelda')).not.toBeNull();
+    clock.offset += STEP_MS; // the app's next code: the one that turned the app on is spent
+    await remove(person, { handle: 'zelda', code: codeOf(secret) });
+    expect(await knock.storage.getAccountByHandle('zelda')).toBeNull();
+  });
+
+  it('takes a recovery code typed where the dialog asks for the code', async () => {
+    const { person, recoveryCodes } = await ownerWithApp('yusuf');
+    await remove(person, { handle: 'yusuf', code: recoveryCodes[0] });
+    expect(await knock.storage.getAccountByHandle('yusuf')).toBeNull();
+  });
+});
