@@ -9,7 +9,8 @@
  *   client.close();
  */
 import WebSocket from 'ws';
-import type { SfuAnswers, SfuJoin, SfuMethod, SfuRequest, SfuServerMessage } from '../../engine/protocol.ts';
+import type { SfuJoin } from '../../engine/protocol.ts';
+import type { SfuAnswers, SfuMethod, SfuRequest, SfuServerMessage } from '../../engine/sfuProtocol.ts';
 
 type Params<M extends SfuMethod> = Omit<Extract<SfuRequest, { method: M }>, 'id' | 'method'>;
 
