@@ -54,7 +54,8 @@ export async function seedSqlite(dataDir: string, plan: SeedPlan): Promise<Seede
         const id = randomBytes(16).toString('base64url');
         insertAccount.run(id, handle, `Bench ${handle}`, passwordHash, now);
         const token = session ? newSecret() : '';
-        if (session) insertSession.run(secretHash(token), id, now, now + SESSION_TTL_MS);
+        // The session's public id (Settings → Sessions), where it came from (nowhere: seeded), last seen now.
+        if (session) insertSession.run(secretHash(token), id, now, now + SESSION_TTL_MS, randomBytes(12).toString('base64url'), null, null, now);
         seeded[group]!.push({ handle, token });
       }
     })();
