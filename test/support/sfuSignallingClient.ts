@@ -9,8 +9,7 @@
  *   client.close();
  */
 import WebSocket from 'ws';
-import type { SfuJoin } from '../../engine/protocol.ts';
-import type { SfuAnswers, SfuMethod, SfuRequest, SfuServerMessage } from '../../engine/sfuProtocol.ts';
+import type { SfuAnswers, SfuJoin, SfuMethod, SfuRequest, SfuServerMessage } from '../../engine/protocol.ts';
 
 type Params<M extends SfuMethod> = Omit<Extract<SfuRequest, { method: M }>, 'id' | 'method'>;
 

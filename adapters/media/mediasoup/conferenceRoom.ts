@@ -15,8 +15,7 @@ import { createHash } from 'node:crypto';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from '../../../engine/logger.ts';
 import type { Clock, Timers } from '../../../engine/ports/clock.ts';
-import { CloseCode } from '../../../engine/protocol.ts';
-import { SfuCloseCode, type SfuProducer, type SfuServerMessage } from '../../../engine/sfuProtocol.ts';
+import { CloseCode, SfuCloseCode, type SfuProducer, type SfuServerMessage } from '../../../engine/protocol.ts';
 
 export interface Pass {
   memberId: string;

@@ -15,7 +15,7 @@
 import type { types as ms } from 'mediasoup';
 import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
-import type { SfuAnswers, SfuMethod, SfuProducer, SfuRequest, SfuServerMessage } from '../../../engine/sfuProtocol.ts';
+import type { SfuAnswers, SfuMethod, SfuProducer, SfuRequest, SfuServerMessage } from '../../../engine/protocol.ts';
 import type { ConferenceRoom, Pass, RoomSession } from './conferenceRoom.ts';
 
 export interface SessionLink {

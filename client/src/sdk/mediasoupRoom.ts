@@ -14,8 +14,7 @@
  *   room.remotes(); // [{ key, participantId, stream, state, speaking }]
  */
 import { Device, type types } from 'mediasoup-client';
-import type { SfuJoin } from '../../../engine/protocol.ts';
-import type { SfuProducer, SfuSource } from '../../../engine/sfuProtocol.ts';
+import type { SfuJoin, SfuProducer, SfuSource } from '../../../engine/protocol.ts';
 import type { MediaKind } from './localMedia.ts';
 import type { LinkState, RemoteMedia } from './peerMesh.ts';
 import type { SfuRoom, SfuRoomOptions } from './sfuRoom.ts';

@@ -7,7 +7,7 @@
  *   const socket = await SfuSocket.open(join.url, { onNotice, onClose });
  *   const { routerRtpCapabilities } = await socket.request('join', { room: join.room, token: join.token });
  */
-import type { SfuAnswers, SfuMethod, SfuRequest, SfuServerMessage } from '../../../engine/sfuProtocol.ts';
+import type { SfuAnswers, SfuMethod, SfuRequest, SfuServerMessage } from '../../../engine/protocol.ts';
 
 type Params<M extends SfuMethod> = Omit<Extract<SfuRequest, { method: M }>, 'id' | 'method'>;
 export type SfuNotice = Extract<SfuServerMessage, { notice: string }>;
