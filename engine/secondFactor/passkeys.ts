@@ -10,14 +10,7 @@
  *   await passkeys.register(alice, { challengeId, name: 'Laptop', response });
  *   const key = await passkeys.verifyAssertion(answer, webAuthnOf(challenge), null); // whose passkey signed, or `unauthorized`
  */
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { KnockError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Account, PasskeyRecord, RelyingParty, SecondFactorChallengeKind, Storage } from '../ports/storage.ts';
@@ -39,6 +32,16 @@ export interface PasskeysDeps {
 export class Passkeys {
   constructor(private readonly deps: PasskeysDeps) {}
 
+  /**
+   * The WebAuthn library, loaded at the first passkey ceremony: it takes about a third of a second to load, which every
+   * CLI command and every process start would otherwise pay.
+   */
+  private webAuthn: Promise<typeof import('@simplewebauthn/server')> | null = null;
+  private library(): Promise<typeof import('@simplewebauthn/server')> {
+    this.webAuthn ??= import('@simplewebauthn/server');
+    return this.webAuthn;
+  }
+
   async list(accountId: string): Promise<PasskeyView[]> {
     return (await this.deps.storage.listPasskeys(accountId)).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, lastUsedAt }));
   }
@@ -46,7 +49,7 @@ export class Passkeys {
   /** Options to make a new passkey for the account (not one it has: they are excluded), and their challenge's id. */
   async registrationOptions(account: Account, relyingParty: RelyingParty): Promise<WebAuthnOptions> {
     const existing = await this.deps.storage.listPasskeys(account.id);
-    const options = await generateRegistrationOptions({
+    const options = await (await this.library()).generateRegistrationOptions({
       rpName: RP_NAME,
       rpID: relyingParty.id,
       userName: account.handle,
@@ -65,7 +68,7 @@ export class Passkeys {
   async register(account: Account, input: { challengeId: string; name: string; response: WebAuthnAnswer }): Promise<PasskeyRecord> {
     const made = await this.deps.challenges.take(input.challengeId, 'passkey.add', account.id);
     const { challenge, relyingParty } = webAuthnOf(made);
-    const verified = await verifyRegistrationResponse({
+    const verified = await (await this.library()).verifyRegistrationResponse({
       response: input.response as unknown as RegistrationResponseJSON,
       expectedChallenge: challenge,
       expectedOrigin: relyingParty.origins,
@@ -100,7 +103,7 @@ export class Passkeys {
   /** Options (with a new challenge) to sign with one of the account's passkeys, or with any when `account` is null. */
   async optionsFor(account: Account | null, relyingParty: RelyingParty): Promise<WebAuthnOptions['options']> {
     const keys = account ? await this.deps.storage.listPasskeys(account.id) : [];
-    const options = await generateAuthenticationOptions({
+    const options = await (await this.library()).generateAuthenticationOptions({
       rpID: relyingParty.id,
       userVerification: 'required',
       ...(account ? { allowCredentials: keys.map((k) => ({ id: k.credentialId, transports: k.transports })) } : {}),
@@ -121,7 +124,7 @@ export class Passkeys {
     if (userHandle && Buffer.from(userHandle, 'base64url').toString('utf8') !== key.accountId) {
       throw new KnockError('unauthorized', 'This passkey is not one of this account\u2019s.');
     }
-    const verified = await verifyAuthenticationResponse({
+    const verified = await (await this.library()).verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge.challenge,
       expectedOrigin: challenge.relyingParty.origins,
