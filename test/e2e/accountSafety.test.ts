@@ -142,7 +142,8 @@ describe('account safety', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const link = /(http:\/\/\S+\/_\/reset#[A-Za-z0-9_-]+)/.exec(mail.parsed.text ?? '')![1]!;
     await page.goto(link);
     await page.getByRole('heading', { name: 'Set a new password' }).waitFor();
-    // The token left the address bar once read.
+    // The token leaves the address bar once read (the page's layout effect; waited for, not assumed at the heading).
+    await page.waitForFunction(() => location.hash === '');
     expect(new URL(page.url()).hash).toBe('');
     expect((await hasNoHorizontalScroll(page)).ok).toBe(true);
     await audit.check(page, 'the page of a recovery link');

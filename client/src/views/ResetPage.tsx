@@ -5,7 +5,7 @@
  * password"), then links to the login: it never signs in by itself (a second factor, where one is enrolled, is asked at
  * the login as always).
  */
-import { useEffect, useId } from 'preact/hooks';
+import { useId, useLayoutEffect } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { security } from '../sdk/security.ts';
 import { useFormAction } from './formAction.ts';
@@ -15,7 +15,8 @@ import { NewPasswordField } from './NewPasswordField.tsx';
 export function ResetPage({ handle }: { handle: string }) {
   // Read once, then taken out of the address bar (and so out of the history and of anything shared from the page).
   const token = useSignal(location.hash.length > 1 ? location.hash.slice(1) : null);
-  useEffect(() => {
+  // Before the first paint (a layout effect), so the page never shows with the token still in the address bar.
+  useLayoutEffect(() => {
     document.title = token.value === null ? 'Forgot your password? — Knock' : 'Set a new password — Knock';
     if (location.hash !== '') history.replaceState(history.state, '', location.pathname + location.search);
   }, []);
