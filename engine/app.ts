@@ -13,9 +13,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Duplex } from 'node:stream';
 import { Server, matchMaker, type AuthContext } from '@colyseus/core';
 import { LivenessTransport } from '../adapters/colyseus/LivenessTransport.ts';
 import { JanusRouter } from '../adapters/media/janus/JanusRouter.ts';
+import { MediasoupRouter } from '../adapters/media/mediasoup/MediasoupRouter.ts';
+import { SfuSignalling } from '../adapters/media/mediasoup/sfuSignalling.ts';
 import { openCoordination, redactUrl } from '../adapters/presence/coordination.ts';
 import { PostgresStorage } from '../adapters/storage/postgres/PostgresStorage.ts';
 import { SqliteStorage } from '../adapters/storage/sqlite/SqliteStorage.ts';
@@ -78,6 +81,7 @@ import { Transcripts } from './transcripts.ts';
 import type { Channel, ChannelKind } from './ports/channel.ts';
 import { Outbox } from './outbox.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './ports/clock.ts';
+import { KnockError } from './errors.ts';
 import type { MediaRouter } from './ports/mediaRouter.ts';
 import type { RoomClaims } from './ports/roomClaims.ts';
 import type { Storage } from './ports/storage.ts';
@@ -175,21 +179,46 @@ export async function openBlobs(config: KnockConfig, logger: Logger): Promise<Bl
 }
 
 /**
- * The conference server of this config: Janus when `janusUrl` is set, else none (calls stay peer-to-peer).
+ * The conference server of this config (KNOCK_SFU, issue 23): mediasoup in this process, Janus, or none (calls stay
+ * peer-to-peer up to the mesh limit). Unset: Janus when KNOCK_JANUS_URL is set (who runs Janus wants it), else
+ * mediasoup when its worker is built (npm install builds it), else none.
  *
  * @example
- *   const router = openMediaRouter(config, systemClock, logger); // JanusRouter | null
+ *   const router = await openMediaRouter(config, { clock, timers, logger }); // MediasoupRouter | JanusRouter | null
  */
-export function openMediaRouter(config: KnockConfig, clock: Clock, logger: Logger): MediaRouter | null {
-  if (config.janusUrl === undefined || config.janusPublicUrl === undefined) return null;
-  return new JanusRouter({
-    url: config.janusUrl,
-    publicUrl: config.janusPublicUrl,
-    adminKey: config.janusAdminKey,
-    tokenSecret: config.janusTokenSecret,
+export async function openMediaRouter(config: KnockConfig, deps: { clock: Clock; timers: Timers; logger: Logger }): Promise<MediaRouter | null> {
+  const { clock, timers, logger } = deps;
+  const choice = config.sfu ?? (config.janusUrl !== undefined ? 'janus' : MediasoupRouter.available() ? 'mediasoup' : 'none');
+  if (choice === 'none') {
+    if (config.sfu === undefined) logger.warn('no conference server: mediasoup\u2019s worker is not built (npm run sfu:worker); calls stay peer-to-peer');
+    return null;
+  }
+  if (choice === 'janus') {
+    if (config.janusUrl === undefined || config.janusPublicUrl === undefined) return null;
+    return new JanusRouter({
+      url: config.janusUrl,
+      publicUrl: config.janusPublicUrl,
+      adminKey: config.janusAdminKey,
+      tokenSecret: config.janusTokenSecret,
+      joinTtlMs: config.turnTtlMs,
+      clock,
+      logger: logger.child({ module: 'janus' }),
+    });
+  }
+  if (!MediasoupRouter.available()) {
+    throw new KnockError('bad_request', 'KNOCK_SFU is mediasoup but its worker is not built: run `npm run sfu:worker` (it says what is missing), or set KNOCK_SFU=janus or none.');
+  }
+  return MediasoupRouter.start({
+    workers: config.mediasoupWorkers ?? os.availableParallelism(),
+    rtcMinPort: config.rtcMinPort,
+    rtcMaxPort: config.rtcMaxPort,
+    listenIp: config.rtcListenIp,
+    announcedIp: config.rtcAnnouncedIp,
+    publicAddress: config.publicAddress,
     joinTtlMs: config.turnTtlMs,
     clock,
-    logger: logger.child({ module: 'janus' }),
+    timers,
+    logger: logger.child({ module: 'mediasoup' }),
   });
 }
 
@@ -571,6 +600,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   httpServer.removeAllListeners('request');
   httpServer.on('request', http_.listener);
   let claims: RoomClaims;
+  let mediaRouter: MediaRouter | null;
   try {
     claims = await coordination.openClaims(matchMaker.processId, config.presenceTtlMs);
     processAddresses = new ProcessAddresses({
@@ -582,8 +612,10 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
       logger: logger.child({ module: 'addresses' }),
     });
     await processAddresses.start();
+    mediaRouter = await openMediaRouter(config, { clock, timers, logger });
   } catch (err) {
     // Nothing listens yet: close what was opened (as when coordination itself fails to open).
+    await processAddresses?.close();
     presence.shutdown();
     await driver.shutdown();
     clearInterval(uploadPurge);
@@ -594,7 +626,18 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
 
 
   const ice = new IceServerIssuer({ iceServers: config.iceServers, turnSecret: config.turnSecret, turnTtlMs: config.turnTtlMs, iceTransportPolicy: config.iceTransportPolicy }, clock);
-  const mediaRouter = openMediaRouter(config, clock, logger);
+  // Conferences on mediasoup (issue 23): this process is their signalling server, on its own path of the HTTP server.
+  const sfuSignalling =
+    mediaRouter instanceof MediasoupRouter
+      ? new SfuSignalling({
+          router: mediaRouter,
+          verifyClient: connectionLimits.webSocketVerifier((info) => isAllowedOrigin(info.origin || undefined, info.req.headers.host)),
+          rate: config.rateLimits.sfuRequests,
+          clock,
+          logger: logger.child({ module: 'sfu' }),
+        })
+      : null;
+  if (sfuSignalling) routeUpgrades(httpServer, sfuSignalling);
   const watchClosely: RoomDeps['watchClosely'] = (client) => transport.watchClosely(client);
   const writes = new WriteCoalescer();
   const roomDeps: RoomDeps = { storage, conversationLog, files, hub, auth, clock, timers, logger, config, ice, mediaRouter, claims, isAllowedOrigin, watchClosely, writes, blocks };
@@ -713,6 +756,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
         await claims.close();
         step = 'conference server';
         // After the rooms: ending their calls closed the conference rooms.
+        sfuSignalling?.close();
         await mediaRouter?.close();
         httpServer.closeAllConnections();
         plainServer?.closeAllConnections();
@@ -766,6 +810,19 @@ function openCertificates(config: KnockConfig, deps: { storage: Storage; clock: 
     retryMaxMs: config.acmeRetryMaxMs,
     pollMs: config.acmePollMs,
     leaseMs: 10 * 60_000,
+  });
+}
+
+/**
+ * Sends upgrades to the conference signalling path to it, and every other one to the rooms' sockets (Colyseus's
+ * WebSocket server, which would otherwise take and refuse them: it handles every path).
+ */
+function routeUpgrades(server: http.Server, sfu: SfuSignalling): void {
+  const rooms = server.listeners('upgrade') as ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => void)[];
+  server.removeAllListeners('upgrade');
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (sfu.handles(req)) sfu.upgrade(req, socket, head);
+    else for (const listener of rooms) listener.call(server, req, socket, head);
   });
 }
 

@@ -162,6 +162,8 @@ export const configSchema = z.object({
       secondFactorTries: rate.default({ perWindow: 5, windowMs: 15 * 60_000 }),
       /** Second-factor answers (right or wrong) from one client address, whatever the account (over it: refused). */
       secondFactorTriesPerIp: rate.default({ perWindow: 30, windowMs: 15 * 60_000 }),
+      /** Requests on one conference signalling socket (issue 23: joining a call of 12 takes about 30). */
+      sfuRequests: rate.default({ perWindow: 200, windowMs: 10_000 }),
     })
     .default({
       socketMessages: { perWindow: 30, windowMs: 10_000 },
@@ -194,6 +196,7 @@ export const configSchema = z.object({
       recoveriesPerAccount: { perWindow: 3, windowMs: 3600_000 },
       secondFactorTries: { perWindow: 5, windowMs: 15 * 60_000 },
       secondFactorTriesPerIp: { perWindow: 30, windowMs: 15 * 60_000 },
+      sfuRequests: { perWindow: 200, windowMs: 10_000 },
     }),
   /** PostgreSQL for everything durable (several processes share it); absent: SQLite under dataDir. */
   databaseUrl: postgresUrl.optional(),
@@ -241,6 +244,24 @@ export const configSchema = z.object({
   janusAdminKey: z.string().min(1).optional(),
   /** Janus's token_auth_secret, when Janus requires signed tokens (token_auth): Knock signs short-lived ones. */
   janusTokenSecret: z.string().min(1).optional(),
+  /**
+   * The conference server of calls of three or more (issue 23): `mediasoup` in this process, `janus`, or `none`
+   * (peer-to-peer up to callMeshMax). Absent: Janus when janusUrl is set, else mediasoup when its worker is built
+   * (npm install builds it), else none.
+   */
+  sfu: z.enum(['mediasoup', 'janus', 'none'], { message: 'must be "mediasoup", "janus" or "none"' }).optional(),
+  /** mediasoup worker processes (each uses up to one core); absent: one per core. */
+  mediasoupWorkers: z.number().int().min(1).max(64).optional(),
+  /** The UDP/TCP ports mediasoup's transports take, each member two (open them in the firewall). */
+  rtcMinPort: z.number().int().min(1024).max(65535).default(40000),
+  rtcMaxPort: z.number().int().min(1024).max(65535).default(49999),
+  /** The address mediasoup's transports listen on. */
+  rtcListenIp: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IP address' }).default('0.0.0.0'),
+  /**
+   * The address browsers send media to (this machine's public IP behind NAT). Absent: the listen address, or when
+   * that is 0.0.0.0, this machine's first non-loopback IPv4 address.
+   */
+  rtcAnnouncedIp: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IP address' }).optional(),
   /** Largest Yjs update (or sync step) one client may send to a document; bigger ones are refused with `too_large`. */
   docMaxUpdateBytes: z.number().int().min(1024).default(1024 * 1024),
   /** Most bytes a document may hold (its compacted Yjs state); updates beyond it are refused with `too_large`. */
@@ -412,6 +433,12 @@ export const configSchema = z.object({
   if (Array.isArray(config.dnsNameservers) && Array.isArray(config.publicIps) && (config.dnsNameservers.length === 0) !== (config.publicIps.length === 0)) {
     ctx.addIssue({ code: 'custom', path: ['dnsNameservers'], message: 'KNOCK_DNS_NAMESERVERS and KNOCK_PUBLIC_IPS go together (the DNS server answers with both)' });
   }
+  if (config.sfu === 'janus' && config.janusUrl === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['sfu'], message: 'is "janus" but KNOCK_JANUS_URL is not set' });
+  }
+  if (typeof config.rtcMinPort === 'number' && typeof config.rtcMaxPort === 'number' && config.rtcMinPort > config.rtcMaxPort) {
+    ctx.addIssue({ code: 'custom', path: ['rtcMaxPort'], message: 'must not be below KNOCK_RTC_MIN_PORT' });
+  }
   if (config.janusUrl !== undefined && config.janusPublicUrl === undefined) {
     ctx.addIssue({ code: 'custom', path: ['janusPublicUrl'], message: 'is required with KNOCK_JANUS_URL: the address browsers reach Janus\u2019s WebSocket API at' });
   }
@@ -477,6 +504,12 @@ const envKeys = {
   KNOCK_JANUS_PUBLIC_URL: 'janusPublicUrl',
   KNOCK_JANUS_ADMIN_KEY: 'janusAdminKey',
   KNOCK_JANUS_TOKEN_SECRET: 'janusTokenSecret',
+  KNOCK_SFU: 'sfu',
+  KNOCK_MEDIASOUP_WORKERS: 'mediasoupWorkers',
+  KNOCK_RTC_MIN_PORT: 'rtcMinPort',
+  KNOCK_RTC_MAX_PORT: 'rtcMaxPort',
+  KNOCK_RTC_LISTEN_IP: 'rtcListenIp',
+  KNOCK_RTC_ANNOUNCED_IP: 'rtcAnnouncedIp',
   KNOCK_DOC_MAX_UPDATE_BYTES: 'docMaxUpdateBytes',
   KNOCK_DOC_MAX_BYTES: 'docMaxBytes',
   KNOCK_MAX_UPLOAD_BYTES: 'maxUploadBytes',
@@ -599,6 +632,12 @@ const envSchema = z.object({
   KNOCK_JANUS_PUBLIC_URL: z.string().min(1).optional(),
   KNOCK_JANUS_ADMIN_KEY: z.string().min(1).optional(),
   KNOCK_JANUS_TOKEN_SECRET: z.string().min(1).optional(),
+  KNOCK_SFU: z.string().min(1).optional(),
+  KNOCK_MEDIASOUP_WORKERS: z.coerce.number().int().optional(),
+  KNOCK_RTC_MIN_PORT: z.coerce.number().int().optional(),
+  KNOCK_RTC_MAX_PORT: z.coerce.number().int().optional(),
+  KNOCK_RTC_LISTEN_IP: z.string().min(1).optional(),
+  KNOCK_RTC_ANNOUNCED_IP: z.string().min(1).optional(),
   KNOCK_DOC_MAX_UPDATE_BYTES: z.coerce.number().int().optional(),
   KNOCK_DOC_MAX_BYTES: z.coerce.number().int().optional(),
   KNOCK_MAX_UPLOAD_BYTES: z.coerce.number().int().optional(),

@@ -26,6 +26,11 @@ export interface MediaMember {
   memberId: string;
   /** Shown to the other members by SFUs that display names. */
   name: string;
+  /**
+   * The person (call.state's participantId), which stays when their device reconnects with a new memberId: SFUs that
+   * tell members whose media is whose (mediasoup) say this. Absent: the memberId.
+   */
+  participantId?: string;
 }
 
 export interface MediaRouter {

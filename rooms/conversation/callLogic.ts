@@ -228,7 +228,7 @@ export class CallLogic {
     let room: MediaRoom | null = null;
     try {
       room = await router.createRoom(call.id, { capacity: this.setup.config.maxMembers });
-      for (const m of call.members.values()) m.sfuJoin = await router.issueJoin(room, { memberId: m.deviceId, name: m.name });
+      for (const m of call.members.values()) m.sfuJoin = await router.issueJoin(room, { memberId: m.deviceId, name: m.name, participantId: m.participantId });
       call.sfu = room;
       return true;
     } catch (err) {
@@ -349,7 +349,7 @@ export class CallLogic {
   private issueJoin(call: Call, room: MediaRoom, member: Member): Promise<SfuJoin> {
     const router = this.setup.mediaRouter;
     if (!router) throw new KnockError('internal', 'No conference server is configured.');
-    return router.issueJoin(room, { memberId: member.deviceId, name: member.name }).catch((err: unknown) => {
+    return router.issueJoin(room, { memberId: member.deviceId, name: member.name, participantId: member.participantId }).catch((err: unknown) => {
       this.host.logger.error({ err, callId: call.id }, 'could not issue a conference pass');
       throw new KnockError('internal', 'The conference server did not answer. Please try again.', { callId: call.id });
     });

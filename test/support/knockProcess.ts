@@ -115,6 +115,8 @@ export class KnockProcess {
       KNOCK_RATE_LIMITS: JSON.stringify(options.rateLimits ?? FAST_RATE_LIMITS),
       // No SMTP server unless a test asks for one (KNOCK_SMTP_PORT in `env`): the default port 2525 is one per machine.
       KNOCK_SMTP_PORT: '-1',
+      // No conference server unless a test asks for one (KNOCK_SFU in `env`): mediasoup starts a worker per core.
+      KNOCK_SFU: 'none',
       ...(options.cluster
         ? {
             DATABASE_URL: options.cluster.databaseUrl,

@@ -22,7 +22,8 @@ export const TEST_PASSWORD = 'correct horse battery';
 export async function startKnock(overrides: Partial<KnockConfigInput> = {}, opts: { clock?: Clock } = {}): Promise<TestKnock> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'knock-test-')));
   // No SMTP or DNS server unless a test asks for one (port 0 picks a free port): the defaults 2525 and 5353 are one per machine.
-  const config = parseConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', smtpPort: -1, dnsPort: -1, ...overrides, dataDir });
+  // No conference server unless a test asks for one: mediasoup would start a worker per core for every test server.
+  const config = parseConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', smtpPort: -1, dnsPort: -1, sfu: overrides.janusUrl === undefined ? 'none' : 'janus', ...overrides, dataDir });
   const knock = await createKnock(config, { logger: createLogger(process.env.KNOCK_TEST_LOG ?? 'silent'), ...(opts.clock ? { clock: opts.clock } : {}) });
   await knock.listen();
   return {

@@ -75,6 +75,24 @@ describe('call settings', () => {
     expect(refusal({ KNOCK_JANUS_URL: 'ws://127.0.0.1:8188', KNOCK_JANUS_PUBLIC_URL: 'wss://x.example.com' })).toMatch(/KNOCK_JANUS_URL: .*http/);
   });
 
+  it('chooses the conference server by KNOCK_SFU, and reads mediasoup\u2019s workers, ports and addresses', () => {
+    expect(configFromEnv({})).toMatchObject({ rtcMinPort: 40000, rtcMaxPort: 49999, rtcListenIp: '0.0.0.0' });
+    expect(configFromEnv({}).sfu).toBeUndefined();
+    const config = configFromEnv({
+      KNOCK_SFU: 'mediasoup',
+      KNOCK_MEDIASOUP_WORKERS: '3',
+      KNOCK_RTC_MIN_PORT: '50000',
+      KNOCK_RTC_MAX_PORT: '50100',
+      KNOCK_RTC_LISTEN_IP: '10.0.0.5',
+      KNOCK_RTC_ANNOUNCED_IP: '203.0.113.7',
+    });
+    expect(config).toMatchObject({ sfu: 'mediasoup', mediasoupWorkers: 3, rtcMinPort: 50000, rtcMaxPort: 50100, rtcListenIp: '10.0.0.5', rtcAnnouncedIp: '203.0.113.7' });
+    expect(refusal({ KNOCK_SFU: 'jitsi' })).toMatch(/KNOCK_SFU: .*"mediasoup", "janus" or "none"/);
+    expect(refusal({ KNOCK_SFU: 'janus' })).toMatch(/KNOCK_SFU: sfu: is "janus" but KNOCK_JANUS_URL is not set/);
+    expect(refusal({ KNOCK_RTC_MIN_PORT: '50000', KNOCK_RTC_MAX_PORT: '40000' })).toMatch(/KNOCK_RTC_MAX_PORT: .*not be below KNOCK_RTC_MIN_PORT/);
+    expect(refusal({ KNOCK_RTC_ANNOUNCED_IP: 'chat.example.com' })).toMatch(/KNOCK_RTC_ANNOUNCED_IP: .*IP address/);
+  });
+
   it('keeps the mesh small: each device sends its media to every other', () => {
     expect(configFromEnv({ KNOCK_CALL_MESH_MAX: '3' }).callMeshMax).toBe(3);
     expect(refusal({ KNOCK_CALL_MESH_MAX: '20' })).toMatch(/^Invalid environment: KNOCK_CALL_MESH_MAX: /);

@@ -1,8 +1,9 @@
 /**
  * The media half of a call (the signalling half is CallSession): while this device is in the call, it holds the
  * microphone and camera (LocalMedia) and one transport, chosen by the ticket's mode: peer connections (`p2p`,
- * `mesh`: PeerMesh) or Janus's VideoRoom (`sfu`: JanusVideoRoom). A new ticket with another mode (the third device
- * joined) swaps the transport; leaving the call, by any way, stops every track.
+ * `mesh`: PeerMesh) or a conference server (`sfu`: Janus's VideoRoom or mediasoup, as the ticket names: sfuRoom.ts).
+ * A new ticket with another mode (the third device joined) swaps the transport; leaving the call, by any way, stops
+ * every track.
  *
  * @example
  *   const call = CallSession.attach(conversation, { store: sessionStore });
@@ -14,9 +15,9 @@
  */
 import type { CallKind, CallMember, CallMode } from '../../../engine/protocol.ts';
 import type { CallSession, CallSignal, CallSnapshot, CallTicket } from './callSession.ts';
-import { JanusVideoRoom } from './janusVideoRoom.ts';
 import { LocalMedia, type DeviceChoice, type MediaKind } from './localMedia.ts';
 import { PeerMesh, type LinkState, type RemoteMedia } from './peerMesh.ts';
+import { openSfuRoom, type SfuRoom } from './sfuRoom.ts';
 import type { Listener } from './types.ts';
 
 export interface RemoteParticipant extends RemoteMedia {
@@ -46,7 +47,7 @@ export interface CallMediaSnapshot {
 type Transport =
   /** `ticket`: the one whose ICE servers the mesh uses. */
   | { kind: 'mesh'; key: string; mesh: PeerMesh; ticket: CallTicket }
-  | { kind: 'sfu'; key: string; room: JanusVideoRoom; retry: ReturnType<typeof setTimeout> | null; failures: number };
+  | { kind: 'sfu'; key: string; room: SfuRoom; retry: ReturnType<typeof setTimeout> | null; failures: number };
 
 /** How long after losing the conference server this device tries again (a Janus restart, a network change), doubling up to the max. */
 const SFU_RETRY_MS = 1000;
@@ -204,13 +205,17 @@ export class CallMedia {
       const key = `sfu:${ticket.sfu.url}:${ticket.sfu.room}`;
       const me = this.call.participantId;
       if (me === null) return;
-      if (this.transport?.key === key) return;
+      if (this.transport?.kind === 'sfu' && this.transport.key === key) {
+        // A renewed pass (a new ticket, a reconnected conversation) for the same room: the media goes on.
+        this.transport.room.renew?.(ticket.sfu);
+        return;
+      }
       this.closeTransport();
       const sfu = ticket.sfu;
       // Each attempt takes the latest ticket: its pass and TURN credentials may have been renewed meanwhile.
-      const open = (): JanusVideoRoom => {
+      const open = (): SfuRoom => {
         const latest = this.call.snapshot().ticket;
-        const room = new JanusVideoRoom({
+        const room = openSfuRoom({
           join: latest?.sfu ?? sfu,
           me,
           rtc: latest ? rtcOf(latest) : rtc,
@@ -255,7 +260,7 @@ export class CallMedia {
   }
 
   /** The conference connection broke: try again shortly, with a fresh pass if the one held is about to expire. */
-  private sfuLost(key: string, reason: string, open: () => JanusVideoRoom): void {
+  private sfuLost(key: string, reason: string, open: () => SfuRoom): void {
     const t = this.transport;
     if (t?.kind !== 'sfu' || t.key !== key || this.closed) return;
     console.warn(`Conference connection lost (${reason}); reconnecting.`);
@@ -323,9 +328,7 @@ export class CallMedia {
     const members = snap.call?.members ?? [];
     const t = this.transport;
     const raw: RemoteMedia[] = t === null ? [] : t.kind === 'mesh' ? t.mesh.remotes() : t.room.remotes();
-    const remotes = raw.map((r) =>
-      withMember(r, members.find((m) => (r.deviceId !== undefined ? m.deviceId === r.deviceId : m.participantId === r.participantId))),
-    );
+    const remotes = raw.map((r) => withMember(r, memberOf(r, members)));
     const local = this.local;
     return {
       local: local?.stream ?? null,
@@ -354,6 +357,16 @@ function rtcOf(ticket: CallTicket): RTCConfiguration {
 /** This device is in the call, or taking its place back: it needs its microphone and camera. */
 function inCall(snap: CallSnapshot): boolean {
   return snap.phase === 'outgoing' || snap.phase === 'active' || snap.phase === 'rejoining';
+}
+
+/**
+ * The call member a remote feed comes from: its device when the feed names one (so one person's two devices each show
+ * their own mute and camera), else its person. By person too when no member has that device any more: a device whose
+ * conversation socket reconnected is a member under a new device id while its SFU feed goes on under the old one.
+ */
+function memberOf(remote: RemoteMedia, members: readonly CallMember[]): CallMember | undefined {
+  const byDevice = remote.deviceId === undefined ? undefined : members.find((m) => m.deviceId === remote.deviceId);
+  return byDevice ?? (remote.participantId === undefined ? undefined : members.find((m) => m.participantId === remote.participantId));
 }
 
 function withMember(remote: RemoteMedia, member: CallMember | undefined): RemoteParticipant {

@@ -15,25 +15,17 @@
  *   room.remotes(); // [{ key, participantId, stream, state }]
  *   room.close();
  */
-import type { SfuJoin } from '../../../engine/protocol.ts';
 import { JanusSocket, type JanusHandle, type JanusMessage, type PluginData } from './janusSocket.ts';
-import type { LocalMedia, MediaKind } from './localMedia.ts';
+import type { MediaKind } from './localMedia.ts';
 import type { LinkState, RemoteMedia } from './peerMesh.ts';
+import type { SfuRoomOptions } from './sfuRoom.ts';
 
 const VIDEOROOM = 'janus.plugin.videoroom';
 /** How long after a feed's connection hung up it is asked for again (if its publisher is still there). */
 const RESUBSCRIBE_MS = 1000;
 
-export interface JanusRoomOptions {
-  join: SfuJoin;
-  /** This device's participant id: published as the feed's display, so the others know whose it is. */
-  me: string;
-  rtc: RTCConfiguration;
-  local: LocalMedia;
-  onChange(): void;
-  /** The media through Janus broke (ICE failed, Janus hung up, the socket closed); called once. */
-  onLost(reason: string): void;
-}
+/** `me` is published as the feed's display, so the others know whose it is. */
+export type JanusRoomOptions = SfuRoomOptions;
 
 interface Publisher {
   id: number;

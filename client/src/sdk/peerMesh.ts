@@ -23,14 +23,16 @@ export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
 export interface RemoteMedia {
   /** Unique among the remotes: the device in the call (call.state members), or the SFU feed. */
   key: string;
-  /** The device in the call, when known (peer-to-peer). */
+  /** The device in the call, when known (peer-to-peer; mediasoup, whose members are the call's devices). */
   deviceId?: string;
-  /** The participant (person) it comes from, when known (through the SFU, which does not follow device ids). */
+  /** The participant (person) it comes from, when known (through an SFU, which does not follow a device's new id). */
   participantId?: string;
   stream: MediaStream;
   state: LinkState;
   /** Bumped whenever tracks come or go, so views re-attach the stream. */
   version: number;
+  /** The loudest in the call now, when the SFU says (mediasoup's active speaker). */
+  speaking?: boolean;
 }
 
 export type SignalBody = { description: SessionDescription } | { candidate: IceCandidate };
