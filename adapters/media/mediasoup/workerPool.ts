@@ -9,7 +9,8 @@
  *   await pool.close();
  */
 import { existsSync } from 'node:fs';
-import * as mediasoup from 'mediasoup';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from '../../../engine/logger.ts';
 
@@ -33,9 +34,15 @@ export class WorkerPool {
 
   private constructor(private readonly options: WorkerPoolOptions) {}
 
-  /** The worker binary mediasoup will start (its default path, or MEDIASOUP_WORKER_BIN), and whether it is there. */
+  /**
+   * The worker binary mediasoup will start (MEDIASOUP_WORKER_BIN, or its default path, where the build links the
+   * cached worker), and whether it is there. Found as mediasoup finds it (node/lib/Worker.js `workerBin`) without
+   * loading mediasoup: every process that reads the configuration asks this, CLI commands too, and loading mediasoup
+   * costs them half a second; it is loaded when the first worker starts.
+   */
   static workerBinary(): { path: string; present: boolean } {
-    return { path: mediasoup.workerBin, present: existsSync(mediasoup.workerBin) };
+    const bin = process.env.MEDIASOUP_WORKER_BIN || defaultWorkerBin();
+    return { path: bin ?? 'mediasoup (not installed)', present: bin !== null && existsSync(bin) };
   }
 
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
@@ -83,6 +90,7 @@ export class WorkerPool {
   }
 
   private async spawn(): Promise<ms.Worker> {
+    const mediasoup = await import('mediasoup');
     const worker = await mediasoup.createWorker({
       logLevel: 'warn',
       rtcMinPort: this.options.rtcMinPort,
@@ -117,4 +125,16 @@ export class WorkerPool {
       }
     }
   }
+}
+
+/** mediasoup's default worker path (worker/out/<build type>/mediasoup-worker in its package); null when not installed. */
+function defaultWorkerBin(): string | null {
+  let manifest: string;
+  try {
+    manifest = createRequire(import.meta.url).resolve('mediasoup/package.json');
+  } catch {
+    return null;
+  }
+  const buildType = process.env.MEDIASOUP_BUILDTYPE === 'Debug' ? 'Debug' : 'Release';
+  return path.join(path.dirname(manifest), 'worker', 'out', buildType, 'mediasoup-worker');
 }
