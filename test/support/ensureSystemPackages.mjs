@@ -8,6 +8,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 
+// Another install (a second checkout's, unattended upgrades) may hold dpkg's lock: wait for it instead of failing.
+const APT_WAIT_FOR_LOCK = ['-o', 'DPkg::Lock::Timeout=600'];
+
 /** True when something accepts a TCP connection on 127.0.0.1:port within a second. */
 function answers(port) {
   return new Promise((resolve) => {
@@ -54,6 +57,6 @@ if (missing.length > 0) {
   console.log(`Installing Debian's ${missing.map((n) => n.pkg).join(', ')} for the tests (about a minute)...`);
   // apt starts no services here (policy-rc.d); the tests start what they need themselves, on 127.0.0.1.
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
+  execFileSync('apt-get', [...APT_WAIT_FOR_LOCK, 'update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', [...APT_WAIT_FOR_LOCK, 'install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
 }

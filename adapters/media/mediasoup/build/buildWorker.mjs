@@ -34,6 +34,9 @@ import { applyWorkerPatches, PATCH_REVISION } from './workerPatches.mjs';
 const MESON_VERSION = '1.12.1';
 const NINJA_VERSION = '1.13.2';
 
+// Another install (a second checkout's, unattended upgrades) may hold dpkg's lock: wait for it instead of failing.
+const APT_WAIT_FOR_LOCK = ['-o', 'DPkg::Lock::Timeout=600'];
+
 const say = (line) => console.log(`[mediasoup worker] ${line}`);
 
 /** Where mediasoup is installed, its version, and the worker path it uses by default. */
@@ -107,8 +110,8 @@ function installPrerequisites() {
     say(`installing Debian's ${missing.join(', ')} (a minute or two)...`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     try {
-      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-      execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+      execFileSync('apt-get', [...APT_WAIT_FOR_LOCK, 'update', '-qq'], { stdio: 'inherit', env });
+      execFileSync('apt-get', [...APT_WAIT_FOR_LOCK, 'install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
     } catch {
       return [`apt-get could not install ${missing.join(' ')}`];
     }
