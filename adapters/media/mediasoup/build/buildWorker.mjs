@@ -185,7 +185,7 @@ function build(mediasoup, cacheDir) {
     }
     const worker = prepareSources(mediasoup.dir, scratch);
     const cores = Math.max(1, os.availableParallelism());
-    say(`compiling mediasoup ${mediasoup.version}'s worker on ${cores} core(s): about 5 minutes on 2 cores, once per version...`);
+    say(`compiling mediasoup ${mediasoup.version}'s worker on ${cores} core(s): 2-5 minutes on 2 cores, once per version...`);
     const built = compile(worker, out, cores);
     if (!built) {
       say('cannot build: the compilation failed (its output is above)');
