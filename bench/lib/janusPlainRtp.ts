@@ -5,8 +5,9 @@
  * API) to a UDP port the bench reads, SRTP-encrypted (AES_CM_128_HMAC_SHA1_80) with a key of its own, so Janus
  * encrypts every packet once per consumer, as it would for a WebRTC subscriber.
  *
- * Janus runs as its own process (Debian's configuration copied to a temporary directory, the VideoRoom plugin and the
- * HTTP API on 127.0.0.1 only, little logging), optionally under `taskset -c <cpu>`, and is stopped by its PID.
+ * Janus runs as its own process, started as the tests start it (test/support/janusProcess.ts: Debian's configuration
+ * copied to a temporary directory, the VideoRoom plugin and the APIs on 127.0.0.1 only), with little logging,
+ * optionally under `taskset -c <cpu>`, and is stopped by its PID.
  *
  * What Janus 1.1.2 imposes (src/plugins/janus_videoroom.c, `add_remote_publisher` and the remote publisher thread):
  * - one UDP port per remote publisher, for all its streams: `videoPort` and `audioPort` are the same port;
@@ -34,23 +35,10 @@
  *   await janus.destroyRoom(room);
  *   await janus.stop();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { stopChild } from '../../test/support/childProcess.ts';
-import { freePort } from '../../test/support/ports.ts';
+import { startJanus } from '../../test/support/janusProcess.ts';
 
-const JANUS = '/usr/bin/janus';
-const JANUS_CONFIG = '/etc/janus';
-const LIBS = '/usr/lib/x86_64-linux-gnu/janus';
 const PLUGIN = 'janus.plugin.videoroom';
-/** Everything but the VideoRoom (as test/support/janusProcess.ts), and every transport but HTTP. */
-const DISABLED_PLUGINS = [
-  'audiobridge', 'duktape', 'echotest', 'lua', 'nosip', 'recordplay', 'sip', 'streaming', 'textroom', 'videocall', 'voicemail',
-].map((p) => `libjanus_${p}.so`);
-const DISABLED_TRANSPORTS = ['websockets', 'rabbitmq', 'mqtt', 'nanomsg', 'pfunix'].map((t) => `libjanus_${t}.so`);
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /** The SSRCs Janus demultiplexes a remote publisher's port by (REMOTE_PUBLISHER_BASE_SSRC + mindex * 10). */
@@ -92,33 +80,15 @@ export interface JanusPlainRtpOptions {
 
 /** Starts Janus and opens the one session and VideoRoom handle every request goes through. */
 export async function startJanusPlainRtp(options: JanusPlainRtpOptions = {}): Promise<JanusPlainRtp> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'knock-janus-plain-rtp-'));
-  await cp(JANUS_CONFIG, dir, { recursive: true });
-  const httpPort = await freePort();
-  await writeConfig(dir, httpPort, options.debugLevel ?? 3);
-  const logFile = path.join(dir, 'janus.log');
-  const janusArgs = ['-C', path.join(dir, 'janus.jcfg'), '-F', dir, '-L', logFile];
-  const child =
-    options.cpu === undefined
-      ? spawn(JANUS, janusArgs, { stdio: 'ignore' })
-      : spawn('taskset', ['-c', String(options.cpu), JANUS, ...janusArgs], { stdio: 'ignore' }); // taskset execs janus: same pid
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const log = () => readFile(logFile, 'utf8').catch(() => '(no log)');
-  let stopped: Promise<void> | null = null;
-  const stop = () =>
-    (stopped ??= (async () => {
-      await stopChild(child, exited);
-      await rm(dir, { recursive: true, force: true });
-    })());
+  // No admin_key (so create and rtp_forward need none; lock_rtp_forward only applies with one) and none of Debian's
+  // demo rooms (test/support/janusProcess.ts); one API session for the whole run, never timed out.
+  const janus = await startJanus({ cpu: options.cpu, debugLevel: options.debugLevel ?? 3, sessionTimeout: 0 });
   let api: VideoRoomApi;
   try {
-    if (child.pid === undefined) throw new Error(`could not start ${JANUS}`);
-    const url = `http://127.0.0.1:${httpPort}/janus`;
-    await waitUntilUp(url, child, 10_000);
-    api = await VideoRoomApi.open(url);
+    api = await VideoRoomApi.open(janus.httpUrl);
   } catch (err) {
-    const tail = (await log()).slice(-3000);
-    await stop();
+    const tail = (await janus.log()).slice(-3000);
+    await janus.stop();
     throw new Error(`${(err as Error).message}\n${tail}`);
   }
 
@@ -127,9 +97,9 @@ export async function startJanusPlainRtp(options: JanusPlainRtpOptions = {}): Pr
   const rooms = new Map<number, Map<number, { video: number; audio: number }>>();
 
   return {
-    pid: child.pid,
-    log,
-    stop,
+    pid: janus.pid,
+    log: janus.log,
+    stop: janus.stop,
 
     async createRoom() {
       const room = nextRoom++;
@@ -243,52 +213,4 @@ function idOf(answer: unknown): number {
   const id = (answer as { data?: { id?: unknown } }).data?.id;
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new Error(`Janus: no id in ${JSON.stringify(answer)}`);
   return id;
-}
-
-async function writeConfig(dir: string, httpPort: number, debugLevel: number): Promise<void> {
-  const general = [
-    `configs_folder = "${dir}"`,
-    `plugins_folder = "${LIBS}/plugins"`,
-    `transports_folder = "${LIBS}/transports"`,
-    `events_folder = "${LIBS}/events"`,
-    `loggers_folder = "${LIBS}/loggers"`,
-    `debug_level = ${debugLevel}`,
-    'session_timeout = 0',
-  ];
-  await writeFile(
-    path.join(dir, 'janus.jcfg'),
-    [
-      `general: {\n\t${general.join('\n\t')}\n}`,
-      // WebRTC's port range; the VideoRoom's plain RTP sockets take theirs from 10000-60000 (fixed in 1.1.2).
-      'media: {\n\trtp_port_range = "20000-20100"\n}',
-      'nat: {\n\tnice_debug = false\n\tice_ignore_list = "vmnet"\n}',
-      `plugins: {\n\tdisable = "${DISABLED_PLUGINS.join(',')}"\n}`,
-      `transports: {\n\tdisable = "${DISABLED_TRANSPORTS.join(',')}"\n}`,
-      'events: {\n\tbroadcast = false\n}',
-      'loggers: {\n\tdisable = "libjanus_jsonlog.so"\n}',
-    ].join('\n'),
-  );
-  await writeFile(
-    path.join(dir, 'janus.transport.http.jcfg'),
-    `general: {\n\tjson = "plain"\n\tbase_path = "/janus"\n\thttp = true\n\tport = ${httpPort}\n\tip = "127.0.0.1"\n\thttps = false\n}\nadmin: {\n\tadmin_http = false\n}\n`,
-  );
-  // No admin_key (so create and rtp_forward need none; lock_rtp_forward only applies with one), no event handlers,
-  // and none of Debian's demo rooms.
-  await writeFile(path.join(dir, 'janus.plugin.videoroom.jcfg'), 'general: {\n\tevents = false\n}\n');
-}
-
-async function waitUntilUp(httpUrl: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`janus exited at start (${child.exitCode ?? child.signalCode})`);
-    try {
-      const response = await fetch(`${httpUrl}/info`, { signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
-      if (response.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`janus did not answer at ${httpUrl} within ${timeoutMs} ms`);
 }

@@ -30,6 +30,12 @@ export interface JanusOptions {
   adminKey?: string;
   /** The core's token_auth_secret: every request then needs a signed token. */
   tokenSecret?: string;
+  /** Runs Janus under `taskset -c <cpu>` (all its threads): a bench pins the SFU to one core. */
+  cpu?: number;
+  /** Janus's debug_level (4 by default: the test's log says what happened; 3, warnings, costs nothing under load). */
+  debugLevel?: number;
+  /** Seconds before an idle API session is dropped (Janus's default, 60, when not set; 0 never). */
+  sessionTimeout?: number;
 }
 
 export interface JanusProcess {
@@ -55,7 +61,11 @@ export async function startJanus(options: JanusOptions = {}): Promise<JanusProce
   const [httpPort, wsPort] = [await freePort(), await freePort()];
   await writeConfig(dir, httpPort, wsPort, options);
   const logFile = path.join(dir, 'janus.log');
-  const child = spawn(JANUS, ['-C', path.join(dir, 'janus.jcfg'), '-F', dir, '-L', logFile], { stdio: 'ignore' });
+  const janusArgs = ['-C', path.join(dir, 'janus.jcfg'), '-F', dir, '-L', logFile];
+  const child =
+    options.cpu === undefined
+      ? spawn(JANUS, janusArgs, { stdio: 'ignore' })
+      : spawn('taskset', ['-c', String(options.cpu), JANUS, ...janusArgs], { stdio: 'ignore' }); // taskset execs janus: same pid
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const httpUrl = `http://127.0.0.1:${httpPort}/janus`;
   const log = () => readFile(logFile, 'utf8').catch(() => '(no log)');
@@ -88,7 +98,8 @@ async function writeConfig(dir: string, httpPort: number, wsPort: number, option
     `transports_folder = "${LIBS}/transports"`,
     `events_folder = "${LIBS}/events"`,
     `loggers_folder = "${LIBS}/loggers"`,
-    'debug_level = 4',
+    `debug_level = ${options.debugLevel ?? 4}`,
+    ...(options.sessionTimeout !== undefined ? [`session_timeout = ${options.sessionTimeout}`] : []),
     ...(options.tokenSecret !== undefined ? ['token_auth = true', `token_auth_secret = "${options.tokenSecret}"`] : []),
   ];
   await writeFile(
@@ -121,6 +132,7 @@ async function waitUntilUp(httpUrl: string, child: ChildProcess, timeoutMs: numb
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`janus exited at start (${child.exitCode ?? child.signalCode})`);
     try {
       const response = await fetch(`${httpUrl}/info`, { signal: AbortSignal.timeout(1000) });
+      await response.body?.cancel();
       if (response.status < 500) return;
     } catch {
       // not listening yet
