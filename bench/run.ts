@@ -6,14 +6,16 @@
  * (bench/load/worker.ts, colyseus.js and `ws` clients, the protocol the browser speaks); everything on 127.0.0.1.
  * In order: the matchmaking driver alone; Knock (open a URL, relay throughput and latency, activation, memory per
  * owner and per visitor); the plain ws relay (the wire's limit) and bare Colyseus on Colyseus's LocalDriver at the
- * same rates and counts; bare Colyseus's owner ramp and activation on Knock's IndexedDriver (what the driver alone
- * changes; Knock itself runs on it); two Knock processes on PostgreSQL + Redis; document sync (Yjs updates through
+ * same rates and counts; the XMPP servers a self-hoster would run instead, ejabberd and Prosody (Debian's packages,
+ * message archiving on; bench/peers/), with the same workload over XMPP; bare Colyseus's owner ramp and activation
+ * on Knock's IndexedDriver (what the driver alone changes; Knock itself runs on it); two Knock processes on PostgreSQL + Redis; document sync (Yjs updates through
  * the DocRoom) and Pong games on Knock. Then the targets, as ratios to the
  * plain ws relay of this run, a JSON file and an HTML report under bench/results/, and a table on the terminal.
  *
  * Options: --smoke | --quick | --full, --out <dir>, --server-cpus <list>, --load-cpus <list>,
- * --cluster-cpus <list,list>, --only <drivers,knock,ws,colyseus,colyseusIndexed,cluster,docs,games> (each of
- * knock, ws, colyseus and colyseusIndexed is the server kind it starts; docs and games start Knock).
+ * --cluster-cpus <list,list>, --only <drivers,knock,ws,colyseus,ejabberd,prosody,colyseusIndexed,cluster,docs,games>
+ * (each of knock, ws, colyseus, ejabberd, prosody and colyseusIndexed is the server kind it starts; docs and games
+ * start Knock).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,13 +39,16 @@ import { measureGames } from './scenarios/games.ts';
 import { measureOpenUrl } from './scenarios/openUrl.ts';
 import { probeStorage } from './scenarios/storageProbe.ts';
 import { measureThroughput } from './scenarios/throughput.ts';
+import { measureXmppPeer } from './scenarios/xmppPeers.ts';
+import { ejabberdPeer } from './peers/ejabberd.ts';
+import { prosodyPeer } from './peers/prosody.ts';
 import type { SeedPlan, Seeded } from './seed.ts';
 import { startServer, type RunningServer, type ServerKind } from './targets.ts';
 
 /** Smoke mode checks that every scenario produces numbers, on CI machines busy with other tests: pings stay out of it. */
 const SMOKE_PING_INTERVAL_MS = 10_000;
 
-const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'colyseusIndexed', 'cluster', 'docs', 'games'] as const;
+const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'ejabberd', 'prosody', 'colyseusIndexed', 'cluster', 'docs', 'games'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -239,6 +244,7 @@ async function main(): Promise<number> {
     docSync: null,
     games: null,
     storageProbe: null,
+    peers: [],
     targets: [],
     contention: { meanOtherCores: 0, maxOtherCores: 0, samples: 0 },
     errors: [],
@@ -309,6 +315,15 @@ async function main(): Promise<number> {
         report.throughput.push(await measureThroughput(ctx, server, { pairs: pairsFor(server.endpoints[0]!, 'c'), rates: baselineRates }));
       }),
     );
+
+    // The XMPP servers: the same pairs and idle users, over XMPP, at Knock's rates and a fraction of their own.
+    for (const peer of [ejabberdPeer, prosodyPeer]) {
+      await scenario(peer.kind, async () => {
+        // What an fsync costs here bounds ejabberd's archive on SQLite as it bounds Knock's acks.
+        report.storageProbe ??= probeStorage(500, 1000);
+        report.peers.push(await measureXmppPeer(ctx, report, peer, baselineRates));
+      });
+    }
 
     await scenario('colyseusIndexed', async () => {
       if (!mode.colyseusIndexed) {
