@@ -40,7 +40,7 @@ import { measureOpenUrl } from './scenarios/openUrl.ts';
 import { probeStorage } from './scenarios/storageProbe.ts';
 import { measureThroughput } from './scenarios/throughput.ts';
 import { measureXmppPeer } from './scenarios/xmppPeers.ts';
-import { ejabberdPeer } from './peers/ejabberd.ts';
+import { ejabberdMnesiaPeer, ejabberdPeer } from './peers/ejabberd.ts';
 import { prosodyPeer } from './peers/prosody.ts';
 import type { SeedPlan, Seeded } from './seed.ts';
 import { startServer, type RunningServer, type ServerKind } from './targets.ts';
@@ -48,7 +48,9 @@ import { startServer, type RunningServer, type ServerKind } from './targets.ts';
 /** Smoke mode checks that every scenario produces numbers, on CI machines busy with other tests: pings stay out of it. */
 const SMOKE_PING_INTERVAL_MS = 10_000;
 
-const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'ejabberd', 'prosody', 'colyseusIndexed', 'cluster', 'docs', 'games'] as const;
+const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'ejabberd', 'prosody', 'ejabberdMnesia', 'colyseusIndexed', 'cluster', 'docs', 'games'] as const;
+/** Run only when named in --only (or in --full mode): a variant, not what a self-hoster gets by default. */
+const ON_REQUEST: ReadonlySet<Scenario> = new Set(['ejabberdMnesia']);
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -76,7 +78,8 @@ function parseArgs(argv: string[]): Options {
   const clusterNote = shared
     ? `Both processes are pinned to CPU ${clusterCpus[0]}: this ${cpus}-core machine has no core to spare for a second server process (the other runs the load), so the ratio shows what coordination costs, not how far a second core scales. PostgreSQL and Redis run unpinned on the same machine. Run with --cluster-cpus 0,1 (the second process then shares the load's core) or on a machine with more cores.`
     : `Process 1 on CPU ${clusterCpus[0]}, process 2 on CPU ${clusterCpus[1]}, load on CPU ${loadCpus}; PostgreSQL and Redis run unpinned on the same machine.`;
-  const only = new Set((value('--only')?.split(',') ?? [...SCENARIOS]) as Scenario[]);
+  const named = value('--only')?.split(',') as Scenario[] | undefined;
+  const only = new Set(named ?? SCENARIOS.filter((s) => mode === 'full' || !ON_REQUEST.has(s)));
   for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario "${s}" (use ${SCENARIOS.join(', ')})`);
   return { mode, out: path.resolve(value('--out') ?? path.join(repoRoot, 'bench/results')), serverCpus, loadCpus, clusterCpus, clusterNote, only };
 }
@@ -317,7 +320,7 @@ async function main(): Promise<number> {
     );
 
     // The XMPP servers: the same pairs and idle users, over XMPP, at Knock's rates and a fraction of their own.
-    for (const peer of [ejabberdPeer, prosodyPeer]) {
+    for (const peer of [ejabberdPeer, prosodyPeer, ejabberdMnesiaPeer]) {
       await scenario(peer.kind, async () => {
         // What an fsync costs here bounds ejabberd's archive on SQLite as it bounds Knock's acks.
         report.storageProbe ??= probeStorage(500, 1000);

@@ -21,7 +21,7 @@ import { seedSqlite, type SeedPlan, type Seeded } from './seed.ts';
 
 export type ServerKind = 'ws' | 'colyseus' | 'colyseusIndexed' | 'knock';
 /** The XMPP servers measured beside Knock (bench/peers/). */
-export type PeerKind = 'ejabberd' | 'prosody';
+export type PeerKind = 'ejabberd' | 'ejabberdMnesia' | 'prosody';
 
 export const serverLabels: Record<ServerKind | 'cluster', string> = {
   ws: 'plain ws relay',

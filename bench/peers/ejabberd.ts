@@ -13,6 +13,8 @@
  * the load: no shaper (Debian's c2s shaper allows 3,000 bytes/s per user), `auth_password_format: plain`
  * (ejabberd's own default; Debian's file picks SCRAM, which makes each of thousands of logins hash), in-band
  * registration open on loopback with no per-address delay (`registration_timeout: infinity`, the seeding step).
+ * `ejabberdMnesiaPeer` is the same with mod_mam's default backend, Mnesia (no db_type): what ejabberd does when
+ * nobody syncs each archive row (bench/peers/durability.ts), run when asked for.
  *
  * @example
  *   const peer = await startXmppPeer(ejabberdPeer, { cpus: '0' });
@@ -24,10 +26,17 @@ import { readLogs, writeConfigFile, type XmppPeerDefinition } from './xmppPeer.t
 /** Where Debian puts ejabberd's Erlang applications (ejabberdctl's ERL_LIBS). */
 const ERL_LIBS = '/usr/lib/x86_64-linux-gnu';
 
-/** The configuration lines that decide how messages are stored (also shown in the report). */
-export const EJABBERD_STORAGE_LINES = ['sql_type: sqlite', 'sql_database: <dir>/ejabberd.db', 'mod_mam: { db_type: sql, default: always, assume_mam_usage: true }', 'default_db: mnesia (accounts, rosters)'];
+/** Where mod_mam archives: SQLite (what ejabberd's documentation recommends) or Mnesia (mod_mam's default db_type). */
+type ArchiveBackend = 'sqlite' | 'mnesia';
 
-function configOf(dir: string, port: number, domain: string): string {
+const storageLines: Record<ArchiveBackend, string[]> = {
+  sqlite: ['sql_type: sqlite', 'sql_database: <dir>/ejabberd.db', 'mod_mam: { db_type: sql, default: always, assume_mam_usage: true }', 'default_db: mnesia (accounts, rosters)'],
+  mnesia: ['default_db: mnesia', 'mod_mam: { default: always, assume_mam_usage: true } (db_type: mnesia, the default)'],
+};
+
+function configOf(dir: string, port: number, domain: string, backend: ArchiveBackend): string {
+  const sql = backend === 'sqlite' ? `sql_type: sqlite\nsql_database: "${path.join(dir, 'ejabberd.db')}"\n` : '';
+  const mamBackend = backend === 'sqlite' ? '    db_type: sql\n' : '';
   return `# Written by bench/peers/ejabberd.ts for one bench run.
 hosts: ["${domain}"]
 loglevel: warning
@@ -41,9 +50,7 @@ listen:
     starttls_required: false
 auth_password_format: plain
 registration_timeout: infinity
-sql_type: sqlite
-sql_database: "${path.join(dir, 'ejabberd.db')}"
-modules:
+${sql}modules:
   mod_adhoc: {}
   mod_blocking: {}
   mod_caps: {}
@@ -52,8 +59,7 @@ modules:
   mod_disco: {}
   mod_last: {}
   mod_mam:
-    db_type: sql
-    assume_mam_usage: true
+${mamBackend}    assume_mam_usage: true
     default: always
   mod_offline:
     access_max_user_messages: max_user_offline_messages
@@ -83,30 +89,40 @@ function ejabberdInstalled(): boolean {
   }
 }
 
-export const ejabberdPeer: XmppPeerDefinition = {
-  kind: 'ejabberd',
-  label: 'ejabberd (mod_mam on SQLite)',
-  packages: ['ejabberd', 'erlang-p1-sqlite3'],
-  installed: ejabberdInstalled,
-  user: 'ejabberd',
-  configure(dir, port, domain) {
-    writeConfigFile(dir, 'ejabberd.yml', configOf(dir, port, domain));
-    writeConfigFile(dir, 'mnesia/.keep', '');
-  },
-  command(dir) {
-    return {
-      program: '/usr/bin/erl',
-      // As ejabberdctl foreground, without `-sname`: a node that is not distributed needs no epmd.
-      args: ['-noinput', '-noshell', '+K', 'true', '+P', '250000', '-mnesia', 'dir', JSON.stringify(path.join(dir, 'mnesia')), '-s', 'ejabberd'],
-      env: {
-        ERL_LIBS,
-        EJABBERD_CONFIG_PATH: path.join(dir, 'ejabberd.yml'),
-        EJABBERD_LOG_PATH: path.join(dir, 'ejabberd.log'),
-        ERL_CRASH_DUMP_BYTES: '0',
-        ERL_MAX_PORTS: '32000',
-        ERL_MAX_ETS_TABLES: '1400',
-      },
-    };
-  },
-  log: (dir) => readLogs(dir, ['ejabberd.log', 'error.log']),
-};
+function ejabberdOn(backend: ArchiveBackend): XmppPeerDefinition {
+  return {
+    kind: backend === 'sqlite' ? 'ejabberd' : 'ejabberdMnesia',
+    label: backend === 'sqlite' ? 'ejabberd (mod_mam on SQLite)' : 'ejabberd (mod_mam on Mnesia)',
+    storageLines: storageLines[backend],
+    packages: ['ejabberd', 'erlang-p1-sqlite3'],
+    installed: ejabberdInstalled,
+    user: 'ejabberd',
+    configure(dir, port, domain) {
+      writeConfigFile(dir, 'ejabberd.yml', configOf(dir, port, domain, backend));
+      writeConfigFile(dir, 'mnesia/.keep', '');
+    },
+    command,
+    log: (dir) => readLogs(dir, ['ejabberd.log', 'error.log']),
+  };
+}
+
+/** As ejabberdctl foreground runs it, without `-sname`: a node that is not distributed needs no epmd. */
+function command(dir: string): { program: string; args: string[]; env: Record<string, string> } {
+  return {
+    program: '/usr/bin/erl',
+    args: ['-noinput', '-noshell', '+K', 'true', '+P', '250000', '-mnesia', 'dir', JSON.stringify(path.join(dir, 'mnesia')), '-s', 'ejabberd'],
+    env: {
+      ERL_LIBS,
+      EJABBERD_CONFIG_PATH: path.join(dir, 'ejabberd.yml'),
+      EJABBERD_LOG_PATH: path.join(dir, 'ejabberd.log'),
+      ERL_CRASH_DUMP_BYTES: '0',
+      ERL_MAX_PORTS: '32000',
+      ERL_MAX_ETS_TABLES: '1400',
+    },
+  };
+}
+
+/** ejabberd as ejabberd's documentation leads a self-hoster: mod_mam on SQLite. */
+export const ejabberdPeer = ejabberdOn('sqlite');
+/** ejabberd with mod_mam's default backend, Mnesia (asynchronous log, no fsync per message): run only when asked. */
+export const ejabberdMnesiaPeer = ejabberdOn('mnesia');

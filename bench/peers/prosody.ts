@@ -19,9 +19,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readLogs, writeConfigFile, type XmppPeerDefinition } from './xmppPeer.ts';
 
-/** The configuration lines that decide how messages are stored (also shown in the report). */
-export const PROSODY_STORAGE_LINES = ['storage = "internal"', 'modules_enabled = { ...; "mam" }', 'default_archive_policy = true', 'archive_expires_after = "1w"'];
-
 function configOf(dir: string, port: number, domain: string): string {
   const q = (s: string) => JSON.stringify(s);
   return `-- Written by bench/peers/prosody.ts for one bench run.
@@ -58,6 +55,7 @@ VirtualHost ${q(domain)}
 export const prosodyPeer: XmppPeerDefinition = {
   kind: 'prosody',
   label: 'Prosody (mod_mam, internal storage)',
+  storageLines: ['storage = "internal"', 'modules_enabled = { ...; "mam" }', 'default_archive_policy = true', 'archive_expires_after = "1w"'],
   packages: ['prosody'],
   installed: () => existsSync('/usr/bin/prosody'),
   user: 'prosody',

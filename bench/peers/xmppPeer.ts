@@ -19,7 +19,7 @@ import type { XmppAccount } from '../load/messages.ts';
 import { XmppConnection, xmppAddress } from '../load/xmppClient.ts';
 import { rssBytes } from '../lib/procfs.ts';
 import { baseEnv, freePort, sleep, spawnPinnedProgram, type Pinned } from '../lib/processes.ts';
-import type { RunningServer } from '../targets.ts';
+import type { PeerKind, RunningServer } from '../targets.ts';
 import { answers } from '../../test/support/prosody.ts';
 
 const START_TIMEOUT_MS = 60_000;
@@ -31,8 +31,10 @@ const APT_WAIT_FOR_LOCK = ['-o', 'DPkg::Lock::Timeout=600'];
 
 /** How one XMPP server is installed, configured and started. */
 export interface XmppPeerDefinition {
-  kind: 'ejabberd' | 'prosody';
+  kind: PeerKind;
   label: string;
+  /** The configuration lines that decide how messages are stored (shown in the report). */
+  storageLines: string[];
   /** Debian packages it needs, and whether they are installed. */
   packages: string[];
   installed(): boolean;

@@ -14,6 +14,7 @@ const serverColor: Record<string, string> = {
   cluster: palette[4]!,
   ejabberd: palette[3]!,
   prosody: palette[6]!,
+  ejabberdMnesia: palette[5]!,
 };
 const color = (server: string) => serverColor[server] ?? palette[7]!;
 

@@ -10,8 +10,6 @@
  */
 import type { IdleSpec, PairSpec, XmppAccount } from '../load/messages.ts';
 import { durabilityOf } from '../peers/durability.ts';
-import { EJABBERD_STORAGE_LINES } from '../peers/ejabberd.ts';
-import { PROSODY_STORAGE_LINES } from '../peers/prosody.ts';
 import { startXmppPeer, type XmppPeerDefinition } from '../peers/xmppPeer.ts';
 import type { BenchReport, PeerRun } from '../results.ts';
 import { closeIdle, memoryRamp } from './connections.ts';
@@ -27,8 +25,6 @@ const PEER_DRAIN_MS = 30_000;
 const MAX_RATE_OVER_SATURATION = 2;
 /** The open-loop step every peer runs at a fraction of its own saturation. */
 const OWN_FRACTION = 0.5;
-
-const storageLines: Record<XmppPeerDefinition['kind'], string[]> = { ejabberd: EJABBERD_STORAGE_LINES, prosody: PROSODY_STORAGE_LINES };
 
 export async function measureXmppPeer(ctx: BenchContext, report: BenchReport, peer: XmppPeerDefinition, rates: (saturationPerSec: number) => number[]): Promise<PeerRun> {
   const { throughput, connections } = ctx.mode;
@@ -64,7 +60,7 @@ export async function measureXmppPeer(ctx: BenchContext, report: BenchReport, pe
       server: peer.kind,
       label: peer.label,
       version: started.version,
-      storageLines: storageLines[peer.kind],
+      storageLines: peer.storageLines,
       durability: durabilityOf(peer.kind)!,
       startMs,
       registered: accounts.length,
