@@ -3,7 +3,7 @@
  * root, like the tests' packages), a temporary directory owned by the daemon's own user, the daemon started as that
  * user pinned to the server CPUs and registered with the bench's other children (killed by pid), readiness as "the
  * client port accepts", memory as RSS from /proc (no GC can be forced in Erlang or Lua from outside: the figure is
- * what the process holds), and the accounts registered in-band (XEP-0077) before the load, many at a time.
+ * what the process holds), and the accounts registered in-band (XEP-0077) before the load, on several streams at once.
  *
  * @example
  *   const peer = await startXmppPeer(prosodyPeer, { cpus: '0' });
@@ -53,7 +53,7 @@ export interface StartedXmppPeer {
   domain: string;
   /** The Debian package's version, for the report. */
   version: string;
-  /** Registers the accounts (in-band, `concurrency` at a time); each one's failure is an error. */
+  /** Registers the accounts (in-band, on `concurrency` streams at once); each one's failure is an error. */
   register(usernames: string[], concurrency: number): Promise<XmppAccount[]>;
 }
 
@@ -104,11 +104,14 @@ async function waitForPort(port: number, proc: Pinned, log: () => string): Promi
   }
 }
 
-/** Registers one account on its own connection (what a new user's client does). */
-async function registerOne(endpoint: string, account: XmppAccount): Promise<void> {
-  const connection = await XmppConnection.open(xmppAddress(endpoint, account.domain), REGISTER_TIMEOUT_MS);
+/**
+ * Registers accounts one after the other on one unauthenticated stream (both servers take several XEP-0077
+ * registrations on one stream, which saves a connection and a stream per account).
+ */
+async function registerOnOneStream(endpoint: string, domain: string, next: () => XmppAccount | undefined): Promise<void> {
+  const connection = await XmppConnection.open(xmppAddress(endpoint, domain), REGISTER_TIMEOUT_MS);
   try {
-    await connection.register(account.username, account.password, REGISTER_TIMEOUT_MS);
+    for (let account = next(); account; account = next()) await connection.register(account.username, account.password, REGISTER_TIMEOUT_MS);
   } finally {
     connection.close();
   }
@@ -150,11 +153,9 @@ export async function startXmppPeer(peer: XmppPeerDefinition, opts: { cpus: stri
     };
     const register = async (usernames: string[], concurrency: number): Promise<XmppAccount[]> => {
       const accounts = usernames.map((username) => ({ domain, username, password: BENCH_XMPP_PASSWORD }));
-      let next = 0;
-      const lane = async () => {
-        while (next < accounts.length) await registerOne(endpoint, accounts[next++]!);
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, accounts.length) }, lane));
+      let i = 0;
+      const next = () => accounts[i++];
+      await Promise.all(Array.from({ length: Math.min(concurrency, accounts.length) }, () => registerOnOneStream(endpoint, domain, next)));
       return accounts;
     };
     return { server, domain, version: packageVersion(peer.packages[0]!), register };
