@@ -4,6 +4,7 @@
  * and the terminal table are drawn from this alone; test/bench/smoke.test.ts checks it.
  */
 import type { LatencySummary } from './lib/histogram.ts';
+import type { Durability } from './peers/durability.ts';
 
 export interface CpuUse {
   /** Average cores busy over the step (1 = one core all the time). */
@@ -58,6 +59,11 @@ export interface ThroughputResult {
   steps: LoadStep[];
   /** The highest open-loop rate delivered in full (>= 97% of it, nothing left undelivered), if any. */
   sustainedPerSec: number | null;
+  /**
+   * Open-loop rates not run because they were far above this server's own saturation (the XMPP peers): such a step
+   * only measures a queue growing, and its backlog would spill into the next step.
+   */
+  skippedRates?: number[];
 }
 
 export interface MemoryPoint {
@@ -84,8 +90,11 @@ export interface MemoryPoint {
 export interface MemorySeries {
   server: string;
   label: string;
-  /** visitor: a URL open (joined its UserRoom); owner: online at their URL (a room each); plain: a bare socket. */
-  shape: 'visitor' | 'owner' | 'plain';
+  /**
+   * visitor: a URL open (joined its UserRoom); owner: online at their URL (a room each); plain: a bare socket;
+   * user: an XMPP user logged in (SASL PLAIN, resource bound, available presence), then idle.
+   */
+  shape: 'visitor' | 'owner' | 'plain' | 'user';
   baseline: { connections: number; rssBytes: number; heapUsedBytes: number | null };
   points: MemoryPoint[];
   gc: boolean;
@@ -203,6 +212,22 @@ export interface GamesResult {
   firstErrors: string[];
 }
 
+/** An XMPP server measured beside Knock (bench/peers/): how it was set up and what it does with a message. */
+export interface PeerRun {
+  server: string;
+  label: string;
+  /** The Debian package's version. */
+  version: string;
+  /** The configuration lines that decide how messages are stored. */
+  storageLines: string[];
+  durability: Durability;
+  /** From spawning the daemon to its client port accepting connections. */
+  startMs: number;
+  /** Accounts registered in-band before the load, and how fast. */
+  registered: number;
+  registeredPerSec: number;
+}
+
 export interface TargetCheck {
   id: string;
   label: string;
@@ -235,6 +260,8 @@ export interface BenchReport {
   games: GamesResult | null;
   /** Measured just before Knock's relay throughput. */
   storageProbe: StorageProbe | null;
+  /** The XMPP servers run in this report (their figures are in throughput and memory, by server). */
+  peers: PeerRun[];
   targets: TargetCheck[];
   /** CPU other processes on the machine used during the measurements (cores), over every step, ramp and activation. */
   contention: { meanOtherCores: number; maxOtherCores: number; samples: number };

@@ -6,14 +6,16 @@
  * (bench/load/worker.ts, colyseus.js and `ws` clients, the protocol the browser speaks); everything on 127.0.0.1.
  * In order: the matchmaking driver alone; Knock (open a URL, relay throughput and latency, activation, memory per
  * owner and per visitor); the plain ws relay (the wire's limit) and bare Colyseus on Colyseus's LocalDriver at the
- * same rates and counts; bare Colyseus's owner ramp and activation on Knock's IndexedDriver (what the driver alone
- * changes; Knock itself runs on it); two Knock processes on PostgreSQL + Redis; document sync (Yjs updates through
+ * same rates and counts; the XMPP servers a self-hoster would run instead, ejabberd and Prosody (Debian's packages,
+ * message archiving on; bench/peers/), with the same workload over XMPP; bare Colyseus's owner ramp and activation
+ * on Knock's IndexedDriver (what the driver alone changes; Knock itself runs on it); two Knock processes on PostgreSQL + Redis; document sync (Yjs updates through
  * the DocRoom) and Pong games on Knock. Then the targets, as ratios to the
  * plain ws relay of this run, a JSON file and an HTML report under bench/results/, and a table on the terminal.
  *
  * Options: --smoke | --quick | --full, --out <dir>, --server-cpus <list>, --load-cpus <list>,
- * --cluster-cpus <list,list>, --only <drivers,knock,ws,colyseus,colyseusIndexed,cluster,docs,games> (each of
- * knock, ws, colyseus and colyseusIndexed is the server kind it starts; docs and games start Knock).
+ * --cluster-cpus <list,list>, --only <drivers,knock,ws,colyseus,ejabberd,prosody,colyseusIndexed,cluster,docs,games>
+ * (each of knock, ws, colyseus, ejabberd, prosody and colyseusIndexed is the server kind it starts; docs and games
+ * start Knock).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,13 +39,18 @@ import { measureGames } from './scenarios/games.ts';
 import { measureOpenUrl } from './scenarios/openUrl.ts';
 import { probeStorage } from './scenarios/storageProbe.ts';
 import { measureThroughput } from './scenarios/throughput.ts';
+import { measureXmppPeer } from './scenarios/xmppPeers.ts';
+import { ejabberdMnesiaPeer, ejabberdPeer } from './peers/ejabberd.ts';
+import { prosodyPeer } from './peers/prosody.ts';
 import type { SeedPlan, Seeded } from './seed.ts';
 import { startServer, type RunningServer, type ServerKind } from './targets.ts';
 
 /** Smoke mode checks that every scenario produces numbers, on CI machines busy with other tests: pings stay out of it. */
 const SMOKE_PING_INTERVAL_MS = 10_000;
 
-const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'colyseusIndexed', 'cluster', 'docs', 'games'] as const;
+const SCENARIOS = ['drivers', 'knock', 'ws', 'colyseus', 'ejabberd', 'prosody', 'ejabberdMnesia', 'colyseusIndexed', 'cluster', 'docs', 'games'] as const;
+/** Run only when named in --only (or in --full mode): a variant, not what a self-hoster gets by default. */
+const ON_REQUEST: ReadonlySet<Scenario> = new Set(['ejabberdMnesia']);
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -71,7 +78,8 @@ function parseArgs(argv: string[]): Options {
   const clusterNote = shared
     ? `Both processes are pinned to CPU ${clusterCpus[0]}: this ${cpus}-core machine has no core to spare for a second server process (the other runs the load), so the ratio shows what coordination costs, not how far a second core scales. PostgreSQL and Redis run unpinned on the same machine. Run with --cluster-cpus 0,1 (the second process then shares the load's core) or on a machine with more cores.`
     : `Process 1 on CPU ${clusterCpus[0]}, process 2 on CPU ${clusterCpus[1]}, load on CPU ${loadCpus}; PostgreSQL and Redis run unpinned on the same machine.`;
-  const only = new Set((value('--only')?.split(',') ?? [...SCENARIOS]) as Scenario[]);
+  const named = value('--only')?.split(',') as Scenario[] | undefined;
+  const only = new Set(named ?? SCENARIOS.filter((s) => mode === 'full' || !ON_REQUEST.has(s)));
   for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario "${s}" (use ${SCENARIOS.join(', ')})`);
   return { mode, out: path.resolve(value('--out') ?? path.join(repoRoot, 'bench/results')), serverCpus, loadCpus, clusterCpus, clusterNote, only };
 }
@@ -239,6 +247,7 @@ async function main(): Promise<number> {
     docSync: null,
     games: null,
     storageProbe: null,
+    peers: [],
     targets: [],
     contention: { meanOtherCores: 0, maxOtherCores: 0, samples: 0 },
     errors: [],
@@ -309,6 +318,15 @@ async function main(): Promise<number> {
         report.throughput.push(await measureThroughput(ctx, server, { pairs: pairsFor(server.endpoints[0]!, 'c'), rates: baselineRates }));
       }),
     );
+
+    // The XMPP servers: the same pairs and idle users, over XMPP, at Knock's rates and a fraction of their own.
+    for (const peer of [ejabberdPeer, prosodyPeer, ejabberdMnesiaPeer]) {
+      await scenario(peer.kind, async () => {
+        // What an fsync costs here bounds ejabberd's archive on SQLite as it bounds Knock's acks.
+        report.storageProbe ??= probeStorage(500, 1000);
+        report.peers.push(await measureXmppPeer(ctx, report, peer, baselineRates));
+      });
+    }
 
     await scenario('colyseusIndexed', async () => {
       if (!mode.colyseusIndexed) {

@@ -5,8 +5,10 @@
  *   (what the driver alone changes);
  * - `knock`: Knock as `npm start` runs it (engine/main.ts), on SQLite in a fresh data directory (and so on the
  *   IndexedDriver, adapters/presence/coordination.ts);
- * - a Knock cluster: N processes on PostgreSQL + Redis (startKnockCluster).
- * Every server is preloaded with bench/servers/memoryProbe.ts and --expose-gc, so memory is read after a full GC.
+ * - a Knock cluster: N processes on PostgreSQL + Redis (startKnockCluster);
+ * - `ejabberd` / `prosody`: the XMPP servers a self-hoster would run instead (bench/peers/, started by
+ *   startXmppPeer there, not here: they are not Node processes).
+ * Every Node server is preloaded with bench/servers/memoryProbe.ts and --expose-gc, so memory is read after a full GC.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,8 @@ import { baseEnv, freePort, repoRoot, sleep, spawnPinned, waitForHttp, type Pinn
 import { seedSqlite, type SeedPlan, type Seeded } from './seed.ts';
 
 export type ServerKind = 'ws' | 'colyseus' | 'colyseusIndexed' | 'knock';
+/** The XMPP servers measured beside Knock (bench/peers/). */
+export type PeerKind = 'ejabberd' | 'ejabberdMnesia' | 'prosody';
 
 export const serverLabels: Record<ServerKind | 'cluster', string> = {
   ws: 'plain ws relay',
@@ -36,7 +40,7 @@ export interface MemorySample {
 }
 
 export interface RunningServer {
-  kind: ServerKind | 'cluster';
+  kind: ServerKind | PeerKind | 'cluster';
   label: string;
   protocol: WireProtocol;
   /** http://127.0.0.1:<port> of each process. */
@@ -44,7 +48,7 @@ export interface RunningServer {
   procs: Pinned[];
   /** Knock's data directory (SQLite, blobs), for benches that compare with the disk it is on. */
   dataDir?: string;
-  /** Reads the first process's memory after a full GC. */
+  /** Reads the first process's memory after a full GC (Node servers; the XMPP peers: RSS as it is, `gc: false`). */
   memory(): Promise<MemorySample>;
   stop(): Promise<void>;
 }

@@ -62,12 +62,32 @@ export interface SpawnPinnedOptions {
 
 /** Starts `node <nodeArgs>` under `taskset -c <cpus>` (taskset execs node: the pid is node's). */
 export function spawnPinned(opts: SpawnPinnedOptions): Pinned {
-  const child = spawn('taskset', ['-c', opts.cpus, process.execPath, ...opts.nodeArgs], {
-    cwd: repoRoot,
+  return spawnPinnedProgram({ name: opts.name, cpus: opts.cpus, program: process.execPath, args: opts.nodeArgs, env: opts.env, cwd: repoRoot, ...(opts.ipc ? { ipc: true } : {}) });
+}
+
+export interface SpawnPinnedProgramOptions {
+  name: string;
+  /** CPUs for taskset -c, e.g. "0" or "1,2". */
+  cpus: string;
+  /** The program taskset execs (its pid is the program's) and its arguments. */
+  program: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Run as this user (a daemon that refuses to run as root: Prosody, ejabberd). */
+  user?: { uid: number; gid: number };
+  ipc?: boolean;
+}
+
+/** Starts any program under `taskset -c <cpus>`, registered like every other child (killed by pid on the way out). */
+export function spawnPinnedProgram(opts: SpawnPinnedProgramOptions): Pinned {
+  const child = spawn('taskset', ['-c', opts.cpus, opts.program, ...opts.args], {
+    cwd: opts.cwd,
     env: opts.env,
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    ...(opts.user ?? {}),
   });
-  if (child.pid === undefined) throw new Error(`Could not start ${opts.name} (taskset and node must be on PATH).`);
+  if (child.pid === undefined) throw new Error(`Could not start ${opts.name} (taskset and ${opts.program} must be on PATH).`);
   let out = '';
   const keep = (chunk: Buffer) => {
     out = (out + chunk.toString('utf8')).slice(-KEEP_OUTPUT_CHARS);

@@ -3,7 +3,8 @@
  * - `ws`: raw `ws` sockets to the plain relay (bench/servers/plainWsRelay.ts);
  * - `colyseus`: colyseus.js to the bare Colyseus relay (bench/servers/bareColyseus.ts);
  * - `knock`: colyseus.js and the JSON API, as Knock's browser SDK does (client/src/sdk): a visitor knocks
- *   (POST /_/api/u/<handle>/knock), then visitor and owner (session cookie) join the ConversationRoom.
+ *   (POST /_/api/u/<handle>/knock), then visitor and owner (session cookie) join the ConversationRoom;
+ * - `xmpp`: the load processes' own lean XMPP client to ejabberd and Prosody (xmppPair.ts).
  * A chat pair reports what happens to its messages to a `ChatSink`; the traffic engine (traffic.ts) owns it.
  */
 import { Client, type Room } from 'colyseus.js';
@@ -11,6 +12,7 @@ import WebSocket from 'ws';
 import { SESSION_COOKIE } from '../../engine/cookies.ts';
 import { ROOMS_PATH } from '../../engine/protocol.ts';
 import type { IdleSpec, PairSpec, WireProtocol } from './messages.ts';
+import { openXmppIdle, openXmppPair } from './xmppPair.ts';
 
 export interface ChatSink {
   /** The other party received the message. */
@@ -69,6 +71,8 @@ export async function openPair(protocol: WireProtocol, spec: PairSpec, clients: 
       return openColyseusPair(spec, clients, sink, timeoutMs);
     case 'knock':
       return openKnockPair(spec, clients, sink, timeoutMs);
+    case 'xmpp':
+      return openXmppPair(spec, sink, timeoutMs);
   }
 }
 
@@ -252,6 +256,7 @@ export async function openIdle(protocol: WireProtocol, role: 'visitor' | 'owner'
       close: () => closeSocket(ws),
     };
   }
+  if (protocol === 'xmpp') return openXmppIdle(spec, timeoutMs);
   if (!spec.handle) throw new Error('an idle room connection needs a handle');
   const client = role === 'owner' ? clients.owner(spec.endpoint, spec.token ?? '') : clients.visitor(spec.endpoint, protocol);
   const room = await join(client, 'user', { handle: spec.handle }, timeoutMs);

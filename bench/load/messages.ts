@@ -4,8 +4,19 @@
  */
 import type { HistogramData } from '../lib/histogram.ts';
 
-/** How clients talk to the server under test: raw `ws` frames, or colyseus.js (bare relay rooms or Knock's). */
-export type WireProtocol = 'ws' | 'colyseus' | 'knock';
+/**
+ * How clients talk to the server under test: raw `ws` frames, colyseus.js (bare relay rooms or Knock's), or XMPP
+ * (ejabberd, Prosody) with the load processes' own client (xmppClient.ts).
+ */
+export type WireProtocol = 'ws' | 'colyseus' | 'knock' | 'xmpp';
+
+/** An XMPP account on the server under test (registered before the load: bench/peers/xmppPeer.ts). */
+export interface XmppAccount {
+  /** The XMPP domain of the server's one virtual host. */
+  domain: string;
+  username: string;
+  password: string;
+}
 
 /** One chat pair: two people in one conversation (Knock: the owner's device and a visitor). */
 export interface PairSpec {
@@ -14,6 +25,8 @@ export interface PairSpec {
   endpoint: string;
   /** Knock only: the owner, logged in (session token for the knock_session cookie). */
   owner?: { handle: string; token: string };
+  /** XMPP only: the two users (side 0 and side 1), each logged in on its own connection. */
+  xmpp?: [XmppAccount, XmppAccount];
 }
 
 /** One idle connection: a visitor with a URL open, an owner online, or a plain socket. */
@@ -23,6 +36,8 @@ export interface IdleSpec {
   handle?: string;
   /** Owners: their session token. */
   token?: string;
+  /** XMPP only: the user logged in on this connection (available presence sent, then idle). */
+  xmpp?: XmppAccount;
 }
 
 export type TrafficPlan =

@@ -3,6 +3,7 @@
  * svg.ts) and the numbers behind them. No script, no external resource.
  */
 import type { BenchReport, GamesPoint, LoadStep, MemorySeries } from '../results.ts';
+import { comparisonRows, durabilityCell, latencyCell } from './peers.ts';
 import { barChart, escapeXml, lineChart, palette, type LineSeries } from './svg.ts';
 
 const serverColor: Record<string, string> = {
@@ -11,6 +12,9 @@ const serverColor: Record<string, string> = {
   colyseusIndexed: palette[5]!,
   knock: palette[2]!,
   cluster: palette[4]!,
+  ejabberd: palette[3]!,
+  prosody: palette[6]!,
+  ejabberdMnesia: palette[5]!,
 };
 const color = (server: string) => serverColor[server] ?? palette[7]!;
 
@@ -101,6 +105,45 @@ ${table(STEP_HEADERS, rows)}
 </section>`;
 }
 
+function peersSection(r: BenchReport): string {
+  if (r.peers.length === 0) return '';
+  const rows = comparisonRows(r);
+  const rates = rows[0]?.atKnockRates.map((x) => x.rate) ?? [];
+  const chart = barChart({
+    title: 'Saturation (closed loop): delivered messages per second',
+    yLabel: 'messages/s',
+    categories: ['saturation'],
+    groups: rows.map((row) => ({ name: row.label, color: color(row.server), values: [row.saturationPerSec] })),
+  });
+  const summary = table(
+    ['server', 'fsync before ack/delivery', 'saturation msg/s', 'server CPU \u00b5s/msg', 'sustained open loop', ...rates.map((x) => `p50 / p99 ms at ${int(x)}/s`), 'KiB per idle connection'],
+    rows.map((row) => [
+      row.label,
+      durabilityCell(row.durability),
+      int(row.saturationPerSec) + (row.loadBound ? ' (load-bound)' : ''),
+      row.cpuMicrosPerMessage === null ? '-' : int(row.cpuMicrosPerMessage),
+      row.sustainedPerSec === null ? '-' : `>= ${int(row.sustainedPerSec)}`,
+      ...row.atKnockRates.map((x) => latencyCell(x.step, ms)),
+      row.idle ? `${kib(row.idle.kibPerConnection * 1024)} (${int(row.idle.connections)} ${row.idle.shape}s${row.idle.gc ? '' : ', no GC'})` : '-',
+    ]),
+    'text',
+  );
+  const peers = r.peers
+    .map(
+      (p) => `<h3>${escapeXml(p.label)} ${escapeXml(p.version)}</h3>
+<p>Storage: <code>${p.storageLines.map(escapeXml).join('</code>; <code>')}</code>. Up in ${(p.startMs / 1000).toFixed(1)} s; ${int(p.registered)} accounts registered in-band (XEP-0077) before the load at ${int(p.registeredPerSec)}/s.</p>
+<p>Durability: ${escapeXml(p.durability.detail)}</p>
+<p class="meta">Sources: ${p.durability.sources.map(escapeXml).join('; ')}</p>`,
+    )
+    .join('\n');
+  return `<section><h2>Knock and the XMPP servers a self-hoster would run instead</h2>
+<p>The same workload in the same run: chat pairs of logged-in users relaying 1:1 messages (closed loop for saturation, then open loop at the rates Knock was offered), and idle logged-in users for memory. The XMPP servers are Debian's packages started from a configuration written for the run, pinned to the server CPU like the others, with message archiving (MAM) on so that every message is stored, as Knock stores it. The load speaks XMPP with the bench's own lean client (raw stanzas over TCP, SASL PLAIN, no TLS on 127.0.0.1); XMPP has no per-message acknowledgement, so latency is send to the other user's receipt, as for every server. "above saturation": the rate is over twice what that server delivered in closed loop, not run. Memory of the XMPP servers is RSS as the process holds it (no GC can be forced in Erlang or Lua from outside).</p>
+${chart}
+${summary}
+${peers}
+</section>`;
+}
+
 function memorySection(r: BenchReport): string {
   if (r.memory.length === 0) return '';
   const name = (m: MemorySeries) => `${m.label}, ${m.shape}s`;
@@ -114,7 +157,7 @@ function memorySection(r: BenchReport): string {
   );
   return `<section><h2>Memory against connections</h2>
 <p>Server RSS after a full GC (the server runs with --expose-gc and a probe preloaded: bench/servers/memoryProbe.ts). Per connection: (RSS - RSS at the baseline) / connections added.
-A visitor has a URL open (joined its UserRoom; ${r.memory.find((m) => m.shape === 'visitor')?.baseline.connections ?? 0} URLs opened before the baseline); an owner is online at their URL (one room each); plain: a bare ws socket.
+A visitor has a URL open (joined its UserRoom; ${r.memory.find((m) => m.shape === 'visitor')?.baseline.connections ?? 0} URLs opened before the baseline); an owner is online at their URL (one room each); plain: a bare ws socket; user: an XMPP user logged in to ejabberd or Prosody (SASL PLAIN, resource bound, available presence), their RSS read without a forced GC.
 Idle CPU: the server's CPU while the connections sat idle (bare Colyseus pings every socket every 800 ms; Knock pings owners\u2019 devices every 800 ms and visitors every 10 s).</p>
 ${lineChart({ title: 'Server memory (RSS) against idle connections', xLabel: 'connections', yLabel: 'RSS (MiB)', series })}
 ${table(['series', 'connections', 'RSS MiB', 'KiB per connection', 'V8 heap MiB', 'idle server CPU', 'idle load CPU', 'opened/s', 'failed to open', 'dropped by server'], rows)}
@@ -240,6 +283,7 @@ Server on CPU ${escapeXml(r.pinning.serverCpus)}, load on CPU ${escapeXml(r.pinn
 (the "other CPU" columns show what else ran during each measurement: ${r.contention.meanOtherCores.toFixed(2)} cores on average, up to ${r.contention.maxOtherCores.toFixed(2)}, outside the cluster scenario).${r.git ? ` Commit ${escapeXml(r.git.commit.slice(0, 12))}${r.git.dirty ? ' with uncommitted changes' : ''}.` : ''}</p>
 ${r.errors.length ? `<div class="errors"><h2>Problems during the run</h2><ul>${r.errors.map((e) => `<li>${escapeXml(e)}</li>`).join('')}</ul></div>` : ''}
 <section><h2>Targets (ratios to the plain ws relay measured in this run)</h2>${targets}</section>
+${peersSection(r)}
 ${throughputSection(r)}
 ${memorySection(r)}
 ${activationSection(r)}

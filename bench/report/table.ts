@@ -1,5 +1,6 @@
 /** The summary printed on the terminal at the end of a run: the key figures and every target. */
 import type { BenchReport } from '../results.ts';
+import { comparisonRows, durabilityCell, latencyCell } from './peers.ts';
 
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -50,7 +51,7 @@ export function renderTable(r: BenchReport): string {
           knock.steps.map((k) => {
             const cells = r.throughput.map((t) => {
               const s = t.steps.find((x) => x.offeredPerSec === k.offeredPerSec);
-              return s ? `${ms(s.latency.p50Ms)} / ${ms(s.latency.p99Ms)}` : '-';
+              return s ? `${ms(s.latency.p50Ms)} / ${ms(s.latency.p99Ms)}` : t.skippedRates?.includes(k.offeredPerSec!) ? 'above sat.' : '-';
             });
             const w = ws?.steps.find((x) => x.offeredPerSec === k.offeredPerSec);
             return [int(k.offeredPerSec!), ...cells, ...(ws ? [w ? `${(k.latency.p99Ms / w.latency.p99Ms).toFixed(1)}x` : '-'] : [])];
@@ -61,6 +62,8 @@ export function renderTable(r: BenchReport): string {
     if (r.throughput.some((t) => t.saturation.loadBound)) out.push('  * the load processes\u2019 CPU was full: the server may have more to give');
     if (r.storageProbe) out.push(`  storage: fdatasync of 4 KiB p50 ${ms(r.storageProbe.latency.p50Ms)} ms, p99 ${ms(r.storageProbe.latency.p99Ms)} ms, max ${ms(r.storageProbe.latency.maxMs)} ms (Knock\u2019s acks wait for one, which covers every SQLite commit since the one before: ${int(1000 / r.storageProbe.latency.p50Ms)} syncs/s at p50)`);
   }
+
+  if (r.peers.length > 0) out.push(peersTable(r));
 
   if (r.memory.length > 0) {
     const counts = [...new Set(r.memory.flatMap((m) => m.points.map((p) => p.planned)))].sort((a, b) => a - b);
@@ -183,5 +186,31 @@ export function renderTable(r: BenchReport): string {
     out.push('\nProblems during the run');
     for (const e of r.errors) out.push(`  - ${e.split('\n')[0]}`);
   }
+  return out.join('\n');
+}
+
+/** Knock beside the XMPP servers a self-hoster would run instead (and the baselines), then how each peer was run. */
+function peersTable(r: BenchReport): string {
+  const rows = comparisonRows(r);
+  const rates = rows[0]?.atKnockRates.map((x) => x.rate) ?? [];
+  const out = ['\nKnock and the XMPP servers a self-hoster would run instead (same workload, same run): stored durably before delivery?'];
+  out.push(
+    grid(
+      ['server', 'fsync before ack/delivery', 'saturation msg/s', 'server CPU \u00b5s/msg', ...rates.map((x) => `p50 / p99 ms at ${int(x)}/s`), 'KiB per idle connection'],
+      rows.map((row) => [
+        row.label,
+        durabilityCell(row.durability),
+        int(row.saturationPerSec) + (row.loadBound ? '*' : ''),
+        row.cpuMicrosPerMessage === null ? '-' : int(row.cpuMicrosPerMessage),
+        ...row.atKnockRates.map((x) => latencyCell(x.step, ms)),
+        row.idle ? `${row.idle.kibPerConnection.toFixed(1)} (${int(row.idle.connections)} ${row.idle.shape}s${row.idle.gc ? '' : ', no GC'})` : '-',
+      ]),
+    ),
+  );
+  for (const p of r.peers) {
+    out.push(`  ${p.label} ${p.version}: ${p.storageLines.join('; ')}. Up in ${(p.startMs / 1000).toFixed(1)} s; ${int(p.registered)} accounts registered in-band at ${int(p.registeredPerSec)}/s.`);
+    out.push(`    durability: ${p.durability.detail}`);
+  }
+  out.push('  "above saturation": not run, the rate is over twice what that server delivered in closed loop; "no GC": RSS as the process holds it (Erlang and Lua cannot be made to collect from outside).');
   return out.join('\n');
 }

@@ -85,26 +85,39 @@ export interface ThroughputPlan {
   pairs: PairSpec[];
   /** Absolute open-loop rates to run after the saturation run (ascending order is not required). */
   rates: (saturationPerSec: number) => number[];
+  /**
+   * How long each step may wait for its messages in flight, at least (the mode's drain otherwise). A server far
+   * slower than the mode was sized for (ejabberd syncing every archive row) needs it: the drain ends as soon as
+   * everything arrived, and a backlog left behind would be measured as part of the next step.
+   */
+  drainMs?: number;
+  /** Rates above this multiple of the server's own saturation are not run (recorded as skipped). */
+  maxRateOverSaturation?: number;
 }
 
 export async function measureThroughput(ctx: BenchContext, server: RunningServer, plan: ThroughputPlan): Promise<ThroughputResult> {
   const { throughput } = ctx.mode;
   ctx.log(`${server.label}: opening ${plan.pairs.length} chat pairs`);
   const pairsOpened = await openPairs(ctx, server, plan.pairs);
+  const drained = (phase: Phase): Phase => ({ ...phase, drainMs: Math.max(phase.drainMs, plan.drainMs ?? 0) });
   try {
-    const saturation = await runStep(ctx, server, { mode: 'closed', window: throughput.window }, throughput.saturation);
+    const saturation = await runStep(ctx, server, { mode: 'closed', window: throughput.window }, drained(throughput.saturation));
     ctx.log(`${server.label}: saturation ${fmt(saturation.deliveredPerSec)} msg/s (p99 ${saturation.latency.p99Ms.toFixed(1)} ms, server CPU ${saturation.cpu.server.toFixed(2)}, load CPU ${saturation.cpu.load.toFixed(2)})`);
     const steps: LoadStep[] = [];
-    const rates = [...new Set(plan.rates(saturation.deliveredPerSec).map((r) => Math.max(1, Math.round(r))))].sort((a, b) => a - b);
+    const planned = [...new Set(plan.rates(saturation.deliveredPerSec).map((r) => Math.max(1, Math.round(r))))].sort((a, b) => a - b);
+    const ceiling = plan.maxRateOverSaturation === undefined ? Infinity : plan.maxRateOverSaturation * saturation.deliveredPerSec;
+    const rates = planned.filter((r) => r <= ceiling);
+    const skippedRates = planned.filter((r) => r > ceiling);
+    if (skippedRates.length > 0) ctx.log(`${server.label}: not run, far above its saturation: ${skippedRates.map(fmt).join(', ')} msg/s`);
     for (const ratePerSec of rates) {
       // A pair's sends are spread over the load processes that hold pairs; tiny rates use one process.
-      const step = await runStep(ctx, server, { mode: 'open', ratePerSec }, throughput.step, Math.min(ctx.pool.size, Math.max(1, Math.floor(ratePerSec / 10))));
+      const step = await runStep(ctx, server, { mode: 'open', ratePerSec }, drained(throughput.step), Math.min(ctx.pool.size, Math.max(1, Math.floor(ratePerSec / 10))));
       ctx.log(`${server.label}: ${fmt(ratePerSec)} msg/s offered -> ${fmt(step.deliveredPerSec)} delivered, p50 ${step.latency.p50Ms.toFixed(2)} ms, p99 ${step.latency.p99Ms.toFixed(2)} ms`);
       steps.push(step);
     }
     const kept = steps.filter((s) => s.offeredPerSec !== null && s.deliveredPerSec >= 0.97 * s.offeredPerSec && s.undelivered === 0);
     const sustainedPerSec = kept.length > 0 ? Math.max(...kept.map((s) => s.offeredPerSec!)) : null;
-    return { server: server.kind, label: server.label, pairs: plan.pairs.length, pairsOpened, saturation, steps, sustainedPerSec };
+    return { server: server.kind, label: server.label, pairs: plan.pairs.length, pairsOpened, saturation, steps, sustainedPerSec, ...(skippedRates.length > 0 ? { skippedRates } : {}) };
   } finally {
     await closePairs(ctx);
   }

@@ -63,7 +63,7 @@ VirtualHost ${q(domain)}
 }
 
 /** True when something accepts a TCP connection on 127.0.0.1:port. */
-function answers(port: number): Promise<boolean> {
+export function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     const done = (ok: boolean) => {
