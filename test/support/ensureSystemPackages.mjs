@@ -34,7 +34,8 @@ const needed = [
   { pkg: 'janus', installed: () => existsSync('/usr/bin/janus'), extra: [], why: 'conference calls (Janus VideoRoom)' },
   { pkg: 'coturn', installed: () => existsSync('/usr/bin/turnserver'), extra: [], why: 'TURN credentials for calls' },
   { pkg: 'swaks', installed: () => existsSync('/usr/bin/swaks'), extra: [], why: 'sending test mail to Knock\u2019s SMTP server' },
-  { pkg: 'prosody', installed: () => existsSync('/usr/bin/prosody'), extra: [], why: 'the XMPP server of the XMPP channel tests' },
+  { pkg: 'prosody', installed: () => existsSync('/usr/bin/prosody'), extra: [], why: 'the XMPP server of the XMPP channel tests and the bench' },
+  { pkg: 'ejabberd', installed: () => existsSync('/usr/sbin/ejabberdctl') && existsSync('/usr/lib/erlang/lib') && readdirSync('/usr/lib/erlang/lib').some((d) => d.startsWith('p1_sqlite3-') || d.startsWith('sqlite3-')), extra: ['erlang-p1-sqlite3'], why: 'the XMPP server the bench (and its smoke test) compares Knock with' },
   { pkg: 'dnsutils', installed: () => existsSync('/usr/bin/dig'), extra: [], why: 'dig, querying Knock\u2019s DNS server' },
   { pkg: 'pebble', installed: () => existsSync('/usr/bin/pebble'), extra: [], why: 'the ACME test CA that issues certificates for own domains' },
 ];
