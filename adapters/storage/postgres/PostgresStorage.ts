@@ -291,9 +291,10 @@ export class PostgresStorage implements Storage {
    * with the original, refuses a non-member's append alone, and numbers the new ones from one increment of last_seq.
    * A message with files is written in a transaction of its own, between the file-less runs around it. Different
    * conversations write at the same time on the pool's connections. Nobody is answered before the commit. If the
-   * database refuses a batch's statement (another process appended the same clientMsgId, or removed the
-   * conversation, in between), nothing of it is written, and its appends are written again one by one, where such a
-   * refusal is answered for that append alone (a concurrent duplicate with the original).
+   * database refuses a batch's statement, nothing of it is written: when another process appended the same
+   * clientMsgId meanwhile, the statement is run once more (it then answers that one with the original); otherwise
+   * (the conversation removed, a value the database cannot hold) its appends are written again one by one, where
+   * the refusal is answered for that append alone.
    */
   async appendMessage(input: NewMessage): Promise<AppendResult> {
     assertWellFormed(input.body, 'The message');

@@ -23,6 +23,9 @@ import { decodeText, encodeText, sql, toMessage, type BatchRow, type SenderRow }
 /** Most appends of one conversation in one batch: a burst larger than this is written in several. */
 const APPEND_BATCH = 256;
 
+/** The unique key of (sender, clientMsgId) (001_init.sql): what a concurrent duplicate violates. */
+const CLIENT_MSG_ID_KEY = 'messages_sender_client_msg_id_key';
+
 /** How many times an append with files is tried when AttachmentRace keeps happening (it cannot, for long). */
 const ATTACH_ATTEMPTS = 3;
 
@@ -124,16 +127,20 @@ export class PostgresAppends {
   }
 
   /**
-   * File-less appends as one statement. If the database refuses it (a clientMsgId another process stored since the
-   * statement's snapshot, the conversation removed meanwhile, a value it cannot hold), nothing of it was written:
-   * each append is then written alone, where such a refusal is answered for that append only.
+   * File-less appends as one statement. If the database refuses it, nothing of it was written. A clientMsgId another
+   * process stored since the statement's snapshot (the unique key waited for that process to commit) is seen by a
+   * new statement, which answers it with the original: the batch is written again once. Any other refusal (the
+   * conversation removed meanwhile, a value the database cannot hold), or a second one, and each append is written
+   * alone, where the refusal is answered for that append only.
    */
-  private async appendRun(db: pg.PoolClient, run: PendingAppend[]): Promise<void> {
+  private async appendRun(db: pg.PoolClient, run: PendingAppend[], again = false): Promise<void> {
     let outcomes: Array<AppendResult | KnockError>;
     try {
       outcomes = await this.appendStatement(db, run);
     } catch (err) {
-      if (run.length > 1) {
+      if (run.length > 1 && !again && isViolation(err, SqlState.uniqueViolation, CLIENT_MSG_ID_KEY)) {
+        await this.appendRun(db, run, true);
+      } else if (run.length > 1) {
         for (const p of run) await this.appendRun(db, [p]);
       } else {
         await settle(run[0]!, () => this.afterRefusal(db, run[0]!.input, err));
@@ -176,7 +183,7 @@ export class PostgresAppends {
   /** A lone append the database refused: a concurrent duplicate is answered with the original it stored first. */
   private async afterRefusal(db: Database, input: NewMessage, err: unknown): Promise<AppendResult> {
     if (err instanceof KnockError) throw err;
-    if (isViolation(err, SqlState.uniqueViolation, 'messages_sender_client_msg_id_key')) return this.original(db, input, err);
+    if (isViolation(err, SqlState.uniqueViolation, CLIENT_MSG_ID_KEY)) return this.original(db, input, err);
     // The conversation (and so the sender) was removed between the statement's snapshot and its insert.
     if (isViolation(err, SqlState.foreignKeyViolation)) throw withCause(noConversation(), err);
     throw asStorageError(err);
