@@ -131,7 +131,10 @@ export const sql = {
    * clientMsgIds, $4 bodies (UTF-8), $5 times, $6 event kinds, $7 event payloads (JSON or NULL). One row back per
    * append, in call order (BatchRow).
    * - `judged`: each append's sender (a member if its participant is in $1), the message it already stored under
-   *   that clientMsgId (a retry), and the first append of the batch with the same sender and clientMsgId.
+   *   that clientMsgId (a retry), and the first append of the batch with the same sender and clientMsgId. Both
+   *   lookups are LATERAL with LIMIT, so they stay one key lookup per append whatever plan the prepared statement
+   *   settles on: as plain joins, the generic plan PostgreSQL keeps after five runs, if made while the tables were
+   *   small, hash-joins a scan of all messages, and keeps doing so as they grow.
    * - `fresh`: the appends to write (a member's, not stored before, the first of the batch with their key), numbered
    *   1..n in call order; refusals and duplicates take no seq.
    * - `next`: last_seq raised once by n. Its row lock serialises concurrent appends to the conversation (another
@@ -150,8 +153,10 @@ export const sql = {
         m.seq AS stored_seq, m.body AS stored_body, m.at AS stored_at, m.kind AS stored_kind, m.payload AS stored_payload,
         first_value(i.ord) OVER (PARTITION BY i.sender_id, i.client_msg_id ORDER BY i.ord) AS first_ord
       FROM input i
-      LEFT JOIN participants p ON p.id = i.sender_id
-      LEFT JOIN messages m ON m.sender_id = i.sender_id AND m.client_msg_id = i.client_msg_id
+      LEFT JOIN LATERAL (SELECT conversation_id, role, name FROM participants WHERE id = i.sender_id LIMIT 1) p ON true
+      LEFT JOIN LATERAL (
+        SELECT seq, body, at, kind, payload FROM messages WHERE sender_id = i.sender_id AND client_msg_id = i.client_msg_id LIMIT 1
+      ) m ON true
     ), fresh AS (
       SELECT j.sender_id, j.client_msg_id, j.body, j.at, j.kind, j.payload, row_number() OVER (ORDER BY j.ord) AS k
       FROM judged j WHERE j.member AND j.stored_seq IS NULL AND j.first_ord = j.ord
