@@ -179,8 +179,9 @@ export const sql = {
    * The append of a message with files (they are not batched: each needs its check first), which it attaches in the
    * same statement. $1 conversation, $2 at, $3 sender, $4 clientMsgId, $5 body, $6 event kind, $7 event payload, $8
    * the files' ids (checked just before, in the same transaction: sql.attachableFiles). The UPDATE takes the
-   * conversation's row lock, as in appendBatch; if the INSERT fails, the increment is rolled back with it. `attached` counts those still unattached when written;
-   * fewer than $8 means another process attached one in between, and the caller rolls back.
+   * conversation's row lock, as in appendBatch; if the INSERT fails, the increment is rolled back with it.
+   * `attached` counts those still unattached when written; fewer than $8 means another process attached one in
+   * between, and the caller rolls back.
    */
   appendFileMessage: `WITH next AS (
       UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2, archived = false, file_count = file_count + cardinality($8::text[])
