@@ -150,18 +150,21 @@ export class PostgresAppends {
     outcomes.forEach((outcome, i) => (outcome instanceof KnockError ? run[i]!.reject(outcome) : run[i]!.resolve(outcome)));
   }
 
-  /** sql.appendBatch for `run`, read back as each append's answer; database errors are thrown as they come. */
+  /** sql.appendBatch (sql.appendOne for one) for `run`, read back as each append's answer; database errors are thrown as they come. */
   private async appendStatement(db: Database, run: readonly Append[]): Promise<Array<AppendResult | KnockError>> {
-    const conversationId = run[0]!.input.conversationId;
-    const rows = (await db.query<BatchRow>(this.named(sql.appendBatch, [
-      conversationId,
-      run.map((a) => a.input.senderId),
-      run.map((a) => a.input.clientMsgId),
-      run.map((a) => encodeText(a.input.body)),
-      run.map((a) => a.input.at),
-      run.map((a) => a.event.kind),
-      run.map((a) => a.event.payload),
-    ]))).rows;
+    const { input, event } = run[0]!;
+    const statement = run.length === 1
+      ? this.named(sql.appendOne, [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body), event.kind, event.payload])
+      : this.named(sql.appendBatch, [
+        input.conversationId,
+        run.map((a) => a.input.senderId),
+        run.map((a) => a.input.clientMsgId),
+        run.map((a) => encodeText(a.input.body)),
+        run.map((a) => a.input.at),
+        run.map((a) => a.event.kind),
+        run.map((a) => a.event.payload),
+      ]);
+    const rows = (await db.query<BatchRow>(statement)).rows;
     if (rows.length !== run.length) throw new Error(`The append statement answered ${rows.length} rows for ${run.length} appends.`);
     return rows.map((row, i): AppendResult | KnockError => {
       if (!row.member) return row.conversation_exists ? notMember() : noConversation();

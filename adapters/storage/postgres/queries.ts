@@ -185,6 +185,29 @@ export const sql = {
     FROM judged j LEFT JOIN inserted ins ON ins.sender_id = j.sender_id AND ins.client_msg_id = j.client_msg_id
     ORDER BY j.ord`,
   /**
+   * sql.appendBatch for a batch of one (the common case when appends are few), answering the same BatchRow: the same
+   * steps without arrays, windows or sorts, which cost a lone append more than the round trip they save (about a
+   * third more of the server's time). $1 conversation, $2 at, $3 sender, $4 clientMsgId, $5 body, $6 event kind, $7
+   * event payload (JSON or NULL). Always one row (`one`), also when the sender does not exist.
+   */
+  appendOne: `WITH sender AS (
+      SELECT p.conversation_id, p.role, p.name, m.seq, m.body, m.at, m.kind, m.payload
+      FROM participants p LEFT JOIN messages m ON m.sender_id = p.id AND m.client_msg_id = $4
+      WHERE p.id = $3
+    ), next AS (
+      UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2, archived = false
+      WHERE id = $1 AND EXISTS (SELECT 1 FROM sender WHERE conversation_id = $1 AND seq IS NULL)
+      RETURNING last_seq
+    ), inserted AS (
+      INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, body, at, kind, payload)
+      SELECT $1, next.last_seq, $3, $4, $5, $2, $6, $7 FROM next
+      RETURNING seq
+    )
+    SELECT (s.conversation_id = $1) IS TRUE AS member, s.role, s.name, s.seq AS stored_seq, s.body AS stored_body,
+      s.at AS stored_at, s.kind AS stored_kind, s.payload AS stored_payload, 1 AS first_ord,
+      COALESCE(s.seq, (SELECT seq FROM inserted)) AS seq, EXISTS (SELECT 1 FROM conversations WHERE id = $1) AS conversation_exists
+    FROM (SELECT 1) one LEFT JOIN sender s ON true`,
+  /**
    * The append of a message with files (they are not batched: each needs its check first), which it attaches in the
    * same statement. $1 conversation, $2 at, $3 sender, $4 clientMsgId, $5 body, $6 event kind, $7 event payload, $8
    * the files' ids (checked just before, in the same transaction: sql.attachableFiles). The UPDATE takes the
