@@ -287,7 +287,7 @@ export class PostgresStorage implements Storage {
    * Group commit per conversation (./appends.ts): a conversation's appends wait for the turn of the event loop to
    * end and for a connection, then all of its waiting appends (at most 256) are written in call order, so they get
    * consecutive seqs in the order they were called. The file-less ones of a batch are ONE statement (one round trip,
-   * its own transaction: sql.appendBatch), which authorises each sender, answers retries and repeats within the batch
+   * its own transaction: sql.appendBatch, sql.appendOne for one), which authorises each sender, answers retries and repeats within the batch
    * with the original, refuses a non-member's append alone, and numbers the new ones from one increment of last_seq.
    * A message with files is written in a transaction of its own, between the file-less runs around it. Different
    * conversations write at the same time on the pool's connections. Nobody is answered before the commit. If the
