@@ -5,9 +5,10 @@
  * parallel on the pool). What the relay's durable write costs, without the relay.
  *
  *   node --import tsx bench/storageAppends.ts [--conversations 20] [--window 4] [--seconds 3] [--only sqlite|postgres]
- *     [--event text|call]
+ *     [--event text|call] [--pool N]
  *
  * `--event call` appends call records (an event with a JSON payload) instead of text (no payload), the common case.
+ * `--pool` sets PostgreSQL's pool size (default: the adapter's own, as Knock runs it).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
   const seconds = Number(arg('--seconds', '3'));
   const only = arg('--only', 'sqlite,postgres').split(',');
   const event = arg('--event', 'text');
+  const pool = arg('--pool', '');
+  const poolSize = pool === '' ? undefined : Number(pool);
   const eventOf = eventMaker(event);
   const shape = `${conversations} conversations x ${window} in flight, ${seconds} s, ${event} events`;
   if (only.includes('sqlite')) {
@@ -77,9 +80,9 @@ async function main(): Promise<void> {
   }
   if (only.includes('postgres')) {
     const schemas = new TestSchemas();
-    const storage = await schemas.openStorage({});
+    const storage = await schemas.openStorage({ poolSize });
     try {
-      console.log('PostgreSQL', shape, await measure(storage, conversations, window, seconds, eventOf));
+      console.log('PostgreSQL', `${shape}, pool ${poolSize ?? 'default'}`, await measure(storage, conversations, window, seconds, eventOf));
     } finally {
       await schemas.release(storage);
       await schemas.end();

@@ -2,7 +2,7 @@
  * The PostgreSQL adapter of the Storage port (DESIGN "Storage"): used when `DATABASE_URL` is set, so that several
  * Knock processes can share one database. Every method is one or two statements on a `pg.Pool`; where the port
  * asks for one transaction, a single statement is that transaction, except appends, which are group-committed
- * (see `appendMessage`).
+ * (./appends.ts: the file-less appends of a batch are one statement).
  */
 import pg from 'pg';
 import { KnockError } from '../../../engine/errors.ts';
@@ -13,16 +13,15 @@ import type {
   NewSession, SecondFactorStorage, SessionRecord, SessionRecoveryStorage, Storage, VisitorBlockStorage,
 } from '../../../engine/ports/storage.ts';
 import {
-  assertWellFormed, eventColumns, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit, storedMessage,
-  type CreatedConversation, type EventColumns, type NewAccount, type NewConversation,
+  assertWellFormed, newAccount, newConversationFields, newConversationIds, newConversationRecords, rowLimit,
+  type CreatedConversation, type NewAccount, type NewConversation,
 } from '../common.ts';
-import { assertAttachable, attachedFiles, type AttachableRow } from '../fileRows.ts';
 import { newSessionValues } from '../sessionRows.ts';
 import { accountDataMethods, auditMethods, blockMethods, secondFactorMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import {
-  asRole, eventOf, type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
+  type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
-import { SqlState, asStorageError, isViolation, runStatement, withCause } from './databaseErrors.ts';
+import { SqlState, isViolation, runStatement } from './databaseErrors.ts';
 import { PostgresChannels, channelSql } from './channels.ts';
 import { PostgresCanned } from './canned.ts';
 import { PostgresPhones } from './phones.ts';
@@ -43,9 +42,9 @@ import { PostgresMail, mailSql } from './mail.ts';
 import { PostgresOutbox, outboxSql } from './outbox.ts';
 import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts';
 import { PostgresGames } from './PostgresGames.ts';
+import { PostgresAppends } from './appends.ts';
 import {
   encodeText, decodeText, inboxSqlOf, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
-  type SenderRow,
 } from './queries.ts';
 
 export interface PostgresStorageOptions {
@@ -60,38 +59,6 @@ export interface PostgresStorageOptions {
    * connection and opens a new one when needed; without a listener, such an error would end the process.
    */
   logger?: Pick<Logger, 'warn'>;
-}
-
-/** Most appends of one conversation in one transaction: a burst larger than this is committed in several. */
-const APPEND_BATCH = 256;
-
-/** An append, its event already in the columns it is stored in (encoded once, before it waits for a batch). */
-interface Append {
-  input: NewMessage;
-  event: EventColumns;
-}
-
-interface PendingAppend extends Append {
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
-}
-
-/**
- * A message's files were found attachable, then one was attached by another process before the message's statement
- * attached it: the transaction is rolled back and the append tried again, which then refuses it.
- */
-class AttachmentRace extends Error {}
-
-/** How many times a lone append with files is tried when AttachmentRace keeps happening (it cannot, for long). */
-const ATTACH_ATTEMPTS = 3;
-
-/** Answers `p` with the outcome of `write`. */
-async function settle(p: PendingAppend, write: () => Promise<AppendResult>): Promise<void> {
-  try {
-    p.resolve(await write());
-  } catch (err) {
-    p.reject(err);
-  }
 }
 
 /** The oldest server Knock supports (adapters/storage/README.md); older ones are refused at open, not half-used. */
@@ -118,12 +85,11 @@ export interface PostgresStorage extends OutboxStorage, MailStorage, ChannelStor
 
 export class PostgresStorage implements Storage {
   private closing: Promise<void> | undefined;
-  /** Per conversation: the appends waiting for its next batch (call order), while its batches are being written. */
-  private readonly appendQueues = new Map<string, PendingAppend[]>();
-  /** The conversations' write loops running now (close waits for them). */
-  private readonly draining = new Set<Promise<void>>();
+  /** Appends, group-committed per conversation, file-less ones one statement per batch (./appends.ts). */
+  private readonly appends: PostgresAppends;
 
   private constructor(private readonly pool: pg.Pool) {
+    this.appends = new PostgresAppends(pool, named);
     // The outbox and email of issue 17, forwarding of issue 18, companies of issue 19 (./outbox.ts, ./mail.ts,
     // ./channels.ts, ./companies.ts: same pool and statement runner).
     const run: RunStatement = (text, values, refine) => this.run(text, values, refine);
@@ -318,152 +284,22 @@ export class PostgresStorage implements Storage {
   // -- messages ---------------------------------------------------------------------------------------------------
 
   /**
-   * Group commit per conversation: a conversation's appends wait for the turn of the event loop to end, then all
-   * of its waiting appends (at most APPEND_BATCH) go into one transaction on one connection, in call order, so they
-   * share one commit and get consecutive seqs in the order they were called. A conversation's next batch starts
-   * when its last one is committed; different conversations write at the same time on the pool's connections
-   * (PostgreSQL flushes the WAL once for commits that come together). Nobody is answered before the commit.
-   * Per append: a read that authorises the sender and finds a retry (the common duplicate costs one read), then the
-   * increment of last_seq and the insert as one statement (see sql.appendMessage); a lone append needs no
-   * BEGIN/COMMIT, that statement is its transaction.
-   * If the database refuses a statement (another process appended the same clientMsgId, or removed the
-   * conversation, in between), the batch is rolled back and its appends are written again one by one, each in its
-   * own transaction, where such a refusal is answered for that append alone.
+   * Group commit per conversation (./appends.ts): a conversation's appends wait for the turn of the event loop to
+   * end and for a connection, then all of its waiting appends (at most 256) are written in call order, so they get
+   * consecutive seqs in the order they were called. The file-less ones of a batch are ONE statement (one round trip,
+   * its own transaction: sql.appendBatch, sql.appendOne for one), which authorises each sender, answers retries and repeats within the batch
+   * with the original, refuses a non-member's append alone, and numbers the new ones from one increment of last_seq.
+   * A message with files is written in a transaction of its own, between the file-less runs around it. Different
+   * conversations write at the same time on the pool's connections. Nobody is answered before the commit. If the
+   * database refuses a batch's statement, nothing of it is written: when another process appended the same
+   * clientMsgId meanwhile, the statement is run once more (it then answers that one with the original); otherwise
+   * (the conversation removed, a value the database cannot hold) its appends are written again one by one, where
+   * the refusal is answered for that append alone.
    */
   async appendMessage(input: NewMessage): Promise<AppendResult> {
     assertWellFormed(input.body, 'The message');
     if (this.closing) throw new KnockError('internal', 'The database is closed.');
-    const event = eventColumns(input.event);
-    return new Promise<AppendResult>((resolve, reject) => {
-      const id = input.conversationId;
-      const queue = this.appendQueues.get(id);
-      if (queue) {
-        queue.push({ input, event, resolve, reject });
-        return;
-      }
-      const started: PendingAppend[] = [{ input, event, resolve, reject }];
-      this.appendQueues.set(id, started);
-      const loop = new Promise<void>((done) => setImmediate(done)).then(() => this.drainAppends(id, started));
-      this.draining.add(loop);
-      void loop.finally(() => this.draining.delete(loop));
-    });
-  }
-
-  /** Writes one conversation's appends, batch after batch, until none waits; then the conversation has no queue. */
-  private async drainAppends(id: string, queue: PendingAppend[]): Promise<void> {
-    try {
-      while (queue.length > 0) {
-        const batch = queue.splice(0, APPEND_BATCH);
-        if (batch.length === 1) await settle(batch[0]!, () => this.appendAlone(batch[0]!));
-        else await this.appendBatch(batch);
-      }
-    } finally {
-      this.appendQueues.delete(id);
-    }
-  }
-
-  private async appendBatch(batch: PendingAppend[]): Promise<void> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      for (const p of batch) p.reject(asStorageError(err));
-      return;
-    }
-    const outcomes: Array<() => void> = [];
-    let refused: unknown;
-    try {
-      await client.query('BEGIN');
-      for (const p of batch) {
-        try {
-          const value = await this.appendOn(client, p);
-          outcomes.push(() => p.resolve(value));
-        } catch (err) {
-          if (!(err instanceof KnockError)) throw err; // the transaction is aborted: retried one by one below
-          outcomes.push(() => p.reject(err));
-        }
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      refused = err;
-      await client.query('ROLLBACK').catch(() => undefined);
-    } finally {
-      client.release();
-    }
-    if (refused === undefined) {
-      for (const answer of outcomes) answer();
-      return;
-    }
-    for (const p of batch) await settle(p, () => this.appendAlone(p));
-  }
-
-  /**
-   * One append in its own transaction (the single statement; a message with files needs BEGIN and COMMIT around its
-   * check and its statement), a concurrent duplicate answered with the original.
-   */
-  private async appendAlone(append: Append, attempt = 1): Promise<AppendResult> {
-    const { input } = append;
-    try {
-      return attachedFiles(input).length === 0 ? await this.appendOn(this.pool, append) : await this.appendInTransaction(append);
-    } catch (err) {
-      if (err instanceof KnockError) throw err;
-      if (err instanceof AttachmentRace && attempt < ATTACH_ATTEMPTS) return this.appendAlone(append, attempt + 1);
-      if (isViolation(err, SqlState.uniqueViolation, 'messages_sender_client_msg_id_key')) return this.original(input, err);
-      // The conversation (and so the sender) was removed between the two statements.
-      if (isViolation(err, SqlState.foreignKeyViolation)) {
-        throw withCause(new KnockError('not_found', 'There is no such conversation.'), err);
-      }
-      throw asStorageError(err);
-    }
-  }
-
-  private async appendInTransaction(append: Append): Promise<AppendResult> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await this.appendOn(client, append);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
-  /**
-   * The two statements of an append on `db` (three for a message with files: their check comes before any write, so
-   * a refusal leaves a batch's transaction as it was); database errors are thrown as they come (the callers map them).
-   */
-  private async appendOn(db: pg.Pool | pg.PoolClient, { input, event }: Append): Promise<AppendResult> {
-    const sender = (await db.query<SenderRow>(named(sql.senderAndDuplicate, [input.senderId, input.clientMsgId]))).rows[0];
-    // Membership is checked in the read that finds a retry, so it costs no round trip of its own, and it still holds
-    // at the insert when that is another transaction (a lone append): no statement moves a participant to another
-    // conversation, and one removed in between fails the insert's foreign key. Refused here, no seq is taken.
-    if (!sender || sender.conversation_id !== input.conversationId) {
-      const exists = await db.query(sql.conversationExists, [input.conversationId]);
-      if (exists.rowCount === 0) throw new KnockError('not_found', 'There is no such conversation.');
-      throw new KnockError('forbidden', 'The sender is not a member of this conversation.');
-    }
-    const author = { role: asRole(sender.role), name: decodeText(sender.name) };
-    if (sender.seq !== null && sender.body !== null && sender.at !== null && sender.kind !== null) {
-      const first = { ...input, body: decodeText(sender.body), at: sender.at, event: eventOf(sender.kind, sender.payload) };
-      return { message: storedMessage(first, sender.seq, author), duplicate: true };
-    }
-    const values = [input.conversationId, input.at, input.senderId, input.clientMsgId, encodeText(input.body), event.kind, event.payload];
-    const files = attachedFiles(input);
-    if (files.length === 0) {
-      const seq = (await db.query<{ seq: number }>(named(sql.appendMessage, values))).rows[0]?.seq;
-      if (seq === undefined) throw new KnockError('not_found', 'There is no such conversation.');
-      return { message: storedMessage(input, seq, author), duplicate: false };
-    }
-    const ids = files.map((f) => f.id);
-    assertAttachable(input, files, (await db.query<AttachableRow>(named(sql.attachableFiles, [ids]))).rows);
-    const written = (await db.query<{ seq: number; attached: number }>(named(sql.appendFileMessage, [...values, ids]))).rows[0];
-    if (written === undefined) throw new KnockError('not_found', 'There is no such conversation.');
-    if (written.attached !== files.length) throw new AttachmentRace(`Only ${written.attached} of ${files.length} files could be attached.`);
-    return { message: storedMessage(input, written.seq, author), duplicate: false };
+    return this.appends.append(input);
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
@@ -508,7 +344,7 @@ export class PostgresStorage implements Storage {
   async close(): Promise<void> {
     // Appends already accepted are written first; new ones are refused from now on.
     this.closing ??= (async () => {
-      while (this.draining.size > 0) await Promise.all(this.draining);
+      await this.appends.drained();
       await this.pool.end();
     })();
     return this.closing;
@@ -524,15 +360,6 @@ export class PostgresStorage implements Storage {
   ): Promise<pg.QueryResult<R>> {
     return runStatement<R>(this.pool, named(text, values), refine);
   }
-
-  /** The message a concurrent append of the same (sender, clientMsgId) committed first. */
-  private async original(input: NewMessage, conflict: unknown): Promise<AppendResult> {
-    const row = (await this.run<MessageRow<Buffer>>(sql.messageByClientId, [input.senderId, input.clientMsgId])).rows[0];
-    // Only if the conversation was removed in between; there is nothing left to return.
-    if (!row) throw withCause(new KnockError('not_found', 'There is no such conversation.'), conflict);
-    return { message: toMessage(row), duplicate: true };
-  }
-
 }
 
 /** Refuses a server too old or whose encoding could alter text, with a message an operator can act on. */
