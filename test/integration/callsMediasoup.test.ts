@@ -35,9 +35,8 @@ afterEach(async () => {
 afterAll(() => knock?.close());
 
 async function open(options: Record<string, unknown>, headers?: Record<string, string>): Promise<RawRoom> {
-  const room = await RawRoom.join(knock.url, 'conversation', options, headers);
+  const room = await RawRoom.joinWelcomed(knock.url, 'conversation', options, headers);
   rooms.push(room);
-  await waitFor(room, (s) => s.of('welcome').length === 1, 'welcome');
   return room;
 }
 

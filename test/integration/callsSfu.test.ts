@@ -45,9 +45,8 @@ afterAll(async () => {
 });
 
 async function open(options: Record<string, unknown>, headers?: Record<string, string>): Promise<RawRoom> {
-  const room = await RawRoom.join(knock.url, 'conversation', options, headers);
+  const room = await RawRoom.joinWelcomed(knock.url, 'conversation', options, headers);
   rooms.push(room);
-  await waitFor(room, (s) => s.of('welcome').length === 1, 'welcome');
   return room;
 }
 

@@ -10,6 +10,7 @@
  */
 import { Client, type Room } from 'colyseus.js';
 import { ROOMS_PATH } from '../../engine/protocol.ts';
+import { waitFor } from './clients.ts';
 
 export interface Received {
   type: string | number;
@@ -44,6 +45,18 @@ export class RawRoom {
   static async join(base: string, roomName: string, options: Record<string, unknown>, headers?: Record<string, string>): Promise<RawRoom> {
     const client = new Client(base + ROOMS_PATH, headers ? { headers } : undefined);
     return new RawRoom(await client.joinOrCreate(roomName, options));
+  }
+
+  /** Joins, then waits for the room's `welcome` (what every client waits for first); leaves again if none comes. */
+  static async joinWelcomed(base: string, roomName: string, options: Record<string, unknown>, headers?: Record<string, string>): Promise<RawRoom> {
+    const room = await RawRoom.join(base, roomName, options, headers);
+    try {
+      await waitFor(room, (s) => s.of('welcome').length === 1, 'welcome');
+    } catch (err) {
+      await room.leave();
+      throw err;
+    }
+    return room;
   }
 
   /**
