@@ -8,10 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type Person } from '../support/clients.ts';
 import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
+import { lastState, stateIs as callStateIs, type CallState as State } from '../support/callRoom.ts';
 import { RawRoom, type RawRoomSnapshot } from '../support/rawRoom.ts';
 import type { ConversationServerMessages, ErrorPayload, MessageRecord, UserServerMessages } from '../../engine/protocol.ts';
 
-type State = ConversationServerMessages['call.state'];
 type Ticket = ConversationServerMessages['call.ticket'];
 type Signal = ConversationServerMessages['call.signal'];
 
@@ -64,15 +64,12 @@ async function conversation(visitorName = 'Vic') {
   return { conversationId, token, visitor, tab1, tab2, alice };
 }
 
-const lastState = (s: RawRoomSnapshot) => s.of<State>('call.state').at(-1);
 const errorsOf = (s: RawRoomSnapshot) => s.of<ErrorPayload>('error');
 const deviceOf = (room: RawRoom) => room.room.sessionId;
 
+/** A call state, waited for past the rejoin grace (a device that dropped is a member until it ends). */
 function stateIs(room: RawRoom, what: string, predicate: (s: State) => boolean): Promise<State> {
-  return waitFor(room, (s) => {
-    const last = lastState(s);
-    return last !== undefined && predicate(last);
-  }, what, REJOIN_GRACE_MS + 5000).then((s) => lastState(s)!);
+  return callStateIs(room, what, predicate, REJOIN_GRACE_MS + 5000);
 }
 
 function errorCount(room: RawRoom, n: number, what: string): Promise<ErrorPayload[]> {

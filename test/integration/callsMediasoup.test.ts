@@ -9,16 +9,14 @@ import { openMediaRouter } from '../../engine/app.ts';
 import { parseConfig } from '../../engine/config.ts';
 import { createLogger } from '../../engine/logger.ts';
 import { systemClock, systemTimers } from '../../engine/ports/clock.ts';
-import { type ConversationServerMessages } from '../../engine/protocol.ts';
 import { SFU_PATH } from '../../engine/sfuProtocol.ts';
 import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { waitFor } from '../support/clients.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { RawRoom, type RawRoomSnapshot } from '../support/rawRoom.ts';
+import { lastState, sfuTicket } from '../support/callRoom.ts';
+import { RawRoom } from '../support/rawRoom.ts';
 import { SfuSignallingClient, trySfuJoin } from '../support/sfuSignallingClient.ts';
 
-type State = ConversationServerMessages['call.state'];
-type Ticket = ConversationServerMessages['call.ticket'];
 
 let knock: TestKnock;
 let cast: Cast;
@@ -40,9 +38,6 @@ async function open(options: Record<string, unknown>, headers?: Record<string, s
   return room;
 }
 
-const lastState = (s: RawRoomSnapshot) => s.of<State>('call.state').at(-1);
-const lastTicket = (s: RawRoomSnapshot) => s.of<Ticket>('call.ticket').at(-1);
-const sfuTicket = async (room: RawRoom) => lastTicket(await waitFor(room, (s) => lastTicket(s)?.mode === 'sfu', 'an sfu ticket', 10_000))!;
 
 describe('conference calls through mediasoup in Knock', () => {
   it('moves the call to mediasoup at the third device; each pass opens Knock’s signalling socket, and only from Knock’s pages', async () => {

@@ -9,11 +9,9 @@ import { Cast, NO_PINGS, testRateLimits } from '../support/cast.ts';
 import { tryJanusJoin } from '../support/janusBrowser.ts';
 import { startJanus, type JanusProcess } from '../support/janusProcess.ts';
 import { startKnock, type TestKnock } from '../support/knockServer.ts';
-import { RawRoom, type RawRoomSnapshot } from '../support/rawRoom.ts';
-import type { ConversationServerMessages } from '../../engine/protocol.ts';
+import { lastTicket, sfuTicket, stateIs } from '../support/callRoom.ts';
+import { RawRoom } from '../support/rawRoom.ts';
 
-type State = ConversationServerMessages['call.state'];
-type Ticket = ConversationServerMessages['call.ticket'];
 
 const ADMIN_KEY = 'sfu-test-admin-key';
 const TOKEN_SECRET = 'sfu-test-token-secret';
@@ -50,19 +48,6 @@ async function open(options: Record<string, unknown>, headers?: Record<string, s
   return room;
 }
 
-const lastState = (s: RawRoomSnapshot) => s.of<State>('call.state').at(-1);
-const lastTicket = (s: RawRoomSnapshot) => s.of<Ticket>('call.ticket').at(-1);
-
-function stateIs(room: RawRoom, what: string, predicate: (s: State) => boolean): Promise<State> {
-  return waitFor(room, (s) => {
-    const last = lastState(s);
-    return last !== undefined && predicate(last);
-  }, what).then((s) => lastState(s)!);
-}
-
-async function sfuTicket(room: RawRoom): Promise<Ticket> {
-  return lastTicket((await waitFor(room, (s) => lastTicket(s)?.mode === 'sfu', 'an sfu ticket', 10_000)))!;
-}
 
 describe('conference calls through Janus', () => {
   it('moves the call to Janus at the third device, each member with a pass Janus takes', async () => {
