@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { machineInfo } from './lib/procfs.ts';
-import { installExitHooks, killAll, repoRoot } from './lib/processes.ts';
+import { installExitHooks, killAll, pinProcess, repoRoot } from './lib/processes.ts';
 import type { IdleSpec, PairSpec } from './load/messages.ts';
 import { WorkerPool } from './load/workerPool.ts';
 import { modes, type ModeName } from './modes.ts';
@@ -222,7 +222,7 @@ async function main(): Promise<number> {
   let interrupted: (signal: NodeJS.Signals) => void = () => undefined;
   installExitHooks((signal) => interrupted(signal));
   // The controller runs on the load CPUs too, so it never takes the server's (-a: every thread).
-  execFileSync('taskset', ['-a', '-pc', opts.loadCpus, String(process.pid)], { stdio: 'ignore' });
+  pinProcess(process.pid, opts.loadCpus);
   if (!existsSync(path.join(repoRoot, 'client/dist/index.html'))) {
     console.log('building the browser app (client/dist) that Knock serves');
     execFileSync(process.execPath, ['--import', 'tsx', 'client/build.ts'], { cwd: repoRoot, stdio: 'inherit' });

@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import type { types as ms } from 'mediasoup';
 import { MEDIA_CODECS } from '../adapters/media/mediasoup/mediaCodecs.ts';
 import type { JanusPlainRtp } from './lib/janusPlainRtp.ts';
+import { pinProcess } from './lib/processes.ts';
 import { cpuSeconds, machineInfo } from './lib/procfs.ts';
 import { AUDIO_PT, RtpLoad, VIDEO_PT, type Window } from './lib/rtpLoad.ts';
 
@@ -84,14 +85,10 @@ interface Sfu {
   stop(): Promise<void>;
 }
 
-function pin(pid: number, cpu: string): void {
-  execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
-}
-
 async function startMediasoup(): Promise<Sfu> {
   const mediasoup = await import('mediasoup');
   const worker = await mediasoup.createWorker({ logLevel: 'error', rtcMinPort: 40000, rtcMaxPort: 49999 });
-  pin(worker.pid, args['sfu-cpu']);
+  pinProcess(worker.pid, args['sfu-cpu']);
   return {
     name: 'mediasoup',
     version: mediasoup.version,
@@ -216,7 +213,7 @@ async function runSfu(sfu: Sfu): Promise<SfuRun> {
 }
 
 async function main(): Promise<void> {
-  pin(process.pid, args['load-cpu']);
+  pinProcess(process.pid, args['load-cpu']);
   const runs: SfuRun[] = [];
   for (const name of SFUS) {
     const sfu = name === 'mediasoup' ? await startMediasoup() : await startJanus();

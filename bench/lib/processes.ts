@@ -3,7 +3,7 @@
  * registered here, so that whatever happens (an error, Ctrl-C, a timeout) `killAll()` ends each one by its pid.
  * Nothing here ever signals a process it did not start.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +23,11 @@ export interface Pinned {
 }
 
 const live = new Set<Pinned>();
+
+/** Moves a running process, every thread of it (-a), to these CPUs (a `taskset` list such as "1" or "0,1"). */
+export function pinProcess(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-pc', cpus, String(pid)], { stdio: 'ignore' });
+}
 
 /** Ends every child still running (SIGKILL), e.g. on the way out after an error. */
 export function killAll(): void {
