@@ -17,6 +17,7 @@ import type { Hub } from './hub.ts';
 import type { Logger } from './logger.ts';
 import type { Blobs } from './ports/blobs.ts';
 import type { Account, Storage } from './ports/storage.ts';
+import { publishSessionsEnded } from './sessions.ts';
 
 export interface AccountRemovalDeps {
   storage: Pick<Storage, 'companiesOf' | 'listOperators' | 'sessionHashesOf' | 'conversationIdsOf' | 'purgeAccount'>;
@@ -57,10 +58,8 @@ export class AccountRemoval {
     const orphans = await storage.purgeAccount(account.id);
     if (orphans === null) throw new KnockError('not_found', `There is no account "${account.handle}".`);
     if (hub) {
-      // Its devices at its own URL and at the companies' it worked for.
-      for (const handle of [account.handle, ...companies.map((c) => c.company.handle)]) {
-        for (const sessionHash of sessions) hub.publishPresence(handle, { type: 'sessionEnded', sessionHash });
-      }
+      // Its devices at its own URL and at the companies' it worked for (read before the purge took them).
+      publishSessionsEnded(hub, [account.handle, ...companies.map((c) => c.company.handle)], sessions);
       for (const id of conversations) hub.publishConversationRemoved(id);
     }
     let deleted = 0;

@@ -30,6 +30,16 @@ const DEVICE_HISTORY = 200;
 /** How a sign-in was proved: the password alone, sign-up, the password and a second factor, or a passkey alone. */
 export type SignInMethod = 'password' | 'signup' | SecondFactorSignIn;
 
+/**
+ * Closes the sockets of ended sessions at once: each is announced (`sessionEnded`) at every URL where the account's
+ * devices may be joined (its own, and the companies' it operates for).
+ */
+export function publishSessionsEnded(hub: Pick<Hub, 'publishPresence'>, handles: readonly string[], sessionHashes: readonly string[]): void {
+  for (const sessionHash of sessionHashes) {
+    for (const handle of handles) hub.publishPresence(handle, { type: 'sessionEnded', sessionHash });
+  }
+}
+
 export interface SessionsOptions {
   storage: Pick<Storage, 'listSessions' | 'endSession' | 'endSessions' | 'listAudit' | 'companiesOf'>;
   auth: Pick<Auth, 'openSession'>;
@@ -94,9 +104,7 @@ export class Sessions {
   async announceEnded(account: Account, tokenHashes: readonly string[]): Promise<void> {
     if (tokenHashes.length === 0) return;
     const handles = [account.handle, ...(await this.options.storage.companiesOf(account.id)).map(({ company }) => company.handle)];
-    for (const sessionHash of tokenHashes) {
-      for (const handle of handles) this.options.hub.publishPresence(handle, { type: 'sessionEnded', sessionHash });
-    }
+    publishSessionsEnded(this.options.hub, handles, tokenHashes);
   }
 
   /**
