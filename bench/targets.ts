@@ -149,7 +149,7 @@ export interface ClusterEnv {
 }
 
 /** N Knock processes of one cluster (README "Scaling"), process i pinned to cpus[i % cpus.length]. */
-export async function startKnockCluster(count: number, cluster: ClusterEnv, cpus: string[]): Promise<RunningServer> {
+export async function startKnockCluster(count: number, cluster: ClusterEnv, cpus: string[], nodeFlags: string[] = []): Promise<RunningServer> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'knock-bench-cluster-'));
   const procs: Pinned[] = [];
   const endpoints: string[] = [];
@@ -171,7 +171,7 @@ export async function startKnockCluster(count: number, cluster: ClusterEnv, cpus
         KNOCK_PUBLIC_ADDRESS: `127.0.0.1:${port}`,
         BENCH_MEMORY_FILE: path.join(workDir, `memory-${i}.json`),
       };
-      procs.push(spawnPinned({ name: `cluster-${i}`, cpus: cpus[i % cpus.length]!, nodeArgs: ['--expose-gc', '--import', 'tsx', '--import', probe, 'engine/main.ts'], env }));
+      procs.push(spawnPinned({ name: `cluster-${i}`, cpus: cpus[i % cpus.length]!, nodeArgs: ['--expose-gc', ...nodeFlags, '--import', 'tsx', '--import', probe, 'engine/main.ts'], env }));
       endpoints.push(`http://127.0.0.1:${port}`);
     }
     await Promise.all(procs.map((proc, i) => waitForHttp(`${endpoints[i]}/_/health`, proc, START_TIMEOUT_MS)));

@@ -63,7 +63,7 @@ export async function measureCluster(ctx: BenchContext, cpus: string[], note: st
   }
 }
 
-async function seedOwners(ctx: BenchContext, databaseUrl: string, schema: string, count: number): Promise<Array<{ handle: string; token: string }>> {
+export async function seedOwners(ctx: BenchContext, databaseUrl: string, schema: string, count: number): Promise<Array<{ handle: string; token: string }>> {
   const storage = await withTimeout(PostgresStorage.open({ connectionString: databaseUrl, schema }), PROBE_TIMEOUT_MS, 'PostgreSQL');
   try {
     ctx.log(`cluster: seeding ${count} owners in PostgreSQL schema ${schema}`);
