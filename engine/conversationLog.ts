@@ -24,7 +24,7 @@ import { KnockError } from './errors.ts';
 import type { Hub } from './hub.ts';
 import type { Logger } from './logger.ts';
 import type { Clock, Timers } from './ports/clock.ts';
-import type { AppendResult, Storage } from './ports/storage.ts';
+import type { AppendedFacts, AppendResult, Storage } from './ports/storage.ts';
 import { clientMsgIdSchema, conversationEvent, limits, type ConversationEvent, type ConversationSummary, type MessageRecord } from './protocol.ts';
 
 /** What a server-side writer keys its event by: a source and that source's own id, e.g. `game:<id>:result`, `email:<Message-ID>`. */
@@ -32,7 +32,7 @@ const IDEMPOTENCY_KEY = /^[a-z][a-z0-9.]{0,15}:[\x21-\x7e]{1,200}$/;
 /** The plain text of a server's event (a document's title, a game's result line) is short; a text message's is `limits.bodyChars`. */
 const MAX_BODY_CHARS = limits.bodyChars;
 const TEXT: ConversationEvent = Object.freeze({ kind: 'text' });
-/** How many conversations' owner handles the log remembers (a few hundred KB at most). */
+/** How many conversations' owner handles (and last summary times) the log remembers (a few hundred KB at most). */
 const OWNER_HANDLES_KEPT = 10_000;
 
 /** Who writes, what, and the key that makes writing it twice store it once. */
@@ -49,6 +49,9 @@ export type LogEntry = {
   | { idempotencyKey: string; clientMsgId?: never }
 );
 
+/** Told of an event this process stored, with its conversation's facts as they were just after (ConversationLog.onAppended). */
+export type AppendListener = (conversationId: string, message: MessageRecord, facts: AppendedFacts) => void;
+
 export interface ConversationLogDeps {
   storage: Storage;
   hub: Hub;
@@ -57,6 +60,11 @@ export interface ConversationLogDeps {
   logger: Logger;
   /** How long a summary waits for more activity before the owner's devices get it (one per burst). */
   summaryDelayMs: number;
+  /**
+   * The least time between two summaries of one conversation (default `summaryDelayMs`): a conversation that stays
+   * busy updates its owner's list this often, not after every burst (each summary is a read of the conversation).
+   */
+  summaryIntervalMs?: number;
 }
 
 export class ConversationLog {
@@ -64,18 +72,21 @@ export class ConversationLog {
   private readonly ownerHandles = new Map<string, string>();
   /** Conversations whose owner gets a new summary soon, with the timer that sends it. */
   private readonly pendingSummaries = new Map<string, () => void>();
+  /** When the owner's devices last got each recent conversation's summary (bounded like ownerHandles). */
+  private readonly lastSummaryAt = new Map<string, number>();
   private closed = false;
   /** Told of every event this process stores (email: the owner's replies go out, an offline owner is told). */
-  private readonly appendListeners: Array<(conversationId: string, message: MessageRecord) => void> = [];
+  private readonly appendListeners: Array<AppendListener> = [];
 
   constructor(private readonly deps: ConversationLogDeps) {}
 
   /**
-   * Calls `listener` after each event this process stores (not a repeat), once it is published. In-process only:
-   * each event is stored by exactly one process, so each is heard exactly once in the cluster. A listener that
-   * throws is logged; the append has succeeded regardless.
+   * Calls `listener` after each event this process stores (not a repeat), once it is published, with the
+   * conversation's facts (Storage.appendedFacts: read once per event for all listeners, not once by each). In-process
+   * only: each event is stored by exactly one process, so each is heard exactly once in the cluster. A listener that
+   * throws, or facts that cannot be read, are logged; the append has succeeded regardless.
    */
-  onAppended(listener: (conversationId: string, message: MessageRecord) => void): void {
+  onAppended(listener: AppendListener): void {
     this.appendListeners.push(listener);
   }
 
@@ -103,16 +114,28 @@ export class ConversationLog {
       if (!result.duplicate) {
         this.deps.hub.publishConversation(conversationId, result.message);
         this.summaryChanged(conversationId);
-        for (const listener of this.appendListeners) {
-          try {
-            listener(conversationId, result.message);
-          } catch (err) {
-            this.deps.logger.error({ err, conversationId }, 'a listener of stored events failed');
-          }
-        }
+        if (this.appendListeners.length > 0) void this.tellListeners(conversationId, result.message);
       }
       return result;
     });
+  }
+
+  private async tellListeners(conversationId: string, message: MessageRecord): Promise<void> {
+    let facts: AppendedFacts | null;
+    try {
+      facts = await this.deps.storage.appendedFacts(conversationId);
+    } catch (err) {
+      this.deps.logger.error({ err, conversationId, seq: message.seq }, 'could not read what the listeners of a stored event need');
+      return;
+    }
+    if (!facts) return; // deleted meanwhile: nobody is to hear of it
+    for (const listener of this.appendListeners) {
+      try {
+        listener(conversationId, message, facts);
+      } catch (err) {
+        this.deps.logger.error({ err, conversationId }, 'a listener of stored events failed');
+      }
+    }
   }
 
   /**
@@ -121,7 +144,10 @@ export class ConversationLog {
    */
   summaryChanged(conversationId: string): void {
     if (this.closed || this.pendingSummaries.has(conversationId)) return;
-    const cancel = this.deps.timers.after(this.deps.summaryDelayMs, () => void this.publishSummary(conversationId));
+    const { summaryDelayMs, summaryIntervalMs = summaryDelayMs, clock } = this.deps;
+    const last = this.lastSummaryAt.get(conversationId);
+    const delay = last === undefined ? summaryDelayMs : Math.max(summaryDelayMs, last + summaryIntervalMs - clock.now());
+    const cancel = this.deps.timers.after(delay, () => void this.publishSummary(conversationId));
     this.pendingSummaries.set(conversationId, cancel);
   }
 
@@ -139,6 +165,7 @@ export class ConversationLog {
   async summaryNow(conversationId: string): Promise<ConversationSummary | null> {
     this.pendingSummaries.get(conversationId)?.();
     this.pendingSummaries.delete(conversationId);
+    remember(this.lastSummaryAt, conversationId, this.deps.clock.now());
     const [handle, summary] = await Promise.all([this.ownerHandleOf(conversationId), this.deps.storage.getConversationSummary(conversationId)]);
     if (handle !== null && summary) this.deps.hub.publishOwner(handle, { type: 'conversation', summary });
     return summary;
@@ -149,9 +176,7 @@ export class ConversationLog {
     if (known !== undefined) return known;
     const conversation = await this.deps.storage.getConversation(conversationId);
     if (!conversation) return null;
-    // Bounded: the oldest entry goes first (Map keeps insertion order).
-    if (this.ownerHandles.size >= OWNER_HANDLES_KEPT) this.ownerHandles.delete(this.ownerHandles.keys().next().value as string);
-    this.ownerHandles.set(conversationId, conversation.ownerHandle);
+    remember(this.ownerHandles, conversationId, conversation.ownerHandle);
     return conversation.ownerHandle;
   }
 
@@ -161,6 +186,13 @@ export class ConversationLog {
     this.closed = true;
     await Promise.all([...this.pendingSummaries.keys()].map((id) => this.publishSummary(id)));
   }
+}
+
+/** Keeps `value` under `key` as the newest entry; the oldest goes once OWNER_HANDLES_KEPT are kept (Map keeps insertion order). */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  if (map.size >= OWNER_HANDLES_KEPT) map.delete(map.keys().next().value as string);
+  map.set(key, value);
 }
 
 /** The stored key and event of an entry, once the entry is known to be well formed (a text event has no fields). */

@@ -24,7 +24,7 @@ import type { Logger } from './logger.ts';
 import type { Blobs } from './ports/blobs.ts';
 import type { Clock } from './ports/clock.ts';
 import { MailSendError, type ComposeMail, type InboundHandler, type InboundMail, type MailRelay, type OutboundMail } from './ports/mail.ts';
-import type { Account, Conversation, NewOutboxJob, OutboxJob, Participant, Storage } from './ports/storage.ts';
+import type { Account, AppendedFacts, Conversation, NewOutboxJob, OutboxJob, Participant, Storage } from './ports/storage.ts';
 import type { InboundText } from './ports/channel.ts';
 import { fileMessageBody, handleSchema, limits, type EmailAddress, type FileRef, type MessageRecord } from './protocol.ts';
 
@@ -122,8 +122,8 @@ export class Mail implements MailActions, InboundHandler {
     deps.outbox.handle(MailJob.reply, (job) => this.sendReply(job));
     deps.outbox.handle(MailJob.notify, (job) => this.sendNotification(job));
     deps.outbox.handle(MailJob.verify, (job) => this.sendVerification(job));
-    deps.log.onAppended((conversationId, message) => {
-      const done = message.senderRole === 'owner' ? this.queueReply(conversationId, message) : this.queueNotification(conversationId, message);
+    deps.log.onAppended((conversationId, message, facts) => {
+      const done = message.senderRole === 'owner' ? this.queueReply(conversationId, message, facts.conversation) : this.queueNotification(conversationId, message, facts);
       done.catch((err: unknown) => deps.logger.error({ err, conversationId, seq: message.seq }, 'could not queue mail for a message'));
     });
   }
@@ -391,10 +391,9 @@ export class Mail implements MailActions, InboundHandler {
   }
 
   /** An owner's message in a conversation with an address: mailed (a chat's only if the visitor has not read it soon). */
-  private async queueReply(conversationId: string, message: MessageRecord): Promise<void> {
+  private async queueReply(conversationId: string, message: MessageRecord, conversation: Conversation): Promise<void> {
     if (message.event.kind !== 'text' && message.event.kind !== 'file') return;
-    const conversation = await this.deps.storage.getConversation(conversationId);
-    if (!conversation || conversation.visitorEmail === null || conversation.visitorEmailOff) return;
+    if (conversation.visitorEmail === null || conversation.visitorEmailOff) return;
     const now = this.deps.clock.now();
     await this.deps.outbox.enqueue({
       kind: MailJob.reply,
@@ -473,18 +472,15 @@ export class Mail implements MailActions, InboundHandler {
   }
 
   /** A visitor's message for an owner who is offline and has a verified address: one mail per conversation per interval. */
-  private async queueNotification(conversationId: string, message: MessageRecord): Promise<void> {
+  private async queueNotification(conversationId: string, message: MessageRecord, facts: AppendedFacts): Promise<void> {
     // Mail from a machine (an auto-reply, another server's notification) tells nobody: two Knocks whose owners are
     // notified at each other's addresses would otherwise mail each other for ever (RFC 3834).
     if (message.event.kind === 'email' && message.event.automatic === true) return;
     const { storage, clock } = this.deps;
-    const conversation = await storage.getConversation(conversationId);
-    if (!conversation) return;
-    const email = await storage.getAccountEmail(conversation.ownerAccountId);
-    if (!email || email.verifiedAt === null) return;
-    if (await this.deps.hub.isOnline(conversation.ownerHandle)) return;
+    if (!facts.ownerEmailVerified) return;
     // An owner with channels (Settings → Channels) is reached as their list says (engine/forwarding/), email there too.
-    if ((await storage.listChannels(conversation.ownerAccountId)).some((c) => c.verified)) return;
+    if (facts.verifiedChannelKinds.length > 0) return;
+    if (await this.deps.hub.isOnline(facts.conversation.ownerHandle)) return;
     const mark = await storage.getNotifyMark(conversationId);
     if (message.seq <= mark.seq) return;
     await this.enqueueNotification(conversationId, mark, clock.now());

@@ -33,7 +33,7 @@ export const channelOrder = 'position, created_at, id';
 const kinds: readonly ChannelKind[] = ['xmpp', 'email', 'sms', 'webhook', 'push'];
 
 /** The CHECK constraints guarantee this; the check keeps the type honest without a cast. */
-function asKind(value: string): ChannelKind {
+export function asChannelKind(value: string): ChannelKind {
   const kind = kinds.find((k) => k === value);
   if (kind === undefined) throw new Error(`Unknown channel kind in the database: ${value}`);
   return kind;
@@ -41,7 +41,7 @@ function asKind(value: string): ChannelKind {
 
 export function toChannel(r: ChannelRow): OwnerChannel {
   return {
-    id: r.id, accountId: r.account_id, kind: asKind(r.kind), address: r.address, verified: r.verified_at !== null,
+    id: r.id, accountId: r.account_id, kind: asChannelKind(r.kind), address: r.address, verified: r.verified_at !== null,
     secret: r.secret, position: r.position, delayMs: r.delay_ms,
   };
 }
@@ -59,7 +59,7 @@ export function checkSecret(secret: string | null): void {
 
 /** A new channel as `addChannel` inserts it (its position is the adapter's to give), checked first. */
 export function newChannel(input: NewChannel): { channel: Omit<OwnerChannel, 'position'>; verifiedAt: number | null } {
-  asKind(input.kind);
+  asChannelKind(input.kind);
   if (input.address === '') throw new KnockError('bad_request', 'A channel needs an address.');
   assertWellFormed(input.address, 'The channel address');
   checkSecret(input.secret);
@@ -214,7 +214,7 @@ function asDelivery(value: string | null): StoredForwardStep['delivery'] {
 
 export function toStep(r: StepRow): StoredForwardStep {
   return {
-    channelId: r.channel_id, kind: asKind(r.kind), at: r.at, sentAt: r.sent_at, upToSeq: r.up_to_seq, externalId: r.external_id,
+    channelId: r.channel_id, kind: asChannelKind(r.kind), at: r.at, sentAt: r.sent_at, upToSeq: r.up_to_seq, externalId: r.external_id,
     delivery: asDelivery(r.delivery),
   };
 }

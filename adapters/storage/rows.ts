@@ -4,7 +4,8 @@
  * holding the UTF-8 bytes and returns a Buffer (see postgres/migrations/001_init.sql). `T` is that type, and
  * `rowMappers` takes the function that turns it into a string. Numbers arrive as JS numbers in both.
  */
-import type { Account, Conversation, ConversationKind, Participant, SessionRecord, StartedOn } from '../../engine/ports/storage.ts';
+import type { Account, AppendedFacts, Conversation, ConversationKind, Participant, SessionRecord, StartedOn } from '../../engine/ports/storage.ts';
+import { asChannelKind } from './channelRows.ts';
 import type { ConversationEvent, ConversationSummary, MessageRecord, Role } from '../../engine/protocol.ts';
 
 export interface AccountRow<T> {
@@ -46,6 +47,16 @@ export interface ConversationRow<T> {
   /** The page it was started on (issue 19): both or neither (a CHECK constraint of 008_companies.sql). */
   started_url: T | null;
   started_title: T | null;
+}
+
+/** A conversation with the facts its stored messages' listeners decide on (selects.ts appendedFactsSelect). */
+export interface AppendedFactsRow<T> extends ConversationRow<T> {
+  /** Flags: 0 or 1 in SQLite, a boolean in PostgreSQL. */
+  owner_email_verified: number | boolean;
+  forward_open: number | boolean;
+  /** Comma-separated, each once; null when there is none. */
+  verified_channel_kinds: string | null;
+  sms_phone: string | null;
 }
 
 export interface ParticipantRow<T> {
@@ -123,6 +134,7 @@ export interface RowMappers<T> {
   toAccount(r: AccountRow<T>): Account;
   toSession(r: SessionRow): SessionRecord;
   toConversation(r: ConversationRow<T>): Conversation;
+  toAppendedFacts(r: AppendedFactsRow<T>): AppendedFacts;
   toParticipant(r: ParticipantRow<T>): Participant;
   toMessage(r: MessageRow<T>): MessageRecord;
   toSummary(r: SummaryRow<T>): ConversationSummary;
@@ -138,7 +150,22 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
   const optionalText = (stored: T | null): string | null => (stored === null ? null : decodeText(stored));
   const startedOn = (r: { started_url: T | null; started_title: T | null }): StartedOn | null =>
     r.started_url === null || r.started_title === null ? null : { url: decodeText(r.started_url), title: decodeText(r.started_title) };
+  const toConversation = (r: ConversationRow<T>): Conversation => ({
+    id: r.id,
+    ownerAccountId: r.owner_account_id,
+    ownerHandle: r.owner_handle,
+    ownerName: decodeText(r.owner_name),
+    lastSeq: r.last_seq,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    kind: asConversationKind(r.kind),
+    subject: optionalText(r.subject),
+    visitorEmail: optionalText(r.visitor_email),
+    visitorEmailOff: Boolean(r.visitor_email_off),
+    startedOn: startedOn(r),
+  });
   return {
+    toConversation,
     toAccount: (r) => ({
       id: r.id,
       handle: r.handle,
@@ -158,19 +185,13 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
       lastSeenAt: Number(r.last_seen_at),
     }),
 
-    toConversation: (r) => ({
-      id: r.id,
-      ownerAccountId: r.owner_account_id,
-      ownerHandle: r.owner_handle,
-      ownerName: decodeText(r.owner_name),
-      lastSeq: r.last_seq,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      kind: asConversationKind(r.kind),
-      subject: optionalText(r.subject),
-      visitorEmail: optionalText(r.visitor_email),
-      visitorEmailOff: Boolean(r.visitor_email_off),
-      startedOn: startedOn(r),
+
+    toAppendedFacts: (r) => ({
+      conversation: toConversation(r),
+      ownerEmailVerified: Boolean(r.owner_email_verified),
+      verifiedChannelKinds: r.verified_channel_kinds === null ? [] : r.verified_channel_kinds.split(',').map(asChannelKind),
+      smsPhone: r.sms_phone,
+      forwardOpen: Boolean(r.forward_open),
     }),
 
     toParticipant: (r) => ({

@@ -13,10 +13,29 @@ export const messageSelect = `SELECT m.seq, m.sender_id, p.role AS sender_role, 
     m.kind, m.payload
   FROM messages m JOIN participants p ON p.id = m.sender_id`;
 
+const conversationColumns = `c.id, c.owner_account_id, a.handle AS owner_handle, a.display_name AS owner_name,
+      c.last_seq, c.created_at, c.updated_at, c.kind, c.subject, c.visitor_email, c.visitor_email_off, c.started_url, c.started_title`;
+
 /** Conversation rows (ConversationRow), with the owner's handle and display name. */
 export function conversationSelect(where: string): string {
-  return `SELECT c.id, c.owner_account_id, a.handle AS owner_handle, a.display_name AS owner_name,
-      c.last_seq, c.created_at, c.updated_at, c.kind, c.subject, c.visitor_email, c.visitor_email_off, c.started_url, c.started_title
+  return `SELECT ${conversationColumns}
+    FROM conversations c JOIN accounts a ON a.id = c.owner_account_id
+    WHERE ${where}`;
+}
+
+/**
+ * Facts rows (AppendedFactsRow, Storage.appendedFacts): a conversation with what the listeners of its stored messages
+ * decide on, in one statement instead of one each. Every sub-select is an index lookup (account_emails' and
+ * channels' keys start with the account, sms_threads' conversation is unique, forwards_open_by_conversation).
+ * `kindsAgg` is the dialect's way to join the distinct kinds with commas.
+ */
+export function appendedFactsSelect(where: string, kindsAgg: (column: string) => string): string {
+  return `SELECT ${conversationColumns},
+      EXISTS (SELECT 1 FROM account_emails e WHERE e.account_id = c.owner_account_id AND e.verified_at IS NOT NULL) AS owner_email_verified,
+      (SELECT ${kindsAgg('ch.kind')} FROM channels ch WHERE ch.account_id = c.owner_account_id AND ch.verified_at IS NOT NULL)
+        AS verified_channel_kinds,
+      (SELECT t.phone FROM sms_threads t WHERE t.conversation_id = c.id) AS sms_phone,
+      EXISTS (SELECT 1 FROM forwards f WHERE f.conversation_id = c.id AND f.closed_at IS NULL) AS forward_open
     FROM conversations c JOIN accounts a ON a.id = c.owner_account_id
     WHERE ${where}`;
 }

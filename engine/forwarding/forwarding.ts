@@ -28,7 +28,7 @@ import type { Logger } from '../logger.ts';
 import { JobCancelled, type Outbox } from '../outbox.ts';
 import type { Channel, ChannelKind, ChannelReceipt, InboundText, OwnerChannel } from '../ports/channel.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { Account, OutboxJob, Storage, StoredForward } from '../ports/storage.ts';
+import type { Account, AppendedFacts, OutboxJob, Storage, StoredForward } from '../ports/storage.ts';
 import { limits, type ChannelRecord, type MessageRecord } from '../protocol.ts';
 import { cut } from '../text.ts';
 import { refusedCode } from '../verificationCodes.ts';
@@ -97,8 +97,8 @@ class PermanentError extends Error {
 export class Forwarding {
   constructor(private readonly deps: ForwardingDeps) {
     deps.outbox.handle(FORWARD_JOB, (job) => this.sendStep(job));
-    deps.log.onAppended((conversationId, message) => {
-      const done = message.senderRole === 'owner' ? this.ownerAnswered(conversationId) : this.visitorWrote(conversationId, message);
+    deps.log.onAppended((conversationId, message, facts) => {
+      const done = message.senderRole === 'owner' ? this.ownerAnswered(conversationId, facts.forwardOpen) : this.visitorWrote(conversationId, message, facts);
       done.catch((err: unknown) => deps.logger.error({ err, conversationId, seq: message.seq }, 'could not forward a message'));
     });
     deps.outbox.handle(NOTICE_JOB, (job) => this.sendNotice(job));
@@ -291,17 +291,18 @@ export class Forwarding {
 
   // -- a visitor writes; the owner answers ----------------------------------------------------------------------------
 
-  private async visitorWrote(conversationId: string, message: MessageRecord): Promise<void> {
+  private async visitorWrote(conversationId: string, message: MessageRecord, facts: AppendedFacts): Promise<void> {
     // Mail from a machine (an auto-reply) reaches nobody: two servers would otherwise forward to each other for ever.
     // Nor does mail that failed DMARC (kept out of the inbox as "Suspicious": a forged sender).
     if (message.event.kind === 'email' && (message.event.automatic === true || message.event.auth.suspicious)) return;
     // A text to the owner's own number goes on to their phone (engine/sms/); their other channels hear of it only if
     // it does not get there (notify).
     if (message.event.kind === 'sms' && message.event.via === 'number') return;
+    // Cheapest first: most owners have no channel, and this runs for every visitor's message (the facts are read
+    // once for all of the log's listeners).
+    if (!facts.verifiedChannelKinds.some((kind) => this.deps.channels[kind] !== undefined)) return;
     const { storage, clock } = this.deps;
-    const conversation = await storage.getConversation(conversationId);
-    if (!conversation) return;
-    // Cheapest first: most owners have no channel, and this runs for every visitor's message.
+    const { conversation } = facts;
     const channels = (await storage.listChannels(conversation.ownerAccountId)).filter((c) => this.deps.channels[c.kind] !== undefined);
     if (!channels.some((c) => c.verified)) return;
     if (await this.deps.hub.isOnline(conversation.ownerHandle)) return;
@@ -343,9 +344,9 @@ export class Forwarding {
   }
 
   /** The owner wrote in the conversation (at the URL or from a channel): what is still waiting is not sent. */
-  private async ownerAnswered(conversationId: string): Promise<void> {
-    // A read first: the owner's every message must not cost a write when nothing was forwarded.
-    if ((await this.deps.storage.getOpenForward(conversationId)) === null) return;
+  private async ownerAnswered(conversationId: string, forwardOpen: boolean): Promise<void> {
+    // Read first (with the log's facts): the owner's every message must not cost a write when nothing was forwarded.
+    if (!forwardOpen) return;
     const closed = await this.deps.storage.closeForward(conversationId, this.deps.clock.now());
     if (closed) await this.cancelSteps(closed);
   }

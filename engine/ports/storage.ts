@@ -64,6 +64,19 @@ export interface Conversation {
   startedOn: StartedOn | null;
 }
 
+/** A conversation and what decides who else hears of its new messages (Storage.appendedFacts). */
+export interface AppendedFacts {
+  conversation: Conversation;
+  /** The owner's email address is verified: mail may tell them of visitors' messages. */
+  ownerEmailVerified: boolean;
+  /** The kinds of the owner's verified channels (Settings → Channels), each once. */
+  verifiedChannelKinds: ChannelKind[];
+  /** The phone of the conversation's SMS thread (replies go to it by SMS), or null. */
+  smsPhone: string | null;
+  /** A forward of the conversation is open: its owner was told elsewhere and has not answered yet. */
+  forwardOpen: boolean;
+}
+
 export interface Participant extends ParticipantRecord {
   conversationId: string;
   role: Role;
@@ -138,6 +151,11 @@ export interface Storage extends DocumentStorage, GameStorage, FileStorage, Outb
     at: number;
   }): Promise<{ conversation: Conversation; owner: Participant; visitor: Participant }>;
   getConversation(id: string): Promise<Conversation | null>;
+  /**
+   * The conversation with what the listeners of its stored messages (ConversationLog.onAppended: mail, forwarding,
+   * SMS) decide on, in one read; null if there is no such conversation.
+   */
+  appendedFacts(conversationId: string): Promise<AppendedFacts | null>;
   getConversationByTokenHash(tokenHash: string): Promise<Conversation | null>;
   /**
    * The owner's inbox, newest activity first. `filter` (default `all`): `all` leaves archived conversations out,

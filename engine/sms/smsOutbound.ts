@@ -64,9 +64,9 @@ export class SmsOutbound {
     this.repliesPerPhone = new KeyedRateLimiter(deps.repliesPerPhone, deps.clock);
     deps.outbox.handle(SmsJob.reply, (job) => this.sendReply(job));
     deps.outbox.handle(SmsJob.passOn, (job) => this.sendPassOn(job));
-    deps.log.onAppended((conversationId, message) => {
-      if (message.senderRole !== 'owner') return;
-      this.queueReply(conversationId, message).catch((err: unknown) => deps.logger.error({ err, conversationId, seq: message.seq }, 'could not queue an SMS reply'));
+    deps.log.onAppended((conversationId, message, facts) => {
+      if (message.senderRole !== 'owner' || facts.smsPhone === null) return;
+      this.queueReply(conversationId, message, facts.smsPhone).catch((err: unknown) => deps.logger.error({ err, conversationId, seq: message.seq }, 'could not queue an SMS reply'));
     });
     deps.outbox.onChange((job) => {
       const early = job.state === 'sent' && job.ref !== null ? this.early.get(job.ref) : undefined;
@@ -95,11 +95,10 @@ export class SmsOutbound {
     this.early.set(receipt.externalId, { receipt, at: now });
   }
 
-  private async queueReply(conversationId: string, message: MessageRecord): Promise<void> {
+  /** An owner's message in a conversation with a phone (`phone`: its SMS thread's) goes to that phone by SMS. */
+  private async queueReply(conversationId: string, message: MessageRecord, phone: string): Promise<void> {
     if (message.event.kind !== 'text' && message.event.kind !== 'file') return;
-    const thread = await this.deps.storage.smsThreadOf(conversationId);
-    if (!thread) return;
-    await this.enqueue(SmsJob.reply, conversationId, message.seq, thread.phone);
+    await this.enqueue(SmsJob.reply, conversationId, message.seq, phone);
   }
 
   private async enqueue(kind: string, conversationId: string, seq: number, recipient: string): Promise<void> {

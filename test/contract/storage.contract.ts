@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Storage } from '../../engine/ports/storage.ts';
 import { accountRules } from './storage/accounts.contract.ts';
+import { appendedFactsRules } from './storage/appendedFacts.contract.ts';
 import { auditRules } from './storage/audit.contract.ts';
 import { sessionRules } from './storage/sessions.contract.ts';
 import { blockRules } from './storage/blocks.contract.ts';
@@ -77,6 +78,7 @@ export function storageContract(
     mailRules(ctx);
     emailInboxRules(ctx);
     channelRules(ctx);
+    appendedFactsRules(ctx);
     companyRules(ctx);
     routingRules(ctx);
     cannedRules(ctx);

@@ -9,7 +9,7 @@ import { KnockError } from '../../../engine/errors.ts';
 import type { Logger } from '../../../engine/logger.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AccountDataStorage, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AccountDataStorage, AppendedFacts, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   NewSession, SecondFactorStorage, SessionRecord, SessionRecoveryStorage, Storage, VisitorBlockStorage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -19,7 +19,7 @@ import {
 import { newSessionValues } from '../sessionRows.ts';
 import { accountDataMethods, auditMethods, blockMethods, secondFactorMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
 import {
-  type AccountRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
+  type AccountRow, type AppendedFactsRow, type ConversationRow, type MessageRow, type ParticipantRow, type SessionRow, type SummaryRow,
 } from '../rows.ts';
 import { SqlState, isViolation, runStatement } from './databaseErrors.ts';
 import { PostgresChannels, channelSql } from './channels.ts';
@@ -44,7 +44,7 @@ import { applyMigrations, assertSchemaName, quoteIdentifier } from './migrate.ts
 import { PostgresGames } from './PostgresGames.ts';
 import { PostgresAppends } from './appends.ts';
 import {
-  encodeText, decodeText, inboxSqlOf, sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary,
+  encodeText, decodeText, inboxSqlOf, sql, toAccount, toAppendedFacts, toConversation, toMessage, toParticipant, toSession, toSummary,
 } from './queries.ts';
 
 export interface PostgresStorageOptions {
@@ -248,6 +248,10 @@ export class PostgresStorage implements Storage {
 
   async getConversation(id: string): Promise<Conversation | null> {
     return mapFirst(await this.run<ConversationRow<Buffer>>(sql.conversationById, [id]), toConversation);
+  }
+
+  async appendedFacts(conversationId: string): Promise<AppendedFacts | null> {
+    return mapFirst(await this.run<AppendedFactsRow<Buffer>>(sql.appendedFacts, [conversationId]), toAppendedFacts);
   }
 
   async getConversationByTokenHash(tokenHash: string): Promise<Conversation | null> {

@@ -9,7 +9,7 @@
 import type { InboxFilter } from '../../../engine/protocol.ts';
 import { fileMapper } from '../fileRows.ts';
 import { rowMappers, sessionColumns } from '../rows.ts';
-import { conversationSelect, inboxCondition, inboxFilters, messageSelect, summarySelect } from '../selects.ts';
+import { appendedFactsSelect, conversationSelect, inboxCondition, inboxFilters, messageSelect, summarySelect } from '../selects.ts';
 
 /** The sender of an append, with the message it already sent under that clientMsgId, if any (LEFT JOIN). */
 export interface SenderRow {
@@ -90,6 +90,7 @@ export const sql = {
     )
     SELECT handle, display_name FROM owner`,
   conversationById: conversationSelect('c.id = $1'),
+  appendedFacts: appendedFactsSelect('c.id = $1', (kind) => `string_agg(DISTINCT ${kind}, ',')`),
   conversationByTokenHash: conversationSelect('c.token_hash = $1'),
   conversationExists: 'SELECT 1 AS found FROM conversations WHERE id = $1',
   inbox: inboxSql('all'),
@@ -325,5 +326,5 @@ export const encodeText = (text: string): Buffer => Buffer.from(text, 'utf8');
 export const decodeText = (bytes: Buffer): string => bytes.toString('utf8');
 
 /** Rows to port records, BYTEA text decoded. */
-export const { toAccount, toSession, toConversation, toParticipant, toMessage, toSummary } = rowMappers(decodeText);
+export const { toAccount, toSession, toConversation, toAppendedFacts, toParticipant, toMessage, toSummary } = rowMappers(decodeText);
 export const toFile = fileMapper(decodeText);

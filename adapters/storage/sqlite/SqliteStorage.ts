@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { KnockError } from '../../../engine/errors.ts';
 import type { ConversationSummary, MessageRecord } from '../../../engine/protocol.ts';
 import type {
-  Account, AccountDataStorage, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
+  Account, AccountDataStorage, AppendedFacts, AppendResult, AuditStorage, CannedStorage, CertificateStorage, ChannelStorage, CompanyStorage, Conversation, DomainStorage, PhoneStorage, RoutingStorage, SmsStorage, FileStorage, GameStorage, MailStorage, NewMessage, OutboxStorage, Participant,
   NewSession, SecondFactorStorage, SessionRecord, SessionRecoveryStorage, Storage, VisitorBlockStorage,
 } from '../../../engine/ports/storage.ts';
 import {
@@ -20,7 +20,7 @@ import {
 import { attachedFiles } from '../fileRows.ts';
 import { newSessionValues } from '../sessionRows.ts';
 import { accountDataMethods, auditMethods, blockMethods, secondFactorMethods, sessionRecoveryMethods, cannedMethods, certificateMethods, channelMethods, companyMethods, domainMethods, mailMethods, outboxMethods, phoneMethods, routingMethods, smsMethods } from '../forwarding.ts';
-import type { AccountRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
+import type { AccountRow, AppendedFactsRow, ConversationRow, MessageRow, ParticipantRow, SessionRow, SummaryRow } from '../rows.ts';
 import { SqliteCanned } from './canned.ts';
 import { SqlitePhones } from './phones.ts';
 import { SqliteAudit } from './audit.ts';
@@ -44,7 +44,7 @@ import { applyMigrations } from './migrate.ts';
 import { SqliteGames } from './SqliteGames.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { WalSync } from './walSync.ts';
-import { sql, toAccount, toConversation, toMessage, toParticipant, toSession, toSummary } from './queries.ts';
+import { sql, toAccount, toAppendedFacts, toConversation, toMessage, toParticipant, toSession, toSummary } from './queries.ts';
 
 type Db = Database.Database;
 
@@ -72,6 +72,7 @@ function prepareStatements(db: Db) {
     insertConversation: db.prepare<
       [string, string, string, number, number, string | null, string, string | null, number, string | null, string | null]
     >(sql.insertConversation),
+    appendedFacts: db.prepare<[string], AppendedFactsRow<string>>(sql.appendedFacts),
     conversationById: db.prepare<[string], ConversationRow<string>>(sql.conversationById),
     conversationByTokenHash: db.prepare<[string], ConversationRow<string>>(sql.conversationByTokenHash),
     conversationExists: db.prepare<[string], { found: number }>(sql.conversationExists),
@@ -299,6 +300,11 @@ export class SqliteStorage implements Storage {
   async getConversation(id: string): Promise<Conversation | null> {
     const row = this.q.conversationById.get(id);
     return this.visible(row ? toConversation(row) : null);
+  }
+
+  async appendedFacts(conversationId: string): Promise<AppendedFacts | null> {
+    const row = this.q.appendedFacts.get(conversationId);
+    return this.visible(row ? toAppendedFacts(row) : null);
   }
 
   async getConversationByTokenHash(tokenHash: string): Promise<Conversation | null> {

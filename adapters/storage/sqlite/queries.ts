@@ -6,7 +6,7 @@
 import type { InboxFilter } from '../../../engine/protocol.ts';
 import { fileMapper } from '../fileRows.ts';
 import { rowMappers, sessionColumns } from '../rows.ts';
-import { conversationSelect, inboxCondition, inboxFilters, messageSelect, summarySelect } from '../selects.ts';
+import { appendedFactsSelect, conversationSelect, inboxCondition, inboxFilters, messageSelect, summarySelect } from '../selects.ts';
 
 export const sql = {
   insertAccount:
@@ -34,6 +34,7 @@ export const sql = {
       (id, owner_account_id, token_hash, last_seq, created_at, updated_at, visitor_email, kind, subject, suspicious, started_url, started_title)
     VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
   conversationById: conversationSelect('c.id = ?'),
+  appendedFacts: appendedFactsSelect('c.id = ?', (kind) => `group_concat(DISTINCT ${kind})`),
   conversationByTokenHash: conversationSelect('c.token_hash = ?'),
   conversationExists: 'SELECT 1 AS found FROM conversations WHERE id = ?',
   inbox: filteredInbox('all'),
@@ -117,5 +118,5 @@ export const inboxSqlOf = Object.fromEntries(inboxFilters.map((f) => [f, filtere
 export const searchSqlOf = Object.fromEntries(inboxFilters.map((f) => [f, searchedInbox(f)])) as Record<InboxFilter, string>;
 
 /** Rows to port records; TEXT columns arrive as strings, stored as given. */
-export const { toAccount, toSession, toConversation, toParticipant, toMessage, toSummary } = rowMappers((text: string) => text);
+export const { toAccount, toSession, toConversation, toAppendedFacts, toParticipant, toMessage, toSummary } = rowMappers((text: string) => text);
 export const toFile = fileMapper((text: string) => text);
