@@ -23,16 +23,16 @@ import {
 } from '../rows.ts';
 import { SqlState, isViolation, runStatement } from './databaseErrors.ts';
 import { PostgresChannels, channelSql } from './channels.ts';
-import { PostgresCanned } from './canned.ts';
-import { PostgresPhones } from './phones.ts';
+import { PostgresCanned, cannedSql } from './canned.ts';
+import { PostgresPhones, phoneSql } from './phones.ts';
 import { PostgresAudit } from './audit.ts';
-import { PostgresSessions } from './sessions.ts';
-import { PostgresBlocks } from './blocks.ts';
+import { PostgresSessions, sessionSql } from './sessions.ts';
+import { PostgresBlocks, blockSql } from './blocks.ts';
 import { PostgresAccountData } from './accountData.ts';
 import { PostgresSecondFactor } from './secondFactor.ts';
-import { PostgresSms } from './sms.ts';
-import { PostgresDomains } from './domains.ts';
-import { PostgresCertificates } from './certificates.ts';
+import { PostgresSms, smsSql } from './sms.ts';
+import { PostgresDomains, domainSql } from './domains.ts';
+import { PostgresCertificates, certificateSql } from './certificates.ts';
 import { PostgresCompanies, companySql } from './companies.ts';
 import { PostgresRouting, routingSql } from './routing.ts';
 import { PostgresDocuments } from './documents.ts';
@@ -431,6 +431,14 @@ const statementNames = new Map<string, string>([
   ...Object.entries(channelSql).map(([key, text]): [string, string] => [text, `knock_channels_${key}`]),
   ...Object.entries(companySql).map(([key, text]): [string, string] => [text, `knock_companies_${key}`]),
   ...Object.entries(routingSql).map(([key, text]): [string, string] => [text, `knock_routing_${key}`]),
+  // The visitor-block check runs at every visitor's message (issue 22): planned once, not at each.
+  ...Object.entries(blockSql).map(([key, text]): [string, string] => [text, `knock_blocks_${key}`]),
+  ...Object.entries(smsSql).map(([key, text]): [string, string] => [text, `knock_sms_${key}`]),
+  ...Object.entries(phoneSql).map(([key, text]): [string, string] => [text, `knock_phones_${key}`]),
+  ...Object.entries(domainSql).map(([key, text]): [string, string] => [text, `knock_domains_${key}`]),
+  ...Object.entries(cannedSql).map(([key, text]): [string, string] => [text, `knock_canned_${key}`]),
+  ...Object.entries(certificateSql).map(([key, text]): [string, string] => [text, `knock_certificates_${key}`]),
+  ...Object.entries(sessionSql).map(([key, text]): [string, string] => [text, `knock_sessions_${key}`]),
   // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
 ]);
 
