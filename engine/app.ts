@@ -110,6 +110,11 @@ import { readFileSync } from 'node:fs';
 
 /** How long the owner's list waits for more activity in a conversation before it gets one summary of the burst. */
 const SUMMARY_DELAY_MS = 50;
+/**
+ * How often a conversation that stays busy updates its owner's list (its messages themselves go out at once, in its
+ * room): each update is a read, 20 a second per busy conversation at SUMMARY_DELAY_MS alone.
+ */
+const SUMMARY_INTERVAL_MS = 1000;
 /** How soon a domain another process activated (or removed) is served (or not) by this one. */
 const DOMAIN_HOSTS_REFRESH_MS = 5000;
 /** How often uploads never attached to a message are looked for (they go once a day old). */
@@ -267,7 +272,7 @@ export async function createKnock(config: KnockConfig, opts: { logger: Logger; c
   let ready = false;
 
   // Every event of every conversation enters through it, from rooms and HTTP alike (engine/conversationLog.ts).
-  const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS });
+  const conversationLog = new ConversationLog({ storage, hub, clock, timers, logger: logger.child({ module: 'conversations' }), summaryDelayMs: SUMMARY_DELAY_MS, summaryIntervalMs: SUMMARY_INTERVAL_MS });
   // One login throttle for the console's login and the mail devices' (a device login is a login).
   const logins = new LoginThrottle(config.rateLimits, clock, timers);
   // Issue 22: blocked visitors, refused at the knock, in their conversation's room and at uploads.

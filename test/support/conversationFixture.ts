@@ -81,7 +81,7 @@ export interface CallOptions {
 }
 
 export async function conversationFixture(
-  opts: { seedMessages?: number; ownerOnline?: boolean; storage?: (real: Storage) => Storage; calls?: CallOptions } = {},
+  opts: { seedMessages?: number; ownerOnline?: boolean; storage?: (real: Storage) => Storage; calls?: CallOptions; summaryIntervalMs?: number } = {},
 ): Promise<ConversationFixture> {
   const storage = SqliteStorage.open({ file: ':memory:' });
   const clock = new ManualClock();
@@ -98,7 +98,7 @@ export async function conversationFixture(
   const busy = { now: false, changes: [] as boolean[] };
   // The same door as in the server: a real ConversationLog on an in-memory Hub, whose topic feeds the logic's relay.
   const hub = new Hub(new LocalPresence(), { presenceTtlMs: 6000, logger: createLogger('silent') });
-  const log = new ConversationLog({ storage: gated.storage, hub, clock, timers: clock, logger: createLogger('silent'), summaryDelayMs: 50 });
+  const log = new ConversationLog({ storage: gated.storage, hub, clock, timers: clock, logger: createLogger('silent'), summaryDelayMs: 50, ...(opts.summaryIntervalMs !== undefined ? { summaryIntervalMs: opts.summaryIntervalMs } : {}) });
   const summaryChanged = log.summaryChanged.bind(log);
   log.summaryChanged = (id) => {
     summaries.push(id);

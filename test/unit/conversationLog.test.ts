@@ -121,6 +121,36 @@ describe('ConversationLog', () => {
     expect(heard).toHaveLength(1);
   });
 
+  it("updates the owner's list of a conversation that stays busy once per interval, not after every burst", async () => {
+    f = await conversationFixture({ summaryIntervalMs: 1000 });
+    const heard: OwnerEvent[] = [];
+    await f.hub.onOwner('alice', (event) => heard.push(event));
+    const lastSeqs = () => heard.map((e) => (e.type === 'conversation' ? e.summary.lastSeq : null));
+
+    await f.log.append(f.conversation.id, fromChannel(f, 1));
+    f.clock.advance(50);
+    await settle();
+    expect(lastSeqs(), 'a first burst is told after the short delay').toEqual([1]);
+
+    // Bursts every 100 ms: nothing more until a second has passed since the first summary, then one with all of them.
+    for (let n = 2; n <= 10; n++) {
+      f.clock.advance(100);
+      await f.log.append(f.conversation.id, fromChannel(f, n));
+      await settle();
+    }
+    expect(lastSeqs()).toEqual([1]);
+    f.clock.advance(100); // 1,050 ms after the first
+    await settle();
+    expect(lastSeqs()).toEqual([1, 10]);
+
+    // Quiet for longer than the interval: the next burst is told after the short delay again.
+    f.clock.advance(2000);
+    await f.log.append(f.conversation.id, fromChannel(f, 11));
+    f.clock.advance(50);
+    await settle();
+    expect(lastSeqs()).toEqual([1, 10, 11]);
+  });
+
   it('refuses a malformed or foreign append without using a seq: the next event follows on without a gap', async () => {
     f = await conversationFixture();
     const owner = await f.join(f.ownerPeer());
