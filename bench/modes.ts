@@ -3,6 +3,10 @@
  * 5,000; `full` goes to 19,500 connections (the open-files limit is 20,000 per process) with longer windows;
  * `smoke` (CI) uses a handful of clients and checks that every scenario produces numbers.
  */
+
+/** Issue 24's moderate rate (msg/s): a quarter to a third of Knock's saturation on a 2-core machine. */
+export const MODERATE_RATE = 4000;
+
 export type ModeName = 'smoke' | 'quick' | 'full';
 
 export interface Phase {
@@ -26,6 +30,8 @@ export interface Mode {
     knockFractions: number[];
     /** More open-loop rates for ws and bare Colyseus, as fractions of their own saturation. */
     ownFractions: number[];
+    /** Open-loop rates every server runs whatever its saturation (issue 24's moderate rate: 4,000 msg/s). */
+    fixedRates: number[];
   };
   connections: {
     /** Idle visitors (and plain sockets) held at each point. */
@@ -73,6 +79,7 @@ const smoke: Mode = {
     step: { warmupMs: 100, measureMs: 500, drainMs: 2000 },
     knockFractions: [0.5],
     ownFractions: [],
+    fixedRates: [],
   },
   connections: { visitorCounts: [20, 40], ownerCounts: [20, 40], anchors: 4, settleMs: 200, concurrency: 8, stepBudgetMs: 30_000 },
   activation: { handles: 10, concurrency: 4 },
@@ -98,6 +105,7 @@ const quick: Mode = {
     step: { warmupMs: 300, measureMs: 1700, drainMs: 3000 },
     knockFractions: [0.25, 0.5, 0.75],
     ownFractions: [0.5],
+    fixedRates: [MODERATE_RATE],
   },
   connections: { visitorCounts: [1000, 5000], ownerCounts: [1000, 5000], anchors: 50, settleMs: 1000, concurrency: 64, stepBudgetMs: 60_000 },
   // 500 activations took under half a second on Knock: too short a window to compare two of them.
@@ -122,6 +130,7 @@ const full: Mode = {
     step: { warmupMs: 2000, measureMs: 8000, drainMs: 10_000 },
     knockFractions: [0.1, 0.25, 0.5, 0.75, 0.9],
     ownFractions: [0.25, 0.5, 0.75, 0.9],
+    fixedRates: [MODERATE_RATE],
   },
   connections: { visitorCounts: [1000, 5000, 19_500], ownerCounts: [1000, 5000, 19_000], anchors: 100, settleMs: 3000, concurrency: 64, stepBudgetMs: 360_000 },
   activation: { handles: 3000, concurrency: 32 },

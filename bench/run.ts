@@ -28,6 +28,7 @@ import { WorkerPool } from './load/workerPool.ts';
 import { modes, type ModeName } from './modes.ts';
 import { renderHtml } from './report/html.ts';
 import { renderTable } from './report/table.ts';
+import { checkPeerTargets } from './report/peerTargets.ts';
 import { checkTargets } from './report/targets.ts';
 import type { ActivationResult, BenchReport } from './results.ts';
 import { measureCluster } from './scenarios/cluster.ts';
@@ -282,7 +283,7 @@ async function main(): Promise<number> {
       report.driverMicro = await measureDrivers(ctx);
     });
 
-    const knockRates = (sat: number) => mode.throughput.knockFractions.map((f) => f * sat);
+    const knockRates = (sat: number) => [...mode.throughput.knockFractions.map((f) => f * sat), ...mode.throughput.fixedRates];
     let knockSaturation = 0;
     await scenario('knock', async () => {
       const chat = async (server: RunningServer, seeded: Seeded) => {
@@ -365,7 +366,7 @@ async function main(): Promise<number> {
 function writeReport(report: BenchReport, out: string, started: number): void {
   report.durationMs = Date.now() - started;
   report.machine.loadAverageEnd = os.loadavg();
-  report.targets = checkTargets(report);
+  report.targets = [...checkTargets(report), ...checkPeerTargets(report)];
   report.contention = contention(report);
   mkdirSync(out, { recursive: true });
   const base = path.join(out, `${report.startedAt.replace(/[:.]/g, '-')}-${report.mode}`);

@@ -282,7 +282,7 @@ ${r.machine.cpus} \u00d7 ${escapeXml(r.machine.model)}, ${(r.machine.memoryBytes
 Server on CPU ${escapeXml(r.pinning.serverCpus)}, load on CPU ${escapeXml(r.pinning.loadCpus)} (taskset). Load average ${r.machine.loadAverageStart.map((l) => l.toFixed(2)).join(' ')} at start, ${r.machine.loadAverageEnd.map((l) => l.toFixed(2)).join(' ')} at the end
 (the "other CPU" columns show what else ran during each measurement: ${r.contention.meanOtherCores.toFixed(2)} cores on average, up to ${r.contention.maxOtherCores.toFixed(2)}, outside the cluster scenario).${r.git ? ` Commit ${escapeXml(r.git.commit.slice(0, 12))}${r.git.dirty ? ' with uncommitted changes' : ''}.` : ''}</p>
 ${r.errors.length ? `<div class="errors"><h2>Problems during the run</h2><ul>${r.errors.map((e) => `<li>${escapeXml(e)}</li>`).join('')}</ul></div>` : ''}
-<section><h2>Targets (ratios to the plain ws relay measured in this run)</h2>${targets}</section>
+<section><h2>Targets (ratios to the baselines and peers measured in this run)</h2>${targets}</section>
 ${peersSection(r)}
 ${throughputSection(r)}
 ${memorySection(r)}

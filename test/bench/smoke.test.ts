@@ -225,6 +225,16 @@ describe('bench/run.ts --smoke', () => {
     expect(ids).toEqual(expect.arrayContaining(['relay-throughput', 'relay-p99', 'visitor-memory', 'visitors-held', 'activation-rate-knock', 'activation-flat-knock', 'activation-flat-knock-owners', 'cluster-scaling']));
     for (const t of run.report.targets) expect([true, false, null], t.id).toContain(t.met);
     expect(run.report.targets.find((t) => t.id === 'relay-throughput')?.value).toBeGreaterThan(0);
+    // Issue 24's: against the XMPP servers and bare Colyseus (measured here), at 4,000 msg/s (no such step in smoke
+    // mode: not measured, with the reason), on PostgreSQL (measured when the cluster scenario found one).
+    const byId = new Map(run.report.targets.map((t) => [t.id, t]));
+    for (const id of ['vs-ejabberd', 'vs-prosody', 'vs-bare-colyseus']) expect(byId.get(id)?.value, id).toBeGreaterThan(0);
+    // A handful of connections in smoke mode: a per-connection figure may come out below 0 after a GC; it is measured.
+    expect(Number.isFinite(byId.get('memory-vs-ejabberd')?.value), 'memory-vs-ejabberd').toBe(true);
+    for (const id of ['moderate-p99', 'moderate-cpu']) expect(byId.get(id), id).toMatchObject({ met: null, note: expect.stringContaining('4,000 msg/s') });
+    const postgres = byId.get('postgres-vs-sqlite');
+    expect(postgres, 'postgres-vs-sqlite').toBeDefined();
+    if (run.report.cluster.skipped === null) expect(postgres!.value).toBeGreaterThan(0);
     expect(run.html).toContain('<svg');
     expect(run.html).not.toMatch(/NaN|undefined/);
   });
