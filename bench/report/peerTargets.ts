@@ -6,7 +6,8 @@
  * gave for the nearest baseline, so a reader can tell a slow Knock from a target below what the machine allows.
  */
 import { MODERATE_RATE } from '../modes.ts';
-import type { BenchReport, LoadStep, MemorySeries, TargetCheck, ThroughputResult } from '../results.ts';
+import type { BenchReport, LoadStep, TargetCheck, ThroughputResult } from '../results.ts';
+import { byServer, notMeasured, series } from './targets.ts';
 
 /** Knock's saturation over each XMPP peer's (their archives on). */
 const PEER_RATIO = 2;
@@ -27,20 +28,15 @@ export function checkPeerTargets(report: Measured): TargetCheck[] {
     peerTarget(report, 'ejabberd', 'ejabberd (archive on SQLite)'),
     peerTarget(report, 'prosody', 'Prosody (archive on its internal storage)'),
     colyseusTarget(report),
-    moderateP99Target(report),
-    moderateCpuTarget(report),
+    moderateTarget(report, moderateP99),
+    moderateTarget(report, moderateCpu),
     postgresTarget(report),
     memoryTarget(report),
   ];
 }
 
-const byServer = (list: ThroughputResult[], server: string) => list.find((t) => t.server === server);
 const stepAt = (result: ThroughputResult | undefined, rate: number): LoadStep | undefined => result?.steps.find((s) => s.offeredPerSec === rate);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-function notMeasured(id: string, label: string, required: string, threshold: number, note: string): TargetCheck {
-  return { id, label, measured: 'not measured', required, value: null, threshold, met: null, note };
-}
 
 function peerTarget(r: Measured, server: string, name: string): TargetCheck {
   const id = `vs-${server}`;
@@ -86,52 +82,54 @@ function colyseusTarget(r: Measured): TargetCheck {
   };
 }
 
-/** What bare Colyseus and plain ws did at the same offered rate, for the note of a moderate-rate target. */
-function baselinesAt(r: Measured, measure: (s: LoadStep) => string): string {
-  const parts = (['colyseus', 'ws'] as const).flatMap((server) => {
-    const step = stepAt(byServer(r.throughput, server), MODERATE_RATE);
-    return step ? [`${server === 'ws' ? 'plain ws' : 'bare Colyseus'} ${measure(step)}`] : [];
+/** How one of Knock's figures at MODERATE_RATE offered is read, shown and bounded. */
+interface ModerateMeasure {
+  id: string;
+  label: string;
+  unit: string;
+  threshold: number;
+  value: (s: LoadStep) => number;
+  shown: (s: LoadStep) => string;
+}
+
+const moderateP99: ModerateMeasure = {
+  id: 'moderate-p99',
+  label: `p99 latency at ${fmt(MODERATE_RATE)} msg/s offered, Knock`,
+  unit: 'ms',
+  threshold: MODERATE_P99_MS,
+  value: (s) => s.latency.p99Ms,
+  shown: (s) => `p99 ${s.latency.p99Ms.toFixed(1)} ms`,
+};
+
+const moderateCpu: ModerateMeasure = {
+  id: 'moderate-cpu',
+  label: `server CPU at ${fmt(MODERATE_RATE)} msg/s offered, Knock`,
+  unit: 'cores',
+  threshold: MODERATE_CPU_CORES,
+  value: (s) => s.cpu.server,
+  shown: (s) => `${s.cpu.server.toFixed(2)} cores (${fmt((s.cpu.server * 1e6) / Math.max(1, s.deliveredPerSec))} \u00b5s per message)`,
+};
+
+function moderateTarget(r: Measured, m: ModerateMeasure): TargetCheck {
+  const required = `<= ${m.threshold} ${m.unit}`;
+  const step = stepAt(byServer(r.throughput, 'knock'), MODERATE_RATE);
+  if (!step || step.latency.count === 0) return notMeasured(m.id, m.label, required, m.threshold, `no open-loop step at ${fmt(MODERATE_RATE)} msg/s was run (smoke mode runs none)`);
+  const value = m.value(step);
+  const met = value <= m.threshold;
+  // What bare Colyseus and plain ws did at the same offered rate: a target below what they manage cannot be met.
+  const baselines = (['colyseus', 'ws'] as const).flatMap((server) => {
+    const same = stepAt(byServer(r.throughput, server), MODERATE_RATE);
+    return same ? [`${server === 'ws' ? 'plain ws' : 'bare Colyseus'} ${m.shown(same)}`] : [];
   });
-  return parts.length > 0 ? ` At the same rate: ${parts.join(', ')}.` : '';
-}
-
-function moderateP99Target(r: Measured): TargetCheck {
-  const id = 'moderate-p99';
-  const label = `p99 latency at ${fmt(MODERATE_RATE)} msg/s offered, Knock`;
-  const required = `<= ${MODERATE_P99_MS} ms`;
-  const step = stepAt(byServer(r.throughput, 'knock'), MODERATE_RATE);
-  if (!step || step.latency.count === 0) return notMeasured(id, label, required, MODERATE_P99_MS, `no open-loop step at ${fmt(MODERATE_RATE)} msg/s was run (smoke mode runs none)`);
-  const p99 = step.latency.p99Ms;
-  const met = p99 <= MODERATE_P99_MS;
   return {
-    id,
-    label,
-    measured: `${p99.toFixed(1)} ms (p50 ${step.latency.p50Ms.toFixed(2)} ms)`,
+    id: m.id,
+    label: m.label,
+    measured: m.shown(step),
     required,
-    value: p99,
-    threshold: MODERATE_P99_MS,
+    value,
+    threshold: m.threshold,
     met,
-    note: (met ? '' : `Missed by ${(p99 / MODERATE_P99_MS).toFixed(1)}x.`) + baselinesAt(r, (s) => `p99 ${s.latency.p99Ms.toFixed(1)} ms`),
-  };
-}
-
-function moderateCpuTarget(r: Measured): TargetCheck {
-  const id = 'moderate-cpu';
-  const label = `server CPU at ${fmt(MODERATE_RATE)} msg/s offered, Knock`;
-  const required = `<= ${MODERATE_CPU_CORES} cores`;
-  const step = stepAt(byServer(r.throughput, 'knock'), MODERATE_RATE);
-  if (!step || step.latency.count === 0) return notMeasured(id, label, required, MODERATE_CPU_CORES, `no open-loop step at ${fmt(MODERATE_RATE)} msg/s was run (smoke mode runs none)`);
-  const cores = step.cpu.server;
-  const met = cores <= MODERATE_CPU_CORES;
-  return {
-    id,
-    label,
-    measured: `${cores.toFixed(2)} cores (${fmt((cores * 1e6) / Math.max(1, step.deliveredPerSec))} \u00b5s per message)`,
-    required,
-    value: cores,
-    threshold: MODERATE_CPU_CORES,
-    met,
-    note: (met ? '' : `Missed by ${(cores / MODERATE_CPU_CORES).toFixed(1)}x.`) + baselinesAt(r, (s) => `${s.cpu.server.toFixed(2)} cores`),
+    note: (met ? '' : `Missed by ${(value / m.threshold).toFixed(1)}x.`) + (baselines.length > 0 ? ` At the same rate: ${baselines.join(', ')}.` : ''),
   };
 }
 
@@ -157,8 +155,6 @@ function postgresTarget(r: Measured): TargetCheck {
       `Knock\u2019s CPU ${single.cpu.server.toFixed(2)} cores, the rest of the machine (PostgreSQL, Redis) ${single.cpu.other.toFixed(2)} cores, on the same two cores as the load.`,
   };
 }
-
-const series = (list: MemorySeries[], server: string, shape: MemorySeries['shape']) => list.find((m) => m.server === server && m.shape === shape);
 
 function memoryTarget(r: Measured): TargetCheck {
   const id = 'memory-vs-ejabberd';

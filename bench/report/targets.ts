@@ -27,9 +27,9 @@ export function checkTargets(report: Measured): TargetCheck[] {
   ];
 }
 
-const byServer = (list: ThroughputResult[], server: string) => list.find((t) => t.server === server);
+export const byServer = (list: ThroughputResult[], server: string) => list.find((t) => t.server === server);
 
-function notMeasured(id: string, label: string, required: string, threshold: number, note: string): TargetCheck {
+export function notMeasured(id: string, label: string, required: string, threshold: number, note: string): TargetCheck {
   return { id, label, measured: 'not measured', required, value: null, threshold, met: null, note };
 }
 
@@ -100,7 +100,7 @@ function latencyTarget(r: Measured): TargetCheck {
   };
 }
 
-const series = (list: MemorySeries[], server: string, shape: MemorySeries['shape']) => list.find((m) => m.server === server && m.shape === shape);
+export const series = (list: MemorySeries[], server: string, shape: MemorySeries['shape']) => list.find((m) => m.server === server && m.shape === shape);
 
 function memoryTarget(r: Measured): TargetCheck {
   const id = 'visitor-memory';
