@@ -162,7 +162,8 @@ function memoryTarget(r: Measured): TargetCheck {
   const required = `<= ${MEMORY_RATIO}x`;
   const k = series(r.memory, 'knock', 'visitor')?.points.at(-1);
   const e = series(r.memory, 'ejabberd', 'user')?.points.at(-1);
-  if (!k || !e || e.bytesPerConnection <= 0) return notMeasured(id, label, required, MEMORY_RATIO, 'the memory scenarios of Knock or ejabberd did not run');
+  if (!k || !e) return notMeasured(id, label, required, MEMORY_RATIO, 'the memory scenarios of Knock or ejabberd did not run');
+  if (e.bytesPerConnection <= 0) return notMeasured(id, label, required, MEMORY_RATIO, `ejabberd\u2019s RSS did not grow with ${fmt(e.connections)} users (too few to measure)`);
   const ratio = k.bytesPerConnection / e.bytesPerConnection;
   const met = ratio <= MEMORY_RATIO;
   return {

@@ -229,8 +229,11 @@ describe('bench/run.ts --smoke', () => {
     // mode: not measured, with the reason), on PostgreSQL (measured when the cluster scenario found one).
     const byId = new Map(run.report.targets.map((t) => [t.id, t]));
     for (const id of ['vs-ejabberd', 'vs-prosody', 'vs-bare-colyseus']) expect(byId.get(id)?.value, id).toBeGreaterThan(0);
-    // A handful of connections in smoke mode: a per-connection figure may come out below 0 after a GC; it is measured.
-    expect(Number.isFinite(byId.get('memory-vs-ejabberd')?.value), 'memory-vs-ejabberd').toBe(true);
+    // A handful of connections in smoke mode: a per-connection figure may come out at or below 0 (a GC, RSS pages not
+    // yet touched), and then the target says it could not compare rather than a ratio.
+    const memory = byId.get('memory-vs-ejabberd');
+    if (memory?.value === null) expect(memory.note, 'memory-vs-ejabberd').toMatch(/did not run|too few to measure/);
+    else expect(Number.isFinite(memory?.value), 'memory-vs-ejabberd').toBe(true);
     for (const id of ['moderate-p99', 'moderate-cpu']) expect(byId.get(id), id).toMatchObject({ met: null, note: expect.stringContaining('4,000 msg/s') });
     const postgres = byId.get('postgres-vs-sqlite');
     expect(postgres, 'postgres-vs-sqlite').toBeDefined();
