@@ -8,7 +8,10 @@
  *      key, so a refused or repeated append consumes no seq);
  *   3. publishes it on the Hub topic `conversation:<id>`, which the conversation's room, in whatever process it is
  *      open, relays to its devices (nobody calls a room; a conversation nobody has open just stores);
- *   4. tells the owner's devices that the conversation list changed (one summary per burst, see `summaryChanged`).
+ *   4. tells the owner's devices that the conversation list changed (one summary per burst, and at most one per
+ *      `summaryIntervalMs` while the conversation stays busy, see `summaryChanged`);
+ *   5. hands the stored event to its listeners (email, forwarding, SMS: `onAppended`) with the conversation's facts,
+ *      read once for all of them.
  *
  * No Colyseus here: the composition root makes one per process and hands it to rooms and HTTP alike.
  *
@@ -140,7 +143,8 @@ export class ConversationLog {
 
   /**
    * The owner's list entry of this conversation changed (a new message, a read, a name): its devices get the new
-   * summary once, shortly after a burst of such changes, from whichever process saw them.
+   * summary once, shortly after a burst of such changes, from whichever process saw them; no sooner than
+   * `summaryIntervalMs` after this process's previous summary of it.
    */
   summaryChanged(conversationId: string): void {
     if (this.closed || this.pendingSummaries.has(conversationId)) return;

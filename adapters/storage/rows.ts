@@ -185,7 +185,6 @@ export function rowMappers<T>(decodeText: (stored: T) => string): RowMappers<T> 
       lastSeenAt: Number(r.last_seen_at),
     }),
 
-
     toAppendedFacts: (r) => ({
       conversation: toConversation(r),
       ownerEmailVerified: Boolean(r.owner_email_verified),
