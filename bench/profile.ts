@@ -17,11 +17,9 @@ import { WorkerPool } from './load/workerPool.ts';
 import { modes } from './modes.ts';
 import type { BenchContext } from './scenarios/context.ts';
 import { openPairs, closePairs, runStep } from './scenarios/throughput.ts';
-import { TestSchemas, newSchemaName } from '../test/support/postgresSchemas.ts';
-import { TestRedis } from '../test/support/redisDatabase.ts';
 import { testServices } from '../test/support/throwawayServices.ts';
 import type { PairSpec } from './load/messages.ts';
-import { seedOwners } from './scenarios/cluster.ts';
+import { claimClusterStore, type ClusterStore } from './scenarios/cluster.ts';
 import { startKnockCluster, startServer, type RunningServer, type ServerKind } from './targets.ts';
 
 interface ProfileNode {
@@ -110,19 +108,15 @@ async function startOnSqlite(kind: ServerKind, pairs: number, nodeFlags: string[
 /** One Knock process on PostgreSQL + Redis (found as the cluster scenario finds them), in a schema of its own. */
 async function startOnPostgres(ctx: BenchContext, pairs: number, nodeFlags: string[]): Promise<Profiled> {
   const services = await testServices();
-  const schemas = new TestSchemas(services.databaseUrl);
-  const schema = newSchemaName();
-  const redis = await TestRedis.claim(services.redisUrl);
+  let store: ClusterStore | null = null;
   const release = async () => {
-    await redis.release().catch(() => undefined);
-    await schemas.drop(schema).catch(() => undefined);
-    await schemas.end();
+    await store?.release();
     await services.stop();
   };
   try {
-    const owners = await seedOwners(ctx, services.databaseUrl, schema, pairs);
-    const server = await startKnockCluster(1, { databaseUrl: services.databaseUrl, databaseSchema: schema, redisUrl: redis.url }, ['0'], nodeFlags);
-    return { server, specs: owners.map((owner, i) => ({ id: `p${i}`, endpoint: server.endpoints[0]!, owner })), release };
+    store = await claimClusterStore(ctx, services, pairs);
+    const server = await startKnockCluster(1, store.env, ['0'], nodeFlags);
+    return { server, specs: store.owners.map((owner, i) => ({ id: `p${i}`, endpoint: server.endpoints[0]!, owner })), release };
   } catch (err) {
     await release();
     throw err;

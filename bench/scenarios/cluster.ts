@@ -35,35 +35,62 @@ export async function measureCluster(ctx: BenchContext, cpus: string[], note: st
   }
   ctx.log(`cluster: ${services.describe()}`);
   empty = { ...empty, note: `${note} ${services.describe()}.` };
-  const schemas = new TestSchemas(services.databaseUrl);
-  const schema = newSchemaName();
-  let redis: TestRedis | null = null;
+  let store: ClusterStore;
   try {
-    let owners: Array<{ handle: string; token: string }>;
-    try {
-      redis = await withTimeout(TestRedis.claim(services.redisUrl), PROBE_TIMEOUT_MS, 'Redis');
-      owners = await seedOwners(ctx, services.databaseUrl, schema, pairs);
-    } catch (err) {
-      const reason = `PostgreSQL or Redis not available: ${err instanceof Error ? err.message : String(err)}`;
-      ctx.log(`cluster: skipped (${reason})`);
-      return { ...empty, skipped: reason };
-    }
-    const env: ClusterEnv = { databaseUrl: services.databaseUrl, databaseSchema: schema, redisUrl: redis.url };
+    store = await claimClusterStore(ctx, services, pairs);
+  } catch (err) {
+    const reason = `PostgreSQL or Redis not available: ${err instanceof Error ? err.message : String(err)}`;
+    ctx.log(`cluster: skipped (${reason})`);
+    await services.stop();
+    return { ...empty, skipped: reason };
+  }
+  try {
     // Each also runs open loop at half the one-process saturation: latency at the same rate, one process or two.
-    const one = await saturate(ctx, 1, env, cpus, owners, window, saturation, (sat) => sat / 2);
+    const one = await saturate(ctx, 1, store.env, cpus, store.owners, window, saturation, (sat) => sat / 2);
     const halfRate = one.step.offeredPerSec ?? 1;
-    await redis.flush();
-    const two = await saturate(ctx, 2, env, cpus, owners, window, saturation, () => halfRate);
+    await store.redis.flush();
+    const two = await saturate(ctx, 2, store.env, cpus, store.owners, window, saturation, () => halfRate);
     return { ...empty, single: one.saturation, double: two.saturation, singleAtHalf: one.step, doubleAtHalf: two.step };
   } finally {
-    await redis?.release().catch(() => undefined);
-    await schemas.drop(schema).catch((err: unknown) => ctx.errors.push(`cluster: could not drop schema ${schema}: ${String(err)}`));
-    await schemas.end();
+    await store.release();
     await services.stop();
   }
 }
 
-export async function seedOwners(ctx: BenchContext, databaseUrl: string, schema: string, count: number): Promise<Array<{ handle: string; token: string }>> {
+/** A cluster's shared state for one measurement: a PostgreSQL schema of its own, seeded, and a Redis database of its own. */
+export interface ClusterStore {
+  env: ClusterEnv;
+  redis: TestRedis;
+  /** The seeded owners, each with a session (a pair's owner side). */
+  owners: Array<{ handle: string; token: string }>;
+  /** Drops the schema and gives the Redis database back; failures go to the report's errors. */
+  release(): Promise<void>;
+}
+
+/**
+ * Claims a Redis database and a fresh schema in `services`, seeded with `pairs` owners (the cluster scenario, and
+ * bench/profile.ts --kind postgres). What it claimed before a failure is released before it rethrows.
+ */
+export async function claimClusterStore(ctx: BenchContext, services: TestServices, pairs: number): Promise<ClusterStore> {
+  const schemas = new TestSchemas(services.databaseUrl);
+  const schema = newSchemaName();
+  let redis: TestRedis | null = null;
+  const release = async () => {
+    await redis?.release().catch(() => undefined);
+    await schemas.drop(schema).catch((err: unknown) => ctx.errors.push(`cluster: could not drop schema ${schema}: ${String(err)}`));
+    await schemas.end();
+  };
+  try {
+    redis = await withTimeout(TestRedis.claim(services.redisUrl), PROBE_TIMEOUT_MS, 'Redis');
+    const owners = await seedOwners(ctx, services.databaseUrl, schema, pairs);
+    return { env: { databaseUrl: services.databaseUrl, databaseSchema: schema, redisUrl: redis.url }, redis, owners, release };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+async function seedOwners(ctx: BenchContext, databaseUrl: string, schema: string, count: number): Promise<Array<{ handle: string; token: string }>> {
   const storage = await withTimeout(PostgresStorage.open({ connectionString: databaseUrl, schema }), PROBE_TIMEOUT_MS, 'PostgreSQL');
   try {
     ctx.log(`cluster: seeding ${count} owners in PostgreSQL schema ${schema}`);

@@ -423,24 +423,28 @@ function receiptSeq(seq: number): number {
  * the database's CPU: bench/storageAppends.ts, 2,000 -> 3,900 appends/s). A pooler in front of PostgreSQL must keep
  * prepared statements (PgBouncer in session mode, or 1.21+ with max_prepared_statements); README "PostgreSQL".
  */
-const statementNames = new Map<string, string>([
-  ...Object.entries(sql).map(([key, text]): [string, string] => [text, `knock_${key}`]),
-  ...Object.entries(inboxSqlOf).map(([filter, text]): [string, string] => [text, `knock_inbox_${filter}`]),
-  ...Object.entries(outboxSql).map(([key, text]): [string, string] => [text, `knock_outbox_${key}`]),
-  ...Object.entries(mailSql).map(([key, text]): [string, string] => [text, `knock_mail_${key}`]),
-  ...Object.entries(channelSql).map(([key, text]): [string, string] => [text, `knock_channels_${key}`]),
-  ...Object.entries(companySql).map(([key, text]): [string, string] => [text, `knock_companies_${key}`]),
-  ...Object.entries(routingSql).map(([key, text]): [string, string] => [text, `knock_routing_${key}`]),
-  // The visitor-block check runs at every visitor's message (issue 22): planned once, not at each.
-  ...Object.entries(blockSql).map(([key, text]): [string, string] => [text, `knock_blocks_${key}`]),
-  ...Object.entries(smsSql).map(([key, text]): [string, string] => [text, `knock_sms_${key}`]),
-  ...Object.entries(phoneSql).map(([key, text]): [string, string] => [text, `knock_phones_${key}`]),
-  ...Object.entries(domainSql).map(([key, text]): [string, string] => [text, `knock_domains_${key}`]),
-  ...Object.entries(cannedSql).map(([key, text]): [string, string] => [text, `knock_canned_${key}`]),
-  ...Object.entries(certificateSql).map(([key, text]): [string, string] => [text, `knock_certificates_${key}`]),
-  ...Object.entries(sessionSql).map(([key, text]): [string, string] => [text, `knock_sessions_${key}`]),
-  // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
-]);
+const statementNames = new Map<string, string>(
+  Object.entries({
+    '': sql,
+    inbox_: inboxSqlOf,
+    outbox_: outboxSql,
+    mail_: mailSql,
+    channels_: channelSql,
+    companies_: companySql,
+    routing_: routingSql,
+    // The visitor-block check runs at every visitor's message (issue 22): planned once, not at each.
+    blocks_: blockSql,
+    sms_: smsSql,
+    phones_: phoneSql,
+    domains_: domainSql,
+    canned_: cannedSql,
+    certificates_: certificateSql,
+    sessions_: sessionSql,
+    // Not searches (queries.ts searchSql): a prepared statement may settle on a plan made without its parameters.
+  } satisfies Record<string, Record<string, string>>).flatMap(([prefix, statements]) =>
+    Object.entries(statements).map(([key, text]): [string, string] => [text, `knock_${prefix}${key}`]),
+  ),
+);
 
 /** The query of `text` and `values`, named when `text` is one of Knock's statements (sql). */
 function named(text: string, values: unknown[]): pg.QueryConfig {
